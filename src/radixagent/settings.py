@@ -1,0 +1,26 @@
+"""One settings object for the whole package, read from `RADIXAGENT_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RADIXAGENT_", extra="ignore")
+
+    engine: str = Field(default="embedded", description="'embedded', or the URL of an SGLang or /v1 server")
+    model_path: Path | None = Field(default=None, description="GGUF file for the embedded engine; default: bundled")
+    context_size: int = Field(default=8192, ge=256, description="tokens of context per session (slot)")
+    slots: int = Field(default=6, ge=1, le=64, description="parallel sessions the embedded engine keeps warm")
+    threads: int = Field(default=2, ge=1, description="CPU threads for the embedded engine")
+    api_key: str | None = Field(default=None, description="Bearer token for a remote engine")
+    timeout: float = Field(default=120.0, gt=0, description="seconds to wait for an engine's answer")
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("radixagent")))
+
+
+def get_settings() -> Settings:
+    return Settings()
