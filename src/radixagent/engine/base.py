@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Union
 
 from radixagent.engine._portal import iterate_sync, run_sync
 from radixagent.engine.types import (
@@ -24,7 +23,7 @@ from radixagent.engine.types import (
 )
 from radixagent.errors import EmptyPromptError, InputError
 
-Prompt = Union[str, Sequence[int], Sequence[ChatMessage]]
+Prompt = str | Sequence[int] | Sequence[ChatMessage]
 """Raw text, token ids (engines that take them), or chat messages (the engine applies the
 model's chat template)."""
 
@@ -62,6 +61,12 @@ class Engine(abc.ABC):
 
     async def aclose(self) -> None:
         """Release connections and, for in-process engines, the model."""
+
+    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
+        """The model's chat template applied to `messages`, ending with the assistant's
+        generation prompt; None when the engine cannot render it client-visibly (then chat
+        prompts go to the engine as messages)."""
+        return None
 
     @property
     def takes_token_ids(self) -> bool:

@@ -1,0 +1,190 @@
+"""The `radixagent` command line: generate, models, demo, docs, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from radixagent.engine import (
+    ChoicesConstraint,
+    Completion,
+    Constraint,
+    Engine,
+    JsonSchemaConstraint,
+    RegexConstraint,
+    SamplingParams,
+)
+from radixagent.errors import ConfigurationError, RadixAgentError
+
+app = typer.Typer(
+    name="radixagent",
+    help="Typed, tool-using LLM agents on open models: embedded llama.cpp here, SGLang in production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+EngineOption = Annotated[
+    str,
+    typer.Option("--engine", "-e", help="'embedded', or the URL of an SGLang or OpenAI-compatible server.", envvar="RADIXAGENT_ENGINE"),
+]
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="GGUF file for the embedded engine (default: bundled SmolLM2-135M).", envvar="RADIXAGENT_MODEL_PATH"),
+]
+ApiKeyOption = Annotated[
+    str | None, typer.Option("--api-key", help="Bearer token for a remote engine.", envvar="RADIXAGENT_API_KEY")
+]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn every error a user can cause into one clean line on stderr and exit code 1."""
+    try:
+        yield
+    except RadixAgentError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        err_console.print(f"[bold red]error:[/] {where}: {first['msg']}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
+
+
+def open_engine(engine: str, model: Path | None = None, api_key: str | None = None) -> Engine:
+    from radixagent.engine.factory import create_engine
+
+    return create_engine(engine, model_path=model, api_key=api_key)
+
+
+def with_engine(engine: Engine, work: Callable[[Engine], T]) -> T:
+    try:
+        return work(engine)
+    finally:
+        engine.close()
+
+
+def _constraint(json_schema: Path | None, regex: str | None, choices: str | None) -> Constraint | None:
+    given = [c for c in (json_schema, regex, choices) if c is not None]
+    if len(given) > 1:
+        raise ConfigurationError("Give at most one of --json-schema, --regex and --choices.")
+    if json_schema is not None:
+        try:
+            schema = json.loads(json_schema.read_text())
+        except FileNotFoundError:
+            raise ConfigurationError(f"No JSON schema file at {json_schema}.") from None
+        except ValueError as exc:
+            raise ConfigurationError(f"{json_schema} is not valid JSON: {exc}") from None
+        if not isinstance(schema, dict):
+            raise ConfigurationError(f"{json_schema} must hold a JSON object (a JSON schema).")
+        return JsonSchemaConstraint(json_schema=schema)
+    if regex is not None:
+        return RegexConstraint(pattern=regex)
+    if choices is not None:
+        options = [c for c in (part.strip() for part in choices.split(",")) if c]
+        if not options:
+            raise ConfigurationError("--choices needs a comma-separated list, e.g. --choices yes,no")
+        return ChoicesConstraint(choices=options)
+    return None
+
+
+def _completion_json(completion: Completion) -> dict[str, Any]:
+    return {
+        "text": completion.text,
+        "finish_reason": completion.finish_reason,
+        "usage": {**completion.usage.model_dump(), "total_tokens": completion.usage.total_tokens},
+        "timings": completion.timings.model_dump(),
+        "model": completion.model,
+    }
+
+
+def _usage_line(completion: Completion) -> str:
+    u = completion.usage
+    return (
+        f"[dim]{u.prompt_tokens} prompt tokens ({u.cached_tokens} cached), {u.completion_tokens} generated, "
+        f"finish: {completion.finish_reason}, {completion.timings.total_ms:.0f} ms[/]"
+    )
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="The prompt (sent as a user message).")],
+    json_schema: Annotated[Path | None, typer.Option("--json-schema", help="Constrain the output to this JSON schema file.")] = None,
+    regex: Annotated[str | None, typer.Option("--regex", help="Constrain the output to this regular expression.")] = None,
+    choices: Annotated[str | None, typer.Option("--choices", help="Pick one of these comma-separated choices.")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="Send the prompt as raw text, without the chat template.")] = False,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens to generate.")] = 128,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="0 is greedy.")] = 0.0,
+    engine: EngineOption = "embedded",
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: text, usage, finish_reason, timings.")] = False,
+) -> None:
+    """Generate a completion, optionally under a JSON schema, a regex or a set of choices."""
+    from radixagent.engine import ChatMessage
+
+    with user_errors():
+        constraint = _constraint(json_schema, regex, choices)
+        sampling = SamplingParams(max_tokens=max_tokens, temperature=temperature)
+        message = prompt if raw else [ChatMessage(role="user", content=prompt)]
+        completion = with_engine(
+            open_engine(engine, model, api_key),
+            lambda e: e.generate_sync(message, constraint=constraint, sampling=sampling),
+        )
+        if as_json:
+            sys.stdout.write(json.dumps(_completion_json(completion), ensure_ascii=False) + "\n")
+            return
+        console.print(completion.text, highlight=False, markup=False)
+        console.print(_usage_line(completion))
+
+
+@app.command()
+def models(
+    engine: EngineOption = "embedded",
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Say which model the engine uses and where it lives."""
+    from radixagent.models import DEFAULT_MODEL_NAME, resolve_model_path
+
+    with user_errors():
+        if engine == "embedded":
+            path = resolve_model_path(model)
+            table = Table(show_header=False, box=None)
+            table.add_row("engine", "embedded (llama.cpp via xllamacpp, in-process)")
+            table.add_row("model", DEFAULT_MODEL_NAME if model is None else path.name)
+            table.add_row("path", str(path))
+            table.add_row("size", f"{path.stat().st_size / 1e6:.1f} MB")
+            console.print(table)
+            return
+        info = with_engine(open_engine(engine, model, api_key), lambda e: e.model_info_sync())
+        table = Table(show_header=False, box=None)
+        table.add_row("engine", engine)
+        table.add_row("model", info.name)
+        table.add_row("context", str(info.context_size or "unknown"))
+        console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
