@@ -12,11 +12,19 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     ├── ModelError
     │   ├── ModelNotFoundError
     │   └── ModelLoadError          the file exists but is not a loadable model
-    └── EngineError                 the engine failed to answer
-        ├── EngineUnavailableError  nothing listens at the address, or it is still starting
-        ├── EngineTimeoutError
-        ├── EngineHTTPError         a 4xx/5xx answer (`status_code`, `body`)
-        └── EngineResponseError     an answer radixagent cannot read
+    ├── EngineError                 the engine failed to answer
+    │   ├── EngineUnavailableError  nothing listens at the address, or it is still starting
+    │   ├── EngineTimeoutError
+    │   ├── EngineHTTPError         a 4xx/5xx answer (`status_code`, `body`, `retry_after`)
+    │   ├── EngineResponseError     an answer radixagent cannot read
+    │   └── CircuitOpenError        the engine failed too often; calls wait until `retry_in_s`
+    ├── ToolError                   a tool could not be registered or run
+    │   ├── ToolDefinitionError     a bad tool name, a duplicate, a signature with no schema
+    │   ├── UnknownToolError        no tool of that name is registered
+    │   ├── ToolArgumentsError      the arguments do not match the tool's schema (`errors`)
+    │   ├── ToolTimeoutError        the tool did not finish within its timeout
+    │   └── ToolExecutionError      the tool raised (the original is `__cause__`)
+    └── OutputValidationError       the final output does not parse or validate (`errors`)
 """
 
 from __future__ import annotations
@@ -90,11 +98,86 @@ class EngineTimeoutError(EngineError):
 
 
 class EngineHTTPError(EngineError):
-    def __init__(self, message: str, status_code: int, body: str = "") -> None:
+    def __init__(self, message: str, status_code: int, body: str = "", retry_after: float | None = None) -> None:
         self.status_code = status_code
         self.body = body
+        self.retry_after = retry_after
+        """Seconds the server asked to wait (its Retry-After header), when it said."""
         super().__init__(message)
 
 
 class EngineResponseError(EngineError):
     """The engine answered with something that is not what its protocol promises."""
+
+
+class CircuitOpenError(EngineError):
+    """Calls to an engine are refused for a while because it failed too often in a row."""
+
+    def __init__(self, engine: str, failures: int, retry_in_s: float) -> None:
+        self.engine = engine
+        self.failures = failures
+        self.retry_in_s = retry_in_s
+        super().__init__(
+            f"The {engine} engine failed {failures} times in a row, so calls to it are paused; "
+            f"radixagent will try it again in {retry_in_s:.1f} s. Check that the engine is up, "
+            "or configure a fallback engine."
+        )
+
+
+# --- tools -------------------------------------------------------------------------------
+
+
+class ToolError(RadixAgentError):
+    """A tool could not be registered or run."""
+
+
+class ToolDefinitionError(ToolError):
+    """A tool cannot be registered: bad name, duplicate name, or a signature with no schema."""
+
+
+class UnknownToolError(ToolError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        choices = ", ".join(known) if known else "none are registered"
+        super().__init__(f"No tool named {name!r}: register it first, or call one of: {choices}.")
+
+
+class ToolArgumentsError(ToolError):
+    """The arguments do not match the tool's schema; `errors` has one line per field."""
+
+    def __init__(self, tool: str, errors: list[str]) -> None:
+        self.tool = tool
+        self.errors = errors
+        lines = "\n".join(f"- {e}" for e in errors)
+        super().__init__(f"Invalid arguments for tool {tool!r}:\n{lines}")
+
+
+class ToolTimeoutError(ToolError):
+    def __init__(self, tool: str, timeout_s: float) -> None:
+        self.tool = tool
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"Tool {tool!r} did not finish within {timeout_s:g} s and was abandoned: make it faster, "
+            "or register it with a larger timeout_s."
+        )
+
+
+class ToolExecutionError(ToolError):
+    """The tool's own code raised; the original exception is `__cause__`."""
+
+    def __init__(self, tool: str, error: BaseException) -> None:
+        self.tool = tool
+        self.error = error
+        super().__init__(f"Tool {tool!r} failed: {type(error).__name__}: {error}")
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+
+class OutputValidationError(RadixAgentError):
+    """The model's final output does not parse as, or validate against, the output type."""
+
+    def __init__(self, message: str, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__(message)
