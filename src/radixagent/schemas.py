@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,7 +26,7 @@ def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-class ToolCallDecision(str, Enum):
+class ToolCallDecision(StrEnum):
     """What the model decided to do at a step."""
 
     CALL_TOOL = "call_tool"
