@@ -24,7 +24,12 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── ToolArgumentsError      the arguments do not match the tool's schema (`errors`)
     │   ├── ToolTimeoutError        the tool did not finish within its timeout
     │   └── ToolExecutionError      the tool raised (the original is `__cause__`)
-    └── OutputValidationError       the final output does not parse or validate (`errors`)
+    ├── OutputValidationError       the final output does not parse or validate (`errors`)
+    │   └── JudgeError              the judge model gave no valid assessment (`attempts`)
+    └── StoreError                  the store cannot read or write what was asked
+        ├── SessionNotFoundError    no session with that id (`session_id`)
+        ├── NodeNotFoundError       no conversation node with that id (`node_id`)
+        └── SchemaVersionError      the database was written by a newer radixagent
 """
 
 from __future__ import annotations
@@ -181,3 +186,54 @@ class OutputValidationError(RadixAgentError):
     def __init__(self, message: str, errors: list[str]) -> None:
         self.errors = errors
         super().__init__(message)
+
+
+class JudgeError(OutputValidationError):
+    """The judge model gave no valid quality assessment within its attempts."""
+
+    def __init__(self, attempts: int, errors: list[str]) -> None:
+        self.attempts = attempts
+        super().__init__(
+            f"The judge model gave no valid quality assessment in {attempts} attempts "
+            f"(last problem: {errors[-1] if errors else 'unknown'}): use a larger judge model, "
+            "raise max_tokens, or allow more attempts.",
+            errors,
+        )
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+class StoreError(RadixAgentError):
+    """The store could not read or write; the original database error is `__cause__`."""
+
+
+class SessionNotFoundError(StoreError):
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(
+            f"No session {session_id!r} in the store: list the stored sessions to find its id, "
+            "or start a new session."
+        )
+
+
+class NodeNotFoundError(StoreError):
+    def __init__(self, node_id: str, session_id: str | None = None) -> None:
+        self.node_id = node_id
+        self.session_id = session_id
+        where = f" in session {session_id!r}" if session_id else ""
+        super().__init__(
+            f"No conversation node {node_id!r}{where}: use a node id returned by add_message() or "
+            "listed in the conversation tree."
+        )
+
+
+class SchemaVersionError(StoreError):
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"The database {path} has schema version {found}, but this radixagent knows versions up to "
+            f"{supported}: upgrade radixagent, or point it at another database file."
+        )
