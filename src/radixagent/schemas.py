@@ -111,6 +111,9 @@ class ToolCallRecord(BaseModel):
     arguments: dict[str, Any]
     result: str | None = None
     error: str | None = None
+    error_type: Literal["unknown_tool", "arguments", "timeout", "execution"] | None = None
+    """What kind of failure `error` is: bad arguments are the model's to fix (a repair prompt),
+    a timeout or a raised exception are the tool's."""
     duration_ms: float = 0.0
     executed: bool = True
 
