@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     api_key: str | None = Field(default=None, description="Bearer token for a remote engine")
     timeout: float = Field(default=120.0, gt=0, description="seconds to wait for an engine's answer")
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("radixagent")))
+    enable_code: bool = Field(default=False, description="let the execute_code tool run the model's Python code")
 
 
 def get_settings() -> Settings:
