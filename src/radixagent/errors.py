@@ -5,6 +5,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
 
     RadixAgentError
     ├── ConfigurationError          a setting or flag is wrong
+    │   └── CodeExecutionDisabledError  execute_code was called while code execution is off
     ├── InputError                  a request the engine must refuse
     │   ├── EmptyPromptError
     │   ├── ContextOverflowError    the prompt does not fit the model's context
@@ -41,6 +42,17 @@ class RadixAgentError(Exception):
 
 class ConfigurationError(RadixAgentError):
     """A setting, flag or argument has a value radixagent cannot use."""
+
+
+class CodeExecutionDisabledError(ConfigurationError):
+    """The execute_code tool was called, but running the model's code is switched off."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Code execution is disabled: enable it with RADIXAGENT_ENABLE_CODE=1, "
+            "builtin_tools(..., enable_code=True) or CodeRunner(enabled=True), "
+            "knowing that the model's code then runs on this machine."
+        )
 
 
 class InputError(RadixAgentError):
