@@ -35,22 +35,11 @@ from typing import IO
 
 from pydantic import BaseModel, Field
 
-from radixagent.errors import ConfigurationError, ToolArgumentsError
+from radixagent.errors import CodeExecutionDisabledError, ConfigurationError, ToolArgumentsError
 
 SUPPORTED_LANGUAGES = ("python",)
 _PYTHON_ALIASES = frozenset({"python", "python3", "py"})
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
-
-
-class CodeExecutionDisabledError(ConfigurationError):
-    """Code execution was asked for but is switched off."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Code execution is disabled: enable it with RADIXAGENT_ENABLE_CODE=1, "
-            "builtin_tools(..., enable_code=True) or CodeRunner(enabled=True), "
-            "knowing that the model's code then runs on this machine."
-        )
 
 
 class CodeResult(BaseModel):
