@@ -1,0 +1,55 @@
+"""Memory: the conversation tree, its persistence, and the engine's cache numbers.
+
+ConversationTree   one session's messages as a tree (pure data, in memory)
+RadixMemory        the tree + a Store + usage: what the agent uses
+Store              the persistence interface; SQLiteStore is the default
+"""
+
+from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory, common_prefix_length
+from radixagent.memory.store import (
+    SCHEMA_VERSION,
+    AssessmentRecord,
+    FeedbackRecord,
+    RunMetrics,
+    SessionRecord,
+    SQLiteStore,
+    Store,
+    ToolCallMetric,
+    UsageRecord,
+    UsageTotals,
+    default_db_path,
+    open_store,
+)
+from radixagent.memory.tree import (
+    Branch,
+    CompactionPlan,
+    ConversationNode,
+    ConversationTree,
+    PromptPrefix,
+    PromptRecord,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AssessmentRecord",
+    "Branch",
+    "CompactionPlan",
+    "CompactionResult",
+    "ConversationNode",
+    "ConversationTree",
+    "FeedbackRecord",
+    "MemoryStatistics",
+    "PromptPrefix",
+    "PromptRecord",
+    "RadixMemory",
+    "RunMetrics",
+    "SQLiteStore",
+    "SessionRecord",
+    "Store",
+    "ToolCallMetric",
+    "UsageRecord",
+    "UsageTotals",
+    "common_prefix_length",
+    "default_db_path",
+    "open_store",
+]
