@@ -368,6 +368,23 @@ async def test_builtin_tool_callables_run(sample_store: DocumentStore) -> None:
     assert await tools["execute_code"]("print(6 * 7)") == "exit code 0\n42"  # type: ignore[misc]
 
 
+async def test_builtin_tools_register_and_run_through_the_executor(sample_store: DocumentStore) -> None:
+    from radixagent.tools import ToolExecutor, ToolRegistry
+
+    registry = ToolRegistry()
+    for tool in builtin_tools(ScriptedEngine([" positive"]), documents=sample_store, enable_code=True):
+        registry.register_tool(tool)
+    executor = ToolExecutor(registry)
+    assert (await executor.call("analyze_sentiment", {"text": "정말 좋은 날이다"})).startswith("positive")
+    found = await executor.call("retrieve_documents", {"query": "인공지능 윤리", "top_k": 2})
+    assert found.startswith("2 passages for '인공지능 윤리':")
+    assert await executor.call("execute_code", {"code": "print('ok')"}) == "exit code 0\nok"
+    record = await executor.execute("execute_code", {"code": "console.log(1)", "language": "javascript"})
+    assert record.error is not None and "only Python is supported" in record.error
+    record = await executor.execute("retrieve_documents", {"query": "x", "top_k": 50})
+    assert record.error is not None and not record.executed  # the schema's maximum of 20
+
+
 # --- sentiment (scripted) ----------------------------------------------------------------
 
 
