@@ -31,10 +31,12 @@ __all__ = [
     "ParsedDocstring",
     "ToolFunction",
     "bound_schema",
+    "check_examples",
     "check_tool_name",
     "flatten_schema",
     "function_schema",
     "parse_docstring",
+    "pydantic_error_lines",
 ]
 
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
