@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from radixagent.engine import ChatMessage, Completion, SamplingParams, ScriptedEngine, Usage
+from radixagent.engine import ChatMessage, ChoiceScore, Completion, SamplingParams, ScoreResult, ScriptedEngine, Usage
 from radixagent.errors import (
     ConfigurationError,
     EngineResponseError,
@@ -402,6 +402,35 @@ async def test_sentiment_scores_the_three_labels_as_continuations() -> None:
     assert second.endswith("Text (en): The meeting is at noon.\nSentiment:")
     shared = os.path.commonprefix([first, second])
     assert shared.count("Sentiment:") == 6  # the whole few-shot block is a shared, cacheable prefix
+
+
+class FixedScoreEngine(ScriptedEngine):
+    """Scores given per text: a model that leans to "positive" whatever it reads (the real
+    numbers of SmolLM2-135M for "The package contains two cables and a manual.")."""
+
+    PRIOR = {" positive": -0.60, " negative": -1.18, " neutral": -3.41}
+    TEXT = {" positive": -0.36, " negative": -1.49, " neutral": -2.96}
+
+    async def _score(self, prefix, choices):  # type: ignore[no-untyped-def]
+        self.prompts.append(prefix)
+        text = prefix.rsplit("): ", 1)[1].removesuffix("\nSentiment:")
+        table = self.PRIOR if text in ("N/A", "[MASK]", "") else self.TEXT
+        return ScoreResult(scores=[ChoiceScore(choice=c, mean_logprob=table[c], token_logprobs=[]) for c in choices])
+
+
+async def test_sentiment_calibration_removes_the_models_lean() -> None:
+    raw = await SentimentAnalyzer(FixedScoreEngine(), calibrate=False).analyze("The package contains two cables.")
+    assert raw.label == "positive" and not raw.calibrated
+    engine = FixedScoreEngine()
+    analyzer = SentimentAnalyzer(engine, calibrate=True)
+    result = await analyzer.analyze("The package contains two cables.", language="en")
+    assert result.label == "neutral" and result.calibrated
+    assert result.probabilities["neutral"] > result.probabilities["positive"] > result.probabilities["negative"]
+    await analyzer.analyze("Another sentence.", language="en")
+    assert len(engine.prompts) == 3 + 2  # the prior is measured once per language
+    await analyzer.analyze("다른 문장", language="ko")
+    assert len(engine.prompts) == 3 + 2 + 3 + 1
+    assert not SentimentAnalyzer(ScriptedEngine()).calibrate  # scripted scores are given, not measured
 
 
 async def test_sentiment_checks_its_arguments() -> None:
