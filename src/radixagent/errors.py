@@ -18,6 +18,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── EngineTimeoutError
     │   ├── EngineHTTPError         a 4xx/5xx answer (`status_code`, `body`, `retry_after`)
     │   ├── EngineResponseError     an answer radixagent cannot read
+    │   ├── EngineCapabilityError   the server cannot do what was asked (score, tokenize, a constraint kind)
     │   └── CircuitOpenError        the engine failed too often; calls wait until `retry_in_s`
     ├── ToolError                   a tool could not be registered or run
     │   ├── ToolDefinitionError     a bad tool name, a duplicate, a signature with no schema
@@ -125,6 +126,11 @@ class EngineHTTPError(EngineError):
 
 class EngineResponseError(EngineError):
     """The engine answered with something that is not what its protocol promises."""
+
+
+class EngineCapabilityError(EngineError):
+    """The server behind the engine cannot do what was asked (score choices, tokenize): the
+    request is fine, another engine or server would answer it."""
 
 
 class CircuitOpenError(EngineError):

@@ -2,7 +2,11 @@
 OpenAI-compatible server, and a scripted engine for tests."""
 
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.factory import create_engine
+from radixagent.engine.openai_compat import OpenAICompatibleEngine
+from radixagent.engine.reasoning import ReasoningFormat, ReasoningSplit, split_reasoning
 from radixagent.engine.scripted import ScriptedEngine
+from radixagent.engine.sglang import SGLangEngine
 from radixagent.engine.types import (
     ChatMessage,
     ChoicesConstraint,
@@ -36,14 +40,20 @@ __all__ = [
     "GrammarConstraint",
     "JsonSchemaConstraint",
     "ModelInfo",
+    "OpenAICompatibleEngine",
     "Prompt",
+    "ReasoningFormat",
+    "ReasoningSplit",
     "RegexConstraint",
     "SamplingParams",
     "ScoreResult",
+    "SGLangEngine",
     "ScriptedEngine",
     "StreamChunk",
     "Timings",
     "TokenLogprob",
     "TopLogprob",
     "Usage",
+    "create_engine",
+    "split_reasoning",
 ]

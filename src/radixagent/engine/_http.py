@@ -41,21 +41,48 @@ class HTTPTransport:
             transport=transport,
         )
 
-    async def request(
+    async def send(
         self, method: str, path: str, *, json_body: Any = None, params: Mapping[str, str] | None = None
-    ) -> Any:
-        """Send one request; return the decoded JSON body (or text when it is not JSON)."""
+    ) -> httpx.Response:
+        """Send one request and return the raw response, whatever its status. Transport faults
+        still become typed errors; the caller decides what each status means (fallback paths,
+        a busy server answering 400)."""
         try:
-            response = await self._client.request(method, path, json=json_body, params=params)
+            return await self._client.request(method, path, json=json_body, params=params)
         except httpx.TimeoutException as exc:
             raise self._timeout(path) from exc
         except httpx.TransportError as exc:
             raise self._unavailable(exc) from exc
-        self._raise_for_status(response.status_code, response.text, path)
+
+    async def request(
+        self, method: str, path: str, *, json_body: Any = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """Send one request; return the decoded JSON body (or text when it is not JSON)."""
+        response = await self.send(method, path, json_body=json_body, params=params)
+        self.raise_for_status(response, path)
         try:
             return response.json()
         except ValueError:
             return response.text
+
+    async def request_json(
+        self, method: str, path: str, *, json_body: Any = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """Like `request`, but an answer that is not JSON is an EngineResponseError: for the
+        endpoints whose protocol promises JSON."""
+        response = await self.send(method, path, json_body=json_body, params=params)
+        self.raise_for_status(response, path)
+        return self.decode_json(response, path)
+
+    def decode_json(self, response: httpx.Response, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise EngineResponseError(
+                f"{self.base_url}{path} answered with something that is not JSON "
+                f"({response.headers.get('content-type', 'no content type')}): {response.text[:200]!r}. "
+                "Is the URL the engine's own address?"
+            ) from exc
 
     async def post(self, path: str, body: Any) -> Any:
         return await self.request("POST", path, json_body=body)
@@ -63,13 +90,19 @@ class HTTPTransport:
     async def get(self, path: str) -> Any:
         return await self.request("GET", path)
 
+    async def post_json(self, path: str, body: Any) -> Any:
+        return await self.request_json("POST", path, json_body=body)
+
+    async def get_json(self, path: str) -> Any:
+        return await self.request_json("GET", path)
+
     async def stream_sse(self, path: str, body: Any) -> AsyncIterator[Any]:
         """POST `body` and yield each SSE `data:` payload decoded as JSON, up to `[DONE]`."""
         try:
             async with self._client.stream("POST", path, json=body) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    self._raise_for_status(response.status_code, response.text, path)
+                    self.raise_for_status(response, path)
                 async for line in response.aiter_lines():
                     if not line.startswith("data:"):
                         continue
@@ -105,7 +138,14 @@ class HTTPTransport:
             "Is the server running, and is the URL right?"
         )
 
-    def _raise_for_status(self, status: int, text: str, path: str) -> None:
+    def raise_for_status(self, response: httpx.Response, path: str) -> None:
+        """Turn a 4xx/5xx response into radixagent's typed error; do nothing below 400."""
+        if response.status_code >= 400:
+            self._raise_for_status(
+                response.status_code, response.text, path, retry_after=_retry_after(response.headers.get("retry-after"))
+            )
+
+    def _raise_for_status(self, status: int, text: str, path: str, retry_after: float | None = None) -> None:
         if status < 400:
             return
         message = _error_message(text)
@@ -118,6 +158,22 @@ class HTTPTransport:
             )
         if status == 503:
             raise EngineUnavailableError(f"{where} is not ready ({status}: {message}); it may still be loading the model.")
+        if status in (404, 405):
+            raise EngineHTTPError(
+                f"{where} answered {status} ({message}): this server has no such endpoint or model. Give the "
+                "server's root URL (no /v1 suffix), check that it is the kind of engine you meant, and that "
+                "the model name matches what it serves.",
+                status,
+                text,
+            )
+        if status == 429:
+            wait = f" (it asked to wait {retry_after:g} s)" if retry_after is not None else ""
+            raise EngineHTTPError(
+                f"{where} is rate-limiting requests ({status}: {message}){wait}; retry later or send fewer requests.",
+                status,
+                text,
+                retry_after=retry_after,
+            )
         if 400 <= status < 500:
             lowered = message.lower()
             if "context" in lowered and ("exceed" in lowered or "too long" in lowered or "size" in lowered):
@@ -125,7 +181,9 @@ class HTTPTransport:
             if "grammar" in lowered or "schema" in lowered or "regex" in lowered:
                 raise ConstraintError(f"The engine could not compile the constraint: {message}. Fix the schema or pattern.")
             raise InputError(f"{where} rejected the request ({status}): {message}")
-        raise EngineHTTPError(f"{where} failed ({status}): {message}. Retry, or check the server's log.", status, text)
+        raise EngineHTTPError(
+            f"{where} failed ({status}): {message}. Retry, or check the server's log.", status, text, retry_after=retry_after
+        )
 
 
 def _error_message(text: str) -> str:
@@ -139,6 +197,8 @@ def _error_message(text: str) -> str:
             return str(error.get("message") or error)[:500]
         if "message" in body:
             return str(body["message"])[:500]
+        if "detail" in body:
+            return str(body["detail"])[:500]
         return str(error)[:500]
     return str(body)[:500]
 
@@ -148,6 +208,16 @@ def _error_status(payload: dict[str, Any]) -> int:
     if isinstance(error, dict) and isinstance(error.get("code"), int):
         return int(error["code"])
     return 500
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is rare from engines and is ignored)."""
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
 
 
 def _first_int(text: str, index: int) -> int:

@@ -1,0 +1,607 @@
+"""SGLangEngine: radixagent's production engine, an SGLang server (or an sglang-router in front
+of several).
+
+Text and token-id prompts go to SGLang's native `POST /generate`, which takes `input_ids`, so
+an agent can send exactly the previous prompt's ids + the output ids + the new turn's ids and
+the radix cache matches every token (no chat template re-rendering earlier turns). Chat
+messages go to `/v1/chat/completions`. The engine never sends `tools` (radixagent builds its
+own constraint from its tool registry), so `response_format` never meets `tools` there, which
+SGLang would answer by silently dropping the tool calls.
+
+Facts this module relies on (SGLang's http_server.py, openai_api protocol and the frontend's
+runtime_endpoint.py; check your server's version):
+- `/generate`: `sampling_params.json_schema` is a JSON *string*; only one of `json_schema`,
+  `regex`, `ebnf`. `meta_info.cached_tokens` is always there; `finish_reason` is a dict
+  `{"type": "stop"|"length"|"abort", ...}`; streamed `text` is cumulative unless the server
+  runs with `--incremental-streaming-output`; logprobs are `[logprob, token_id, text]` lists.
+- `/v1/chat/completions`: `usage.prompt_tokens_details.cached_tokens` only with
+  `--enable-cache-report`, and absent when zero; both read as 0.
+- `/model_info`, `/server_info` (older servers and routers: `/get_model_info`,
+  `/get_server_info`), `/health_generate` (503 while starting), `/flush_cache` (400 while
+  requests are running), `/tokenize`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from radixagent.engine._http import HTTPTransport
+from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.openai_compat import (
+    WireChatResponse,
+    WireModelList,
+    WireTokens,
+    _Wire,
+    bounded,
+    chat_messages,
+    completion_from_chat,
+    is_chat,
+    json_schema_response_format,
+    openai_sampling,
+    parse_wire,
+    regex_of_choices,
+    stream_openai,
+)
+from radixagent.engine.reasoning import (
+    ReasoningFormat,
+    StreamingReasoningSplitter,
+    reasoning_format_for_model,
+    split_reasoning,
+)
+from radixagent.engine.types import (
+    ChoicesConstraint,
+    ChoiceScore,
+    Completion,
+    Constraint,
+    EngineHealth,
+    FinishReason,
+    GrammarConstraint,
+    JsonSchemaConstraint,
+    ModelInfo,
+    RegexConstraint,
+    SamplingParams,
+    ScoreResult,
+    StreamChunk,
+    Timings,
+    TokenLogprob,
+    TopLogprob,
+    Usage,
+)
+from radixagent.errors import (
+    ConstraintError,
+    ContextOverflowError,
+    EngineCapabilityError,
+    EngineError,
+    EngineHTTPError,
+    EngineResponseError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --- SGLang's native wire format ---------------------------------------------------------
+
+
+class SGLangFinishReason(_Wire):
+    type: str
+    message: str | None = None
+    matched: int | str | list[int] | None = None
+    length: int | None = None
+
+
+class SGLangMetaInfo(_Wire):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    finish_reason: SGLangFinishReason | None = None
+    e2e_latency: float | None = None
+    output_token_logprobs: list[list[Any]] | None = None
+    output_top_logprobs: list[list[list[Any]] | None] | None = None
+    input_token_logprobs: list[list[Any]] | None = None
+
+
+class SGLangGenerateOut(_Wire):
+    text: str = ""
+    output_ids: list[int] | None = None
+    meta_info: SGLangMetaInfo
+
+
+class SGLangServerInfo(_Wire):
+    """The parts of `/server_info` radixagent uses. `reasoning_parser` tells whether chat
+    answers come with reasoning separated; `enable_cache_report` whether chat usage reports
+    cached tokens at all."""
+
+    version: str | None = None
+    model_path: str | None = None
+    served_model_name: str | None = None
+    context_length: int | None = None
+    max_total_num_tokens: int | None = None
+    max_req_input_len: int | None = None
+    tp_size: int | None = None
+    dp_size: int | None = None
+    enable_cache_report: bool | None = None
+    reasoning_parser: str | None = None
+    tool_call_parser: str | None = None
+
+
+class SGLangModelInfo(_Wire):
+    model_path: str | None = None
+    served_model_name: str | None = None
+    model_id: str | None = None
+    is_generation: bool | None = None
+    max_context_length: int | None = None
+
+
+def looks_like_sglang(data: Any) -> bool:
+    """Whether a `/server_info` answer is SGLang's (its server arguments plus a version)."""
+    return isinstance(data, dict) and "model_path" in data and ("version" in data or "tp_size" in data)
+
+
+def _entry_logprob(entry: Sequence[Any]) -> tuple[float | None, int | None, str]:
+    """One SGLang logprob entry: `[logprob, token_id, text-or-null]`."""
+    logprob = entry[0] if entry else None
+    token_id = entry[1] if len(entry) > 1 else None
+    text = entry[2] if len(entry) > 2 and entry[2] is not None else ""
+    return (
+        (float(logprob) if logprob is not None else None),
+        (int(token_id) if token_id is not None else None),
+        str(text),
+    )
+
+
+def _logprobs(meta: SGLangMetaInfo, top_n: int) -> list[TokenLogprob]:
+    out: list[TokenLogprob] = []
+    tops = meta.output_top_logprobs or []
+    for i, entry in enumerate(meta.output_token_logprobs or []):
+        logprob, token_id, text = _entry_logprob(entry)
+        if logprob is None:
+            continue
+        top: list[TopLogprob] = []
+        for alt in (tops[i] if i < len(tops) and tops[i] else [])[:top_n]:
+            alt_lp, alt_id, alt_text = _entry_logprob(alt)
+            if alt_lp is not None:
+                top.append(TopLogprob(token=alt_text, logprob=alt_lp, token_id=alt_id))
+        out.append(TokenLogprob(token=text, logprob=logprob, token_id=token_id, top=top))
+    return out
+
+
+class SGLangEngine(Engine):
+    """An engine over an SGLang server or sglang-router.
+
+    `reasoning` says how to find reasoning in `/generate` output (`auto`: from the model's
+    name, e.g. Qwen3 -> think tags, gpt-oss -> harmony channels). `chat_template_kwargs` go with
+    every chat request (e.g. `{"enable_thinking": False}` for Qwen3).
+    """
+
+    name = "sglang"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        model: str | None = None,
+        reasoning: ReasoningFormat = "auto",
+        chat_template_kwargs: Mapping[str, Any] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        root = base_url.rstrip("/")
+        if root.endswith("/v1"):
+            root = root[: -len("/v1")]
+        self.base_url = root
+        self._http = HTTPTransport(root, api_key=api_key, timeout=timeout, transport=transport)
+        self._model = model
+        self._reasoning: ReasoningFormat = reasoning
+        self._reasoning_resolved = reasoning != "auto"
+        self._chat_template_kwargs = dict(chat_template_kwargs or {})
+        self._info: ModelInfo | None = None
+
+    @property
+    def takes_token_ids(self) -> bool:
+        return True
+
+    # --- generation ----------------------------------------------------------------------
+
+    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
+        started = time.perf_counter()
+        fmt = await self._format()
+        if is_chat(prompt):
+            body = await self._chat_body(prompt, constraint, sampling)
+            data = await self._http.post_json("/v1/chat/completions", body)
+            response = parse_wire(WireChatResponse, data, f"{self.base_url}/v1/chat/completions")
+            return completion_from_chat(
+                response, fmt=fmt, top_n=sampling.logprobs, started=started, model=self._model or ""
+            )
+        body = self._generate_body(prompt, constraint, sampling, fmt)
+        data = await self._http.post_json("/generate", body)
+        out = parse_wire(SGLangGenerateOut, data, f"{self.base_url}/generate")
+        return self._completion(out, out.output_ids, sampling, fmt, started)
+
+    async def _stream(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+    ) -> AsyncIterator[StreamChunk]:
+        fmt = await self._format()
+        if is_chat(prompt):
+            body = await self._chat_body(prompt, constraint, sampling)
+            async for chunk in stream_openai(
+                self._http,
+                "/v1/chat/completions",
+                body,
+                chat=True,
+                fmt=fmt,
+                top_n=sampling.logprobs,
+                model=self._model or "",
+            ):
+                yield chunk
+            return
+        async for chunk in self._stream_generate(prompt, constraint, sampling, fmt):
+            yield chunk
+
+    async def _stream_generate(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
+    ) -> AsyncIterator[StreamChunk]:
+        """`/generate` with `stream`: each event carries the text so far (or, with
+        `--incremental-streaming-output`, only the new text). Which one is told by the ids:
+        cumulative events carry as many `output_ids` as `completion_tokens`."""
+        started = time.perf_counter()
+        body = {**self._generate_body(prompt, constraint, sampling, fmt), "stream": True}
+        splitter = StreamingReasoningSplitter(fmt)
+        text = ""
+        ids: list[int] = []
+        logprob_entries: list[list[Any]] = []
+        top_entries: list[list[list[Any]] | None] = []
+        last: SGLangGenerateOut | None = None
+        first_token_ms: float | None = None
+        async for payload in self._http.stream_sse("/generate", body):
+            event = parse_wire(SGLangGenerateOut, payload, f"{self.base_url}/generate (stream)")
+            meta = event.meta_info
+            new_ids = event.output_ids or []
+            cumulative = (
+                len(new_ids) == meta.completion_tokens if event.output_ids is not None else event.text.startswith(text)
+            )
+            if cumulative:
+                delta, delta_ids = event.text[len(text) :], new_ids[len(ids) :]
+                text, ids = event.text, list(new_ids)
+                logprob_entries = list(meta.output_token_logprobs or logprob_entries)
+                top_entries = list(meta.output_top_logprobs or top_entries)
+            else:
+                delta, delta_ids = event.text, list(new_ids)
+                text, ids = text + event.text, ids + list(new_ids)
+                logprob_entries.extend(meta.output_token_logprobs or [])
+                top_entries.extend(meta.output_top_logprobs or [])
+            if delta and first_token_ms is None:
+                first_token_ms = (time.perf_counter() - started) * 1000
+            answer = splitter.feed(delta)
+            if answer or delta_ids:
+                yield StreamChunk(text=answer, token_ids=delta_ids)
+            last = event
+        if last is None or last.meta_info.finish_reason is None:
+            raise EngineResponseError(
+                f"{self.base_url}/generate ended its stream before saying why it stopped: the connection was cut; retry."
+            )
+        split, rest = splitter.finish()
+        if rest:
+            yield StreamChunk(text=rest)
+        meta = last.meta_info.model_copy(
+            update={"output_token_logprobs": logprob_entries, "output_top_logprobs": top_entries}
+        )
+        whole = last.model_copy(update={"text": text, "meta_info": meta})
+        yield StreamChunk(
+            completion=self._completion(
+                whole, ids or None, sampling, fmt, started, first_token_ms, split.answer, split.reasoning
+            )
+        )
+
+    def _completion(
+        self,
+        out: SGLangGenerateOut,
+        ids: list[int] | None,
+        sampling: SamplingParams,
+        fmt: ReasoningFormat,
+        started: float,
+        first_token_ms: float | None = None,
+        answer: str | None = None,
+        reasoning: str | None = None,
+    ) -> Completion:
+        meta = out.meta_info
+        finish = meta.finish_reason
+        if finish is None:
+            raise EngineResponseError(
+                f"{self.base_url}/generate answered without a finish_reason: {out.model_dump_json()[:300]}"
+            )
+        if finish.type == "abort":
+            _raise_for_abort(finish)
+        if answer is None:
+            split = split_reasoning(out.text, fmt)
+            answer, reasoning = split.answer, split.reasoning
+        reason: FinishReason = finish.type if finish.type in ("stop", "length", "abort") else "stop"  # type: ignore[assignment]
+        logprobs = _logprobs(meta, sampling.logprobs) if sampling.logprobs is not None else None
+        return Completion(
+            text=answer,
+            reasoning=reasoning,
+            finish_reason=reason,
+            usage=Usage(
+                prompt_tokens=meta.prompt_tokens,
+                completion_tokens=meta.completion_tokens,
+                cached_tokens=meta.cached_tokens,
+            ),
+            timings=Timings(total_ms=(time.perf_counter() - started) * 1000, first_token_ms=first_token_ms),
+            token_ids=ids,
+            logprobs=logprobs,
+            model=self._model or (self._info.name if self._info else ""),
+        )
+
+    def _generate_body(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "max_new_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+        }
+        if sampling.top_k is not None:
+            params["top_k"] = sampling.top_k
+        if sampling.stop:
+            params["stop"] = list(sampling.stop)
+        if sampling.seed is not None:
+            params["sampling_seed"] = sampling.seed
+        if fmt == "harmony":  # keep gpt-oss's channel markers, or the split has nothing to go by
+            params["skip_special_tokens"] = False
+        params.update(self._native_constraint(constraint))
+        body: dict[str, Any] = {"sampling_params": params}
+        if isinstance(prompt, str):
+            body["text"] = prompt
+        else:
+            body["input_ids"] = [int(i) for i in prompt]  # type: ignore[arg-type]
+        if sampling.logprobs is not None:
+            body["return_logprob"] = True
+            body["return_text_in_logprobs"] = True
+            if sampling.logprobs:
+                body["top_logprobs_num"] = sampling.logprobs
+        return body
+
+    @staticmethod
+    def _native_constraint(constraint: Constraint | None) -> dict[str, Any]:
+        if constraint is None:
+            return {}
+        if isinstance(constraint, JsonSchemaConstraint):
+            return {"json_schema": json.dumps(bounded(constraint.json_schema))}
+        if isinstance(constraint, RegexConstraint):
+            return {"regex": constraint.pattern}
+        if isinstance(constraint, ChoicesConstraint):
+            return {"regex": regex_of_choices(constraint.choices)}
+        if isinstance(constraint, GrammarConstraint):
+            return {"ebnf": constraint.grammar}
+        raise ConstraintError(f"Unknown constraint {constraint!r}.")
+
+    async def _chat_body(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self._model or "default",
+            "messages": chat_messages(prompt),  # type: ignore[arg-type]
+            "separate_reasoning": True,
+        }
+        body.update(openai_sampling(sampling, chat=True))
+        if self._chat_template_kwargs:
+            body["chat_template_kwargs"] = self._chat_template_kwargs
+        if isinstance(constraint, JsonSchemaConstraint):
+            body["response_format"] = json_schema_response_format(bounded(constraint.json_schema))
+        elif isinstance(constraint, RegexConstraint):
+            body["regex"] = constraint.pattern
+        elif isinstance(constraint, ChoicesConstraint):
+            body["regex"] = regex_of_choices(constraint.choices)
+        elif isinstance(constraint, GrammarConstraint):
+            body["ebnf"] = constraint.grammar
+        return body
+
+    async def _format(self) -> ReasoningFormat:
+        """The reasoning format, resolved once from the model's name when left to `auto`."""
+        if not self._reasoning_resolved:
+            self._reasoning_resolved = True
+            try:
+                info = await self.model_info()
+                self._reasoning = reasoning_format_for_model(info.path or info.name)
+            except EngineError as exc:
+                logger.debug("could not read the model's name to pick a reasoning format: %s", exc)
+        return self._reasoning
+
+    # --- scoring -------------------------------------------------------------------------
+
+    async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
+        """SGLang `select`: prefill the prefix once (`max_new_tokens: 0`, so it sits in the radix
+        cache), then ask for the input logprobs of prefix + each choice from the prefix's
+        length on, in one batched `/generate`; a choice scores the mean logprob of its tokens.
+        With token ids (from `/tokenize`) the choice tokens are exactly the choice's own; a server
+        without `/tokenize` gets text, as the SGLang frontend sends it."""
+        try:
+            prefix_ids = list(prefix) if not isinstance(prefix, str) else await self._tokenize(prefix, special=True)
+            choice_ids = await self._tokenize_many(list(choices))
+        except EngineCapabilityError:
+            if not isinstance(prefix, str):
+                raise
+            return await self._score_text(prefix, choices)
+        prefill = await self._post_generate({"input_ids": prefix_ids, "sampling_params": {"max_new_tokens": 0}})
+        body = {
+            "input_ids": [prefix_ids + ids for ids in choice_ids],
+            "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
+            "return_logprob": True,
+            "return_text_in_logprobs": True,
+            "logprob_start_len": len(prefix_ids),
+        }
+        outs = await self._post_generate_batch(body, len(choices))
+        return self._scores(choices, outs, [len(ids) for ids in choice_ids], prefill)
+
+    async def _score_text(self, prefix: str, choices: Sequence[str]) -> ScoreResult:
+        prefill = await self._post_generate({"text": prefix, "sampling_params": {"max_new_tokens": 0}})
+        body = {
+            "text": [prefix + c for c in choices],
+            "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
+            "return_logprob": True,
+            "return_text_in_logprobs": True,
+            "logprob_start_len": prefill.meta_info.prompt_tokens,
+        }
+        outs = await self._post_generate_batch(body, len(choices))
+        return self._scores(choices, outs, [None] * len(choices), prefill)
+
+    def _scores(
+        self,
+        choices: Sequence[str],
+        outs: list[SGLangGenerateOut],
+        lengths: Sequence[int | None],
+        prefill: SGLangGenerateOut,
+    ) -> ScoreResult:
+        usage = Usage(
+            prompt_tokens=prefill.meta_info.prompt_tokens,
+            completion_tokens=0,
+            cached_tokens=prefill.meta_info.cached_tokens,
+        )
+        scores: list[ChoiceScore] = []
+        for choice, out, length in zip(choices, outs, lengths, strict=True):
+            entries = out.meta_info.input_token_logprobs or []
+            values = [lp for lp, _, _ in (_entry_logprob(e) for e in entries) if lp is not None]
+            if length is not None:
+                values = values[-length:] if length else []
+            if not values:
+                raise EngineResponseError(
+                    f"{self.base_url}/generate returned no input logprobs for choice {choice!r}: the server cannot "
+                    "score it (is return_logprob supported by this SGLang version?)."
+                )
+            scores.append(ChoiceScore(choice=choice, mean_logprob=sum(values) / len(values), token_logprobs=values))
+            usage = usage + Usage(prompt_tokens=out.meta_info.prompt_tokens, cached_tokens=out.meta_info.cached_tokens)
+        return ScoreResult(scores=scores, usage=usage)
+
+    async def _post_generate(self, body: dict[str, Any]) -> SGLangGenerateOut:
+        data = await self._http.post_json("/generate", body)
+        return parse_wire(SGLangGenerateOut, data, f"{self.base_url}/generate")
+
+    async def _post_generate_batch(self, body: dict[str, Any], n: int) -> list[SGLangGenerateOut]:
+        data = await self._http.post_json("/generate", body)
+        if not isinstance(data, list) or len(data) != n:
+            raise EngineResponseError(
+                f"{self.base_url}/generate answered a batch of {n} with {type(data).__name__} "
+                f"{json.dumps(data)[:200]}: expected a list of {n} results."
+            )
+        return [parse_wire(SGLangGenerateOut, item, f"{self.base_url}/generate") for item in data]
+
+    # --- tokens --------------------------------------------------------------------------
+
+    async def tokenize(self, text: str) -> list[int]:
+        return await self._tokenize(text, special=False)
+
+    async def _tokenize(self, text: str, *, special: bool) -> list[int]:
+        data = await self._post_tokenize({"prompt": text, "add_special_tokens": special})
+        return parse_wire(WireTokens, data, f"{self.base_url}/tokenize").tokens
+
+    async def _tokenize_many(self, texts: list[str]) -> list[list[int]]:
+        data = await self._post_tokenize({"prompt": texts, "add_special_tokens": False})
+        tokens = data.get("tokens") if isinstance(data, dict) else None
+        if not isinstance(tokens, list) or len(tokens) != len(texts) or not all(isinstance(t, list) for t in tokens):
+            raise EngineResponseError(
+                f"{self.base_url}/tokenize answered a list of {len(texts)} texts with {json.dumps(data)[:200]}"
+            )
+        return [[int(i) for i in t] for t in tokens]
+
+    async def _post_tokenize(self, body: dict[str, Any]) -> Any:
+        for path in ("/tokenize", "/v1/tokenize"):
+            response = await self._http.send("POST", path, json_body=body)
+            if response.status_code in (404, 405):
+                continue
+            self._http.raise_for_status(response, path)
+            return self._http.decode_json(response, path)
+        raise EngineCapabilityError(
+            f"The SGLang server at {self.base_url} has no /tokenize endpoint (an older SGLang, or a router that does "
+            "not forward it): upgrade SGLang, or send text prompts."
+        )
+
+    # --- server state --------------------------------------------------------------------
+
+    async def _get_with_fallback(self, *paths: str) -> Any:
+        """GET the first of `paths` the server has (SGLang renamed `/get_model_info` and
+        `/get_server_info`; routers may only know the old names)."""
+        for path in paths:
+            response = await self._http.send("GET", path)
+            if response.status_code in (404, 405):
+                continue
+            self._http.raise_for_status(response, path)
+            return self._http.decode_json(response, path)
+        raise EngineHTTPError(
+            f"{self.base_url} has none of {', '.join(paths)}: is this an SGLang server (or sglang-router)?",
+            404,
+        )
+
+    async def server_info(self) -> SGLangServerInfo:
+        data = await self._get_with_fallback("/server_info", "/get_server_info")
+        return parse_wire(SGLangServerInfo, data, f"{self.base_url}/server_info")
+
+    async def model_info(self) -> ModelInfo:
+        if self._info is None:
+            data = await self._get_with_fallback("/model_info", "/get_model_info")
+            raw = parse_wire(SGLangModelInfo, data, f"{self.base_url}/model_info")
+            path = raw.model_path
+            name = self._model or raw.served_model_name or raw.model_id or path or "sglang"
+            context = raw.max_context_length or await self._max_model_len()
+            self._info = ModelInfo(name=name, context_size=context, path=path)
+        return self._info
+
+    async def _max_model_len(self) -> int | None:
+        response = await self._http.send("GET", "/v1/models")
+        if response.status_code != 200:
+            return None
+        try:
+            models = WireModelList.model_validate(response.json())
+        except ValueError:
+            return None
+        return models.data[0].max_model_len if models.data else None
+
+    async def health(self) -> EngineHealth:
+        """`/health_generate` runs one token through the model: 200 when it can generate, 503
+        while the server is starting or stuck. Faults are reported, not raised."""
+        try:
+            await self._http.request("GET", "/health_generate")
+        except EngineError as exc:
+            return EngineHealth(ok=False, detail=str(exc))
+        return EngineHealth(ok=True, model=self._model or (self._info.name if self._info else ""))
+
+    async def flush_cache(self) -> None:
+        """Empty SGLang's radix cache (for clean measurements). SGLang refuses while requests
+        are running or waiting: that raises EngineHTTPError (400) saying so."""
+        response = await self._http.send("POST", "/flush_cache")
+        if response.status_code == 400:
+            raise EngineHTTPError(
+                f"{self.base_url} did not flush its cache: requests are running or waiting. Retry when it is idle.",
+                400,
+                response.text,
+            )
+        self._http.raise_for_status(response, "/flush_cache")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _raise_for_abort(finish: SGLangFinishReason) -> None:
+    """SGLang aborts a request it cannot run with a message instead of an HTTP error on some
+    paths: a constraint it could not compile and a prompt longer than the context are the
+    caller's to fix and raise here; any other abort (a cancelled request, a server shutting
+    down) comes back as `finish_reason="abort"`."""
+    message = finish.message or "no reason given"
+    lowered = message.lower()
+    if "grammar" in lowered or "json_schema" in lowered or "regex" in lowered or "ebnf" in lowered:
+        raise ConstraintError(f"SGLang could not compile the constraint: {message}. Fix the schema, regex or grammar.")
+    if "context length" in lowered or "longer than" in lowered:
+        numbers = [int(n) for n in re.findall(r"\d+", message)]
+        raise ContextOverflowError(
+            numbers[0] if numbers else 0, numbers[1] if len(numbers) > 1 else 0, detail=f"(SGLang: {message})"
+        )
+    logger.warning("SGLang aborted a request: %s", message)
+
+
+__all__ = ["SGLangEngine", "SGLangServerInfo", "looks_like_sglang"]
