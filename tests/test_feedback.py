@@ -119,6 +119,11 @@ def test_session_scoping(tmp_path: Path) -> None:
     assert a.get_average_ratings().user_rating == 1
     assert b.get_average_ratings().user_rating == 5
     assert everything.get_average_ratings().user_rating == 3
+    a.record_performance(1.0, tool_calls=[ToolCallMetric(tool="only_a")])
+    b.record_performance(2.0, tool_calls=[ToolCallMetric(tool="only_b"), ToolCallMetric(tool="only_b")])
+    assert [c.tool for r in a.runs() for c in r.tool_calls] == ["only_a"]
+    assert [t.tool for t in b.get_performance_summary().tools] == ["only_b"]
+    assert [t.calls for t in everything.get_performance_summary().tools] == [1, 2]
 
 
 # --- recommendations come from the data ----------------------------------------------------

@@ -772,7 +772,10 @@ class SQLiteStore:
         with self._lock:
             runs = self._read(sql + " ORDER BY id", params)
             calls: dict[int, list[ToolCallMetric]] = {}
-            for c in self._read("SELECT * FROM run_tool_calls ORDER BY run_id, position"):
+            call_sql, call_params = _scoped(
+                "SELECT c.* FROM run_tool_calls c JOIN run_metrics r ON r.id = c.run_id", session_id, "r.session_id"
+            )
+            for c in self._read(call_sql + " ORDER BY c.run_id, c.position", call_params):
                 calls.setdefault(c["run_id"], []).append(
                     ToolCallMetric(
                         tool=c["tool"], success=bool(c["success"]), duration_ms=c["duration_ms"], error=c["error"]
@@ -797,8 +800,8 @@ class SQLiteStore:
         ]
 
 
-def _scoped(sql: str, session_id: str | None) -> tuple[str, tuple[Any, ...]]:
-    return (sql + " WHERE session_id = ?", (session_id,)) if session_id is not None else (sql, ())
+def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tuple[str, tuple[Any, ...]]:
+    return (f"{sql} WHERE {column} = ?", (session_id,)) if session_id is not None else (sql, ())
 
 
 def open_store(location: str | Path | None = None) -> Store:
