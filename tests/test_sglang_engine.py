@@ -37,6 +37,7 @@ from radixagent.engine import (
     SGLangEngine,
     create_engine,
 )
+from radixagent.engine._portal import run_sync
 from radixagent.engine.reasoning import StreamingReasoningSplitter, split_reasoning
 from radixagent.errors import ConstraintError, EngineHTTPError, EngineUnavailableError
 
@@ -430,7 +431,7 @@ def test_server_info_falls_back_to_the_old_names(fake) -> None:
         }
     )
     engine = SGLangEngine(server.url)
-    info = engine_run(engine.server_info())
+    info = run_sync(engine.server_info())
     assert info.version == "0.5.4" and info.reasoning_parser == "qwen3" and info.enable_cache_report is False
     model = engine.model_info_sync()
     assert model.name == "Qwen/Qwen3-8B" and model.context_size == 40960
@@ -438,12 +439,6 @@ def test_server_info_falls_back_to_the_old_names(fake) -> None:
     assert paths[:2] == ["/server_info", "/get_server_info"]
     assert "/model_info" in paths and "/get_model_info" in paths
     engine.close()
-
-
-def engine_run(coro: Any) -> Any:
-    from radixagent.engine._portal import run_sync
-
-    return run_sync(coro)
 
 
 def test_health_generate_503_while_starting(fake) -> None:
@@ -476,9 +471,9 @@ def test_flush_cache_busy_and_idle(fake) -> None:
     server = fake({("POST", "/flush_cache"): lambda _: next(states)})
     engine = SGLangEngine(server.url)
     with pytest.raises(EngineHTTPError, match="running or waiting") as busy:
-        engine_run(engine.flush_cache())
+        run_sync(engine.flush_cache())
     assert busy.value.status_code == 400
-    engine_run(engine.flush_cache())
+    run_sync(engine.flush_cache())
     engine.close()
 
 

@@ -145,7 +145,7 @@ class WireLogprobs(_Wire):
         for i, (token, logprob) in enumerate(zip(self.tokens or [], self.token_logprobs or [], strict=False)):
             if logprob is None:
                 continue
-            alternatives = tops[i] if i < len(tops) and tops[i] else {}
+            alternatives = (tops[i] if i < len(tops) else None) or {}
             top = sorted(alternatives.items(), key=lambda kv: -kv[1])[:top_n]
             out.append(
                 TokenLogprob(token=token, logprob=logprob, top=[TopLogprob(token=t, logprob=lp) for t, lp in top])

@@ -164,7 +164,8 @@ def _logprobs(meta: SGLangMetaInfo, top_n: int) -> list[TokenLogprob]:
         if logprob is None:
             continue
         top: list[TopLogprob] = []
-        for alt in (tops[i] if i < len(tops) and tops[i] else [])[:top_n]:
+        alternatives = (tops[i] if i < len(tops) else None) or []
+        for alt in alternatives[:top_n]:
             alt_lp, alt_id, alt_text = _entry_logprob(alt)
             if alt_lp is not None:
                 top.append(TopLogprob(token=alt_text, logprob=alt_lp, token_id=alt_id))
