@@ -487,3 +487,25 @@ def test_factory_recognises_sglang_and_routers(fake) -> None:
     assert isinstance(create_engine(old.url + "/"), SGLangEngine)
     forced = create_engine("sglang+" + new.url)
     assert isinstance(forced, SGLangEngine) and forced.base_url == new.url
+
+
+def test_chat_stream_with_server_side_reasoning(fake) -> None:
+    """Events written from SGLang's documented format, not captured from a live server: with
+    --reasoning-parser the reasoning streams as `reasoning_content` deltas, so the answer in
+    `content` streams as it comes, and the reasoning lands in the Completion only."""
+    server = fake(
+        {
+            ("GET", "/model_info"): Reply(body=fixture("model_info")),
+            ("GET", "/server_info"): Reply(body=fixture("server_info")),
+            ("POST", "/v1/chat/completions"): Reply(events=fixture("chat_stream_reasoning")),
+        }
+    )
+    engine = SGLangEngine(server.url)
+    chunks = list(engine.stream_sync([ChatMessage(role="user", content="Capital of France?")]))
+    assert [c.text for c in chunks if c.completion is None] == ["Paris", "."]
+    final = chunks[-1].completion
+    assert final is not None
+    assert final.text == "Paris." and final.reasoning == "Capital of France: Paris."
+    assert final.usage.prompt_tokens == 18 and final.usage.cached_tokens == 0
+    assert server.bodies("POST", "/v1/chat/completions")[0]["stream_options"] == {"include_usage": True}
+    engine.close()

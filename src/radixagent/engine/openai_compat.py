@@ -459,6 +459,8 @@ async def stream_openai(
         thought = (choice.delta.reasoning_content or choice.delta.reasoning) if choice.delta else None
         if thought:
             server_reasoning.append(thought)
+            if splitter.fmt == "think" and not splitter.text:
+                splitter.fmt = "auto"  # the server separates reasoning: `content` is answer only
         new_logprobs = choice.logprobs.to_token_logprobs(top_n) if choice.logprobs and top_n is not None else []
         logprobs.extend(new_logprobs)
         if (piece or thought) and first_token_ms is None:

@@ -204,6 +204,7 @@ class SGLangEngine(Engine):
         self._reasoning_resolved = reasoning != "auto"
         self._chat_template_kwargs = dict(chat_template_kwargs or {})
         self._info: ModelInfo | None = None
+        self._separates: bool | None = None
 
     @property
     def takes_token_ids(self) -> bool:
@@ -232,6 +233,8 @@ class SGLangEngine(Engine):
         fmt = await self._format()
         if is_chat(prompt):
             body = await self._chat_body(prompt, constraint, sampling)
+            if fmt == "think" and await self._server_separates_reasoning():
+                fmt = "auto"  # the answer arrives as `content` already: no need to hold it back
             async for chunk in stream_openai(
                 self._http,
                 "/v1/chat/completions",
@@ -414,6 +417,17 @@ class SGLangEngine(Engine):
             except EngineError as exc:
                 logger.debug("could not read the model's name to pick a reasoning format: %s", exc)
         return self._reasoning
+
+    async def _server_separates_reasoning(self) -> bool:
+        """Whether the server runs a reasoning parser (`--reasoning-parser`), so chat answers
+        come without the reasoning in `content`. Asked once."""
+        if self._separates is None:
+            try:
+                self._separates = bool((await self.server_info()).reasoning_parser)
+            except EngineError as exc:
+                logger.debug("could not read the server's reasoning parser: %s", exc)
+                self._separates = False
+        return self._separates
 
     # --- scoring -------------------------------------------------------------------------
 
