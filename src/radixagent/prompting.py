@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from radixagent.engine import ChatMessage, Engine
+from radixagent.engine import ChatMessage, Completion, Constraint, Engine, Prompt, SamplingParams, ScoreResult, Usage
 
 _S, _U, _A, _U2 = "\x01S\x01", "\x01U\x01", "\x01A\x01", "\x01V\x01"
 
@@ -75,7 +75,8 @@ class PrefixLedger:
     def __init__(self) -> None:
         self._root: dict[int, dict] = {}  # type: ignore[type-arg]
 
-    def cacheable(self, ids: list[int]) -> int:
+    def shared(self, ids: list[int]) -> int:
+        """The length of the longest prefix of `ids` seen before."""
         node = self._root
         depth = 0
         for token in ids:
@@ -83,10 +84,91 @@ class PrefixLedger:
             if child is None:
                 break
             node, depth = child, depth + 1
-        # an engine always computes the last prompt token to sample the next one
-        return min(depth, max(len(ids) - 1, 0))
+        return depth
+
+    def cacheable(self, ids: list[int]) -> int:
+        """What of a prompt `ids` a prefix cache could reuse: an engine always computes the
+        last prompt token, to sample the next one from it."""
+        return min(self.shared(ids), max(len(ids) - 1, 0))
 
     def observe(self, ids: list[int]) -> None:
         node = self._root
         for token in ids:
             node = node.setdefault(token, {})
+
+
+CHATML = ChatFormat(
+    system_open="<|im_start|>system\n",
+    system_to_user="<|im_end|>\n<|im_start|>user\n",
+    user_to_assistant="<|im_end|>\n<|im_start|>assistant\n",
+    assistant_to_user="<|im_end|>\n<|im_start|>user\n",
+)
+"""The fallback when the engine cannot render its template (Qwen, SmolLM and many others use it)."""
+
+
+class Transcript:
+    """The exact text, and token ids where the engine takes them, of one branch of a
+    conversation as the engine has seen it. It only grows: text is appended, generations are
+    appended as generated, and every request is sent as the whole transcript so far.
+
+    It also keeps the honest counts of its requests: the engine's usage (with `cached_tokens`)
+    and how many prompt tokens were cacheable according to the ledger."""
+
+    def __init__(self, engine: Engine, ledger: PrefixLedger, *, text: str = "", ids: list[int] | None = None) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.text = text
+        self.ids = ids if ids is not None else ([] if engine.takes_token_ids else None)
+        self.usage = Usage()
+        self.cacheable_tokens = 0
+        self.requests = 0
+        self._scored: list[str] = []
+
+    def fork(self) -> Transcript:
+        """A copy that shares everything so far and grows on its own."""
+        return Transcript(self.engine, self.ledger, text=self.text, ids=None if self.ids is None else list(self.ids))
+
+    async def append(self, text: str) -> None:
+        if not text:
+            return
+        self.text += text
+        if self.ids is not None:
+            self.ids += await self.engine.tokenize(text)
+            if text in self._scored:  # the engine computed it while scoring
+                self.ledger.observe(self.ids)
+        self._scored = []
+
+    def _prompt(self) -> Prompt:
+        return list(self.ids) if self.ids is not None else self.text
+
+    async def _token_view(self) -> list[int]:
+        return list(self.ids) if self.ids is not None else await self.engine.tokenize(self.text)
+
+    async def generate(self, *, constraint: Constraint | None = None, sampling: SamplingParams | None = None) -> Completion:
+        """Generate from the transcript and append what was generated."""
+        view = await self._token_view()
+        cacheable = self.ledger.cacheable(view)
+        completion = await self.engine.generate(self._prompt(), constraint=constraint, sampling=sampling)
+        self.text += completion.text
+        output_ids = completion.token_ids
+        if self.ids is not None:
+            self.ids += output_ids if output_ids is not None else await self.engine.tokenize(completion.text)
+        self.ledger.observe(view + (output_ids or []))
+        self._count(completion.usage, cacheable)
+        return completion
+
+    async def score(self, choices: list[str]) -> ScoreResult:
+        """Score continuations of the transcript (nothing is appended)."""
+        view = await self._token_view()
+        first = self.ledger.shared(view)  # each request is the prefix plus a choice
+        result = await self.engine.score(self._prompt(), choices)
+        self.ledger.observe(view)
+        self._scored = list(choices)
+        # every choice after the first can reuse the whole prefix
+        self._count(result.usage, first + (len(choices) - 1) * len(view))
+        return result
+
+    def _count(self, usage: Usage, cacheable: int) -> None:
+        self.usage = self.usage + usage
+        self.cacheable_tokens += cacheable
+        self.requests += 1

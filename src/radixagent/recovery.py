@@ -27,6 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.types import (
+    ChatMessage,
     Completion,
     Constraint,
     EngineHealth,
@@ -420,6 +421,9 @@ class RecoveringEngine(Engine):
 
     async def model_info(self) -> ModelInfo:
         return await self._run(lambda e: e.model_info(), fallback=False)
+
+    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
+        return await self._run(lambda e: e.render_chat(messages), fallback=False)
 
     async def aclose(self) -> None:
         await self.engine.aclose()

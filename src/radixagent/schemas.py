@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from radixagent.engine.types import Usage
+
 MessageRole = Literal["system", "user", "assistant", "tool", "observation"]
 MESSAGE_ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool", "observation")
 
@@ -130,6 +132,8 @@ class AgentResponse(BaseModel):
     is_successful: bool = Field(default=True, description="whether the run succeeded")
     error_message: str | None = Field(default=None, description="why it did not")
     output: Any = Field(default=None, description="the typed output, when the agent has an output_type")
+    usage: Usage = Field(default_factory=Usage, description="the engine's token counts over the run")
+    prefix_efficiency: float = Field(default=0.0, description="engine-reported cached / cacheable prompt tokens")
     session_id: str | None = None
     node_id: str | None = None
 

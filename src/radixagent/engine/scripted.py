@@ -58,6 +58,7 @@ class ScriptedEngine(Engine):
         self._function = replies if callable(replies) else None
         self._queue: list[Reply] = [] if callable(replies) else list(replies)
         self._vocab: dict[str, int] = {}
+        self._pieces: dict[int, str] = {}
         self._cache: list[list[int]] = []
         self.context_size = context_size
         self.model = model
@@ -133,10 +134,18 @@ class ScriptedEngine(Engine):
         )
 
     def _piece(self, token_id: int) -> str:
-        for piece, i in self._vocab.items():
-            if i == token_id:
-                return piece
-        return ""
+        if len(self._pieces) != len(self._vocab):
+            self._pieces = {i: piece for piece, i in self._vocab.items()}
+        return self._pieces.get(token_id, "")
+
+    def decode(self, prompt: Prompt) -> str:
+        """The text of a prompt as this engine saw it (for reply functions that look at it)."""
+        if isinstance(prompt, str):
+            return prompt
+        items = list(prompt)
+        if items and isinstance(items[0], ChatMessage):
+            return "".join(m.content for m in items)  # type: ignore[union-attr]
+        return "".join(self._piece(int(i)) for i in items)  # type: ignore[arg-type]
 
     async def _stream(
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
@@ -147,18 +156,26 @@ class ScriptedEngine(Engine):
         yield StreamChunk(completion=completion)
 
     async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
-        """The next reply names the winning choice; it scores 0.0 and the others -10.0."""
+        """The next reply names the winning choice; it scores 0.0 and the others -10.0. Usage
+        counts one request per choice on the prefix cache, as a real engine's would."""
         self.prompts.append(prefix if isinstance(prefix, str) else list(prefix))
         winner = self._next_reply(prefix, ChoicesConstraint(choices=list(choices)))
         if isinstance(winner, Exception):
             raise winner
         text = winner.text if isinstance(winner, Completion) else winner
         _check(text, ChoicesConstraint(choices=list(choices)))
+        base = self._prompt_ids(prefix)
+        usage = Usage()
+        for choice in choices:
+            ids = base + self._ids(choice)
+            usage = usage + Usage(prompt_tokens=len(ids), cached_tokens=self._cached(ids))
+            self._cache.append(ids)
         return ScoreResult(
             scores=[
                 ChoiceScore(choice=c, mean_logprob=0.0 if c == text else -10.0, token_logprobs=[])
                 for c in choices
-            ]
+            ],
+            usage=usage,
         )
 
     async def tokenize(self, text: str) -> list[int]:

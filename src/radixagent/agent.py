@@ -1,0 +1,442 @@
+"""The agent loop: decide -> validate -> act -> observe -> answer.
+
+    agent = Agent()                       # the embedded default engine
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        "Add two integers."
+        return a + b
+
+    response = agent.run_sync("What is 2 + 40?")
+
+Each step extends the branch's transcript (see `prompting`), so every prompt the engine sees
+is an exact extension of the one before and its prefix cache reuses all of it. The numbers in
+the `AgentResponse` are the engine's: tokens, cached tokens, and latency measured around
+the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from radixagent.decision import Decision, DecisionError, DecisionSettings, decide, protocol_text
+from radixagent.engine import ChatMessage, Engine, SamplingParams, Usage
+from radixagent.engine._portal import run_sync
+from radixagent.errors import ContextOverflowError, EngineError, InputError, RadixAgentError
+from radixagent.feedback import FeedbackCollector
+from radixagent.memory import RadixMemory
+from radixagent.memory.store import Store
+from radixagent.memory.tree import Branch, PromptRecord
+from radixagent.prompting import CHATML, ChatFormat, PrefixLedger, Transcript
+from radixagent.recovery import AdaptiveRecovery, RecoveringEngine, RetryBudget, RetryPolicy
+from radixagent.schemas import (
+    AgentResponse,
+    Message,
+    QualityAssessment,
+    ToolCallDecision,
+    ToolCallRecord,
+    ToolDefinition,
+    ToolSchema,
+)
+from radixagent.tools import ToolRegistry
+from radixagent.validation import OutputValidator, StructuredValidator, format_retry_prompt
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use the tools when they help, and answer briefly and accurately."
+
+_KEPT_TRANSCRIPTS = 64
+
+ToolLike = Callable[..., Any] | ToolDefinition | ToolSchema
+
+
+class Agent:
+    """A typed, tool-using agent over one engine.
+
+    `output_type` makes the final answer a validated object (generated under its JSON schema);
+    `validators` check it further. Tool calls and final outputs that fail validation are
+    re-asked with the error fed back, within `tool_retries` per tool and `output_retries`."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        instructions: str = DEFAULT_INSTRUCTIONS,
+        tools: Iterable[ToolLike] = (),
+        output_type: Any = str,
+        validators: Sequence[Callable[[Any], Any]] = (),
+        decision: DecisionSettings | None = None,
+        max_iterations: int = 10,
+        store: Store | None = None,
+        fallback: Engine | None = None,
+        retry_policy: RetryPolicy | None = None,
+        tool_retries: int = 2,
+        output_retries: int = 2,
+        chat_format: ChatFormat | None = None,
+        max_input_chars: int = 20000,
+    ) -> None:
+        if max_iterations < 1:
+            raise InputError(f"max_iterations must be at least 1, not {max_iterations}.")
+        if engine is None:
+            from radixagent.engine.factory import create_engine
+
+            engine = create_engine("embedded")
+        self.base_engine = engine
+        self.engine: Engine = RecoveringEngine(engine, policy=retry_policy, fallback=fallback)
+        self.instructions = instructions
+        self.tool_manager = ToolRegistry()
+        for tool in tools:
+            self.add_tool(tool)
+        self.output = OutputValidator(output_type, validators=validators)
+        self.decision = decision or DecisionSettings()
+        self.max_iterations = max_iterations
+        self.memory = RadixMemory(store=store)
+        self.feedback = FeedbackCollector(self.memory.store)
+        self.recovery = AdaptiveRecovery()
+        self.tool_retries, self.output_retries = tool_retries, output_retries
+        self.max_input_chars = max_input_chars
+        self._chat_format = chat_format
+        self._ledger = PrefixLedger()
+        self._transcripts: OrderedDict[str, tuple[Transcript, str]] = OrderedDict()
+        self._context_size: int | None = None
+        self._lock = asyncio.Lock()
+        self._tools_at_start: list[ToolSchema] | None = None
+
+    # --- tools ---------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> ToolRegistry:
+        return self.tool_manager
+
+    def add_tool(self, tool: ToolLike) -> ToolDefinition:
+        """Register a function, a ToolDefinition, or a schema-only ToolSchema."""
+        if isinstance(tool, ToolDefinition):
+            return self.tool_manager.register_tool(tool)
+        if isinstance(tool, ToolSchema):
+            return self.tool_manager.register_tool(ToolDefinition(schema=tool))
+        return self.tool_manager.register(tool)
+
+    def tool(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+        """Decorator: `@agent.tool` or `@agent.tool(timeout_s=5)`."""
+        return self.tool_manager.tool(fn, **options) if fn is not None else self.tool_manager.tool(**options)
+
+    def system_prompt(self) -> str:
+        """Instructions, then the protocol and the tools: byte-stable for a given tool set."""
+        return self.instructions + "\n\n" + protocol_text(self.tool_manager.schemas(), allow_ask=self.decision.allow_ask)
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
+        """Answer `query` on the current branch of the conversation."""
+        async with self._lock:
+            self._ensure_session()
+            return await self._run(query, None, max_iterations or self.max_iterations)
+
+    def run_sync(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
+        return run_sync(self.run(query, max_iterations=max_iterations))
+
+    async def fork(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
+        """Run each query on its own branch from `node_id` (default: the current head), all at
+        once. The branches share their prefix on the engine, as SGLang's `fork` does."""
+        async with self._lock:
+            self._ensure_session()
+        branches = self.memory.fork(node_id, len(queries))
+        return list(await asyncio.gather(*(self._run(q, b, self.max_iterations) for q, b in zip(queries, branches, strict=True))))
+
+    def fork_sync(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
+        return run_sync(self.fork(queries, node_id=node_id))
+
+    def _ensure_session(self) -> None:
+        """Start a session at the first run, and a new one when the tool set has changed
+        (the system prompt lists the tools, so the old prompts no longer apply)."""
+        tools = self.tool_manager.schemas()
+        if self.memory.session_id is None or tools != self._tools_at_start:
+            if self.memory.session_id is not None:
+                logger.info("the tool set changed: starting a new session")
+            self.memory.tools = tools
+            self.memory.initialize_with_system(self.system_prompt())
+            self._tools_at_start = tools
+
+    async def _run(self, query: str, branch: Branch | None, max_iterations: int) -> AgentResponse:
+        started = time.perf_counter()
+        run = _Run(self, branch)
+        check = StructuredValidator.validate_message_content(query, max_length=self.max_input_chars)
+        if not check.is_valid:
+            return run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
+        try:
+            transcript, last = await self._transcript(run.head_id)
+            run.add("user", query)
+            await self._render(transcript, [Message(role="user", content=query)], last)
+            return await run.loop(transcript, max_iterations, started)
+        except (EngineError, ContextOverflowError) as exc:
+            self.recovery.log_exception("run", exc)
+            return run.failure(str(exc), started)
+
+    # --- transcripts ---------------------------------------------------------------------
+
+    async def _format(self) -> ChatFormat:
+        if self._chat_format is None:
+            self._chat_format = await ChatFormat.learn(self.engine) or CHATML
+        return self._chat_format
+
+    async def context_size(self) -> int:
+        if self._context_size is None:
+            info = await self.engine.model_info()
+            self._context_size = info.context_size or 4096
+        return self._context_size
+
+    async def _transcript(self, head_id: str) -> tuple[Transcript, str]:
+        """The exact transcript ending at `head_id` and the role its text ends in: kept from
+        an earlier run when we have it, else rebuilt from the stored prompt records (after a
+        restart, or on a new branch)."""
+        kept = self._transcripts.get(head_id)
+        if kept is not None:
+            self._transcripts.move_to_end(head_id)
+            return kept[0].fork(), kept[1]
+        fmt = await self._format()
+        prefix = self.memory.prompt_prefix(head_id)
+        if prefix is not None and prefix.text is not None and (prefix.token_ids is not None or not self.engine.takes_token_ids):
+            transcript = Transcript(self.engine, self._ledger, text=prefix.text, ids=prefix.token_ids if self.engine.takes_token_ids else None)
+            return transcript, await self._render(transcript, prefix.new_messages, "assistant")
+        path = self.memory.path_to_root(head_id)
+        transcript = Transcript(self.engine, self._ledger)
+        await transcript.append(fmt.system(path[0].content))
+        return transcript, await self._render(transcript, [n.message for n in path[1:]], "system")
+
+    async def _render(self, transcript: Transcript, messages: Sequence[Message], last: str) -> str:
+        """Append messages as turns. User, tool and summary messages become user turns
+        (consecutive ones share a turn); assistant messages are appended as written."""
+        fmt = await self._format()
+        text = ""
+        for message in messages:
+            if message.role == "assistant":
+                text += (fmt.user_to_assistant if last == "user" else "\n") + message.content
+                last = "assistant"
+                continue
+            body = message.content if message.role == "user" else f"[{message.role}] {message.content}"
+            if last == "user":
+                text += "\n\n" + body
+            else:
+                text += (fmt.assistant_to_user if last == "assistant" else fmt.system_to_user) + body
+            last = "user"
+        await transcript.append(text)
+        return last
+
+    def keep_transcript(self, head_id: str, transcript: Transcript, last: str) -> None:
+        """Remember a branch's transcript so its next run needs no re-tokenizing."""
+        self._transcripts[head_id] = (transcript, last)
+        while len(self._transcripts) > _KEPT_TRANSCRIPTS:
+            self._transcripts.popitem(last=False)
+
+    # --- feedback and status (the tutorial's API) ------------------------------------------
+
+    def add_feedback(self, query: str, response: str, rating: float, comment: str = "") -> None:
+        self.feedback.add_feedback(query, response, rating, comment)
+
+    def add_quality_assessment(self, assessment: QualityAssessment) -> None:
+        self.feedback.add_quality_assessment(assessment)
+
+    def get_agent_status(self) -> dict[str, Any]:
+        """Engine, tools, memory, recovery and feedback at a glance (JSON-friendly)."""
+        recovering = self.engine if isinstance(self.engine, RecoveringEngine) else None
+        return {
+            "engine": self.base_engine.name,
+            "registered_tools": self.tool_manager.names(),
+            "memory": self.memory.get_statistics().model_dump(mode="json"),
+            "tool_execution": self.tool_manager.get_execution_statistics().model_dump(mode="json"),
+            "recovery": self.recovery.get_recovery_statistics().model_dump(mode="json"),
+            "engine_recovery": recovering.stats().model_dump(mode="json") if recovering else None,
+            "performance": self.feedback.get_performance_summary().model_dump(mode="json"),
+            "feedback": self.feedback.get_average_ratings().model_dump(mode="json"),
+        }
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()
+
+    def close(self) -> None:
+        run_sync(self.aclose())
+
+
+class _Run:
+    """One run's state: where it writes (the current head or a forked branch), what it has
+    done, and the repair budget."""
+
+    def __init__(self, agent: Agent, branch: Branch | None) -> None:
+        self.agent = agent
+        self.memory = agent.memory
+        self.branch = branch
+        self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
+        self.records: list[ToolCallRecord] = []
+        self.steps: list[str] = []
+        self.usage = Usage()
+        self.cacheable = 0
+        self.budget = RetryBudget(agent.tool_retries, agent.output_retries)
+
+    def add(self, role: str, content: str, metadata: dict[str, Any] | None = None, prompt: PromptRecord | None = None) -> str:
+        if self.branch is not None:
+            self.head_id = self.branch.add_message(role, content, metadata, prompt=prompt)
+        else:
+            self.head_id = self.memory.add_message(role, content, metadata, prompt=prompt)
+        return self.head_id
+
+    async def loop(self, transcript: Transcript, max_iterations: int, started: float) -> AgentResponse:
+        agent = self.agent
+        fmt = await agent._format()
+        for step in range(1, max_iterations + 1):
+            transcript = await self._fit(transcript)
+            await transcript.append(fmt.user_to_assistant)
+            turn = transcript.fork()
+            step_started = time.perf_counter()
+            error: DecisionError | None = None
+            try:
+                decision = await decide(turn, agent.tool_manager.schemas(), agent.decision, answer_schema=None if agent.output.is_text else agent.output.generation_schema)
+            except DecisionError as exc:
+                error, decision = exc, None
+            node_id = self._commit_turn(transcript, turn, step_started)
+            transcript = turn
+            if decision is None:
+                assert error is not None
+                self.steps.append(f"step {step}: the model's reply was unusable ({error})")
+                agent.recovery.log_exception("decision", error)
+                if not self.budget.allow_output_retry():
+                    return self.failure(f"The model could not produce a usable reply: {error}", started, transcript)
+                await self._observe(transcript, "observation", format_retry_prompt([str(error)], what="reply"))
+                continue
+            if decision.kind is ToolCallDecision.CALL_TOOL:
+                try:
+                    outcome = await self._act(transcript, decision, step)
+                except _Abort as exc:
+                    return self.failure(str(exc), started, transcript)
+                if outcome is not None:
+                    return self.success(outcome, transcript, started, node_id)
+                continue
+            if decision.kind is ToolCallDecision.NEED_MORE_INFO:
+                self.steps.append(f"step {step}: asked for more information (confidence {decision.confidence:.2f})")
+                return self.success(decision.text, transcript, started, node_id)
+            self.steps.append(f"step {step}: answered (confidence {decision.confidence:.2f})")
+            result = await agent.output.avalidate(decision.text)
+            if result.ok:
+                content = decision.text if agent.output.is_text else json.dumps(result.value if not hasattr(result.value, "model_dump") else result.value.model_dump(mode="json"), ensure_ascii=False)  # type: ignore[union-attr]
+                return self.success(content, transcript, started, node_id, output=result.value)
+            self.steps.append(f"step {step}: the answer failed validation: {'; '.join(result.errors)}")
+            if not self.budget.allow_output_retry():
+                return self.failure(f"The answer failed validation: {'; '.join(result.errors)}", started, transcript)
+            await self._observe(transcript, "observation", result.retry_prompt or format_retry_prompt(result.errors))
+        return self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
+
+    def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float) -> str:
+        """Store the assistant turn with its exact prompt record and the engine's numbers."""
+        prompt_ids = before.ids
+        record = PromptRecord(
+            prompt_text=before.text,
+            prompt_token_ids=list(prompt_ids) if prompt_ids is not None else None,
+            output_token_ids=turn.ids[len(prompt_ids) :] if turn.ids is not None and prompt_ids is not None else None,
+            output_text=turn.text[len(before.text) :],
+        )
+        node_id = self.add("assistant", record.output_text or "", prompt=record)
+        usage, cacheable = turn.usage, turn.cacheable_tokens
+        self.usage = self.usage + usage
+        self.cacheable += cacheable
+        self.memory.record_usage(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000, node_id=node_id)
+        turn.usage, turn.cacheable_tokens = Usage(), 0
+        return node_id
+
+    async def _act(self, transcript: Transcript, decision: Decision, step: int) -> str | None:
+        """Run the calls; return content to end the run with (calls for the caller), or None."""
+        agent = self.agent
+        calls = decision.calls
+        for call in calls:
+            self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence_score:.2f})")
+        records = await agent.tool_manager.executor.execute_many(calls)
+        self.records.extend(records)
+        if any(not r.executed for r in records):
+            self.steps.append(f"step {step}: returned {sum(not r.executed for r in records)} call(s) to the caller to run")
+            return ""
+        lines, repairs = [], []
+        for record in records:
+            if record.error is None:
+                self.budget.tool_succeeded(record.tool)
+                lines.append(f"{record.tool} returned: {record.result}")
+                continue
+            agent.recovery.log_failure(record.tool, record.error_type or "execution", record.error, {"arguments": record.arguments})
+            lines.append(f"{record.tool} failed: {record.error}")
+            if record.error_type in ("arguments", "unknown_tool"):
+                if not self.budget.allow_tool_retry(record.tool):
+                    raise _Abort(f"The calls of {record.tool} kept failing validation: {record.error}")
+                repairs.append(record.error)
+        for line in lines:
+            self.steps.append(f"step {step}: {line[:300]}")
+        text = "\n".join(lines)
+        if repairs:
+            text += "\n" + format_retry_prompt(repairs, what="tool call")
+        await self._observe(transcript, "tool", text, {"calls": [r.model_dump(mode="json") for r in records]})
+        return None
+
+    async def _observe(self, transcript: Transcript, role: str, text: str, metadata: dict[str, Any] | None = None) -> None:
+        self.add(role, text, metadata)
+        await self.agent._render(transcript, [Message(role=role, content=text)], "assistant")
+
+    async def _fit(self, transcript: Transcript) -> Transcript:
+        """Compact the branch's older turns into a summary when the next step would not fit."""
+        agent = self.agent
+        size = await agent.context_size()
+        used = len(transcript.ids) if transcript.ids is not None else len(await agent.engine.tokenize(transcript.text))
+        budget = agent.decision.answer_tokens + agent.decision.argument_tokens * agent.decision.max_calls
+        if used + budget <= size * 0.9:
+            return transcript
+        history = self.memory.path_to_root(self.head_id)[1:]
+        if len(history) <= 2:
+            raise ContextOverflowError(used + budget, size, "Even the latest turn does not fit; shorten the input.")
+        older = "\n".join(f"{n.role}: {n.content}" for n in history[:-2])[-4 * size :]
+        summary = await agent.engine.generate(
+            [ChatMessage(role="user", content=f"Summarise this conversation in a few sentences, keeping names, numbers and results:\n\n{older}")],
+            sampling=SamplingParams(max_tokens=min(200, size // 8)),
+        )
+        self.usage = self.usage + summary.usage
+        result = self.memory.compact(keep_last=2, summary=f"Summary of the earlier conversation: {summary.text.strip()}") if self.branch is None else None
+        if result is None:
+            raise ContextOverflowError(used + budget, size, "A forked branch cannot be compacted; start it from a shorter node.")
+        self.head_id = result.head_id
+        self.steps.append(f"compacted {result.replaced} older messages into a summary to fit the context ({used} of {size} tokens)")
+        transcript, _ = await agent._transcript(self.head_id)
+        return transcript
+
+    # --- results -------------------------------------------------------------------------
+
+    def _response(self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None) -> AgentResponse:
+        response = AgentResponse(
+            content=content,
+            tool_calls=self.records,
+            reasoning_steps=self.steps,
+            total_tokens=self.usage.total_tokens,
+            cache_hit_rate=self.usage.cache_hit_rate,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            is_successful=ok,
+            error_message=error,
+            output=output,
+            session_id=self.memory.session_id,
+            node_id=self.head_id or None,
+            usage=self.usage,
+            prefix_efficiency=self.usage.cached_tokens / self.cacheable if self.cacheable else 0.0,
+        )
+        self.agent.feedback.record_response(response, self.usage)
+        return response
+
+    def success(self, content: str, transcript: Transcript, started: float, node_id: str, *, output: Any = None) -> AgentResponse:
+        self.agent.keep_transcript(node_id, transcript, "assistant")
+        return self._response(content, started, ok=True, output=output)
+
+    def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
+        if transcript is not None and self.head_id:
+            self.agent.keep_transcript(self.head_id, transcript, "user")
+        return self._response("", started, ok=False, error=error)
+
+
+class _Abort(RadixAgentError):
+    """A repair budget ran out: the run ends with this message."""

@@ -1,0 +1,294 @@
+"""How the model decides, under constraints built from the registered tools.
+
+An assistant turn is written in a small protocol the system prompt teaches:
+
+    Action: retrieve_documents
+    Arguments: {"query": "AI ethics", "top_k": 3}
+    Action: run
+
+    Action: answer
+    Answer: ...
+
+    Action: ask
+    Question: ...
+
+Two strategies fill it in:
+
+- `score` (default): choose each `Action:` line by likelihood (SGLang `select`: the mean
+  token logprob of every option), then generate the arguments under the chosen tool's own
+  JSON schema. Small models pick far better among named options than they write free JSON,
+  and the confidence is the softmax of the options' scores.
+- `schema`: one constrained generation of the whole decision as JSON (every tool's name and
+  argument schema in one `anyOf`); the confidence comes from the logprobs of the tokens that
+  name the action. Fewer requests; for capable models.
+
+Either way the output is valid by construction: a tool call names a registered tool and its
+arguments match that tool's schema. A generation cut off by `max_tokens` under a constraint is
+not valid output; it is raised as `DecisionError` for the agent's recovery to handle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from radixagent.engine import Completion, JsonSchemaConstraint, SamplingParams
+from radixagent.errors import RadixAgentError
+from radixagent.prompting import Transcript
+from radixagent.schemas import ToolCall, ToolCallDecision, ToolSchema
+
+ANSWER, ASK, RUN = "answer", "ask", "run"
+
+
+class DecisionStrategy(StrEnum):
+    SCORE = "score"
+    SCHEMA = "schema"
+
+
+class DecisionError(RadixAgentError):
+    """The model's decision could not be completed (cut off by max_tokens, unparsable)."""
+
+
+class Decision(BaseModel):
+    """What the model decided in one assistant turn."""
+
+    kind: ToolCallDecision
+    calls: list[ToolCall] = Field(default_factory=list)
+    text: str = ""
+    """The answer or the question, when the model did not call a tool."""
+    confidence: float = 0.0
+
+
+class DecisionSettings(BaseModel):
+    strategy: DecisionStrategy = DecisionStrategy.SCORE
+    max_calls: int = Field(default=3, ge=1, description="tool calls one turn may make")
+    argument_tokens: int = Field(default=160, ge=8, description="max tokens of one call's arguments")
+    answer_tokens: int = Field(default=256, ge=8, description="max tokens of an answer or question")
+    allow_ask: bool = True
+
+
+def protocol_text(tools: list[ToolSchema], *, allow_ask: bool = True) -> str:
+    """The part of the system prompt that teaches the protocol, with each tool's examples as
+    few-shot. Byte-stable for a given tool set: nothing volatile goes in here."""
+    lines = [
+        "You can call tools. Write one line 'Action: <tool name>' and one line 'Arguments: <JSON>' per call,",
+        "then 'Action: run' to run them; their results come back as observations.",
+        "When you can answer, write 'Action: answer' and then 'Answer: <your answer>'.",
+    ]
+    if allow_ask:
+        lines.append("If the request is unclear, write 'Action: ask' and then 'Question: <your question>'.")
+    lines.append("")
+    lines.append("Tools:")
+    for tool in tools:
+        lines.append(f"- {tool.name}: {tool.description}")
+        lines.append(f"  parameters: {json.dumps(tool.parameters, ensure_ascii=False, sort_keys=True)}")
+        for example in tool.examples:
+            arguments = {k: v for k, v in example.items() if k in tool.parameters.get("properties", {})}
+            lines.append(f"  example: Action: {tool.name} / Arguments: {json.dumps(arguments, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+async def decide(
+    transcript: Transcript,
+    tools: list[ToolSchema],
+    settings: DecisionSettings,
+    *,
+    answer_schema: dict[str, Any] | None = None,
+    require_tool: bool = False,
+) -> Decision:
+    """Extend `transcript` (which ends where the assistant's turn begins) with one decision."""
+    if settings.strategy is DecisionStrategy.SCHEMA:
+        return await _decide_by_schema(transcript, tools, settings, answer_schema, require_tool)
+    return await _decide_by_score(transcript, tools, settings, answer_schema, require_tool)
+
+
+# --- score: likelihood first, then arguments under the tool's schema ---------------------------
+
+
+async def _decide_by_score(
+    transcript: Transcript,
+    tools: list[ToolSchema],
+    settings: DecisionSettings,
+    answer_schema: dict[str, Any] | None,
+    require_tool: bool,
+) -> Decision:
+    by_name = {t.name: t for t in tools}
+    options = list(by_name)
+    if not require_tool or not options:
+        options += [ANSWER] + ([ASK] if settings.allow_ask else [])
+    action, confidence = await _choose(transcript, "Action:", options)
+    if action == ANSWER:
+        return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
+    if action == ASK:
+        return Decision(kind=ToolCallDecision.NEED_MORE_INFO, text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
+
+    calls: list[ToolCall] = []
+    while True:
+        tool = by_name[action]
+        arguments = await _arguments(transcript, tool, settings)
+        calls.append(ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name=tool.name, arguments=arguments, confidence_score=confidence))
+        if len(calls) >= settings.max_calls:
+            await transcript.append("\nAction: run")
+            break
+        action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN])
+        if action == RUN:
+            break
+    return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=min(c.confidence_score for c in calls))
+
+
+async def _choose(transcript: Transcript, label: str, options: list[str]) -> tuple[str, float]:
+    """Score `label <option>` for each option, append the winner, return it with its probability."""
+    await transcript.append(label)
+    if len(options) == 1:
+        choice, confidence = options[0], 1.0
+    else:
+        result = await transcript.score([f" {o}" for o in options])
+        probabilities = result.probabilities()
+        best = result.best
+        choice, confidence = best[1:], probabilities[best]
+    await transcript.append(f" {choice}")
+    return choice, confidence
+
+
+async def _arguments(transcript: Transcript, tool: ToolSchema, settings: DecisionSettings) -> dict[str, Any]:
+    from radixagent.tools.signature import bound_schema as bounded_schema
+
+    await transcript.append("\nArguments: ")
+    schema = bounded_schema(_object_schema(tool.parameters))
+    completion = await transcript.generate(
+        constraint=JsonSchemaConstraint(json_schema=schema),
+        sampling=SamplingParams(max_tokens=settings.argument_tokens),
+    )
+    value = _parse_json(completion, f"the arguments of {tool.name}")
+    if not isinstance(value, dict):
+        raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")
+    return value
+
+
+async def _free_text(transcript: Transcript, label: str, settings: DecisionSettings, schema: dict[str, Any] | None) -> str:
+    from radixagent.tools.signature import bound_schema as bounded_schema
+
+    await transcript.append(f"\n{label} ")
+    constraint = JsonSchemaConstraint(json_schema=bounded_schema(schema)) if schema else None
+    completion = await transcript.generate(constraint=constraint, sampling=SamplingParams(max_tokens=settings.answer_tokens))
+    if constraint is not None and completion.finish_reason == "length":
+        raise DecisionError(f"The answer was cut off at {settings.answer_tokens} tokens before its JSON closed.")
+    return completion.text.strip()
+
+
+# --- schema: one constrained generation ---------------------------------------------------------
+
+
+def decision_schema(tools: list[ToolSchema], *, allow_ask: bool, answer_schema: dict[str, Any] | None, require_tool: bool, max_calls: int) -> dict[str, Any]:
+    """One JSON schema for the whole decision: calls of registered tools with their own
+    argument schemas, or an answer, or a question."""
+    from radixagent.tools.signature import bound_schema as bounded_schema
+
+    call_variants = [
+        {
+            "type": "object",
+            "properties": {"tool": {"const": t.name}, "arguments": _object_schema(t.parameters)},
+            "required": ["tool", "arguments"],
+            "additionalProperties": False,
+        }
+        for t in tools
+    ]
+    variants: list[dict[str, Any]] = []
+    if call_variants:
+        variants.append(
+            {
+                "type": "object",
+                "properties": {
+                    "action": {"const": "call_tool"},
+                    "calls": {"type": "array", "items": {"anyOf": call_variants}, "minItems": 1, "maxItems": max_calls},
+                },
+                "required": ["action", "calls"],
+                "additionalProperties": False,
+            }
+        )
+    if not require_tool or not call_variants:
+        variants.append(
+            {
+                "type": "object",
+                "properties": {"action": {"const": ANSWER}, "answer": answer_schema or {"type": "string"}},
+                "required": ["action", "answer"],
+                "additionalProperties": False,
+            }
+        )
+        if allow_ask:
+            variants.append(
+                {
+                    "type": "object",
+                    "properties": {"action": {"const": ASK}, "question": {"type": "string"}},
+                    "required": ["action", "question"],
+                    "additionalProperties": False,
+                }
+            )
+    return bounded_schema(variants[0] if len(variants) == 1 else {"anyOf": variants})
+
+
+async def _decide_by_schema(
+    transcript: Transcript,
+    tools: list[ToolSchema],
+    settings: DecisionSettings,
+    answer_schema: dict[str, Any] | None,
+    require_tool: bool,
+) -> Decision:
+    schema = decision_schema(tools, allow_ask=settings.allow_ask, answer_schema=answer_schema, require_tool=require_tool, max_calls=settings.max_calls)
+    await transcript.append("Decision: ")
+    completion = await transcript.generate(
+        constraint=JsonSchemaConstraint(json_schema=schema),
+        sampling=SamplingParams(max_tokens=settings.argument_tokens * settings.max_calls + settings.answer_tokens, logprobs=0),
+    )
+    value = _parse_json(completion, "the decision")
+    confidence = _naming_confidence(completion)
+    action = value.get("action")
+    if action == "call_tool":
+        calls = [
+            ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name=c["tool"], arguments=c["arguments"], confidence_score=confidence)
+            for c in value["calls"]
+        ]
+        return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=confidence)
+    if action == ASK:
+        return Decision(kind=ToolCallDecision.NEED_MORE_INFO, text=str(value["question"]), confidence=confidence)
+    answer = value["answer"]
+    text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+    return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=text, confidence=confidence)
+
+
+def _naming_confidence(completion: Completion) -> float:
+    """The model's probability of the tokens that name what it does: everything up to the
+    first tool name, or up to the action when it answers or asks."""
+    if not completion.logprobs:
+        return 0.0
+    text, logprobs = "", []
+    for token in completion.logprobs:
+        text += token.token
+        logprobs.append(token.logprob)
+        if _NAMED.search(text):
+            break
+    return math.exp(sum(logprobs) / len(logprobs))
+
+
+_NAMED = re.compile(r'"tool"\s*:\s*"[^"]*"|"action"\s*:\s*"(?!call_tool")[^"]*"')
+
+
+def _object_schema(parameters: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(parameters) if parameters else {}
+    schema.setdefault("type", "object")
+    schema.setdefault("properties", {})
+    return schema
+
+
+def _parse_json(completion: Completion, what: str) -> Any:
+    if completion.finish_reason == "length":
+        raise DecisionError(f"The model's {what} was cut off by max_tokens before the JSON closed: {completion.text[:200]!r}")
+    try:
+        return json.loads(completion.text)
+    except ValueError as exc:
+        raise DecisionError(f"The model's {what} is not valid JSON ({exc}): {completion.text[:200]!r}") from exc

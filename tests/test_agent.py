@@ -1,0 +1,206 @@
+"""The agent loop on the scripted engine: decisions, tools, repairs, memory, faults.
+
+The scripted engine's `score` takes the next scripted reply as the winning choice, and its
+generations must satisfy the constraint they run under, so these scripts also check that
+the agent asks for what it should (a tool's own schema for its arguments, ...)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from pydantic import BaseModel
+
+from radixagent.agent import Agent
+from radixagent.engine import ScriptedEngine
+from radixagent.errors import EngineUnavailableError
+from radixagent.memory import RadixMemory
+from radixagent.memory.store import SQLiteStore
+from radixagent.recovery import RetryPolicy
+from radixagent.schemas import ToolSchema
+
+
+def make_agent(replies: list, **options) -> tuple[Agent, ScriptedEngine]:
+    engine = ScriptedEngine(replies)
+    agent = Agent(engine, **options)
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    return agent, engine
+
+
+def test_tool_call_then_answer() -> None:
+    agent, engine = make_agent([" add", '{"a": 2, "b": 40}', " run", " answer", "The sum is 42."])
+    response = agent.run_sync("What is 2 + 40?")
+    assert response.is_successful, response.error_message
+    assert response.content == "The sum is 42."
+    [call] = response.tool_calls
+    assert (call.tool, call.arguments, call.result) == ("add", {"a": 2, "b": 40}, "42")
+    assert response.usage.prompt_tokens > 0 and response.total_tokens == response.usage.total_tokens
+    # every prompt extends the previous one exactly
+    prompts = [p for p in engine.prompts]
+    for earlier, later in zip(prompts, prompts[1:], strict=False):
+        assert later[: len(earlier)] == earlier
+    assert response.prefix_efficiency == pytest.approx(1.0)
+    history = [m.role for m in agent.memory.get_conversation_history()]
+    assert history == ["system", "user", "assistant", "tool", "assistant"]
+
+
+def test_second_run_extends_the_first_exactly() -> None:
+    agent, engine = make_agent([" answer", "Hello!", " answer", "Still here."])
+    agent.run_sync("Hi")
+    first_end = list(engine.prompts[-1])
+    second = agent.run_sync("Are you there?")
+    assert second.content == "Still here."
+    assert engine.prompts[-2][: len(first_end)] == first_end
+    assert second.cache_hit_rate > 0.8
+
+
+def test_tool_that_raises_becomes_an_observation() -> None:
+    agent, _ = make_agent([" boom", "{}", " run", " answer", "It failed, sorry."])
+
+    @agent.tool
+    def boom() -> str:
+        """Always fails."""
+        raise RuntimeError("disk on fire")
+
+    response = agent.run_sync("Run boom")
+    assert response.is_successful
+    assert response.tool_calls[0].error and "disk on fire" in response.tool_calls[0].error
+    observation = agent.memory.get_conversation_history()[-2]
+    assert observation.role == "tool" and "disk on fire" in observation.content
+
+
+def test_tool_that_hangs_times_out() -> None:
+    agent, _ = make_agent([" slow", "{}", " run", " answer", "Too slow."])
+
+    @agent.tool(timeout_s=0.2)
+    def slow() -> str:
+        """Hangs."""
+        time.sleep(5)
+        return "never"
+
+    response = agent.run_sync("Run slow")
+    assert response.tool_calls[0].error_type == "timeout"
+    assert response.content == "Too slow."
+
+
+def test_invalid_arguments_are_re_asked_with_the_error() -> None:
+    engine = ScriptedEngine([" pick", '{"n": 50}', " run", " pick", '{"n": 5}', " run", " answer", "Picked 5."])
+    agent = Agent(engine)
+
+    @agent.tool
+    def pick(n: int) -> int:
+        """Pick a number from 1 to 10."""
+        if not 1 <= n <= 10:
+            raise ValueError("n must be between 1 and 10")
+        return n
+
+    response = agent.run_sync("Pick a number")
+    assert response.is_successful
+    assert [c.arguments["n"] for c in response.tool_calls] == [50, 5]
+
+
+def test_schema_bound_violation_is_repaired_within_budget() -> None:
+    engine = ScriptedEngine([" pick", '{"n": 50}', " run"] * 3)
+    agent = Agent(engine, tool_retries=1)
+    agent.add_tool(
+        ToolSchema(name="pick", description="Pick", parameters={"type": "object", "properties": {"n": {"type": "integer"}}})
+    )
+    # schema-only tool: the call goes back to the caller unexecuted
+    response = agent.run_sync("Pick")
+    assert response.is_successful
+    assert response.tool_calls[0].executed is False
+    assert response.tool_calls[0].arguments == {"n": 50}
+
+
+def test_typed_output_is_validated_and_re_asked() -> None:
+    class City(BaseModel):
+        name: str
+        population: int
+
+    def big(city: City) -> None:
+        if city.population < 1000:
+            raise ValueError("population looks too small for a city")
+
+    engine = ScriptedEngine([" answer", '{"name": "Seoul", "population": 5}', " answer", '{"name": "Seoul", "population": 9400000}'])
+    agent = Agent(engine, output_type=City, validators=[big])
+    response = agent.run_sync("Tell me about Seoul")
+    assert response.is_successful, response.error_message
+    assert response.output == City(name="Seoul", population=9400000)
+    feedback = [m for m in agent.memory.get_conversation_history() if m.role == "observation"]
+    assert feedback and "population looks too small" in feedback[0].content
+
+
+def test_engine_drop_mid_run_fails_cleanly_and_keeps_the_conversation() -> None:
+    down = EngineUnavailableError("engine went away")
+    agent, _ = make_agent([" add", '{"a": 1, "b": 1}', " run", down, down], retry_policy=RetryPolicy(max_attempts=2, base_delay_s=0))
+    response = agent.run_sync("1 + 1?")
+    assert not response.is_successful
+    assert "engine went away" in (response.error_message or "")
+    roles = [m.role for m in agent.memory.get_conversation_history()]
+    assert roles == ["system", "user", "assistant", "tool"]  # complete messages only
+
+
+def test_bad_input_is_refused_without_touching_the_engine() -> None:
+    agent, engine = make_agent([])
+    assert not agent.run_sync("   ").is_successful
+    oversized = agent.run_sync("x" * 30000)
+    assert not oversized.is_successful and "at most 20000" in (oversized.error_message or "")
+    assert engine.prompts == []
+
+
+def test_max_iterations_ends_the_run() -> None:
+    agent, _ = make_agent([" add", '{"a": 1, "b": 1}', " run"] * 2)
+    response = agent.run_sync("loop", max_iterations=2)
+    assert not response.is_successful and "2 steps" in (response.error_message or "")
+
+
+def test_fork_runs_branches_in_parallel_on_a_shared_prefix() -> None:
+    def script(prompt, constraint):
+        if constraint is not None and constraint.kind == "choices":
+            return " answer"
+        text = engine.decode(prompt)
+        if "Say" not in text:
+            return "Hi."
+        return "Red." if text.rfind("Say red") > text.rfind("Say blue") else "Blue."
+
+    engine = ScriptedEngine(script)
+    agent = Agent(engine)
+    agent.run_sync("Hello")
+    base = agent.memory.current_node_id
+    responses = agent.fork_sync(["Say red", "Say blue"])
+    assert sorted(r.content for r in responses) == ["Blue.", "Red."]
+    heads = {r.node_id for r in responses}
+    assert len(heads) == 2
+    for response in responses:
+        path = agent.memory.path_to_root(response.node_id)
+        assert base in [n.id for n in path]
+    assert agent.memory.current_node_id == base
+    assert all(r.cache_hit_rate > 0.8 for r in responses)
+
+
+def test_sessions_survive_a_restart(tmp_path) -> None:
+    db = tmp_path / "agent.db"
+    engine = ScriptedEngine([" answer", "First."])
+    agent = Agent(engine, store=SQLiteStore(db))
+    agent.run_sync("One")
+    session = agent.memory.session_id
+    assert session is not None
+    restored = RadixMemory.load(SQLiteStore(db), session)
+    assert [m.content for m in restored.get_conversation_history()][1:] == ["One", "Action: answer\nAnswer: First."]
+    assert restored.get_statistics().prompt_tokens > 0
+
+
+def test_async_runs_share_one_agent() -> None:
+    agent, _ = make_agent([" answer", "A.", " answer", "B."])
+
+    async def both():
+        return await asyncio.gather(agent.run("a"), agent.run("b"))
+
+    first, second = asyncio.run(both())
+    assert {first.content, second.content} == {"A.", "B."}
