@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Union
 
 import jsonschema
 
@@ -35,7 +34,7 @@ from radixagent.engine.types import (
 )
 from radixagent.errors import ConstraintError, ContextOverflowError, EngineError
 
-Reply = Union[str, Completion, Exception]
+Reply = str | Completion | Exception
 ReplyFunction = Callable[[Prompt, Constraint | None], Reply]
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
