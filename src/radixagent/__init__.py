@@ -1,5 +1,7 @@
 """radixagent: typed, tool-using LLM agents on open models, served over HTTP."""
 
+from radixagent.agent import Agent
+from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine import (
     ChatMessage,
     ChoicesConstraint,
@@ -27,10 +29,37 @@ from radixagent.errors import (
     ModelNotFoundError,
     RadixAgentError,
 )
+from radixagent.memory import RadixMemory
+from radixagent.schemas import (
+    AgentResponse,
+    Message,
+    QualityAssessment,
+    ToolCall,
+    ToolCallDecision,
+    ToolDefinition,
+    ToolSchema,
+    ValidationResult,
+)
+from radixagent.sglang_agent import SGLangAgent
+from radixagent.tools import ToolRegistry
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
+    "AgentResponse",
+    "DecisionSettings",
+    "DecisionStrategy",
+    "Message",
+    "QualityAssessment",
+    "RadixMemory",
+    "SGLangAgent",
+    "ToolCall",
+    "ToolCallDecision",
+    "ToolDefinition",
+    "ToolRegistry",
+    "ToolSchema",
+    "ValidationResult",
     "ChatMessage",
     "ChoicesConstraint",
     "Completion",

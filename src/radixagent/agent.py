@@ -243,17 +243,28 @@ class Agent:
         self.feedback.add_quality_assessment(assessment)
 
     def get_agent_status(self) -> dict[str, Any]:
-        """Engine, tools, memory, recovery and feedback at a glance (JSON-friendly)."""
+        """Engine, tools, memory, recovery and feedback at a glance, JSON-friendly, under the
+        tutorial's keys (memory_stats, tool_stats, recovery_stats, feedback_summary,
+        failure_patterns)."""
+        summary = self.feedback.get_feedback_summary()
+        ratings = summary.average_ratings.model_dump()
         recovering = self.engine if isinstance(self.engine, RecoveringEngine) else None
         return {
             "engine": self.base_engine.name,
             "registered_tools": self.tool_manager.names(),
-            "memory": self.memory.get_statistics().model_dump(mode="json"),
-            "tool_execution": self.tool_manager.get_execution_statistics().model_dump(mode="json"),
-            "recovery": self.recovery.get_recovery_statistics().model_dump(mode="json"),
+            "memory_stats": self.memory.get_statistics().model_dump(mode="json"),
+            "tool_stats": self.tool_manager.get_execution_statistics().model_dump(mode="json"),
+            "recovery_stats": self.recovery.get_recovery_statistics().model_dump(mode="json"),
             "engine_recovery": recovering.stats().model_dump(mode="json") if recovering else None,
-            "performance": self.feedback.get_performance_summary().model_dump(mode="json"),
-            "feedback": self.feedback.get_average_ratings().model_dump(mode="json"),
+            "feedback_summary": {
+                "total_feedback_count": summary.total_feedback_count,
+                "quality_assessment_count": summary.quality_assessment_count,
+                "run_count": summary.run_count,
+                "average_ratings": {k: v for k, v in ratings.items() if isinstance(v, float)},
+                "recommendations": [str(r) for r in summary.recommendations],
+                "performance": summary.performance_summary.model_dump(mode="json"),
+            },
+            "failure_patterns": self.recovery.analyze_failure_patterns(),
         }
 
     async def aclose(self) -> None:

@@ -182,6 +182,92 @@ def models(
         console.print(table)
 
 
+@app.command()
+def demo(
+    engine: EngineOption = "embedded",
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with every scenario's numbers.")] = False,
+) -> None:
+    """Run the tutorial's scenarios on the engine: conversation, tools, cache test, status."""
+    from radixagent.demo import run_demo
+
+    with user_errors():
+        progress_console = err_console if as_json else console
+        with progress_console.status("starting the engine") as status:
+            report = with_engine(
+                open_engine(engine, model, api_key),
+                lambda e: run_demo(e, progress=lambda message: status.update(message)),
+            )
+        if as_json:
+            sys.stdout.write(report.model_dump_json() + "\n")
+            return
+        _print_demo(report)
+
+
+def _print_demo(report: Any) -> None:
+    from rich.panel import Panel
+
+    console.print(f"[bold]radixagent demo[/] on [cyan]{report.engine}[/] ({report.model})\n")
+    for result in report.scenarios:
+        lines = [f"[bold]Q:[/] {result.query}"]
+        for call in result.tool_calls:
+            outcome = f"[red]{call.error}[/]" if call.error else (call.result or "")[:160]
+            lines.append(f"[magenta]tool[/] {call.tool}({json.dumps(call.arguments, ensure_ascii=False)}) -> {outcome}")
+        answer = result.content if result.successful else f"[red]{result.error}[/]"
+        lines.append(f"[bold]A:[/] {answer}")
+        if result.assessment is not None:
+            a = result.assessment
+            lines.append(f"[yellow]judge[/] overall {a.overall_score:.1f}/5: {a.feedback_comment}")
+        lines.append(
+            f"[dim]{len(result.reasoning_steps)} steps, {result.prompt_tokens} prompt tokens ({result.cached_tokens} cached, "
+            f"hit rate {result.cache_hit_rate:.0%}), {result.completion_tokens} generated, {result.latency_ms:.0f} ms[/]"
+        )
+        console.print(Panel("\n".join(lines), title=result.name, title_align="left", highlight=False))
+    table = Table(title="per scenario")
+    for column in ("scenario", "tools", "prompt tok", "cached", "hit rate", "prefix eff.", "latency ms"):
+        table.add_column(column, justify="right" if column != "scenario" else "left")
+    for r in report.scenarios:
+        table.add_row(
+            r.name, str(len(r.tool_calls)), str(r.prompt_tokens), str(r.cached_tokens),
+            f"{r.cache_hit_rate:.0%}", f"{r.prefix_efficiency:.2f}", f"{r.latency_ms:.0f}",
+        )
+    console.print(table)
+    memory = report.status["memory_stats"]
+    console.print(
+        f"[bold]memory:[/] {memory['total_messages']} messages, engine cache hit rate {memory['cache_hit_rate']:.0%}, "
+        f"prefix efficiency {memory['prefix_efficiency']:.2f}"
+    )
+    tools = report.status["tool_stats"]
+    console.print(f"[bold]tools:[/] {tools['total_executions']} runs, {tools['failed']} failed")
+    feedback = report.status["feedback_summary"]
+    console.print(f"[bold]feedback:[/] {feedback['total_feedback_count']} ratings, {feedback['quality_assessment_count']} assessments")
+    for recommendation in feedback["recommendations"]:
+        console.print(f"  - {recommendation}", highlight=False)
+
+
+docs_app = typer.Typer(help="The document store that retrieve_documents searches.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("add")
+def docs_add(path: Annotated[Path, typer.Argument(help="A file or folder of .md/.txt documents.")]) -> None:
+    """Index a file or a folder (recursively) for retrieve_documents."""
+    from radixagent.tools.builtin import default_document_store
+
+    with user_errors():
+        if not path.exists():
+            raise ConfigurationError(f"No file or folder at {path}.")
+        store = default_document_store()
+        report = store.add_path(path)
+        console.print(
+            f"indexed {report.files_indexed} file(s) ({report.passages} passages); "
+            f"{report.files_unchanged} unchanged, {report.files_skipped} skipped"
+        )
+        for reason in report.skipped:
+            console.print(f"  [yellow]skipped[/] {reason}", highlight=False)
+
+
 def main() -> None:
     app()
 
