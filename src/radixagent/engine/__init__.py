@@ -2,6 +2,7 @@
 OpenAI-compatible server, and a scripted engine for tests."""
 
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.engine.factory import create_engine
 from radixagent.engine.openai_compat import OpenAICompatibleEngine
 from radixagent.engine.reasoning import ReasoningFormat, ReasoningSplit, split_reasoning
@@ -34,6 +35,7 @@ __all__ = [
     "ChoicesConstraint",
     "Completion",
     "Constraint",
+    "EmbeddedEngine",
     "Engine",
     "EngineHealth",
     "FinishReason",
