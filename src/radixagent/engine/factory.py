@@ -80,12 +80,8 @@ def create_engine(
 def _embedded(model_path: str | Path | None, settings: Settings) -> Engine:
     from radixagent.engine.embedded import EmbeddedEngine  # loads llama.cpp: only when asked for
 
-    return EmbeddedEngine(
-        model_path=model_path,
-        context_size=settings.context_size,
-        slots=settings.slots,
-        threads=settings.threads,
-    )
+    engine: Engine = EmbeddedEngine(model_path, settings=settings)  # context, slots, threads from settings
+    return engine
 
 
 def _check_url(url: str, raw: str) -> None:
