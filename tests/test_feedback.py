@@ -366,7 +366,7 @@ def test_judge_with_the_embedded_model(model_path: str) -> None:
     valid QualityAssessment (constrained generation + validation + bounded retry)."""
     from radixagent.engine.embedded import EmbeddedEngine
 
-    engine = EmbeddedEngine(model_path)  # type: ignore[call-arg]
+    engine = EmbeddedEngine(model_path, slots=1, context_size=1024)
     try:
         result = LLMJudge(engine, max_tokens=120).judge("What is the capital of France?", "Paris.")
     finally:
