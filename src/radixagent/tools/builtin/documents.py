@@ -272,7 +272,7 @@ class DocumentStore:
             rows = self._db.execute("SELECT source, title, passages, added_at FROM sources ORDER BY source").fetchall()
         return [SourceInfo(source=s, title=t, passages=n, added_at=datetime.fromisoformat(a)) for s, t, n, a in rows]
 
-    def search(self, query: str, top_k: int = 5, filter: str | None = None) -> list[SearchResult]:  # noqa: A002
+    def search(self, query: str, top_k: int = 5, filter: str | None = None) -> list[SearchResult]:
         """The `top_k` passages that best match `query` (BM25), best first.
 
         `filter` keeps only some documents. It is one or more comma-separated clauses, all of
