@@ -18,12 +18,15 @@ the run.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from radixagent.decision import Decision, DecisionError, DecisionSettings, decide, protocol_text
 from radixagent.engine import ChatMessage, Engine, SamplingParams, Usage
@@ -39,6 +42,7 @@ from radixagent.schemas import (
     AgentResponse,
     Message,
     QualityAssessment,
+    ToolCall,
     ToolCallDecision,
     ToolCallRecord,
     ToolDefinition,
@@ -54,6 +58,37 @@ DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use the tools when they hel
 _KEPT_TRANSCRIPTS = 64
 
 ToolLike = Callable[..., Any] | ToolDefinition | ToolSchema
+
+
+# --- events: what a run tells an observer as it goes -------------------------------------
+
+
+class StepEvent(BaseModel):
+    """A decision step begins (1 for the first)."""
+
+    type: Literal["step"] = "step"
+    step: int
+
+
+class ToolCallEvent(BaseModel):
+    """The model decided to call a tool; it runs next."""
+
+    type: Literal["tool_call"] = "tool_call"
+    step: int
+    call: ToolCall
+
+
+class ToolResultEvent(BaseModel):
+    """A tool call finished (or failed, or was handed to the caller unexecuted)."""
+
+    type: Literal["tool_result"] = "tool_result"
+    step: int
+    result: ToolCallRecord
+
+
+AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent
+EventHandler = Callable[[AgentEvent], Awaitable[None] | None]
+"""Called with each event of a run, in order; may be a coroutine function."""
 
 
 class Agent:
@@ -132,11 +167,12 @@ class Agent:
 
     # --- running -------------------------------------------------------------------------
 
-    async def run(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
-        """Answer `query` on the current branch of the conversation."""
+    async def run(self, query: str, *, max_iterations: int | None = None, on_event: EventHandler | None = None) -> AgentResponse:
+        """Answer `query` on the current branch of the conversation. `on_event` hears each
+        step, tool call and tool result as it happens (a server streams them)."""
         async with self._lock:
             self._ensure_session()
-            return await self._run(query, None, max_iterations or self.max_iterations)
+            return await self._run(query, None, max_iterations or self.max_iterations, on_event)
 
     def run_sync(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
         return run_sync(self.run(query, max_iterations=max_iterations))
@@ -152,20 +188,40 @@ class Agent:
     def fork_sync(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
         return run_sync(self.fork(queries, node_id=node_id))
 
+    def open_session(self, session_id: str | None = None, *, title: str = "", engine_settings: dict[str, Any] | None = None) -> str:
+        """Start a new stored session now (`session_id` None), or continue the stored session
+        `session_id`: its tree and current head come from the store, its exact prompt records
+        rebuild the engine's prefix. Feedback and status then count this session only.
+        Returns the session's id."""
+        if session_id is None:
+            self.memory.title = title
+            self.memory.engine_settings = dict(engine_settings or {})
+            self._start_session()
+        else:
+            self.memory = RadixMemory.load(self.memory.store, session_id, max_depth=self.memory.max_depth)
+            self._tools_at_start = self.tool_manager.schemas()
+            self._transcripts.clear()
+        assert self.memory.session_id is not None
+        self.feedback = FeedbackCollector(self.memory.store, session_id=self.memory.session_id)
+        return self.memory.session_id
+
     def _ensure_session(self) -> None:
         """Start a session at the first run, and a new one when the tool set has changed
         (the system prompt lists the tools, so the old prompts no longer apply)."""
-        tools = self.tool_manager.schemas()
-        if self.memory.session_id is None or tools != self._tools_at_start:
+        if self.memory.session_id is None or self.tool_manager.schemas() != self._tools_at_start:
             if self.memory.session_id is not None:
                 logger.info("the tool set changed: starting a new session")
-            self.memory.tools = tools
-            self.memory.initialize_with_system(self.system_prompt())
-            self._tools_at_start = tools
+            self._start_session()
 
-    async def _run(self, query: str, branch: Branch | None, max_iterations: int) -> AgentResponse:
+    def _start_session(self) -> None:
+        tools = self.tool_manager.schemas()
+        self.memory.tools = tools
+        self.memory.initialize_with_system(self.system_prompt())
+        self._tools_at_start = tools
+
+    async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
         started = time.perf_counter()
-        run = _Run(self, branch)
+        run = _Run(self, branch, on_event)
         check = StructuredValidator.validate_message_content(query, max_length=self.max_input_chars)
         if not check.is_valid:
             return run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
@@ -251,7 +307,7 @@ class Agent:
         recovering = self.engine if isinstance(self.engine, RecoveringEngine) else None
         return {
             "engine": self.base_engine.name,
-            "registered_tools": self.tool_manager.names(),
+            "registered_tools": self.tool_manager.names,
             "memory_stats": self.memory.get_statistics().model_dump(mode="json"),
             "tool_stats": self.tool_manager.get_execution_statistics().model_dump(mode="json"),
             "recovery_stats": self.recovery.get_recovery_statistics().model_dump(mode="json"),
@@ -278,8 +334,9 @@ class _Run:
     """One run's state: where it writes (the current head or a forked branch), what it has
     done, and the repair budget."""
 
-    def __init__(self, agent: Agent, branch: Branch | None) -> None:
+    def __init__(self, agent: Agent, branch: Branch | None, on_event: EventHandler | None = None) -> None:
         self.agent = agent
+        self.on_event = on_event
         self.memory = agent.memory
         self.branch = branch
         self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
@@ -288,6 +345,12 @@ class _Run:
         self.usage = Usage()
         self.cacheable = 0
         self.budget = RetryBudget(agent.tool_retries, agent.output_retries)
+
+    async def emit(self, event: AgentEvent) -> None:
+        if self.on_event is not None:
+            outcome = self.on_event(event)
+            if inspect.isawaitable(outcome):
+                await outcome
 
     def add(self, role: str, content: str, metadata: dict[str, Any] | None = None, prompt: PromptRecord | None = None) -> str:
         if self.branch is not None:
@@ -300,6 +363,7 @@ class _Run:
         agent = self.agent
         fmt = await agent._format()
         for step in range(1, max_iterations + 1):
+            await self.emit(StepEvent(step=step))
             transcript = await self._fit(transcript)
             await transcript.append(fmt.user_to_assistant)
             turn = transcript.fork()
@@ -364,8 +428,12 @@ class _Run:
         calls = decision.calls
         for call in calls:
             self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence_score:.2f})")
+        for call in calls:
+            await self.emit(ToolCallEvent(step=step, call=call))
         records = await agent.tool_manager.executor.execute_many(calls)
         self.records.extend(records)
+        for record in records:
+            await self.emit(ToolResultEvent(step=step, result=record))
         if any(not r.executed for r in records):
             self.steps.append(f"step {step}: returned {sum(not r.executed for r in records)} call(s) to the caller to run")
             return ""

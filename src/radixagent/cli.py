@@ -246,6 +246,44 @@ def _print_demo(report: Any) -> None:
         console.print(f"  - {recommendation}", highlight=False)
 
 
+@app.command()
+def serve(
+    engine: EngineOption = "embedded",
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (0.0.0.0 for every interface).", envvar="RADIXAGENT_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port to listen on.", envvar="RADIXAGENT_PORT")] = 8000,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Where sessions live: a SQLite file, sqlite:///path, or postgresql://... (default: the data directory).", envvar="RADIXAGENT_DATABASE_URL"),
+    ] = None,
+    server_api_keys: Annotated[
+        str | None,
+        typer.Option("--server-api-keys", help="Comma-separated Bearer tokens clients must send (default: none, open).", envvar="RADIXAGENT_SERVER_API_KEYS"),
+    ] = None,
+    max_concurrency: Annotated[int | None, typer.Option("--max-concurrency", min=1, help="Requests answered at once; more get 429.")] = None,
+    request_timeout: Annotated[float | None, typer.Option("--request-timeout", min=0.001, help="Seconds one request may take (504 after).")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level: critical, error, warning, info, debug.")] = "info",
+) -> None:
+    """Serve the OpenAI-compatible API (valid tool calls) and agent sessions over HTTP."""
+    from radixagent.server import ServerSettings
+    from radixagent.server import serve as run_server
+
+    with user_errors():
+        given = {
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "server_api_keys": server_api_keys,
+            "max_concurrency": max_concurrency,
+            "request_timeout": request_timeout,
+        }
+        settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
+        if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+            err_console.print(f"[yellow]warning:[/] listening on {settings.host} without API keys: anyone who can reach it can use it.")
+        run_server(settings, engine=engine, model_path=model, api_key=api_key, log_level=log_level)
+
+
 docs_app = typer.Typer(help="The document store that retrieve_documents searches.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 

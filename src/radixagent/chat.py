@@ -1,0 +1,839 @@
+"""OpenAI-style chat completions with tools, valid by construction, on any engine.
+
+    completer = ChatCompleter(engine)
+    result = await completer.complete(ChatRequest.model_validate(body))   # body: an OpenAI request
+    result.tool_calls[0].name, result.tool_calls[0].arguments              # a real tool, valid JSON
+
+A request's messages become one exact transcript: the system text is the request's system
+message followed by the decision protocol listing the request's tools (byte-stable for a tool
+set, so it sits in the engine's prefix cache); earlier assistant tool calls are rendered in the
+same `Action: name / Arguments: {...} / Action: run` protocol the model writes, and tool results
+become observation turns. Then `decision.decide` writes the next assistant turn under
+constraints built from the request's tools:
+
+    tool_choice "auto"      the model chooses: one of the tools, or an answer
+    tool_choice "required"  the model must call one of the tools
+    {"function": {"name"}}  the model calls that function
+    tool_choice "none"      an answer, generated after a forced "Action: answer"
+    no tools                plain generation (the chat template only)
+
+Every tool call names a function of the request and its arguments are generated under that
+function's JSON schema (bounded, so the JSON always closes) and checked against it again.
+`response_format` json_schema constrains the answer the same way. A generation cut off by
+`max_tokens` is reported as `finish_reason="length"`, never as a broken call.
+
+The usage is the engine's own, summed over every request the turn took (choice scoring is one
+request per option, each mostly served from the prefix cache: see `cached_tokens`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from radixagent.decision import Decision, DecisionError, DecisionSettings, DecisionStrategy, decide, protocol_text
+from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.constraints import bounded_schema
+from radixagent.engine.types import (
+    ChatMessage,
+    Completion,
+    Constraint,
+    EngineHealth,
+    FinishReason,
+    JsonSchemaConstraint,
+    ModelInfo,
+    SamplingParams,
+    ScoreResult,
+    StreamChunk,
+    Usage,
+)
+from radixagent.errors import ConstraintError, EngineResponseError, InputError, UnknownToolError
+from radixagent.prompting import CHATML, ChatFormat, PrefixLedger, Transcript
+from radixagent.schemas import ToolCallDecision, ToolSchema
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ChatCompleter",
+    "ChatDelta",
+    "ChatInputError",
+    "ChatRequest",
+    "ChatResult",
+    "ChatToolCall",
+    "EngineTap",
+    "TapState",
+    "tap_scope",
+]
+
+DEFAULT_SYSTEM = "You are a helpful assistant."
+RESERVED_TOOL_NAMES = frozenset({"answer", "run"})
+"""Words of the decision protocol: a tool of that name could not be told apart from them."""
+
+
+class ChatInputError(InputError):
+    """A chat request radixagent cannot serve; `param` names the offending field (OpenAI's
+    error `param`), `code` is a stable machine-readable reason."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str = "invalid_request") -> None:
+        self.param = param
+        self.code = code
+        super().__init__(message)
+
+
+# --- the request: OpenAI's vocabulary ------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TextPart(_In):
+    type: Literal["text"] = "text"
+    text: str
+
+
+MessageContent = str | list[TextPart]
+
+
+def content_text(content: MessageContent | None) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.text for part in content)
+
+
+class FunctionCallIn(_In):
+    name: str
+    arguments: str = "{}"
+
+
+class ToolCallIn(_In):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
+
+
+class SystemMessageIn(_In):
+    role: Literal["system", "developer"]
+    content: MessageContent
+
+
+class UserMessageIn(_In):
+    role: Literal["user"]
+    content: MessageContent
+
+
+class AssistantMessageIn(_In):
+    role: Literal["assistant"]
+    content: MessageContent | None = None
+    tool_calls: list[ToolCallIn] | None = None
+
+
+class ToolMessageIn(_In):
+    role: Literal["tool"]
+    content: MessageContent
+    tool_call_id: str
+
+
+ChatMessageIn = Annotated[
+    SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn, Field(discriminator="role")
+]
+
+
+class FunctionSpec(_In):
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+
+
+class ToolSpec(_In):
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
+class NamedFunction(_In):
+    name: str
+
+
+class NamedToolChoice(_In):
+    type: Literal["function"] = "function"
+    function: NamedFunction
+
+
+ToolChoice = Literal["auto", "required", "none"] | NamedToolChoice
+
+
+class TextFormat(_In):
+    type: Literal["text"]
+
+
+class JsonObjectFormat(_In):
+    type: Literal["json_object"]
+
+
+class JsonSchemaSpec(_In):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    name: str = "response"
+    description: str = ""
+    json_schema: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: bool | None = None
+
+
+class JsonSchemaFormat(_In):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaSpec
+
+
+ResponseFormat = Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
+
+
+class StreamOptions(_In):
+    include_usage: bool = False
+
+
+class ChatRequest(_In):
+    """An OpenAI chat completions request. Fields radixagent does not use (penalties, user,
+    metadata, ...) are accepted and ignored; ones it cannot honour are refused."""
+
+    model: str = ""
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    tools: list[ToolSpec] | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(default=None, ge=1)
+    logprobs: bool | None = None
+
+
+# --- the result ----------------------------------------------------------------------------------
+
+
+class ChatToolCall(BaseModel):
+    """One tool call: `arguments` is JSON text (as OpenAI sends it), valid for the function's schema."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.arguments)
+        return value
+
+
+ChatFinishReason = Literal["stop", "length", "tool_calls"]
+
+
+class ChatResult(BaseModel):
+    """One assistant turn: `content` or `tool_calls`, with the engine's numbers."""
+
+    content: str | None = None
+    tool_calls: list[ChatToolCall] = Field(default_factory=list)
+    finish_reason: ChatFinishReason
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    confidence: float | None = Field(default=None, description="the model's probability of its decision (tools only)")
+    engine_ms: float = Field(default=0.0, description="time spent waiting for the engine")
+    latency_ms: float = 0.0
+
+
+class ChatDelta(BaseModel):
+    """A piece of a streamed turn: `text` to append to the content; the last delta carries the
+    whole `result` (its content equals the concatenated texts)."""
+
+    text: str = ""
+    result: ChatResult | None = None
+
+
+# --- the engine tap: streaming and bookkeeping without touching the layers above -----------------
+
+
+@dataclass
+class TapState:
+    """What an `EngineTap` saw in one scope (a request, an agent run): engine time, usage,
+    the last finish reason; and where unconstrained text goes as it is generated."""
+
+    on_text: Callable[[str], None] | None = None
+    engine_ms: float = 0.0
+    calls: int = 0
+    usage: Usage = field(default_factory=Usage)
+    last_finish: FinishReason | None = None
+
+
+_TAP: ContextVar[TapState | None] = ContextVar("radixagent_engine_tap", default=None)
+
+
+@contextlib.contextmanager
+def tap_scope(on_text: Callable[[str], None] | None = None) -> Iterator[TapState]:
+    """Count what every `EngineTap` does in this task (and tasks it starts), and stream the
+    text of unconstrained generations to `on_text`."""
+    state = TapState(on_text=on_text)
+    token = _TAP.set(state)
+    try:
+        yield state
+    finally:
+        _TAP.reset(token)
+
+
+class EngineTap(Engine):
+    """An engine that forwards to another and reports to the current `tap_scope`.
+
+    Inside a scope with `on_text`, an unconstrained generation from a text or token-id prompt
+    (an answer being written) is streamed from the engine and its text handed over as it
+    comes; callers still get one `Completion`. Constrained generations (tool arguments, JSON
+    answers) and chat-message prompts (internal summaries) are not streamed. Outside a scope
+    it is a plain pass-through."""
+
+    def __init__(self, engine: Engine, *, token_ids: bool = True) -> None:
+        self.inner = engine
+        self.name = engine.name
+        self._token_ids = token_ids
+
+    @property
+    def takes_token_ids(self) -> bool:
+        """As the engine, unless switched off: prompts then go as text (for a conversation whose
+        stored token ids came from another model)."""
+        return self._token_ids and self.inner.takes_token_ids
+
+    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
+        state = _TAP.get()
+        if state is None:
+            return await self.inner.generate(prompt, constraint=constraint, sampling=sampling)
+        started = time.perf_counter()
+        try:
+            if state.on_text is not None and constraint is None and not _is_chat(prompt):
+                completion: Completion | None = None
+                async for chunk in self.inner.stream(prompt, constraint=constraint, sampling=sampling):
+                    if chunk.completion is not None:
+                        completion = chunk.completion
+                    elif chunk.text:
+                        state.on_text(chunk.text)
+                if completion is None:
+                    raise EngineResponseError("The engine's stream ended without its final completion.")
+            else:
+                completion = await self.inner.generate(prompt, constraint=constraint, sampling=sampling)
+        finally:
+            state.engine_ms += (time.perf_counter() - started) * 1000
+            state.calls += 1
+        state.usage = state.usage + completion.usage
+        state.last_finish = completion.finish_reason
+        return completion
+
+    async def _stream(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+    ) -> AsyncIterator[StreamChunk]:
+        state = _TAP.get()
+        started = time.perf_counter()
+        try:
+            async for chunk in self.inner.stream(prompt, constraint=constraint, sampling=sampling):
+                if state is not None and chunk.completion is not None:
+                    state.usage = state.usage + chunk.completion.usage
+                    state.last_finish = chunk.completion.finish_reason
+                yield chunk
+        finally:
+            if state is not None:
+                state.engine_ms += (time.perf_counter() - started) * 1000
+                state.calls += 1
+
+    async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
+        state = _TAP.get()
+        started = time.perf_counter()
+        try:
+            result = await self.inner.score(prefix, choices)
+        finally:
+            if state is not None:
+                state.engine_ms += (time.perf_counter() - started) * 1000
+                state.calls += 1
+        if state is not None:
+            state.usage = state.usage + result.usage
+        return result
+
+    async def tokenize(self, text: str) -> list[int]:
+        state = _TAP.get()
+        started = time.perf_counter()
+        try:
+            return await self.inner.tokenize(text)
+        finally:
+            if state is not None:
+                state.engine_ms += (time.perf_counter() - started) * 1000
+
+    async def health(self) -> EngineHealth:
+        return await self.inner.health()
+
+    async def model_info(self) -> ModelInfo:
+        return await self.inner.model_info()
+
+    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
+        return await self.inner.render_chat(messages)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _is_chat(prompt: Prompt) -> bool:
+    return not isinstance(prompt, str) and len(prompt) > 0 and isinstance(prompt[0], ChatMessage)
+
+
+# --- planning a request --------------------------------------------------------------------------
+
+Mode = Literal["plain", "answer", "decide"]
+
+
+@dataclass
+class _Plan:
+    system: str
+    mode: Mode
+    tools: list[ToolSchema]
+    decide_tools: list[ToolSchema]
+    validators: dict[str, jsonschema.protocols.Validator]
+    require_tool: bool
+    settings: DecisionSettings
+    answer_schema: dict[str, Any] | None
+    answer_validator: jsonschema.protocols.Validator | None
+    sampling: SamplingParams
+
+
+def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str, jsonschema.protocols.Validator]]:
+    tools: list[ToolSchema] = []
+    validators: dict[str, jsonschema.protocols.Validator] = {}
+    for i, spec in enumerate(specs):
+        fn = spec.function
+        where = f"tools[{i}].function"
+        if fn.name in RESERVED_TOOL_NAMES:
+            raise ChatInputError(
+                f"A function cannot be named {fn.name!r}: radixagent's decision protocol uses that word. Rename it.",
+                param=f"{where}.name",
+                code="invalid_tool",
+            )
+        if fn.name in validators:
+            raise ChatInputError(f"Two tools are named {fn.name!r}: give each function its own name.", param=f"{where}.name", code="invalid_tool")
+        parameters = fn.parameters or {"type": "object", "properties": {}}
+        validator = _validator(parameters, f"{where}.parameters")
+        if parameters.get("type", "object") != "object":
+            raise ChatInputError(
+                f"The parameters of function {fn.name!r} must be a JSON schema of type 'object', not {parameters.get('type')!r}.",
+                param=f"{where}.parameters",
+                code="invalid_schema",
+            )
+        try:
+            tools.append(ToolSchema(name=fn.name, description=fn.description or fn.name, parameters=parameters))
+        except ValidationError:
+            raise ChatInputError(
+                f"{fn.name!r} is not a valid function name: use 1-64 letters, digits, '_' or '-', starting with a letter or '_'.",
+                param=f"{where}.name",
+                code="invalid_tool",
+            ) from None
+        validators[fn.name] = validator
+    return tools, validators
+
+
+def _check_messages(messages: Sequence[SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn]) -> None:
+    """The conversation's shape: a user message somewhere, tool results answering earlier
+    calls, and the assistant's turn still to come."""
+    if not any(isinstance(m, UserMessageIn) for m in messages):
+        raise ChatInputError("The messages need at least one user message.", param="messages")
+    call_ids: set[str] = set()
+    for i, message in enumerate(messages):
+        if isinstance(message, AssistantMessageIn):
+            call_ids.update(call.id for call in message.tool_calls or [])
+        elif isinstance(message, ToolMessageIn) and message.tool_call_id not in call_ids:
+            raise ChatInputError(
+                f"No earlier assistant tool call has the id {message.tool_call_id!r}: a tool message answers one of "
+                "the tool_calls of an assistant message before it.",
+                param=f"messages[{i}].tool_call_id",
+            )
+    if isinstance(messages[-1], AssistantMessageIn):
+        raise ChatInputError(
+            "The last message must be from the user or a tool result: the assistant's turn is what this request generates.",
+            param=f"messages[{len(messages) - 1}]",
+        )
+
+
+def _validator(schema: dict[str, Any], param: str) -> jsonschema.protocols.Validator:
+    try:
+        json.dumps(schema)
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        error = ConstraintError(f"The JSON schema at {param} is not valid: {exc.message}. Fix it and try again.")
+        error.param = param  # type: ignore[attr-defined]
+        raise error from None
+    except (TypeError, ValueError) as exc:
+        error = ConstraintError(f"The JSON schema at {param} is not serialisable as JSON: {exc}")
+        error.param = param  # type: ignore[attr-defined]
+        raise error from None
+    return cls(schema)
+
+
+def _answer_schema(request: ChatRequest) -> tuple[dict[str, Any] | None, jsonschema.protocols.Validator | None]:
+    fmt = request.response_format
+    if fmt is None or isinstance(fmt, TextFormat):
+        return None, None
+    if isinstance(fmt, JsonObjectFormat):
+        schema: dict[str, Any] = {"type": "object"}
+    else:
+        schema = fmt.json_schema.json_schema
+        if not schema:
+            raise ChatInputError(
+                "response_format json_schema needs a 'schema': the JSON schema the answer must follow.",
+                param="response_format.json_schema.schema",
+            )
+    return schema, _validator(schema, "response_format.json_schema.schema")
+
+
+# --- the completer -------------------------------------------------------------------------------
+
+
+class ChatCompleter:
+    """Serves OpenAI chat requests on one engine.
+
+    `decision` sets the strategy (choice scoring by default) and the per-turn limits; a
+    request's `max_tokens` caps each generation of the turn. Decisions and arguments are
+    generated greedily; `temperature`, `top_p`, `seed` and `stop` apply to free answers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        decision: DecisionSettings | None = None,
+        chat_format: ChatFormat | None = None,
+        default_system: str = DEFAULT_SYSTEM,
+        default_max_tokens: int = 512,
+    ) -> None:
+        self.engine: EngineTap = engine if isinstance(engine, EngineTap) else EngineTap(engine)
+        self.decision = decision or DecisionSettings()
+        self.default_system = default_system
+        self.default_max_tokens = default_max_tokens
+        self._format = chat_format
+        self._model: str | None = None
+
+    async def chat_format(self) -> ChatFormat:
+        if self._format is None:
+            self._format = await ChatFormat.learn(self.engine) or CHATML
+        return self._format
+
+    async def model_name(self) -> str:
+        if self._model is None:
+            self._model = (await self.engine.model_info()).name
+        return self._model
+
+    # --- public --------------------------------------------------------------------------
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        """One assistant turn for `request`."""
+        with tap_scope() as state:
+            return await self._complete(request, state)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
+        """The same turn, streamed: text deltas of the answer as the engine writes it, then a
+        last delta with the result. Tool calls come whole, in the result."""
+        plan = self.plan(request)
+        queue: asyncio.Queue[str | ChatResult | BaseException] = asyncio.Queue()
+
+        async def work() -> None:
+            try:
+                with tap_scope(on_text=queue.put_nowait) as state:
+                    queue.put_nowait(await self._complete(request, state, plan))
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                queue.put_nowait(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+
+        task = asyncio.create_task(work())
+        trim = _Trim(enabled=plan.mode != "plain")
+        sent = ""
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if isinstance(item, ChatResult):
+                    content = item.content or ""
+                    if item.tool_calls:
+                        content = ""
+                    if content.startswith(sent) and content != sent:
+                        yield ChatDelta(text=content[len(sent) :])
+                    elif not content.startswith(sent):
+                        logger.warning("streamed text %r is not a prefix of the answer %r", sent[:80], content[:80])
+                    yield ChatDelta(result=item)
+                    return
+                piece = trim.feed(item)
+                if piece:
+                    sent += piece
+                    yield ChatDelta(text=piece)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- the turn ------------------------------------------------------------------------
+
+    def plan(self, request: ChatRequest) -> _Plan:
+        """Check the request and decide how to serve it (no engine call)."""
+        if request.n not in (None, 1):
+            raise ChatInputError("Only n=1 is supported: send one request per completion you need.", param="n")
+        if request.logprobs:
+            raise ChatInputError("logprobs are not returned by this endpoint; leave logprobs unset.", param="logprobs")
+        tools, validators = _tool_schemas(request.tools or [])
+        choice = request.tool_choice
+        max_tokens = request.max_completion_tokens or request.max_tokens
+        answer_schema, answer_validator = _answer_schema(request)
+        _check_messages(request.messages)
+        systems: list[str] = []
+        for message in request.messages:
+            if not isinstance(message, SystemMessageIn):
+                break
+            systems.append(content_text(message.content))
+        system = "\n\n".join(s for s in systems if s.strip()) or self.default_system
+        if tools:
+            system += "\n\n" + protocol_text(tools, allow_ask=False)
+        if choice is None:
+            choice = "auto"
+        if not tools and choice != "none" and choice != "auto":
+            raise ChatInputError("tool_choice asks for a tool call, but the request has no tools.", param="tool_choice")
+        mode: Mode = "plain" if not tools else "answer" if choice == "none" else "decide"
+        decide_tools = tools
+        if isinstance(choice, NamedToolChoice):
+            named = [t for t in tools if t.name == choice.function.name]
+            if not named:
+                error = UnknownToolError(choice.function.name, [t.name for t in tools])
+                error.param = "tool_choice.function.name"  # type: ignore[attr-defined]
+                raise error
+            decide_tools = named
+        base = self.decision
+        argument_tokens = max(8, max_tokens) if max_tokens else base.argument_tokens
+        answer_tokens = max(8, max_tokens) if max_tokens else base.answer_tokens
+        settings = base.model_copy(
+            update={
+                "max_calls": base.max_calls if request.parallel_tool_calls is not False else 1,
+                "argument_tokens": argument_tokens,
+                "answer_tokens": answer_tokens,
+                "allow_ask": False,
+            }
+        )
+        # Close what the schemas leave open within this turn's token budget (the system prompt
+        # keeps the tools as given: byte-stable whatever max_tokens is).
+        limit = max(16, min(512, 2 * argument_tokens))
+        decide_tools = [
+            t.model_copy(update={"parameters": bounded_schema(t.parameters or {"type": "object"}, max_length=limit, max_items=max(1, min(16, argument_tokens // 8)))})
+            for t in decide_tools
+        ]
+        stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
+        sampling = SamplingParams(
+            max_tokens=max_tokens or (answer_tokens if mode != "plain" else self.default_max_tokens),
+            temperature=request.temperature or 0.0,
+            top_p=request.top_p or 1.0,
+            seed=request.seed,
+            stop=stop,
+        )
+        return _Plan(
+            system=system,
+            mode=mode,
+            tools=tools,
+            decide_tools=decide_tools,
+            validators=validators,
+            require_tool=choice == "required" or isinstance(choice, NamedToolChoice),
+            settings=settings,
+            answer_schema=answer_schema,
+            answer_validator=answer_validator,
+            sampling=sampling,
+        )
+
+    async def transcript(self, request: ChatRequest, plan: _Plan) -> Transcript:
+        """The request's conversation as the engine will see it, ending where the assistant's
+        turn begins. Each turn is appended where the previous request's prompt ended, so a
+        client resending its history re-creates the same prompt tokens up to its last turn."""
+        fmt = await self.chat_format()
+        transcript = Transcript(self.engine, PrefixLedger())
+        await transcript.append(fmt.system(plan.system))
+        names: dict[str, str] = {}
+        last = "system"
+        text = ""
+        observations: list[str] = []
+
+        def user_like(body: str) -> None:
+            nonlocal text, last
+            if last == "user":
+                text += "\n\n" + body
+            else:
+                text += (fmt.assistant_to_user if last == "assistant" else fmt.system_to_user) + body
+            last = "user"
+
+        def flush_observations() -> None:
+            if observations:
+                user_like("[tool] " + "\n".join(observations))
+                observations.clear()
+
+        messages = list(request.messages)
+        start = next((i for i, m in enumerate(messages) if not isinstance(m, SystemMessageIn)), len(messages))
+        for message in messages[start:]:
+            if isinstance(message, ToolMessageIn):
+                observations.append(f"{names[message.tool_call_id]} returned: {content_text(message.content)}")
+                continue
+            flush_observations()
+            if isinstance(message, UserMessageIn):
+                user_like(content_text(message.content))
+            elif isinstance(message, SystemMessageIn):
+                user_like("[system] " + content_text(message.content))
+            else:
+                await transcript.append(text + (fmt.user_to_assistant if last == "user" else "\n"))
+                await transcript.append(self._assistant_text(message, plan, names))
+                text, last = "", "assistant"
+        flush_observations()
+        await transcript.append(text + fmt.user_to_assistant)
+        return transcript
+
+    @staticmethod
+    def _assistant_text(message: AssistantMessageIn, plan: _Plan, names: dict[str, str]) -> str:
+        if message.tool_calls:
+            lines = []
+            for call in message.tool_calls:
+                names[call.id] = call.function.name
+                lines.append(f"Action: {call.function.name}\nArguments: {call.function.arguments.strip() or '{}'}")
+            return "\n".join(lines) + "\nAction: run"
+        content = content_text(message.content)
+        return content if plan.mode == "plain" else f"Action: answer\nAnswer: {content}"
+
+    async def _complete(self, request: ChatRequest, state: TapState, plan: _Plan | None = None) -> ChatResult:
+        started = time.perf_counter()
+        plan = plan or self.plan(request)
+        transcript = await self.transcript(request, plan)
+        model = await self.model_name()
+        constraint = JsonSchemaConstraint(json_schema=bounded_schema(plan.answer_schema)) if plan.answer_schema else None
+
+        def result(**fields: Any) -> ChatResult:
+            return ChatResult(
+                usage=transcript.usage,
+                model=model,
+                engine_ms=state.engine_ms,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                **fields,
+            )
+
+        if plan.mode in ("plain", "answer"):
+            if plan.mode == "answer":
+                await transcript.append("Action: answer\nAnswer: ")
+            completion = await transcript.generate(constraint=constraint, sampling=plan.sampling)
+            text = completion.text if plan.mode == "plain" else completion.text.strip()
+            if completion.finish_reason == "length":
+                return result(content=text, finish_reason="length")
+            self._check_answer(text, plan)
+            return result(content=text, finish_reason="stop")
+
+        before = len(transcript.text)
+        try:
+            decision = await decide(
+                transcript, plan.decide_tools, plan.settings, answer_schema=plan.answer_schema, require_tool=plan.require_tool
+            )
+        except DecisionError as exc:
+            if state.last_finish == "length":
+                return result(content=None, finish_reason="length")
+            raise EngineResponseError(f"The engine's output did not follow its constraint: {exc}") from exc
+        if decision.kind is ToolCallDecision.CALL_TOOL:
+            calls = self._tool_calls(decision, plan, transcript.text[before:])
+            return result(tool_calls=calls, finish_reason="tool_calls", confidence=decision.confidence)
+        self._check_answer(decision.text, plan)
+        return result(content=decision.text, finish_reason="stop", confidence=decision.confidence)
+
+    def _tool_calls(self, decision: Decision, plan: _Plan, generated: str) -> list[ChatToolCall]:
+        raw = _raw_arguments(generated, len(decision.calls)) if self.decision.strategy is DecisionStrategy.SCORE else None
+        calls: list[ChatToolCall] = []
+        seen: set[tuple[str, str]] = set()
+        for i, call in enumerate(decision.calls):
+            name = call.tool_name or ""
+            arguments = call.arguments or {}
+            key = (name, json.dumps(arguments, sort_keys=True))
+            if key in seen:  # small models repeat a call; running it twice helps no one
+                continue
+            seen.add(key)
+            validator = plan.validators.get(name)
+            if validator is None:
+                raise EngineResponseError(f"The decision named {name!r}, which is not one of the request's tools.")
+            errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+            if errors:
+                raise EngineResponseError(
+                    f"The engine's arguments for {name!r} break its schema ({errors[0].message}): the engine did not apply the constraint."
+                )
+            text = raw[i] if raw is not None and json.loads(raw[i]) == arguments else json.dumps(arguments, ensure_ascii=False)
+            calls.append(ChatToolCall(id=call.id, name=name, arguments=text))
+        return calls
+
+    @staticmethod
+    def _check_answer(text: str, plan: _Plan) -> None:
+        """A finished answer under a JSON schema must validate: if not, the engine dropped the constraint."""
+        validator = plan.answer_validator
+        if validator is None:
+            return
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise EngineResponseError(f"The engine's answer under response_format is not JSON ({exc}): {text[:120]!r}") from exc
+        error = next(iter(validator.iter_errors(value)), None)
+        if error is not None:
+            raise EngineResponseError(f"The engine's answer breaks the response_format schema: {error.message}")
+
+
+def _raw_arguments(generated: str, count: int) -> list[str] | None:
+    """The arguments JSON exactly as the model wrote it (so a client that sends the call back
+    re-creates the same prompt bytes), or None when it cannot be found."""
+    decoder = json.JSONDecoder()
+    out: list[str] = []
+    pos = 0
+    for _ in range(count):
+        at = generated.find("Arguments: ", pos)
+        if at < 0:
+            return None
+        start = at + len("Arguments: ")
+        while start < len(generated) and generated[start] in " \t\r\n":
+            start += 1
+        try:
+            _, end = decoder.raw_decode(generated, start)
+        except ValueError:
+            return None
+        out.append(generated[start:end])
+        pos = end
+    return out
+
+
+class _Trim:
+    """Streams text with leading and trailing whitespace held back, so the streamed pieces
+    add up to the stripped answer."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.started = False
+        self.held = ""
+
+    def feed(self, piece: str) -> str:
+        if not self.enabled:
+            return piece
+        if not self.started:
+            piece = piece.lstrip()
+            if not piece:
+                return ""
+            self.started = True
+        text = self.held + piece
+        body = text.rstrip()
+        self.held = text[len(body) :]
+        return body

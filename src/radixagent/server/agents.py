@@ -1,0 +1,196 @@
+"""One agent per session, built from what the store says, shared engine underneath.
+
+A session's configuration (instructions, the built-in tools it may call, decision settings)
+is stored with it, so any replica can rebuild its agent after a restart. Agents are kept in
+memory (least recently used first out) only to keep their exact transcripts warm; the store is
+the truth. Before each use the session's `updated_at` is compared with the one the cached
+agent last saw, so a session another replica advanced is reloaded, never overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from radixagent.agent import DEFAULT_INSTRUCTIONS, Agent
+from radixagent.chat import EngineTap
+from radixagent.decision import DecisionSettings, DecisionStrategy
+from radixagent.engine.base import Engine
+from radixagent.errors import InputError, RadixAgentError, UnknownToolError
+from radixagent.memory.store import SessionRecord, Store
+from radixagent.prompting import ChatFormat
+from radixagent.schemas import ToolDefinition
+from radixagent.server.metrics import ServerMetrics
+
+logger = logging.getLogger(__name__)
+
+
+class SessionEngineSettings(BaseModel):
+    """How a session's agent decides: the decision strategy and its per-turn limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: DecisionStrategy = DecisionStrategy.SCORE
+    max_calls: int = Field(default=3, ge=1, le=8, description="tool calls one step may make")
+    argument_tokens: int = Field(default=160, ge=8, le=4096, description="max tokens of one call's arguments")
+    answer_tokens: int = Field(default=256, ge=8, le=4096, description="max tokens of an answer")
+    allow_ask: bool = Field(default=True, description="whether the agent may ask a question back")
+    max_iterations: int = Field(default=10, ge=1, le=50, description="decision steps one message may take")
+
+    def decision(self) -> DecisionSettings:
+        return DecisionSettings(
+            strategy=self.strategy,
+            max_calls=self.max_calls,
+            argument_tokens=self.argument_tokens,
+            answer_tokens=self.answer_tokens,
+            allow_ask=self.allow_ask,
+        )
+
+
+class SessionConfig(BaseModel):
+    """What a session's agent is built from; stored in the session's `engine_settings`."""
+
+    instructions: str = DEFAULT_INSTRUCTIONS
+    tools: list[str] = Field(default_factory=list)
+    settings: SessionEngineSettings = Field(default_factory=SessionEngineSettings)
+
+
+class _Entry:
+    def __init__(self, agent: Agent, seen: datetime) -> None:
+        self.agent = agent
+        self.seen = seen
+        self.lock = asyncio.Lock()
+
+
+class SessionAgents:
+    """The sessions of one server: create, lease (run under the session's lock), forget."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        catalogue: Sequence[ToolDefinition],
+        *,
+        chat_format: ChatFormat | None = None,
+        capacity: int = 256,
+        metrics: ServerMetrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.catalogue = {tool.name: tool for tool in catalogue}
+        self.chat_format = chat_format
+        self.capacity = capacity
+        self.metrics = metrics
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._model: str | None = None
+
+    def tool_names(self) -> list[str]:
+        return list(self.catalogue)
+
+    def check_tools(self, names: Sequence[str]) -> None:
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name not in self.catalogue:
+                error = UnknownToolError(name, self.tool_names())
+                error.param = f"tools[{i}]"  # type: ignore[attr-defined]
+                raise error
+            if name in seen:
+                raise InputError(f"The tool {name!r} is listed twice: list each tool once.")
+            seen.add(name)
+
+    def _build(self, config: SessionConfig, *, token_ids: bool = True) -> Agent:
+        missing = [name for name in config.tools if name not in self.catalogue]
+        if missing:
+            raise UnknownToolError(missing[0], self.tool_names())
+        return Agent(
+            EngineTap(self.engine, token_ids=token_ids),
+            instructions=config.instructions,
+            tools=[self.catalogue[name] for name in config.tools],
+            decision=config.settings.decision(),
+            max_iterations=config.settings.max_iterations,
+            store=self.store,
+            chat_format=self.chat_format,
+        )
+
+    @staticmethod
+    def config_of(session: SessionRecord) -> SessionConfig:
+        stored = session.engine_settings.get("session")
+        if stored is None:
+            return SessionConfig(instructions=session.system_prompt, tools=[t.name for t in session.tools])
+        return SessionConfig.model_validate(stored)
+
+    async def _model_name(self) -> str:
+        if self._model is None:
+            self._model = (await self.engine.model_info()).name
+        return self._model
+
+    async def create(self, config: SessionConfig, *, title: str = "") -> SessionRecord:
+        self.check_tools(config.tools)
+        agent = self._build(config)
+        session_id = agent.open_session(
+            title=title,
+            engine_settings={"engine": self.engine.name, "model": await self._model_name(), "session": config.model_dump(mode="json")},
+        )
+        record = self.store.get_session(session_id)
+        self._keep(session_id, _Entry(agent, record.updated_at))
+        return record
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    def _keep(self, session_id: str, entry: _Entry) -> None:
+        self._entries[session_id] = entry
+        self._entries.move_to_end(session_id)
+        while len(self._entries) > self.capacity:
+            old_id, _ = self._entries.popitem(last=False)
+            lock = self._locks.get(old_id)
+            if lock is not None and not lock.locked():
+                del self._locks[old_id]
+        if self.metrics is not None:
+            self.metrics.sessions_loaded.set(len(self._entries))
+
+    @asynccontextmanager
+    async def lease(self, session_id: str) -> AsyncIterator[Agent]:
+        """The session's agent, current with the store, held under the session's lock: one
+        message of a session runs at a time; different sessions run concurrently."""
+        async with self._lock(session_id):
+            record = self.store.get_session(session_id)  # SessionNotFoundError for unknown ids
+            entry = self._entries.get(session_id)
+            if entry is None or entry.seen != record.updated_at:
+                if entry is not None:
+                    logger.info("session %s changed in the store: reloading its agent", session_id)
+                # Stored prompts are token ids of the model that wrote them: under another
+                # model the conversation is re-rendered as text instead.
+                stored_model = record.engine_settings.get("model")
+                same_model = stored_model is None or stored_model == await self._model_name()
+                if not same_model:
+                    logger.info("session %s was written by model %s: continuing it as text", session_id, stored_model)
+                agent = self._build(self.config_of(record), token_ids=same_model)
+                agent.open_session(session_id)
+                entry = _Entry(agent, record.updated_at)
+            self._keep(session_id, entry)
+            try:
+                yield entry.agent
+            finally:
+                try:
+                    entry.seen = self.store.get_session(session_id).updated_at
+                except RadixAgentError:  # the store failed: rebuild from it next time
+                    self._entries.pop(session_id, None)
+
+    async def delete(self, session_id: str) -> None:
+        async with self._lock(session_id):
+            self.store.delete_session(session_id)
+            self._entries.pop(session_id, None)
+        self._locks.pop(session_id, None)
+        if self.metrics is not None:
+            self.metrics.sessions_loaded.set(len(self._entries))

@@ -1,0 +1,43 @@
+"""The server's settings, from `RADIXAGENT_*` environment variables (or the `serve` flags).
+
+The engine itself is configured by `radixagent.settings.Settings` (RADIXAGENT_ENGINE,
+RADIXAGENT_MODEL_PATH, ...); these are the serving knobs around it.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from radixagent.decision import DecisionStrategy
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RADIXAGENT_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
+    server_api_keys: str = Field(
+        default="", description="comma-separated Bearer tokens clients must send; empty: no authentication"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="where sessions live: a SQLite file path, sqlite:///path, or postgresql://...; default: the data directory",
+    )
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="largest request body accepted")
+    max_concurrency: int = Field(default=32, ge=1, description="requests answered at once; more get 429 with Retry-After")
+    retry_after_s: float = Field(default=1.0, gt=0, description="what a 429 tells clients to wait")
+    request_timeout: float = Field(default=300.0, gt=0, description="seconds one request may take before it is stopped (504)")
+    shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds running requests get to finish at shutdown")
+    session_cache: int = Field(default=256, ge=1, description="session agents kept in memory (the rest reload from the store)")
+    decision_strategy: DecisionStrategy = Field(default=DecisionStrategy.SCORE, description="'score' (choice scoring) or 'schema'")
+    max_tokens: int = Field(default=512, ge=1, description="max_tokens of a chat completion that does not say")
+
+    @field_validator("server_api_keys")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return ",".join(k.strip() for k in value.split(",") if k.strip())
+
+    @property
+    def api_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in self.server_api_keys.split(",") if k)

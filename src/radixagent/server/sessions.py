@@ -1,0 +1,415 @@
+"""`/v1/sessions`: agent sessions that persist, branch, and take feedback.
+
+    POST   /v1/sessions                          create (system prompt, built-in tools by name, engine settings)
+    GET    /v1/sessions                          list, most recently updated first
+    GET    /v1/sessions/{id}                     one session
+    DELETE /v1/sessions/{id}                     delete it with its tree
+    POST   /v1/sessions/{id}/messages            run the agent on a user message (JSON, or SSE with "stream": true)
+    POST   /v1/sessions/{id}/fork                run several messages, each on its own branch from a node
+    PUT    /v1/sessions/{id}/head                move the current head: the next message branches there
+    GET    /v1/sessions/{id}/tree                the conversation tree
+    POST   /v1/sessions/{id}/feedback            a rating and/or a quality assessment of an answer
+    GET    /v1/sessions/{id}/status              the tutorial's get_agent_status()
+    GET    /v1/tools                             the built-in tools a session may use
+
+A streamed run sends typed events, in order: `step`, `tool_call`, `tool_result`, `token`
+(answer text as the engine writes it), and one `final` with the whole response (or one
+`error`). Each event's JSON has a `type` equal to its event name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from radixagent.agent import StepEvent, ToolCallEvent, ToolResultEvent
+from radixagent.chat import tap_scope
+from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError
+from radixagent.feedback import FeedbackCollector
+from radixagent.memory.radix import MemoryStatistics
+from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord
+from radixagent.memory.tree import ConversationNode
+from radixagent.schemas import AgentResponse, QualityAssessment, ToolSchema
+from radixagent.server.agents import SessionConfig, SessionEngineSettings
+from radixagent.server.deps import Protected, State
+from radixagent.server.errors import ErrorBody, ErrorDetail, describe
+from radixagent.server.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
+from radixagent.server.state import AppState
+
+router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=Protected)
+
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 413, 429, 503, 504)}
+
+
+# --- requests and answers --------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionCreate(_Body):
+    title: str = Field(default="", max_length=200)
+    system_prompt: str | None = Field(default=None, max_length=20000, description="the agent's instructions (default: a helpful assistant)")
+    tools: list[str] = Field(default_factory=list, description="names of built-in tools the agent may call (GET /v1/tools)")
+    engine_settings: SessionEngineSettings = Field(default_factory=SessionEngineSettings)
+
+
+class SessionInfo(BaseModel):
+    id: str
+    object: Literal["session"] = "session"
+    title: str
+    system_prompt: str
+    tools: list[str]
+    engine_settings: SessionEngineSettings
+    model: str | None = None
+    head_node_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: SessionRecord) -> SessionInfo:
+        from radixagent.server.agents import SessionAgents
+
+        config = SessionAgents.config_of(record)
+        return cls(
+            id=record.id,
+            title=record.title,
+            system_prompt=config.instructions,
+            tools=config.tools,
+            engine_settings=config.settings,
+            model=record.engine_settings.get("model"),
+            head_node_id=record.head_node_id,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class SessionList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[SessionInfo]
+
+
+class Deleted(BaseModel):
+    id: str
+    object: Literal["session.deleted"] = "session.deleted"
+    deleted: bool = True
+
+
+class MessageCreate(_Body):
+    content: str = Field(min_length=1, description="the user's message")
+    stream: bool = Field(default=False, description="send the run as server-sent events")
+    max_iterations: int | None = Field(default=None, ge=1, le=50)
+
+
+class RunResult(BaseModel):
+    session_id: str
+    node_id: str | None
+    response: AgentResponse
+
+
+class ForkCreate(_Body):
+    node_id: str | None = Field(default=None, description="where the branches start (default: the current head)")
+    messages: list[str] = Field(min_length=1, max_length=8, description="one user message per branch")
+
+
+class ForkResult(BaseModel):
+    session_id: str
+    node_id: str
+    branches: list[RunResult]
+
+
+class HeadUpdate(_Body):
+    node_id: str
+
+
+class NodeOut(BaseModel):
+    id: str
+    parent_id: str | None
+    role: str
+    content: str
+    depth: int
+    kind: str
+    children: list[str]
+    created_at: datetime
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, node: ConversationNode) -> NodeOut:
+        return cls(
+            id=node.id,
+            parent_id=node.parent_id,
+            role=node.role,
+            content=node.content,
+            depth=node.depth,
+            kind=node.kind,
+            children=node.children,
+            created_at=node.created_at,
+            metadata=node.message.metadata,
+        )
+
+
+class TreeOut(BaseModel):
+    session_id: str
+    root_id: str
+    head_node_id: str | None
+    nodes: list[NodeOut]
+
+
+class FeedbackCreate(_Body):
+    node_id: str | None = Field(default=None, description="the answer rated (default: the current head)")
+    rating: float | None = Field(default=None, ge=1.0, le=5.0)
+    comment: str = Field(default="", max_length=5000)
+    assessment: QualityAssessment | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> FeedbackCreate:
+        if self.rating is None and self.assessment is None:
+            raise ValueError("give a rating (1-5), an assessment, or both")
+        return self
+
+
+class FeedbackResult(BaseModel):
+    feedback: FeedbackRecord | None = None
+    assessment: AssessmentRecord | None = None
+
+
+class AgentStatus(BaseModel):
+    """`Agent.get_agent_status()` under the tutorial's keys, for one session."""
+
+    session_id: str
+    engine: str
+    registered_tools: list[str]
+    memory_stats: MemoryStatistics
+    tool_stats: dict[str, Any]
+    recovery_stats: dict[str, Any]
+    engine_recovery: dict[str, Any] | None = None
+    feedback_summary: dict[str, Any]
+    failure_patterns: Any = None
+
+
+class ToolList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ToolSchema]
+
+
+class TokenEvent(BaseModel):
+    type: Literal["token"] = "token"
+    text: str
+
+
+class FinalEvent(BaseModel):
+    type: Literal["final"] = "final"
+    session_id: str
+    node_id: str | None
+    response: AgentResponse
+
+
+class ErrorEvent(BaseModel):
+    type: Literal["error"] = "error"
+    error: ErrorDetail
+
+
+StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | TokenEvent | FinalEvent | ErrorEvent
+
+
+# --- endpoints -------------------------------------------------------------------------------
+
+
+@router.get("/tools", response_model=ToolList)
+async def list_tools(state: State) -> ToolList:
+    """The built-in tools a session may be created with."""
+    catalogue = state.sessions.catalogue
+    return ToolList(data=[tool.tool_schema for tool in catalogue.values()])
+
+
+@router.post("/sessions", response_model=SessionInfo, status_code=201, responses=ERRORS)
+async def create_session(body: SessionCreate, state: State) -> SessionInfo:
+    config = SessionConfig(
+        instructions=body.system_prompt if body.system_prompt is not None else SessionConfig().instructions,
+        tools=body.tools,
+        settings=body.engine_settings,
+    )
+    return SessionInfo.of(await state.sessions.create(config, title=body.title))
+
+
+@router.get("/sessions", response_model=SessionList)
+async def list_sessions(state: State, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> SessionList:
+    return SessionList(data=[SessionInfo.of(r) for r in state.store.list_sessions(limit=limit, offset=offset)])
+
+
+@router.get("/sessions/{session_id}", response_model=SessionInfo, responses=ERRORS)
+async def get_session(session_id: str, state: State) -> SessionInfo:
+    return SessionInfo.of(state.store.get_session(session_id))
+
+
+@router.delete("/sessions/{session_id}", response_model=Deleted, responses=ERRORS)
+async def delete_session(session_id: str, state: State) -> Deleted:
+    await state.sessions.delete(session_id)
+    return Deleted(id=session_id)
+
+
+def _record_run(state: AppState, response: AgentResponse, total_ms: float, engine_ms: float) -> None:
+    metrics = state.metrics
+    metrics.record_usage(response.usage)
+    tools_ms = sum(c.duration_ms for c in response.tool_calls)
+    metrics.record_timing("/v1/sessions/{session_id}/messages", total_ms, engine_ms, tools_ms)
+    metrics.agent_runs.inc(outcome="success" if response.is_successful else "failed")
+    for call in response.tool_calls:
+        outcome = "ok" if call.error is None else call.error_type or "error"
+        metrics.tool_calls.inc(tool=call.tool, outcome=outcome if call.executed else "returned")
+
+
+async def _run(state: AppState, session_id: str, body: MessageCreate, on_event: Any = None, on_text: Any = None) -> RunResult:
+    started = time.perf_counter()
+    async with state.sessions.lease(session_id) as agent:
+        with tap_scope(on_text=on_text) as tap:
+            response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=on_event)
+    _record_run(state, response, (time.perf_counter() - started) * 1000, tap.engine_ms)
+    return RunResult(session_id=session_id, node_id=response.node_id, response=response)
+
+
+@router.post("/sessions/{session_id}/messages", response_model=RunResult, responses=ERRORS)
+async def post_message(session_id: str, body: MessageCreate, state: State, response: Response) -> RunResult | StreamingResponse:
+    """Run the agent on a user message; the answer and every step are stored in the session."""
+    state.store.get_session(session_id)  # an unknown session is a 404 before anything starts
+    lifecycle = state.lifecycle
+    deadline = lifecycle.deadline()
+    if not body.stream:
+        started = time.perf_counter()
+        result = await lifecycle.run(_run(state, session_id, body), deadline=deadline)
+        response.headers["Server-Timing"] = f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return result
+    return StreamingResponse(_events(state, session_id, body, deadline), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+
+
+async def _events(state: AppState, session_id: str, body: MessageCreate, deadline: float) -> AsyncIterator[bytes]:
+    queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+    sequence = 0
+
+    def encode(event: StreamEvent) -> bytes:
+        nonlocal sequence
+        sequence += 1
+        return sse_event(event.model_dump_json(), event=event.type, event_id=sequence)
+
+    async def work() -> None:
+        try:
+            result = await _run(
+                state,
+                session_id,
+                body,
+                on_event=queue.put_nowait,
+                on_text=lambda text: queue.put_nowait(TokenEvent(text=text)),
+            )
+            queue.put_nowait(FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response))
+        except RadixAgentError as exc:
+            state.metrics.failures.inc(type=type(exc).__name__)
+            queue.put_nowait(ErrorEvent(error=describe(exc).detail))
+        finally:
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(work())
+    try:
+        while True:
+            try:
+                event = await state.lifecycle.run(queue.get(), deadline=deadline)
+            except RadixAgentError as exc:  # the request's timeout, or the drain: stop the run cleanly
+                task.cancel()
+                state.metrics.failures.inc(type=type(exc).__name__)
+                yield encode(ErrorEvent(error=describe(exc).detail))
+                return
+            if event is None:
+                return
+            yield encode(event)
+    finally:
+        if not task.done():
+            task.cancel()
+            try:
+                await task
+            except BaseException:  # the run was cancelled with its client; what it stored stays
+                pass
+
+
+@router.post("/sessions/{session_id}/fork", response_model=ForkResult, responses=ERRORS)
+async def fork_session(session_id: str, body: ForkCreate, state: State) -> ForkResult:
+    """Run each message on its own branch from `node_id`, all at once; the engine shares the
+    branches' common prefix. The current head does not move."""
+
+    async def work() -> ForkResult:
+        started = time.perf_counter()
+        async with state.sessions.lease(session_id) as agent:
+            node_id = body.node_id or agent.memory.current_node_id
+            assert node_id is not None
+            agent.memory.get_node(node_id)  # NodeNotFoundError for a node of another session
+            with tap_scope() as tap:
+                responses = await agent.fork(body.messages, node_id=node_id)
+        total_ms = (time.perf_counter() - started) * 1000
+        for r in responses:
+            _record_run(state, r, total_ms / len(responses), tap.engine_ms / len(responses))
+        return ForkResult(
+            session_id=session_id,
+            node_id=node_id,
+            branches=[RunResult(session_id=session_id, node_id=r.node_id, response=r) for r in responses],
+        )
+
+    return await state.lifecycle.run(work())
+
+
+@router.put("/sessions/{session_id}/head", response_model=SessionInfo, responses=ERRORS)
+async def move_head(session_id: str, body: HeadUpdate, state: State) -> SessionInfo:
+    """Move the current head to a node: the next message continues from there, on a new branch."""
+    async with state.sessions.lease(session_id) as agent:
+        if not agent.memory.branch_from_node(body.node_id):
+            raise NodeNotFoundError(body.node_id, session_id)
+    return SessionInfo.of(state.store.get_session(session_id))
+
+
+@router.get("/sessions/{session_id}/tree", response_model=TreeOut, responses=ERRORS)
+async def get_tree(session_id: str, state: State) -> TreeOut:
+    record = state.store.get_session(session_id)
+    nodes = state.store.load_nodes(session_id)
+    root = next(n for n in nodes if n.parent_id is None)
+    return TreeOut(session_id=session_id, root_id=root.id, head_node_id=record.head_node_id, nodes=[NodeOut.of(n) for n in nodes])
+
+
+@router.post("/sessions/{session_id}/feedback", response_model=FeedbackResult, status_code=201, responses=ERRORS)
+async def post_feedback(session_id: str, body: FeedbackCreate, state: State) -> FeedbackResult:
+    """Rate an answer (1-5) and/or assess it (0-5 per axis); the question is the user message
+    the answer followed."""
+    record = state.store.get_session(session_id)
+    nodes = {n.id: n for n in state.store.load_nodes(session_id)}
+    node_id = body.node_id or record.head_node_id
+    if node_id is None or node_id not in nodes:
+        raise NodeNotFoundError(node_id or "", session_id)
+    node = nodes[node_id]
+    if node.role != "assistant":
+        raise InputError(f"Node {node_id!r} is a {node.role} message: feedback rates an assistant answer; give its node_id.")
+    query = ""
+    parent = node.parent_id
+    while parent is not None:
+        if nodes[parent].role == "user":
+            query = nodes[parent].content
+            break
+        parent = nodes[parent].parent_id
+    collector = FeedbackCollector(state.store, session_id=session_id)
+    result = FeedbackResult()
+    if body.rating is not None:
+        result.feedback = collector.add_feedback(query, node.content, body.rating, body.comment, node_id=node_id)
+    if body.assessment is not None:
+        result.assessment = collector.add_quality_assessment(body.assessment, query=query, response=node.content, node_id=node_id)
+    return result
+
+
+@router.get("/sessions/{session_id}/status", response_model=AgentStatus, responses=ERRORS)
+async def get_status(session_id: str, state: State) -> AgentStatus:
+    """`get_agent_status()` of the session's agent: engine, tools, memory (with the engine's
+    cache hit rate), recovery and feedback, under the tutorial's keys."""
+    async with state.sessions.lease(session_id) as agent:
+        return AgentStatus.model_validate({**agent.get_agent_status(), "session_id": session_id})

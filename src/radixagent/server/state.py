@@ -1,0 +1,124 @@
+"""What one running server holds: settings, engine, store, tools, metrics, lifecycle.
+
+Resources passed in by the caller are used as they are and left open at shutdown (unless
+`close_on_shutdown`); what the server opens itself (the engine from `RADIXAGENT_ENGINE`, the
+store from `database_url`) it closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from radixagent.chat import ChatCompleter
+from radixagent.decision import DecisionSettings
+from radixagent.engine.base import Engine
+from radixagent.memory.store import Store, open_store
+from radixagent.prompting import CHATML, ChatFormat
+from radixagent.recovery import RecoveringEngine
+from radixagent.schemas import ToolDefinition
+from radixagent.server.agents import SessionAgents
+from radixagent.server.config import ServerSettings
+from radixagent.server.limits import Lifecycle
+from radixagent.server.metrics import ServerMetrics
+
+logger = logging.getLogger(__name__)
+
+
+class AppState:
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        engine: Engine | None = None,
+        store: Store | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
+        close_on_shutdown: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.metrics = ServerMetrics()
+        self.lifecycle = Lifecycle(settings.request_timeout)
+        self.started_at = int(time.time())
+        self._engine = engine
+        self._store = store
+        self._tools = list(tools) if tools is not None else None
+        self._close_engine = engine is None or close_on_shutdown
+        self._close_store = store is None or close_on_shutdown
+        self._completer: ChatCompleter | None = None
+        self._sessions: SessionAgents | None = None
+        self.chat_format: ChatFormat = CHATML
+        self.model_name = ""
+
+    # --- what the routers use ----------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("the server has not started")
+        return self._engine
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the server has not started")
+        return self._store
+
+    @property
+    def completer(self) -> ChatCompleter:
+        if self._completer is None:
+            raise RuntimeError("the server has not started")
+        return self._completer
+
+    @property
+    def sessions(self) -> SessionAgents:
+        if self._sessions is None:
+            raise RuntimeError("the server has not started")
+        return self._sessions
+
+    # --- lifespan ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._store is None:
+            self._store = open_store(self.settings.database_url)
+        if self._engine is None:
+            from radixagent.engine.factory import create_engine
+
+            self._engine = create_engine()
+        engine = self._engine
+        try:
+            health = await engine.health()
+            if not health.ok:
+                logger.warning("the %s engine is not ready yet: %s", engine.name, health.detail)
+            self.model_name = (await engine.model_info()).name
+            self.chat_format = await ChatFormat.learn(engine) or CHATML
+        except Exception as exc:  # the engine may come up later; /readyz tells
+            logger.warning("could not ask the %s engine about its model: %s", engine.name, exc)
+            self.model_name = self.model_name or engine.name
+        if self._tools is None:
+            from radixagent.tools.builtin import builtin_tools
+
+            self._tools = builtin_tools(engine)
+        decision = DecisionSettings(strategy=self.settings.decision_strategy)
+        self._completer = ChatCompleter(
+            RecoveringEngine(engine), decision=decision, chat_format=self.chat_format, default_max_tokens=self.settings.max_tokens
+        )
+        self._sessions = SessionAgents(
+            engine,
+            self._store,
+            self._tools,
+            chat_format=self.chat_format,
+            capacity=self.settings.session_cache,
+            metrics=self.metrics,
+        )
+        logger.info("radixagent server ready: %s engine, model %s, %d tools", engine.name, self.model_name, len(self._tools))
+
+    async def stop(self) -> None:
+        self.lifecycle.abort_now()
+        if self._close_engine and self._engine is not None:
+            try:
+                await self._engine.aclose()
+            except Exception as exc:
+                logger.warning("closing the engine failed: %s", exc)
+        if self._close_store and self._store is not None:
+            self._store.close()
