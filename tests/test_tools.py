@@ -23,7 +23,6 @@ from radixagent.tools import (
     StructuredToolManager,
     ToolFunction,
     ToolRegistry,
-    bound_schema,
     flatten_schema,
     function_schema,
     parse_docstring,
@@ -606,23 +605,7 @@ def test_tutorial_definition_binds_through_the_function_signature() -> None:
     assert seen == [Unit.CELSIUS]
 
 
-def test_bound_and_flatten_schema() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "names": {"type": "array", "items": {"type": "string"}},
-            "mode": {"type": "string", "enum": ["a", "b"]},
-            "code": {"type": "string", "pattern": "^[A-Z]+$"},
-            "few": {"type": "array", "items": {"type": "integer"}, "maxItems": 3},
-        },
-    }
-    bounded = bound_schema(schema, max_items=8, max_length=100)
-    assert bounded["properties"]["names"] == {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 8}
-    assert "maxLength" not in bounded["properties"]["mode"]
-    assert "maxLength" not in bounded["properties"]["code"]
-    assert bounded["properties"]["few"]["maxItems"] == 3
-    assert "maxItems" not in schema["properties"]["names"]  # the input is untouched
-
+def test_flatten_schema_inlines_refs_and_drops_titles() -> None:
     flat = flatten_schema(
         {
             "$defs": {"P": {"title": "P", "type": "object", "properties": {"x": {"title": "X", "type": "integer"}}}},

@@ -23,8 +23,9 @@ Two strategies fill it in:
   name the action. Fewer requests; for capable models.
 
 Either way the output is valid by construction: a tool call names a registered tool and its
-arguments match that tool's schema. A generation cut off by `max_tokens` under a constraint is
-not valid output; it is raised as `DecisionError` for the agent's recovery to handle.
+arguments match that tool's schema. The engines bound what a schema leaves open (array length,
+string length) so a constrained generation ends; one cut off by `max_tokens` anyway is not
+valid output: it is raised as `DecisionError` for the agent's recovery to handle.
 """
 
 from __future__ import annotations
@@ -156,10 +157,8 @@ async def _choose(transcript: Transcript, label: str, options: list[str]) -> tup
 
 
 async def _arguments(transcript: Transcript, tool: ToolSchema, settings: DecisionSettings) -> dict[str, Any]:
-    from radixagent.tools.signature import bound_schema as bounded_schema
-
     await transcript.append("\nArguments: ")
-    schema = bounded_schema(_object_schema(tool.parameters))
+    schema = _object_schema(tool.parameters)
     completion = await transcript.generate(
         constraint=JsonSchemaConstraint(json_schema=schema),
         sampling=SamplingParams(max_tokens=settings.argument_tokens),
@@ -171,10 +170,8 @@ async def _arguments(transcript: Transcript, tool: ToolSchema, settings: Decisio
 
 
 async def _free_text(transcript: Transcript, label: str, settings: DecisionSettings, schema: dict[str, Any] | None) -> str:
-    from radixagent.tools.signature import bound_schema as bounded_schema
-
     await transcript.append(f"\n{label} ")
-    constraint = JsonSchemaConstraint(json_schema=bounded_schema(schema)) if schema else None
+    constraint = JsonSchemaConstraint(json_schema=schema) if schema else None
     completion = await transcript.generate(constraint=constraint, sampling=SamplingParams(max_tokens=settings.answer_tokens))
     if constraint is not None and completion.finish_reason == "length":
         raise DecisionError(f"The answer was cut off at {settings.answer_tokens} tokens before its JSON closed.")
@@ -187,7 +184,6 @@ async def _free_text(transcript: Transcript, label: str, settings: DecisionSetti
 def decision_schema(tools: list[ToolSchema], *, allow_ask: bool, answer_schema: dict[str, Any] | None, require_tool: bool, max_calls: int) -> dict[str, Any]:
     """One JSON schema for the whole decision: calls of registered tools with their own
     argument schemas, or an answer, or a question."""
-    from radixagent.tools.signature import bound_schema as bounded_schema
 
     call_variants = [
         {
@@ -229,7 +225,7 @@ def decision_schema(tools: list[ToolSchema], *, allow_ask: bool, answer_schema: 
                     "additionalProperties": False,
                 }
             )
-    return bounded_schema(variants[0] if len(variants) == 1 else {"anyOf": variants})
+    return variants[0] if len(variants) == 1 else {"anyOf": variants}
 
 
 async def _decide_by_schema(

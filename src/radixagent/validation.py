@@ -18,10 +18,11 @@ import jsonschema
 from pydantic import BaseModel, Field, TypeAdapter, create_model
 from pydantic import ValidationError as PydanticValidationError
 
+from radixagent.engine.constraints import bounded_schema
 from radixagent.engine.types import Completion, JsonSchemaConstraint
 from radixagent.errors import ConfigurationError, OutputValidationError
 from radixagent.schemas import ToolCall, ToolCallDecision, ToolSchema, ValidationResult
-from radixagent.tools.signature import bound_schema, flatten_schema, pydantic_error_lines
+from radixagent.tools.signature import flatten_schema, pydantic_error_lines
 
 __all__ = [
     "OutputResult",
@@ -317,7 +318,7 @@ class OutputValidator(Generic[T]):
             schema = self._wrapper.model_json_schema()
         self.json_schema: dict[str, Any] = flatten_schema(schema)
         """The schema the output is validated against (titles dropped, refs inlined)."""
-        self.generation_schema: dict[str, Any] = bound_schema(self.json_schema, max_items=max_items, max_length=max_length)
+        self.generation_schema: dict[str, Any] = bounded_schema(self.json_schema, max_items=max_items, max_length=max_length)
         """The same, with open arrays and strings bounded so a constrained generation ends."""
 
     def add_validator(self, check: OutputCheck) -> OutputCheck:

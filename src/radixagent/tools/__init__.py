@@ -10,7 +10,6 @@ from radixagent.tools.registry import RegisteredTool, StructuredToolManager, Too
 from radixagent.tools.signature import (
     ParsedDocstring,
     ToolFunction,
-    bound_schema,
     check_tool_name,
     flatten_schema,
     function_schema,
@@ -28,7 +27,6 @@ __all__ = [
     "ToolRegistry",
     "ToolRun",
     "ToolStats",
-    "bound_schema",
     "check_tool_name",
     "flatten_schema",
     "function_schema",

@@ -30,7 +30,6 @@ from radixagent.schemas import ToolSchema
 __all__ = [
     "ParsedDocstring",
     "ToolFunction",
-    "bound_schema",
     "check_examples",
     "check_tool_name",
     "flatten_schema",
@@ -248,25 +247,6 @@ def flatten_schema(schema: Mapping[str, Any], *, drop_titles: bool = True) -> di
             todo.extend(re.findall(r"#/\$defs/([^\"']+)", repr(defs[name])))
         flat["$defs"] = {name: resolve(copy.deepcopy(defs[name]), (name,)) for name in sorted(closure)}
     return flat
-
-
-def bound_schema(schema: Mapping[str, Any], *, max_items: int = 16, max_length: int = 512) -> dict[str, Any]:
-    """Close what a schema leaves open (array length, free string length), so a constrained
-    generation always finishes: a small model can repeat array items until max_tokens."""
-
-    def bound(node: Any) -> Any:
-        if not isinstance(node, dict):
-            return node
-        out = _map_subschemas(node, bound)
-        types = out.get("type")
-        kinds = set(types) if isinstance(types, list) else {types}
-        if "array" in kinds and "maxItems" not in out:
-            out["maxItems"] = max(max_items, int(out.get("minItems", 0)))
-        if ("string" in kinds and "maxLength" not in out and not {"enum", "const", "format", "pattern"} & out.keys()):
-            out["maxLength"] = max(max_length, int(out.get("minLength", 0)))
-        return out
-
-    return bound(dict(schema))
 
 
 # --- functions -----------------------------------------------------------------------------
