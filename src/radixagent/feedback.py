@@ -724,7 +724,15 @@ JUDGE_INSTRUCTIONS = (
     "You are a strict judge of answers. Rate the answer to the question from 0 (worst) to 5 (best) "
     "on accuracy (is it correct?), coherence (is it clear and consistent?), completeness (does it "
     "answer all of the question?) and overall. First write a one-sentence comment, then the scores. "
-    "Reply with the JSON object only."
+    "Reply with the JSON object only.\n\n"
+    # Two worked examples: SmolLM2-135M scored every answer 0 without them, and told
+    # "Paris" from "Berlin" for the capital of France with them (small models need the shape shown).
+    "Example. Question: What is 3 + 4? Answer: 7.\n"
+    '{"feedback_comment": "Correct, clear and complete.", "accuracy_score": 5, "coherence_score": 5, '
+    '"completeness_score": 5, "overall_score": 5}\n\n'
+    "Example. Question: Which planet is the largest? Answer: Mars.\n"
+    '{"feedback_comment": "Wrong: the largest planet is Jupiter.", "accuracy_score": 0, "coherence_score": 4, '
+    '"completeness_score": 2, "overall_score": 1}'
 )
 
 
