@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import jsonschema
 
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.prefix import PrefixLedger
 from radixagent.engine.types import (
     ChatMessage,
     ChoicesConstraint,
@@ -58,7 +59,7 @@ class ScriptedEngine(Engine):
         self._queue: list[Reply] = [] if callable(replies) else list(replies)
         self._vocab: dict[str, int] = {}
         self._pieces: dict[int, str] = {}
-        self._cache: list[list[int]] = []
+        self._cache = PrefixLedger()
         self.context_size = context_size
         self.model = model
         self.prompts: list[Prompt] = []
@@ -85,15 +86,7 @@ class ScriptedEngine(Engine):
         return [int(i) for i in items]  # type: ignore[arg-type]
 
     def _cached(self, ids: list[int]) -> int:
-        best = 0
-        for seen in self._cache:
-            n = 0
-            for a, b in zip(seen, ids, strict=False):
-                if a != b:
-                    break
-                n += 1
-            best = max(best, n)
-        return min(best, max(len(ids) - 1, 0))  # the last prompt token is always computed
+        return self._cache.cacheable(ids)
 
     # --- the engine ----------------------------------------------------------------------
 
@@ -122,7 +115,7 @@ class ScriptedEngine(Engine):
             out, finish = out[: sampling.max_tokens], "length"
             reply = "".join(self._piece(i) for i in out)
         cached = self._cached(ids)
-        self._cache.append(ids + out)
+        self._cache.observe(ids + out)
         return Completion(
             text=reply,
             finish_reason=finish,  # type: ignore[arg-type]
@@ -168,7 +161,7 @@ class ScriptedEngine(Engine):
         for choice in choices:
             ids = base + self._ids(choice)
             usage = usage + Usage(prompt_tokens=len(ids), cached_tokens=self._cached(ids))
-            self._cache.append(ids)
+            self._cache.observe(ids)
         return ScoreResult(
             scores=[
                 ChoiceScore(choice=c, mean_logprob=0.0 if c == text else -10.0, token_logprobs=[])
