@@ -19,7 +19,7 @@ import pytest
 
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.engine import Constraint, Prompt, SamplingParams, ScriptedEngine
-from radixagent.engine.types import Completion, StreamChunk
+from radixagent.engine.types import Completion, StreamChunk, Usage
 from radixagent.errors import EngineUnavailableError
 from radixagent.memory import SQLiteStore
 from radixagent.schemas import ToolDefinition, ToolSchema
@@ -187,7 +187,8 @@ def test_parallel_calls_are_deduplicated_and_can_be_switched_off(server: tuple[B
 
 def test_arguments_cut_off_by_max_tokens_are_a_length_finish_not_a_call(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" weather", json.dumps({"city": "a b c d e f g h"}))  # 9 scripted tokens
+    cut = Completion(text='{"city": "Os', finish_reason="length", usage=Usage(prompt_tokens=50, completion_tokens=8))
+    engine.add_replies(" weather", cut)
     response = client(running).chat.completions.create(
         model="m", messages=[{"role": "user", "content": "weather?"}], tools=[CITY_SPEC], max_tokens=8
     )

@@ -447,6 +447,41 @@ def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str
     return tools, validators
 
 
+def fit_schema(schema: dict[str, Any], tokens: int) -> dict[str, Any]:
+    """`schema` bounded so that its JSON fits in about `tokens` tokens: arrays get few items,
+    and free strings share what the keys and punctuation leave (at ~2 characters a token, as
+    measured on SmolLM2's arguments).
+    Every value valid for the result is valid for `schema`; only the room to ramble shrinks."""
+    items = max(1, min(16, tokens // 8))
+    bounded = bounded_schema(schema or {"type": "object"}, max_items=items, max_length=max(16, min(512, 3 * tokens)))
+    strings: list[dict[str, Any]] = []
+    fields = 0
+
+    def walk(node: Any, repeat: int) -> None:
+        nonlocal fields
+        if not isinstance(node, dict):
+            return
+        kinds = node.get("type")
+        kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+        if "string" in kinds and not {"enum", "const", "pattern", "format"} & node.keys():
+            strings.extend([node] * repeat)
+        for child in (node.get("properties") or {}).values():
+            fields += repeat
+            walk(child, repeat)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], repeat * min(int(node.get("maxItems", items)), 3))
+        for key in ("anyOf", "oneOf", "allOf"):
+            for child in node.get(key) or []:
+                walk(child, repeat)
+
+    walk(bounded, 1)
+    if strings:
+        share = max(8, 2 * (tokens - 2 - 5 * fields) // len(strings))
+        for node in strings:
+            node["maxLength"] = max(int(node.get("minLength", 0)), min(int(node.get("maxLength", share)), share))
+    return bounded
+
+
 def _check_messages(messages: Sequence[SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn]) -> None:
     """The conversation's shape: a user message somewhere, tool results answering earlier
     calls, and the assistant's turn still to come."""
@@ -632,13 +667,10 @@ class ChatCompleter:
                 "allow_ask": False,
             }
         )
-        # Close what the schemas leave open within this turn's token budget (the system prompt
-        # keeps the tools as given: byte-stable whatever max_tokens is).
-        limit = max(16, min(512, 2 * argument_tokens))
-        decide_tools = [
-            t.model_copy(update={"parameters": bounded_schema(t.parameters or {"type": "object"}, max_length=limit, max_items=max(1, min(16, argument_tokens // 8)))})
-            for t in decide_tools
-        ]
+        # Fit the argument schemas to this turn's token budget, so a call closes within it (the
+        # system prompt keeps the tools as given: byte-stable whatever max_tokens is).
+        if max_tokens:
+            decide_tools = [t.model_copy(update={"parameters": fit_schema(t.parameters, argument_tokens)}) for t in decide_tools]
         stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
         sampling = SamplingParams(
             max_tokens=max_tokens or (answer_tokens if mode != "plain" else self.default_max_tokens),
