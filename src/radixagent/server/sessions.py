@@ -256,24 +256,41 @@ async def delete_session(session_id: str, state: State) -> Deleted:
     return Deleted(id=session_id)
 
 
-def _record_run(state: AppState, response: AgentResponse, total_ms: float, engine_ms: float) -> None:
+class RunTiming(BaseModel):
+    """Where a run's time went, in milliseconds (the `Server-Timing` header)."""
+
+    total_ms: float
+    engine_ms: float
+    tools_ms: float
+
+    def header(self) -> str:
+        return f"engine;dur={self.engine_ms:.2f}, tools;dur={self.tools_ms:.2f}, total;dur={self.total_ms:.2f}"
+
+
+def _record_run(state: AppState, response: AgentResponse, timing: RunTiming) -> None:
     metrics = state.metrics
     metrics.record_usage(response.usage)
-    tools_ms = sum(c.duration_ms for c in response.tool_calls)
-    metrics.record_timing("/v1/sessions/{session_id}/messages", total_ms, engine_ms, tools_ms)
+    metrics.record_timing("/v1/sessions/{session_id}/messages", timing.total_ms, timing.engine_ms, timing.tools_ms)
     metrics.agent_runs.inc(outcome="success" if response.is_successful else "failed")
     for call in response.tool_calls:
         outcome = "ok" if call.error is None else call.error_type or "error"
         metrics.tool_calls.inc(tool=call.tool, outcome=outcome if call.executed else "returned")
 
 
-async def _run(state: AppState, session_id: str, body: MessageCreate, on_event: Any = None, on_text: Any = None) -> RunResult:
+async def _run(
+    state: AppState, session_id: str, body: MessageCreate, on_event: Any = None, on_text: Any = None
+) -> tuple[RunResult, RunTiming]:
     started = time.perf_counter()
     async with state.sessions.lease(session_id) as agent:
         with tap_scope(on_text=on_text) as tap:
             response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=on_event)
-    _record_run(state, response, (time.perf_counter() - started) * 1000, tap.engine_ms)
-    return RunResult(session_id=session_id, node_id=response.node_id, response=response)
+    timing = RunTiming(
+        total_ms=(time.perf_counter() - started) * 1000,
+        engine_ms=tap.engine_ms,
+        tools_ms=sum(c.duration_ms for c in response.tool_calls),
+    )
+    _record_run(state, response, timing)
+    return RunResult(session_id=session_id, node_id=response.node_id, response=response), timing
 
 
 @router.post("/sessions/{session_id}/messages", response_model=RunResult, responses=ERRORS)
@@ -283,9 +300,8 @@ async def post_message(session_id: str, body: MessageCreate, state: State, respo
     lifecycle = state.lifecycle
     deadline = lifecycle.deadline()
     if not body.stream:
-        started = time.perf_counter()
-        result = await lifecycle.run(_run(state, session_id, body), deadline=deadline)
-        response.headers["Server-Timing"] = f"total;dur={(time.perf_counter() - started) * 1000:.2f}"
+        result, timing = await lifecycle.run(_run(state, session_id, body), deadline=deadline)
+        response.headers["Server-Timing"] = timing.header()
         return result
     return StreamingResponse(_events(state, session_id, body, deadline), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
@@ -301,7 +317,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
 
     async def work() -> None:
         try:
-            result = await _run(
+            result, _ = await _run(
                 state,
                 session_id,
                 body,
@@ -350,9 +366,13 @@ async def fork_session(session_id: str, body: ForkCreate, state: State) -> ForkR
             agent.memory.get_node(node_id)  # NodeNotFoundError for a node of another session
             with tap_scope() as tap:
                 responses = await agent.fork(body.messages, node_id=node_id)
-        total_ms = (time.perf_counter() - started) * 1000
+        share = RunTiming(
+            total_ms=(time.perf_counter() - started) * 1000 / len(responses),
+            engine_ms=tap.engine_ms / len(responses),
+            tools_ms=sum(c.duration_ms for r in responses for c in r.tool_calls) / len(responses),
+        )
         for r in responses:
-            _record_run(state, r, total_ms / len(responses), tap.engine_ms / len(responses))
+            _record_run(state, r, share)
         return ForkResult(
             session_id=session_id,
             node_id=node_id,

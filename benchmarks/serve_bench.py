@@ -1,0 +1,275 @@
+"""Serving benchmark: the sessions API over real HTTP on loopback.
+
+Part 1 (scripted engine, instant replies): N concurrent sessions, each several turns (every
+other turn calls a tool), all at once. Reports the server's overhead per request (its total
+time minus engine and tool time, from the Server-Timing header) for one session alone and
+under the concurrent load (where it includes waiting for the event loop while other requests
+run), the client-observed latency, requests per second, and checks every session read back
+from the store: every message there exactly once, in order, each answer matching its question.
+The load client runs in the same process as the server (another thread, one GIL), so the
+throughput is a floor.
+
+Part 2 (embedded engine, SmolLM2-135M): the same kind of conversation, a few sessions
+interleaved turn by turn; the engine's own cache hit rate (cached / prompt tokens) per turn.
+
+    python benchmarks/serve_bench.py                 # both parts
+    python benchmarks/serve_bench.py --part load --sessions 50 --turns 6
+    python benchmarks/serve_bench.py --part cache --cache-sessions 4 --cache-turns 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from radixagent.engine import ChoicesConstraint, Constraint, JsonSchemaConstraint, Prompt, ScriptedEngine
+from radixagent.memory import SQLiteStore
+from radixagent.schemas import ToolDefinition, ToolSchema
+from radixagent.server import BackgroundServer, ServerSettings, create_app
+
+ADD = ToolSchema(
+    name="add",
+    description="Add two integers",
+    parameters={"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]},
+)
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+CATALOGUE = [ToolDefinition(schema=ADD, callable=add)]
+QUESTION = re.compile(r"s(\d+) t(\d+): (add (\d+) and (\d+)|hello)")
+
+
+def question(session: int, turn: int) -> str:
+    return f"s{session} t{turn}: add {session} and {turn}" if turn % 2 else f"s{session} t{turn}: hello"
+
+
+def expected_answer(session: int, turn: int) -> str:
+    return f"ack s{session} t{turn} = {session + turn}" if turn % 2 else f"ack s{session} t{turn}"
+
+
+def scripted_engine() -> ScriptedEngine:
+    """Replies as a model following the protocol would, read off the prompt: call `add` when
+    the latest question asks for a sum, then answer naming the question (so a reply landing
+    in the wrong session would show)."""
+
+    engine: ScriptedEngine
+
+    def reply(prompt: Prompt, constraint: Constraint | None) -> str:
+        text = engine.decode(prompt)
+        turn = text[text.rfind("<|im_start|>user\n") :]
+        tail = text[text.rfind("<|im_start|>assistant\n") :]
+        matches = list(QUESTION.finditer(text))
+        if not matches:
+            raise AssertionError("no question in the prompt")
+        last = matches[-1]
+        session, number = int(last.group(1)), int(last.group(2))
+        if isinstance(constraint, ChoicesConstraint):
+            if " run" in constraint.choices:
+                return " run"
+            asks_sum = last.group(4) is not None and "[tool] add returned" not in turn
+            return " add" if asks_sum and " add" in constraint.choices else " answer"
+        if isinstance(constraint, JsonSchemaConstraint):
+            return json.dumps({"a": int(last.group(4)), "b": int(last.group(5))})
+        assert tail.rstrip().endswith("Answer:"), "free text outside an answer"
+        return expected_answer(session, number)
+
+    engine = ScriptedEngine(reply)
+    return engine
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def server_timing(header: str) -> dict[str, float]:
+    return {name: float(dur) for name, dur in re.findall(r"(\w+);dur=([0-9.]+)", header)}
+
+
+async def load_run(sessions: int, turns: int, concurrency_limit: int) -> dict[str, Any]:
+    engine = scripted_engine()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "bench.db")
+        app = create_app(
+            ServerSettings(max_concurrency=concurrency_limit, request_timeout=600), engine=engine, store=store, tools=CATALOGUE
+        )
+        with BackgroundServer(app) as server:
+            limits = httpx.Limits(max_connections=sessions + 8, max_keepalive_connections=sessions + 8)
+            async with httpx.AsyncClient(base_url=server.url, timeout=600, limits=limits) as http:
+                ids = []
+                for i in range(sessions):
+                    created = await http.post("/v1/sessions", json={"tools": ["add"], "title": f"s{i}", "engine_settings": {"allow_ask": False}})
+                    created.raise_for_status()
+                    ids.append(created.json()["id"])
+                overhead: list[float] = []
+                latency: list[float] = []
+                rejected = 0
+
+                async def converse(index: int) -> None:
+                    nonlocal rejected
+                    for turn in range(1, turns + 1):
+                        while True:
+                            started = time.perf_counter()
+                            response = await http.post(f"/v1/sessions/{ids[index]}/messages", json={"content": question(index, turn)})
+                            if response.status_code == 429:  # refused before any work: safe to resend
+                                rejected += 1
+                                await asyncio.sleep(float(response.headers.get("retry-after", "1")) / 10)
+                                continue
+                            break
+                        latency.append((time.perf_counter() - started) * 1000)
+                        response.raise_for_status()
+                        body = response.json()
+                        if body["response"]["content"] != expected_answer(index, turn):
+                            raise AssertionError(f"session {index} turn {turn} got {body['response']['content']!r}")
+                        t = server_timing(response.headers["server-timing"])
+                        overhead.append(t["total"] - t["engine"] - t["tools"])
+
+                # Alone first: one session, one request at a time, is the overhead without contention.
+                await converse(0)
+                alone = list(overhead)
+                overhead.clear()
+                latency.clear()
+                for index in range(sessions):  # the conversation starts over for the concurrent run
+                    created = await http.post("/v1/sessions", json={"tools": ["add"], "title": f"s{index}", "engine_settings": {"allow_ask": False}})
+                    ids[index] = created.json()["id"]
+                started = time.perf_counter()
+                await asyncio.gather(*(converse(i) for i in range(sessions)))
+                wall = time.perf_counter() - started
+
+                lost = duplicated = misplaced = 0
+                for index, sid in enumerate(ids):
+                    tree = (await http.get(f"/v1/sessions/{sid}/tree")).json()
+                    users = [n["content"] for n in tree["nodes"] if n["role"] == "user"]
+                    answers = [n["content"] for n in tree["nodes"] if n["role"] == "assistant" and "Answer:" in n["content"]]
+                    wanted = [question(index, t) for t in range(1, turns + 1)]
+                    lost += sum(1 for q in wanted if q not in users)
+                    duplicated += len(users) - len(set(users)) + max(0, len(answers) - turns)
+                    misplaced += sum(1 for t in range(1, turns + 1) if not any(a.endswith(expected_answer(index, t)) for a in answers))
+                    misplaced += int(users != wanted)
+                metrics = (await http.get("/metrics")).text
+    requests = sessions * turns
+    return {
+        "sessions": sessions,
+        "turns": turns,
+        "requests": requests,
+        "wall_s": wall,
+        "rps": requests / wall,
+        "alone_p50_ms": percentile(alone, 0.50),
+        "alone_p99_ms": percentile(alone, 0.99),
+        "overhead_p50_ms": percentile(overhead, 0.50),
+        "overhead_p99_ms": percentile(overhead, 0.99),
+        "latency_p50_ms": percentile(latency, 0.50),
+        "latency_p99_ms": percentile(latency, 0.99),
+        "rejected_429": rejected,
+        "lost": lost,
+        "duplicated": duplicated,
+        "misplaced": misplaced,
+        "engine_calls_per_request": len(engine.prompts) / (requests + turns),
+        "metrics_ok": "radixagent_agent_runs_total{outcome=\"success\"} " + str(requests + turns) in metrics,
+    }
+
+
+async def cache_run(sessions: int, turns: int, slots: int) -> list[dict[str, Any]]:
+    from radixagent.engine.embedded import EmbeddedEngine
+
+    engine = EmbeddedEngine(context_size=4096, slots=slots)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(ServerSettings(request_timeout=1800), engine=engine, store=SQLiteStore(Path(tmp) / "cache.db"), tools=CATALOGUE, close_on_shutdown=True)
+        with BackgroundServer(app) as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=1800) as http:
+                settings = {"allow_ask": False, "max_iterations": 3, "argument_tokens": 32, "answer_tokens": 24}
+                ids = []
+                for _ in range(sessions):
+                    created = await http.post("/v1/sessions", json={"tools": ["add"], "engine_settings": settings})
+                    created.raise_for_status()
+                    ids.append(created.json()["id"])
+                for turn in range(1, turns + 1):
+                    prompt = cached = calls = 0
+                    started = time.perf_counter()
+                    for index, sid in enumerate(ids):  # interleaved: every session's turn t, then turn t+1
+                        response = await http.post(f"/v1/sessions/{sid}/messages", json={"content": question(index + 1, turn)})
+                        response.raise_for_status()
+                        body = response.json()["response"]
+                        usage = body["usage"]
+                        prompt += usage["prompt_tokens"]
+                        cached += usage["cached_tokens"]
+                        calls += len(body["tool_calls"])
+                    rows.append(
+                        {
+                            "turn": turn,
+                            "prompt_tokens": prompt,
+                            "cached_tokens": cached,
+                            "hit_rate": cached / prompt if prompt else 0.0,
+                            "tool_calls": calls,
+                            "seconds": time.perf_counter() - started,
+                        }
+                    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["all", "load", "cache"], default="all")
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=6)
+    parser.add_argument("--max-concurrency", type=int, default=64)
+    parser.add_argument("--cache-sessions", type=int, default=4)
+    parser.add_argument("--cache-turns", type=int, default=4)
+    parser.add_argument("--slots", type=int, default=4)
+    args = parser.parse_args()
+
+    if args.part in ("all", "load"):
+        r = asyncio.run(load_run(args.sessions, args.turns, args.max_concurrency))
+        print(f"\nLoad: {r['sessions']} concurrent sessions x {r['turns']} turns on the scripted engine, HTTP on loopback")
+        print(f"{'metric':<40}{'value':>12}")
+        for label, value in [
+            ("requests", f"{r['requests']}"),
+            ("wall time (s)", f"{r['wall_s']:.2f}"),
+            ("requests per second", f"{r['rps']:.1f}"),
+            ("overhead, one session alone p50 (ms)", f"{r['alone_p50_ms']:.2f}"),
+            ("overhead, one session alone max (ms)", f"{r['alone_p99_ms']:.2f}"),
+            ("wall time per request (ms, 1 process)", f"{1000 / r['rps']:.2f}"),
+            ("server overhead p50 (ms)", f"{r['overhead_p50_ms']:.2f}"),
+            ("server overhead p99 (ms)", f"{r['overhead_p99_ms']:.2f}"),
+            ("client latency p50 (ms)", f"{r['latency_p50_ms']:.2f}"),
+            ("client latency p99 (ms)", f"{r['latency_p99_ms']:.2f}"),
+            ("engine calls per request", f"{r['engine_calls_per_request']:.1f}"),
+            ("429 answers (resent)", f"{r['rejected_429']}"),
+            ("lost messages", f"{r['lost']}"),
+            ("duplicated messages", f"{r['duplicated']}"),
+            ("misplaced answers", f"{r['misplaced']}"),
+            ("runs counted in /metrics", "yes" if r["metrics_ok"] else "NO"),
+        ]:
+            print(f"{label:<40}{value:>12}")
+        if r["lost"] or r["duplicated"] or r["misplaced"]:
+            sys.exit("messages were lost, duplicated or misplaced")
+
+    if args.part in ("all", "cache"):
+        rows = asyncio.run(cache_run(args.cache_sessions, args.cache_turns, args.slots))
+        print(f"\nEngine cache per turn: {args.cache_sessions} sessions interleaved, {args.slots} slots, SmolLM2-135M (embedded)")
+        print(f"{'turn':>4}{'prompt tok':>12}{'cached':>10}{'hit rate':>10}{'tool calls':>12}{'seconds':>9}")
+        for row in rows:
+            print(
+                f"{row['turn']:>4}{row['prompt_tokens']:>12}{row['cached_tokens']:>10}{row['hit_rate']:>10.1%}"
+                f"{row['tool_calls']:>12}{row['seconds']:>9.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
