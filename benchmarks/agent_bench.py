@@ -239,9 +239,12 @@ def overhead_table(steps: int) -> None:
     from radixagent.engine.embedded import EmbeddedEngine
 
     def script(prompt: Prompt, constraint: Constraint | None) -> str:
+        """Call add once per question, then answer."""
+        text = scripted.decode(prompt)
+        called = text.rfind("add returned") > text.rfind("Add one and two")
         if constraint is not None and constraint.kind == "choices":
             options = constraint.choices  # type: ignore[union-attr]
-            return " add" if " add" in options and "Arguments" not in scripted.decode(prompt)[-400:] else (" run" if " run" in options else " answer")
+            return " answer" if called and " answer" in options else (" run" if " run" in options else " add")
         if constraint is not None and constraint.kind == "json_schema":
             return '{"a": 1, "b": 2}'
         return "Done."
