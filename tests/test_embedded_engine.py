@@ -5,7 +5,9 @@ kept short."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -369,3 +371,23 @@ async def test_a_stopped_engine_raises_unavailable() -> None:
     await eng.aclose()
     with pytest.raises(EngineUnavailableError, match="closed"):
         await eng.generate("Hi")
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_collected_engine_stops_its_server_and_removes_its_files() -> None:
+    """Dropped without aclose(): the server stops and the slot files go when it is collected
+    (the client's own unclosed socket warns, as any unclosed httpx client does)."""
+    eng = EmbeddedEngine(context_size=256, slots=2)
+    await eng.generate("Hello there, how are you today?", sampling=SamplingParams(max_tokens=2))
+    assert eng.url is not None and eng._handle is not None
+    url, state_dir = eng.url, eng._handle.state_dir
+    assert os.path.isdir(state_dir)
+    del eng
+    gc.collect()
+    assert not os.path.exists(state_dir)
+    probe = LlamaCppClient(url, timeout=2)
+    try:
+        with pytest.raises(EngineUnavailableError):
+            await probe.health()
+    finally:
+        await probe.aclose()

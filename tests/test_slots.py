@@ -107,16 +107,40 @@ def test_a_new_session_copies_the_shared_prefix_then_reuses_the_saved_copy() -> 
 
 
 def test_busy_slots_are_never_chosen() -> None:
-    scheduler = SlotScheduler(2)
-    one = scheduler.acquire(session(0))
-    two = scheduler.acquire(session(0))  # the same prompt at once: another slot, not the busy one
+    scheduler = SlotScheduler(2, min_wait_gain=128)
+    short = [1, 2, 3, 4]
+    one = scheduler.acquire(short)
+    two = scheduler.acquire(short)  # the same prompt at once: another slot, not the busy one
     assert one is not None and two is not None
     assert one.slot != two.slot
-    assert two.copy_from is None, "a busy slot is no copy source"
-    assert scheduler.acquire(session(1)) is None
-    scheduler.release(one, session(0))
-    three = scheduler.acquire(session(1))
+    assert two.copy_from is None, "too little to gain by waiting for the busy slot"
+    assert scheduler.acquire([9]) is None
+    scheduler.release(one, short)
+    three = scheduler.acquire([9])
     assert three is not None and three.slot == one.slot
+
+
+def test_a_long_shared_prefix_in_a_busy_slot_is_copied_once_that_slot_is_done() -> None:
+    """Two sessions start at once: the second waits for the first one's state (llama.cpp
+    defers the save of a busy slot) instead of computing the shared prefix again."""
+    scheduler = SlotScheduler(3, min_wait_gain=64)
+    first = scheduler.acquire(session(0))
+    second = scheduler.acquire(session(1))
+    assert first is not None and second is not None
+    assert second.slot != first.slot
+    assert second.source == "busy_slot" and second.copy_from == first.slot
+    assert second.copy_file is not None
+    assert second.expected_cached == len(SYSTEM)
+    assert scheduler.is_busy(first.slot), "the busy slot stays busy: its request goes on"
+    scheduler.saved(second.copy_file, 1000)
+    scheduler.copied(second)
+    assert scheduler.is_busy(first.slot)
+    scheduler.release(first, session(0) + [1, 2])
+    scheduler.release(second, session(1))
+    # The copied file is a saved state like any other: a third session restores it.
+    third = scheduler.acquire(session(2))
+    assert third is not None and third.restore is not None
+    assert third.expected_cached == len(SYSTEM)
 
 
 def test_more_sessions_than_slots_evicts_the_least_recently_used_and_brings_it_back() -> None:

@@ -390,8 +390,8 @@ class EmbeddedEngine(Engine):
 
     async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
         started = time.perf_counter()
-        client = await self._ensure_started()
         grammar = to_llama(constraint).grammar if constraint is not None else None
+        client = await self._ensure_started()
         ids = await self._prompt_ids(client, prompt)
         self._check_fits(len(ids), sampling.max_tokens)
         async with self._lease(client, ids) as lease:
@@ -413,8 +413,8 @@ class EmbeddedEngine(Engine):
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
     ) -> AsyncIterator[StreamChunk]:
         started = time.perf_counter()
-        client = await self._ensure_started()
         grammar = to_llama(constraint).grammar if constraint is not None else None
+        client = await self._ensure_started()
         ids = await self._prompt_ids(client, prompt)
         self._check_fits(len(ids), sampling.max_tokens)
         texts: list[str] = []

@@ -13,7 +13,11 @@ does the same at slot granularity:
 - when another slot or a saved state shares a longer prefix with the prompt (the shared
   system prompt and tool specs, a session evicted earlier, a fork's parent), that state is
   copied into the chosen slot first (llama.cpp slot save + restore: ~1.5 ms for a few hundred
-  tokens against ~4 ms per token of prefill on two cores).
+  tokens against ~4 ms per token of prefill on two cores);
+- when that state is in a slot still busy with a request, and it would save many tokens, the
+  copy waits for that request to end (llama.cpp defers a busy slot's save): on a CPU, two
+  prompts prefilled at once take as long as one after the other, so waiting costs little
+  latency and saves the whole recomputation.
 
 It is plain bookkeeping with no I/O: the engine carries out each `SlotPlan` and reports back.
 A wrong guess costs only speed, never correctness: llama.cpp itself compares the prompt with
@@ -70,7 +74,7 @@ class SlotPlan(BaseModel):
     copy_file: str | None = None
     restore: str | None = None
     expected_cached: int = 0
-    source: Literal["empty", "own", "slot", "saved"] = "empty"
+    source: Literal["empty", "own", "slot", "busy_slot", "saved"] = "empty"
 
 
 class SchedulerStats(BaseModel):
@@ -79,6 +83,7 @@ class SchedulerStats(BaseModel):
     requests: int = 0
     extended: int = 0
     copies_from_slot: int = 0
+    copies_from_busy_slot: int = 0
     restores_from_saved: int = 0
     evictions_saved: int = 0
     saved_files: int = 0
@@ -93,6 +98,7 @@ class _Slot:
     held: bool = False  # the source of a copy being saved right now
     last_used: int = 0
     saved_as: str | None = None  # a saved file holding exactly `tokens`
+    incoming: list[int] = field(default_factory=list)  # the prompt being served while busy
 
 
 @dataclass
@@ -112,6 +118,8 @@ class SlotScheduler:
     `max_tail_loss`: a slot counts as extended by a prompt when at most this many of its
     tokens would be dropped (re-scoring choices, a retried answer), so it is used in place.
     `min_save_tokens`: an evicted slot is saved only when it holds at least this many tokens.
+    `min_wait_gain`: copy from a busy slot (waiting for its request) only when that saves at
+    least this many more prompt tokens than the best idle state.
     `max_saved`, `max_saved_bytes`: bound the saved states; the least recently used go first.
     """
 
@@ -124,6 +132,7 @@ class SlotScheduler:
         min_copy_gain: int = 8,
         max_tail_loss: int = 16,
         min_save_tokens: int = 32,
+        min_wait_gain: int = 128,
     ) -> None:
         if n_slots < 1:
             raise ConfigurationError(f"The embedded engine needs at least one slot, not {n_slots}.")
@@ -136,6 +145,7 @@ class SlotScheduler:
         self.min_copy_gain = min_copy_gain
         self.max_tail_loss = max_tail_loss
         self.min_save_tokens = min_save_tokens
+        self.min_wait_gain = min_wait_gain
         self.stats = SchedulerStats()
 
     # --- views (for the engine's reports and for tests) ------------------------------------
@@ -179,21 +189,46 @@ class SlotScheduler:
                 target.saved_as = save_first
                 self.stats.evictions_saved += 1
 
-        # The best other state to start from: a free slot or a saved file.
+        # The best other state to start from: a saved file, or a free slot (which must be
+        # saved first, so a file wins a tie).
         best_lcp, best_slot, best_saved = own[target.id], None, None
-        for s in free:
-            if s is not target and own[s.id] > best_lcp:
-                best_lcp, best_slot, best_saved = own[s.id], s, None
         for saved in self._saved.values():
             if not saved.written:
                 continue
             n = common_prefix_length(saved.tokens, ids)
             if n > best_lcp:
                 best_lcp, best_slot, best_saved = n, None, saved
+        for s in free:
+            if s is not target and own[s.id] > best_lcp:
+                best_lcp, best_slot, best_saved = own[s.id], s, None
+
+        # A busy slot whose prompt shares much more: wait for it (its save is deferred).
+        busy_source: _Slot | None = None
+        for s in self._slots:
+            if s.busy and s.incoming:
+                n = common_prefix_length(s.incoming, ids)
+                if n >= best_lcp + self.min_wait_gain and n >= (
+                    common_prefix_length(busy_source.incoming, ids) if busy_source else 0
+                ):
+                    busy_source = s
 
         target.busy = True
+        target.incoming = ids
         target.last_used = next(self._clock)
         self.stats.requests += 1
+        if busy_source is not None:
+            n = common_prefix_length(busy_source.incoming, ids)
+            saved = self._new_saved(busy_source.incoming)  # at least its prompt; more once it ends
+            saved.pins += 1
+            self.stats.copies_from_busy_slot += 1
+            return SlotPlan(
+                slot=target.id,
+                save_first=save_first,
+                copy_from=busy_source.id,
+                copy_file=saved.name,
+                expected_cached=n,
+                source="busy_slot",
+            )
         if best_lcp < own[target.id] + self.min_copy_gain or (best_slot is None and best_saved is None):
             source: Literal["empty", "own"] = "own" if own[target.id] else "empty"
             if extending and own[target.id]:
@@ -260,7 +295,7 @@ class SlotScheduler:
 
     def copied(self, plan: SlotPlan) -> None:
         """The copy source of `plan` has been saved; it may serve other requests again."""
-        if plan.copy_from is not None:
+        if plan.copy_from is not None and plan.source == "slot":
             self._slots[plan.copy_from].held = False
 
     def release(self, plan: SlotPlan, tokens: Sequence[int] | None) -> list[str]:
@@ -268,6 +303,7 @@ class SlotScheduler:
         unknown, after an error). Returns saved files to delete."""
         slot = self._slots[plan.slot]
         slot.busy = False
+        slot.incoming = []
         slot.tokens = list(tokens) if tokens is not None else []
         slot.saved_as = None
         slot.last_used = next(self._clock)
