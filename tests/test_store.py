@@ -1,17 +1,24 @@
-"""SQLiteStore: persistence across a reopen, WAL, transactions that never half-write,
-schema versioning, typed errors."""
+"""The stores: persistence across a reopen, transactions that never half-write, schema
+versioning, typed errors. Tests taking `store` or `store_backend` run on SQLite and on a real
+PostgreSQL server (tests/conftest.py); then SQLite's WAL and files, and PostgreSQL's replicas
+sharing one database, server failures and restarts."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
+import uuid
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
+from conftest import PostgresCluster, StoreBackend
 from radixagent.errors import (
     ConfigurationError,
     InputError,
@@ -19,12 +26,14 @@ from radixagent.errors import (
     SchemaVersionError,
     SessionNotFoundError,
     StoreError,
+    StoreUnavailableError,
 )
 from radixagent.memory import (
     SCHEMA_VERSION,
     AssessmentRecord,
     ConversationTree,
     FeedbackRecord,
+    PostgresStore,
     PromptRecord,
     RunMetrics,
     SessionRecord,
@@ -38,7 +47,7 @@ from radixagent.memory.tree import make_node
 from radixagent.schemas import QualityAssessment, ToolSchema
 
 
-def _session(store: SQLiteStore, system: str = "sys") -> tuple[SessionRecord, ConversationTree]:
+def _session(store: Any, system: str = "sys") -> tuple[SessionRecord, ConversationTree]:
     tree = ConversationTree(system)
     session = store.create_session(
         SessionRecord(
@@ -51,39 +60,16 @@ def _session(store: SQLiteStore, system: str = "sys") -> tuple[SessionRecord, Co
     return session, tree
 
 
-def test_sqlite_store_is_a_store_and_uses_wal(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "a.db")
+# --- both backends -------------------------------------------------------------------------
+
+
+def test_a_store_is_a_store_at_the_current_schema(store: Any) -> None:
     assert isinstance(store, Store)
-    assert store.journal_mode == "wal"
-    with sqlite3.connect(tmp_path / "a.db") as other:
-        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version == SCHEMA_VERSION
-    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
-def test_default_path_is_under_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RADIXAGENT_DATA_DIR", str(tmp_path / "data"))
-    store = open_store()
-    assert isinstance(store, SQLiteStore)
-    assert store.path == tmp_path / "data" / "radixagent.db"
-    assert store.path.is_file()
-
-
-def test_open_store_locations(tmp_path: Path) -> None:
-    assert isinstance(open_store(f"sqlite:///{tmp_path / 'x.db'}"), SQLiteStore)
-    assert (tmp_path / "x.db").is_file()
-    assert open_store(":memory:").journal_mode == "memory"
-    with pytest.raises(ConfigurationError, match="PostgreSQL"):
-        open_store("postgresql://localhost/db")
-    with pytest.raises(ConfigurationError):
-        open_store("mysql://localhost/db")
-    with pytest.raises(ConfigurationError, match="directory"):
-        SQLiteStore(tmp_path)
-
-
-def test_everything_survives_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "p.db"
-    store = SQLiteStore(path)
+def test_everything_survives_a_reopen(store_backend: StoreBackend) -> None:
+    store = store_backend.open()
     session, tree = _session(store)
     u = tree.add_message("user", "hello", {"lang": "en"}, token_count=3)
     a = tree.add_message(
@@ -101,7 +87,7 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     store.add_run(RunMetrics(latency_ms=12.5, prompt_tokens=10, tool_calls=[ToolCallMetric(tool="add", success=False)]))
     store.close()
 
-    again = SQLiteStore(path)
+    again = store_backend.open()
     loaded = again.get_session(session.id)
     assert loaded.model_dump(exclude={"updated_at"}) == session.model_dump(exclude={"updated_at", "head_node_id"}) | {
         "head_node_id": a.id
@@ -112,7 +98,10 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     assert rebuilt.messages() == tree.messages()
     assert again.usage_totals(session.id).cache_hit_rate == pytest.approx(0.4)
     assert again.usage_totals(session.id).prefix_efficiency == pytest.approx(0.8)
+    assert again.usage_totals().model_dump() == again.usage_totals(session.id).model_dump()
+    assert again.list_usage(session.id)[0].node_id == a.id
     assert again.list_feedback()[0].metadata == {"k": 1}
+    assert again.list_feedback(session.id)[0].rating == 4
     assert again.list_assessments()[0].assessment == qa
     run = again.list_runs()[0]
     assert run.tool_calls == [ToolCallMetric(tool="add", success=False)]
@@ -120,8 +109,28 @@ def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     assert [s.id for s in again.list_sessions()] == [session.id]
 
 
-def test_unknown_ids_raise_typed_errors(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "e.db")
+def test_json_comes_back_as_written(store: Any) -> None:
+    """Tool schemas are rendered into prompts: their keys must come back in the order given
+    (a reordered schema would be a different prompt prefix for the engine's cache)."""
+    parameters = {
+        "type": "object",
+        "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer", "maximum": 3}, "mid": {}},
+        "required": ["zeta"],
+    }
+    tool = ToolSchema(name="z", description="keys out of order", parameters=parameters)
+    tree = ConversationTree("sys")
+    session = store.create_session(SessionRecord(tools=[tool], engine_settings={"b": 1, "a": [2.5, None]}), tree.root)
+    node = tree.add_message("user", "ü → 日本", {"z": {"y": 1, "x": "é"}, "a": True})
+    store.add_nodes(session.id, [node], head_id=node.id)
+    loaded = store.get_session(session.id)
+    assert loaded.tools[0].model_dump_json() == tool.model_dump_json()
+    assert list(loaded.engine_settings) == ["b", "a"]
+    stored = store.load_nodes(session.id)[-1]
+    assert stored.content == "ü → 日本"
+    assert list(stored.message.metadata) == ["z", "a"] and list(stored.message.metadata["z"]) == ["y", "x"]
+
+
+def test_unknown_ids_raise_typed_errors(store: Any) -> None:
     session, tree = _session(store)
     other, other_tree = _session(store)
     with pytest.raises(SessionNotFoundError):
@@ -132,6 +141,8 @@ def test_unknown_ids_raise_typed_errors(tmp_path: Path) -> None:
         store.update_session("nope", title="x")
     with pytest.raises(SessionNotFoundError):
         store.delete_session("nope")
+    with pytest.raises(SessionNotFoundError):
+        store.add_nodes("nope", [make_node(tree.root, "user", "x")])
     with pytest.raises(NodeNotFoundError):
         store.set_head(session.id, "nope")
     with pytest.raises(NodeNotFoundError):  # a node of another session is not this session's
@@ -139,14 +150,17 @@ def test_unknown_ids_raise_typed_errors(tmp_path: Path) -> None:
     orphan = make_node(other_tree.root, "user", "x")
     with pytest.raises(NodeNotFoundError):
         store.add_nodes(session.id, [orphan])
+    with pytest.raises(NodeNotFoundError):  # usage may not point at another session's node
+        store.add_usage(UsageRecord(session_id=session.id, node_id=other_tree.root_id))
     with pytest.raises(InputError):
         store.list_sessions(limit=0)
+    with pytest.raises(StoreError, match="duplicate|UNIQUE"):  # the same session twice
+        store.create_session(SessionRecord(id=session.id), ConversationTree("s").root)
 
 
-def test_a_failure_mid_write_writes_nothing(tmp_path: Path) -> None:
+def test_a_failure_mid_write_writes_nothing(store: Any) -> None:
     """The third of four nodes fails (its metadata is not JSON): the first two, already
     inserted in the same transaction, must be gone too, and the head must not have moved."""
-    store = SQLiteStore(tmp_path / "t.db")
     session, tree = _session(store)
     n1 = make_node(tree.root, "user", "one")
     n2 = make_node(n1, "assistant", "two")
@@ -160,35 +174,38 @@ def test_a_failure_mid_write_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         store.add_nodes(session.id, [n1, n2, n1.model_copy()], head_id=n2.id)
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
+    # a head that is not in the session rolls back the nodes written before it
+    with pytest.raises(NodeNotFoundError):
+        store.add_nodes(session.id, [n1, n2], head_id="elsewhere")
+    assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
     # and the store still works afterwards
     store.add_nodes(session.id, [n1, n2], head_id=n2.id)
     assert len(store.load_nodes(session.id)) == 3
 
 
-def test_a_crash_mid_write_leaves_nothing_half_written(tmp_path: Path) -> None:
-    """A real process dies (os._exit) after inserting 2 of 4 nodes inside one transaction;
-    a new store on the same file sees the conversation as it was before the write."""
-    path = tmp_path / "crash.db"
-    store = SQLiteStore(path)
+def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBackend) -> None:
+    """A real process dies (os._exit) after inserting 4 nodes inside one transaction, just
+    before moving the head and committing; a new store on the same database sees the
+    conversation as it was before the write."""
+    store = store_backend.open()
     session, tree = _session(store)
     first = tree.add_message("user", "kept")
     store.add_nodes(session.id, [first], head_id=first.id)
     store.close()
+    cls = "SQLiteStore" if store_backend.kind == "sqlite" else "PostgresStore"
     script = textwrap.dedent(
         f"""
         import os
-        from radixagent.memory import SQLiteStore
+        from radixagent.memory import {cls} as Base
         from radixagent.memory.tree import make_node
 
-        class Dying(SQLiteStore):
-            inserted = 0
-            def _insert_node(self, conn, session_id, node):
-                if self.inserted == 2:
-                    os._exit(3)
-                super()._insert_node(conn, session_id, node)
-                self.inserted += 1
+        class Dying(Base):
+            def _set_head(self, conn, session_id, node_id):
+                # the 4 new nodes are in the database, uncommitted: show it, then die
+                print(conn.execute("SELECT COUNT(*) AS n FROM nodes").fetchone()["n"], flush=True)
+                os._exit(3)
 
-        store = Dying({str(path)!r})
+        store = Dying({store_backend.location!r})
         parent = store.load_nodes({session.id!r})[-1]
         nodes = []
         for i in range(4):
@@ -199,39 +216,49 @@ def test_a_crash_mid_write_leaves_nothing_half_written(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3, proc.stderr
-    again = SQLiteStore(path)
+    assert proc.stdout.split() == ["6"]  # root + kept + 4, seen inside the dying transaction
+    again = store_backend.open()
     nodes = again.load_nodes(session.id)
     assert [n.content for n in nodes] == ["sys", "kept"]
     assert again.get_session(session.id).head_node_id == first.id
+    assert store_backend.sql("SELECT COUNT(*) FROM nodes") == [(2,)]
 
 
-def test_run_and_its_tool_calls_are_one_write(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "r.db")
+def test_run_and_its_tool_calls_are_one_write(store_backend: StoreBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tool-call insert fails after the run row is written: neither stays."""
+    store = store_backend.open()
 
     class Boom(Exception):
         pass
 
-    original = store._conn
+    def boom(*args: object, **kwargs: object) -> None:
+        raise Boom()
 
-    class FailingExecutemany:
-        """Wraps the connection; the tool-call insert fails after the run row is written."""
+    if store_backend.kind == "sqlite":
+        original = store._conn
 
-        def __getattr__(self, name: str) -> object:
-            return getattr(original, name)
+        class FailingExecutemany:
+            def __getattr__(self, name: str) -> object:
+                return getattr(original, name)
 
-        def executemany(self, *args: object) -> None:
-            raise Boom()
+            executemany = staticmethod(boom)
 
-    store._conn = FailingExecutemany()  # type: ignore[assignment]
+        monkeypatch.setattr(store, "_conn", FailingExecutemany())
+    else:
+        monkeypatch.setattr(psycopg.Cursor, "executemany", boom)
     with pytest.raises(Boom):
         store.add_run(RunMetrics(latency_ms=1.0, tool_calls=[ToolCallMetric(tool="x")]))
-    store._conn = original
+    monkeypatch.undo()
     assert store.list_runs() == []
+    assert store_backend.sql("SELECT COUNT(*) FROM run_metrics") == [(0,)]
+    stored = store.add_run(RunMetrics(latency_ms=1.0, tool_calls=[ToolCallMetric(tool="x")]))
+    assert store.list_runs() == [stored]
 
 
-def test_delete_session_removes_tree_and_usage(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "d.db")
+def test_delete_session_removes_tree_and_usage(store_backend: StoreBackend) -> None:
+    store = store_backend.open()
     session, tree = _session(store)
+    kept, _ = _session(store)
     nodes = [tree.add_message("user", "a"), tree.add_message("assistant", "b")]
     store.add_nodes(session.id, nodes, head_id=nodes[-1].id)
     store.add_usage(UsageRecord(session_id=session.id, node_id=nodes[-1].id, prompt_tokens=5))
@@ -239,23 +266,23 @@ def test_delete_session_removes_tree_and_usage(tmp_path: Path) -> None:
     store.delete_session(session.id)
     with pytest.raises(SessionNotFoundError):
         store.get_session(session.id)
-    assert store._conn.execute("SELECT COUNT(*) FROM nodes").fetchone()[0] == 0
+    assert store_backend.sql("SELECT COUNT(*) FROM nodes") == [(1,)]  # the other session's root
     assert store.list_usage() == []
     assert len(store.list_feedback()) == 1  # ratings are kept for the aggregates
+    assert store.get_session(kept.id).head_node_id is not None
 
 
-def test_update_and_list_sessions(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "u.db")
+def test_update_and_list_sessions(store: Any) -> None:
     first, _ = _session(store, "one")
     second, _ = _session(store, "two")
     updated = store.update_session(first.id, title="renamed", engine_settings={"model": "m"}, tools=[])
     assert (updated.title, updated.engine_settings, updated.tools) == ("renamed", {"model": "m"}, [])
+    assert store.get_session(first.id) == updated
     assert [s.id for s in store.list_sessions()] == [first.id, second.id]
     assert [s.id for s in store.list_sessions(limit=1, offset=1)] == [second.id]
 
 
-def test_threads_share_one_store(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "th.db")
+def test_threads_share_one_store(store: Any) -> None:
     session, tree = _session(store)
     errors: list[BaseException] = []
 
@@ -280,13 +307,61 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
     assert store.usage_totals(session.id).calls == 80
 
 
-def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "v.db"
-    SQLiteStore(path).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION + 1,))
+def test_a_newer_schema_is_refused(store_backend: StoreBackend) -> None:
+    store_backend.open().close()
+    store_backend.sql(f"UPDATE schema_version SET version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaVersionError, match="upgrade radixagent"):
-        SQLiteStore(path)
+        store_backend.open()
+
+
+def test_bad_records_are_refused_before_the_database(store: Any) -> None:
+    with pytest.raises(ValueError):
+        FeedbackRecord(query="q", response="r", rating=6)
+    with pytest.raises(SessionNotFoundError):
+        store.add_usage(UsageRecord(session_id="nope"))
+    root = ConversationTree("s").root
+    with pytest.raises(InputError):
+        store.create_session(SessionRecord(), make_node(root, "user", "x"))
+    with pytest.raises(InputError, match="JSON"):
+        store.create_session(SessionRecord(engine_settings={"x": object()}), root)
+    assert store.list_sessions() == []
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+
+def test_sqlite_store_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "a.db")
+    assert store.journal_mode == "wal"
+    with sqlite3.connect(tmp_path / "a.db") as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_default_path_is_under_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RADIXAGENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RADIXAGENT_DATABASE_URL", raising=False)
+    store = open_store()
+    assert isinstance(store, SQLiteStore)
+    assert store.path == tmp_path / "data" / "radixagent.db"
+    assert store.path.is_file()
+    monkeypatch.setenv("RADIXAGENT_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert isinstance(open_store(), SQLiteStore)
+    assert (tmp_path / "env.db").is_file()
+
+
+def test_open_store_locations(tmp_path: Path) -> None:
+    assert isinstance(open_store(f"sqlite:///{tmp_path / 'x.db'}"), SQLiteStore)
+    assert (tmp_path / "x.db").is_file()
+    assert isinstance(open_store(tmp_path / "y.db"), SQLiteStore)
+    memory = open_store(":memory:")
+    assert isinstance(memory, SQLiteStore) and memory.journal_mode == "memory"
+    with pytest.raises(ConfigurationError, match="postgresql://"):
+        open_store("mysql://user:secret@localhost/db")
+    with pytest.raises(ConfigurationError, match="empty"):
+        open_store("  ")
+    with pytest.raises(ConfigurationError, match="directory"):
+        SQLiteStore(tmp_path)
 
 
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
@@ -296,12 +371,178 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
         SQLiteStore(path)
 
 
-def test_bad_records_are_refused_before_the_database(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "b.db")
-    with pytest.raises(ValueError):
-        FeedbackRecord(query="q", response="r", rating=6)
-    with pytest.raises(SessionNotFoundError):
-        store.add_usage(UsageRecord(session_id="nope"))
-    root = ConversationTree("s").root
-    with pytest.raises(InputError):
-        store.create_session(SessionRecord(), make_node(root, "user", "x"))
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+def test_open_store_picks_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with open_store(postgres_url) as store:
+        assert isinstance(store, PostgresStore)
+    with open_store(postgres_url.replace("postgresql://", "postgres://", 1)) as store:
+        assert isinstance(store, PostgresStore)
+    monkeypatch.setenv("RADIXAGENT_DATABASE_URL", postgres_url)
+    with open_store() as store:
+        assert isinstance(store, PostgresStore)
+        assert store.where.startswith("postgres@127.0.0.1:") and store.where.endswith("/radixagent_test")
+
+
+def test_two_replicas_write_one_session_at_once(postgres_url: str) -> None:
+    """Two PostgresStore objects (two replicas, each with its own connections), three threads
+    on each, all appending to one session at the same time: every node is stored exactly once
+    under its parent, every usage row counted, the head is one of the nodes written."""
+    replicas = [PostgresStore(postgres_url, max_connections=3), PostgresStore(postgres_url, max_connections=3)]
+    try:
+        session, tree = _session(replicas[0])
+        writers, rounds = 6, 12
+        start = threading.Barrier(writers)
+        written: dict[str, str | None] = {}
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def write(i: int) -> None:
+            store = replicas[i % 2]
+            try:
+                start.wait()
+                parent = tree.root
+                for j in range(rounds):
+                    question = make_node(parent, "user", f"q {i}-{j}")
+                    answer = make_node(question, "assistant", f"a {i}-{j}")
+                    store.add_nodes(session.id, [question, answer], head_id=answer.id)
+                    store.add_usage(UsageRecord(session_id=session.id, node_id=answer.id, prompt_tokens=2))
+                    if j % 4 == 3:
+                        store.set_head(session.id, question.id)
+                    with lock:
+                        written.update({question.id: question.parent_id, answer.id: answer.parent_id})
+                    parent = answer
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        for reader in replicas:
+            nodes = reader.load_nodes(session.id)
+            ids = [n.id for n in nodes]
+            assert len(ids) == len(set(ids)) == 1 + writers * rounds * 2
+            assert {n.id: n.parent_id for n in nodes[1:]} == written
+            by_id = {n.id: n for n in nodes}
+            assert len(by_id[tree.root_id].children) == writers
+            assert all(len(n.children) == 1 for n in nodes[1:] if not n.content.endswith(f"-{rounds - 1}"))
+            assert reader.usage_totals(session.id).calls == writers * rounds
+            assert reader.usage_totals(session.id).prompt_tokens == writers * rounds * 2
+            assert reader.get_session(session.id).head_node_id in written
+    finally:
+        for store in replicas:
+            store.close()
+
+
+def test_replicas_starting_together_create_the_schema_once(postgres_url: str) -> None:
+    start = threading.Barrier(4)
+    opened: list[PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            start.wait()
+            opened.append(PostgresStore(postgres_url))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert [s.schema_version for s in opened] == [SCHEMA_VERSION] * 4
+        with psycopg.connect(postgres_url) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone() == (1,)
+    finally:
+        for store in opened:
+            store.close()
+
+
+def test_an_unreachable_server_says_what_to_check() -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        url = f"postgresql://radix:s3cret@127.0.0.1:{port}/agents"
+        with pytest.raises(StoreUnavailableError, match="Cannot reach PostgreSQL at radix@127.0.0.1") as caught:
+            PostgresStore(url, connect_timeout=2)
+    message = str(caught.value)
+    assert "server is running" in message and "RADIXAGENT_DATABASE_URL" in message
+    assert "s3cret" not in message
+
+
+def test_wrong_database_or_url_is_a_clear_error(postgres_server: str) -> None:
+    base = postgres_server.rsplit("/", 1)[0]
+    with pytest.raises(StoreError, match="no such database") as caught:
+        PostgresStore(f"{base}/no_such_db")
+    assert not isinstance(caught.value, StoreUnavailableError)
+    with pytest.raises(ConfigurationError, match="postgresql://user:password@host:port/dbname"):
+        PostgresStore("postgresql://[::1")
+    with pytest.raises(ConfigurationError, match="max_connections"):
+        PostgresStore(postgres_server, min_connections=3, max_connections=2)
+
+
+def test_a_user_with_a_password_and_no_rights(postgres_url: str) -> None:
+    """The password never shows (repr, messages); missing privileges say what to grant."""
+    role = f"replica_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'hunter2'")
+    url = postgres_url.replace("postgresql://postgres@", f"postgresql://{role}:hunter2@", 1)
+    try:
+        with pytest.raises(StoreError, match="lacks a privilege") as caught:
+            PostgresStore(url)
+        assert "hunter2" not in str(caught.value)
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            row = conn.execute("SELECT current_schema()").fetchone()
+            assert row is not None
+            conn.execute(f"GRANT ALL ON SCHEMA {row[0]} TO {role}")
+        with PostgresStore(url) as store:
+            assert "hunter2" not in repr(store) and repr(store).startswith(f"PostgresStore('{role}@127.0.0.1:")
+            _session(store)
+            assert len(store.list_sessions()) == 1
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def test_text_postgres_cannot_hold_is_a_store_error(postgres_url: str) -> None:
+    """PostgreSQL text has no NUL character (SQLite stores it): the write is refused whole,
+    with a message that says so."""
+    with PostgresStore(postgres_url) as store:
+        session, tree = _session(store)
+        ok = make_node(tree.root, "user", "fine")
+        bad = make_node(ok, "tool", "binary\x00output")
+        with pytest.raises(StoreError, match="NUL"):
+            store.add_nodes(session.id, [ok, bad], head_id=bad.id)
+        assert len(store.load_nodes(session.id)) == 1
+        with pytest.raises(StoreError, match="NUL"):
+            store.add_feedback(FeedbackRecord(query="q", response="r", rating=3, metadata={"raw": "\x00"}))
+
+
+def test_a_store_rides_out_a_server_restart(postgres_cluster: PostgresCluster, postgres_url: str) -> None:
+    """The server goes away under a running replica: calls fail with StoreUnavailableError
+    meanwhile, and work again on the same store once the server is back (broken pooled
+    connections are replaced, nothing stored is lost)."""
+    store = PostgresStore(postgres_url, connect_timeout=2)
+    try:
+        session, tree = _session(store)
+        first = tree.add_message("user", "before")
+        store.add_nodes(session.id, [first], head_id=first.id)
+        postgres_cluster.stop()
+        try:
+            with pytest.raises(StoreUnavailableError, match=str(postgres_cluster.port)):
+                store.get_session(session.id)
+        finally:
+            postgres_cluster.start()
+        second = tree.add_message("assistant", "after")
+        store.add_nodes(session.id, [second], head_id=second.id)
+        assert [n.content for n in store.load_nodes(session.id)] == ["sys", "before", "after"]
+    finally:
+        store.close()

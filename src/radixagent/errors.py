@@ -31,7 +31,8 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     └── StoreError                  the store cannot read or write what was asked
         ├── SessionNotFoundError    no session with that id (`session_id`)
         ├── NodeNotFoundError       no conversation node with that id (`node_id`)
-        └── SchemaVersionError      the database was written by a newer radixagent
+        ├── SchemaVersionError      the database was written by a newer radixagent
+        └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
 """
 
 from __future__ import annotations
@@ -255,3 +256,8 @@ class SchemaVersionError(StoreError):
             f"The database {path} has schema version {found}, but this radixagent knows versions up to "
             f"{supported}: upgrade radixagent, or point it at another database file."
         )
+
+
+class StoreUnavailableError(StoreError):
+    """The database server did not answer (down, unreachable, refusing connections): unlike
+    other store errors, the same call may succeed once the server is back."""

@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     timeout: float = Field(default=120.0, gt=0, description="seconds to wait for an engine's answer")
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("radixagent")))
     enable_code: bool = Field(default=False, description="let the execute_code tool run the model's Python code")
+    database_url: str | None = Field(
+        default=None,
+        description="where sessions and feedback live: postgresql://user:password@host:port/dbname (shared by "
+        "several server replicas), a SQLite file path or sqlite:///path; default: radixagent.db in data_dir",
+    )
 
 
 def get_settings() -> Settings:

@@ -2,8 +2,11 @@
 
 ConversationTree   one session's messages as a tree (pure data, in memory)
 RadixMemory        the tree + a Store + usage: what the agent uses
-Store              the persistence interface; SQLiteStore is the default
+Store              the persistence interface; SQLiteStore is the default, PostgresStore
+                   shares one database between server replicas
 """
+
+from typing import TYPE_CHECKING, Any
 
 from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory, common_prefix_length
 from radixagent.memory.store import (
@@ -29,6 +32,19 @@ from radixagent.memory.tree import (
     PromptRecord,
 )
 
+if TYPE_CHECKING:
+    from radixagent.memory.postgres import PostgresStore as PostgresStore
+
+
+def __getattr__(name: str) -> Any:
+    """PostgresStore loads psycopg only when asked for."""
+    if name == "PostgresStore":
+        from radixagent.memory.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "SCHEMA_VERSION",
     "AssessmentRecord",
@@ -39,6 +55,7 @@ __all__ = [
     "ConversationTree",
     "FeedbackRecord",
     "MemoryStatistics",
+    "PostgresStore",
     "PromptPrefix",
     "PromptRecord",
     "RadixMemory",
