@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import StoreBackend
 from radixagent.engine import Completion, ScriptedEngine, Usage
 from radixagent.errors import InputError, JudgeError
 from radixagent.feedback import (
@@ -23,7 +24,7 @@ from radixagent.feedback import (
     read_csv_export,
     read_json_export,
 )
-from radixagent.memory import SQLiteStore
+from radixagent.memory import SQLiteStore, Store
 from radixagent.schemas import AgentResponse, QualityAssessment, ToolCallRecord
 
 
@@ -97,20 +98,18 @@ def test_bad_run_numbers_are_refused() -> None:
     assert collector.runs() == []
 
 
-def test_data_persists_in_the_store(tmp_path: Path) -> None:
-    path = tmp_path / "f.db"
-    collector = FeedbackCollector(SQLiteStore(path))
+def test_data_persists_in_the_store(store_backend: StoreBackend) -> None:
+    collector = FeedbackCollector(store_backend.open())
     collector.add_feedback("q", "r", 2, metadata={"user": "u1"})
     collector.record_performance(100.0, prompt_tokens=100, completion_tokens=10, cached_tokens=90)
-    again = FeedbackCollector(SQLiteStore(path))
+    again = FeedbackCollector(store_backend.open())
     assert again.get_average_ratings().user_rating == 2
     run = again.runs()[0]
     assert (run.total_tokens, run.cache_hit_rate) == (110, pytest.approx(0.9))
     assert again.get_performance_summary().engine_cache_hit_rate == pytest.approx(0.9)
 
 
-def test_session_scoping(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
+def test_session_scoping(store: Store) -> None:
     a = FeedbackCollector(store, session_id="a")
     b = FeedbackCollector(store, session_id="b")
     a.add_feedback("q", "r", 1)

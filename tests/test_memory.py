@@ -4,17 +4,16 @@ statistics from the engine's usage, compaction, persistence through the store.""
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 
+from conftest import StoreBackend
 from radixagent.engine import ScriptedEngine, Usage
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, StoreError
 from radixagent.memory import (
     ConversationTree,
     PromptRecord,
     RadixMemory,
-    SQLiteStore,
     common_prefix_length,
 )
 from radixagent.schemas import Message
@@ -248,8 +247,8 @@ async def test_usage_from_a_real_engine_run_with_exact_prefixes() -> None:
     assert memory.get_prefix_efficiency() == pytest.approx(1.0)
 
 
-def test_memory_fork_branches_are_persisted(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "m.db")
+def test_memory_fork_branches_are_persisted(store_backend: StoreBackend) -> None:
+    store = store_backend.open()
     memory = RadixMemory(store=store)
     memory.initialize_with_system("sys")
     u = memory.add_message("user", "pick")
@@ -257,15 +256,14 @@ def test_memory_fork_branches_are_persisted(tmp_path: Path) -> None:
     branches[0].add_message("assistant", "left")
     branches[1].add_message("assistant", "right")
     assert memory.current_node_id == u
-    restored = RadixMemory.load(SQLiteStore(tmp_path / "m.db"), memory.session_id or "")
+    restored = RadixMemory.load(store_backend.open(), memory.session_id or "")
     assert restored.current_node_id == u
     assert [restored.get_node(b.head_id).content for b in branches] == ["left", "right"]
     assert restored.get_statistics().branches == 2
 
 
-def test_memory_compaction_is_reported_and_persisted(tmp_path: Path) -> None:
-    path = tmp_path / "c.db"
-    memory = RadixMemory(max_depth=4, store=SQLiteStore(path))
+def test_memory_compaction_is_reported_and_persisted(store_backend: StoreBackend) -> None:
+    memory = RadixMemory(max_depth=4, store=store_backend.open())
     memory.initialize_with_system("sys")
     for i in range(5):
         memory.add_message("user" if i % 2 == 0 else "assistant", f"turn {i}")
@@ -282,15 +280,14 @@ def test_memory_compaction_is_reported_and_persisted(tmp_path: Path) -> None:
     assert not memory.needs_compaction
     stats = memory.get_statistics()
     assert stats.compactions == 1 and stats.total_messages == 1 + 5 + 2 and stats.current_depth == 2
-    restored = RadixMemory.load(SQLiteStore(path), memory.session_id or "", max_depth=4)
+    restored = RadixMemory.load(store_backend.open(), memory.session_id or "", max_depth=4)
     assert restored.get_statistics() == stats
     assert restored.get_conversation_history() == memory.get_conversation_history()
     assert [m.content for m in restored.get_conversation_history(before)][-1] == "turn 4"
 
 
-def test_restart_restores_tree_head_and_usage(tmp_path: Path) -> None:
-    path = tmp_path / "r.db"
-    memory = RadixMemory(store=SQLiteStore(path), title="demo")
+def test_restart_restores_tree_head_and_usage(store_backend: StoreBackend) -> None:
+    memory = RadixMemory(store=store_backend.open(), title="demo")
     memory.initialize_with_system("sys")
     memory.add_message("user", "q1")
     a = memory.add_message(
@@ -300,7 +297,7 @@ def test_restart_restores_tree_head_and_usage(tmp_path: Path) -> None:
     memory.branch_from_node(a)
     memory.store.close()
 
-    restored = RadixMemory.load(SQLiteStore(path), memory.session_id or "")
+    restored = RadixMemory.load(store_backend.open(), memory.session_id or "")
     assert restored.title == "demo"
     assert restored.current_node_id == a
     assert restored.get_conversation_history() == memory.get_conversation_history()
