@@ -34,7 +34,7 @@ def make_agent(replies: list, **options) -> tuple[Agent, ScriptedEngine]:
 
 
 def test_tool_call_then_answer() -> None:
-    agent, engine = make_agent([" add", '{"a": 2, "b": 40}', " run", " answer", "The sum is 42."])
+    agent, engine = make_agent([" add", '{"a": 2, "b": 40}', " answer", "The sum is 42."])
     response = agent.run_sync("What is 2 + 40?")
     assert response.is_successful, response.error_message
     assert response.content == "The sum is 42."
@@ -61,7 +61,7 @@ def test_second_run_extends_the_first_exactly() -> None:
 
 
 def test_tool_that_raises_becomes_an_observation() -> None:
-    agent, _ = make_agent([" boom", "{}", " run", " answer", "It failed, sorry."])
+    agent, _ = make_agent([" boom", "{}", " answer", "It failed, sorry."])
 
     @agent.tool
     def boom() -> str:
@@ -76,7 +76,7 @@ def test_tool_that_raises_becomes_an_observation() -> None:
 
 
 def test_tool_that_hangs_times_out() -> None:
-    agent, _ = make_agent([" slow", "{}", " run", " answer", "Too slow."])
+    agent, _ = make_agent([" slow", "{}", " answer", "Too slow."])
 
     @agent.tool(timeout_s=0.2)
     def slow() -> str:
@@ -90,7 +90,7 @@ def test_tool_that_hangs_times_out() -> None:
 
 
 def test_invalid_arguments_are_re_asked_with_the_error() -> None:
-    engine = ScriptedEngine([" pick", '{"n": 50}', " run", " pick", '{"n": 5}', " run", " answer", "Picked 5."])
+    engine = ScriptedEngine([" pick", '{"n": 50}', " pick", '{"n": 5}', " answer", "Picked 5."])
     agent = Agent(engine)
 
     @agent.tool
@@ -106,7 +106,7 @@ def test_invalid_arguments_are_re_asked_with_the_error() -> None:
 
 
 def test_schema_bound_violation_is_repaired_within_budget() -> None:
-    engine = ScriptedEngine([" pick", '{"n": 50}', " run"] * 3)
+    engine = ScriptedEngine([" pick", '{"n": 50}'] * 3)
     agent = Agent(engine, tool_retries=1)
     agent.add_tool(
         ToolSchema(name="pick", description="Pick", parameters={"type": "object", "properties": {"n": {"type": "integer"}}})
@@ -138,7 +138,7 @@ def test_typed_output_is_validated_and_re_asked() -> None:
 
 def test_engine_drop_mid_run_fails_cleanly_and_keeps_the_conversation() -> None:
     down = EngineUnavailableError("engine went away")
-    agent, _ = make_agent([" add", '{"a": 1, "b": 1}', " run", down, down], retry_policy=RetryPolicy(max_attempts=2, base_delay_s=0))
+    agent, _ = make_agent([" add", '{"a": 1, "b": 1}', down, down], retry_policy=RetryPolicy(max_attempts=2, base_delay_s=0))
     response = agent.run_sync("1 + 1?")
     assert not response.is_successful
     assert "engine went away" in (response.error_message or "")
@@ -155,7 +155,7 @@ def test_bad_input_is_refused_without_touching_the_engine() -> None:
 
 
 def test_max_iterations_ends_the_run() -> None:
-    agent, _ = make_agent([" add", '{"a": 1, "b": 1}', " run"] * 2)
+    agent, _ = make_agent([" add", '{"a": 1, "b": 1}'] * 2)
     response = agent.run_sync("loop", max_iterations=2)
     assert not response.is_successful and "2 steps" in (response.error_message or "")
 
@@ -204,3 +204,24 @@ def test_async_runs_share_one_agent() -> None:
 
     first, second = asyncio.run(both())
     assert {first.content, second.content} == {"A.", "B."}
+
+
+def test_a_repeated_call_is_not_run_again_and_the_next_step_answers() -> None:
+    agent, engine = make_agent([" add", '{"a": 2, "b": 2}', " add", '{"a": 2, "b": 2}', " answer", "Four."])
+    response = agent.run_sync("2 + 2?")
+    assert response.is_successful and response.content == "Four."
+    assert len(response.tool_calls) == 1
+    assert any("repeated the call of add" in s for s in response.reasoning_steps)
+
+
+def test_several_calls_in_one_step_run_together() -> None:
+    from radixagent import DecisionSettings
+
+    agent, _ = make_agent(
+        [" add", '{"a": 1, "b": 2}', " add", '{"a": 3, "b": 4}', " run", " answer", "3 and 7."],
+        decision=DecisionSettings(max_calls=3),
+    )
+    response = agent.run_sync("1+2 and 3+4?")
+    assert [c.result for c in response.tool_calls] == ["3", "7"]
+    assert sum("call add" in s for s in response.reasoning_steps if s.startswith("step 1")) == 2
+    assert response.content == "3 and 7."

@@ -345,6 +345,8 @@ class _Run:
         self.usage = Usage()
         self.cacheable = 0
         self.budget = RetryBudget(agent.tool_retries, agent.output_retries)
+        self.answer_now = False
+        """Set when the model repeats a call it already made: the next step may only answer."""
 
     async def emit(self, event: AgentEvent) -> None:
         if self.on_event is not None:
@@ -370,7 +372,8 @@ class _Run:
             step_started = time.perf_counter()
             error: DecisionError | None = None
             try:
-                decision = await decide(turn, agent.tool_manager.schemas(), agent.decision, answer_schema=None if agent.output.is_text else agent.output.generation_schema)
+                tools = [] if self.answer_now else agent.tool_manager.schemas()
+                decision = await decide(turn, tools, agent.decision, answer_schema=None if agent.output.is_text else agent.output.generation_schema)
             except DecisionError as exc:
                 error, decision = exc, None
             node_id = self._commit_turn(transcript, turn, step_started)
@@ -426,6 +429,15 @@ class _Run:
         """Run the calls; return content to end the run with (calls for the caller), or None."""
         agent = self.agent
         calls = decision.calls
+        repeated = [c for c in calls if self._made_before(c.tool_name or "", c.arguments or {})]
+        if repeated:
+            # At temperature 0 a repeated call repeats forever: its result is already in the
+            # transcript, so the next step answers from it.
+            self.answer_now = True
+            names = ", ".join(sorted({c.tool_name or "" for c in repeated}))
+            self.steps.append(f"step {step}: repeated the call of {names}; answering from its earlier result")
+            await self._observe(transcript, "observation", f"{names} was already called with these arguments; its result is above. Answer now.")
+            return None
         for call in calls:
             self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence_score:.2f})")
         for call in calls:
@@ -456,6 +468,9 @@ class _Run:
             text += "\n" + format_retry_prompt(repairs, what="tool call")
         await self._observe(transcript, "tool", text, {"calls": [r.model_dump(mode="json") for r in records]})
         return None
+
+    def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
+        return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.records)
 
     async def _observe(self, transcript: Transcript, role: str, text: str, metadata: dict[str, Any] | None = None) -> None:
         self.add(role, text, metadata)

@@ -67,7 +67,11 @@ class Decision(BaseModel):
 
 class DecisionSettings(BaseModel):
     strategy: DecisionStrategy = DecisionStrategy.SCORE
-    max_calls: int = Field(default=3, ge=1, description="tool calls one turn may make")
+    max_calls: int = Field(
+        default=1,
+        ge=1,
+        description="tool calls one turn may make; small models tend to repeat a call, so one unless the tools are independent",
+    )
     argument_tokens: int = Field(default=160, ge=8, description="max tokens of one call's arguments")
     answer_tokens: int = Field(default=256, ge=8, description="max tokens of an answer or question")
     allow_ask: bool = True
@@ -79,7 +83,8 @@ def protocol_text(tools: list[ToolSchema], *, allow_ask: bool = True) -> str:
     lines = [
         "You can call tools. Write one line 'Action: <tool name>' and one line 'Arguments: <JSON>' per call,",
         "then 'Action: run' to run them; their results come back as observations.",
-        "When you can answer, write 'Action: answer' and then 'Answer: <your answer>'.",
+        "Call a tool once for each thing you need. When the observations answer the request,",
+        "write 'Action: answer' and then 'Answer: <your answer>'.",
     ]
     if allow_ask:
         lines.append("If the request is unclear, write 'Action: ask' and then 'Question: <your question>'.")
