@@ -13,7 +13,7 @@ after a restart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import ItemsView, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -52,6 +52,10 @@ class MemoryStatistics(BaseModel):
     cache_hit_rate: float = Field(default=0.0, description="engine cached / prompt tokens")
     prefix_efficiency: float = Field(default=0.0, description="engine cached / cacheable tokens")
     compactions: int = 0
+
+    def items(self) -> ItemsView[str, Any]:
+        """The statistics as (name, value) pairs, as the tutorial's dict gave them."""
+        return self.model_dump().items()
 
 
 class CompactionResult(BaseModel):
