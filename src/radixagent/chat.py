@@ -403,7 +403,6 @@ Mode = Literal["plain", "answer", "decide"]
 class _Plan:
     system: str
     mode: Mode
-    tools: list[ToolSchema]
     decide_tools: list[ToolSchema]
     validators: dict[str, jsonschema.protocols.Validator]
     require_tool: bool
@@ -682,7 +681,6 @@ class ChatCompleter:
         return _Plan(
             system=system,
             mode=mode,
-            tools=tools,
             decide_tools=decide_tools,
             validators=validators,
             require_tool=choice == "required" or isinstance(choice, NamedToolChoice),

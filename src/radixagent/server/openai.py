@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -169,7 +169,7 @@ def _server_timing(result: ChatResult) -> dict[str, str]:
     response_model=ChatCompletionOut,
     responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
-async def chat_completions(body: ChatRequest, state: State, request: Request) -> JSONResponse | StreamingResponse:
+async def chat_completions(body: ChatRequest, state: State) -> JSONResponse | StreamingResponse:
     """A chat completion; with `tools`, tool calls that are valid by construction."""
     completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
     created = int(time.time())
@@ -244,7 +244,5 @@ async def list_models(state: State) -> ModelList:
 @router.get("/models/{model_id:path}", response_model=ModelOut, responses={404: {"model": ErrorBody}})
 async def get_model(model_id: str, state: State) -> ModelOut:
     if model_id != state.model_name:
-        from fastapi import HTTPException
-
         raise HTTPException(404, f"No model {model_id!r} here: this server serves {state.model_name!r}.")
     return ModelOut(id=state.model_name, created=state.started_at)

@@ -252,7 +252,7 @@ async def get_session(session_id: str, state: State) -> SessionInfo:
 
 @router.delete("/sessions/{session_id}", response_model=Deleted, responses=ERRORS)
 async def delete_session(session_id: str, state: State) -> Deleted:
-    await state.sessions.delete(session_id)
+    await state.lifecycle.run(state.sessions.delete(session_id))  # waits for a running message
     return Deleted(id=session_id)
 
 
@@ -385,9 +385,13 @@ async def fork_session(session_id: str, body: ForkCreate, state: State) -> ForkR
 @router.put("/sessions/{session_id}/head", response_model=SessionInfo, responses=ERRORS)
 async def move_head(session_id: str, body: HeadUpdate, state: State) -> SessionInfo:
     """Move the current head to a node: the next message continues from there, on a new branch."""
-    async with state.sessions.lease(session_id) as agent:
-        if not agent.memory.branch_from_node(body.node_id):
-            raise NodeNotFoundError(body.node_id, session_id)
+
+    async def work() -> None:
+        async with state.sessions.lease(session_id) as agent:
+            if not agent.memory.branch_from_node(body.node_id):
+                raise NodeNotFoundError(body.node_id, session_id)
+
+    await state.lifecycle.run(work())
     return SessionInfo.of(state.store.get_session(session_id))
 
 
@@ -431,5 +435,9 @@ async def post_feedback(session_id: str, body: FeedbackCreate, state: State) -> 
 async def get_status(session_id: str, state: State) -> AgentStatus:
     """`get_agent_status()` of the session's agent: engine, tools, memory (with the engine's
     cache hit rate), recovery and feedback, under the tutorial's keys."""
-    async with state.sessions.lease(session_id) as agent:
-        return AgentStatus.model_validate({**agent.get_agent_status(), "session_id": session_id})
+
+    async def work() -> AgentStatus:
+        async with state.sessions.lease(session_id) as agent:  # waits for a running message
+            return AgentStatus.model_validate({**agent.get_agent_status(), "session_id": session_id})
+
+    return await state.lifecycle.run(work())
