@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,8 @@ def _session(store: Any, system: str = "sys") -> tuple[SessionRecord, Conversati
 
 
 def test_a_store_is_a_store_at_the_current_schema(store: Any) -> None:
-    assert isinstance(store, Store)
     assert store.schema_version == SCHEMA_VERSION
+    assert isinstance(store, Store)
 
 
 def test_everything_survives_a_reopen(store_backend: StoreBackend) -> None:
@@ -375,12 +376,12 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_open_store_picks_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with open_store(postgres_url) as store:
+    with closing(open_store(postgres_url)) as store:
         assert isinstance(store, PostgresStore)
-    with open_store(postgres_url.replace("postgresql://", "postgres://", 1)) as store:
+    with closing(open_store(postgres_url.replace("postgresql://", "postgres://", 1))) as store:
         assert isinstance(store, PostgresStore)
     monkeypatch.setenv("RADIXAGENT_DATABASE_URL", postgres_url)
-    with open_store() as store:
+    with closing(open_store()) as store:
         assert isinstance(store, PostgresStore)
         assert store.where.startswith("postgres@127.0.0.1:") and store.where.endswith("/radixagent_test")
 
@@ -389,7 +390,8 @@ def test_two_replicas_write_one_session_at_once(postgres_url: str) -> None:
     """Two PostgresStore objects (two replicas, each with its own connections), three threads
     on each, all appending to one session at the same time: every node is stored exactly once
     under its parent, every usage row counted, the head is one of the nodes written."""
-    replicas = [PostgresStore(postgres_url, max_connections=3), PostgresStore(postgres_url, max_connections=3)]
+    url = f"{postgres_url}&application_name=replica_test"
+    replicas = [PostgresStore(url, max_connections=3), PostgresStore(url, max_connections=3)]
     try:
         session, tree = _session(replicas[0])
         writers, rounds = 6, 12
@@ -433,6 +435,10 @@ def test_two_replicas_write_one_session_at_once(postgres_url: str) -> None:
             assert reader.usage_totals(session.id).calls == writers * rounds
             assert reader.usage_totals(session.id).prompt_tokens == writers * rounds * 2
             assert reader.get_session(session.id).head_node_id in written
+        # six writers, two replicas of at most three connections each, reused across calls
+        active = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'replica_test'"
+        with psycopg.connect(postgres_url) as conn:
+            assert 2 <= conn.execute(active).fetchone()[0] <= 6  # type: ignore[index]
     finally:
         for store in replicas:
             store.close()
@@ -465,6 +471,17 @@ def test_replicas_starting_together_create_the_schema_once(postgres_url: str) ->
             store.close()
 
 
+def test_a_busy_or_closed_store_says_so(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, max_connections=1, wait_timeout=0.2)
+    with store._connection():  # a call holding the only connection
+        with pytest.raises(StoreUnavailableError, match="max_connections"):
+            store.list_sessions()
+    assert store.list_sessions() == []
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.list_sessions()
+
+
 def test_an_unreachable_server_says_what_to_check() -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -485,7 +502,7 @@ def test_wrong_database_or_url_is_a_clear_error(postgres_server: str) -> None:
     with pytest.raises(ConfigurationError, match="postgresql://user:password@host:port/dbname"):
         PostgresStore("postgresql://[::1")
     with pytest.raises(ConfigurationError, match="max_connections"):
-        PostgresStore(postgres_server, min_connections=3, max_connections=2)
+        PostgresStore(postgres_server, max_connections=0)
 
 
 def test_a_user_with_a_password_and_no_rights(postgres_url: str) -> None:

@@ -4,8 +4,9 @@ Same tables, same semantics as `SQLiteStore`, with the types translated (JSON, T
 BOOLEAN, DOUBLE PRECISION, identity columns). What differs is that writers now run in several
 processes at once, so:
 
-- every write is one transaction on one pooled connection (psycopg 3 + psycopg_pool:
-  a bounded number of connections per replica, broken ones replaced after a server restart);
+- every write is one transaction on one pooled connection (psycopg 3; a small pool of
+  connections per replica, opened on demand, so a replica works again on its first call
+  after the database comes back, and broken connections are dropped, never reused);
 - writes to one session take that session's row lock first (`FOR NO KEY UPDATE` to move the
   head, `FOR KEY SHARE` to attach usage, `FOR UPDATE` to delete), so they serialise per
   session, always lock in the same order (session, then nodes) and never deadlock;
@@ -21,14 +22,16 @@ a reordered tool schema is a different prompt prefix for the engine's cache.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from radixagent.errors import (
     ConfigurationError,
@@ -176,26 +179,102 @@ def _describe(conninfo: str) -> str:
     return f"{user}{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
 
 
+class _Pool:
+    """At most `size` connections, opened when needed and kept for reuse (last used first).
+
+    Not psycopg_pool: its reconnection backoff grows while the server is down (measured: 45 s
+    down, still failing 8 s after the server was back), where a store should work on the first
+    call after the database returns. Here a call either reuses a live connection or opens one
+    on the spot, and a connect error is the server's own message (refused, bad password, ...)."""
+
+    CHECK_AFTER_S = 1.0
+    """An idle connection is checked (one empty query) before reuse once idle this long: a
+    server restart or failover in between would otherwise fail the next call."""
+    MAX_IDLE_S = 600.0
+    """Idle connections older than this are closed rather than kept."""
+
+    def __init__(self, connect: Callable[[], Connection], size: int, wait_s: float) -> None:
+        self._connect = connect
+        self._slots = threading.BoundedSemaphore(size)
+        self._wait_s = wait_s
+        self._idle: list[tuple[Connection, float]] = []
+        self._lock = threading.Lock()
+        self.closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        if not self._slots.acquire(timeout=self._wait_s):
+            raise TimeoutError
+        conn: Connection | None = None
+        try:
+            conn = self._checkout()
+            yield conn
+        finally:
+            if conn is not None:
+                self.put(conn)
+            self._slots.release()
+
+    def _checkout(self) -> Connection:
+        while True:
+            with self._lock:
+                if self.closed:
+                    raise psycopg.InterfaceError("the store is closed")
+                conn, since = self._idle.pop() if self._idle else (None, 0.0)
+            if conn is None:
+                return self._connect()
+            if time.monotonic() - since > self.CHECK_AFTER_S:
+                try:
+                    conn.execute("")
+                except psycopg.Error:
+                    conn.close()
+                    continue
+            return conn
+
+    def put(self, conn: Connection) -> None:
+        """Keep a connection for reuse, unless it is broken, closed or mid-transaction."""
+        if conn.closed or conn.broken or conn.info.transaction_status != TransactionStatus.IDLE:
+            with suppress(psycopg.Error):
+                conn.close()
+            return
+        now = time.monotonic()
+        with self._lock:
+            stale = [c for c, since in self._idle if now - since > self.MAX_IDLE_S]
+            self._idle = [(c, since) for c, since in self._idle if now - since <= self.MAX_IDLE_S]
+            if self.closed:
+                stale.append(conn)
+            else:
+                self._idle.append((conn, now))
+        for old in stale:
+            with suppress(psycopg.Error):
+                old.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            with suppress(psycopg.Error):
+                conn.close()
+
+
 class PostgresStore:
     """A store in one PostgreSQL database, shared by every replica pointed at it.
 
     `url` is a libpq URL or conninfo string (`postgresql://user:password@host:5432/dbname`).
-    The database must exist; the tables are created on first use. Each store keeps a pool of
-    at most `max_connections` connections; calls from many threads share it."""
+    The database must exist; the tables are created on first use. Calls from many threads
+    share at most `max_connections` connections; a call waits up to `wait_timeout` seconds
+    for one to be free, and up to `connect_timeout` for the server to answer a new one."""
 
     def __init__(
         self,
         url: str,
         *,
-        min_connections: int = 1,
         max_connections: int = 10,
         connect_timeout: float = 10.0,
+        wait_timeout: float = 30.0,
     ) -> None:
-        if not 1 <= min_connections <= max_connections:
-            raise ConfigurationError(
-                f"PostgresStore needs 1 <= min_connections <= max_connections (got {min_connections}, "
-                f"{max_connections})."
-            )
+        if max_connections < 1:
+            raise ConfigurationError(f"PostgresStore needs max_connections >= 1 (got {max_connections}).")
         try:
             given = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
@@ -210,36 +289,34 @@ class PostgresStore:
         self._conninfo = make_conninfo(url, **extra)
         self.where = _describe(self._conninfo)
         """Where the database is, without the password."""
-        self._timeout = connect_timeout
-        # One direct connection first: its error says exactly what is wrong (refused, bad
-        # password, no such database), where a pool would only time out.
+        self._wait_timeout = wait_timeout
+        self._pool = _Pool(self._connect, max_connections, wait_timeout)
         try:
-            with psycopg.connect(self._conninfo, autocommit=True, row_factory=dict_row) as conn:
-                self._configure(conn)
+            conn = self._connect()
+            try:
                 self._migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
         except psycopg.Error as exc:
             raise self._error(exc) from exc
-        self._pool: ConnectionPool[Connection] = ConnectionPool(
-            self._conninfo,
-            kwargs={"autocommit": True, "row_factory": dict_row},
-            min_size=min_connections,
-            max_size=max_connections,
-            configure=self._configure,
-            check=ConnectionPool.check_connection,
-            timeout=connect_timeout,
-            name=f"radixagent {self.where}",
-            open=True,
-        )
+        self._pool.put(conn)
 
     # --- plumbing ------------------------------------------------------------------------
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where!r})"
 
-    @staticmethod
-    def _configure(conn: Connection) -> None:
-        """Every connection reads and writes timestamps in UTC, whatever the server's zone."""
-        conn.execute("SET TIME ZONE 'UTC'")
+    def _connect(self) -> Connection:
+        """A new connection (autocommit; explicit transactions) that reads and writes
+        timestamps in UTC, whatever the server's zone."""
+        conn = psycopg.connect(self._conninfo, autocommit=True, row_factory=dict_row)
+        try:
+            conn.execute("SET TIME ZONE 'UTC'")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _error(self, exc: psycopg.Error) -> StoreError:
         """A psycopg error as a StoreError whose message says what to check."""
@@ -285,14 +362,15 @@ class PostgresStore:
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         """A pooled connection (autocommit); database errors come out as StoreError."""
+        if self._pool.closed:
+            raise StoreError(f"The store at {self.where} is closed: open a new PostgresStore to use the database.")
         try:
             with self._pool.connection() as conn:
                 yield conn
-        except PoolTimeout as exc:
+        except TimeoutError as exc:
             raise StoreUnavailableError(
-                f"No connection to PostgreSQL at {self.where} within {self._timeout:.0f} s: the server is down or "
-                "unreachable, or every pooled connection is busy. Check the server, or give the store more "
-                "connections (max_connections)."
+                f"Every connection of the store at {self.where} stayed busy for {self._wait_timeout:.0f} s: "
+                "give the store more connections (max_connections), or find the call that holds one so long."
             ) from exc
         except psycopg.Error as exc:
             raise self._error(exc) from exc
