@@ -140,8 +140,14 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         except KeyError:
             shutil.rmtree(base, ignore_errors=True)
             _postgres_missing("running as root and there is no 'postgres' user to run initdb and pg_ctl as")
+        runuser = shutil.which("runuser") or next(
+            (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(p)), None
+        )
+        if runuser is None:
+            shutil.rmtree(base, ignore_errors=True)
+            _postgres_missing("running as root without runuser (util-linux) to run initdb and pg_ctl as 'postgres'")
         os.chown(base, user.pw_uid, user.pw_gid)
-        as_postgres = ["runuser", "-u", "postgres", "--"]
+        as_postgres = [runuser, "-u", "postgres", "--"]
     cluster = PostgresCluster(bindir, base, as_postgres)
     try:
         cluster.init()
