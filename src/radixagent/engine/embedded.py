@@ -523,6 +523,11 @@ class EmbeddedEngine(Engine):
 
     # --- the rest of the interface -------------------------------------------------------
 
+    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
+        """The model's own chat template, through llama.cpp's /apply-template."""
+        client = await self._ensure_started()
+        return await client.apply_template(messages)
+
     async def tokenize(self, text: str) -> list[int]:
         client = await self._ensure_started()
         return await client.tokenize(text, add_special=False)
