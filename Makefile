@@ -28,3 +28,6 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/engine_bench.py
+	$(BIN)/python benchmarks/agent_bench.py
+	$(BIN)/python benchmarks/serve_bench.py
+	$(BIN)/python benchmarks/store_bench.py
