@@ -495,7 +495,7 @@ def test_shutdown_lets_running_requests_finish() -> None:
 
 def test_shutdown_aborts_what_outlives_the_grace_period_cleanly() -> None:
     engine = GatedEngine(["never"])
-    running = serve(engine, shutdown_timeout=2).start()
+    running = serve(engine, shutdown_timeout=5).start()
     results: list[httpx.Response] = []
     worker = threading.Thread(
         target=lambda: results.append(httpx.post(running.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}, timeout=60))
