@@ -109,7 +109,7 @@ def sse_events(lines: Iterator[str]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_tool_call_is_a_registered_function_with_schema_valid_json(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" add", '{"a": 2, "b": 40}', " run")
+    engine.add_replies(" add", '{"a": 2, "b": 40}')
     response = client(running).chat.completions.create(
         model="anything", messages=[{"role": "user", "content": "What is 2 + 40?"}], tools=[ADD_SPEC, CITY_SPEC]
     )
@@ -156,7 +156,7 @@ def test_tool_choice_none_forces_an_answer_and_named_forces_the_function(server:
     assert engine.decode(engine.prompts[-1]).endswith("Action: answer\nAnswer: ")
     # Named: no scoring at all (one option); the arguments are generated under weather's schema,
     # which the scripted engine checks the reply against.
-    engine.add_replies('{"city": "Oslo"}', " run")
+    engine.add_replies('{"city": "Oslo"}')
     response = api.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": "Oslo?"}],
@@ -165,7 +165,7 @@ def test_tool_choice_none_forces_an_answer_and_named_forces_the_function(server:
     )
     [call] = response.choices[0].message.tool_calls or []
     assert (call.function.name, json.loads(call.function.arguments)) == ("weather", {"city": "Oslo"})
-    assert engine.decode(engine.prompts[-2]).endswith("Action: weather\nArguments: ")
+    assert engine.decode(engine.prompts[-1]).endswith("Action: weather\nArguments: ")
 
 
 def test_parallel_calls_are_deduplicated_and_can_be_switched_off(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
@@ -173,16 +173,18 @@ def test_parallel_calls_are_deduplicated_and_can_be_switched_off(server: tuple[B
     api = client(running)
     # required, one tool: nothing to score for the first call; then ' add' beats ' run' twice
     engine.add_replies('{"a": 1, "b": 2}', " add", '{"a": 1, "b": 2}', " add", '{"a": 3, "b": 4}')
-    response = api.chat.completions.create(model="m", messages=[{"role": "user", "content": "sums"}], tools=[ADD_SPEC], tool_choice="required")
+    response = api.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "sums"}], tools=[ADD_SPEC], tool_choice="required", parallel_tool_calls=True
+    )
     calls = response.choices[0].message.tool_calls or []
     assert [json.loads(c.function.arguments) for c in calls] == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
     assert len({c.id for c in calls}) == 2
-    engine.add_replies('{"a": 5, "b": 6}')
-    response = api.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "sum"}], tools=[ADD_SPEC], tool_choice="required", parallel_tool_calls=False
-    )
-    assert len(response.choices[0].message.tool_calls or []) == 1
-    assert engine.decode(engine.prompts[-1]).endswith("Arguments: ")  # no further 'Action:' was scored
+    for parallel in (False, None):  # one call unless asked for parallel calls
+        engine.add_replies('{"a": 5, "b": 6}')
+        options = {} if parallel is None else {"parallel_tool_calls": parallel}
+        response = api.chat.completions.create(model="m", messages=[{"role": "user", "content": "sum"}], tools=[ADD_SPEC], tool_choice="required", **options)
+        assert len(response.choices[0].message.tool_calls or []) == 1
+        assert engine.decode(engine.prompts[-1]).endswith("Arguments: ")  # no further 'Action:' was scored
 
 
 def test_arguments_cut_off_by_max_tokens_are_a_length_finish_not_a_call(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
@@ -226,7 +228,7 @@ async def test_streamed_answer_reassembles_to_the_completed_one() -> None:
 
 def test_sse_chunks_follow_openais_format(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" add", '{"a": 2, "b": 40}', " run")
+    engine.add_replies(" add", '{"a": 2, "b": 40}')
     body = {"model": "m", "messages": [{"role": "user", "content": "2+40"}], "tools": [ADD_SPEC], "stream": True, "stream_options": {"include_usage": True}}
     with httpx.stream("POST", running.url + "/v1/chat/completions", json=body) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -287,7 +289,7 @@ def test_session_run_streams_typed_events_in_order(server: tuple[BackgroundServe
     http = httpx.Client(base_url=running.url)
     session = http.post("/v1/sessions", json={"tools": ["add"], "title": "sums"}).json()
     assert session["tools"] == ["add"] and session["title"] == "sums"
-    engine.add_replies(" add", '{"a": 1, "b": 2}', " run", " answer", "It is 3.")
+    engine.add_replies(" add", '{"a": 1, "b": 2}', " answer", "It is 3.")
     with http.stream("POST", f"/v1/sessions/{session['id']}/messages", json={"content": "1 + 2?", "stream": True}) as response:
         events = sse_events(response.iter_lines())
     names = [name for name, _ in events]
@@ -519,7 +521,7 @@ _SAMPLE = re.compile(r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [-
 
 def test_metrics_are_prometheus_text_with_the_servers_numbers(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" add", '{"a": 2, "b": 40}', " run")
+    engine.add_replies(" add", '{"a": 2, "b": 40}')
     client(running).chat.completions.create(model="m", messages=[{"role": "user", "content": "2+40"}], tools=[ADD_SPEC])
     httpx.get(running.url + "/v1/sessions/nope")
     response = httpx.get(running.url + "/metrics")

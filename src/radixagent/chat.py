@@ -542,7 +542,9 @@ class ChatCompleter:
     """Serves OpenAI chat requests on one engine.
 
     `decision` sets the strategy (choice scoring by default) and the per-turn limits; a
-    request's `max_tokens` caps each generation of the turn. Decisions and arguments are
+    request's `max_tokens` caps each generation of the turn. A turn makes one tool call unless
+    the request sets `parallel_tool_calls: true` (then up to `max_parallel_calls`): small models
+    tend to repeat a call when offered another. Decisions and arguments are
     generated greedily; `temperature`, `top_p`, `seed` and `stop` apply to free answers."""
 
     def __init__(
@@ -553,9 +555,11 @@ class ChatCompleter:
         chat_format: ChatFormat | None = None,
         default_system: str = DEFAULT_SYSTEM,
         default_max_tokens: int = 512,
+        max_parallel_calls: int = 3,
     ) -> None:
         self.engine: EngineTap = engine if isinstance(engine, EngineTap) else EngineTap(engine)
         self.decision = decision or DecisionSettings()
+        self.max_parallel_calls = max_parallel_calls
         self.default_system = default_system
         self.default_max_tokens = default_max_tokens
         self._format = chat_format
@@ -660,7 +664,7 @@ class ChatCompleter:
         answer_tokens = max(8, max_tokens) if max_tokens else base.answer_tokens
         settings = base.model_copy(
             update={
-                "max_calls": base.max_calls if request.parallel_tool_calls is not False else 1,
+                "max_calls": self.max_parallel_calls if request.parallel_tool_calls else 1,
                 "argument_tokens": argument_tokens,
                 "answer_tokens": answer_tokens,
                 "allow_ask": False,

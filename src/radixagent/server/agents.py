@@ -37,7 +37,7 @@ class SessionEngineSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     strategy: DecisionStrategy = DecisionStrategy.SCORE
-    max_calls: int = Field(default=3, ge=1, le=8, description="tool calls one step may make")
+    max_calls: int = Field(default=1, ge=1, le=8, description="tool calls one step may make")
     argument_tokens: int = Field(default=160, ge=8, le=4096, description="max tokens of one call's arguments")
     answer_tokens: int = Field(default=256, ge=8, le=4096, description="max tokens of an answer")
     allow_ask: bool = Field(default=True, description="whether the agent may ask a question back")
