@@ -21,11 +21,11 @@ a reordered tool schema is a different prompt prefix for the engine's cache.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -33,31 +33,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
-from radixagent.errors import (
-    ConfigurationError,
-    InputError,
-    NodeNotFoundError,
-    SchemaVersionError,
-    SessionNotFoundError,
-    StoreError,
-    StoreUnavailableError,
-)
-from radixagent.memory.store import (
-    SCHEMA_VERSION,
-    AssessmentRecord,
-    FeedbackRecord,
-    RunMetrics,
-    SessionRecord,
-    ToolCallMetric,
-    UsageRecord,
-    UsageTotals,
-    _json,
-    _now,
-)
-from radixagent.memory.tree import ConversationNode, PromptRecord
-from radixagent.schemas import Message, QualityAssessment, ToolSchema
-
-logger = logging.getLogger(__name__)
+from radixagent.errors import ConfigurationError, StoreError, StoreUnavailableError
+from radixagent.memory.sql import SQLStore
 
 Connection = psycopg.Connection[DictRow]
 
@@ -170,6 +147,12 @@ _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
 """SQLSTATEs meaning the server is unreachable, shutting down or full: worth retrying later."""
 
 
+@lru_cache(maxsize=256)
+def _placeholders(sql: str) -> str:
+    """`?` placeholders as psycopg's `%s` (the queries hold no other `?` and no `%`)."""
+    return sql.replace("?", "%s")
+
+
 def _describe(conninfo: str) -> str:
     """`user@host:port/dbname`, never the password: for messages and repr."""
     params = conninfo_to_dict(conninfo)
@@ -257,13 +240,21 @@ class _Pool:
                 conn.close()
 
 
-class PostgresStore:
+class PostgresStore(SQLStore):
     """A store in one PostgreSQL database, shared by every replica pointed at it.
 
     `url` is a libpq URL or conninfo string (`postgresql://user:password@host:5432/dbname`).
     The database must exist; the tables are created on first use. Calls from many threads
     share at most `max_connections` connections; a call waits up to `wait_timeout` seconds
-    for one to be free, and up to `connect_timeout` for the server to answer a new one."""
+    for one to be free, and up to `connect_timeout` for the server to answer a new one.
+
+    The queries are `SQLStore`'s; what is PostgreSQL's own is below: the pool, row locks,
+    `RETURNING id`, pipelined inserts, and JSON and timestamps bound and read natively."""
+
+    SESSION_SEQ = "seq"
+    MIGRATIONS = _MIGRATIONS
+    JSON_PARAM = "?::json"
+    JSONB_PARAM = "?::jsonb"
 
     def __init__(
         self,
@@ -303,9 +294,6 @@ class PostgresStore:
         self._pool.put(conn)
 
     # --- plumbing ------------------------------------------------------------------------
-
-    def __repr__(self) -> str:
-        return f"PostgresStore({self.where!r})"
 
     def _connect(self) -> Connection:
         """A new connection (autocommit; explicit transactions) that reads and writes
@@ -388,10 +376,6 @@ class PostgresStore:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[DictRow]:
-        with self._connection() as conn:
-            return conn.execute(sql, params).fetchall()
-
     def _migrate(self, conn: Connection) -> None:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -399,442 +383,26 @@ class PostgresStore:
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-            found = int(row["version"]) if row is not None else 0
-            if found > SCHEMA_VERSION:
-                raise SchemaVersionError(self.where, found, SCHEMA_VERSION)
-            for version in range(found + 1, SCHEMA_VERSION + 1):
-                logger.info("migrating %s to schema version %d", self.where, version)
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("UPDATE schema_version SET version = %s", (version,))
-
-    @property
-    def schema_version(self) -> int:
-        return int(self._read("SELECT version FROM schema_version")[0]["version"])
+            self._upgrade(conn, int(row["version"]) if row is not None else 0)
 
     def close(self) -> None:
         """Close every pooled connection; the store cannot be used afterwards."""
         self._pool.close()
 
-    def __enter__(self) -> PostgresStore:
-        return self
+    def _sql(self, sql: str) -> str:
+        return _placeholders(sql)
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- sessions ------------------------------------------------------------------------
-
-    def create_session(self, session: SessionRecord, root: ConversationNode) -> SessionRecord:
-        """Store a new session and its system root node together."""
-        if root.parent_id is not None or root.role != "system":
-            raise InputError("A session starts with its system message as the root node.")
-        stored = session.model_copy(update={"head_node_id": root.id, "system_prompt": root.content})
-        tools = _json([t.model_dump(mode="json") for t in stored.tools], "tools config")
-        engine_settings = _json(stored.engine_settings, "engine settings")
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO sessions (id, title, system_prompt, tools, engine_settings, created_at, updated_at)"
-                " VALUES (%s, %s, %s, %s::json, %s::json, %s, %s)",
-                (
-                    stored.id,
-                    stored.title,
-                    stored.system_prompt,
-                    tools,
-                    engine_settings,
-                    stored.created_at,
-                    stored.updated_at,
-                ),
-            )
-            self._insert_node(conn, stored.id, root)
-            conn.execute("UPDATE sessions SET head_node_id = %s WHERE id = %s", (root.id, stored.id))
-        return stored
-
-    def get_session(self, session_id: str) -> SessionRecord:
-        rows = self._read("SELECT * FROM sessions WHERE id = %s", (session_id,))
-        if not rows:
-            raise SessionNotFoundError(session_id)
-        return self._session(rows[0])
-
-    def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
-        """The most recently updated sessions first."""
-        if limit < 1 or offset < 0:
-            raise InputError(f"list_sessions needs limit >= 1 and offset >= 0 (got {limit}, {offset}).")
-        rows = self._read(
-            "SELECT * FROM sessions ORDER BY updated_at DESC, seq DESC LIMIT %s OFFSET %s", (limit, offset)
-        )
-        return [self._session(r) for r in rows]
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        title: str | None = None,
-        tools: Sequence[ToolSchema] | None = None,
-        engine_settings: dict[str, Any] | None = None,
-    ) -> SessionRecord:
-        assignments = ["updated_at = %s"]
-        values: list[Any] = [_now()]
-        if title is not None:
-            assignments.append("title = %s")
-            values.append(title)
-        if tools is not None:
-            assignments.append("tools = %s::json")
-            values.append(_json([t.model_dump(mode="json") for t in tools], "tools config"))
-        if engine_settings is not None:
-            assignments.append("engine_settings = %s::json")
-            values.append(_json(engine_settings, "engine settings"))
-        with self._transaction() as conn:
-            row = conn.execute(
-                f"UPDATE sessions SET {', '.join(assignments)} WHERE id = %s RETURNING *", (*values, session_id)
-            ).fetchone()
-        if row is None:
-            raise SessionNotFoundError(session_id)
-        return self._session(row)
-
-    def delete_session(self, session_id: str) -> None:
-        """Delete a session with its tree and usage (feedback and run metrics stay)."""
-        with self._transaction() as conn:
-            self._lock_session(conn, session_id, "UPDATE")
-            conn.execute("UPDATE sessions SET head_node_id = NULL WHERE id = %s", (session_id,))
-            conn.execute("DELETE FROM nodes WHERE session_id = %s", (session_id,))
-            conn.execute("DELETE FROM sessions WHERE id = %s", (session_id,))
-
-    @staticmethod
-    def _session(row: DictRow) -> SessionRecord:
-        return SessionRecord(
-            id=row["id"],
-            title=row["title"],
-            system_prompt=row["system_prompt"],
-            tools=[ToolSchema.model_validate(t) for t in row["tools"]],
-            engine_settings=row["engine_settings"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            head_node_id=row["head_node_id"],
-        )
-
-    # --- nodes ---------------------------------------------------------------------------
-
-    def add_nodes(self, session_id: str, nodes: Sequence[ConversationNode], *, head_id: str | None = None) -> None:
-        """Store new nodes (parents first) and, when given, move the session's head: all in
-        one transaction, serialised with the session's other writers by its row lock."""
-        with self._transaction() as conn:
-            self._lock_session(conn, session_id, "NO KEY UPDATE")
-            outside = {n.parent_id for n in nodes if n.parent_id is not None} - {n.id for n in nodes}
-            stored = {
-                r["id"]
-                for r in conn.execute(
-                    "SELECT id FROM nodes WHERE session_id = %s AND id = ANY(%s)", (session_id, list(outside))
-                )
-            }
-            seen: set[str] = set()
-            for node in nodes:
-                if node.parent_id is None:
-                    raise InputError(f"Node {node.id!r} has no parent: a session has one root, made with the session.")
-                if node.parent_id not in stored and node.parent_id not in seen:
-                    raise NodeNotFoundError(node.parent_id, session_id)
-                seen.add(node.id)
-            with conn.pipeline():
-                for node in nodes:
-                    self._insert_node(conn, session_id, node)
-            if head_id is not None:
-                self._set_head(conn, session_id, head_id)
-            else:
-                conn.execute("UPDATE sessions SET updated_at = %s WHERE id = %s", (_now(), session_id))
-
-    def set_head(self, session_id: str, node_id: str) -> None:
-        with self._transaction() as conn:
-            self._lock_session(conn, session_id, "NO KEY UPDATE")
-            self._set_head(conn, session_id, node_id)
-
-    def load_nodes(self, session_id: str) -> list[ConversationNode]:
-        """Every node of the session, parents before children; children lists filled in."""
-        with self._snapshot() as conn:
-            if conn.execute("SELECT 1 FROM sessions WHERE id = %s", (session_id,)).fetchone() is None:
-                raise SessionNotFoundError(session_id)
-            rows = conn.execute("SELECT * FROM nodes WHERE session_id = %s ORDER BY seq", (session_id,)).fetchall()
-        nodes = [self._node(r) for r in rows]
-        by_id = {n.id: n for n in nodes}
-        for node in nodes:
-            if node.parent_id is not None and node.parent_id in by_id:
-                by_id[node.parent_id].children.append(node.id)
-        return nodes
-
-    def _insert_node(self, conn: Connection, session_id: str, node: ConversationNode) -> None:
-        message = node.message
-        conn.execute(
-            "INSERT INTO nodes (id, session_id, parent_id, depth, kind, source_id, role, content, metadata,"
-            ' token_count, "timestamp", created_at, prompt)'
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s::json)",
-            (
-                node.id,
-                session_id,
-                node.parent_id,
-                node.depth,
-                node.kind,
-                node.source_id,
-                message.role,
-                message.content,
-                _json(message.metadata, "message metadata"),
-                message.token_count,
-                message.timestamp,
-                node.created_at,
-                node.prompt.model_dump_json() if node.prompt is not None else None,
-            ),
-        )
-
-    @staticmethod
-    def _lock_session(conn: Connection, session_id: str, mode: str) -> None:
-        """Take the session's row lock (the first lock of every session write) or raise
-        SessionNotFoundError."""
-        row = conn.execute(f"SELECT 1 FROM sessions WHERE id = %s FOR {mode}", (session_id,)).fetchone()
-        if row is None:
-            raise SessionNotFoundError(session_id)
-
-    @staticmethod
-    def _set_head(conn: Connection, session_id: str, node_id: str) -> None:
-        cursor = conn.execute(
-            "UPDATE sessions SET head_node_id = %s, updated_at = %s WHERE id = %s"
-            " AND EXISTS (SELECT 1 FROM nodes WHERE id = %s AND session_id = %s)",
-            (node_id, _now(), session_id, node_id, session_id),
-        )
-        if cursor.rowcount == 0:
-            raise NodeNotFoundError(node_id, session_id)
-
-    @staticmethod
-    def _node(row: DictRow) -> ConversationNode:
-        return ConversationNode(
-            id=row["id"],
-            parent_id=row["parent_id"],
-            message=Message(
-                role=row["role"],
-                content=row["content"],
-                metadata=row["metadata"],
-                timestamp=row["timestamp"],
-                token_count=row["token_count"],
-            ),
-            depth=row["depth"],
-            created_at=row["created_at"],
-            kind=row["kind"],
-            source_id=row["source_id"],
-            prompt=PromptRecord.model_validate(row["prompt"]) if row["prompt"] is not None else None,
-        )
-
-    # --- usage ---------------------------------------------------------------------------
-
-    def add_usage(self, record: UsageRecord) -> UsageRecord:
-        with self._transaction() as conn:
-            self._lock_session(conn, record.session_id, "KEY SHARE")
-            if record.node_id is not None:
-                row = conn.execute(
-                    "SELECT 1 FROM nodes WHERE id = %s AND session_id = %s", (record.node_id, record.session_id)
-                ).fetchone()
-                if row is None:
-                    raise NodeNotFoundError(record.node_id, record.session_id)
-            row = conn.execute(
-                "INSERT INTO usage (session_id, node_id, prompt_tokens, completion_tokens, cached_tokens,"
-                " cacheable_tokens, latency_ms, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.prompt_tokens,
-                    record.completion_tokens,
-                    record.cached_tokens,
-                    record.cacheable_tokens,
-                    record.latency_ms,
-                    record.at,
-                ),
-            ).fetchone()
+    def _insert(self, conn: Connection, sql: str, params: Sequence[Any]) -> int:
+        row = conn.execute(_placeholders(sql + " RETURNING id"), params).fetchone()
         assert row is not None  # INSERT ... RETURNING always returns the row
-        return record.model_copy(update={"id": row["id"]})
+        return int(row["id"])
 
-    def list_usage(self, session_id: str | None = None) -> list[UsageRecord]:
-        sql, params = _scoped("SELECT * FROM usage", session_id)
-        return [
-            UsageRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                prompt_tokens=r["prompt_tokens"],
-                completion_tokens=r["completion_tokens"],
-                cached_tokens=r["cached_tokens"],
-                cacheable_tokens=r["cacheable_tokens"],
-                latency_ms=r["latency_ms"],
-                at=r["at"],
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
+    def _executemany(self, conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(_placeholders(sql), rows)
 
-    def usage_totals(self, session_id: str | None = None) -> UsageTotals:
-        sql, params = _scoped(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
-            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
-            " COALESCE(SUM(cached_tokens), 0) AS cached_tokens,"
-            " COALESCE(SUM(cacheable_tokens), 0) AS cacheable_tokens,"
-            " COALESCE(SUM(latency_ms), 0) AS latency_ms FROM usage",
-            session_id,
-        )
-        row = self._read(sql, params)[0]
-        # SUM over BIGINT is NUMERIC (Decimal): back to int for the record
-        return UsageTotals(
-            calls=int(row["calls"]),
-            prompt_tokens=int(row["prompt_tokens"]),
-            completion_tokens=int(row["completion_tokens"]),
-            cached_tokens=int(row["cached_tokens"]),
-            cacheable_tokens=int(row["cacheable_tokens"]),
-            latency_ms=float(row["latency_ms"]),
-        )
+    def _batch(self, conn: Connection) -> AbstractContextManager[Any]:
+        return conn.pipeline()
 
-    # --- feedback ------------------------------------------------------------------------
-
-    def add_feedback(self, record: FeedbackRecord) -> FeedbackRecord:
-        metadata = _json(record.metadata, "feedback metadata")
-        with self._transaction() as conn:
-            row = conn.execute(
-                "INSERT INTO feedback (session_id, node_id, query, response, rating, comment, metadata, at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s) RETURNING id",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.query,
-                    record.response,
-                    record.rating,
-                    record.comment,
-                    metadata,
-                    record.at,
-                ),
-            ).fetchone()
-        assert row is not None
-        return record.model_copy(update={"id": row["id"]})
-
-    def list_feedback(self, session_id: str | None = None) -> list[FeedbackRecord]:
-        sql, params = _scoped("SELECT * FROM feedback", session_id)
-        return [
-            FeedbackRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                query=r["query"],
-                response=r["response"],
-                rating=r["rating"],
-                comment=r["comment"],
-                metadata=r["metadata"],
-                at=r["at"],
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
-
-    def add_assessment(self, record: AssessmentRecord) -> AssessmentRecord:
-        a = record.assessment
-        with self._transaction() as conn:
-            row = conn.execute(
-                "INSERT INTO quality_assessments (session_id, node_id, query, response, accuracy_score,"
-                " coherence_score, completeness_score, overall_score, feedback_comment, source, at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.query,
-                    record.response,
-                    a.accuracy_score,
-                    a.coherence_score,
-                    a.completeness_score,
-                    a.overall_score,
-                    a.feedback_comment,
-                    record.source,
-                    record.at,
-                ),
-            ).fetchone()
-        assert row is not None
-        return record.model_copy(update={"id": row["id"]})
-
-    def list_assessments(self, session_id: str | None = None) -> list[AssessmentRecord]:
-        sql, params = _scoped("SELECT * FROM quality_assessments", session_id)
-        return [
-            AssessmentRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                query=r["query"],
-                response=r["response"],
-                assessment=QualityAssessment(
-                    accuracy_score=r["accuracy_score"],
-                    coherence_score=r["coherence_score"],
-                    completeness_score=r["completeness_score"],
-                    overall_score=r["overall_score"],
-                    feedback_comment=r["feedback_comment"],
-                ),
-                source=r["source"],
-                at=r["at"],
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
-
-    def add_run(self, record: RunMetrics) -> RunMetrics:
-        """Store a run and its tool calls together."""
-        with self._transaction() as conn:
-            row = conn.execute(
-                "INSERT INTO run_metrics (session_id, latency_ms, prompt_tokens, completion_tokens, cached_tokens,"
-                " total_tokens, cache_hit_rate, success, error, at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (
-                    record.session_id,
-                    record.latency_ms,
-                    record.prompt_tokens,
-                    record.completion_tokens,
-                    record.cached_tokens,
-                    record.total_tokens,
-                    record.cache_hit_rate,
-                    record.success,
-                    record.error,
-                    record.at,
-                ),
-            ).fetchone()
-            assert row is not None
-            run_id = row["id"]
-            if record.tool_calls:
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO run_tool_calls (run_id, position, tool, success, duration_ms, error)"
-                        " VALUES (%s, %s, %s, %s, %s, %s)",
-                        [
-                            (run_id, i, call.tool, call.success, call.duration_ms, call.error)
-                            for i, call in enumerate(record.tool_calls)
-                        ],
-                    )
-        return record.model_copy(update={"id": run_id})
-
-    def list_runs(self, session_id: str | None = None) -> list[RunMetrics]:
-        sql, params = _scoped("SELECT * FROM run_metrics", session_id)
-        call_sql, call_params = _scoped(
-            "SELECT c.* FROM run_tool_calls c JOIN run_metrics r ON r.id = c.run_id", session_id, "r.session_id"
-        )
-        with self._snapshot() as conn:
-            runs = conn.execute(sql + " ORDER BY id", params).fetchall()
-            call_rows = conn.execute(call_sql + " ORDER BY c.run_id, c.position", call_params).fetchall()
-        calls: dict[int, list[ToolCallMetric]] = {}
-        for c in call_rows:
-            calls.setdefault(c["run_id"], []).append(
-                ToolCallMetric(tool=c["tool"], success=c["success"], duration_ms=c["duration_ms"], error=c["error"])
-            )
-        return [
-            RunMetrics(
-                id=r["id"],
-                session_id=r["session_id"],
-                latency_ms=r["latency_ms"],
-                prompt_tokens=r["prompt_tokens"],
-                completion_tokens=r["completion_tokens"],
-                cached_tokens=r["cached_tokens"],
-                total_tokens=r["total_tokens"],
-                cache_hit_rate=r["cache_hit_rate"],
-                tool_calls=calls.get(r["id"], []),
-                success=r["success"],
-                error=r["error"],
-                at=r["at"],
-            )
-            for r in runs
-        ]
-
-
-def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tuple[str, tuple[Any, ...]]:
-    return (f"{sql} WHERE {column} = %s", (session_id,)) if session_id is not None else (sql, ())
+    def _id_in(self, column: str, ids: Collection[str]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(ids)]

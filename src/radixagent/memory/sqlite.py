@@ -7,40 +7,17 @@ Several server replicas on several machines share a `PostgresStore` instead.
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from radixagent.errors import (
-    ConfigurationError,
-    InputError,
-    NodeNotFoundError,
-    SchemaVersionError,
-    SessionNotFoundError,
-    StoreError,
-)
-from radixagent.memory.store import (
-    SCHEMA_VERSION,
-    AssessmentRecord,
-    FeedbackRecord,
-    RunMetrics,
-    SessionRecord,
-    ToolCallMetric,
-    UsageRecord,
-    UsageTotals,
-    _json,
-    _now,
-    default_db_path,
-)
-from radixagent.memory.tree import ConversationNode, PromptRecord
-from radixagent.schemas import Message, QualityAssessment, ToolSchema
-
-logger = logging.getLogger(__name__)
+from radixagent.errors import ConfigurationError, StoreError
+from radixagent.memory.sql import LockMode, SQLStore
+from radixagent.memory.store import default_db_path
 
 _SCHEMA_V1 = """
 CREATE TABLE sessions (
@@ -137,19 +114,21 @@ _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
 """Version -> the script that brings the previous version to it (1 creates everything)."""
 
 
-def _dt(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """The default store: one SQLite file in WAL mode.
 
     One connection guarded by a lock serves every thread: SQLite writes are serial anyway, and
-    one connection keeps `:memory:` databases (tests, throwaway collectors) working."""
+    one connection keeps `:memory:` databases (tests, throwaway collectors) working.
+
+    The queries are `SQLStore`'s; what is SQLite's own is below: timestamps stored as ISO text,
+    JSON as text, and `BEGIN IMMEDIATE` (the database's write lock) standing for row locks."""
+
+    SESSION_SEQ = "rowid"
+    MIGRATIONS = _MIGRATIONS
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = 10.0) -> None:
         self.path = ":memory:" if path == ":memory:" else Path(path) if path is not None else default_db_path()
+        self.where = str(self.path)
         self._lock = threading.RLock()
         if isinstance(self.path, Path):
             if self.path.is_dir():
@@ -174,9 +153,6 @@ class SQLiteStore:
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def __repr__(self) -> str:
-        return f"SQLiteStore({str(self.path)!r})"
-
     @contextmanager
     def _guard(self) -> Iterator[None]:
         """Turn sqlite3 errors into StoreError with a hint."""
@@ -196,6 +172,16 @@ class SQLiteStore:
             raise StoreError(f"The store at {self.path} failed: {text}. {hint}") from exc
 
     @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The one connection, held by this thread; sqlite3 errors come out as StoreError."""
+        with self._lock, self._guard():
+            yield self._conn
+
+    def _snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
+        """Several reads with the connection held, so no write of this store comes between."""
+        return self._connection()
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it commits, or on any error none of it does."""
         with self._lock, self._guard():
@@ -208,9 +194,22 @@ class SQLiteStore:
             else:
                 self._conn.execute("COMMIT")
 
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock, self._guard():
-            return self._conn.execute(sql, params).fetchall()
+    def _lock_clause(self, mode: LockMode) -> str:
+        return ""  # BEGIN IMMEDIATE already holds the write lock on the whole database
+
+    def _insert(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+        row_id = conn.execute(sql, params).lastrowid
+        assert row_id is not None  # set by every successful INSERT
+        return row_id
+
+    def _to_ts(self, value: datetime) -> str:
+        return value.isoformat()
+
+    def _from_ts(self, value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+    def _from_json(self, value: str) -> Any:
+        return json.loads(value)
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
@@ -220,408 +219,8 @@ class SQLiteStore:
             if has_table is None:
                 conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
                 conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-            found = int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
-            if found > SCHEMA_VERSION:
-                raise SchemaVersionError(str(self.path), found, SCHEMA_VERSION)
-            for version in range(found + 1, SCHEMA_VERSION + 1):
-                logger.info("migrating %s to schema version %d", self.path, version)
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute("UPDATE schema_version SET version = ?", (version,))
-
-    @property
-    def schema_version(self) -> int:
-        return int(self._read("SELECT version FROM schema_version")[0][0])
+            self._upgrade(conn, int(conn.execute("SELECT version FROM schema_version").fetchone()[0]))
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # --- sessions ------------------------------------------------------------------------
-
-    def create_session(self, session: SessionRecord, root: ConversationNode) -> SessionRecord:
-        """Store a new session and its system root node together."""
-        if root.parent_id is not None or root.role != "system":
-            raise InputError("A session starts with its system message as the root node.")
-        stored = session.model_copy(update={"head_node_id": root.id, "system_prompt": root.content})
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO sessions (id, title, system_prompt, tools, engine_settings, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stored.id,
-                    stored.title,
-                    stored.system_prompt,
-                    _json([t.model_dump(mode="json") for t in stored.tools], "tools config"),
-                    _json(stored.engine_settings, "engine settings"),
-                    stored.created_at.isoformat(),
-                    stored.updated_at.isoformat(),
-                ),
-            )
-            self._insert_node(conn, stored.id, root)
-            conn.execute("UPDATE sessions SET head_node_id = ? WHERE id = ?", (root.id, stored.id))
-        return stored
-
-    def get_session(self, session_id: str) -> SessionRecord:
-        rows = self._read("SELECT * FROM sessions WHERE id = ?", (session_id,))
-        if not rows:
-            raise SessionNotFoundError(session_id)
-        return self._session(rows[0])
-
-    def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
-        """The most recently updated sessions first."""
-        if limit < 1 or offset < 0:
-            raise InputError(f"list_sessions needs limit >= 1 and offset >= 0 (got {limit}, {offset}).")
-        rows = self._read(
-            "SELECT * FROM sessions ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?", (limit, offset)
-        )
-        return [self._session(r) for r in rows]
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        title: str | None = None,
-        tools: Sequence[ToolSchema] | None = None,
-        engine_settings: dict[str, Any] | None = None,
-    ) -> SessionRecord:
-        changes: dict[str, Any] = {"updated_at": _now().isoformat()}
-        if title is not None:
-            changes["title"] = title
-        if tools is not None:
-            changes["tools"] = _json([t.model_dump(mode="json") for t in tools], "tools config")
-        if engine_settings is not None:
-            changes["engine_settings"] = _json(engine_settings, "engine settings")
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        with self._transaction() as conn:
-            cursor = conn.execute(f"UPDATE sessions SET {assignments} WHERE id = ?", (*changes.values(), session_id))
-            if cursor.rowcount == 0:
-                raise SessionNotFoundError(session_id)
-        return self.get_session(session_id)
-
-    def delete_session(self, session_id: str) -> None:
-        """Delete a session with its tree and usage (feedback and run metrics stay)."""
-        with self._transaction() as conn:
-            conn.execute("UPDATE sessions SET head_node_id = NULL WHERE id = ?", (session_id,))
-            conn.execute("DELETE FROM nodes WHERE session_id = ?", (session_id,))
-            if conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount == 0:
-                raise SessionNotFoundError(session_id)
-
-    @staticmethod
-    def _session(row: sqlite3.Row) -> SessionRecord:
-        return SessionRecord(
-            id=row["id"],
-            title=row["title"],
-            system_prompt=row["system_prompt"],
-            tools=[ToolSchema.model_validate(t) for t in json.loads(row["tools"])],
-            engine_settings=json.loads(row["engine_settings"]),
-            created_at=_dt(row["created_at"]),
-            updated_at=_dt(row["updated_at"]),
-            head_node_id=row["head_node_id"],
-        )
-
-    # --- nodes ---------------------------------------------------------------------------
-
-    def add_nodes(self, session_id: str, nodes: Sequence[ConversationNode], *, head_id: str | None = None) -> None:
-        """Store new nodes (parents first) and, when given, move the session's head: all in
-        one transaction."""
-        with self._transaction() as conn:
-            self._require_session(conn, session_id)
-            for node in nodes:
-                if node.parent_id is None:
-                    raise InputError(f"Node {node.id!r} has no parent: a session has one root, made with the session.")
-                parent = conn.execute("SELECT session_id FROM nodes WHERE id = ?", (node.parent_id,)).fetchone()
-                if parent is None or parent["session_id"] != session_id:
-                    raise NodeNotFoundError(node.parent_id, session_id)
-                self._insert_node(conn, session_id, node)
-            if head_id is not None:
-                self._set_head(conn, session_id, head_id)
-            conn.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (_now().isoformat(), session_id))
-
-    def set_head(self, session_id: str, node_id: str) -> None:
-        with self._transaction() as conn:
-            self._require_session(conn, session_id)
-            self._set_head(conn, session_id, node_id)
-
-    def load_nodes(self, session_id: str) -> list[ConversationNode]:
-        """Every node of the session, parents before children; children lists filled in."""
-        with self._lock:
-            self.get_session(session_id)
-            rows = self._read("SELECT * FROM nodes WHERE session_id = ? ORDER BY seq", (session_id,))
-        nodes = [self._node(r) for r in rows]
-        by_id = {n.id: n for n in nodes}
-        for node in nodes:
-            if node.parent_id is not None and node.parent_id in by_id:
-                by_id[node.parent_id].children.append(node.id)
-        return nodes
-
-    def _insert_node(self, conn: sqlite3.Connection, session_id: str, node: ConversationNode) -> None:
-        message = node.message
-        conn.execute(
-            "INSERT INTO nodes (id, session_id, parent_id, depth, kind, source_id, role, content, metadata,"
-            " token_count, timestamp, created_at, prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                node.id,
-                session_id,
-                node.parent_id,
-                node.depth,
-                node.kind,
-                node.source_id,
-                message.role,
-                message.content,
-                _json(message.metadata, "message metadata"),
-                message.token_count,
-                message.timestamp.isoformat(),
-                node.created_at.isoformat(),
-                node.prompt.model_dump_json() if node.prompt is not None else None,
-            ),
-        )
-
-    @staticmethod
-    def _require_session(conn: sqlite3.Connection, session_id: str) -> None:
-        if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-            raise SessionNotFoundError(session_id)
-
-    @staticmethod
-    def _set_head(conn: sqlite3.Connection, session_id: str, node_id: str) -> None:
-        row = conn.execute("SELECT session_id FROM nodes WHERE id = ?", (node_id,)).fetchone()
-        if row is None or row["session_id"] != session_id:
-            raise NodeNotFoundError(node_id, session_id)
-        conn.execute(
-            "UPDATE sessions SET head_node_id = ?, updated_at = ? WHERE id = ?",
-            (node_id, _now().isoformat(), session_id),
-        )
-
-    @staticmethod
-    def _node(row: sqlite3.Row) -> ConversationNode:
-        return ConversationNode(
-            id=row["id"],
-            parent_id=row["parent_id"],
-            message=Message(
-                role=row["role"],
-                content=row["content"],
-                metadata=json.loads(row["metadata"]),
-                timestamp=_dt(row["timestamp"]),
-                token_count=row["token_count"],
-            ),
-            depth=row["depth"],
-            created_at=_dt(row["created_at"]),
-            kind=row["kind"],
-            source_id=row["source_id"],
-            prompt=PromptRecord.model_validate_json(row["prompt"]) if row["prompt"] is not None else None,
-        )
-
-    # --- usage ---------------------------------------------------------------------------
-
-    def add_usage(self, record: UsageRecord) -> UsageRecord:
-        with self._transaction() as conn:
-            self._require_session(conn, record.session_id)
-            if record.node_id is not None:
-                row = conn.execute("SELECT session_id FROM nodes WHERE id = ?", (record.node_id,)).fetchone()
-                if row is None or row["session_id"] != record.session_id:
-                    raise NodeNotFoundError(record.node_id, record.session_id)
-            cursor = conn.execute(
-                "INSERT INTO usage (session_id, node_id, prompt_tokens, completion_tokens, cached_tokens,"
-                " cacheable_tokens, latency_ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.prompt_tokens,
-                    record.completion_tokens,
-                    record.cached_tokens,
-                    record.cacheable_tokens,
-                    record.latency_ms,
-                    record.at.isoformat(),
-                ),
-            )
-        return record.model_copy(update={"id": cursor.lastrowid})
-
-    def list_usage(self, session_id: str | None = None) -> list[UsageRecord]:
-        sql, params = _scoped("SELECT * FROM usage", session_id)
-        return [
-            UsageRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                prompt_tokens=r["prompt_tokens"],
-                completion_tokens=r["completion_tokens"],
-                cached_tokens=r["cached_tokens"],
-                cacheable_tokens=r["cacheable_tokens"],
-                latency_ms=r["latency_ms"],
-                at=_dt(r["at"]),
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
-
-    def usage_totals(self, session_id: str | None = None) -> UsageTotals:
-        sql, params = _scoped(
-            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
-            " COALESCE(SUM(cached_tokens), 0), COALESCE(SUM(cacheable_tokens), 0), COALESCE(SUM(latency_ms), 0)"
-            " FROM usage",
-            session_id,
-        )
-        row = self._read(sql, params)[0]
-        return UsageTotals(
-            calls=row[0],
-            prompt_tokens=row[1],
-            completion_tokens=row[2],
-            cached_tokens=row[3],
-            cacheable_tokens=row[4],
-            latency_ms=row[5],
-        )
-
-    # --- feedback ------------------------------------------------------------------------
-
-    def add_feedback(self, record: FeedbackRecord) -> FeedbackRecord:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO feedback (session_id, node_id, query, response, rating, comment, metadata, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.query,
-                    record.response,
-                    record.rating,
-                    record.comment,
-                    _json(record.metadata, "feedback metadata"),
-                    record.at.isoformat(),
-                ),
-            )
-        return record.model_copy(update={"id": cursor.lastrowid})
-
-    def list_feedback(self, session_id: str | None = None) -> list[FeedbackRecord]:
-        sql, params = _scoped("SELECT * FROM feedback", session_id)
-        return [
-            FeedbackRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                query=r["query"],
-                response=r["response"],
-                rating=r["rating"],
-                comment=r["comment"],
-                metadata=json.loads(r["metadata"]),
-                at=_dt(r["at"]),
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
-
-    def add_assessment(self, record: AssessmentRecord) -> AssessmentRecord:
-        a = record.assessment
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO quality_assessments (session_id, node_id, query, response, accuracy_score,"
-                " coherence_score, completeness_score, overall_score, feedback_comment, source, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.query,
-                    record.response,
-                    a.accuracy_score,
-                    a.coherence_score,
-                    a.completeness_score,
-                    a.overall_score,
-                    a.feedback_comment,
-                    record.source,
-                    record.at.isoformat(),
-                ),
-            )
-        return record.model_copy(update={"id": cursor.lastrowid})
-
-    def list_assessments(self, session_id: str | None = None) -> list[AssessmentRecord]:
-        sql, params = _scoped("SELECT * FROM quality_assessments", session_id)
-        return [
-            AssessmentRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                query=r["query"],
-                response=r["response"],
-                assessment=QualityAssessment(
-                    accuracy_score=r["accuracy_score"],
-                    coherence_score=r["coherence_score"],
-                    completeness_score=r["completeness_score"],
-                    overall_score=r["overall_score"],
-                    feedback_comment=r["feedback_comment"],
-                ),
-                source=r["source"],
-                at=_dt(r["at"]),
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
-
-    def add_run(self, record: RunMetrics) -> RunMetrics:
-        """Store a run and its tool calls together."""
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO run_metrics (session_id, latency_ms, prompt_tokens, completion_tokens, cached_tokens,"
-                " total_tokens, cache_hit_rate, success, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.latency_ms,
-                    record.prompt_tokens,
-                    record.completion_tokens,
-                    record.cached_tokens,
-                    record.total_tokens,
-                    record.cache_hit_rate,
-                    int(record.success),
-                    record.error,
-                    record.at.isoformat(),
-                ),
-            )
-            run_id = cursor.lastrowid
-            conn.executemany(
-                "INSERT INTO run_tool_calls (run_id, position, tool, success, duration_ms, error)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, i, call.tool, int(call.success), call.duration_ms, call.error)
-                    for i, call in enumerate(record.tool_calls)
-                ],
-            )
-        return record.model_copy(update={"id": run_id})
-
-    def list_runs(self, session_id: str | None = None) -> list[RunMetrics]:
-        sql, params = _scoped("SELECT * FROM run_metrics", session_id)
-        with self._lock:
-            runs = self._read(sql + " ORDER BY id", params)
-            calls: dict[int, list[ToolCallMetric]] = {}
-            call_sql, call_params = _scoped(
-                "SELECT c.* FROM run_tool_calls c JOIN run_metrics r ON r.id = c.run_id", session_id, "r.session_id"
-            )
-            for c in self._read(call_sql + " ORDER BY c.run_id, c.position", call_params):
-                calls.setdefault(c["run_id"], []).append(
-                    ToolCallMetric(
-                        tool=c["tool"], success=bool(c["success"]), duration_ms=c["duration_ms"], error=c["error"]
-                    )
-                )
-        return [
-            RunMetrics(
-                id=r["id"],
-                session_id=r["session_id"],
-                latency_ms=r["latency_ms"],
-                prompt_tokens=r["prompt_tokens"],
-                completion_tokens=r["completion_tokens"],
-                cached_tokens=r["cached_tokens"],
-                total_tokens=r["total_tokens"],
-                cache_hit_rate=r["cache_hit_rate"],
-                tool_calls=calls.get(r["id"], []),
-                success=bool(r["success"]),
-                error=r["error"],
-                at=_dt(r["at"]),
-            )
-            for r in runs
-        ]
-
-
-def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tuple[str, tuple[Any, ...]]:
-    return (f"{sql} WHERE {column} = ?", (session_id,)) if session_id is not None else (sql, ())
-

@@ -6,6 +6,9 @@ stores. Two implementations share one schema and one set of semantics:
     SQLiteStore    (memory/sqlite.py)    the default: one file in WAL mode, no server
     PostgresStore  (memory/postgres.py)  one database shared by several server replicas
 
+Both are `SQLStore`s (memory/sql.py): every query and row -> record conversion is written
+once there, and each backend adds only its dialect, connections and schema DDL.
+
 `open_store(location)` picks one from a path or URL (default: `RADIXAGENT_DATABASE_URL`,
 else a SQLite file under the data directory).
 
