@@ -340,6 +340,7 @@ class _Run:
         self.memory = agent.memory
         self.branch = branch
         self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
+        self.start_id = self.head_id
         self.records: list[ToolCallRecord] = []
         self.steps: list[str] = []
         self.usage = Usage()
@@ -527,9 +528,15 @@ class _Run:
         return self._response(content, started, ok=True, output=output)
 
     def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
+        """End the run unsuccessfully. Its messages stay in the tree (the response's `node_id`
+        points at them), but the session's head goes back to where the run started, so the
+        next run does not continue from a failed exchange."""
         if transcript is not None and self.head_id:
             self.agent.keep_transcript(self.head_id, transcript, "user")
-        return self._response("", started, ok=False, error=error)
+        response = self._response("", started, ok=False, error=error)
+        if self.branch is None and self.start_id and self.head_id != self.start_id:
+            self.memory.branch_from_node(self.start_id)
+        return response
 
 
 class _Abort(RadixAgentError):

@@ -39,6 +39,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from radixagent.engine import Completion, JsonSchemaConstraint, SamplingParams
+from radixagent.engine.constraints import fit_schema
 from radixagent.errors import RadixAgentError
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolCallDecision, ToolSchema
@@ -163,7 +164,9 @@ async def _choose(transcript: Transcript, label: str, options: list[str]) -> tup
 
 async def _arguments(transcript: Transcript, tool: ToolSchema, settings: DecisionSettings) -> dict[str, Any]:
     await transcript.append("\nArguments: ")
-    schema = _object_schema(tool.parameters)
+    # room for every value within the token budget, so the JSON closes even when a small
+    # model rambles inside a string
+    schema = fit_schema(_object_schema(tool.parameters), settings.argument_tokens)
     completion = await transcript.generate(
         constraint=JsonSchemaConstraint(json_schema=schema),
         sampling=SamplingParams(max_tokens=settings.argument_tokens),
