@@ -4,6 +4,8 @@ the benchmark script end to end on a small subset with the real embedded engine.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -318,3 +320,43 @@ def test_malformed_files_raise_a_typed_error(tmp_path: Path) -> None:
         load_benchmark(bad)
     with pytest.raises(BenchmarkDataError, match="Cannot read"):
         load_benchmark(tmp_path / "missing.jsonl")
+
+
+# --- the benchmark script, end to end ---------------------------------------------------------------
+
+
+def test_benchmark_script_runs_on_ten_cases_through_the_python_face(tmp_path: Path) -> None:
+    """Ten cases spread over every category, on the real embedded engine: every call that comes
+    back is well-formed (valid by construction), and the table and the JSON report agree."""
+    report_path = tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "toolcall_bench.py"),
+            "--faces", "python",
+            "--strategies", "score",
+            "--tool-choice", "auto",
+            "--limit", "10",
+            "--max-tokens", "64",
+            "--json", str(report_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "python / score / tool_choice=auto" in done.stdout and "overall" in done.stdout
+    runs = json.loads(report_path.read_text())["runs"]
+    assert len(runs) == 1
+    report = runs[0]["report"]
+    scores = report["scores"]
+    assert len(scores) == 10
+    assert {s["category"] for s in scores} == set(CATEGORIES)
+    for score in scores:
+        if score["output"]["calls"]:
+            assert score["well_formed"] is True, score
+        assert score["latency_ms"] > 0
+    overall = report["rows"][-1]
+    assert overall["category"] == "overall" and overall["cases"] == 10
+    assert overall["abstention"]["total"] == sum(s["category"] == "no_tool" for s in scores)

@@ -689,7 +689,7 @@ def score_case(case: Case, toolset: Toolset, output: ModelOutput, *, tool_choice
         abstained=abstained,
         right_count=right_count,
         latency_ms=output.latency_ms,
-        problems=problems,
+        problems=list(dict.fromkeys(problems)),
         output=output,
     )
 
