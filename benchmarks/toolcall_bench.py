@@ -361,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for run in new:
             console.print(run_table(run))
         runs.extend(new)
+        if args.json:  # after every face, so a long run's finished parts are kept
+            args.json.write_text(json.dumps({"runs": [r.model_dump(mode="json") for r in runs]}, ensure_ascii=False, indent=1))
 
     for face in args.faces:
         if face == "python":
@@ -375,8 +377,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_id = {c.id: c for c in cases}
     for run in runs:
         show_wrong(run, by_id, args.show_wrong)
-    if args.json:
-        args.json.write_text(json.dumps({"runs": [r.model_dump(mode="json") for r in runs]}, ensure_ascii=False, indent=1))
     return 0
 
 
