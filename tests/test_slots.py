@@ -121,8 +121,8 @@ def test_busy_slots_are_never_chosen() -> None:
 
 
 def test_a_long_shared_prefix_in_a_busy_slot_is_copied_once_that_slot_is_done() -> None:
-    """Two sessions start at once: the second waits for the first one's state (llama.cpp
-    defers the save of a busy slot) instead of computing the shared prefix again."""
+    """Two sessions start at once: the second waits for the first one's request to end and
+    copies its state, instead of computing the shared prefix again."""
     scheduler = SlotScheduler(3, min_wait_gain=64)
     first = scheduler.acquire(session(0))
     second = scheduler.acquire(session(1))
@@ -131,16 +131,23 @@ def test_a_long_shared_prefix_in_a_busy_slot_is_copied_once_that_slot_is_done() 
     assert second.source == "busy_slot" and second.copy_from == first.slot
     assert second.copy_file is not None
     assert second.expected_cached == len(SYSTEM)
-    assert scheduler.is_busy(first.slot), "the busy slot stays busy: its request goes on"
+    assert not scheduler.copy_source_ready(second), "the source's request is still running"
+
+    scheduler.release(first, session(0) + [1, 2])
+    assert scheduler.copy_source_ready(second)
+    assert scheduler.is_busy(first.slot), "held for the copy: nobody may change it before it is saved"
+    third = scheduler.acquire(session(0) + [1, 2, 3])
+    assert third is not None and third.slot != first.slot
+
     scheduler.saved(second.copy_file, 1000)
     scheduler.copied(second)
-    assert scheduler.is_busy(first.slot)
-    scheduler.release(first, session(0) + [1, 2])
+    assert not scheduler.is_busy(first.slot)
     scheduler.release(second, session(1))
-    # The copied file is a saved state like any other: a third session restores it.
-    third = scheduler.acquire(session(2))
-    assert third is not None and third.restore is not None
-    assert third.expected_cached == len(SYSTEM)
+    scheduler.release(third, session(0) + [1, 2, 3])
+    # The copied file holds all the first slot held, and is a saved state like any other.
+    fourth = scheduler.acquire(session(0) + [1, 2, 3, 4])
+    assert fourth is not None
+    assert fourth.expected_cached == len(session(0)) + 3
 
 
 def test_more_sessions_than_slots_evicts_the_least_recently_used_and_brings_it_back() -> None:

@@ -336,10 +336,15 @@ class EmbeddedEngine(Engine):
         restore = plan.restore
         if plan.copy_from is not None and plan.copy_file is not None:
             try:
+                if not self._scheduler.copy_source_ready(plan):  # a busy slot: wait for its request
+                    async with self._slot_freed:
+                        await self._slot_freed.wait_for(lambda: self._scheduler.copy_source_ready(plan))
                 if await self._save(client, plan.copy_from, plan.copy_file):
                     restore = plan.copy_file
             finally:
                 self._scheduler.copied(plan)
+                async with self._slot_freed:  # the source may be free for others again
+                    self._slot_freed.notify_all()
         if restore is not None:
             try:
                 result = await client.restore_slot(plan.slot, restore)

@@ -15,9 +15,11 @@ does the same at slot granularity:
   copied into the chosen slot first (llama.cpp slot save + restore: ~1.5 ms for a few hundred
   tokens against ~4 ms per token of prefill on two cores);
 - when that state is in a slot still busy with a request, and it would save many tokens, the
-  copy waits for that request to end (llama.cpp defers a busy slot's save): on a CPU, two
+  copy waits for that request to end (the slot is then held until it is saved): on a CPU, two
   prompts prefilled at once take as long as one after the other, so waiting costs little
-  latency and saves the whole recomputation.
+  latency and saves the whole recomputation. (The wait is on this side: a save sent to
+  llama.cpp for a busy slot is deferred by the server, but one that arrives before the busy
+  slot's own request saves the old content; measured, it copied nothing.)
 
 It is plain bookkeeping with no I/O: the engine carries out each `SlotPlan` and reports back.
 A wrong guess costs only speed, never correctness: llama.cpp itself compares the prompt with
@@ -99,6 +101,7 @@ class _Slot:
     last_used: int = 0
     saved_as: str | None = None  # a saved file holding exactly `tokens`
     incoming: list[int] = field(default_factory=list)  # the prompt being served while busy
+    copy_waiters: list[str] = field(default_factory=list)  # files to save from it once it is done
 
 
 @dataclass
@@ -218,8 +221,9 @@ class SlotScheduler:
         self.stats.requests += 1
         if busy_source is not None:
             n = common_prefix_length(busy_source.incoming, ids)
-            saved = self._new_saved(busy_source.incoming)  # at least its prompt; more once it ends
+            saved = self._new_saved(busy_source.incoming)  # its prompt now; all it holds once it ends
             saved.pins += 1
+            busy_source.copy_waiters.append(saved.name)
             self.stats.copies_from_busy_slot += 1
             return SlotPlan(
                 slot=target.id,
@@ -293,10 +297,23 @@ class SlotScheduler:
             if slot.saved_as == name:
                 slot.saved_as = None
 
+    def copy_source_ready(self, plan: SlotPlan) -> bool:
+        """Whether the copy source of `plan` may be saved now: always for an idle source, and
+        for a busy one once its request has ended (the slot is held for the copy meanwhile)."""
+        return plan.copy_from is None or not self._slots[plan.copy_from].busy
+
     def copied(self, plan: SlotPlan) -> None:
-        """The copy source of `plan` has been saved; it may serve other requests again."""
-        if plan.copy_from is not None and plan.source == "slot":
-            self._slots[plan.copy_from].held = False
+        """The copy source of `plan` has been saved (or the copy was given up); it may serve
+        other requests again."""
+        if plan.copy_from is None:
+            return
+        source = self._slots[plan.copy_from]
+        if plan.source == "slot":
+            source.held = False
+        elif plan.source == "busy_slot" and plan.copy_file in source.copy_waiters:
+            source.copy_waiters.remove(plan.copy_file)
+            if not source.copy_waiters:
+                source.held = False
 
     def release(self, plan: SlotPlan, tokens: Sequence[int] | None) -> list[str]:
         """The request on `plan.slot` ended; `tokens` is what the slot now holds (None when
@@ -306,6 +323,11 @@ class SlotScheduler:
         slot.incoming = []
         slot.tokens = list(tokens) if tokens is not None else []
         slot.saved_as = None
+        if slot.copy_waiters:  # requests wait to copy this slot: keep it as it is until they have
+            slot.held = True
+            for name in slot.copy_waiters:
+                if name in self._saved:
+                    self._saved[name].tokens = list(slot.tokens)
         slot.last_used = next(self._clock)
         self.copied(plan)
         for name in (plan.copy_file, plan.restore):
