@@ -76,6 +76,10 @@ class DecisionSettings(BaseModel):
     argument_tokens: int = Field(default=160, ge=8, description="max tokens of one call's arguments")
     answer_tokens: int = Field(default=256, ge=8, description="max tokens of an answer or question")
     allow_ask: bool = True
+    length_normalized: bool = Field(
+        default=False,
+        description="rank actions by mean token logprob (SGLang select) instead of total logprob",
+    )
 
 
 def protocol_text(tools: list[ToolSchema], *, allow_ask: bool = True) -> str:
@@ -128,7 +132,7 @@ async def _decide_by_score(
     options = list(by_name)
     if not require_tool or not options:
         options += [ANSWER] + ([ASK] if settings.allow_ask else [])
-    action, confidence = await _choose(transcript, "Action:", options)
+    action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized)
     if action == ANSWER:
         return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
     if action == ASK:
@@ -142,21 +146,21 @@ async def _decide_by_score(
         if len(calls) >= settings.max_calls:
             await transcript.append("\nAction: run")
             break
-        action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN])
+        action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN], settings.length_normalized)
         if action == RUN:
             break
     return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=min(c.confidence_score for c in calls))
 
 
-async def _choose(transcript: Transcript, label: str, options: list[str]) -> tuple[str, float]:
+async def _choose(transcript: Transcript, label: str, options: list[str], length_normalized: bool) -> tuple[str, float]:
     """Score `label <option>` for each option, append the winner, return it with its probability."""
     await transcript.append(label)
     if len(options) == 1:
         choice, confidence = options[0], 1.0
     else:
         result = await transcript.score([f" {o}" for o in options])
-        probabilities = result.probabilities()
-        best = result.best
+        probabilities = result.probabilities(length_normalized=length_normalized)
+        best = max(probabilities, key=probabilities.__getitem__)
         choice, confidence = best[1:], probabilities[best]
     await transcript.append(f" {choice}")
     return choice, confidence

@@ -22,6 +22,9 @@ from radixagent.sglang_agent import SGLangAgent
 class Scenario(BaseModel):
     name: str
     query: str
+    continues: bool = False
+    """Whether the scenario continues the previous one's conversation; otherwise it starts a
+    new branch from the system prompt, which the engine still has cached."""
 
 
 SCENARIOS: list[Scenario] = [
@@ -30,8 +33,8 @@ SCENARIOS: list[Scenario] = [
     Scenario(name="search then summary", query="Search the documents for 'AI ethics' and summarize them briefly."),
     Scenario(name="translation", query="Translate 'Hello World' into Korean."),
     Scenario(name="cache test 1", query="Tell me about Python."),
-    Scenario(name="cache test 2", query="What are the main features of Python?"),
-    Scenario(name="cache test 3", query="What kinds of tasks can you do with Python?"),
+    Scenario(name="cache test 2", query="What are the main features of Python?", continues=True),
+    Scenario(name="cache test 3", query="What kinds of tasks can you do with Python?", continues=True),
 ]
 
 
@@ -77,8 +80,16 @@ class DemoReport(BaseModel):
     status: dict[str, Any]
 
 
-def run_demo(engine: Engine, *, progress: Callable[[str], None] = lambda _: None, answer_tokens: int = 96) -> DemoReport:
-    """Run every scenario on `engine` through the tutorial's API and collect the numbers."""
+def run_demo(
+    engine: Engine,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+    answer_tokens: int = 96,
+    max_iterations: int = 4,
+) -> DemoReport:
+    """Run every scenario on `engine` through the tutorial's API and collect the numbers.
+    Each scenario but the cache test's follow-ups is a branch of one conversation tree,
+    forked at the system prompt."""
     from radixagent.feedback import LLMJudge
     from radixagent.tools.builtin import builtin_tools
 
@@ -88,7 +99,10 @@ def run_demo(engine: Engine, *, progress: Callable[[str], None] = lambda _: None
     results: list[ScenarioResult] = []
     for i, scenario in enumerate(SCENARIOS, 1):
         progress(f"[{i}/{len(SCENARIOS)}] {scenario.name}")
-        response = agent.run(scenario.query)
+        root = agent.memory.root_id
+        if root is not None and not scenario.continues:
+            agent.memory.branch_from_node(root)
+        response = agent.run(scenario.query, max_iterations=max_iterations)
         result = ScenarioResult.of(scenario, response)
         if scenario.name == "translation" and response.is_successful:
             progress(f"[{i}/{len(SCENARIOS)}] {scenario.name}: the judge assesses the answer")

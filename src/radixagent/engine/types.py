@@ -192,12 +192,18 @@ class ScoreResult(BaseModel):
     def best(self) -> str:
         return max(self.scores, key=lambda s: s.mean_logprob).choice
 
-    def probabilities(self) -> dict[str, float]:
-        """A softmax over the choices' mean logprobs: how sure the model is between them."""
+    def probabilities(self, *, length_normalized: bool = True) -> dict[str, float]:
+        """A softmax over the choices: how sure the model is between them. By mean token
+        logprob (`select`'s ranking), or, with `length_normalized=False`, by each choice's
+        total logprob, the model's probability of the whole continuation (names of several
+        tokens are not favoured for their predictable tails)."""
         import math
 
-        top = max(s.mean_logprob for s in self.scores)
-        weights = {s.choice: math.exp(s.mean_logprob - top) for s in self.scores}
+        def value(s: ChoiceScore) -> float:
+            return s.mean_logprob if length_normalized or not s.token_logprobs else sum(s.token_logprobs)
+
+        top = max(value(s) for s in self.scores)
+        weights = {s.choice: math.exp(value(s) - top) for s in self.scores}
         total = sum(weights.values())
         return {choice: w / total for choice, w in weights.items()}
 
