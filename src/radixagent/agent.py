@@ -340,7 +340,6 @@ class _Run:
         self.memory = agent.memory
         self.branch = branch
         self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
-        self.start_id = self.head_id
         self.records: list[ToolCallRecord] = []
         self.steps: list[str] = []
         self.usage = Usage()
@@ -528,15 +527,11 @@ class _Run:
         return self._response(content, started, ok=True, output=output)
 
     def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
-        """End the run unsuccessfully. Its messages stay in the tree (the response's `node_id`
-        points at them), but the session's head goes back to where the run started, so the
-        next run does not continue from a failed exchange."""
+        """End the run unsuccessfully; its complete messages stay on the branch, and
+        `node_id` points at the last of them (branch from an earlier node to leave them out)."""
         if transcript is not None and self.head_id:
             self.agent.keep_transcript(self.head_id, transcript, "user")
-        response = self._response("", started, ok=False, error=error)
-        if self.branch is None and self.start_id and self.head_id != self.start_id:
-            self.memory.branch_from_node(self.start_id)
-        return response
+        return self._response("", started, ok=False, error=error)
 
 
 class _Abort(RadixAgentError):
