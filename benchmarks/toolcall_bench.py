@@ -76,6 +76,19 @@ TOOL_CHOICES = ("auto", "required")
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
+STRATEGIES: dict[str, DecisionSettings] = {
+    "schema": DecisionSettings(strategy=DecisionStrategy.SCHEMA),
+    "score": DecisionSettings().model_only(),
+    "score+evidence": DecisionSettings().model_only().model_copy(update={"evidence_weight": 3.0, "abstain_below": 1.0}),
+    "score+evidence+extract": DecisionSettings().model_copy(update={"split_calls": False}),
+    "grounded": DecisionSettings(),
+}
+"""Each a setting of the decision layer (radixagent.decision.DecisionSettings): the model alone
+(one constrained JSON, or the action by likelihood and the arguments under its schema), then the
+request's own evidence for the tool choice and abstention, arguments narrowed to the message's
+values, and one call per coordinated part of the request. "grounded" is the library's default."""
+
+
 class Run(BaseModel):
     face: str
     strategy: str
@@ -115,12 +128,10 @@ def progress(label: str, done: int, total: int) -> None:
 # --- the faces -----------------------------------------------------------------------------------
 
 
-async def python_face(
-    strategy: DecisionStrategy, cases: Sequence[Case], toolsets: dict[str, Toolset], args: argparse.Namespace
-) -> list[Run]:
+async def python_face(strategy: str, cases: Sequence[Case], toolsets: dict[str, Toolset], args: argparse.Namespace) -> list[Run]:
     """ChatCompleter on an embedded engine: radixagent's Python API for OpenAI-style requests."""
     engine = EmbeddedEngine(args.model, context_size=args.context, slots=2, threads=args.threads)
-    decision = DecisionSettings(strategy=strategy)
+    decision = STRATEGIES[strategy]
     if args.max_calls:
         decision = decision.model_copy(update={"max_calls": args.max_calls})
     completer = ChatCompleter(engine, decision=decision)
@@ -144,8 +155,8 @@ async def python_face(
                     output = ModelOutput(error=f"{type(exc).__name__}: {exc}")
                 output.latency_ms = (time.perf_counter() - started) * 1000
                 scores.append(score_case(case, toolset, output, tool_choice=tool_choice))
-                progress(f"python/{strategy.value}/{tool_choice}", i + 1, len(chosen))
-            runs.append(Run(face="python", strategy=strategy.value, tool_choice=tool_choice, report=summarize(scores)))
+                progress(f"python/{strategy}/{tool_choice}", i + 1, len(chosen))
+            runs.append(Run(face="python", strategy=strategy, tool_choice=tool_choice, report=summarize(scores)))
     finally:
         await engine.aclose()
     return runs
@@ -183,18 +194,28 @@ def openai_runs(
     return runs
 
 
-def server_face(strategy: DecisionStrategy, cases: Sequence[Case], toolsets: dict[str, Toolset], args: argparse.Namespace) -> list[Run]:
+SERVER_STRATEGIES = ("schema", "score", "grounded")
+"""What the server's settings can select: `decision_strategy` and `decision_evidence`."""
+
+
+def server_face(strategy: str, cases: Sequence[Case], toolsets: dict[str, Toolset], args: argparse.Namespace) -> list[Run]:
     """radixagent's OpenAI-compatible endpoint, served by uvicorn on loopback."""
     from radixagent.memory import SQLiteStore
     from radixagent.server import BackgroundServer, ServerSettings, create_app
 
     engine = EmbeddedEngine(args.model, context_size=args.context, slots=2, threads=args.threads)
     with tempfile.TemporaryDirectory(prefix="toolcall-bench-") as tmp:
-        settings = ServerSettings(decision_strategy=strategy, request_timeout=args.request_timeout, max_concurrency=4)
+        decision = STRATEGIES[strategy]
+        settings = ServerSettings(
+            decision_strategy=decision.strategy,
+            decision_evidence=decision.uses_evidence,
+            request_timeout=args.request_timeout,
+            max_concurrency=4,
+        )
         store = SQLiteStore(Path(tmp) / "sessions.db")
         app = create_app(settings, engine=engine, store=store, tools=[], close_on_shutdown=True)
         with BackgroundServer(app) as server:
-            return openai_runs("server", strategy.value, f"{server.url}/v1", cases, toolsets, args)
+            return openai_runs("server", strategy, f"{server.url}/v1", cases, toolsets, args)
 
 
 def _free_port() -> int:
@@ -325,7 +346,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="at most N cases per run, spread over the categories")
     parser.add_argument("--categories", type=lambda s: [c for c in s.split(",") if c], default=None, help=f"comma-separated, of: {','.join(CATEGORIES)}")
     parser.add_argument("--faces", type=lambda s: s.split(","), default=list(FACES), help="comma-separated, of: python,server,llama")
-    parser.add_argument("--strategies", type=lambda s: s.split(","), default=[s.value for s in DecisionStrategy], help="radixagent decision strategies: score,schema")
+    parser.add_argument("--strategies", type=lambda s: s.split(","), default=list(STRATEGIES), help=f"radixagent decision strategies, of: {','.join(STRATEGIES)} (the server face runs {','.join(SERVER_STRATEGIES)})")
     parser.add_argument("--tool-choice", type=lambda s: s.split(","), default=list(TOOL_CHOICES), help="comma-separated, of: auto,required")
     parser.add_argument("--max-tokens", type=int, default=128, help="max_tokens of every request")
     parser.add_argument("--max-calls", type=int, default=None, help="python face only: DecisionSettings.max_calls (default: the library's)")
@@ -340,10 +361,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     for name, allowed, given in (("faces", FACES, args.faces), ("tool-choice", TOOL_CHOICES, args.tool_choice)):
         if set(given) - set(allowed):
             parser.error(f"--{name} takes {','.join(allowed)}, not {','.join(sorted(set(given) - set(allowed)))}")
-    try:
-        args.strategies = [DecisionStrategy(s) for s in args.strategies]
-    except ValueError:
-        parser.error(f"--strategies takes {','.join(s.value for s in DecisionStrategy)}")
+    if set(args.strategies) - set(STRATEGIES):
+        parser.error(f"--strategies takes {','.join(STRATEGIES)}")
     return args
 
 
@@ -352,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases, toolsets = load_benchmark(args.cases, args.toolsets)
     console.print(
         f"{len(cases)} cases over {len({c.toolset for c in cases})} tool sets; faces {','.join(args.faces)}, "
-        f"strategies {','.join(s.value for s in args.strategies)}, tool_choice {','.join(args.tool_choice)}, "
+        f"strategies {','.join(args.strategies)}, tool_choice {','.join(args.tool_choice)}, "
         f"max_tokens {args.max_tokens}, threads {args.threads}" + (f", limit {args.limit}" if args.limit else "")
     )
     runs: list[Run] = []
@@ -369,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for strategy in args.strategies:
                 report(asyncio.run(python_face(strategy, cases, toolsets, args)))
         elif face == "server":
-            for strategy in args.strategies:
+            for strategy in [s for s in args.strategies if s in SERVER_STRATEGIES]:
                 report(server_face(strategy, cases, toolsets, args))
         else:
             report(llama_face(cases, toolsets, args))

@@ -220,7 +220,7 @@ def test_several_calls_in_one_step_run_together() -> None:
 
     agent, _ = make_agent(
         [" add", '{"a": 1, "b": 2}', " add", '{"a": 3, "b": 4}', " run", " answer", "3 and 7."],
-        decision=DecisionSettings(max_calls=3),
+        decision=DecisionSettings(max_calls=3).model_only(),
     )
     response = agent.run_sync("1+2 and 3+4?")
     assert [c.result for c in response.tool_calls] == ["3", "7"]

@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from radixagent.chat import ChatCompleter, ChatRequest
+from radixagent.decision import DecisionSettings
 from radixagent.engine import Constraint, Prompt, SamplingParams, ScriptedEngine
 from radixagent.engine.types import Completion, StreamChunk, Usage
 from radixagent.errors import EngineUnavailableError
@@ -66,6 +67,8 @@ def store_path(tmp_path: Path) -> Path:
 
 
 def serve(engine: ScriptedEngine, store: SQLiteStore | None = None, **settings: Any) -> BackgroundServer:
+    # the script decides: the request's own evidence (tested in test_evidence.py) stays out of it
+    settings.setdefault("decision_evidence", False)
     app = create_app(ServerSettings(**settings), engine=engine, store=store or SQLiteStore(":memory:"), tools=CATALOGUE)
     return BackgroundServer(app)
 
@@ -212,7 +215,7 @@ def test_response_format_constrains_the_answer(server: tuple[BackgroundServer, S
 
 async def test_streamed_answer_reassembles_to_the_completed_one() -> None:
     engine = ScriptedEngine([" answer", "  It is sunny in Oslo today.  ", " answer", "  It is sunny in Oslo today.  "])
-    completer = ChatCompleter(engine)
+    completer = ChatCompleter(engine, decision=DecisionSettings().model_only())
     request = ChatRequest.model_validate({"messages": [{"role": "user", "content": "Weather?"}], "tools": [CITY_SPEC]})
     whole = await completer.complete(request)
     pieces, final = [], None

@@ -129,7 +129,9 @@ class Agent:
         for tool in tools:
             self.add_tool(tool)
         self.output = OutputValidator(output_type, validators=validators)
-        self.decision = decision or DecisionSettings()
+        # the request's own evidence is measured on single turns (docs/toolcalls.md); an agent's
+        # steps weigh observations too, so it decides with the model alone unless told otherwise
+        self.decision = decision or DecisionSettings().model_only()
         self.max_iterations = max_iterations
         self.memory = RadixMemory(store=store)
         self.feedback = FeedbackCollector(self.memory.store)
@@ -221,7 +223,7 @@ class Agent:
 
     async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
         started = time.perf_counter()
-        run = _Run(self, branch, on_event)
+        run = _Run(self, branch, on_event, query)
         check = StructuredValidator.validate_message_content(query, max_length=self.max_input_chars)
         if not check.is_valid:
             return run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
@@ -334,8 +336,9 @@ class _Run:
     """One run's state: where it writes (the current head or a forked branch), what it has
     done, and the repair budget."""
 
-    def __init__(self, agent: Agent, branch: Branch | None, on_event: EventHandler | None = None) -> None:
+    def __init__(self, agent: Agent, branch: Branch | None, on_event: EventHandler | None = None, query: str = "") -> None:
         self.agent = agent
+        self.query = query
         self.on_event = on_event
         self.memory = agent.memory
         self.branch = branch
@@ -373,7 +376,13 @@ class _Run:
             error: DecisionError | None = None
             try:
                 tools = [] if self.answer_now else agent.tool_manager.schemas()
-                decision = await decide(turn, tools, agent.decision, answer_schema=None if agent.output.is_text else agent.output.generation_schema)
+                decision = await decide(
+                    turn,
+                    tools,
+                    agent.decision,
+                    answer_schema=None if agent.output.is_text else agent.output.generation_schema,
+                    request=self.query if step == 1 else None,  # later steps weigh observations, not the request's words
+                )
             except DecisionError as exc:
                 error, decision = exc, None
             node_id = self._commit_turn(transcript, turn, step_started)

@@ -743,7 +743,12 @@ class ChatCompleter:
         before = len(transcript.text)
         try:
             decision = await decide(
-                transcript, plan.decide_tools, plan.settings, answer_schema=plan.answer_schema, require_tool=plan.require_tool
+                transcript,
+                plan.decide_tools,
+                plan.settings,
+                answer_schema=plan.answer_schema,
+                require_tool=plan.require_tool,
+                request=_pending_request(request.messages),
             )
         except DecisionError as exc:
             if state.last_finish == "length":
@@ -791,6 +796,17 @@ class ChatCompleter:
         error = next(iter(validator.iter_errors(value)), None)
         if error is not None:
             raise EngineResponseError(f"The engine's answer breaks the response_format schema: {error.message}")
+
+
+def _pending_request(messages: Sequence[ChatMessageIn]) -> str | None:
+    """The user's text this turn answers: the user messages after the last assistant turn, or
+    None when tool results came since (then the model decides whether to answer)."""
+    pending: list[str] = []
+    for message in reversed(messages):
+        if not isinstance(message, UserMessageIn):
+            break
+        pending.append(content_text(message.content))
+    return "\n".join(reversed(pending)) or None
 
 
 def _raw_arguments(generated: str, count: int) -> list[str] | None:

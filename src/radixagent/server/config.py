@@ -31,6 +31,10 @@ class ServerSettings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds running requests get to finish at shutdown")
     session_cache: int = Field(default=256, ge=1, description="session agents kept in memory (the rest reload from the store)")
     decision_strategy: DecisionStrategy = Field(default=DecisionStrategy.SCORE, description="'score' (choice scoring) or 'schema'")
+    decision_evidence: bool = Field(
+        default=True,
+        description="score strategy: weigh the request's own words in the tool choice, the arguments and the call count (docs/toolcalls.md)",
+    )
     max_tokens: int = Field(default=512, ge=1, description="max_tokens of a chat completion that does not say")
 
     @field_validator("server_api_keys")

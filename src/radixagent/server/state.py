@@ -100,6 +100,8 @@ class AppState:
 
             self._tools = builtin_tools(engine)
         decision = DecisionSettings(strategy=self.settings.decision_strategy)
+        if not self.settings.decision_evidence:
+            decision = decision.model_only()
         self._completer = ChatCompleter(
             RecoveringEngine(engine), decision=decision, chat_format=self.chat_format, default_max_tokens=self.settings.max_tokens
         )
