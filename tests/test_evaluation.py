@@ -334,7 +334,7 @@ def test_benchmark_script_runs_on_ten_cases_through_the_python_face(tmp_path: Pa
             sys.executable,
             str(ROOT / "benchmarks" / "toolcall_bench.py"),
             "--faces", "python",
-            "--strategies", "score",
+            "--strategies", "grounded",
             "--tool-choice", "auto",
             "--limit", "10",
             "--max-tokens", "64",
@@ -346,7 +346,7 @@ def test_benchmark_script_runs_on_ten_cases_through_the_python_face(tmp_path: Pa
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "python / score / tool_choice=auto" in done.stdout and "overall" in done.stdout
+    assert "python / grounded / tool_choice=auto" in done.stdout and "overall" in done.stdout
     runs = json.loads(report_path.read_text())["runs"]
     assert len(runs) == 1
     report = runs[0]["report"]

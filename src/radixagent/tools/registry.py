@@ -10,9 +10,6 @@ the same tools always render to the same bytes, so it can sit in the cached prom
 from __future__ import annotations
 
 import json
-import math
-import re
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
@@ -21,6 +18,7 @@ import jsonschema
 from pydantic import BaseModel, ValidationError
 
 from radixagent.errors import ToolDefinitionError, UnknownToolError
+from radixagent.evidence import rank_tools
 from radixagent.schemas import ToolDefinition, ToolSchema
 from radixagent.tools.execution import ExecutionStatistics, ToolExecutor, ToolRun
 from radixagent.tools.signature import ToolFunction, check_examples, check_tool_name, is_async_callable
@@ -264,28 +262,10 @@ class ToolRegistry:
 
     def recommend(self, query: str, k: int | None = None) -> list[ToolRecommendation]:
         """Rank tools by BM25 between the query and each tool's name, description, parameter
-        names and descriptions and enum values. Tools sharing no term with the query are left out."""
-        docs = {s.name: _terms(_tool_text(s)) for s in self.schemas()}
-        query_terms = _terms(query)
-        if not docs or not query_terms:
-            return []
-        n = len(docs)
-        avg_len = sum(len(d) for d in docs.values()) / n or 1.0
-        df: Counter[str] = Counter()
-        for terms in docs.values():
-            df.update(set(terms))
-        k1, b = 1.2, 0.75
-        ranked: list[ToolRecommendation] = []
-        for name, terms in docs.items():
-            tf = Counter(terms)
-            score = 0.0
-            for term in set(query_terms):
-                if term not in tf:
-                    continue
-                idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-                score += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(terms) / avg_len))
-            if score > 0:
-                ranked.append(ToolRecommendation(name=name, score=round(score, 6)))
+        names and descriptions and enum values (`radixagent.evidence.rank_tools`). Tools sharing
+        no term with the query are left out."""
+        scores = rank_tools(query, self.schemas())
+        ranked = [ToolRecommendation(name=name, score=round(score, 6)) for name, score in scores.items() if score > 0]
         ranked.sort(key=lambda r: -r.score)  # stable: ties keep registration order
         return ranked[:k] if k is not None else ranked
 
@@ -368,38 +348,3 @@ def _render_compact(schema: ToolSchema) -> str:
     for example in schema.examples:
         lines.append(f"  example: {json.dumps(example, ensure_ascii=False)}")
     return "\n".join(lines)
-
-
-# --- terms for BM25 ---------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_STOP = frozenset(
-    "a an and are as at be by for from has have in into is it its of on or that the this to was were will with "
-    "what which who how me my i you your do does please can could would should".split()
-)
-
-
-def _terms(text: str) -> list[str]:
-    """Lower-cased words (snake_case and camelCase split, English stop words out); words in
-    scripts without spaces between morphemes (Hangul, CJK) also give their character bigrams,
-    so "감정을" still meets "감정"."""
-    terms: list[str] = []
-    for word in _WORD.findall(_CAMEL.sub(" ", text)):
-        word = word.lower()
-        if word in _STOP:
-            continue
-        terms.append(word)
-        if not word.isascii() and len(word) > 2:
-            terms.extend(word[i : i + 2] for i in range(len(word) - 1))
-    return terms
-
-
-def _tool_text(schema: ToolSchema) -> str:
-    parts = [schema.name.replace("_", " ").replace("-", " "), schema.description]
-    for pname, node in schema.parameters.get("properties", {}).items():
-        parts.append(pname)
-        if isinstance(node, dict):
-            parts.append(str(node.get("description", "")))
-            parts.extend(str(v) for v in node.get("enum", []))
-    return " ".join(parts)

@@ -1,0 +1,255 @@
+"""The request's own evidence: values found in a message, argument schemas narrowed to them,
+tool ranking, call counting; the decision layer using it on the scripted engine (deterministic)
+and each benchmark strategy end to end on the real embedded engine."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from radixagent.chat import ChatCompleter, ChatRequest
+from radixagent.decision import DecisionSettings
+from radixagent.engine import ScriptedEngine
+from radixagent.engine.embedded import EmbeddedEngine
+from radixagent.evaluation import ModelOutput, OutputCall, load_benchmark, score_case
+from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
+from radixagent.schemas import ToolSchema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EVENT = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        "start_time": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$", "description": "HH:MM, 24-hour clock"},
+        "duration_minutes": {"type": "integer", "minimum": 5, "maximum": 480, "default": 30},
+        "attendees": {"type": "array", "items": {"type": "string"}, "description": "e-mail addresses", "default": []},
+        "recurrence": {
+            "type": "object",
+            "properties": {"frequency": {"type": "string", "enum": ["daily", "weekly", "monthly"]}, "count": {"type": "integer", "minimum": 1}},
+            "required": ["frequency", "count"],
+        },
+    },
+    "required": ["title", "date", "start_time"],
+}
+LIGHT = ToolSchema(
+    name="set_light",
+    description="Switch a room's light on or off",
+    parameters={
+        "type": "object",
+        "properties": {"room": {"type": "string", "enum": ["kitchen", "living_room", "bedroom"]}, "on": {"type": "boolean"}},
+        "required": ["room", "on"],
+    },
+)
+DOOR = ToolSchema(
+    name="lock_door",
+    description="Lock or unlock a door",
+    parameters={
+        "type": "object",
+        "properties": {"door": {"type": "string", "enum": ["front", "back"]}, "locked": {"type": "boolean", "default": True}},
+        "required": ["door"],
+    },
+)
+WEATHER = ToolSchema(
+    name="get_weather",
+    description="Current weather conditions for a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+# --- values in a message --------------------------------------------------------------------
+
+
+def test_typed_values_are_found_and_normalised() -> None:
+    found = Evidence.of("Book a 90 minute 'Budget planning' meeting on March 3, 2025 at 1 pm with ana@x.io; pay $1,250.75.")
+    assert found.dates == ["2025-03-03"]
+    assert found.times == ["13:00"]
+    assert found.emails == ["ana@x.io"]
+    assert found.quoted == ["Budget planning"]
+    assert found.numbers == [90.0, 1250.75]  # the date's and the time's digits are not numbers of their own
+    assert Evidence.of("Two-day forecast, 2025-04-17 at 9:05").numbers == [2.0]
+    assert Evidence.of("at 12 am, then 12 pm").times == ["00:00", "12:00"]
+
+
+def test_spans_skip_stop_word_edges_and_keep_quotes_whole() -> None:
+    spans = Evidence.of("Search my inbox for messages about the dentist.").spans
+    assert "dentist" in spans and "messages about the dentist" in spans
+    assert "the dentist" not in spans and "for" not in spans
+    assert Evidence.of("Play 'Blue in Green' now").spans[0] == "Blue in Green"
+
+
+def test_parts_split_coordination_but_not_numbers_or_dates() -> None:
+    assert [p.text for p in Evidence.of("Compare the weather in Oslo and in Helsinki.").parts()] == [
+        "Compare the weather in Oslo",
+        "in Helsinki.",
+    ]
+    assert len(Evidence.of("Send $1,250.75 on March 3, 2025 to Carlos").parts()) == 1
+    assert len(Evidence.of("Turn off the light, lock the front door and set the heating to 18").parts()) == 3
+
+
+def test_terms_stem_lightly_so_plurals_meet() -> None:
+    assert terms("lights balances boxes weekly") == ["light", "balance", "box", "week"]
+    assert terms("get_current_weather") == ["get", "current", "weather"]
+
+
+def test_rank_tools_prefers_the_tool_the_words_name() -> None:
+    scores = rank_tools("Turn off the lights in the kitchen", [LIGHT, DOOR, WEATHER])
+    assert max(scores, key=scores.__getitem__) == "set_light"
+    assert scores["get_weather"] == 0.0
+
+
+# --- narrowing argument schemas ----------------------------------------------------------------
+
+
+def test_narrowed_schema_admits_only_the_messages_values() -> None:
+    message = "Create a weekly 'Team standup' on 2025-05-05 at 09:15 with a@x.io and b@y.io, repeating 10 times."
+    schema = narrow_arguments(EVENT, Evidence.of(message), tool_words=terms("create_event"))
+    props = schema["properties"]
+    assert props["date"]["enum"] == ["2025-05-05"]
+    assert props["start_time"]["enum"] == ["09:15"]
+    assert props["recurrence"]["properties"]["frequency"]["enum"] == ["weekly"]
+    assert props["recurrence"]["properties"]["count"]["enum"] == [10]
+    assert props["attendees"]["items"]["enum"] == ["a@x.io", "b@y.io"]
+    assert "Team standup" in props["title"]["enum"]
+    assert not any("Create" in s for s in props["title"]["enum"])  # the words asking for the tool are not its input
+    # the message says nothing of the duration: left out, so its default applies
+    assert "duration_minutes" not in props
+    assert set(schema["required"]) == {"title", "date", "start_time", "attendees", "recurrence"}
+    # every value the narrowed schema admits is valid for the tool's own schema
+    value = {"title": "Team standup", "date": "2025-05-05", "start_time": "09:15", "attendees": ["a@x.io"], "recurrence": {"frequency": "weekly", "count": 10}}
+    jsonschema.validate(value, schema)
+    jsonschema.validate(value, EVENT)
+
+
+def test_without_values_in_the_message_the_schema_stays_free() -> None:
+    schema = narrow_arguments(EVENT, Evidence.of("Put something in my calendar"))
+    assert "enum" not in schema["properties"]["date"] and schema["properties"]["date"]["pattern"]
+
+
+def test_booleans_follow_negation_and_opposites() -> None:
+    def flag(tool: ToolSchema, message: str) -> Any:
+        props = narrow_arguments(tool.parameters, Evidence.of(message))["properties"]
+        return props.get("on", props.get("locked", {})).get("enum")
+
+    assert flag(LIGHT, "Switch off the kitchen light") == [False]
+    assert flag(LIGHT, "Turn on the bedroom light") == [True]
+    assert flag(DOOR, "Unlock the back door") == [False]
+    assert flag(DOOR, "Open the back door") is None  # locked is optional and unspoken of: left out
+    notify = {"type": "object", "properties": {"notify_attendees": {"type": "boolean", "default": True}}}
+    assert narrow_arguments(notify, Evidence.of("Cancel it, but don't notify the attendees"))["properties"]["notify_attendees"]["enum"] == [False]
+
+
+def test_a_later_call_does_not_repeat_a_value_of_the_same_tool() -> None:
+    schema = narrow_arguments(
+        {"type": "object", "properties": {"date": {"type": "string", "format": "date"}}, "required": ["date"]},
+        Evidence.of("on 2025-07-02"),
+        context=Evidence.of("What's on 2025-07-01 and on 2025-07-02?"),
+        used={"date": {"2025-07-02"}},
+    )
+    assert schema["properties"]["date"]["enum"] == ["2025-07-01"]
+
+
+def test_served_by_tells_an_item_of_an_array_from_a_new_call() -> None:
+    tools = [LIGHT]
+    assert Evidence.of("b@y.io").served_by([{"attendees": ["a@x.io", "b@y.io"]}], tools)
+    assert not Evidence.of("in the bedroom").served_by([{"room": "kitchen", "on": False}], tools)
+
+
+# --- the decision layer, deterministic (scripted engine) --------------------------------------
+
+
+def completer(replies: list[Any], decision: DecisionSettings | None = None) -> tuple[ChatCompleter, ScriptedEngine]:
+    engine = ScriptedEngine(replies)
+    return ChatCompleter(engine, decision=decision), engine
+
+
+def request(user: str, tools: list[ToolSchema], **extra: Any) -> ChatRequest:
+    body = {
+        "messages": [{"role": "user", "content": user}],
+        "tools": [{"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}} for t in tools],
+        **extra,
+    }
+    return ChatRequest.model_validate(body)
+
+
+async def test_evidence_answers_directly_when_no_tool_has_any() -> None:
+    chat, engine = completer(["Rainbows come from refraction."])
+    result = await chat.complete(request("Why do rainbows appear after a storm?", [LIGHT, DOOR]))
+    assert result.content == "Rainbows come from refraction." and not result.tool_calls
+    # the model alone is offered "answer" among the tools: the script's choice wins
+    chat, _ = completer([" lock_door", '{"door": "front"}'], DecisionSettings().model_only())
+    result = await chat.complete(request("Why do rainbows appear after a storm?", [LIGHT, DOOR]))
+    assert [c.name for c in result.tool_calls] == ["lock_door"]
+
+
+async def test_evidence_outweighs_a_weak_model_preference() -> None:
+    # the scripted engine scores its pick 0 and the rest -10; evidence of ~5 nats does not
+    # overturn that, but a strong weight does
+    strong = DecisionSettings(evidence_weight=20.0)
+    chat, _ = completer([" lock_door", '{"room": "kitchen", "on": false}'], strong)
+    result = await chat.complete(request("Switch off the kitchen light", [LIGHT, DOOR]))
+    assert result.tool_calls[0].name == "set_light"
+    assert json.loads(result.tool_calls[0].arguments) == {"room": "kitchen", "on": False}
+
+
+async def test_each_coordinated_part_gets_its_own_call() -> None:
+    chat, engine = completer([" set_light", '{"room": "kitchen", "on": false}', " lock_door", '{"door": "front", "locked": true}'])
+    result = await chat.complete(request("Switch off the kitchen light and lock the front door", [LIGHT, DOOR], parallel_tool_calls=True))
+    assert [c.name for c in result.tool_calls] == ["set_light", "lock_door"]
+    # without parallel calls, one
+    chat, _ = completer([" set_light", '{"room": "kitchen", "on": false}'])
+    result = await chat.complete(request("Switch off the kitchen light and lock the front door", [LIGHT, DOOR]))
+    assert [c.name for c in result.tool_calls] == ["set_light"]
+
+
+async def test_a_part_whose_values_the_first_call_took_adds_no_call() -> None:
+    invite = ToolSchema(
+        name="invite",
+        description="Invite people to the meeting",
+        parameters={"type": "object", "properties": {"emails": {"type": "array", "items": {"type": "string", "format": "email"}}}, "required": ["emails"]},
+    )
+    chat, _ = completer(['{"emails": ["a@x.io", "b@y.io"]}'])
+    result = await chat.complete(request("Invite a@x.io and b@y.io to the meeting", [invite], parallel_tool_calls=True))
+    assert len(result.tool_calls) == 1
+
+
+# --- each strategy end to end, on the real embedded engine -----------------------------------
+
+
+@pytest.fixture(scope="module")
+async def engine() -> AsyncIterator[EmbeddedEngine]:
+    eng = EmbeddedEngine(context_size=2048, slots=2, threads=2)
+    await eng.start()
+    yield eng
+    await eng.aclose()
+
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from toolcall_bench import STRATEGIES, request_body  # noqa: E402
+
+CASE_IDS = ["weather-01", "cal-01", "home-07", "weather-06"]
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+async def test_strategy_end_to_end_on_the_embedded_engine(engine: EmbeddedEngine, strategy: str) -> None:
+    """A few labeled cases (a simple call, values to copy, two calls, no tool) through each
+    strategy: every call is well-formed; the default gets them all exactly right."""
+    cases, toolsets = load_benchmark(ROOT / "benchmarks" / "toolcalls" / "cases.jsonl")
+    by_id = {c.id: c for c in cases}
+    chat = ChatCompleter(engine, decision=STRATEGIES[strategy])
+    scores = []
+    for case_id in CASE_IDS:
+        case = by_id[case_id]
+        result = await chat.complete(ChatRequest.model_validate(request_body(case, toolsets[case.toolset], "auto", 64)))
+        output = ModelOutput(content=result.content, calls=[OutputCall(name=c.name, arguments=c.arguments) for c in result.tool_calls], finish_reason=result.finish_reason)
+        scores.append(score_case(case, toolsets[case.toolset], output))
+    assert all(s.well_formed is not False for s in scores), [s.problems for s in scores]
+    if strategy == "grounded":
+        assert all(s.exact is not False and s.abstained is not False and s.right_count is not False for s in scores), [s.problems for s in scores]
