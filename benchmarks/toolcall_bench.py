@@ -115,6 +115,8 @@ def request_body(case: Case, toolset: Toolset, tool_choice: str, max_tokens: int
 
 def plan(cases: Sequence[Case], tool_choice: str, args: argparse.Namespace) -> list[Case]:
     """The run's cases, grouped by tool set so each tool set's prompt prefix stays cached."""
+    if args.toolsets_only:
+        cases = [c for c in cases if c.toolset in args.toolsets_only]
     chosen = select_cases(cases, categories=args.categories, limit=args.limit, tool_choice=tool_choice)
     order = {name: i for i, name in enumerate(dict.fromkeys(c.toolset for c in chosen))}
     return sorted(chosen, key=lambda c: order[c.toolset])
@@ -345,6 +347,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--toolsets", type=Path, default=None, help="tool sets file (default: toolsets.json beside the cases)")
     parser.add_argument("--limit", type=int, default=None, help="at most N cases per run, spread over the categories")
     parser.add_argument("--categories", type=lambda s: [c for c in s.split(",") if c], default=None, help=f"comma-separated, of: {','.join(CATEGORIES)}")
+    parser.add_argument("--toolsets-only", type=lambda s: [t for t in s.split(",") if t], default=None, help="comma-separated tool set names: only their cases")
     parser.add_argument("--faces", type=lambda s: s.split(","), default=list(FACES), help="comma-separated, of: python,server,llama")
     parser.add_argument("--strategies", type=lambda s: s.split(","), default=list(STRATEGIES), help=f"radixagent decision strategies, of: {','.join(STRATEGIES)} (the server face runs {','.join(SERVER_STRATEGIES)})")
     parser.add_argument("--tool-choice", type=lambda s: s.split(","), default=list(TOOL_CHOICES), help="comma-separated, of: auto,required")

@@ -50,6 +50,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
+import jsonschema
 from pydantic import BaseModel, Field
 
 from radixagent.engine import Completion, JsonSchemaConstraint, SamplingParams
@@ -181,9 +182,9 @@ async def _decide_by_score(
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
-    if evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts()) > 1:
-        # each coordinated part is a call: the first one serves the first part
-        prior = {name: settings.evidence_weight * value for name, value in _support(evidence.parts()[0], tools).items()}
+    if evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1:
+        # each coordinated part is a call: the first one serves the first part (and the request)
+        prior = {name: value + settings.evidence_weight * _support(evidence.parts[0], tools)[name] for name, value in prior.items()}
     action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
     if action == ANSWER:
         return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
@@ -191,19 +192,35 @@ async def _decide_by_score(
         return Decision(kind=ToolCallDecision.NEED_MORE_INFO, text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
 
     extract = evidence if settings.extract_arguments else None
-    calls = [await _call(transcript, by_name[action], settings, extract, confidence)]
-    if evidence is not None and settings.split_calls and settings.max_calls > 1:
+    first = extract
+    if extract is not None and settings.split_calls and settings.max_calls > 1 and len(extract.parts) > 1:
+        first = extract.parts[0]  # the first call serves the first part; the whole request is its fallback
+    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract)]
+    if evidence is not None and settings.split_calls:
         await _split_calls(transcript, by_name, settings, evidence, extract, calls)
+        ran = False
     else:
-        while len(calls) < settings.max_calls:
-            action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN], settings.length_normalized, prior)
-            if action == RUN:
-                break
-            calls.append(await _call(transcript, by_name[action], settings, extract, confidence, calls))
-        if action == RUN:
-            return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=min(c.confidence_score for c in calls))
-    await transcript.append("\nAction: run")
+        ran = await _calls_until_run(transcript, by_name, settings, extract, prior, calls)
+    if not ran:
+        await transcript.append("\nAction: run")
     return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=min(c.confidence_score for c in calls))
+
+
+async def _calls_until_run(
+    transcript: Transcript,
+    by_name: dict[str, ToolSchema],
+    settings: DecisionSettings,
+    extract: Evidence | None,
+    prior: dict[str, float],
+    calls: list[ToolCall],
+) -> bool:
+    """More calls while the model prefers another tool to `run`; True when it chose `run`."""
+    while len(calls) < settings.max_calls:
+        action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN], settings.length_normalized, prior)
+        if action == RUN:
+            return True
+        calls.append(await _call(transcript, by_name[action], settings, extract, confidence, calls))
+    return False
 
 
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
@@ -231,18 +248,20 @@ async def _split_calls(
 ) -> None:
     """One more call for each coordinated part of the request whose values no call has taken yet."""
     tools = list(by_name.values())
-    for part in evidence.parts()[1:]:
+    for part in evidence.parts[1:]:
         if len(calls) >= settings.max_calls:
             return
+        if part.served_by([c.arguments or {} for c in calls], tools):
+            continue  # an item of an earlier call's list, a detail of it ("for 14 days")
         support = _support(part, tools)
         best = max(support, key=support.__getitem__)
         last = calls[-1].tool_name or ""
-        new_tool = best != last and support[best] > support.get(last, 0.0)
-        if not new_tool and part.served_by([c.arguments or {} for c in calls], tools):
-            continue
         if support[best] > 0:
-            prior = {name: settings.evidence_weight * value for name, value in support.items()}
-            action, confidence = await _choose(transcript, "\nAction:", list(by_name), settings.length_normalized, prior)
+            # the part names its tool: the model chooses among the tools it names (after a call it
+            # favours repeating it by more than any prior)
+            named = [name for name in by_name if support[name] > 0]
+            prior = {name: settings.evidence_weight * support[name] for name in named}
+            action, confidence = await _choose(transcript, "\nAction:", named, settings.length_normalized, prior)
         else:  # "... and in Helsinki": the part continues the previous request
             action, confidence = await _choose(transcript, "\nAction:", [last], settings.length_normalized, {})
         calls.append(await _call(transcript, by_name[action], settings, part if extract is not None else None, confidence, calls, context=extract))
@@ -295,12 +314,20 @@ async def _choose(
 
 async def _arguments(transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings) -> dict[str, Any]:
     await transcript.append("\nArguments: ")
+    if not schema.get("properties") and schema.get("additionalProperties") is False:
+        await transcript.append("{}")  # nothing to choose: a small model may pad an empty object with whitespace forever
+        return {}
     # room for every value within the token budget, so the JSON closes even when a small
     # model rambles inside a string
+    fitted = fit_schema(schema, settings.argument_tokens)
     completion = await transcript.generate(
-        constraint=JsonSchemaConstraint(json_schema=fit_schema(schema, settings.argument_tokens)),
+        constraint=JsonSchemaConstraint(json_schema=fitted),
         sampling=SamplingParams(max_tokens=settings.argument_tokens),
     )
+    if completion.finish_reason == "length" and (closed := _closed(completion.text, fitted)) is not None:
+        # every value was written and only whitespace followed: the brackets are all that is missing
+        await transcript.append(closed[len(completion.text) :])
+        return json.loads(closed)  # type: ignore[no-any-return]
     value = _parse_json(completion, f"the arguments of {tool.name}")
     if not isinstance(value, dict):
         raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")
@@ -410,6 +437,31 @@ def _naming_confidence(completion: Completion) -> float:
 
 
 _NAMED = re.compile(r'"tool"\s*:\s*"[^"]*"|"action"\s*:\s*"(?!call_tool")[^"]*"')
+
+
+def _closed(text: str, schema: dict[str, Any]) -> str | None:
+    """`text` with its open brackets closed, when it stops after a complete value (the model
+    cut off while padding with whitespace) and the result is valid for `schema`; else None."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+    body = text.rstrip()
+    if in_string or not stack or not body or body[-1] in ",:[{":
+        return None
+    closed = text + "".join(reversed(stack))
+    try:
+        value = json.loads(closed)
+    except ValueError:
+        return None
+    return closed if not next(iter(jsonschema.Draft202012Validator(schema).iter_errors(value)), None) else None
 
 
 def _object_schema(parameters: dict[str, Any]) -> dict[str, Any]:

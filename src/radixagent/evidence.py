@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from radixagent.schemas import ToolSchema
@@ -168,47 +169,65 @@ class Evidence:
     spans: list[str] = field(default_factory=list)
     words: set[str] = field(default_factory=set)
     """Stemmed terms of the text."""
+    tokens: list[str] = field(default_factory=list)
+    """The text's whitespace-separated words, edge punctuation trimmed."""
+    places: dict[Any, list[tuple[int, int]]] = field(default_factory=dict)
+    """Where each typed value (as found: "2025-03-03", 13.0 ...) stands, as token ranges."""
 
     @classmethod
     def of(cls, text: str) -> Evidence:
-        found = cls(text=text, words=set(terms(text)))
+        found = cls(text=text, words={_IRREGULAR.get(w, w) for w in terms(text)})
+        bounds = [m.span() for m in re.finditer(r"\S+", text)]
+        found.tokens = [text[a:b].strip(_EDGE) for a, b in bounds]
         taken: list[tuple[int, int]] = []  # characters already read as a date, time, address...
+        last: list[tuple[int, int]] = []
 
         def take(match: re.Match[str]) -> bool:
             start, end = match.span()
             if any(s < end and start < e for s, e in taken):
                 return False
             taken.append((start, end))
+            first = next((i for i, (a, b) in enumerate(bounds) if b > start), 0)
+            final = max((i for i, (a, b) in enumerate(bounds) if a < end), default=first)
+            last[:] = [(first, final + 1)]
             return True
+
+        def place(value: Any) -> None:
+            found.places.setdefault(value, []).extend(last)
+
+        def add(values: list[Any], value: Any) -> None:
+            values.append(value)
+            place(value)
 
         for m in _EMAIL.finditer(text):
             if take(m):
-                found.emails.append(m.group(0))
+                add(found.emails, m.group(0))
         for m in _URL.finditer(text):
             take(m)
         for m in _ISO_DATE.finditer(text):
             if take(m) and _valid_date(int(m[1]), int(m[2]), int(m[3])):
-                found.dates.append(m.group(0))
+                add(found.dates, m.group(0))
         for m in _MONTH_DAY_YEAR.finditer(text):
             if take(m) and _valid_date(int(m[3]), _month(m[1]), int(m[2])):
-                found.dates.append(_iso(int(m[3]), _month(m[1]), int(m[2])))
+                add(found.dates, _iso(int(m[3]), _month(m[1]), int(m[2])))
         for m in _DAY_MONTH_YEAR.finditer(text):
             if take(m) and _valid_date(int(m[3]), _month(m[2]), int(m[1])):
-                found.dates.append(_iso(int(m[3]), _month(m[2]), int(m[1])))
+                add(found.dates, _iso(int(m[3]), _month(m[2]), int(m[1])))
         for m in _CLOCK.finditer(text):
             if take(m):
-                hour = _hour(int(m[1]), m[3])
-                found.times.append(f"{hour:02d}:{m[2]}")
+                add(found.times, f"{_hour(int(m[1]), m[3]):02d}:{m[2]}")
         for m in _MERIDIEM.finditer(text):
             if take(m):
-                found.times.append(f"{_hour(int(m[1]), m[2]):02d}:00")
-        if re.search(r"\bnoon\b", text, re.IGNORECASE):
-            found.times.append("12:00")
+                add(found.times, f"{_hour(int(m[1]), m[2]):02d}:00")
+        for m in re.finditer(r"\bnoon\b", text, re.IGNORECASE):
+            if take(m):
+                add(found.times, "12:00")
         for m in _NUMBER.finditer(text):
             if take(m):
-                found.numbers.append(float(m.group(0).replace(",", "")))
+                add(found.numbers, float(m.group(0).replace(",", "")))
         for m in _WORD_NUMBER.finditer(text):
-            found.numbers.append(float(_WORD_NUMBERS[m[1].lower()]))
+            if take(m):
+                add(found.numbers, float(_WORD_NUMBERS[m[1].lower()]))
         for m in _QUOTED.finditer(text):
             quoted = next(g for g in m.groups() if g is not None).strip()
             if quoted:
@@ -220,7 +239,7 @@ class Evidence:
 
     def mentions(self, phrase: str) -> bool:
         """Whether every term of `phrase` (an enum value, a parameter's name) is in the text."""
-        wanted = terms(str(phrase))
+        wanted = [_IRREGULAR.get(w, w) for w in terms(str(phrase))]
         return bool(wanted) and all(w in self.words for w in wanted)
 
     def strings_for(self, schema: dict[str, Any], kind: str | None = None) -> list[str]:
@@ -247,6 +266,40 @@ class Evidence:
         limit = schema.get("maxLength")
         floor = schema.get("minLength", 0)
         return list(dict.fromkeys(s for s in pool if floor <= len(s) <= (limit if isinstance(limit, int) else 10**6)))
+
+    def where(self, value: Any) -> list[tuple[int, int]]:
+        """The token ranges where a value stands: as found (typed values) or as its words."""
+        if value in self.places:
+            return self.places[value]
+        if isinstance(value, float | int) and float(value) in self.places:
+            return self.places[float(value)]
+        wanted = [w.strip(_EDGE).casefold() for w in str(value).split()]
+        wanted = [w for w in wanted if w]
+        if not wanted:
+            return []
+        if len(wanted) == 1 and wanted[0] not in (t.casefold() for t in self.tokens):
+            # an enum value named in other words ("living_room" as "living room", "lights" for "light")
+            stems = terms(str(value))
+            return [(i, i + 1) for i, t in enumerate(self.tokens) if stems and terms(t)[:1] == stems[:1]]
+        folded = [t.casefold() for t in self.tokens]
+        size = len(wanted)
+        return [(i, i + size) for i in range(len(folded) - size + 1) if folded[i : i + size] == wanted]
+
+    def anchored(self, values: Sequence[Any], anchors: set[str], side: str) -> list[Any]:
+        """The values standing on one `side` ("after", "before") of an anchor word (a parameter's
+        own name, "from" for an origin...): "IBAN DE89...", "from Munich", "2 adults"."""
+        if not anchors:
+            return []
+        marks = [i for i, t in enumerate(self.tokens) if _anchor(t, anchors)]
+        if not marks:
+            return []
+        out = []
+        for value in values:
+            for start, end in self.where(value):
+                if any(_near(self.tokens, mark, start, end, side) for mark in marks):
+                    out.append(value)
+                    break
+        return out
 
     def numbers_for(self, schema: dict[str, Any]) -> list[int | float]:
         """Numbers of the text within the parameter's bounds (whole ones for an integer)."""
@@ -277,10 +330,11 @@ class Evidence:
 
     # --- parts of a request ------------------------------------------------------------------
 
+    @cached_property
     def parts(self) -> list[Evidence]:
         """The coordinated parts of the text ("A and B", "A, B and C", "A; then B"): each may be
         a call of its own. A text with no coordination is one part."""
-        pieces = [p for p in _SPLIT.split(self.text) if p and p.strip(_EDGE + " ")]
+        pieces = _pieces(self.text)
         return [self] if len(pieces) < 2 else [Evidence.of(p) for p in pieces]
 
     def names(self) -> list[str]:
@@ -325,6 +379,29 @@ def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
+_FILLER = _STOP | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent"}
+_IRREGULAR = {"children": "child", "people": "person", "men": "man", "women": "woman", "feet": "foot"}
+
+
+def _anchor(token: str, anchors: set[str]) -> bool:
+    word = token.casefold()
+    if word in anchors:
+        return True
+    stems = terms(token)
+    return bool(stems) and (stems[0] in anchors or _IRREGULAR.get(word, "") in anchors)
+
+
+def _near(tokens: list[str], mark: int, start: int, end: int, side: str) -> bool:
+    """Whether a value at tokens[start:end] follows the anchor at `mark` with at most one
+    filler word between ("IBAN DE89...", "volume of 25"), or directly precedes it ("2 adults")."""
+    if side == "after" and start > mark:
+        gap = tokens[mark + 1 : start]
+        return len(gap) <= 1 and all(not g or g.casefold() in _FILLER for g in gap)
+    if side == "before" and end <= mark:
+        return all(not g for g in tokens[end:mark])
+    return False
+
+
 def _month(name: str) -> int:
     name = name.lower().rstrip(".")
     return _MONTHS.get(name, _MONTHS.get(name[:3], 0))
@@ -356,20 +433,44 @@ def _within(number: float, schema: dict[str, Any]) -> bool:
     return not ("exclusiveMaximum" in schema and number >= schema["exclusiveMaximum"])
 
 
+_RANGE = re.compile(r"\b(between\s+\S+(?:\s+\S+)?)\s+and\s+", re.IGNORECASE)
+
+
+def _pieces(text: str) -> list[str]:
+    """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118') and a range
+    ("between 2024-11-01 and 2024-12-31") are not cut."""
+
+    def shield(match: re.Match[str]) -> str:
+        return match.group(0).replace(",", "\x00").replace(" ", "\x01")
+
+    shielded = _RANGE.sub(shield, _QUOTED.sub(shield, text))
+    return [p.replace("\x00", ",").replace("\x01", " ") for p in _SPLIT.split(shielded) if p and p.strip(_EDGE + " ")]
+
+
 def _spans(text: str, quoted: Iterable[str]) -> list[str]:
-    """Runs of up to `MAX_SPAN_WORDS` words of the text, edge punctuation trimmed, longest
-    first; plus each quoted phrase whole."""
-    words = [w.strip(_EDGE) for w in text.split()]
+    """Runs of up to `MAX_SPAN_WORDS` words within each coordinated piece of the text ("BA117"
+    and "AF22", not "BA117 and AF22"), edge punctuation trimmed, longest first; plus each
+    quoted phrase whole."""
     out: list[str] = list(quoted)
-    for size in range(min(MAX_SPAN_WORDS, len(words)), 0, -1):
-        for start in range(len(words) - size + 1):
-            run = [w for w in words[start : start + size]]
-            if not run[0] or not run[-1]:
-                continue
-            if any(w.lower() in _STOP and not (w[:1].isupper() and i + start > 0) for i, w in ((0, run[0]), (size - 1, run[-1]))):
-                continue  # "the dentist" -> "dentist"; "The Four Seasons" stays whole
-            out.append(" ".join(run))
+    pieces = [p.split() for p in _pieces(text)]
+    for size in range(MAX_SPAN_WORDS, 0, -1):
+        for piece in pieces:
+            out.extend(_runs([w.strip(_EDGE) for w in piece], size))
     return list(dict.fromkeys(out))
+
+
+def _runs(words: list[str], size: int) -> list[str]:
+    """The runs of `size` words, none starting or ending on an empty word or a lower-case stop
+    word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word)."""
+    out: list[str] = []
+    for start in range(len(words) - size + 1):
+        run = words[start : start + size]
+        if not run[0] or not run[-1]:
+            continue
+        if any(w.lower() in _STOP and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
+            continue
+        out.append(" ".join(run))
+    return out
 
 
 def _leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -401,62 +502,174 @@ def narrow_arguments(
     """A copy of an object schema whose values can only come from the request where it has them.
 
     - a string takes one of the text's strings that fits it (`Evidence.strings_for`), a number
-      one of its numbers within bounds; with none in the text, the parameter stays free;
-    - an enum keeps the values the text names, when it names any;
-    - an optional parameter the text says nothing about (neither its name nor a value of it) is
-      left out, so the tool's default applies instead of an invented value.
+      one of its numbers within bounds, an enum the values the text names, a flag what the text
+      says of it; where a value stands next to the parameter's own name ("IBAN DE89...",
+      "2 adults") or its direction ("from Munich" for an origin), only such values; with none
+      in the text, the parameter stays as the tool defines it;
+    - an optional parameter the text says nothing about (neither its name nor a value no other
+      parameter takes) is left out, so the tool's default applies instead of an invented value;
+      one it speaks of is required, so the model does not skip it.
 
     `evidence` is the part of the request this call serves; `context` the whole request, the
     fallback for values the part does not hold. `used` maps a parameter path to the values
     earlier calls of the same tool gave it, which this call does not repeat. A free string
     takes no span holding `tool_words` (the words naming the tool: they ask for it, they are
-    not its input) nor led by its own name ("IBAN DE89..." -> "DE89...")."""
-    return _narrow_object(copy.deepcopy(schema), evidence, context or evidence, used or {}, "", set(tool_words or ()))
+    not its input)."""
+    narrowing = _Narrowing(evidence, context or evidence, used or {}, set(tool_words or ()))
+    return narrowing.object(copy.deepcopy(schema), "")
 
 
-def _narrow_object(
-    node: dict[str, Any], part: Evidence, whole: Evidence, used: dict[str, set[Any]], path: str, tool_words: set[str]
-) -> dict[str, Any]:
-    properties = node.get("properties")
-    if not isinstance(properties, dict):
-        return node
-    required = set(node.get("required") or [])
-    claimed = _claims(node, whole)
-    kept: dict[str, Any] = {}
-    given: list[str] = []
-    for name, child in properties.items():
-        if not isinstance(child, dict):
-            kept[name] = child
-            continue
-        where = f"{path}.{name}" if path else name
-        if name not in required:
-            if _said(name, child, whole):
-                given.append(name)
-            else:
+_FROM = frozenset({"from", "origin", "source", "sender"})
+_TO = frozenset({"to", "destination", "target", "into"})
+_GENERIC = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
+
+
+@dataclass
+class _Narrowing:
+    part: Evidence
+    whole: Evidence
+    used: dict[str, set[Any]]
+    tool_words: set[str]
+
+    def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
+        properties = node.get("properties")
+        if not isinstance(properties, dict):
+            return node
+        required = set(node.get("required") or [])
+        claimed = _claims(node, self.whole)
+        said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and _said(n, c, self.whole)}
+        spoken = Counter(_value_kind(n, properties[n]) for n in said)
+        kept: dict[str, Any] = {}
+        for name, child in properties.items():
+            if not isinstance(child, dict):
+                kept[name] = child
+                continue
+            if name not in required:
                 kind = _value_kind(name, child)
-                if kind is None or whole.count(kind) <= claimed[kind]:
+                if kind is None and name not in said:
                     continue
-        else:
-            given.append(name)
-        kept[name] = _narrow_value(child, _kind(name, child), name, part, whole, used.get(where, set()), used, where, tool_words)
-    node["properties"] = kept
-    # what the text names is given: the model would skip it as readily as it invents the rest
-    node["required"] = given
-    return node
+                # a date, a number ... for it: named, one the required parameters leave over;
+                # unnamed, one of this part that the named ones leave over too
+                if kind is not None and not (
+                    self.whole.count(kind) > claimed[kind] if name in said else self.part.count(kind) > claimed[kind] + spoken[kind]
+                ):
+                    continue
+            where = f"{path}.{name}" if path else name
+            kept[name] = self.value(child, name, where)
+        node["properties"] = kept
+        # what the text speaks of is given: the model would skip it as readily as it invents the rest
+        node["required"] = list(kept)
+        node.setdefault("additionalProperties", False)  # a parameter left out stays out
+        return node
+
+    def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
+        declared = node.get("type")
+        taken = self.used.get(path, set())
+        kind = kind or _kind(name, node)
+        if declared == "object":
+            return self.object(node, path)
+        if declared == "array" and isinstance(node.get("items"), dict):
+            items = node["items"]
+            # the items of a list spread over the request's parts ("with a@x.io and b@y.io")
+            whole = _Narrowing(self.whole, self.whole, self.used, self.tool_words)
+            narrowed = whole.object(items, path + "[]") if items.get("type") == "object" else whole.value(items, name, path + "[]", kind)
+            out = {**node, "items": narrowed}
+            if "enum" in narrowed and narrowed is not items:
+                # as many items as the text has values for, so the model does not repeat one
+                room = len(narrowed["enum"]) if kind or "enum" in items else max(1, len(self.whole.quoted) or 1)
+                out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
+            return out
+        if declared == "boolean":
+            flag = _boolean(name, self.part) if _boolean(name, self.part) is not None else _boolean(name, self.whole)
+            return node if flag is None else {**node, "enum": [flag]}
+        if "enum" in node:
+            options = self.pick(name, lambda text: [v for v in node["enum"] if isinstance(v, str) and text.mentions(v) and v not in taken], strict=True)
+            return {**node, "enum": options} if options else node
+        if declared == "string":
+            options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=not (kind or node.get("pattern") or self.part.names()))
+            if not options:
+                return node
+            narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
+            return {**narrowed, "enum": options}
+        if declared in ("integer", "number"):
+            options = self.pick(
+                name, lambda text: [n for n in text.numbers_for(node) if n not in taken], description=str(node.get("description", "")), numeric=True
+            )
+            return {**node, "enum": options} if options else node
+        return node
+
+    def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
+        own = set(terms(name))
+        typed = {*text.dates, *text.times, *text.emails}
+        first = text.tokens[0].casefold() if text is self.whole and len(text.tokens) > 2 else None
+        out = []
+        for option in text.strings_for(node, kind):
+            if option in taken:
+                continue
+            if option not in text.quoted and not kind and not node.get("pattern"):
+                words = set(terms(option))
+                if words & self.tool_words or (words and terms(option.split()[0])[:1] == list(own)[:1] and len(option.split()) > 1):
+                    continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
+                if option.split()[0].casefold() == first or any(t in option for t in typed):
+                    continue  # the request's verb; a date or an address belongs to its own parameter
+            out.append(option)
+        return out
+
+    def pick(
+        self, name: str, candidates: Any, *, whole_first: bool = False, description: str = "", numeric: bool = False, strict: bool = False
+    ) -> list[Any]:
+        """The candidates of the part (then of the whole request) that stand by the parameter's
+        name or direction, else all of the first text that has any (`strict`: the part's, when
+        it has any)."""
+        words = _name_words(name)
+        own = _own(name, description)
+        direction = _FROM if _FROM & set(words) else _TO if _TO & set(words) else frozenset()
+        opposite = (_TO | {"in"}) if direction is _FROM else _FROM if direction else frozenset()
+        if direction is _TO:
+            direction = direction | {"in"}
+        fallback: list[Any] = []
+        for text in (self.whole,) if whole_first else (self.part, self.whole):
+            options = candidates(text)
+            if not options:
+                continue
+            # "IBAN DE89...", "the Recipes folder"; numbers: "2 adults", "volume 25"
+            sides = ("before", "after") if numeric else ("after", "before")
+            near = text.anchored(options, own, sides[0]) or text.anchored(options, own, sides[1])
+            near = near or text.anchored(options, set(direction), "after")  # "from Munich"
+            if near:
+                return near
+            if opposite:  # "from X to Y": the origin is not the value after "to"
+                options = [o for o in options if o not in text.anchored(options, set(opposite), "after")] or options
+            if strict:
+                return options  # an enum value this part names is its own ("my checking and my savings accounts")
+            fallback = fallback or options  # a value may stand by its name elsewhere ("2 adults and 1 child", "..., IBAN X")
+        return fallback
+
+
+def _name_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[_\W]+", _CAMEL.sub("_", name).lower()) if w]
+
+
+def _own(name: str, description: str = "") -> set[str]:
+    """The words that name a parameter in a request: its name's telling words (and long words
+    of its description)."""
+    return {_IRREGULAR.get(w, _stem(w)) for w in _name_words(name) if w not in _GENERIC and len(w) > 1} | {
+        t for t in terms(description) if len(t) > 3
+    }
 
 
 def _claims(node: dict[str, Any], text: Evidence) -> Counter[str | None]:
-    """The typed values (dates, numbers ...) the parameters the text names, or that are
-    required, take: a value serves one parameter, so an optional one the text does not name
-    gets only what is left over."""
+    """The typed values (dates, numbers ...) the required parameters take (those of an
+    optional object the text speaks of included): a value serves one parameter, so an optional
+    one gets only what is left over."""
     required = set(node.get("required") or [])
     claimed: Counter[str | None] = Counter()
     for name, child in (node.get("properties") or {}).items():
-        if not isinstance(child, dict) or not (name in required or _said(name, child, text)):
+        if not isinstance(child, dict):
             continue
-        if child.get("type") == "object":
+        if child.get("type") == "object" and (name in required or _said(name, child, text)):
             claimed.update(_claims(child, text))
-        else:
+        elif name in required:
             claimed[_value_kind(name, child)] += 1
     return claimed
 
@@ -469,25 +682,7 @@ def _value_kind(name: str, node: dict[str, Any]) -> str | None:
     return kind if kind in ("date", "time", "email") else None
 
 
-def _boolean(name: str, text: Evidence) -> bool | None:
-    """A flag the text sets: its name said (true), negated or with its opposite (false)
-    ("don't notify" -> false, "switch off" -> on: false, "unlock" -> locked: false)."""
-    words_of_name = [_stem(w) for w in re.split(r"[_\W]+", _CAMEL.sub("_", name).lower()) if w]
-    wanted = [w for w in words_of_name if w not in ("only", "is", "include")] or words_of_name
-    words = [w.strip(_EDGE).lower() for w in text.text.split()]
-    stems = [_stem(w) for w in words]
-    for i, stem in enumerate(stems):
-        for term in wanted:
-            opposite = {"on": "off", "off": "on"}.get(term)
-            if stem == term or (len(term) > 3 and stem.startswith(term)):
-                negated = any(w in ("not", "no", "don't", "dont", "never", "without") or w.endswith("n't") for w in words[max(0, i - 3) : i])
-                return not negated
-            if stem == opposite or stem in (f"un{term}", f"dis{term}", f"non{term}"):
-                return False
-    return None
-
-
-_KINDS = (("email", ("mail",)), ("date", ("date", "yyyy")), ("time", ("time", "hh")))
+_KINDS = (("email", ("mail", "recipient", "cc", "bcc")), ("date", ("date", "yyyy")), ("time", ("time", "hh")))
 
 
 def _kind(name: str, node: dict[str, Any]) -> str | None:
@@ -500,7 +695,7 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return str(target["format"])
     if target.get("pattern"):
         return None
-    words = set(terms(f"{name} {node.get('description', '')} {target.get('description', '')}"))
+    words = set(terms(f"{name} {node.get('description', '')} {target.get('description', '')}")) | set(name.lower().split("_"))
     for kind, cues in _KINDS:
         if any(w.startswith(cue) for w in words for cue in cues):
             return kind
@@ -508,9 +703,10 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
 
 
 def _said(name: str, node: dict[str, Any], text: Evidence) -> bool:
-    """Whether the text says anything of an optional parameter: its name or description, a
-    value of its enum, or (for a typed string) a value that fits it."""
-    if text.mentions(name) or any(text.mentions(v) for v in node.get("enum", []) if isinstance(v, str)):
+    """Whether the text says anything of an optional parameter: its name (any telling word of
+    it) or description, a value of its enum, a flag it sets, the items of a typed list."""
+    words = [w for w in re.split(r"[_\W]+", _CAMEL.sub("_", name).lower()) if len(w) > 2 and w not in _GENERIC]
+    if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in node.get("enum", []) if isinstance(v, str)):
         return True
     description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3]
     if description and any(t in text.words for t in description):
@@ -528,49 +724,25 @@ def _said(name: str, node: dict[str, Any], text: Evidence) -> bool:
     return False
 
 
-def _narrow_value(
-    node: dict[str, Any],
-    kind: str | None,
-    name: str,
-    part: Evidence,
-    whole: Evidence,
-    taken: set[Any],
-    used: dict[str, set[Any]],
-    path: str,
-    tool_words: set[str],
-) -> dict[str, Any]:
-    declared = node.get("type")
-    if "enum" in node:
-        for text in (part, whole):
-            named = [v for v in node["enum"] if isinstance(v, str) and text.mentions(v) and v not in taken]
-            if named:
-                return {**node, "enum": named}
-        return node
-    if declared == "object":
-        return _narrow_object(node, part, whole, used, path, tool_words)
-    if declared == "array" and isinstance(node.get("items"), dict):
-        return {**node, "items": _narrow_value(node["items"], kind, name, whole, whole, set(), used, path + "[]", tool_words)}
-    if declared == "boolean":
-        flag = _boolean(name, part)
-        return node if flag is None else {**node, "enum": [flag]}
-    if declared == "string":
-        # a part with no name of its own ("... the forecast there") takes its strings from the whole request
-        named = kind or node.get("pattern") or part.names()
-        own = set(terms(name))
-        for text in (part, whole) if named else (whole,):
-            options = [
-                s
-                for s in text.strings_for(node, kind)
-                if s not in taken and (s in text.quoted or not (set(terms(s)) & tool_words or set(terms(s.split()[0])) & own))
-            ]
-            if options:
-                narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
-                return {**narrowed, "enum": options}
-        return node
-    if declared in ("integer", "number"):
-        for text in (part, whole):
-            numbers = [n for n in text.numbers_for(node) if n not in taken]
-            if numbers:
-                return {**node, "enum": numbers}
-        return node
-    return node
+def _boolean(name: str, text: Evidence) -> bool | None:
+    """A flag the text sets: every telling word of its name said (true), negated or said as
+    its opposite (false): "don't notify the attendees" -> notify_attendees: false,
+    "switch off" -> on: false, "unlock" -> locked: false."""
+    words_of_name = [_stem(w) for w in re.split(r"[_\W]+", _CAMEL.sub("_", name).lower()) if w]
+    wanted = [w for w in words_of_name if w not in ("only", "is", "include")] or words_of_name
+    words = [w.strip(_EDGE).lower() for w in text.text.split()]
+    stems = [_IRREGULAR.get(w, _stem(w)) for w in words]
+
+    def said(term: str) -> int | None:
+        return next((i for i, st in enumerate(stems) if st == term or (len(term) > 3 and st.startswith(term))), None)
+
+    first = said(wanted[0])
+    if first is not None and all(said(t) is not None for t in wanted[1:]):
+        negated = any(w in ("not", "no", "never", "without") or w.endswith(("n't", "nt")) and w != "want" for w in words[max(0, first - 3) : first])
+        return not negated
+    if len(wanted) == 1:
+        term = wanted[0]
+        opposite = {"on": "off", "off": "on"}.get(term)
+        if any(st == opposite or st in (f"un{term}", f"dis{term}", f"non{term}") for st in stems):
+            return False
+    return None
