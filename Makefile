@@ -31,3 +31,4 @@ bench: setup
 	$(BIN)/python benchmarks/agent_bench.py
 	$(BIN)/python benchmarks/serve_bench.py
 	$(BIN)/python benchmarks/store_bench.py
+	$(BIN)/python benchmarks/toolcall_bench.py

@@ -5,9 +5,10 @@ The same requests go through three faces, each on the same GGUF model (default: 
 SmolLM2-135M), greedy, with `parallel_tool_calls=true` (OpenAI's default):
 
   python   radixagent.chat.ChatCompleter.complete on an embedded engine: the Python API,
-           once per decision strategy (`--strategies`)
+           once per decision strategy (`--strategies`, see STRATEGIES below)
   server   the OpenAI-compatible endpoint: `radixagent.server`'s app under uvicorn on a free
-           loopback port, called with the unmodified `openai` client, once per strategy
+           loopback port, called with the unmodified `openai` client, once per strategy the
+           server's settings can select (schema, score, grounded)
   llama    the baseline: llama.cpp's own server (xllamacpp, jinja on) with the same model and
            the same `openai` requests. The GGUF's own template has no tools in it, so llama.cpp
            would drop them from the prompt; by default the baseline gets
@@ -21,8 +22,9 @@ one summary row per run. `--show-wrong K` prints K failed cases per run and why.
 
     python benchmarks/toolcall_bench.py                               # everything (~213 cases x 10 runs)
     python benchmarks/toolcall_bench.py --limit 20                    # 20 cases spread over the categories
-    python benchmarks/toolcall_bench.py --faces python --strategies score --tool-choice auto \\
+    python benchmarks/toolcall_bench.py --faces python --strategies grounded,score --tool-choice auto \\
         --categories multi_call,no_tool --show-wrong 5 --json /tmp/report.json
+    python benchmarks/toolcall_bench.py --toolsets-only weather,calendar    # only these tool sets' cases
 
 Latency is per request, client side, on a machine that may be shared: compare runs of one
 invocation. `--threads 1` (the default) is the fastest setting on a busy 2-core machine.

@@ -254,3 +254,26 @@ async def test_strategy_end_to_end_on_the_embedded_engine(engine: EmbeddedEngine
     assert all(s.well_formed is not False for s in scores), [s.problems for s in scores]
     if strategy == "grounded":
         assert all(s.exact is not False and s.abstained is not False and s.right_count is not False for s in scores), [s.problems for s in scores]
+
+
+def test_questions_about_the_world_are_told_from_requests() -> None:
+    assert Evidence.of("Why do rainbows appear after a storm?").asks_about_the_world()
+    assert Evidence.of("How many days does a leap year have?").asks_about_the_world()
+    for request in ("Will it rain in Dublin?", "How much do I still owe on my credit card?", "What is 1234 times 5678?", "Turn on the light."):
+        assert not Evidence.of(request).asks_about_the_world(), request
+
+
+def test_a_list_of_objects_gets_an_item_per_part_at_most() -> None:
+    meal = {
+        "type": "object",
+        "properties": {
+            "foods": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "grams": {"type": "number"}}, "required": ["name", "grams"]},
+            }
+        },
+        "required": ["foods"],
+    }
+    schema = narrow_arguments(meal, Evidence.of("I had 200 grams of oatmeal and 150 grams of blueberries."))
+    assert schema["properties"]["foods"]["maxItems"] == 2
+    assert set(schema["properties"]["foods"]["items"]["properties"]["grams"]["enum"]) == {200, 150}

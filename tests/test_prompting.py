@@ -57,3 +57,18 @@ def test_the_ledger_counts_the_longest_shared_prefix(seen, ids, shared, cacheabl
         ledger.observe(sequence)
     assert ledger.shared(ids) == shared
     assert ledger.cacheable(ids) == cacheable
+
+
+async def test_rewind_drops_what_came_after_the_mark() -> None:
+    from radixagent.engine import ScriptedEngine
+    from radixagent.prompting import PrefixLedger, Transcript
+
+    engine = ScriptedEngine(['{"a": 1}'])
+    transcript = Transcript(engine, PrefixLedger())
+    await transcript.append("Arguments: ")
+    mark = transcript.mark()
+    await transcript.generate()
+    assert transcript.text == 'Arguments: {"a": 1}'
+    transcript.rewind(mark)
+    assert transcript.text == "Arguments: "
+    assert transcript.ids == await engine.tokenize("Arguments: ")

@@ -14,9 +14,9 @@ An assistant turn is written in a small protocol the system prompt teaches:
 
 Two strategies fill it in:
 
-- `score` (default): choose each `Action:` line by likelihood (SGLang `select`: the mean
-  token logprob of every option), then generate the arguments under the chosen tool's own
-  JSON schema. Small models pick far better among named options than they write free JSON,
+- `score` (default): choose each `Action:` line by likelihood (SGLang `select`; by each
+  option's total logprob, or its mean with `length_normalized`), then generate the arguments
+  under the chosen tool's own JSON schema. Small models pick far better among named options than they write free JSON,
   and the confidence is the softmax of the options' scores.
 - `schema`: one constrained generation of the whole decision as JSON (every tool's name and
   argument schema in one `anyOf`); the confidence comes from the logprobs of the tokens that
@@ -28,8 +28,9 @@ setting measured on the tool-call benchmark (docs/toolcalls.md):
 - `evidence_weight`: each tool's lexical and typed-value evidence is added to its log-probability
   before the choice (the model alone picks the wrong tool about 30% of the time on SmolLM2-135M);
 - `abstain_below`: under `tool_choice=auto`, answer directly when no tool's evidence reaches
-  this, instead of offering the model an "answer" option (whose score hardly tells a question
-  no tool serves from a request one does);
+  this, or when the request is a question about the world ("Why do rainbows appear?"), instead
+  of offering the model an "answer" option (whose score hardly tells a question no tool serves
+  from a request one does);
 - `extract_arguments`: each argument's schema is narrowed to the values the message holds
   (`evidence.narrow_arguments`), with the tool's own schema as the fallback;
 - `split_calls`: the coordinated parts of a request ("... in Oslo and in Helsinki") are each
@@ -178,7 +179,7 @@ async def _decide_by_score(
     options = list(by_name)
     if not require_tool or not options:
         if options and support and settings.abstain_below is not None:
-            if _grounds(evidence, tools) < settings.abstain_below:  # type: ignore[arg-type]
+            if evidence.asks_about_the_world() or _grounds(evidence, tools) < settings.abstain_below:  # type: ignore[union-attr]
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
@@ -318,16 +319,22 @@ async def _arguments(transcript: Transcript, tool: ToolSchema, schema: dict[str,
         await transcript.append("{}")  # nothing to choose: a small model may pad an empty object with whitespace forever
         return {}
     # room for every value within the token budget, so the JSON closes even when a small
-    # model rambles inside a string
-    fitted = fit_schema(schema, settings.argument_tokens)
-    completion = await transcript.generate(
-        constraint=JsonSchemaConstraint(json_schema=fitted),
-        sampling=SamplingParams(max_tokens=settings.argument_tokens),
-    )
-    if completion.finish_reason == "length" and (closed := _closed(completion.text, fitted)) is not None:
-        # every value was written and only whitespace followed: the brackets are all that is missing
-        await transcript.append(closed[len(completion.text) :])
-        return json.loads(closed)  # type: ignore[no-any-return]
+    # model rambles inside a string; cut off anyway, once more with half the room
+    start = transcript.mark()
+    for room in (settings.argument_tokens, settings.argument_tokens // 2):
+        fitted = fit_schema(schema, room)
+        completion = await transcript.generate(
+            constraint=JsonSchemaConstraint(json_schema=fitted),
+            sampling=SamplingParams(max_tokens=settings.argument_tokens),
+        )
+        if completion.finish_reason != "length":
+            break
+        if (closed := _closed(completion.text, fitted)) is not None:
+            # every value was written and only whitespace followed: the brackets are all that is missing
+            await transcript.append(closed[len(completion.text) :])
+            return json.loads(closed)  # type: ignore[no-any-return]
+        if room != settings.argument_tokens // 2:
+            transcript.rewind(start)
     value = _parse_json(completion, f"the arguments of {tool.name}")
     if not isinstance(value, dict):
         raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")

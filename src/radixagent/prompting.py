@@ -98,6 +98,18 @@ class Transcript:
         """A copy that shares everything so far and grows on its own."""
         return Transcript(self.engine, self.ledger, text=self.text, ids=None if self.ids is None else list(self.ids))
 
+    def mark(self) -> tuple[int, int | None]:
+        """Where the transcript ends now, for `rewind`."""
+        return len(self.text), None if self.ids is None else len(self.ids)
+
+    def rewind(self, mark: tuple[int, int | None]) -> None:
+        """Drop what came after `mark` (a generation to redo). The engine's cache still holds
+        the prefix, so the retry costs no prefill."""
+        self.text = self.text[: mark[0]]
+        if self.ids is not None and mark[1] is not None:
+            del self.ids[mark[1] :]
+        self._scored = []
+
     async def append(self, text: str) -> None:
         if not text:
             return

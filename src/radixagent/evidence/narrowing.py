@@ -1,0 +1,270 @@
+"""Narrowing: an argument schema cut down to the values a request holds."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from radixagent.evidence.values import EDGE, Evidence
+from radixagent.evidence.words import CAMEL, IRREGULAR, name_words, stem, terms
+
+
+def narrow_arguments(
+    schema: dict[str, Any],
+    evidence: Evidence,
+    *,
+    context: Evidence | None = None,
+    used: dict[str, set[Any]] | None = None,
+    tool_words: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """A copy of an object schema whose values can only come from the request where it has them.
+
+    - a string takes one of the text's strings that fits it (`Evidence.strings_for`), a number
+      one of its numbers within bounds, an enum the values the text names, a flag what the text
+      says of it; where a value stands next to the parameter's own name ("IBAN DE89...",
+      "2 adults") or its direction ("from Munich" for an origin), only such values; with none
+      in the text, the parameter stays as the tool defines it;
+    - an optional parameter the text says nothing about (neither its name nor a value no other
+      parameter takes) is left out, so the tool's default applies instead of an invented value;
+      one it speaks of is required, so the model does not skip it.
+
+    `evidence` is the part of the request this call serves; `context` the whole request, the
+    fallback for values the part does not hold. `used` maps a parameter path to the values
+    earlier calls of the same tool gave it, which this call does not repeat. A free string
+    takes no span holding `tool_words` (the words naming the tool: they ask for it, they are
+    not its input)."""
+    narrowing = _Narrowing(evidence, context or evidence, used or {}, set(tool_words or ()))
+    return narrowing.object(copy.deepcopy(schema), "")
+
+
+_FROM = frozenset({"from", "origin", "source", "sender"})
+_TO = frozenset({"to", "destination", "target", "into"})
+_GENERIC = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
+
+
+@dataclass
+class _Narrowing:
+    part: Evidence
+    whole: Evidence
+    used: dict[str, set[Any]]
+    tool_words: set[str]
+
+    def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
+        properties = node.get("properties")
+        if not isinstance(properties, dict):
+            return node
+        required = set(node.get("required") or [])
+        claimed = _claims(node, self.whole)
+        said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and _said(n, c, self.whole)}
+        spoken = Counter(_value_kind(n, properties[n]) for n in said)
+        kept: dict[str, Any] = {}
+        for name, child in properties.items():
+            if not isinstance(child, dict):
+                kept[name] = child
+                continue
+            if name not in required:
+                kind = _value_kind(name, child)
+                if kind is None and name not in said:
+                    continue
+                # a date, a number ... for it: named, one the required parameters leave over;
+                # unnamed, one of this part that the named ones leave over too
+                if kind is not None and not (
+                    self.whole.count(kind) > claimed[kind] if name in said else self.part.count(kind) > claimed[kind] + spoken[kind]
+                ):
+                    continue
+            where = f"{path}.{name}" if path else name
+            kept[name] = self.value(child, name, where)
+        node["properties"] = kept
+        # what the text speaks of is given: the model would skip it as readily as it invents the rest
+        node["required"] = list(kept)
+        node.setdefault("additionalProperties", False)  # a parameter left out stays out
+        return node
+
+    def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
+        declared = node.get("type")
+        taken = self.used.get(path, set())
+        kind = kind or _kind(name, node)
+        if declared == "object":
+            return self.object(node, path)
+        if declared == "array" and isinstance(node.get("items"), dict):
+            items = node["items"]
+            # the items of a list spread over the request's parts ("with a@x.io and b@y.io")
+            whole = _Narrowing(self.whole, self.whole, self.used, self.tool_words)
+            narrowed = whole.object(items, path + "[]") if items.get("type") == "object" else whole.value(items, name, path + "[]", kind)
+            out = {**node, "items": narrowed}
+            if narrowed.get("type") == "object":
+                # an item per coordinated part at most ("200 g of oatmeal and 150 g of blueberries")
+                room = len(self.whole.parts)
+                out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
+            elif "enum" in narrowed and narrowed is not items:
+                # as many items as the text has values for, so the model does not repeat one
+                room = len(narrowed["enum"]) if kind or "enum" in items else max(1, len(self.whole.quoted) or 1)
+                out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
+            return out
+        if declared == "boolean":
+            flag = _boolean(name, self.part) if _boolean(name, self.part) is not None else _boolean(name, self.whole)
+            return node if flag is None else {**node, "enum": [flag]}
+        if "enum" in node:
+            options = self.pick(name, lambda text: [v for v in node["enum"] if isinstance(v, str) and text.mentions(v) and v not in taken], strict=True)
+            return {**node, "enum": options} if options else node
+        if declared == "string":
+            options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=not (kind or node.get("pattern") or self.part.names()))
+            if not options:
+                return node
+            narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
+            return {**narrowed, "enum": options}
+        if declared in ("integer", "number"):
+            options = self.pick(
+                name, lambda text: [n for n in text.numbers_for(node) if n not in taken], description=str(node.get("description", "")), numeric=True
+            )
+            return {**node, "enum": options} if options else node
+        return node
+
+    def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
+        own = set(terms(name))
+        typed = {*text.dates, *text.times, *text.emails}
+        first = text.tokens[0].casefold() if text is self.whole and len(text.tokens) > 2 else None
+        out = []
+        for option in text.strings_for(node, kind):
+            if option in taken:
+                continue
+            if option not in text.quoted and not kind and not node.get("pattern"):
+                words = set(terms(option))
+                if words & self.tool_words or (words and terms(option.split()[0])[:1] == list(own)[:1] and len(option.split()) > 1):
+                    continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
+                if option.split()[0].casefold() == first or any(t in option for t in typed):
+                    continue  # the request's verb; a date or an address belongs to its own parameter
+            out.append(option)
+        return out
+
+    def pick(
+        self, name: str, candidates: Any, *, whole_first: bool = False, description: str = "", numeric: bool = False, strict: bool = False
+    ) -> list[Any]:
+        """The candidates of the part (then of the whole request) that stand by the parameter's
+        name or direction, else all of the first text that has any (`strict`: the part's, when
+        it has any)."""
+        words = name_words(name)
+        own = _own(name, description)
+        direction = _FROM if _FROM & set(words) else _TO if _TO & set(words) else frozenset()
+        opposite = (_TO | {"in"}) if direction is _FROM else _FROM if direction else frozenset()
+        if direction is _TO:
+            direction = direction | {"in"}
+        fallback: list[Any] = []
+        for text in (self.whole,) if whole_first else (self.part, self.whole):
+            options = candidates(text)
+            if not options:
+                continue
+            # "IBAN DE89...", "the Recipes folder"; numbers: "2 adults", "volume 25"
+            sides = ("before", "after") if numeric else ("after", "before")
+            near = text.anchored(options, own, sides[0]) or text.anchored(options, own, sides[1])
+            near = near or text.anchored(options, set(direction), "after")  # "from Munich"
+            if near:
+                return near
+            if opposite:  # "from X to Y": the origin is not the value after "to"
+                options = [o for o in options if o not in text.anchored(options, set(opposite), "after")] or options
+            if strict:
+                return options  # an enum value this part names is its own ("my checking and my savings accounts")
+            fallback = fallback or options  # a value may stand by its name elsewhere ("2 adults and 1 child", "..., IBAN X")
+        return fallback
+
+
+def _own(name: str, description: str = "") -> set[str]:
+    """The words that name a parameter in a request: its name's telling words (and long words
+    of its description)."""
+    return {IRREGULAR.get(w, stem(w)) for w in name_words(name) if w not in _GENERIC and len(w) > 1} | {
+        t for t in terms(description) if len(t) > 3
+    }
+
+
+def _claims(node: dict[str, Any], text: Evidence) -> Counter[str | None]:
+    """The typed values (dates, numbers ...) the required parameters take (those of an
+    optional object the text speaks of included): a value serves one parameter, so an optional
+    one gets only what is left over."""
+    required = set(node.get("required") or [])
+    claimed: Counter[str | None] = Counter()
+    for name, child in (node.get("properties") or {}).items():
+        if not isinstance(child, dict):
+            continue
+        if child.get("type") == "object" and (name in required or _said(name, child, text)):
+            claimed.update(_claims(child, text))
+        elif name in required:
+            claimed[_value_kind(name, child)] += 1
+    return claimed
+
+
+def _value_kind(name: str, node: dict[str, Any]) -> str | None:
+    """Which of the text's typed values (dates, times, e-mail addresses, numbers) a parameter takes."""
+    if node.get("type") in ("integer", "number") and "enum" not in node:
+        return "number"
+    kind = _kind(name, node)
+    return kind if kind in ("date", "time", "email") else None
+
+
+_KINDS = (("email", ("mail", "recipient", "cc", "bcc")), ("date", ("date", "yyyy")), ("time", ("time", "hh")))
+
+
+def _kind(name: str, node: dict[str, Any]) -> str | None:
+    """What a string parameter (or an array's string items) holds: its `format`, or what its
+    name or description says (an e-mail address, a date, a time) when the schema gives none."""
+    target = node.get("items") if node.get("type") == "array" and isinstance(node.get("items"), dict) else node
+    if target.get("type") != "string" or "enum" in target:
+        return None
+    if target.get("format"):
+        return str(target["format"])
+    if target.get("pattern"):
+        return None
+    words = set(terms(f"{name} {node.get('description', '')} {target.get('description', '')}")) | set(name.lower().split("_"))
+    for kind, cues in _KINDS:
+        if any(w.startswith(cue) for w in words for cue in cues):
+            return kind
+    return None
+
+
+def _said(name: str, node: dict[str, Any], text: Evidence) -> bool:
+    """Whether the text says anything of an optional parameter: its name (any telling word of
+    it) or description, a value of its enum, a flag it sets, the items of a typed list."""
+    words = [w for w in re.split(r"[_\W]+", CAMEL.sub("_", name).lower()) if len(w) > 2 and w not in _GENERIC]
+    if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in node.get("enum", []) if isinstance(v, str)):
+        return True
+    description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3]
+    if description and any(t in text.words for t in description):
+        return True
+    kind = _kind(name, node)
+    if node.get("type") == "object":
+        children = node.get("properties") or {}
+        return any(_said(n, c, text) for n, c in children.items() if isinstance(c, dict))
+    items = node.get("items")
+    if node.get("type") == "array" and isinstance(items, dict):
+        # a list of addresses, dates ... the text holds several of
+        return (kind or items.get("pattern")) is not None and len(text.strings_for(items, kind)) > 1
+    if node.get("type") == "boolean":
+        return _boolean(name, text) is not None
+    return False
+
+
+def _boolean(name: str, text: Evidence) -> bool | None:
+    """A flag the text sets: every telling word of its name said (true), negated or said as
+    its opposite (false): "don't notify the attendees" -> notify_attendees: false,
+    "switch off" -> on: false, "unlock" -> locked: false."""
+    words_of_name = [stem(w) for w in re.split(r"[_\W]+", CAMEL.sub("_", name).lower()) if w]
+    wanted = [w for w in words_of_name if w not in ("only", "is", "include")] or words_of_name
+    words = [w.strip(EDGE).lower() for w in text.text.split()]
+    stems = [IRREGULAR.get(w, stem(w)) for w in words]
+
+    def said(term: str) -> int | None:
+        return next((i for i, st in enumerate(stems) if st == term or (len(term) > 3 and st.startswith(term))), None)
+
+    first = said(wanted[0])
+    if first is not None and all(said(t) is not None for t in wanted[1:]):
+        negated = any(w in ("not", "no", "never", "without") or w.endswith(("n't", "nt")) and w != "want" for w in words[max(0, first - 3) : first])
+        return not negated
+    if len(wanted) == 1:
+        term = wanted[0]
+        opposite = {"on": "off", "off": "on"}.get(term)
+        if any(st == opposite or st in (f"un{term}", f"dis{term}", f"non{term}") for st in stems):
+            return False
+    return None

@@ -1,0 +1,391 @@
+"""Values: what one text offers a call (dates, times, addresses, numbers, quoted phrases, word
+spans), where each stands, and the coordinated parts of a request."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from radixagent.evidence.words import IRREGULAR, STOP_WORDS, terms
+from radixagent.schemas import ToolSchema
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july", "aug august",
+         "sep sept september", "oct october", "nov november", "dec december"]
+    )
+    for m in names.split()
+}
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.IGNORECASE)
+_MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"https?://\S+")
+_NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-\w|\.\d)")
+_QUOTED = re.compile(r"'([^']{1,200})'(?!\w)|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
+_WORD_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?!\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
+EDGE = "\"'“”‘’.,!?;:()[]{}"
+MAX_SPAN_WORDS = 8
+
+
+@dataclass
+class Evidence:
+    """The values one text offers, found once and asked many times."""
+
+    text: str
+    dates: list[str] = field(default_factory=list)
+    times: list[str] = field(default_factory=list)
+    numbers: list[float] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    quoted: list[str] = field(default_factory=list)
+    spans: list[str] = field(default_factory=list)
+    words: set[str] = field(default_factory=set)
+    """Stemmed terms of the text."""
+    tokens: list[str] = field(default_factory=list)
+    """The text's whitespace-separated words, edge punctuation trimmed."""
+    places: dict[Any, list[tuple[int, int]]] = field(default_factory=dict)
+    """Where each typed value (as found: "2025-03-03", 13.0 ...) stands, as token ranges."""
+
+    @classmethod
+    def of(cls, text: str) -> Evidence:
+        found = cls(text=text, words={IRREGULAR.get(w, w) for w in terms(text)})
+        bounds = [m.span() for m in re.finditer(r"\S+", text)]
+        found.tokens = [text[a:b].strip(EDGE) for a, b in bounds]
+        taken: list[tuple[int, int]] = []  # characters already read as a date, time, address...
+        last: list[tuple[int, int]] = []
+
+        def take(match: re.Match[str]) -> bool:
+            start, end = match.span()
+            if any(s < end and start < e for s, e in taken):
+                return False
+            taken.append((start, end))
+            first = next((i for i, (a, b) in enumerate(bounds) if b > start), 0)
+            final = max((i for i, (a, b) in enumerate(bounds) if a < end), default=first)
+            last[:] = [(first, final + 1)]
+            return True
+
+        def place(value: Any) -> None:
+            found.places.setdefault(value, []).extend(last)
+
+        def add(values: list[Any], value: Any) -> None:
+            values.append(value)
+            place(value)
+
+        for m in _EMAIL.finditer(text):
+            if take(m):
+                add(found.emails, m.group(0))
+        for m in _URL.finditer(text):
+            take(m)
+        for m in _ISO_DATE.finditer(text):
+            if take(m) and _valid_date(int(m[1]), int(m[2]), int(m[3])):
+                add(found.dates, m.group(0))
+        for m in _MONTH_DAY_YEAR.finditer(text):
+            if take(m) and _valid_date(int(m[3]), _month(m[1]), int(m[2])):
+                add(found.dates, _iso(int(m[3]), _month(m[1]), int(m[2])))
+        for m in _DAY_MONTH_YEAR.finditer(text):
+            if take(m) and _valid_date(int(m[3]), _month(m[2]), int(m[1])):
+                add(found.dates, _iso(int(m[3]), _month(m[2]), int(m[1])))
+        for m in _CLOCK.finditer(text):
+            if take(m):
+                add(found.times, f"{_hour(int(m[1]), m[3]):02d}:{m[2]}")
+        for m in _MERIDIEM.finditer(text):
+            if take(m):
+                add(found.times, f"{_hour(int(m[1]), m[2]):02d}:00")
+        for m in re.finditer(r"\bnoon\b", text, re.IGNORECASE):
+            if take(m):
+                add(found.times, "12:00")
+        for m in _NUMBER.finditer(text):
+            if take(m):
+                add(found.numbers, float(m.group(0).replace(",", "")))
+        for m in _WORD_NUMBER.finditer(text):
+            if take(m):
+                add(found.numbers, float(_WORD_NUMBERS[m[1].lower()]))
+        for m in _QUOTED.finditer(text):
+            quoted = next(g for g in m.groups() if g is not None).strip()
+            if quoted:
+                found.quoted.append(quoted)
+        found.spans = _spans(text, found.quoted)
+        return found
+
+    # --- what a parameter can take from here ----------------------------------------------
+
+    def mentions(self, phrase: str) -> bool:
+        """Whether every term of `phrase` (an enum value, a parameter's name) is in the text."""
+        wanted = [IRREGULAR.get(w, w) for w in terms(str(phrase))]
+        return bool(wanted) and all(w in self.words for w in wanted)
+
+    def strings_for(self, schema: dict[str, Any], kind: str | None = None) -> list[str]:
+        """Strings of the text a string parameter could take: by what it holds (`kind`, else its
+        format: dates, times, e-mail addresses), by its pattern, else quoted phrases and word spans."""
+        kind = kind or schema.get("format")
+        pattern = schema.get("pattern")
+        if kind == "email":
+            pool = list(self.emails)
+        elif kind == "date":
+            pool = list(self.dates)
+        elif kind == "time":
+            pool = [f"{t}:00" for t in self.times] if schema.get("format") == "time" else list(self.times)
+        elif pattern:
+            pool = [*self.dates, *self.times, *self.emails, *self.quoted, *self.spans]
+        else:
+            pool = [*self.quoted, *self.emails, *self.spans]
+        if pattern:
+            try:
+                compiled = re.compile(pattern)
+            except re.error:
+                return []
+            pool = [s for s in pool if compiled.search(s)]
+        limit = schema.get("maxLength")
+        floor = schema.get("minLength", 0)
+        return list(dict.fromkeys(s for s in pool if floor <= len(s) <= (limit if isinstance(limit, int) else 10**6)))
+
+    def where(self, value: Any) -> list[tuple[int, int]]:
+        """The token ranges where a value stands: as found (typed values) or as its words."""
+        if value in self.places:
+            return self.places[value]
+        if isinstance(value, float | int) and float(value) in self.places:
+            return self.places[float(value)]
+        wanted = [w.strip(EDGE).casefold() for w in str(value).split()]
+        wanted = [w for w in wanted if w]
+        if not wanted:
+            return []
+        if len(wanted) == 1 and wanted[0] not in (t.casefold() for t in self.tokens):
+            # an enum value named in other words ("living_room" as "living room", "lights" for "light")
+            stems = terms(str(value))
+            return [(i, i + 1) for i, t in enumerate(self.tokens) if stems and terms(t)[:1] == stems[:1]]
+        folded = [t.casefold() for t in self.tokens]
+        size = len(wanted)
+        return [(i, i + size) for i in range(len(folded) - size + 1) if folded[i : i + size] == wanted]
+
+    def anchored(self, values: Sequence[Any], anchors: set[str], side: str) -> list[Any]:
+        """The values standing on one `side` ("after", "before") of an anchor word (a parameter's
+        own name, "from" for an origin...): "IBAN DE89...", "from Munich", "2 adults"."""
+        if not anchors:
+            return []
+        marks = [i for i, t in enumerate(self.tokens) if _anchor(t, anchors)]
+        if not marks:
+            return []
+        out = []
+        for value in values:
+            for start, end in self.where(value):
+                if any(_near(self.tokens, mark, start, end, side) for mark in marks):
+                    out.append(value)
+                    break
+        return out
+
+    def numbers_for(self, schema: dict[str, Any]) -> list[int | float]:
+        """Numbers of the text within the parameter's bounds (whole ones for an integer)."""
+        out: list[int | float] = []
+        for value in dict.fromkeys(self.numbers):
+            if schema.get("type") == "integer":
+                if not value.is_integer():
+                    continue
+                number: int | float = int(value)
+            else:
+                number = int(value) if value.is_integer() else value
+            if _within(number, schema):
+                out.append(number)
+        return out
+
+    def count(self, kind: str) -> int:
+        """How many values of a kind ("date", "time", "email", "number") the text holds."""
+        return len({"date": self.dates, "time": self.times, "email": self.emails, "number": self.numbers}[kind])
+
+    def typed_matches(self, tool: ToolSchema) -> int:
+        """How many of the tool's pattern- or format-constrained parameters find a value here:
+        evidence that the request is meant for it even when it shares no word with it."""
+        count = 0
+        for node in leaves(tool.parameters):
+            if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
+                count += 1
+        return count
+
+    # --- parts of a request ------------------------------------------------------------------
+
+    @cached_property
+    def parts(self) -> list[Evidence]:
+        """The coordinated parts of the text ("A and B", "A, B and C", "A; then B"): each may be
+        a call of its own. A text with no coordination is one part."""
+        pieces = _pieces(self.text)
+        return [self] if len(pieces) < 2 else [Evidence.of(p) for p in pieces]
+
+    def asks_about_the_world(self) -> bool:
+        """Whether the text is a question about the world rather than a request to act on
+        something: it opens with a question word and names nothing of the user's ("my") and
+        nothing specific (no date, number, address, quoted phrase or capitalised name).
+        "Why do rainbows appear after a storm?" is; "Will it rain in Dublin?" and "How much do
+        I owe on my credit card?" are not."""
+        words = [t.casefold() for t in self.tokens if t]
+        if not words or words[0] not in _QUESTION_WORDS or any(w in ("my", "our", "mine", "ours") for w in words):
+            return False
+        if self.dates or self.times or self.numbers or self.emails or self.quoted:
+            return False
+        return not any(any(c.isdigit() for c in t) or t[:1].isupper() for t in self.tokens[1:] if t)
+
+    def names(self) -> list[str]:
+        """Quoted phrases, capitalised words (past the first) and identifiers: what names a thing."""
+        words = [w.strip(EDGE) for w in self.text.split()]
+        found = [w for i, w in enumerate(words) if w and (any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()))]
+        return [*self.quoted, *found]
+
+    def values(self, tools: Sequence[ToolSchema]) -> list[str]:
+        """What a call could take from this text: typed values, quoted phrases, capitalised names
+        and identifiers, and the tools' enum values it names."""
+        found = [*self.dates, *self.times, *self.emails, *self.quoted]
+        found += [_number_text(n) for n in self.numbers]
+        words = [w.strip(EDGE) for w in self.text.split()]
+        inside_quotes = " ".join(self.quoted).lower()
+        for i, word in enumerate(words):
+            if word and (any(c.isdigit() for c in word) or (i > 0 and word[:1].isupper())) and word.lower() not in inside_quotes:
+                if not any(word in v for v in found):
+                    found.append(word)
+        for tool in tools:
+            for node in leaves(tool.parameters):
+                found.extend(v for v in node.get("enum", []) if isinstance(v, str) and self.mentions(v))
+        return list(dict.fromkeys(found))
+
+    def served_by(self, arguments: Sequence[dict[str, Any]], tools: Sequence[ToolSchema]) -> bool:
+        """Whether the given calls' arguments already hold every value of this text (the part
+        was an item of an array, or a detail of the same call)."""
+        written = " ".join(json.dumps(a, ensure_ascii=False) for a in arguments).casefold()
+        numbers = {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", written)}
+        for value in self.values(tools):
+            try:
+                if float(value) in numbers:
+                    continue
+            except ValueError:
+                pass
+            if value.casefold() not in written:
+                return False
+        return True
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+_QUESTION_WORDS = frozenset(
+    "what what's whats why how who whom which when where is are does do did can should could would will".split()
+)
+_FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent"}
+
+
+def _anchor(token: str, anchors: set[str]) -> bool:
+    word = token.casefold()
+    if word in anchors:
+        return True
+    stems = terms(token)
+    return bool(stems) and (stems[0] in anchors or IRREGULAR.get(word, "") in anchors)
+
+
+def _near(tokens: list[str], mark: int, start: int, end: int, side: str) -> bool:
+    """Whether a value at tokens[start:end] follows the anchor at `mark` with at most one
+    filler word between ("IBAN DE89...", "volume of 25"), or directly precedes it ("2 adults")."""
+    if side == "after" and start > mark:
+        gap = tokens[mark + 1 : start]
+        return len(gap) <= 1 and all(not g or g.casefold() in _FILLER for g in gap)
+    if side == "before" and end <= mark:
+        return all(not g for g in tokens[end:mark])
+    return False
+
+
+def _month(name: str) -> int:
+    name = name.lower().rstrip(".")
+    return _MONTHS.get(name, _MONTHS.get(name[:3], 0))
+
+
+def _valid_date(year: int, month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= 31 and 1000 <= year <= 9999
+
+
+def _iso(year: int, month: int, day: int) -> str:
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _hour(hour: int, meridiem: str | None) -> int:
+    if not meridiem:
+        return hour
+    if meridiem.lower() == "p":
+        return hour if hour == 12 else hour + 12
+    return 0 if hour == 12 else hour
+
+
+def _within(number: float, schema: dict[str, Any]) -> bool:
+    if "minimum" in schema and number < schema["minimum"]:
+        return False
+    if "maximum" in schema and number > schema["maximum"]:
+        return False
+    if "exclusiveMinimum" in schema and number <= schema["exclusiveMinimum"]:
+        return False
+    return not ("exclusiveMaximum" in schema and number >= schema["exclusiveMaximum"])
+
+
+_RANGE = re.compile(r"\b(between\s+\S+(?:\s+\S+)?)\s+and\s+", re.IGNORECASE)
+
+
+def _pieces(text: str) -> list[str]:
+    """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118') and a range
+    ("between 2024-11-01 and 2024-12-31") are not cut."""
+
+    def shield(match: re.Match[str]) -> str:
+        return match.group(0).replace(",", "\x00").replace(" ", "\x01")
+
+    shielded = _RANGE.sub(shield, _QUOTED.sub(shield, text))
+    return [p.replace("\x00", ",").replace("\x01", " ") for p in _SPLIT.split(shielded) if p and p.strip(EDGE + " ")]
+
+
+def _spans(text: str, quoted: Iterable[str]) -> list[str]:
+    """Runs of up to `MAX_SPAN_WORDS` words within each coordinated piece of the text ("BA117"
+    and "AF22", not "BA117 and AF22"), edge punctuation trimmed, longest first; plus each
+    quoted phrase whole."""
+    out: list[str] = list(quoted)
+    pieces = [p.split() for p in _pieces(text)]
+    for size in range(MAX_SPAN_WORDS, 0, -1):
+        for piece in pieces:
+            out.extend(_runs([w.strip(EDGE) for w in piece], size))
+    return list(dict.fromkeys(out))
+
+
+def _runs(words: list[str], size: int) -> list[str]:
+    """The runs of `size` words, none starting or ending on an empty word or a lower-case stop
+    word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word)."""
+    out: list[str] = []
+    for start in range(len(words) - size + 1):
+        run = words[start : start + size]
+        if not run[0] or not run[-1]:
+            continue
+        if any(w.lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
+            continue
+        out.append(" ".join(run))
+    return out
+
+
+def leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """Every parameter schema below an object schema (nested objects and array items included)."""
+    for node in (schema.get("properties") or {}).values():
+        if not isinstance(node, dict):
+            continue
+        yield node
+        if node.get("type") == "object":
+            yield from leaves(node)
+        items = node.get("items")
+        if isinstance(items, dict):
+            yield items
+            if items.get("type") == "object":
+                yield from leaves(items)

@@ -1,0 +1,104 @@
+"""Words: the terms a text is made of, and how well a request's terms meet each tool's (BM25)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from radixagent.schemas import ToolSchema
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have in into is it its of on or that the this to was were will with "
+    "what which who how me my i you your do does please can could would should".split()
+)
+_SUFFIXES = ("ing", "ly", "ed", "s")
+
+
+def stem(word: str) -> str:
+    """A light English stem (lights -> light, balances -> balance, weekly -> week): enough to
+    meet a tool's words."""
+    if word.endswith("es") and word[-3:-2] in ("s", "x", "z") or word.endswith(("ches", "shes")):
+        return word[:-2]
+    for suffix in _SUFFIXES:
+        if suffix != "es" and len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed words (snake_case and camelCase split, English stop words out);
+    words in scripts without spaces between morphemes (Hangul, CJK) also give their character
+    bigrams, so "감정을" still meets "감정"."""
+    out: list[str] = []
+    for word in _WORD.findall(CAMEL.sub(" ", text).replace("_", " ")):
+        word = word.lower()
+        if word in STOP_WORDS:
+            continue
+        out.append(stem(word) if word.isascii() else word)
+        if not word.isascii() and len(word) > 2:
+            out.extend(word[i : i + 2] for i in range(len(word) - 1))
+    return out
+
+
+def tool_text(schema: ToolSchema) -> str:
+    """The words a tool is known by: name, description, parameter names and descriptions, enum values."""
+    parts = [schema.name, schema.description]
+
+    def walk(properties: dict[str, Any]) -> None:
+        for name, node in properties.items():
+            if not isinstance(node, dict):
+                continue
+            parts.append(name)
+            parts.append(str(node.get("description", "")))
+            parts.extend(str(v) for v in node.get("enum", []))
+            walk(node.get("properties") or {})
+            items = node.get("items")
+            if isinstance(items, dict):
+                parts.extend(str(v) for v in items.get("enum", []))
+                walk(items.get("properties") or {})
+
+    walk(schema.parameters.get("properties") or {})
+    return " ".join(parts)
+
+
+def shared_terms(query: str, tools: Sequence[ToolSchema]) -> dict[str, int]:
+    """How many distinct terms of `query` each tool's words hold: an absolute measure (BM25's
+    weights are relative to the tool set, and a word every tool shares weighs almost nothing)."""
+    query_terms = set(terms(query))
+    return {t.name: len(query_terms & set(terms(tool_text(t)))) for t in tools}
+
+
+def rank_tools(query: str, tools: Sequence[ToolSchema]) -> dict[str, float]:
+    """BM25 between `query` and each tool's words (`tool_text`); 0 for a tool sharing no term."""
+    docs = {t.name: terms(tool_text(t)) for t in tools}
+    query_terms = set(terms(query))
+    if not docs:
+        return {}
+    n = len(docs)
+    avg_len = sum(len(d) for d in docs.values()) / n or 1.0
+    df: Counter[str] = Counter()
+    for words in docs.values():
+        df.update(set(words))
+    k1, b = 1.2, 0.75
+    scores: dict[str, float] = {}
+    for name, words in docs.items():
+        tf = Counter(words)
+        score = 0.0
+        for term in query_terms & tf.keys():
+            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+            score += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(words) / avg_len))
+        scores[name] = score
+    return scores
+
+IRREGULAR = {"children": "child", "people": "person", "men": "man", "women": "woman", "feet": "foot"}
+"""Plurals a suffix rule does not reach."""
+
+
+def name_words(name: str) -> list[str]:
+    """The words of a parameter or tool name: snake_case and camelCase split, lower-cased."""
+    return [w for w in re.split(r"[_\W]+", CAMEL.sub("_", name).lower()) if w]
