@@ -61,7 +61,7 @@ def test_second_run_extends_the_first_exactly() -> None:
 
 
 def test_tool_that_raises_becomes_an_observation() -> None:
-    agent, _ = make_agent([" boom", "{}", " answer", "It failed, sorry."])
+    agent, _ = make_agent([" boom", " answer", "It failed, sorry."])  # no parameters: no arguments to generate
 
     @agent.tool
     def boom() -> str:
@@ -76,7 +76,7 @@ def test_tool_that_raises_becomes_an_observation() -> None:
 
 
 def test_tool_that_hangs_times_out() -> None:
-    agent, _ = make_agent([" slow", "{}", " answer", "Too slow."])
+    agent, _ = make_agent([" slow", " answer", "Too slow."])
 
     @agent.tool(timeout_s=0.2)
     def slow() -> str:

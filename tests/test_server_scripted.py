@@ -193,12 +193,25 @@ def test_parallel_calls_are_deduplicated_and_can_be_switched_off(server: tuple[B
 def test_arguments_cut_off_by_max_tokens_are_a_length_finish_not_a_call(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
     cut = Completion(text='{"city": "Os', finish_reason="length", usage=Usage(prompt_tokens=50, completion_tokens=8))
-    engine.add_replies(" weather", cut)
+    engine.add_replies(" weather", cut, cut)  # cut off, then cut off again with half the room
     response = client(running).chat.completions.create(
         model="m", messages=[{"role": "user", "content": "weather?"}], tools=[CITY_SPEC], max_tokens=8
     )
     assert response.choices[0].finish_reason == "length"
     assert not response.choices[0].message.tool_calls
+    # the retry was sent from where the first attempt began, not after its broken text
+    assert engine.prompts[-1] == engine.prompts[-2]
+
+
+def test_arguments_cut_off_once_are_retried_with_less_room(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
+    running, engine = server
+    cut = Completion(text='{"city": "Oslo Oslo Oslo', finish_reason="length", usage=Usage(prompt_tokens=50, completion_tokens=8))
+    engine.add_replies(" weather", cut, '{"city": "Oslo"}')
+    response = client(running).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "weather?"}], tools=[CITY_SPEC], max_tokens=8
+    )
+    assert response.choices[0].finish_reason == "tool_calls"
+    assert json.loads(response.choices[0].message.tool_calls[0].function.arguments) == {"city": "Oslo"}
 
 
 def test_response_format_constrains_the_answer(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
