@@ -277,3 +277,10 @@ def test_a_list_of_objects_gets_an_item_per_part_at_most() -> None:
     schema = narrow_arguments(meal, Evidence.of("I had 200 grams of oatmeal and 150 grams of blueberries."))
     assert schema["properties"]["foods"]["maxItems"] == 2
     assert set(schema["properties"]["foods"]["items"]["properties"]["grams"]["enum"]) == {200, 150}
+
+
+def test_a_parameter_named_for_an_address_takes_the_address() -> None:
+    contact = {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}}, "required": ["name", "email"]}
+    props = narrow_arguments(contact, Evidence.of("Add Hiroshi Tanaka, hiroshi.tanaka@kaizen-tech.jp, to my contacts."))["properties"]
+    assert props["email"]["enum"] == ["hiroshi.tanaka@kaizen-tech.jp"]
+    assert "Hiroshi Tanaka" in props["name"]["enum"]

@@ -219,7 +219,7 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return None
     words = set(terms(f"{name} {node.get('description', '')} {target.get('description', '')}")) | set(name.lower().split("_"))
     for kind, cues in _KINDS:
-        if any(w.startswith(cue) for w in words for cue in cues):
+        if any(w.startswith(cue) or w.endswith(cue) for w in words for cue in cues):  # "mail", "email", "e-mail"
             return kind
     return None
 
