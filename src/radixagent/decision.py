@@ -178,14 +178,16 @@ async def _decide_by_score(
     prior = {name: settings.evidence_weight * value for name, value in support.items()}
     options = list(by_name)
     if not require_tool or not options:
-        if options and support and settings.abstain_below is not None:
-            if evidence.asks_about_the_world() or _grounds(evidence, tools) < settings.abstain_below:  # type: ignore[union-attr]
+        if options and evidence is not None and settings.abstain_below is not None:
+            if evidence.asks_about_the_world() or _grounds(evidence, tools) < settings.abstain_below:
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
-    if evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1:
-        # each coordinated part is a call: the first one serves the first part (and the request)
-        prior = {name: value + settings.evidence_weight * _support(evidence.parts[0], tools)[name] for name, value in prior.items()}
+    # each coordinated part of the request is a call: the first one serves the first part
+    splitting = evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1
+    if splitting:
+        first_part = _support(evidence.parts[0], tools)  # type: ignore[union-attr]
+        prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
     action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
     if action == ANSWER:
         return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
@@ -193,9 +195,7 @@ async def _decide_by_score(
         return Decision(kind=ToolCallDecision.NEED_MORE_INFO, text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
 
     extract = evidence if settings.extract_arguments else None
-    first = extract
-    if extract is not None and settings.split_calls and settings.max_calls > 1 and len(extract.parts) > 1:
-        first = extract.parts[0]  # the first call serves the first part; the whole request is its fallback
+    first = extract.parts[0] if extract is not None and splitting else extract  # the whole request is its fallback
     calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract)]
     if evidence is not None and settings.split_calls:
         await _split_calls(transcript, by_name, settings, evidence, extract, calls)
