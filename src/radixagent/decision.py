@@ -301,14 +301,9 @@ async def _choose(
         choice, confidence = options[0], 1.0
     else:
         result = await transcript.score([f" {o}" for o in options])
-        values = {
-            s.choice[1:]: (s.mean_logprob if length_normalized or not s.token_logprobs else sum(s.token_logprobs)) + prior.get(s.choice[1:], 0.0)
-            for s in result.scores
-        }
-        top = max(values.values())
-        weights = {k: math.exp(v - top) for k, v in values.items()}
-        choice = max(weights, key=weights.__getitem__)
-        confidence = weights[choice] / sum(weights.values())
+        probabilities = result.probabilities(length_normalized=length_normalized, prior={f" {k}": v for k, v in prior.items()})
+        best = max(probabilities, key=probabilities.__getitem__)
+        choice, confidence = best[1:], probabilities[best]
     await transcript.append(f" {choice}")
     return choice, confidence
 

@@ -192,15 +192,17 @@ class ScoreResult(BaseModel):
     def best(self) -> str:
         return max(self.scores, key=lambda s: s.mean_logprob).choice
 
-    def probabilities(self, *, length_normalized: bool = True) -> dict[str, float]:
+    def probabilities(self, *, length_normalized: bool = True, prior: dict[str, float] | None = None) -> dict[str, float]:
         """A softmax over the choices: how sure the model is between them. By mean token
         logprob (`select`'s ranking), or, with `length_normalized=False`, by each choice's
         total logprob, the model's probability of the whole continuation (names of several
-        tokens are not favoured for their predictable tails)."""
+        tokens are not favoured for their predictable tails). `prior` adds a log-space bonus
+        per choice (evidence from outside the model)."""
         import math
 
         def value(s: ChoiceScore) -> float:
-            return s.mean_logprob if length_normalized or not s.token_logprobs else sum(s.token_logprobs)
+            own = s.mean_logprob if length_normalized or not s.token_logprobs else sum(s.token_logprobs)
+            return own + (prior or {}).get(s.choice, 0.0)
 
         top = max(value(s) for s in self.scores)
         weights = {s.choice: math.exp(value(s) - top) for s in self.scores}

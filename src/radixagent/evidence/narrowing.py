@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from radixagent.evidence.values import EDGE, Evidence
-from radixagent.evidence.words import CAMEL, IRREGULAR, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, name_words, stem, terms
 
 
 def narrow_arguments(
@@ -106,7 +105,9 @@ class _Narrowing:
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             return out
         if declared == "boolean":
-            flag = _boolean(name, self.part) if _boolean(name, self.part) is not None else _boolean(name, self.whole)
+            flag = _boolean(name, self.part)
+            if flag is None:
+                flag = _boolean(name, self.whole)
             return node if flag is None else {**node, "enum": [flag]}
         if "enum" in node:
             options = self.pick(name, lambda text: [v for v in node["enum"] if isinstance(v, str) and text.mentions(v) and v not in taken], strict=True)
@@ -227,7 +228,7 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
 def _said(name: str, node: dict[str, Any], text: Evidence) -> bool:
     """Whether the text says anything of an optional parameter: its name (any telling word of
     it) or description, a value of its enum, a flag it sets, the items of a typed list."""
-    words = [w for w in re.split(r"[_\W]+", CAMEL.sub("_", name).lower()) if len(w) > 2 and w not in _GENERIC]
+    words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
     if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in node.get("enum", []) if isinstance(v, str)):
         return True
     description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3]
@@ -250,7 +251,7 @@ def _boolean(name: str, text: Evidence) -> bool | None:
     """A flag the text sets: every telling word of its name said (true), negated or said as
     its opposite (false): "don't notify the attendees" -> notify_attendees: false,
     "switch off" -> on: false, "unlock" -> locked: false."""
-    words_of_name = [stem(w) for w in re.split(r"[_\W]+", CAMEL.sub("_", name).lower()) if w]
+    words_of_name = [stem(w) for w in name_words(name)]
     wanted = [w for w in words_of_name if w not in ("only", "is", "include")] or words_of_name
     words = [w.strip(EDGE).lower() for w in text.text.split()]
     stems = [IRREGULAR.get(w, stem(w)) for w in words]
