@@ -236,25 +236,26 @@ class Evidence:
             return False
         if self.dates or self.times or self.numbers or self.emails or self.quoted:
             return False
-        return not any(any(c.isdigit() for c in t) or t[:1].isupper() for t in self.tokens[1:] if t)
+        return not self.name_tokens
+
+    @cached_property
+    def name_tokens(self) -> list[str]:
+        """Identifiers and capitalised words (past the first): the words that name a thing."""
+        return [t for i, t in enumerate(self.tokens) if t and (any(c.isdigit() for c in t) or (i > 0 and t[:1].isupper()))]
 
     def names(self) -> list[str]:
-        """Quoted phrases, capitalised words (past the first) and identifiers: what names a thing."""
-        words = [w.strip(EDGE) for w in self.text.split()]
-        found = [w for i, w in enumerate(words) if w and (any(c.isdigit() for c in w) or (i > 0 and w[:1].isupper()))]
-        return [*self.quoted, *found]
+        """Quoted phrases, then the words that name a thing."""
+        return [*self.quoted, *self.name_tokens]
 
     def values(self, tools: Sequence[ToolSchema]) -> list[str]:
         """What a call could take from this text: typed values, quoted phrases, capitalised names
         and identifiers, and the tools' enum values it names."""
         found = [*self.dates, *self.times, *self.emails, *self.quoted]
         found += [_number_text(n) for n in self.numbers]
-        words = [w.strip(EDGE) for w in self.text.split()]
         inside_quotes = " ".join(self.quoted).lower()
-        for i, word in enumerate(words):
-            if word and (any(c.isdigit() for c in word) or (i > 0 and word[:1].isupper())) and word.lower() not in inside_quotes:
-                if not any(word in v for v in found):
-                    found.append(word)
+        for word in self.name_tokens:
+            if word.lower() not in inside_quotes and not any(word in v for v in found):
+                found.append(word)
         for tool in tools:
             for node in leaves(tool.parameters):
                 found.extend(v for v in node.get("enum", []) if isinstance(v, str) and self.mentions(v))
