@@ -16,7 +16,7 @@ from radixagent.memory import (
     RadixMemory,
     common_prefix_length,
 )
-from radixagent.schemas import Message
+from radixagent.schemas import AnswerPart, DecisionPart, Message, ToolCall, ToolCallPart, UserTextPart
 
 # --- the tree ----------------------------------------------------------------------------
 
@@ -175,14 +175,15 @@ def test_tutorial_flow_works() -> None:
     memory = RadixMemory()
     memory.initialize_with_system("You are an assistant.")
     first = memory.add_message("user", "Tell me about Python")
-    memory.add_message("assistant", "Python is a language.", {"source": "model"})
+    memory.add_message("assistant", "Python is a language.", [DecisionPart(action="answer", confidence=0.9), AnswerPart(content="Python is a language.")])
     history = memory.get_conversation_history()
     assert [(m.role, m.content) for m in history] == [
         ("system", "You are an assistant."),
         ("user", "Tell me about Python"),
         ("assistant", "Python is a language."),
     ]
-    assert history[2].metadata == {"source": "model"}
+    assert history[2].parts_of(AnswerPart) == [AnswerPart(content="Python is a language.")]
+    assert history[1].parts == [UserTextPart(content="Tell me about Python")]
     assert memory.branch_from_node(first) is True
     assert memory.branch_from_node("missing") is False
     memory.add_message("assistant", "Another answer.")
@@ -314,7 +315,7 @@ def test_failed_write_leaves_memory_unchanged() -> None:
     memory.add_message("user", "hi")
     before = memory.get_statistics()
     with pytest.raises(InputError, match="JSON"):
-        memory.add_message("assistant", "x", {"bad": object()})
+        memory.add_message("assistant", "x", [ToolCallPart(call=ToolCall(tool_name="t", arguments={"bad": object()}))])
     assert memory.get_statistics() == before
     assert len(memory.store.load_nodes(memory.session_id or "")) == before.total_messages
 

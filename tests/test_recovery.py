@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from radixagent.compat.recovery import AdaptiveRecovery
 from radixagent.engine import ChatMessage, Completion, ScriptedEngine, Usage
 from radixagent.errors import (
     CircuitOpenError,
@@ -23,7 +24,6 @@ from radixagent.errors import (
     ToolTimeoutError,
 )
 from radixagent.recovery import (
-    AdaptiveRecovery,
     CircuitBreaker,
     CircuitState,
     FailureLog,
@@ -31,7 +31,6 @@ from radixagent.recovery import (
     RetryBudget,
     RetryPolicy,
     classify_error,
-    repair_prompt,
     with_retries,
 )
 
@@ -342,19 +341,7 @@ def test_sync_twins_work_through_the_wrapper() -> None:
     engine.close()
 
 
-# --- repair prompts and budgets ------------------------------------------------------------------
-
-
-def test_repair_prompt() -> None:
-    error = str(ToolArgumentsError("search", ["top_k: 50 is greater than the maximum of 20"]))
-    assert repair_prompt(error) == (
-        "Invalid arguments for tool 'search':\n- top_k: 50 is greater than the maximum of 20\nFix the errors and try again."
-    )
-    assert repair_prompt("boom", tool_name="search") == (
-        "The call of tool 'search' was rejected:\nboom\nFix the errors and try again."
-    )
-    once = repair_prompt("x")
-    assert repair_prompt(once) == once  # the instruction is never doubled
+# --- retry budgets ------------------------------------------------------------------
 
 
 def test_retry_budget() -> None:

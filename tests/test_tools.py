@@ -18,7 +18,7 @@ from radixagent.errors import (
     ToolExecutionError,
     UnknownToolError,
 )
-from radixagent.schemas import ToolCall, ToolCallDecision, ToolDefinition, ToolSchema
+from radixagent.schemas import ToolCall, ToolDefinition, ToolSchema
 from radixagent.tools import (
     StructuredToolManager,
     ToolFunction,
@@ -506,8 +506,8 @@ async def test_async_tools_of_one_step_run_in_parallel() -> None:
         return me
 
     calls = [
-        ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name="meet", arguments={"me": "a"}),
-        ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name="meet", arguments={"me": "b"}),
+        ToolCall(tool_name="meet", arguments={"me": "a"}),
+        ToolCall(tool_name="meet", arguments={"me": "b"}),
     ]
     records = await registry.executor.execute_many(calls)
     assert [r.result for r in records] == ["a", "b"]
@@ -528,7 +528,7 @@ def test_sync_tools_of_one_step_run_in_parallel() -> None:
             raise RuntimeError("ran alone")
         return me
 
-    calls = [ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name="meet", arguments={"me": m}) for m in "ab"]
+    calls = [ToolCall(tool_name="meet", arguments={"me": m}) for m in "ab"]
     records = registry.executor.execute_many_sync(calls)
     assert [(r.result, r.error) for r in records] == [("a", None), ("b", None)]
 
@@ -544,14 +544,12 @@ def test_execute_many_checks_every_name_first() -> None:
         return n
 
     calls = [
-        ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name="count", arguments={"n": 1}),
-        ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name="missing", arguments={}),
+        ToolCall(tool_name="count", arguments={"n": 1}),
+        ToolCall(tool_name="missing", arguments={}),
     ]
     with pytest.raises(UnknownToolError):
         registry.executor.execute_many_sync(calls)
     assert ran == []
-    with pytest.raises(ToolError, match="not a tool call"):
-        registry.executor.execute_sync(ToolCall(decision=ToolCallDecision.RESPOND_DIRECTLY, reasoning="hi"))
 
 
 def test_statistics_and_bounded_history() -> None:

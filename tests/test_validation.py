@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from radixagent.engine import Completion, JsonSchemaConstraint, ScriptedEngine, Usage
 from radixagent.errors import ConfigurationError, OutputValidationError
-from radixagent.schemas import ToolCall, ToolCallDecision, ToolSchema, ValidationResult
-from radixagent.validation import OutputValidator, StructuredValidator, extract_json, format_retry_prompt
+from radixagent.compat import StructuredValidator, ToolCall, ToolCallDecision
+from radixagent.schemas import ToolSchema, ValidationResult
+from radixagent.validation import OutputValidator, extract_json, format_retry_prompt
 
 SEARCH = ToolSchema(
     name="retrieve_documents",

@@ -28,28 +28,44 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from radixagent.decision import Decision, DecisionError, DecisionSettings, decide, protocol_text
+from radixagent.decision import Decision, DecisionSettings, decide, protocol_text
 from radixagent.engine import ChatMessage, Engine, SamplingParams, Usage
 from radixagent.engine._portal import run_sync
-from radixagent.errors import ContextOverflowError, EngineError, InputError, RadixAgentError
-from radixagent.feedback import FeedbackCollector
-from radixagent.memory import RadixMemory
+from radixagent.engine.prefix import PrefixLedger
+from radixagent.errors import ContextOverflowError, DecisionError, EngineError, InputError, RadixAgentError
+from radixagent.feedback import FeedbackCollector, FeedbackSummary
+from radixagent.memory import MemoryStatistics, RadixMemory
 from radixagent.memory.store import Store
 from radixagent.memory.tree import Branch, PromptRecord
-from radixagent.prompting import CHATML, ChatFormat, PrefixLedger, Transcript
-from radixagent.recovery import AdaptiveRecovery, RecoveringEngine, RetryBudget, RetryPolicy
+from radixagent.prompting import CHATML, ChatFormat, Speaker, Transcript, TurnWriter
+from radixagent.recovery import (
+    FailureLog,
+    FailurePattern,
+    RecoveringEngine,
+    RecoveryStats,
+    RetryBudget,
+    RetryPolicy,
+    classify_error,
+)
 from radixagent.schemas import (
     AgentResponse,
+    AnswerPart,
+    DecisionPart,
     Message,
+    MessagePart,
+    MessageRole,
+    ObservationPart,
     QualityAssessment,
     ToolCall,
-    ToolCallDecision,
+    ToolCallPart,
     ToolCallRecord,
     ToolDefinition,
+    ToolResultPart,
     ToolSchema,
 )
 from radixagent.tools import ToolRegistry
-from radixagent.validation import OutputValidator, StructuredValidator, format_retry_prompt
+from radixagent.tools.execution import ExecutionStatistics
+from radixagent.validation import OutputValidator, check_message, format_retry_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +102,46 @@ class ToolResultEvent(BaseModel):
     result: ToolCallRecord
 
 
-AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent
+class FailureEvent(BaseModel):
+    """Something failed and the run recovers (or gives up): a reply, a tool call, the engine."""
+
+    type: Literal["failure"] = "failure"
+    operation: str
+    error_type: str
+    message: str
+
+
+class RunEndEvent(BaseModel):
+    """The run is over; `response` is what it returns."""
+
+    type: Literal["run_end"] = "run_end"
+    response: AgentResponse
+
+
+AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | RunEndEvent
 EventHandler = Callable[[AgentEvent], Awaitable[None] | None]
 """Called with each event of a run, in order; may be a coroutine function."""
+
+
+class FailureSummary(BaseModel):
+    """The failures an agent logged: how many, of which kinds, and which keep repeating."""
+
+    total: int
+    by_type: dict[str, int]
+    by_operation: dict[str, int]
+    patterns: list[FailurePattern]
+
+
+class AgentStatus(BaseModel):
+    """Engine, tools, memory, failures and feedback at a glance."""
+
+    engine: str
+    registered_tools: list[str]
+    memory_stats: MemoryStatistics
+    tool_stats: ExecutionStatistics
+    failures: FailureSummary
+    engine_recovery: RecoveryStats | None = None
+    feedback_summary: FeedbackSummary
 
 
 class Agent:
@@ -115,6 +168,7 @@ class Agent:
         output_retries: int = 2,
         chat_format: ChatFormat | None = None,
         max_input_chars: int = 20000,
+        observers: Sequence[EventHandler] = (),
     ) -> None:
         if max_iterations < 1:
             raise InputError(f"max_iterations must be at least 1, not {max_iterations}.")
@@ -135,12 +189,14 @@ class Agent:
         self.max_iterations = max_iterations
         self.memory = RadixMemory(store=store)
         self.feedback = FeedbackCollector(self.memory.store)
-        self.recovery = AdaptiveRecovery()
+        self.failures = FailureLog()
+        self.observers: list[EventHandler] = [self._watch, *observers]
+        """Each hears every event of every run, in order (`on_event` of one run comes last)."""
         self.tool_retries, self.output_retries = tool_retries, output_retries
         self.max_input_chars = max_input_chars
         self._chat_format = chat_format
         self._ledger = PrefixLedger()
-        self._transcripts: OrderedDict[str, tuple[Transcript, str]] = OrderedDict()
+        self._transcripts: OrderedDict[str, tuple[Transcript, Speaker]] = OrderedDict()
         self._context_size: int | None = None
         self._lock = asyncio.Lock()
         self._tools_at_start: list[ToolSchema] | None = None
@@ -224,17 +280,17 @@ class Agent:
     async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
         started = time.perf_counter()
         run = _Run(self, branch, on_event, query)
-        check = StructuredValidator.validate_message_content(query, max_length=self.max_input_chars)
+        check = check_message(query, max_length=self.max_input_chars)
         if not check.is_valid:
-            return run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
+            return await run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
         try:
             transcript, last = await self._transcript(run.head_id)
             run.add("user", query)
             await self._render(transcript, [Message(role="user", content=query)], last)
             return await run.loop(transcript, max_iterations, started)
         except (EngineError, ContextOverflowError) as exc:
-            self.recovery.log_exception("run", exc)
-            return run.failure(str(exc), started)
+            await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
+            return await run.failure(str(exc), started)
 
     # --- transcripts ---------------------------------------------------------------------
 
@@ -249,7 +305,7 @@ class Agent:
             self._context_size = info.context_size or 4096
         return self._context_size
 
-    async def _transcript(self, head_id: str) -> tuple[Transcript, str]:
+    async def _transcript(self, head_id: str) -> tuple[Transcript, Speaker]:
         """The exact transcript ending at `head_id` and the role its text ends in: kept from
         an earlier run when we have it, else rebuilt from the stored prompt records (after a
         restart, or on a new branch)."""
@@ -267,32 +323,35 @@ class Agent:
         await transcript.append(fmt.system(path[0].content))
         return transcript, await self._render(transcript, [n.message for n in path[1:]], "system")
 
-    async def _render(self, transcript: Transcript, messages: Sequence[Message], last: str) -> str:
+    async def _render(self, transcript: Transcript, messages: Sequence[Message], last: Speaker) -> Speaker:
         """Append messages as turns. User, tool and summary messages become user turns
         (consecutive ones share a turn); assistant messages are appended as written."""
-        fmt = await self._format()
+        writer = TurnWriter(await self._format(), last)
         text = ""
         for message in messages:
             if message.role == "assistant":
-                text += (fmt.user_to_assistant if last == "user" else "\n") + message.content
-                last = "assistant"
-                continue
-            body = message.content if message.role == "user" else f"[{message.role}] {message.content}"
-            if last == "user":
-                text += "\n\n" + body
+                text += writer.assistant() + message.content
             else:
-                text += (fmt.assistant_to_user if last == "assistant" else fmt.system_to_user) + body
-            last = "user"
-        await transcript.append(text)
-        return last
+                writer.user(message.content if message.role == "user" else f"[{message.role}] {message.content}")
+        await transcript.append(text + writer.take())
+        return writer.last
 
-    def keep_transcript(self, head_id: str, transcript: Transcript, last: str) -> None:
+    def keep_transcript(self, head_id: str, transcript: Transcript, last: Speaker) -> None:
         """Remember a branch's transcript so its next run needs no re-tokenizing."""
         self._transcripts[head_id] = (transcript, last)
         while len(self._transcripts) > _KEPT_TRANSCRIPTS:
             self._transcripts.popitem(last=False)
 
-    # --- feedback and status (the tutorial's API) ------------------------------------------
+    # --- observing ---------------------------------------------------------------------
+
+    def _watch(self, event: AgentEvent) -> None:
+        """The agent's own observer: failures go to its log, finished runs to its feedback."""
+        if isinstance(event, FailureEvent):
+            self.failures.add(event.operation, event.error_type, event.message)
+        elif isinstance(event, RunEndEvent):
+            self.feedback.record_response(event.response, event.response.usage)
+
+    # --- feedback and status -------------------------------------------------------------
 
     def add_feedback(self, query: str, response: str, rating: float, comment: str = "") -> None:
         self.feedback.add_feedback(query, response, rating, comment)
@@ -300,30 +359,23 @@ class Agent:
     def add_quality_assessment(self, assessment: QualityAssessment) -> None:
         self.feedback.add_quality_assessment(assessment)
 
-    def get_agent_status(self) -> dict[str, Any]:
-        """Engine, tools, memory, recovery and feedback at a glance, JSON-friendly, under the
-        tutorial's keys (memory_stats, tool_stats, recovery_stats, feedback_summary,
-        failure_patterns)."""
-        summary = self.feedback.get_feedback_summary()
-        ratings = summary.average_ratings.model_dump()
+    def status(self) -> AgentStatus:
+        """Engine, tools, memory, failures and feedback at a glance."""
         recovering = self.engine if isinstance(self.engine, RecoveringEngine) else None
-        return {
-            "engine": self.base_engine.name,
-            "registered_tools": self.tool_manager.names,
-            "memory_stats": self.memory.get_statistics().model_dump(mode="json"),
-            "tool_stats": self.tool_manager.get_execution_statistics().model_dump(mode="json"),
-            "recovery_stats": self.recovery.get_recovery_statistics().model_dump(mode="json"),
-            "engine_recovery": recovering.stats().model_dump(mode="json") if recovering else None,
-            "feedback_summary": {
-                "total_feedback_count": summary.total_feedback_count,
-                "quality_assessment_count": summary.quality_assessment_count,
-                "run_count": summary.run_count,
-                "average_ratings": {k: v for k, v in ratings.items() if isinstance(v, float)},
-                "recommendations": [str(r) for r in summary.recommendations],
-                "performance": summary.performance_summary.model_dump(mode="json"),
-            },
-            "failure_patterns": self.recovery.analyze_failure_patterns(),
-        }
+        return AgentStatus(
+            engine=self.base_engine.name,
+            registered_tools=self.tool_manager.names,
+            memory_stats=self.memory.get_statistics(),
+            tool_stats=self.tool_manager.get_execution_statistics(),
+            failures=FailureSummary(
+                total=self.failures.total,
+                by_type=self.failures.by_type(),
+                by_operation=self.failures.by_operation(),
+                patterns=self.failures.patterns(),
+            ),
+            engine_recovery=recovering.stats() if recovering else None,
+            feedback_summary=self.feedback.get_feedback_summary(),
+        )
 
     async def aclose(self) -> None:
         await self.engine.aclose()
@@ -352,16 +404,16 @@ class _Run:
         """Set when the model repeats a call it already made: the next step may only answer."""
 
     async def emit(self, event: AgentEvent) -> None:
-        if self.on_event is not None:
-            outcome = self.on_event(event)
+        for observer in [*self.agent.observers, *([self.on_event] if self.on_event else [])]:
+            outcome = observer(event)
             if inspect.isawaitable(outcome):
                 await outcome
 
-    def add(self, role: str, content: str, metadata: dict[str, Any] | None = None, prompt: PromptRecord | None = None) -> str:
+    def add(self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None) -> str:
         if self.branch is not None:
-            self.head_id = self.branch.add_message(role, content, metadata, prompt=prompt)
+            self.head_id = self.branch.add_message(role, content, parts, prompt=prompt)
         else:
-            self.head_id = self.memory.add_message(role, content, metadata, prompt=prompt)
+            self.head_id = self.memory.add_message(role, content, parts, prompt=prompt)
         return self.head_id
 
     async def loop(self, transcript: Transcript, max_iterations: int, started: float) -> AgentResponse:
@@ -385,40 +437,41 @@ class _Run:
                 )
             except DecisionError as exc:
                 error, decision = exc, None
-            node_id = self._commit_turn(transcript, turn, step_started)
+            node_id = self._commit_turn(transcript, turn, step_started, decision)
             transcript = turn
             if decision is None:
                 assert error is not None
                 self.steps.append(f"step {step}: the model's reply was unusable ({error})")
-                agent.recovery.log_exception("decision", error)
+                await self.emit(FailureEvent(operation="decision", error_type=classify_error(error), message=f"{type(error).__name__}: {error}"))
                 if not self.budget.allow_output_retry():
-                    return self.failure(f"The model could not produce a usable reply: {error}", started, transcript)
-                await self._observe(transcript, "observation", format_retry_prompt([str(error)], what="reply"))
+                    return await self.failure(f"The model could not produce a usable reply: {error}", started, transcript)
+                await self._note(transcript, format_retry_prompt([str(error)], what="reply"))
                 continue
-            if decision.kind is ToolCallDecision.CALL_TOOL:
+            if decision.action == "call":
                 try:
                     outcome = await self._act(transcript, decision, step)
                 except _Abort as exc:
-                    return self.failure(str(exc), started, transcript)
+                    return await self.failure(str(exc), started, transcript)
                 if outcome is not None:
-                    return self.success(outcome, transcript, started, node_id)
+                    return await self.success(outcome, transcript, started, node_id)
                 continue
-            if decision.kind is ToolCallDecision.NEED_MORE_INFO:
+            if decision.action == "ask":
                 self.steps.append(f"step {step}: asked for more information (confidence {decision.confidence:.2f})")
-                return self.success(decision.text, transcript, started, node_id)
+                return await self.success(decision.text, transcript, started, node_id)
             self.steps.append(f"step {step}: answered (confidence {decision.confidence:.2f})")
             result = await agent.output.avalidate(decision.text)
             if result.ok:
-                content = decision.text if agent.output.is_text else json.dumps(result.value if not hasattr(result.value, "model_dump") else result.value.model_dump(mode="json"), ensure_ascii=False)  # type: ignore[union-attr]
-                return self.success(content, transcript, started, node_id, output=result.value)
+                value = result.value
+                content = decision.text if agent.output.is_text else json.dumps(value.model_dump(mode="json") if isinstance(value, BaseModel) else value, ensure_ascii=False)
+                return await self.success(content, transcript, started, node_id, output=value)
             self.steps.append(f"step {step}: the answer failed validation: {'; '.join(result.errors)}")
             if not self.budget.allow_output_retry():
-                return self.failure(f"The answer failed validation: {'; '.join(result.errors)}", started, transcript)
-            await self._observe(transcript, "observation", result.retry_prompt or format_retry_prompt(result.errors))
-        return self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
+                return await self.failure(f"The answer failed validation: {'; '.join(result.errors)}", started, transcript)
+            await self._note(transcript, result.retry_prompt or format_retry_prompt(result.errors))
+        return await self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
 
-    def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float) -> str:
-        """Store the assistant turn with its exact prompt record and the engine's numbers."""
+    def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None) -> str:
+        """Store the assistant turn, what it decided, its exact prompt record and the engine's numbers."""
         prompt_ids = before.ids
         record = PromptRecord(
             prompt_text=before.text,
@@ -426,7 +479,7 @@ class _Run:
             output_token_ids=turn.ids[len(prompt_ids) :] if turn.ids is not None and prompt_ids is not None else None,
             output_text=turn.text[len(before.text) :],
         )
-        node_id = self.add("assistant", record.output_text or "", prompt=record)
+        node_id = self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record)
         usage, cacheable = turn.usage, turn.cacheable_tokens
         self.usage = self.usage + usage
         self.cacheable += cacheable
@@ -445,10 +498,10 @@ class _Run:
             self.answer_now = True
             names = ", ".join(sorted({c.tool_name or "" for c in repeated}))
             self.steps.append(f"step {step}: repeated the call of {names}; answering from its earlier result")
-            await self._observe(transcript, "observation", f"{names} was already called with these arguments; its result is above. Answer now.")
+            await self._note(transcript, f"{names} was already called with these arguments; its result is above. Answer now.")
             return None
         for call in calls:
-            self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence_score:.2f})")
+            self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence:.2f})")
         for call in calls:
             await self.emit(ToolCallEvent(step=step, call=call))
         records = await agent.tool_manager.executor.execute_many(calls)
@@ -464,7 +517,7 @@ class _Run:
                 self.budget.tool_succeeded(record.tool)
                 lines.append(f"{record.tool} returned: {record.result}")
                 continue
-            agent.recovery.log_failure(record.tool, record.error_type or "execution", record.error, {"arguments": record.arguments})
+            await self.emit(FailureEvent(operation=record.tool, error_type=record.error_type or "execution", message=record.error))
             lines.append(f"{record.tool} failed: {record.error}")
             if record.error_type in ("arguments", "unknown_tool"):
                 if not self.budget.allow_tool_retry(record.tool):
@@ -473,17 +526,24 @@ class _Run:
         for line in lines:
             self.steps.append(f"step {step}: {line[:300]}")
         text = "\n".join(lines)
+        parts: list[MessagePart] = [ToolResultPart(record=r) for r in records]
         if repairs:
-            text += "\n" + format_retry_prompt(repairs, what="tool call")
-        await self._observe(transcript, "tool", text, {"calls": [r.model_dump(mode="json") for r in records]})
+            repair = format_retry_prompt(repairs, what="tool call")
+            text += "\n" + repair
+            parts.append(ObservationPart(content=repair))
+        await self._observe(transcript, "tool", text, parts)
         return None
 
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
         return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.records)
 
-    async def _observe(self, transcript: Transcript, role: str, text: str, metadata: dict[str, Any] | None = None) -> None:
-        self.add(role, text, metadata)
-        await self.agent._render(transcript, [Message(role=role, content=text)], "assistant")
+    async def _note(self, transcript: Transcript, text: str) -> None:
+        """Tell the model something (a repair instruction, "answer now") before its next turn."""
+        await self._observe(transcript, "observation", text, [ObservationPart(content=text)])
+
+    async def _observe(self, transcript: Transcript, role: MessageRole, text: str, parts: Sequence[MessagePart]) -> None:
+        self.add(role, text, parts)
+        await self.agent._render(transcript, [Message(role=role, content=text, parts=list(parts))], "assistant")
 
     async def _fit(self, transcript: Transcript) -> Transcript:
         """Compact the branch's older turns into a summary when the next step would not fit."""
@@ -512,7 +572,7 @@ class _Run:
 
     # --- results -------------------------------------------------------------------------
 
-    def _response(self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None) -> AgentResponse:
+    async def _response(self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None) -> AgentResponse:
         response = AgentResponse(
             content=content,
             tool_calls=self.records,
@@ -528,19 +588,31 @@ class _Run:
             usage=self.usage,
             prefix_efficiency=self.usage.cached_tokens / self.cacheable if self.cacheable else 0.0,
         )
-        self.agent.feedback.record_response(response, self.usage)
+        await self.emit(RunEndEvent(response=response))
         return response
 
-    def success(self, content: str, transcript: Transcript, started: float, node_id: str, *, output: Any = None) -> AgentResponse:
+    async def success(self, content: str, transcript: Transcript, started: float, node_id: str, *, output: Any = None) -> AgentResponse:
         self.agent.keep_transcript(node_id, transcript, "assistant")
-        return self._response(content, started, ok=True, output=output)
+        return await self._response(content, started, ok=True, output=output)
 
-    def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
+    async def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
         """End the run unsuccessfully; its complete messages stay on the branch, and
         `node_id` points at the last of them (branch from an earlier node to leave them out)."""
         if transcript is not None and self.head_id:
             self.agent.keep_transcript(self.head_id, transcript, "user")
-        return self._response("", started, ok=False, error=error)
+        return await self._response("", started, ok=False, error=error)
+
+
+def _decision_parts(decision: Decision | None) -> list[MessagePart]:
+    """What an assistant turn decided, as parts (an unusable reply decided nothing)."""
+    if decision is None:
+        return [DecisionPart()]
+    parts: list[MessagePart] = [DecisionPart(action=decision.action, confidence=decision.confidence)]
+    if decision.action == "call":
+        parts += [ToolCallPart(call=c) for c in decision.calls]
+    else:
+        parts.append(AnswerPart(content=decision.text))
+    return parts
 
 
 class _Abort(RadixAgentError):

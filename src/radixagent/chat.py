@@ -41,9 +41,10 @@ from typing import Annotated, Any, Literal
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from radixagent.decision import Decision, DecisionError, DecisionSettings, DecisionStrategy, decide, protocol_text
+from radixagent.decision import Decision, DecisionSettings, DecisionStrategy, decide, protocol_text
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import bounded_schema, fit_schema
+from radixagent.engine.prefix import PrefixLedger
 from radixagent.engine.types import (
     ChatMessage,
     Completion,
@@ -57,9 +58,15 @@ from radixagent.engine.types import (
     StreamChunk,
     Usage,
 )
-from radixagent.errors import ConstraintError, EngineResponseError, InputError, UnknownToolError
-from radixagent.prompting import CHATML, ChatFormat, PrefixLedger, Transcript
-from radixagent.schemas import ToolCallDecision, ToolSchema
+from radixagent.errors import (
+    ChatInputError,
+    ConstraintError,
+    DecisionError,
+    EngineResponseError,
+    UnknownToolError,
+)
+from radixagent.prompting import CHATML, ChatFormat, Transcript, TurnWriter
+from radixagent.schemas import ToolSchema
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +85,6 @@ __all__ = [
 DEFAULT_SYSTEM = "You are a helpful assistant."
 RESERVED_TOOL_NAMES = frozenset({"answer", "run"})
 """Words of the decision protocol: a tool of that name could not be told apart from them."""
-
-
-class ChatInputError(InputError):
-    """A chat request radixagent cannot serve; `param` names the offending field (OpenAI's
-    error `param`), `code` is a stable machine-readable reason."""
-
-    def __init__(self, message: str, *, param: str | None = None, code: str = "invalid_request") -> None:
-        self.param = param
-        self.code = code
-        super().__init__(message)
 
 
 # --- the request: OpenAI's vocabulary ------------------------------------------------------------
@@ -667,21 +664,12 @@ class ChatCompleter:
         transcript = Transcript(self.engine, PrefixLedger())
         await transcript.append(fmt.system(plan.system))
         names: dict[str, str] = {}
-        last = "system"
-        text = ""
+        writer = TurnWriter(fmt)
         observations: list[str] = []
-
-        def user_like(body: str) -> None:
-            nonlocal text, last
-            if last == "user":
-                text += "\n\n" + body
-            else:
-                text += (fmt.assistant_to_user if last == "assistant" else fmt.system_to_user) + body
-            last = "user"
 
         def flush_observations() -> None:
             if observations:
-                user_like("[tool] " + "\n".join(observations))
+                writer.user("[tool] " + "\n".join(observations))
                 observations.clear()
 
         messages = list(request.messages)
@@ -692,15 +680,14 @@ class ChatCompleter:
                 continue
             flush_observations()
             if isinstance(message, UserMessageIn):
-                user_like(content_text(message.content))
+                writer.user(content_text(message.content))
             elif isinstance(message, SystemMessageIn):
-                user_like("[system] " + content_text(message.content))
+                writer.user("[system] " + content_text(message.content))
             else:
-                await transcript.append(text + (fmt.user_to_assistant if last == "user" else "\n"))
+                await transcript.append(writer.assistant())
                 await transcript.append(self._assistant_text(message, plan, names))
-                text, last = "", "assistant"
         flush_observations()
-        await transcript.append(text + fmt.user_to_assistant)
+        await transcript.append(writer.take() + fmt.user_to_assistant)
         return transcript
 
     @staticmethod
@@ -754,7 +741,7 @@ class ChatCompleter:
             if state.last_finish == "length":
                 return result(content=None, finish_reason="length")
             raise EngineResponseError(f"The engine's output did not follow its constraint: {exc}") from exc
-        if decision.kind is ToolCallDecision.CALL_TOOL:
+        if decision.action == "call":
             calls = self._tool_calls(decision, plan, transcript.text[before:])
             return result(tool_calls=calls, finish_reason="tool_calls", confidence=decision.confidence)
         self._check_answer(decision.text, plan)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -24,6 +24,9 @@ from radixagent.engine import (
     SamplingParams,
 )
 from radixagent.errors import ConfigurationError, RadixAgentError
+
+if TYPE_CHECKING:
+    from radixagent.demo import DemoReport
 
 app = typer.Typer(
     name="radixagent",
@@ -205,7 +208,7 @@ def demo(
         _print_demo(report)
 
 
-def _print_demo(report: Any) -> None:
+def _print_demo(report: DemoReport) -> None:
     from rich.panel import Panel
 
     console.print(f"[bold]radixagent demo[/] on [cyan]{report.engine}[/] ({report.model})\n")
@@ -233,16 +236,16 @@ def _print_demo(report: Any) -> None:
             f"{r.cache_hit_rate:.0%}", f"{r.prefix_efficiency:.2f}", f"{r.latency_ms:.0f}",
         )
     console.print(table)
-    memory = report.status["memory_stats"]
+    memory = report.status.memory_stats
     console.print(
-        f"[bold]memory:[/] {memory['total_messages']} messages, engine cache hit rate {memory['cache_hit_rate']:.0%}, "
-        f"prefix efficiency {memory['prefix_efficiency']:.2f}"
+        f"[bold]memory:[/] {memory.total_messages} messages, engine cache hit rate {memory.cache_hit_rate:.0%}, "
+        f"prefix efficiency {memory.prefix_efficiency:.2f}"
     )
-    tools = report.status["tool_stats"]
-    console.print(f"[bold]tools:[/] {tools['total_executions']} runs, {tools['failed']} failed")
-    feedback = report.status["feedback_summary"]
-    console.print(f"[bold]feedback:[/] {feedback['total_feedback_count']} ratings, {feedback['quality_assessment_count']} assessments")
-    for recommendation in feedback["recommendations"]:
+    tools = report.status.tool_stats
+    console.print(f"[bold]tools:[/] {tools.total_executions} runs, {tools.failed} failed")
+    feedback = report.status.feedback_summary
+    console.print(f"[bold]feedback:[/] {feedback.total_feedback_count} ratings, {feedback.quality_assessment_count} assessments")
+    for recommendation in feedback.recommendations:
         console.print(f"  - {recommendation}", highlight=False)
 
 

@@ -56,10 +56,10 @@ from pydantic import BaseModel, Field
 
 from radixagent.engine import Completion, JsonSchemaConstraint, SamplingParams
 from radixagent.engine.constraints import fit_schema
-from radixagent.errors import RadixAgentError
+from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms
 from radixagent.prompting import Transcript
-from radixagent.schemas import ToolCall, ToolCallDecision, ToolSchema
+from radixagent.schemas import Action, ToolCall, ToolSchema
 
 ANSWER, ASK, RUN = "answer", "ask", "run"
 
@@ -69,14 +69,10 @@ class DecisionStrategy(StrEnum):
     SCHEMA = "schema"
 
 
-class DecisionError(RadixAgentError):
-    """The model's decision could not be completed (cut off by max_tokens, unparsable)."""
-
-
 class Decision(BaseModel):
     """What the model decided in one assistant turn."""
 
-    kind: ToolCallDecision
+    action: Action
     calls: list[ToolCall] = Field(default_factory=list)
     text: str = ""
     """The answer or the question, when the model did not call a tool."""
@@ -190,9 +186,9 @@ async def _decide_by_score(
         prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
     action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
     if action == ANSWER:
-        return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
+        return Decision(action="answer", text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
     if action == ASK:
-        return Decision(kind=ToolCallDecision.NEED_MORE_INFO, text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
+        return Decision(action="ask", text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
 
     extract = evidence if settings.extract_arguments else None
     first = extract.parts[0] if extract is not None and splitting else extract  # the whole request is its fallback
@@ -204,7 +200,7 @@ async def _decide_by_score(
         ran = await _calls_until_run(transcript, by_name, settings, extract, prior, calls)
     if not ran:
         await transcript.append("\nAction: run")
-    return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=min(c.confidence_score for c in calls))
+    return Decision(action="call", calls=calls, confidence=min(c.confidence for c in calls))
 
 
 async def _calls_until_run(
@@ -288,7 +284,7 @@ async def _call(
     if evidence is not None:
         schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name))
     arguments = await _arguments(transcript, tool, schema, settings)
-    return ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name=tool.name, arguments=arguments, confidence_score=confidence)
+    return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
 
 
 async def _choose(
@@ -413,15 +409,15 @@ async def _decide_by_schema(
     action = value.get("action")
     if action == "call_tool":
         calls = [
-            ToolCall(decision=ToolCallDecision.CALL_TOOL, tool_name=c["tool"], arguments=c["arguments"], confidence_score=confidence)
+            ToolCall(tool_name=c["tool"], arguments=c["arguments"], confidence=confidence)
             for c in value["calls"]
         ]
-        return Decision(kind=ToolCallDecision.CALL_TOOL, calls=calls, confidence=confidence)
+        return Decision(action="call", calls=calls, confidence=confidence)
     if action == ASK:
-        return Decision(kind=ToolCallDecision.NEED_MORE_INFO, text=str(value["question"]), confidence=confidence)
+        return Decision(action="ask", text=str(value["question"]), confidence=confidence)
     answer = value["answer"]
     text = answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
-    return Decision(kind=ToolCallDecision.RESPOND_DIRECTLY, text=text, confidence=confidence)
+    return Decision(action="answer", text=text, confidence=confidence)
 
 
 def _naming_confidence(completion: Completion) -> float:

@@ -9,14 +9,14 @@ poorly (see the README).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from radixagent.agent import Agent, AgentStatus
+from radixagent.compat.agent import TUTORIAL_INSTRUCTIONS
 from radixagent.decision import DecisionSettings
 from radixagent.engine import Engine
 from radixagent.schemas import AgentResponse, QualityAssessment, ToolCallRecord
-from radixagent.sglang_agent import SGLangAgent
 
 
 class Scenario(BaseModel):
@@ -77,7 +77,7 @@ class DemoReport(BaseModel):
     engine: str
     model: str
     scenarios: list[ScenarioResult]
-    status: dict[str, Any]
+    status: AgentStatus
 
 
 def run_demo(
@@ -87,22 +87,22 @@ def run_demo(
     answer_tokens: int = 96,
     max_iterations: int = 4,
 ) -> DemoReport:
-    """Run every scenario on `engine` through the tutorial's API and collect the numbers.
+    """Run every scenario on `engine` with the tutorial's tools and instructions, and collect the numbers.
     Each scenario but the cache test's follow-ups is a branch of one conversation tree,
     forked at the system prompt."""
     from radixagent.feedback import LLMJudge
     from radixagent.tools.builtin import builtin_tools
 
-    agent = SGLangAgent(engine=engine, decision=DecisionSettings(answer_tokens=answer_tokens, argument_tokens=96))
+    agent = Agent(engine, instructions=TUTORIAL_INSTRUCTIONS, decision=DecisionSettings(answer_tokens=answer_tokens, argument_tokens=96).model_only())
     for tool in builtin_tools(engine):
-        agent.tool_manager.register_tool(tool)
+        agent.add_tool(tool)
     results: list[ScenarioResult] = []
     for i, scenario in enumerate(SCENARIOS, 1):
         progress(f"[{i}/{len(SCENARIOS)}] {scenario.name}")
         root = agent.memory.root_id
         if root is not None and not scenario.continues:
             agent.memory.branch_from_node(root)
-        response = agent.run(scenario.query, max_iterations=max_iterations)
+        response = agent.run_sync(scenario.query, max_iterations=max_iterations)
         result = ScenarioResult.of(scenario, response)
         if scenario.name == "translation" and response.is_successful:
             progress(f"[{i}/{len(SCENARIOS)}] {scenario.name}: the judge assesses the answer")
@@ -113,4 +113,4 @@ def run_demo(
         results.append(result)
     progress("status report")
     info = engine.model_info_sync()
-    return DemoReport(engine=engine.name, model=info.name, scenarios=results, status=agent.get_agent_status())
+    return DemoReport(engine=engine.name, model=info.name, scenarios=results, status=agent.status())

@@ -7,6 +7,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     ├── ConfigurationError          a setting or flag is wrong
     │   └── CodeExecutionDisabledError  execute_code was called while code execution is off
     ├── InputError                  a request the engine must refuse
+    │   ├── ChatInputError          a chat completion request radixagent cannot serve (`param`, `code`)
     │   ├── EmptyPromptError
     │   ├── ContextOverflowError    the prompt does not fit the model's context
     │   └── ConstraintError         a schema, regex or grammar the engine cannot compile
@@ -20,6 +21,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── EngineResponseError     an answer radixagent cannot read
     │   ├── EngineCapabilityError   the server cannot do what was asked (score, tokenize, a constraint kind)
     │   └── CircuitOpenError        the engine failed too often; calls wait until `retry_in_s`
+    ├── DecisionError               the model's decision could not be completed (cut off, unparsable)
     ├── ToolError                   a tool could not be registered or run
     │   ├── ToolDefinitionError     a bad tool name, a duplicate, a signature with no schema
     │   ├── UnknownToolError        no tool of that name is registered
@@ -59,6 +61,16 @@ class CodeExecutionDisabledError(ConfigurationError):
 
 class InputError(RadixAgentError):
     """The request itself is wrong; sending it again will not help."""
+
+
+class ChatInputError(InputError):
+    """A chat request radixagent cannot serve; `param` names the offending field (OpenAI's
+    error `param`), `code` is a stable machine-readable reason."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str = "invalid_request") -> None:
+        self.param = param
+        self.code = code
+        super().__init__(message)
 
 
 class EmptyPromptError(InputError):
@@ -146,6 +158,11 @@ class CircuitOpenError(EngineError):
             f"radixagent will try it again in {retry_in_s:.1f} s. Check that the engine is up, "
             "or configure a fallback engine."
         )
+
+
+class DecisionError(RadixAgentError):
+    """The model's decision could not be completed (cut off by max_tokens, unparsable): the
+    agent feeds the error back and asks again, within its retry budget."""
 
 
 # --- tools -------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ re-render cannot break the match.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel
 
 from radixagent.engine import ChatMessage, Completion, Constraint, Engine, Prompt, SamplingParams, ScoreResult, Usage
@@ -67,6 +69,44 @@ class ChatFormat(BaseModel):
         return opening + content + self.user_to_assistant
 
 
+Speaker = Literal["system", "user", "assistant"]
+"""Who the text so far ends with."""
+
+
+class TurnWriter:
+    """The one renderer of turns: user-like turns (the user's, tool results, observations)
+    open a user turn, or share the open one; an assistant turn opens where its text goes.
+
+        writer = TurnWriter(fmt, last="system")
+        writer.user("Hi")
+        text = writer.assistant() + "Hello!"     # the assistant's text as it was generated
+        text += writer.take()                     # any user-like turns after it
+    """
+
+    def __init__(self, fmt: ChatFormat, last: Speaker = "system") -> None:
+        self.fmt = fmt
+        self.last: Speaker = last
+        self._pending = ""
+
+    def user(self, body: str) -> None:
+        if self.last == "user":
+            self._pending += "\n\n" + body
+        else:
+            self._pending += (self.fmt.assistant_to_user if self.last == "assistant" else self.fmt.system_to_user) + body
+        self.last = "user"
+
+    def assistant(self) -> str:
+        """The pending text up to where an assistant turn's text starts."""
+        text = self._pending + (self.fmt.user_to_assistant if self.last == "user" else "\n")
+        self._pending, self.last = "", "assistant"
+        return text
+
+    def take(self) -> str:
+        """The pending text (user-like turns not yet followed by an assistant turn)."""
+        text, self._pending = self._pending, ""
+        return text
+
+
 CHATML = ChatFormat(
     system_open="<|im_start|>system\n",
     system_to_user="<|im_end|>\n<|im_start|>user\n",
@@ -120,7 +160,7 @@ class Transcript:
                 self.ledger.observe(self.ids)
         self._scored = []
 
-    def _prompt(self) -> Prompt:
+    def _prompt(self) -> str | list[int]:
         return list(self.ids) if self.ids is not None else self.text
 
     async def _token_view(self) -> list[int]:

@@ -1,7 +1,17 @@
-"""The shared vocabulary of the agent: the tutorial's models, in Pydantic v2 style.
+"""The shared vocabulary: tools, calls, the typed parts of a conversation, and a run's result.
 
-Names and fields follow "LLM Agent Serving with SGLang" so its code runs unchanged; where a
-field was a bare dict there, a typed model stands beside it (`ToolCallRecord`).
+A conversation node holds one `Message`: its `role`, the exact text the model saw for it
+(`content`, which the prompt of the branch's next turn extends byte for byte), and what that
+text means as typed `parts`, in the spirit of pydantic-ai's `messages.py`:
+
+    system       SystemPromptPart | SummaryPart
+    user         UserTextPart
+    assistant    DecisionPart, then ToolCallPart... (a call) or AnswerPart (an answer or a question)
+    tool         ToolResultPart..., then ObservationPart (the repair instruction, when a call failed)
+    observation  ObservationPart (what the loop tells the model: a retry, "answer now")
+
+The tutorial's own shapes (its `ToolCall` with a `decision` field, its dicts) live in
+`radixagent.compat`, built on these.
 """
 
 from __future__ import annotations
@@ -9,15 +19,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radixagent.engine.types import Usage
 
 MessageRole = Literal["system", "user", "assistant", "tool", "observation"]
-MESSAGE_ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool", "observation")
+Action = Literal["call", "answer", "ask"]
+"""What an assistant turn does: call tools, answer, or ask the user a question."""
 
 
 def _now() -> datetime:
@@ -28,34 +38,7 @@ def new_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-class ToolCallDecision(StrEnum):
-    """What the model decided to do at a step."""
-
-    CALL_TOOL = "call_tool"
-    RESPOND_DIRECTLY = "respond_directly"
-    NEED_MORE_INFO = "need_more_info"
-
-
-class ToolArgument(BaseModel):
-    """One argument of a tool call."""
-
-    name: str = Field(description="argument name")
-    value: Any = Field(description="argument value")
-    type_hint: str = Field(description="expected type")
-
-
-class ToolCall(BaseModel):
-    """One decision of the model: a tool call, a direct answer, or a question back.
-
-    `confidence_score` is measured from the token logprobs of the decision (or the choice
-    scores), never taken from the model's own claim."""
-
-    decision: ToolCallDecision = Field(description="whether to call a tool")
-    tool_name: str | None = Field(default=None, description="the tool to call")
-    arguments: dict[str, Any] | None = Field(default=None, description="the tool's arguments")
-    reasoning: str = Field(default="", description="why, or the direct answer's text")
-    confidence_score: float = Field(default=0.0, ge=0.0, le=1.0, description="decision confidence")
-    id: str = Field(default_factory=lambda: "call_" + new_id(), description="call id, as in OpenAI tool calls")
+# --- tools -------------------------------------------------------------------------------
 
 
 class ToolSchema(BaseModel):
@@ -79,7 +62,7 @@ class ToolDefinition(BaseModel):
     timeout_s: float = Field(default=30.0, gt=0, description="seconds a call may take")
 
     @property
-    def schema(self) -> ToolSchema:  # type: ignore[override]
+    def schema(self) -> ToolSchema:  # type: ignore[override]  # BaseModel.schema is pydantic v1's deprecated classmethod
         """The tutorial's name for `tool_schema`."""
         return self.tool_schema
 
@@ -88,21 +71,17 @@ class ToolDefinition(BaseModel):
         return self.tool_schema.name
 
 
-class Message(BaseModel):
-    """A conversation message."""
+class ToolCall(BaseModel):
+    """A call the model decided on. `confidence` is measured from the decision's token
+    logprobs (or the choice scores), never taken from the model's own claim."""
 
-    role: str = Field(description="message role")
-    content: str = Field(description="message content")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="extra data")
-    timestamp: datetime = Field(default_factory=_now, description="creation time (UTC)")
-    token_count: int | None = Field(default=None, description="tokens, as the engine counted them")
+    id: str = Field(default_factory=lambda: "call_" + new_id(), description="call id, as in OpenAI tool calls")
+    tool_name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
-    @field_validator("role")
-    @classmethod
-    def validate_role(cls, v: str) -> str:
-        if v not in MESSAGE_ROLES:
-            raise ValueError(f"role must be one of {list(MESSAGE_ROLES)}, not {v!r}")
-        return v
+
+ToolErrorKind = Literal["unknown_tool", "arguments", "timeout", "execution"]
 
 
 class ToolCallRecord(BaseModel):
@@ -113,11 +92,116 @@ class ToolCallRecord(BaseModel):
     arguments: dict[str, Any]
     result: str | None = None
     error: str | None = None
-    error_type: Literal["unknown_tool", "arguments", "timeout", "execution"] | None = None
+    error_type: ToolErrorKind | None = None
     """What kind of failure `error` is: bad arguments are the model's to fix (a repair prompt),
     a timeout or a raised exception are the tool's."""
     duration_ms: float = 0.0
     executed: bool = True
+
+
+# --- the parts of a conversation ---------------------------------------------------------
+
+
+class SystemPromptPart(BaseModel):
+    kind: Literal["system-prompt"] = "system-prompt"
+    content: str
+
+
+class SummaryPart(BaseModel):
+    """Older turns compacted into a summary to fit the context."""
+
+    kind: Literal["summary"] = "summary"
+    content: str
+    replaces: list[str] = Field(default_factory=list, description="the ids of the nodes it stands for")
+
+
+class UserTextPart(BaseModel):
+    kind: Literal["user-text"] = "user-text"
+    content: str
+
+
+class DecisionPart(BaseModel):
+    """What an assistant turn decided, and how sure the model was (from its logprobs).
+    `action` is None when the reply could not be read (it is fed back as an observation)."""
+
+    kind: Literal["decision"] = "decision"
+    action: Action | None = None
+    confidence: float | None = None
+
+
+class ToolCallPart(BaseModel):
+    kind: Literal["tool-call"] = "tool-call"
+    call: ToolCall
+
+
+class AnswerPart(BaseModel):
+    """The text of an answer (or of a question back, after an `ask` decision)."""
+
+    kind: Literal["answer"] = "answer"
+    content: str
+
+
+class ToolResultPart(BaseModel):
+    kind: Literal["tool-result"] = "tool-result"
+    record: ToolCallRecord
+
+
+class ObservationPart(BaseModel):
+    """What the loop tells the model: a repair instruction, a note that a call repeats."""
+
+    kind: Literal["observation"] = "observation"
+    content: str
+
+
+MessagePart = Annotated[
+    SystemPromptPart | SummaryPart | UserTextPart | DecisionPart | ToolCallPart | AnswerPart | ToolResultPart | ObservationPart,
+    Field(discriminator="kind"),
+]
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Message(BaseModel):
+    """One turn of a conversation: the exact text the model saw, and what it means."""
+
+    role: MessageRole
+    content: str = Field(description="the text as the model saw it (assistant turns: as it generated it)")
+    parts: list[MessagePart] = Field(default_factory=list, description="what the text means, typed")
+    timestamp: datetime = Field(default_factory=_now, description="creation time (UTC)")
+    token_count: int | None = Field(default=None, description="tokens, as the engine counted them")
+
+    @model_validator(mode="after")
+    def _default_parts(self) -> Message:
+        if not self.parts:
+            self.parts = default_parts(self.role, self.content)
+        return self
+
+    def parts_of(self, kind: type[P]) -> list[P]:
+        """The parts of one kind, in order: `message.parts_of(ToolResultPart)`."""
+        return [p for p in self.parts if isinstance(p, kind)]
+
+    @property
+    def tool_results(self) -> list[ToolCallRecord]:
+        return [p.record for p in self.parts_of(ToolResultPart)]
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [p.call for p in self.parts_of(ToolCallPart)]
+
+
+def default_parts(role: MessageRole, content: str) -> list[MessagePart]:
+    """The parts of a message given only as text (the user's, the system prompt, a note)."""
+    if role == "system":
+        return [SystemPromptPart(content=content)]
+    if role == "user":
+        return [UserTextPart(content=content)]
+    if role == "assistant":
+        return [DecisionPart()]
+    return [ObservationPart(content=content)]
+
+
+# --- a run's result ----------------------------------------------------------------------
 
 
 class AgentResponse(BaseModel):
@@ -139,7 +223,7 @@ class AgentResponse(BaseModel):
 
 
 class ValidationResult(BaseModel):
-    """The outcome of one check."""
+    """The outcome of one check, with how to fix what failed."""
 
     is_valid: bool = Field(description="whether the check passed")
     error_message: str | None = Field(default=None, description="what is wrong")

@@ -11,23 +11,22 @@ import inspect
 import json
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
-import jsonschema
 from pydantic import BaseModel, Field, TypeAdapter, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from radixagent.engine.constraints import bounded_schema
 from radixagent.engine.types import Completion, JsonSchemaConstraint
 from radixagent.errors import ConfigurationError, OutputValidationError
-from radixagent.schemas import ToolCall, ToolCallDecision, ToolSchema, ValidationResult
+from radixagent.schemas import ValidationResult
 from radixagent.tools.signature import flatten_schema, pydantic_error_lines
 
 __all__ = [
     "OutputResult",
     "OutputValidator",
-    "StructuredValidator",
+    "check_message",
     "extract_json",
     "format_retry_prompt",
 ]
@@ -39,201 +38,66 @@ RETRY_INSTRUCTION = "Fix the errors and try again."
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _schema_errors(data: Any, schema: Mapping[str, Any]) -> list[dict[str, Any]]:
-    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    errors = sorted(
-        validator_class(schema).iter_errors(data),
-        key=lambda e: ([str(p) for p in e.absolute_path], e.message),
-    )
-    out = []
-    for error in errors:
-        best = jsonschema.exceptions.best_match([error, *error.context]) if error.context else error
-        out.append(
-            {
-                "path": ".".join(str(p) for p in best.absolute_path),
-                "message": best.message,
-                "validator": str(best.validator),
-            }
+def check_message(content: str | bytes, max_length: int = 50000) -> ValidationResult:
+    """Refuse empty, too long, non-UTF-8 text, or text with control characters (other than
+    tab and newlines)."""
+    if isinstance(content, bytes | bytearray):
+        try:
+            content = bytes(content).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return ValidationResult(
+                is_valid=False,
+                error_message=f"The message is not valid UTF-8 (byte {exc.start}).",
+                validation_details={"byte_offset": exc.start},
+                suggested_fix="Send the text encoded as UTF-8.",
+            )
+    if not isinstance(content, str):
+        return ValidationResult(
+            is_valid=False,
+            error_message=f"The message must be text, not {type(content).__name__}.",
+            suggested_fix="Send the message as a string.",
         )
-    return out
-
-
-def _error_line(error: Mapping[str, Any]) -> str:
-    return f"{error['path']}: {error['message']}" if error["path"] else str(error["message"])
-
-
-class StructuredValidator:
-    """The tutorial's validator, with each check done for real."""
-
-    @staticmethod
-    def validate_tool_call(
-        tool_call: ToolCall, tool_schema: ToolSchema, *, min_confidence: float = 0.3
-    ) -> ValidationResult:
-        """Is this call of this tool well-formed and confident enough? Arguments are checked
-        against the tool's whole JSON schema (types, enums, bounds, unknown keys), not only
-        the required names. `min_confidence` is the tutorial's 0.3; pass 0 to skip it when
-        the engine gave no logprobs to measure confidence from."""
-        details: dict[str, Any] = {"decision": tool_call.decision.value, "confidence_score": tool_call.confidence_score}
-        if tool_call.decision is ToolCallDecision.CALL_TOOL:
-            if not tool_call.tool_name:
-                return ValidationResult(
-                    is_valid=False,
-                    error_message="The decision is to call a tool, but no tool is named.",
-                    validation_details=details,
-                    suggested_fix=f"Set tool_name to {tool_schema.name!r}, or change the decision.",
-                )
-            if tool_call.tool_name != tool_schema.name:
-                details["tool_name"] = tool_call.tool_name
-                return ValidationResult(
-                    is_valid=False,
-                    error_message=f"The call names tool {tool_call.tool_name!r} but is checked against {tool_schema.name!r}.",
-                    validation_details=details,
-                    suggested_fix=f"Validate the call against the schema of {tool_call.tool_name!r}.",
-                )
-            arguments = tool_call.arguments or {}
-            required = list(tool_schema.parameters.get("required", []))
-            details["required_params"] = required
-            details["provided_params"] = list(arguments)
-            missing = [p for p in required if p not in arguments]
-            if missing:
-                details["missing_params"] = missing
-                return ValidationResult(
-                    is_valid=False,
-                    error_message=f"Required parameter(s) missing: {', '.join(repr(p) for p in missing)}.",
-                    validation_details=details,
-                    suggested_fix=f"Add {', '.join(repr(p) for p in missing)} to the arguments of {tool_schema.name!r}.",
-                )
-            errors = _schema_errors(arguments, tool_schema.parameters)
-            if errors:
-                details["errors"] = errors
-                return ValidationResult(
-                    is_valid=False,
-                    error_message=f"Invalid arguments for tool {tool_schema.name!r}: "
-                    + "; ".join(_error_line(e) for e in errors),
-                    validation_details=details,
-                    suggested_fix="Give each argument the type and value its schema allows.",
-                )
-        elif tool_call.decision is ToolCallDecision.RESPOND_DIRECTLY and not tool_call.reasoning.strip():
-            return ValidationResult(
-                is_valid=False,
-                error_message="The decision is to answer directly, but the answer is empty.",
-                validation_details=details,
-                suggested_fix="Write the answer in `reasoning`, or call a tool.",
-            )
-        if tool_call.confidence_score < min_confidence:
-            details["min_confidence"] = min_confidence
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"Confidence {tool_call.confidence_score:.2f} is below {min_confidence:.2f}.",
-                validation_details=details,
-                suggested_fix="Gather more information, or ask the user to confirm.",
-            )
-        return ValidationResult(is_valid=True, validation_details=details)
-
-    @staticmethod
-    def validate_json_structure(data: Any, schema: Mapping[str, Any]) -> ValidationResult:
-        """Check `data` against a JSON schema, listing every violation with its path."""
-        details: dict[str, Any] = {"data_keys": list(data) if isinstance(data, Mapping) else []}
-        validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        try:
-            validator_class.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"The schema itself is invalid: {exc.message}",
-                validation_details=details,
-                suggested_fix="Fix the JSON schema before validating data against it.",
-            )
-        errors = _schema_errors(data, schema)
-        if errors:
-            details["errors"] = errors
-            return ValidationResult(
-                is_valid=False,
-                error_message="JSON does not match the schema: " + "; ".join(_error_line(e) for e in errors),
-                validation_details=details,
-                suggested_fix="Change the data so each listed field matches the schema.",
-            )
-        return ValidationResult(is_valid=True, validation_details=details)
-
-    @staticmethod
-    def validate_message_content(content: str | bytes, max_length: int = 50000) -> ValidationResult:
-        """Refuse empty, too long, non-UTF-8 text, or text with control characters (other than
-        tab and newlines)."""
-        if isinstance(content, bytes | bytearray):
-            try:
-                content = bytes(content).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return ValidationResult(
-                    is_valid=False,
-                    error_message=f"The message is not valid UTF-8 (byte {exc.start}).",
-                    validation_details={"byte_offset": exc.start},
-                    suggested_fix="Send the text encoded as UTF-8.",
-                )
-        if not isinstance(content, str):
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"The message must be text, not {type(content).__name__}.",
-                suggested_fix="Send the message as a string.",
-            )
-        details: dict[str, Any] = {"content_length": len(content)}
-        if not content.strip():
-            return ValidationResult(
-                is_valid=False,
-                error_message="The message is empty.",
-                validation_details=details,
-                suggested_fix="Write a question or instruction.",
-            )
-        if len(content) > max_length:
-            details["max_length"] = max_length
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"The message has {len(content)} characters; at most {max_length} are allowed.",
-                validation_details=details,
-                suggested_fix="Split the message or summarise it.",
-            )
-        try:
-            content.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            details["position"] = exc.start
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"The message has a character that is not valid Unicode text at position {exc.start} "
-                "(a lone surrogate).",
-                validation_details=details,
-                suggested_fix="Decode the input as UTF-8 before sending it.",
-            )
-        control = [m.start() for m in _CONTROL.finditer(content)]
-        if control:
-            details["control_positions"] = control[:20]
-            names = sorted({unicodedata.name(content[i], f"U+{ord(content[i]):04X}") for i in control})
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"The message has {len(control)} control character(s) ({', '.join(names)}), "
-                f"first at position {control[0]}.",
-                validation_details=details,
-                suggested_fix="Remove control characters; tabs and newlines are fine.",
-            )
-        if "\ufffd" in content:
-            details["replacement_characters"] = content.count("\ufffd")
-        return ValidationResult(is_valid=True, validation_details=details)
-
-    @staticmethod
-    def validate_pydantic_model(model_class: type[BaseModel], data: Mapping[str, Any]) -> ValidationResult:
-        """Validate `data` as `model_class`, one readable line per field error."""
-        try:
-            model_class.model_validate(data)
-        except PydanticValidationError as exc:
-            lines = pydantic_error_lines(exc)
-            return ValidationResult(
-                is_valid=False,
-                error_message=f"{model_class.__name__} validation failed: " + "; ".join(lines),
-                validation_details={
-                    "model": model_class.__name__,
-                    "errors": json.loads(exc.json(include_url=False)),
-                },
-                suggested_fix="Give each listed field a value of the right type and format.",
-            )
-        return ValidationResult(is_valid=True, validation_details={"model": model_class.__name__})
+    details: dict[str, Any] = {"content_length": len(content)}
+    if not content.strip():
+        return ValidationResult(
+            is_valid=False,
+            error_message="The message is empty.",
+            validation_details=details,
+            suggested_fix="Write a question or instruction.",
+        )
+    if len(content) > max_length:
+        details["max_length"] = max_length
+        return ValidationResult(
+            is_valid=False,
+            error_message=f"The message has {len(content)} characters; at most {max_length} are allowed.",
+            validation_details=details,
+            suggested_fix="Split the message or summarise it.",
+        )
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        details["position"] = exc.start
+        return ValidationResult(
+            is_valid=False,
+            error_message=f"The message has a character that is not valid Unicode text at position {exc.start} "
+            "(a lone surrogate).",
+            validation_details=details,
+            suggested_fix="Decode the input as UTF-8 before sending it.",
+        )
+    control = [m.start() for m in _CONTROL.finditer(content)]
+    if control:
+        details["control_positions"] = control[:20]
+        names = sorted({unicodedata.name(content[i], f"U+{ord(content[i]):04X}") for i in control})
+        return ValidationResult(
+            is_valid=False,
+            error_message=f"The message has {len(control)} control character(s) ({', '.join(names)}), "
+            f"first at position {control[0]}.",
+            validation_details=details,
+            suggested_fix="Remove control characters; tabs and newlines are fine.",
+        )
+    if "\ufffd" in content:
+        details["replacement_characters"] = content.count("\ufffd")
+    return ValidationResult(is_valid=True, validation_details=details)
 
 
 # --- typed final outputs -------------------------------------------------------------------------
@@ -396,7 +260,7 @@ class OutputValidator(Generic[T]):
             try:
                 outcome = check(value)
                 if inspect.isawaitable(outcome):
-                    outcome = await cast(Awaitable[Any], outcome)
+                    outcome = await outcome
             except ValueError as exc:
                 errors = [str(exc)]
                 break

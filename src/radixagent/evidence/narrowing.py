@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,7 +143,7 @@ class _Narrowing:
         return out
 
     def pick(
-        self, name: str, candidates: Any, *, whole_first: bool = False, description: str = "", numeric: bool = False, strict: bool = False
+        self, name: str, candidates: Callable[[Evidence], list[Any]], *, whole_first: bool = False, description: str = "", numeric: bool = False, strict: bool = False
     ) -> list[Any]:
         """The candidates of the part (then of the whole request) that stand by the parameter's
         name or direction, else all of the first text that has any (`strict`: the part's, when
@@ -211,7 +211,8 @@ _KINDS = (("email", ("mail", "recipient", "cc", "bcc")), ("date", ("date", "yyyy
 def _kind(name: str, node: dict[str, Any]) -> str | None:
     """What a string parameter (or an array's string items) holds: its `format`, or what its
     name or description says (an e-mail address, a date, a time) when the schema gives none."""
-    target = node.get("items") if node.get("type") == "array" and isinstance(node.get("items"), dict) else node
+    items = node.get("items")
+    target: dict[str, Any] = items if node.get("type") == "array" and isinstance(items, dict) else node
     if target.get("type") != "string" or "enum" in target:
         return None
     if target.get("format"):

@@ -205,7 +205,8 @@ class Evidence:
 
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "number") the text holds."""
-        return len({"date": self.dates, "time": self.times, "email": self.emails, "number": self.numbers}[kind])
+        found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "number": self.numbers}
+        return len(found[kind])
 
     def typed_matches(self, tool: ToolSchema) -> int:
         """How many of the tool's pattern- or format-constrained parameters find a value here:

@@ -30,9 +30,10 @@ from radixagent.memory.tree import (
     PromptRecord,
     fork_branches,
     make_node,
+    new_message,
     plan_compaction,
 )
-from radixagent.schemas import Message, ToolSchema
+from radixagent.schemas import Message, MessagePart, MessageRole, ToolSchema
 
 
 class MemoryStatistics(BaseModel):
@@ -157,48 +158,23 @@ class RadixMemory:
     # --- adding messages -----------------------------------------------------------------
 
     def add_message(
-        self,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        prompt: PromptRecord | None = None,
-        token_count: int | None = None,
+        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), *, prompt: PromptRecord | None = None
     ) -> str:
         """Append a message to the current branch and move the head to it; returns its id.
 
         Assistant messages may carry the exact engine `prompt` record that produced them."""
         with self._lock:
-            node = self._append(self._require_tree().head_id, role, content, metadata, prompt, token_count, True)
-            return node.id
+            return self._append(self._require_tree().head_id, new_message(role, content, parts), prompt, move_head=True).id
 
-    def append(
-        self,
-        parent_id: str,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        prompt: PromptRecord | None = None,
-        token_count: int | None = None,
-    ) -> ConversationNode:
+    def append(self, parent_id: str, message: Message, *, prompt: PromptRecord | None = None) -> ConversationNode:
         """Add a message under `parent_id` without moving the current head (what a `Branch`
         from `fork` uses)."""
         with self._lock:
-            return self._append(parent_id, role, content, metadata, prompt, token_count, False)
+            return self._append(parent_id, message, prompt, move_head=False)
 
-    def _append(
-        self,
-        parent_id: str,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None,
-        prompt: PromptRecord | None,
-        token_count: int | None,
-        move_head: bool,
-    ) -> ConversationNode:
+    def _append(self, parent_id: str, message: Message, prompt: PromptRecord | None, *, move_head: bool) -> ConversationNode:
         tree = self._require_tree()
-        node = make_node(tree.get(parent_id), role, content, metadata, prompt=prompt, token_count=token_count)
+        node = make_node(tree.get(parent_id), message, prompt=prompt)
         assert self._session_id is not None
         self.store.add_nodes(self._session_id, [node], head_id=node.id if move_head else None)
         tree.attach([node])
@@ -264,7 +240,7 @@ class RadixMemory:
 
     # --- compaction ----------------------------------------------------------------------
 
-    def compact(self, keep_last: int, summary: str, *, role: str = "system") -> CompactionResult:
+    def compact(self, keep_last: int, summary: str, *, role: MessageRole = "system") -> CompactionResult:
         """Replace the current branch's older turns by `summary`, keeping the last `keep_last`
         messages: a new branch system -> summary -> kept messages becomes current. The original
         nodes stay in the tree (and in the store)."""

@@ -23,12 +23,16 @@ The schema itself (DDL, types) stays in each backend's module: the two differ on
 
 from __future__ import annotations
 
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Protocol, Self
+
+from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError
 
 from radixagent.errors import InputError, NodeNotFoundError, SchemaVersionError, SessionNotFoundError
 from radixagent.memory.store import (
@@ -44,7 +48,15 @@ from radixagent.memory.store import (
     _now,
 )
 from radixagent.memory.tree import ConversationNode, PromptRecord
-from radixagent.schemas import Message, QualityAssessment, ToolSchema
+from radixagent.schemas import (
+    Message,
+    MessagePart,
+    QualityAssessment,
+    ToolCallRecord,
+    ToolResultPart,
+    ToolSchema,
+    default_parts,
+)
 
 LockMode = Literal["UPDATE", "NO KEY UPDATE", "KEY SHARE"]
 """How strongly a write locks its session row: `UPDATE` to delete it, `NO KEY UPDATE` to
@@ -326,7 +338,7 @@ class SQLStore(ABC):
                 node.source_id,
                 message.role,
                 message.content,
-                _json(message.metadata, "message metadata"),
+                _parts_json(message.parts),
                 message.token_count,
                 self._to_ts(message.timestamp),
                 self._to_ts(node.created_at),
@@ -352,7 +364,7 @@ class SQLStore(ABC):
             message=Message(
                 role=row["role"],
                 content=row["content"],
-                metadata=self._from_json(row["metadata"]),
+                parts=_parts(row["role"], row["content"], self._from_json(row["metadata"])),
                 timestamp=self._from_ts(row["timestamp"]),
                 token_count=row["token_count"],
             ),
@@ -582,3 +594,24 @@ class SQLStore(ABC):
 def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tuple[str, tuple[Any, ...]]:
     """`sql` limited to one session when `session_id` is given."""
     return (f"{sql} WHERE {column} = ?", (session_id,)) if session_id is not None else (sql, ())
+
+
+_PARTS: TypeAdapter[list[MessagePart]] = TypeAdapter(list[MessagePart])
+
+
+def _parts_json(parts: list[MessagePart]) -> str:
+    try:
+        return json.dumps(_PARTS.dump_python(parts, mode="json"), ensure_ascii=False)
+    except (TypeError, ValueError, PydanticSerializationError) as exc:
+        raise InputError(f"A message part must be JSON-serialisable (str, numbers, lists, dicts): {exc}") from exc
+
+
+def _parts(role: str, content: str, stored: Any) -> list[MessagePart]:
+    """A node's parts; rows written before parts existed hold a metadata dict, whose tool calls
+    become tool-result parts."""
+    if isinstance(stored, list):
+        return _PARTS.validate_python(stored)
+    calls = stored.get("calls") if isinstance(stored, dict) else None
+    if role == "tool" and calls:
+        return [ToolResultPart(record=ToolCallRecord.model_validate(c)) for c in calls]
+    return default_parts(role, content)  # type: ignore[arg-type]  # role is checked by the column's values

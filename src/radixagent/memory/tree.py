@@ -18,12 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from radixagent.errors import InputError, NodeNotFoundError
-from radixagent.schemas import Message, new_id
+from radixagent.schemas import Message, MessagePart, MessageRole, SummaryPart, new_id
 
 NodeKind = Literal["message", "summary"]
 
@@ -62,7 +62,7 @@ class ConversationNode(BaseModel):
     prompt: PromptRecord | None = Field(default=None, description="the exact engine prompt (assistant nodes)")
 
     @property
-    def role(self) -> str:
+    def role(self) -> MessageRole:
         return self.message.role
 
     @property
@@ -83,16 +83,7 @@ class PromptPrefix(BaseModel):
 
 
 class _BranchOwner(Protocol):
-    def append(
-        self,
-        parent_id: str,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        prompt: PromptRecord | None = None,
-        token_count: int | None = None,
-    ) -> ConversationNode: ...
+    def append(self, parent_id: str, message: Message, *, prompt: PromptRecord | None = None) -> ConversationNode: ...
 
     def path_to_root(self, node_id: str) -> list[ConversationNode]: ...
 
@@ -113,16 +104,10 @@ class Branch:
         self.head_id = head_id
 
     def add_message(
-        self,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        prompt: PromptRecord | None = None,
-        token_count: int | None = None,
+        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), *, prompt: PromptRecord | None = None
     ) -> str:
         """Append a message to this branch; returns the new node's id."""
-        node = self._owner.append(self.head_id, role, content, metadata, prompt=prompt, token_count=token_count)
+        node = self._owner.append(self.head_id, new_message(role, content, parts), prompt=prompt)
         self.head_id = node.id
         return node.id
 
@@ -141,26 +126,27 @@ class Branch:
         return f"Branch(id={self.id!r}, base_id={self.base_id!r}, head_id={self.head_id!r})"
 
 
+def new_message(role: str, content: str, parts: Sequence[MessagePart] = (), *, token_count: int | None = None) -> Message:
+    """A message from its role and text (parts default to what the role implies), or InputError."""
+    try:
+        return Message.model_validate({"role": role, "content": content, "parts": list(parts), "token_count": token_count})
+    except ValueError as exc:
+        raise InputError(f"Invalid message: {exc}") from exc
+
+
 def make_node(
     parent: ConversationNode | None,
-    role: str,
-    content: str,
-    metadata: dict[str, Any] | None = None,
+    message: Message,
     *,
     prompt: PromptRecord | None = None,
-    token_count: int | None = None,
     kind: NodeKind = "message",
     source_id: str | None = None,
 ) -> ConversationNode:
     """A new node under `parent` (not yet linked into any tree): checks what a user can get wrong."""
-    if parent is None and role != "system":
-        raise InputError(f"The root of a conversation is its system message, not a {role!r} message.")
-    if prompt is not None and role != "assistant":
-        raise InputError(f"Only assistant messages carry an engine prompt record, not {role!r} messages.")
-    try:
-        message = Message(role=role, content=content, metadata=dict(metadata or {}), token_count=token_count)
-    except ValueError as exc:
-        raise InputError(f"Invalid message: {exc}") from exc
+    if parent is None and message.role != "system":
+        raise InputError(f"The root of a conversation is its system message, not a {message.role!r} message.")
+    if prompt is not None and message.role != "assistant":
+        raise InputError(f"Only assistant messages carry an engine prompt record, not {message.role!r} messages.")
     return ConversationNode(
         parent_id=parent.id if parent else None,
         message=message,
@@ -179,7 +165,7 @@ class ConversationTree:
 
     def __init__(self, system_prompt: str = "") -> None:
         self._lock = threading.RLock()
-        root = make_node(None, "system", system_prompt)
+        root = make_node(None, new_message("system", system_prompt))
         self._nodes: dict[str, ConversationNode] = {root.id: root}
         self.root_id = root.id
         self.head_id = root.id
@@ -212,19 +198,10 @@ class ConversationTree:
         tree.get(tree.head_id)
         return tree
 
-    def append(
-        self,
-        parent_id: str,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        prompt: PromptRecord | None = None,
-        token_count: int | None = None,
-    ) -> ConversationNode:
+    def append(self, parent_id: str, message: Message, *, prompt: PromptRecord | None = None) -> ConversationNode:
         """Add a message as a child of `parent_id`; the current head does not move."""
         with self._lock:
-            node = make_node(self.get(parent_id), role, content, metadata, prompt=prompt, token_count=token_count)
+            node = make_node(self.get(parent_id), message, prompt=prompt)
             self.attach([node])
             return node
 
@@ -244,17 +221,11 @@ class ConversationTree:
                 self._nodes[node.parent_id].children.append(node.id)  # type: ignore[index]
 
     def add_message(
-        self,
-        role: str,
-        content: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        prompt: PromptRecord | None = None,
-        token_count: int | None = None,
+        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), *, prompt: PromptRecord | None = None
     ) -> ConversationNode:
         """Append a message to the current branch and move the head to it."""
         with self._lock:
-            node = self.append(self.head_id, role, content, metadata, prompt=prompt, token_count=token_count)
+            node = self.append(self.head_id, new_message(role, content, parts), prompt=prompt)
             self.head_id = node.id
             return node
 
@@ -267,7 +238,7 @@ class ConversationTree:
             self.head_id = node_id
             return node
 
-    def compact(self, keep_last: int, summary: str, *, role: str = "system") -> CompactionPlan:
+    def compact(self, keep_last: int, summary: str, *, role: MessageRole = "system") -> CompactionPlan:
         """Summarise the current branch's older turns (see `plan_compaction`) and move the head
         to the compacted branch. The original nodes stay in the tree."""
         with self._lock:
@@ -382,7 +353,7 @@ class CompactionPlan(BaseModel):
 
 
 def plan_compaction(
-    tree: ConversationTree, keep_last: int, summary: str, *, role: str = "system", node_id: str | None = None
+    tree: ConversationTree, keep_last: int, summary: str, *, role: MessageRole = "system", node_id: str | None = None
 ) -> CompactionPlan:
     """Replace the older turns of the branch ending at `node_id` (default: the current head)
     by `summary`, keeping its last `keep_last` messages: the new branch is
@@ -401,7 +372,7 @@ def plan_compaction(
     split = len(body) - keep_last
     older, kept = body[:split], body[split:]
     replaced = [n.id for n in older]
-    summary_node = make_node(path[0], role, summary, {"compaction": {"replaces": replaced}}, kind="summary")
+    summary_node = make_node(path[0], new_message(role, summary, [SummaryPart(content=summary, replaces=replaced)]), kind="summary")
     copies: list[ConversationNode] = []
     parent = summary_node
     for original in kept:

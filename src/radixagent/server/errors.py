@@ -16,7 +16,7 @@ raises live here, under the package's one tree (`radixagent.errors`):
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -24,9 +24,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from radixagent.chat import ChatInputError
-from radixagent.decision import DecisionError
 from radixagent.errors import (
+    ChatInputError,
+    DecisionError,
     CircuitOpenError,
     ConfigurationError,
     ConstraintError,
@@ -180,7 +180,7 @@ def error_response(problem: Problem) -> JSONResponse:
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
     errors = list(exc.errors())
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "value_error"}
+    first: dict[str, Any] = dict(errors[0]) if errors else {"loc": (), "msg": "invalid request", "type": "value_error"}
     if first.get("type") == "json_invalid":
         detail = first.get("ctx", {}).get("error", "")
         return Problem(

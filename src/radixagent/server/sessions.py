@@ -9,7 +9,7 @@
     PUT    /v1/sessions/{id}/head                move the current head: the next message branches there
     GET    /v1/sessions/{id}/tree                the conversation tree
     POST   /v1/sessions/{id}/feedback            a rating and/or a quality assessment of an answer
-    GET    /v1/sessions/{id}/status              the tutorial's get_agent_status()
+    GET    /v1/sessions/{id}/status              the session agent's status(): engine, tools, memory, failures, feedback
     GET    /v1/tools                             the built-in tools a session may use
 
 A streamed run sends typed events, in order: `step`, `tool_call`, `tool_result`, `token`
@@ -29,14 +29,21 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from radixagent.agent import StepEvent, ToolCallEvent, ToolResultEvent
+from radixagent.agent import (
+    AgentEvent,
+    AgentStatus,
+    FailureEvent,
+    RunEndEvent,
+    StepEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
 from radixagent.chat import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError
 from radixagent.feedback import FeedbackCollector
-from radixagent.memory.radix import MemoryStatistics
 from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord
 from radixagent.memory.tree import ConversationNode
-from radixagent.schemas import AgentResponse, QualityAssessment, ToolSchema
+from radixagent.schemas import AgentResponse, MessagePart, QualityAssessment, ToolSchema
 from radixagent.server.agents import SessionConfig, SessionEngineSettings
 from radixagent.server.deps import Protected, State
 from radixagent.server.errors import ErrorBody, ErrorDetail, describe
@@ -139,7 +146,7 @@ class NodeOut(BaseModel):
     kind: str
     children: list[str]
     created_at: datetime
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    parts: list[MessagePart] = Field(default_factory=list, description="what the message means, typed")
 
     @classmethod
     def of(cls, node: ConversationNode) -> NodeOut:
@@ -152,7 +159,7 @@ class NodeOut(BaseModel):
             kind=node.kind,
             children=node.children,
             created_at=node.created_at,
-            metadata=node.message.metadata,
+            parts=node.message.parts,
         )
 
 
@@ -181,18 +188,10 @@ class FeedbackResult(BaseModel):
     assessment: AssessmentRecord | None = None
 
 
-class AgentStatus(BaseModel):
-    """`Agent.get_agent_status()` under the tutorial's keys, for one session."""
+class SessionStatus(AgentStatus):
+    """`Agent.status()` for one session."""
 
     session_id: str
-    engine: str
-    registered_tools: list[str]
-    memory_stats: MemoryStatistics
-    tool_stats: dict[str, Any]
-    recovery_stats: dict[str, Any]
-    engine_recovery: dict[str, Any] | None = None
-    feedback_summary: dict[str, Any]
-    failure_patterns: Any = None
 
 
 class ToolList(BaseModel):
@@ -217,7 +216,7 @@ class ErrorEvent(BaseModel):
     error: ErrorDetail
 
 
-StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | TokenEvent | FinalEvent | ErrorEvent
+StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | TokenEvent | FinalEvent | ErrorEvent
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -315,13 +314,17 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
         sequence += 1
         return sse_event(event.model_dump_json(), event=event.type, event_id=sequence)
 
+    def on_event(event: AgentEvent) -> None:
+        if not isinstance(event, RunEndEvent):  # the final event says it, with the session
+            queue.put_nowait(event)
+
     async def work() -> None:
         try:
             result, _ = await _run(
                 state,
                 session_id,
                 body,
-                on_event=queue.put_nowait,
+                on_event=on_event,
                 on_text=lambda text: queue.put_nowait(TokenEvent(text=text)),
             )
             queue.put_nowait(FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response))
@@ -431,13 +434,13 @@ async def post_feedback(session_id: str, body: FeedbackCreate, state: State) -> 
     return result
 
 
-@router.get("/sessions/{session_id}/status", response_model=AgentStatus, responses=ERRORS)
-async def get_status(session_id: str, state: State) -> AgentStatus:
+@router.get("/sessions/{session_id}/status", response_model=SessionStatus, responses=ERRORS)
+async def get_status(session_id: str, state: State) -> SessionStatus:
     """`get_agent_status()` of the session's agent: engine, tools, memory (with the engine's
     cache hit rate), recovery and feedback, under the tutorial's keys."""
 
-    async def work() -> AgentStatus:
+    async def work() -> SessionStatus:
         async with state.sessions.lease(session_id) as agent:  # waits for a running message
-            return AgentStatus.model_validate({**agent.get_agent_status(), "session_id": session_id})
+            return SessionStatus(**dict(agent.status()), session_id=session_id)
 
     return await state.lifecycle.run(work())

@@ -33,7 +33,7 @@ from radixagent.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from radixagent.schemas import ToolCall, ToolCallDecision, ToolCallRecord, new_id
+from radixagent.schemas import ToolCall, ToolCallRecord, new_id
 
 if TYPE_CHECKING:
     from radixagent.tools.registry import RegisteredTool, ToolRegistry
@@ -114,7 +114,8 @@ def apply_defaults(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> d
                 out[key] = fill(out[key], sub)
         return out
 
-    return fill(dict(arguments), schema)
+    filled: dict[str, Any] = fill(dict(arguments), schema)
+    return filled
 
 
 def _error_lines(validator: jsonschema.protocols.Validator, arguments: Mapping[str, Any]) -> list[str]:
@@ -204,11 +205,6 @@ class ToolExecutor:
         self, call: ToolCall | str, arguments: Mapping[str, Any] | None, call_id: str | None
     ) -> tuple[RegisteredTool, Any, str]:
         if isinstance(call, ToolCall):
-            if call.decision is not ToolCallDecision.CALL_TOOL or not call.tool_name:
-                raise ToolError(
-                    f"This decision is {call.decision.value!r}, not a tool call; only CALL_TOOL decisions with a "
-                    "tool_name can be executed."
-                )
             return self.registry.entry(call.tool_name), call.arguments, call_id or call.id
         return self.registry.entry(call), arguments, call_id or "call_" + new_id()
 

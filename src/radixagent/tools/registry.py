@@ -165,6 +165,8 @@ class ToolRegistry:
     @overload
     def tool(
         self,
+        fn: None = None,
+        /,
         *,
         name: str | None = None,
         description: str | None = None,
@@ -318,7 +320,7 @@ def _label(node: Any) -> str:
         inner = ", ".join(f"{k}{'' if k in required else '?'}: {_label(v)}" for k, v in node["properties"].items())
         return f"object {{{inner}}}"
     if "$ref" in node:
-        return node["$ref"].rsplit("/", 1)[-1]
+        return str(node["$ref"]).rsplit("/", 1)[-1]
     label = kind if isinstance(kind, str) else "any"
     bounds = []
     for key, word in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):

@@ -234,7 +234,7 @@ def flatten_schema(schema: Mapping[str, Any], *, drop_titles: bool = True) -> di
             out.pop("title", None)
         return out
 
-    flat = resolve(dict(schema), ())
+    flat: dict[str, Any] = resolve(dict(schema), ())
     if kept:
         # Recursive types stay as references; their definitions are flattened inside.
         closure: set[str] = set()
@@ -411,7 +411,7 @@ class ToolFunction:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", PydanticJsonSchemaWarning)
-                self.model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+                self.model: type[BaseModel] = create_model(
                     f"{self.name}_arguments",
                     __config__=ConfigDict(extra="forbid", populate_by_name=False, arbitrary_types_allowed=False),
                     **fields,

@@ -17,7 +17,8 @@ from pathlib import Path
 from radixagent.engine.base import Engine
 from radixagent.schemas import ToolDefinition, ToolSchema
 from radixagent.settings import get_settings
-from radixagent.tools.builtin.code import CodeExecutionDisabledError, CodeResult, CodeRunner
+from radixagent.errors import CodeExecutionDisabledError
+from radixagent.tools.builtin.code import CodeResult, CodeRunner
 from radixagent.tools.builtin.documents import (
     DocumentRetriever,
     DocumentStore,

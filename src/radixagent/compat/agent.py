@@ -16,10 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from radixagent.agent import Agent
+from radixagent.compat.recovery import AdaptiveRecovery
+from radixagent.compat.schemas import AgentResponse
 from radixagent.engine import Engine
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory import RadixMemory
-from radixagent.schemas import AgentResponse, QualityAssessment
+from radixagent.schemas import QualityAssessment
 from radixagent.tools import ToolRegistry
 
 TUTORIAL_INSTRUCTIONS = (
@@ -49,6 +51,7 @@ class SGLangAgent:
         options.setdefault("instructions", TUTORIAL_INSTRUCTIONS)
         self.model_name = model_name
         self.agent = Agent(engine, **options)
+        self.recovery = AdaptiveRecovery(log=self.agent.failures)
 
     @property
     def tool_manager(self) -> ToolRegistry:
@@ -67,10 +70,10 @@ class SGLangAgent:
         return self.agent.base_engine
 
     def run(self, user_input: str, max_iterations: int = 10) -> AgentResponse:
-        return self.agent.run_sync(user_input, max_iterations=max_iterations)
+        return AgentResponse.of(self.agent.run_sync(user_input, max_iterations=max_iterations))
 
     async def arun(self, user_input: str, max_iterations: int = 10) -> AgentResponse:
-        return await self.agent.run(user_input, max_iterations=max_iterations)
+        return AgentResponse.of(await self.agent.run(user_input, max_iterations=max_iterations))
 
     def add_feedback(self, query: str, response: str, rating: float, comment: str = "") -> None:
         self.agent.add_feedback(query, response, rating, comment)
@@ -79,7 +82,28 @@ class SGLangAgent:
         self.agent.add_quality_assessment(assessment)
 
     def get_agent_status(self) -> dict[str, Any]:
-        return self.agent.get_agent_status()
+        """The agent's status as the tutorial's dict: memory_stats, tool_stats, recovery_stats,
+        feedback_summary and failure_patterns, JSON-friendly."""
+        status = self.agent.status()
+        summary = status.feedback_summary
+        ratings = summary.average_ratings.model_dump()
+        return {
+            "engine": status.engine,
+            "registered_tools": status.registered_tools,
+            "memory_stats": status.memory_stats.model_dump(mode="json"),
+            "tool_stats": status.tool_stats.model_dump(mode="json"),
+            "recovery_stats": self.recovery.get_recovery_statistics().model_dump(mode="json"),
+            "engine_recovery": status.engine_recovery.model_dump(mode="json") if status.engine_recovery else None,
+            "feedback_summary": {
+                "total_feedback_count": summary.total_feedback_count,
+                "quality_assessment_count": summary.quality_assessment_count,
+                "run_count": summary.run_count,
+                "average_ratings": {k: v for k, v in ratings.items() if isinstance(v, float)},
+                "recommendations": [str(r) for r in summary.recommendations],
+                "performance": summary.performance_summary.model_dump(mode="json"),
+            },
+            "failure_patterns": self.recovery.analyze_failure_patterns(),
+        }
 
     def close(self) -> None:
         self.agent.close()
