@@ -1,0 +1,307 @@
+"""The agent loop: decide -> validate -> act -> observe -> answer.
+
+    agent = Agent()                       # the embedded default engine
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        "Add two integers."
+        return a + b
+
+    response = agent.run_sync("What is 2 + 40?")
+
+Each step extends the branch's transcript (see `prompting`), so every prompt the engine sees
+is an exact extension of the one before and its prefix cache reuses all of it. The numbers in
+the `AgentResponse` are the engine's: tokens, cached tokens, and latency measured around
+the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from radixagent.agent.events import (
+    AgentEvent,
+    EventHandler,
+    FailureEvent,
+    RunEndEvent,
+)
+from radixagent.agent.run import Run
+from radixagent.agent.status import AgentStatus, FailureSummary
+from radixagent.decision import DecisionSettings, protocol_text
+from radixagent.engine import Engine
+from radixagent.engine._portal import run_sync
+from radixagent.engine.prefix import PrefixLedger
+from radixagent.errors import ContextOverflowError, EngineError, InputError
+from radixagent.feedback import FeedbackCollector
+from radixagent.memory import RadixMemory
+from radixagent.memory.store import Store
+from radixagent.memory.tree import Branch
+from radixagent.prompting import CHATML, ChatFormat, Speaker, Transcript, TurnWriter
+from radixagent.recovery import (
+    FailureLog,
+    RecoveringEngine,
+    RetryPolicy,
+    classify_error,
+)
+from radixagent.schemas import (
+    AgentResponse,
+    Message,
+    QualityAssessment,
+    ToolDefinition,
+    ToolSchema,
+)
+from radixagent.tools import ToolRegistry
+from radixagent.validation import OutputValidator, check_message
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use the tools when they help, and answer briefly and accurately."
+
+_KEPT_TRANSCRIPTS = 64
+
+ToolLike = Callable[..., Any] | ToolDefinition | ToolSchema
+
+
+class Agent:
+    """A typed, tool-using agent over one engine.
+
+    `output_type` makes the final answer a validated object (generated under its JSON schema);
+    `validators` check it further. Tool calls and final outputs that fail validation are
+    re-asked with the error fed back, within `tool_retries` per tool and `output_retries`."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        instructions: str = DEFAULT_INSTRUCTIONS,
+        tools: Iterable[ToolLike] = (),
+        output_type: Any = str,
+        validators: Sequence[Callable[[Any], Any]] = (),
+        decision: DecisionSettings | None = None,
+        max_iterations: int = 10,
+        store: Store | None = None,
+        fallback: Engine | None = None,
+        retry_policy: RetryPolicy | None = None,
+        tool_retries: int = 2,
+        output_retries: int = 2,
+        chat_format: ChatFormat | None = None,
+        max_input_chars: int = 20000,
+        observers: Sequence[EventHandler] = (),
+    ) -> None:
+        if max_iterations < 1:
+            raise InputError(f"max_iterations must be at least 1, not {max_iterations}.")
+        if engine is None:
+            from radixagent.engine.factory import create_engine
+
+            engine = create_engine("embedded")
+        self.base_engine = engine
+        self.engine: Engine = RecoveringEngine(engine, policy=retry_policy, fallback=fallback)
+        self.instructions = instructions
+        self.tool_manager = ToolRegistry()
+        for tool in tools:
+            self.add_tool(tool)
+        self.output = OutputValidator(output_type, validators=validators)
+        # the request's own evidence is measured on single turns (docs/toolcalls.md); an agent's
+        # steps weigh observations too, so it decides with the model alone unless told otherwise
+        self.decision = decision or DecisionSettings().model_only()
+        self.max_iterations = max_iterations
+        self.memory = RadixMemory(store=store)
+        self.feedback = FeedbackCollector(self.memory.store)
+        self.failures = FailureLog()
+        self.observers: list[EventHandler] = [self._watch, *observers]
+        """Each hears every event of every run, in order (`on_event` of one run comes last)."""
+        self.tool_retries, self.output_retries = tool_retries, output_retries
+        self.max_input_chars = max_input_chars
+        self._chat_format = chat_format
+        self._ledger = PrefixLedger()
+        self._transcripts: OrderedDict[str, tuple[Transcript, Speaker]] = OrderedDict()
+        self._context_size: int | None = None
+        self._lock = asyncio.Lock()
+        self._tools_at_start: list[ToolSchema] | None = None
+
+    # --- tools ---------------------------------------------------------------------------
+
+    @property
+    def tools(self) -> ToolRegistry:
+        return self.tool_manager
+
+    def add_tool(self, tool: ToolLike) -> ToolDefinition:
+        """Register a function, a ToolDefinition, or a schema-only ToolSchema."""
+        if isinstance(tool, ToolDefinition):
+            return self.tool_manager.register_tool(tool)
+        if isinstance(tool, ToolSchema):
+            return self.tool_manager.register_tool(ToolDefinition(schema=tool))
+        return self.tool_manager.register(tool)
+
+    def tool(self, fn: Callable[..., Any] | None = None, /, **options: Any) -> Any:
+        """Decorator: `@agent.tool` or `@agent.tool(timeout_s=5)`."""
+        return self.tool_manager.tool(fn, **options) if fn is not None else self.tool_manager.tool(**options)
+
+    def system_prompt(self) -> str:
+        """Instructions, then the protocol and the tools: byte-stable for a given tool set."""
+        return self.instructions + "\n\n" + protocol_text(self.tool_manager.schemas(), allow_ask=self.decision.allow_ask)
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run(self, query: str, *, max_iterations: int | None = None, on_event: EventHandler | None = None) -> AgentResponse:
+        """Answer `query` on the current branch of the conversation. `on_event` hears each
+        step, tool call and tool result as it happens (a server streams them)."""
+        async with self._lock:
+            self._ensure_session()
+            return await self._run(query, None, max_iterations or self.max_iterations, on_event)
+
+    def run_sync(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
+        return run_sync(self.run(query, max_iterations=max_iterations))
+
+    async def fork(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
+        """Run each query on its own branch from `node_id` (default: the current head), all at
+        once. The branches share their prefix on the engine, as SGLang's `fork` does."""
+        async with self._lock:
+            self._ensure_session()
+        branches = self.memory.fork(node_id, len(queries))
+        return list(await asyncio.gather(*(self._run(q, b, self.max_iterations) for q, b in zip(queries, branches, strict=True))))
+
+    def fork_sync(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
+        return run_sync(self.fork(queries, node_id=node_id))
+
+    def open_session(self, session_id: str | None = None, *, title: str = "", engine_settings: dict[str, Any] | None = None) -> str:
+        """Start a new stored session now (`session_id` None), or continue the stored session
+        `session_id`: its tree and current head come from the store, its exact prompt records
+        rebuild the engine's prefix. Feedback and status then count this session only.
+        Returns the session's id."""
+        if session_id is None:
+            self.memory.title = title
+            self.memory.engine_settings = dict(engine_settings or {})
+            self._start_session()
+        else:
+            self.memory = RadixMemory.load(self.memory.store, session_id, max_depth=self.memory.max_depth)
+            self._tools_at_start = self.tool_manager.schemas()
+            self._transcripts.clear()
+        assert self.memory.session_id is not None
+        self.feedback = FeedbackCollector(self.memory.store, session_id=self.memory.session_id)
+        return self.memory.session_id
+
+    def _ensure_session(self) -> None:
+        """Start a session at the first run, and a new one when the tool set has changed
+        (the system prompt lists the tools, so the old prompts no longer apply)."""
+        if self.memory.session_id is None or self.tool_manager.schemas() != self._tools_at_start:
+            if self.memory.session_id is not None:
+                logger.info("the tool set changed: starting a new session")
+            self._start_session()
+
+    def _start_session(self) -> None:
+        tools = self.tool_manager.schemas()
+        self.memory.tools = tools
+        self.memory.initialize_with_system(self.system_prompt())
+        self._tools_at_start = tools
+
+    async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
+        started = time.perf_counter()
+        run = Run(self, branch, on_event, query)
+        check = check_message(query, max_length=self.max_input_chars)
+        if not check.is_valid:
+            return await run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
+        try:
+            transcript, last = await self._transcript(run.head_id)
+            run.add("user", query)
+            await self._render(transcript, [Message(role="user", content=query)], last)
+            return await run.loop(transcript, max_iterations, started)
+        except (EngineError, ContextOverflowError) as exc:
+            await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
+            return await run.failure(str(exc), started)
+
+    # --- transcripts ---------------------------------------------------------------------
+
+    async def _format(self) -> ChatFormat:
+        if self._chat_format is None:
+            self._chat_format = await ChatFormat.learn(self.engine) or CHATML
+        return self._chat_format
+
+    async def context_size(self) -> int:
+        if self._context_size is None:
+            info = await self.engine.model_info()
+            self._context_size = info.context_size or 4096
+        return self._context_size
+
+    async def _transcript(self, head_id: str) -> tuple[Transcript, Speaker]:
+        """The exact transcript ending at `head_id` and the role its text ends in: kept from
+        an earlier run when we have it, else rebuilt from the stored prompt records (after a
+        restart, or on a new branch)."""
+        kept = self._transcripts.get(head_id)
+        if kept is not None:
+            self._transcripts.move_to_end(head_id)
+            return kept[0].fork(), kept[1]
+        fmt = await self._format()
+        prefix = self.memory.prompt_prefix(head_id)
+        if prefix is not None and prefix.text is not None and (prefix.token_ids is not None or not self.engine.takes_token_ids):
+            transcript = Transcript(self.engine, self._ledger, text=prefix.text, ids=prefix.token_ids if self.engine.takes_token_ids else None)
+            return transcript, await self._render(transcript, prefix.new_messages, "assistant")
+        path = self.memory.path_to_root(head_id)
+        transcript = Transcript(self.engine, self._ledger)
+        await transcript.append(fmt.system(path[0].content))
+        return transcript, await self._render(transcript, [n.message for n in path[1:]], "system")
+
+    async def _render(self, transcript: Transcript, messages: Sequence[Message], last: Speaker) -> Speaker:
+        """Append messages as turns. User, tool and summary messages become user turns
+        (consecutive ones share a turn); assistant messages are appended as written."""
+        writer = TurnWriter(await self._format(), last)
+        text = ""
+        for message in messages:
+            if message.role == "assistant":
+                text += writer.assistant() + message.content
+            else:
+                writer.user(message.content if message.role == "user" else f"[{message.role}] {message.content}")
+        await transcript.append(text + writer.take())
+        return writer.last
+
+    def keep_transcript(self, head_id: str, transcript: Transcript, last: Speaker) -> None:
+        """Remember a branch's transcript so its next run needs no re-tokenizing."""
+        self._transcripts[head_id] = (transcript, last)
+        while len(self._transcripts) > _KEPT_TRANSCRIPTS:
+            self._transcripts.popitem(last=False)
+
+    # --- observing ---------------------------------------------------------------------
+
+    def _watch(self, event: AgentEvent) -> None:
+        """The agent's own observer: failures go to its log, finished runs to its feedback."""
+        if isinstance(event, FailureEvent):
+            self.failures.add(event.operation, event.error_type, event.message)
+        elif isinstance(event, RunEndEvent):
+            self.feedback.record_response(event.response, event.response.usage)
+
+    # --- feedback and status -------------------------------------------------------------
+
+    def add_feedback(self, query: str, response: str, rating: float, comment: str = "") -> None:
+        self.feedback.add_feedback(query, response, rating, comment)
+
+    def add_quality_assessment(self, assessment: QualityAssessment) -> None:
+        self.feedback.add_quality_assessment(assessment)
+
+    def status(self) -> AgentStatus:
+        """Engine, tools, memory, failures and feedback at a glance."""
+        recovering = self.engine if isinstance(self.engine, RecoveringEngine) else None
+        return AgentStatus(
+            engine=self.base_engine.name,
+            registered_tools=self.tool_manager.names,
+            memory_stats=self.memory.get_statistics(),
+            tool_stats=self.tool_manager.get_execution_statistics(),
+            failures=FailureSummary(
+                total=self.failures.total,
+                by_type=self.failures.by_type(),
+                by_operation=self.failures.by_operation(),
+                patterns=self.failures.patterns(),
+            ),
+            engine_recovery=recovering.stats() if recovering else None,
+            feedback_summary=self.feedback.get_feedback_summary(),
+        )
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()
+
+    def close(self) -> None:
+        run_sync(self.aclose())

@@ -1,0 +1,281 @@
+"""One run of the loop: decide -> validate -> act -> observe -> answer, on one branch."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from radixagent.agent.events import (
+    AgentEvent,
+    EventHandler,
+    FailureEvent,
+    RunEndEvent,
+    StepEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from radixagent.decision import Decision, decide
+from radixagent.engine import ChatMessage, SamplingParams, Usage
+from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError
+from radixagent.memory.tree import Branch, PromptRecord
+from radixagent.prompting import Transcript
+from radixagent.recovery import (
+    RetryBudget,
+    classify_error,
+)
+from radixagent.schemas import (
+    AgentResponse,
+    AnswerPart,
+    DecisionPart,
+    Message,
+    MessagePart,
+    MessageRole,
+    ObservationPart,
+    ToolCallPart,
+    ToolCallRecord,
+    ToolResultPart,
+)
+from radixagent.validation import format_retry_prompt
+
+if TYPE_CHECKING:
+    from radixagent.agent.agent import Agent
+
+
+class Run:
+    """One run's state: where it writes (the current head or a forked branch), what it has
+    done, and the repair budget."""
+
+    def __init__(self, agent: Agent, branch: Branch | None, on_event: EventHandler | None = None, query: str = "") -> None:
+        self.agent = agent
+        self.query = query
+        self.on_event = on_event
+        self.memory = agent.memory
+        self.branch = branch
+        self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
+        self.records: list[ToolCallRecord] = []
+        self.steps: list[str] = []
+        self.usage = Usage()
+        self.cacheable = 0
+        self.budget = RetryBudget(agent.tool_retries, agent.output_retries)
+        self.answer_now = False
+        """Set when the model repeats a call it already made: the next step may only answer."""
+
+    async def emit(self, event: AgentEvent) -> None:
+        for observer in [*self.agent.observers, *([self.on_event] if self.on_event else [])]:
+            outcome = observer(event)
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    def add(self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None) -> str:
+        if self.branch is not None:
+            self.head_id = self.branch.add_message(role, content, parts, prompt=prompt)
+        else:
+            self.head_id = self.memory.add_message(role, content, parts, prompt=prompt)
+        return self.head_id
+
+    async def loop(self, transcript: Transcript, max_iterations: int, started: float) -> AgentResponse:
+        agent = self.agent
+        fmt = await agent._format()
+        for step in range(1, max_iterations + 1):
+            await self.emit(StepEvent(step=step))
+            transcript = await self._fit(transcript)
+            await transcript.append(fmt.user_to_assistant)
+            turn = transcript.fork()
+            step_started = time.perf_counter()
+            error: DecisionError | None = None
+            try:
+                tools = [] if self.answer_now else agent.tool_manager.schemas()
+                decision = await decide(
+                    turn,
+                    tools,
+                    agent.decision,
+                    answer_schema=None if agent.output.is_text else agent.output.generation_schema,
+                    request=self.query if step == 1 else None,  # later steps weigh observations, not the request's words
+                )
+            except DecisionError as exc:
+                error, decision = exc, None
+            node_id = self._commit_turn(transcript, turn, step_started, decision)
+            transcript = turn
+            if decision is None:
+                assert error is not None
+                self.steps.append(f"step {step}: the model's reply was unusable ({error})")
+                await self.emit(FailureEvent(operation="decision", error_type=classify_error(error), message=f"{type(error).__name__}: {error}"))
+                if not self.budget.allow_output_retry():
+                    return await self.failure(f"The model could not produce a usable reply: {error}", started, transcript)
+                await self._note(transcript, format_retry_prompt([str(error)], what="reply"))
+                continue
+            if decision.action == "call":
+                try:
+                    outcome = await self._act(transcript, decision, step)
+                except _Abort as exc:
+                    return await self.failure(str(exc), started, transcript)
+                if outcome is not None:
+                    return await self.success(outcome, transcript, started, node_id)
+                continue
+            if decision.action == "ask":
+                self.steps.append(f"step {step}: asked for more information (confidence {decision.confidence:.2f})")
+                return await self.success(decision.text, transcript, started, node_id)
+            self.steps.append(f"step {step}: answered (confidence {decision.confidence:.2f})")
+            result = await agent.output.avalidate(decision.text)
+            if result.ok:
+                value = result.value
+                content = decision.text if agent.output.is_text else json.dumps(value.model_dump(mode="json") if isinstance(value, BaseModel) else value, ensure_ascii=False)
+                return await self.success(content, transcript, started, node_id, output=value)
+            self.steps.append(f"step {step}: the answer failed validation: {'; '.join(result.errors)}")
+            if not self.budget.allow_output_retry():
+                return await self.failure(f"The answer failed validation: {'; '.join(result.errors)}", started, transcript)
+            await self._note(transcript, result.retry_prompt or format_retry_prompt(result.errors))
+        return await self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
+
+    def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None) -> str:
+        """Store the assistant turn, what it decided, its exact prompt record and the engine's numbers."""
+        prompt_ids = before.ids
+        record = PromptRecord(
+            prompt_text=before.text,
+            prompt_token_ids=list(prompt_ids) if prompt_ids is not None else None,
+            output_token_ids=turn.ids[len(prompt_ids) :] if turn.ids is not None and prompt_ids is not None else None,
+            output_text=turn.text[len(before.text) :],
+        )
+        node_id = self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record)
+        usage, cacheable = turn.usage, turn.cacheable_tokens
+        self.usage = self.usage + usage
+        self.cacheable += cacheable
+        self.memory.record_usage(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000, node_id=node_id)
+        turn.usage, turn.cacheable_tokens = Usage(), 0
+        return node_id
+
+    async def _act(self, transcript: Transcript, decision: Decision, step: int) -> str | None:
+        """Run the calls; return content to end the run with (calls for the caller), or None."""
+        agent = self.agent
+        calls = decision.calls
+        repeated = [c for c in calls if self._made_before(c.tool_name or "", c.arguments or {})]
+        if repeated:
+            # At temperature 0 a repeated call repeats forever: its result is already in the
+            # transcript, so the next step answers from it.
+            self.answer_now = True
+            names = ", ".join(sorted({c.tool_name or "" for c in repeated}))
+            self.steps.append(f"step {step}: repeated the call of {names}; answering from its earlier result")
+            await self._note(transcript, f"{names} was already called with these arguments; its result is above. Answer now.")
+            return None
+        for call in calls:
+            self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence:.2f})")
+        for call in calls:
+            await self.emit(ToolCallEvent(step=step, call=call))
+        records = await agent.tool_manager.executor.execute_many(calls)
+        self.records.extend(records)
+        for record in records:
+            await self.emit(ToolResultEvent(step=step, result=record))
+        if any(not r.executed for r in records):
+            self.steps.append(f"step {step}: returned {sum(not r.executed for r in records)} call(s) to the caller to run")
+            return ""
+        lines, repairs = [], []
+        for record in records:
+            if record.error is None:
+                self.budget.tool_succeeded(record.tool)
+                lines.append(f"{record.tool} returned: {record.result}")
+                continue
+            await self.emit(FailureEvent(operation=record.tool, error_type=record.error_type or "execution", message=record.error))
+            lines.append(f"{record.tool} failed: {record.error}")
+            if record.error_type in ("arguments", "unknown_tool"):
+                if not self.budget.allow_tool_retry(record.tool):
+                    raise _Abort(f"The calls of {record.tool} kept failing validation: {record.error}")
+                repairs.append(record.error)
+        for line in lines:
+            self.steps.append(f"step {step}: {line[:300]}")
+        text = "\n".join(lines)
+        parts: list[MessagePart] = [ToolResultPart(record=r) for r in records]
+        if repairs:
+            repair = format_retry_prompt(repairs, what="tool call")
+            text += "\n" + repair
+            parts.append(ObservationPart(content=repair))
+        await self._observe(transcript, "tool", text, parts)
+        return None
+
+    def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
+        return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.records)
+
+    async def _note(self, transcript: Transcript, text: str) -> None:
+        """Tell the model something (a repair instruction, "answer now") before its next turn."""
+        await self._observe(transcript, "observation", text, [ObservationPart(content=text)])
+
+    async def _observe(self, transcript: Transcript, role: MessageRole, text: str, parts: Sequence[MessagePart]) -> None:
+        self.add(role, text, parts)
+        await self.agent._render(transcript, [Message(role=role, content=text, parts=list(parts))], "assistant")
+
+    async def _fit(self, transcript: Transcript) -> Transcript:
+        """Compact the branch's older turns into a summary when the next step would not fit."""
+        agent = self.agent
+        size = await agent.context_size()
+        used = len(transcript.ids) if transcript.ids is not None else len(await agent.engine.tokenize(transcript.text))
+        budget = agent.decision.answer_tokens + agent.decision.argument_tokens * agent.decision.max_calls
+        if used + budget <= size * 0.9:
+            return transcript
+        history = self.memory.path_to_root(self.head_id)[1:]
+        if len(history) <= 2:
+            raise ContextOverflowError(used + budget, size, "Even the latest turn does not fit; shorten the input.")
+        older = "\n".join(f"{n.role}: {n.content}" for n in history[:-2])[-4 * size :]
+        summary = await agent.engine.generate(
+            [ChatMessage(role="user", content=f"Summarise this conversation in a few sentences, keeping names, numbers and results:\n\n{older}")],
+            sampling=SamplingParams(max_tokens=min(200, size // 8)),
+        )
+        self.usage = self.usage + summary.usage
+        result = self.memory.compact(keep_last=2, summary=f"Summary of the earlier conversation: {summary.text.strip()}") if self.branch is None else None
+        if result is None:
+            raise ContextOverflowError(used + budget, size, "A forked branch cannot be compacted; start it from a shorter node.")
+        self.head_id = result.head_id
+        self.steps.append(f"compacted {result.replaced} older messages into a summary to fit the context ({used} of {size} tokens)")
+        transcript, _ = await agent._transcript(self.head_id)
+        return transcript
+
+    # --- results -------------------------------------------------------------------------
+
+    async def _response(self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None) -> AgentResponse:
+        response = AgentResponse(
+            content=content,
+            tool_calls=self.records,
+            reasoning_steps=self.steps,
+            total_tokens=self.usage.total_tokens,
+            cache_hit_rate=self.usage.cache_hit_rate,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            is_successful=ok,
+            error_message=error,
+            output=output,
+            session_id=self.memory.session_id,
+            node_id=self.head_id or None,
+            usage=self.usage,
+            prefix_efficiency=self.usage.cached_tokens / self.cacheable if self.cacheable else 0.0,
+        )
+        await self.emit(RunEndEvent(response=response))
+        return response
+
+    async def success(self, content: str, transcript: Transcript, started: float, node_id: str, *, output: Any = None) -> AgentResponse:
+        self.agent.keep_transcript(node_id, transcript, "assistant")
+        return await self._response(content, started, ok=True, output=output)
+
+    async def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
+        """End the run unsuccessfully; its complete messages stay on the branch, and
+        `node_id` points at the last of them (branch from an earlier node to leave them out)."""
+        if transcript is not None and self.head_id:
+            self.agent.keep_transcript(self.head_id, transcript, "user")
+        return await self._response("", started, ok=False, error=error)
+
+
+def _decision_parts(decision: Decision | None) -> list[MessagePart]:
+    """What an assistant turn decided, as parts (an unusable reply decided nothing)."""
+    if decision is None:
+        return [DecisionPart()]
+    parts: list[MessagePart] = [DecisionPart(action=decision.action, confidence=decision.confidence)]
+    if decision.action == "call":
+        parts += [ToolCallPart(call=c) for c in decision.calls]
+    else:
+        parts.append(AnswerPart(content=decision.text))
+    return parts
+
+
+class _Abort(RadixAgentError):
+    """A repair budget ran out: the run ends with this message."""
