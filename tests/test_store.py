@@ -328,6 +328,323 @@ def test_bad_records_are_refused_before_the_database(store: Any) -> None:
     assert store.list_sessions() == []
 
 
+# --- the schema ----------------------------------------------------------------------------
+
+# The DDL of schema version 1 exactly as radixagent wrote it before the tables were defined once
+# (memory/schema.py): databases made by it must keep opening, and new ones must be the same.
+_V1_DDL = {
+    "sqlite": """
+CREATE TABLE sessions (
+    id              TEXT PRIMARY KEY,
+    title           TEXT NOT NULL DEFAULT '',
+    system_prompt   TEXT NOT NULL DEFAULT '',
+    tools           TEXT NOT NULL DEFAULT '[]',
+    engine_settings TEXT NOT NULL DEFAULT '{}',
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    head_node_id    TEXT REFERENCES nodes(id) ON DELETE SET NULL
+);
+CREATE TABLE nodes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    parent_id   TEXT REFERENCES nodes(id) ON DELETE CASCADE,
+    depth       INTEGER NOT NULL CHECK (depth >= 0),
+    kind        TEXT NOT NULL DEFAULT 'message',
+    source_id   TEXT,
+    role        TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    token_count INTEGER,
+    timestamp   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    prompt      TEXT
+);
+CREATE INDEX nodes_by_session ON nodes(session_id, seq);
+CREATE INDEX nodes_by_parent ON nodes(parent_id);
+CREATE TABLE usage (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    node_id           TEXT REFERENCES nodes(id) ON DELETE SET NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached_tokens     INTEGER NOT NULL,
+    cacheable_tokens  INTEGER NOT NULL,
+    latency_ms        REAL NOT NULL,
+    at                TEXT NOT NULL
+);
+CREATE INDEX usage_by_session ON usage(session_id);
+CREATE TABLE feedback (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    node_id    TEXT,
+    query      TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    rating     REAL NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment    TEXT NOT NULL DEFAULT '',
+    metadata   TEXT NOT NULL DEFAULT '{}',
+    at         TEXT NOT NULL
+);
+CREATE TABLE quality_assessments (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id         TEXT,
+    node_id            TEXT,
+    query              TEXT NOT NULL DEFAULT '',
+    response           TEXT NOT NULL DEFAULT '',
+    accuracy_score     REAL NOT NULL,
+    coherence_score    REAL NOT NULL,
+    completeness_score REAL NOT NULL,
+    overall_score      REAL NOT NULL,
+    feedback_comment   TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    at                 TEXT NOT NULL
+);
+CREATE TABLE run_metrics (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id        TEXT,
+    latency_ms        REAL NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached_tokens     INTEGER NOT NULL,
+    total_tokens      INTEGER NOT NULL,
+    cache_hit_rate    REAL NOT NULL,
+    success           INTEGER NOT NULL,
+    error             TEXT,
+    at                TEXT NOT NULL
+);
+CREATE TABLE run_tool_calls (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id      INTEGER NOT NULL REFERENCES run_metrics(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    tool        TEXT NOT NULL,
+    success     INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    error       TEXT
+);
+CREATE INDEX run_tool_calls_by_run ON run_tool_calls(run_id);
+""",
+    "postgres": """
+CREATE TABLE sessions (
+    id              TEXT PRIMARY KEY,
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    title           TEXT NOT NULL DEFAULT '',
+    system_prompt   TEXT NOT NULL DEFAULT '',
+    tools           JSON NOT NULL DEFAULT '[]',
+    engine_settings JSON NOT NULL DEFAULT '{}',
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    head_node_id    TEXT
+);
+CREATE TABLE nodes (
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    parent_id   TEXT REFERENCES nodes(id) ON DELETE CASCADE,
+    depth       INTEGER NOT NULL CHECK (depth >= 0),
+    kind        TEXT NOT NULL DEFAULT 'message',
+    source_id   TEXT,
+    role        TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    metadata    JSON NOT NULL DEFAULT '{}',
+    token_count INTEGER,
+    "timestamp" TIMESTAMPTZ NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    prompt      JSON
+);
+ALTER TABLE sessions ADD CONSTRAINT sessions_head_node_fk
+    FOREIGN KEY (head_node_id) REFERENCES nodes(id) ON DELETE SET NULL;
+CREATE INDEX nodes_by_session ON nodes(session_id, seq);
+CREATE INDEX nodes_by_parent ON nodes(parent_id);
+CREATE INDEX sessions_by_update ON sessions(updated_at DESC, seq DESC);
+CREATE TABLE usage (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    node_id           TEXT REFERENCES nodes(id) ON DELETE SET NULL,
+    prompt_tokens     BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cached_tokens     BIGINT NOT NULL,
+    cacheable_tokens  BIGINT NOT NULL,
+    latency_ms        DOUBLE PRECISION NOT NULL,
+    at                TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX usage_by_session ON usage(session_id);
+CREATE INDEX usage_by_node ON usage(node_id);
+CREATE TABLE feedback (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id TEXT,
+    node_id    TEXT,
+    query      TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    rating     DOUBLE PRECISION NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment    TEXT NOT NULL DEFAULT '',
+    metadata   JSONB NOT NULL DEFAULT '{}',
+    at         TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX feedback_by_session ON feedback(session_id);
+CREATE TABLE quality_assessments (
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id         TEXT,
+    node_id            TEXT,
+    query              TEXT NOT NULL DEFAULT '',
+    response           TEXT NOT NULL DEFAULT '',
+    accuracy_score     DOUBLE PRECISION NOT NULL,
+    coherence_score    DOUBLE PRECISION NOT NULL,
+    completeness_score DOUBLE PRECISION NOT NULL,
+    overall_score      DOUBLE PRECISION NOT NULL,
+    feedback_comment   TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    at                 TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX quality_assessments_by_session ON quality_assessments(session_id);
+CREATE TABLE run_metrics (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id        TEXT,
+    latency_ms        DOUBLE PRECISION NOT NULL,
+    prompt_tokens     BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cached_tokens     BIGINT NOT NULL,
+    total_tokens      BIGINT NOT NULL,
+    cache_hit_rate    DOUBLE PRECISION NOT NULL,
+    success           BOOLEAN NOT NULL,
+    error             TEXT,
+    at                TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX run_metrics_by_session ON run_metrics(session_id);
+CREATE TABLE run_tool_calls (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id      BIGINT NOT NULL REFERENCES run_metrics(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    tool        TEXT NOT NULL,
+    success     BOOLEAN NOT NULL,
+    duration_ms DOUBLE PRECISION NOT NULL,
+    error       TEXT
+);
+CREATE INDEX run_tool_calls_by_run ON run_tool_calls(run_id);
+""",
+}
+
+_V1_ONLY_POSTGRES_INDEXED = {
+    "sessions_by_update",
+    "usage_by_node",
+    "feedback_by_session",
+    "quality_assessments_by_session",
+    "run_metrics_by_session",
+}
+"""The indexes v1 made on PostgreSQL only; the one schema makes them on SQLite too."""
+
+
+def _make_v1(backend: StoreBackend) -> None:
+    for statement in _V1_DDL[backend.kind].split(";"):
+        if statement.strip():
+            backend.sql(statement)
+    backend.sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    backend.sql("INSERT INTO schema_version (version) VALUES (1)")
+
+
+def _catalog(backend: StoreBackend) -> dict[str, set[tuple[Any, ...]]]:
+    """What the database holds: columns (type, null, default, key), constraints, indexes."""
+    if backend.kind == "sqlite":
+        tables = [
+            t for (t,) in backend.sql("SELECT name FROM sqlite_master WHERE type = 'table'") if t != "sqlite_sequence"
+        ]
+        return {
+            "columns": {(t, *c) for t in tables for c in backend.sql(f"SELECT * FROM pragma_table_info('{t}')")},
+            "references": {
+                (t, *r[2:]) for t in tables for r in backend.sql(f"SELECT * FROM pragma_foreign_key_list('{t}')")
+            },
+            "indexes": {
+                (i, t, *c)
+                for t in tables
+                for (i,) in backend.sql(f"SELECT name FROM pragma_index_list('{t}')")
+                for c in backend.sql(f"SELECT * FROM pragma_index_xinfo('{i}')")
+            },
+        }
+    here = "table_schema = current_schema()"
+    return {
+        "columns": set(
+            backend.sql(
+                "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity,"
+                f" identity_generation FROM information_schema.columns WHERE {here}"
+            )
+        ),
+        "references": set(
+            backend.sql(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE connamespace = current_schema()::regnamespace"
+            )
+        ),
+        "indexes": set(backend.sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")),
+    }
+
+
+def _empty(backend: StoreBackend) -> None:
+    if backend.kind == "sqlite":
+        Path(backend.location).unlink()
+    else:
+        (schema,) = backend.sql("SELECT current_schema()")[0]
+        backend.sql(f"DROP SCHEMA {schema} CASCADE")
+        backend.sql(f"CREATE SCHEMA {schema}")
+
+
+def test_a_new_database_has_the_tables_v1_made(store_backend: StoreBackend) -> None:
+    _make_v1(store_backend)
+    before = _catalog(store_backend)
+    _empty(store_backend)
+    store_backend.open().close()
+    after = _catalog(store_backend)
+    assert after["columns"] == before["columns"]
+    assert after["references"] == before["references"]
+    if store_backend.kind == "postgres":
+        assert after["indexes"] == before["indexes"]
+    else:
+        assert {i[0] for i in after["indexes"] - before["indexes"]} == _V1_ONLY_POSTGRES_INDEXED
+
+
+def test_a_database_made_by_v1_opens_and_works(store_backend: StoreBackend) -> None:
+    _make_v1(store_backend)
+    store = store_backend.open()
+    assert store.schema_version == SCHEMA_VERSION == 1
+    session, tree = _session(store)
+    node = tree.add_message("assistant", "hello", {"k": [1]}, prompt=PromptRecord(prompt_text="p"))
+    store.add_nodes(session.id, [node], head_id=node.id)
+    store.add_usage(UsageRecord(session_id=session.id, node_id=node.id, prompt_tokens=5, cached_tokens=2))
+    feedback = store.add_feedback(FeedbackRecord(session_id=session.id, query="q", response="r", rating=2))
+    qa = QualityAssessment(
+        accuracy_score=1, coherence_score=2, completeness_score=3, overall_score=4, feedback_comment="c"
+    )
+    assessment = store.add_assessment(AssessmentRecord(session_id=session.id, assessment=qa))
+    run = store.add_run(RunMetrics(session_id=session.id, latency_ms=3.0, tool_calls=[ToolCallMetric(tool="t")]))
+    assert [n.model_dump() for n in store.load_nodes(session.id)] == [n.model_dump() for n in tree.nodes()]
+    assert store.list_sessions()[0].head_node_id == node.id
+    assert store.usage_totals(session.id).cached_tokens == 2
+    assert store.list_feedback(session.id) == [feedback]
+    assert store.list_assessments(session.id) == [assessment]
+    assert store.list_runs(session.id) == [run]
+
+
+def test_a_migration_appended_to_the_list_runs_once(
+    store_backend: StoreBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How a later schema version arrives: a `Migration` appended to `MIGRATIONS`. It runs once,
+    on the first open, and after it every index of the schema exists (here: the ones a v1
+    SQLite database lacks)."""
+    from radixagent.memory import schema, sql
+
+    _make_v1(store_backend)
+    added = schema.Migration(
+        SCHEMA_VERSION + 1,
+        "a column for the test",
+        lambda d: [f"ALTER TABLE feedback ADD COLUMN extra {d.type('json')}"],
+    )
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, added))
+    monkeypatch.setattr(sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    assert store_backend.open().schema_version == SCHEMA_VERSION + 1
+    assert store_backend.open().schema_version == SCHEMA_VERSION + 1  # a second run would fail: the column exists
+    assert store_backend.sql("SELECT COUNT(*) FROM feedback WHERE extra IS NULL") == [(0,)]
+    indexes = {i[0] for i in _catalog(store_backend)["indexes"]}
+    assert _V1_ONLY_POSTGRES_INDEXED <= indexes
+
+
 # --- SQLite --------------------------------------------------------------------------------
 
 
