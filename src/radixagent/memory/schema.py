@@ -75,9 +75,9 @@ class Table:
         raise KeyError(f"table {self.name} has no column {name}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dialect:
-    """How one database spells the schema."""
+    """How one database spells the schema (one instance per backend, hashed by identity)."""
 
     name: str
     types: Mapping[ColumnType, str]

@@ -33,6 +33,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
@@ -201,29 +202,27 @@ class SQLStore(ABC):
 
     def _decode(self, column: Column, value: Any) -> Any:
         """A value read from `column` as Python."""
-        if value is None:
-            return None
+        if value is None or column.type not in _DECODED:
+            return value
         if column.type == "timestamp":
             return self._from_ts(value)
-        if column.type in ("json", "jsonb"):
-            return self._from_json(value)
         if column.type == "boolean":
             return bool(value)
-        return value
+        return self._from_json(value)
 
     def _insert_sql(self, table: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         """`INSERT INTO table (...) VALUES (...)` of `values` (column -> Python value), with
         the parameters encoded for the columns. Raises InputError for JSON that is not."""
-        columns = [TABLE[table].column(name) for name in values]
-        sql = (
-            f"INSERT INTO {table} ({', '.join(quote(c.name) for c in columns)})"
-            f" VALUES ({', '.join(self.DIALECT.param(c) for c in columns)})"
-        )
+        sql, columns = _insert_statement(self.DIALECT, table, tuple(values))
         return sql, [self._encode(c, values[c.name]) for c in columns]
 
     def _decoded(self, table: str, row: Row) -> dict[str, Any]:
         """A row of `table` as column -> Python value."""
-        return {c.name: self._decode(c, row[c.name]) for c in TABLE[table].columns if self.DIALECT.stores(c)}
+        names, decoded = _read_plan(self.DIALECT, table)
+        values = {name: row[name] for name in names}
+        for column in decoded:
+            values[column.name] = self._decode(column, values[column.name])
+        return values
 
     def _record_values(self, record: BaseModel, table: str) -> dict[str, Any]:
         """The fields of `record` that `table` has columns for, except its auto-numbered key;
@@ -511,6 +510,30 @@ class SQLStore(ABC):
         return [self._record(RunMetrics, "run_metrics", r, tool_calls=calls.get(r["id"], [])) for r in runs]
 
 
+_DECODED = frozenset({"timestamp", "boolean", "json", "jsonb"})
+"""The column types whose values the driver does not hand back as the record's Python value."""
+
+
+@lru_cache(maxsize=32)
+def _read_plan(dialect: Dialect, table: str) -> tuple[tuple[str, ...], tuple[Column, ...]]:
+    """The columns of `table` that `dialect` stores (what `SELECT *` returns), and those of
+    them whose values need decoding."""
+    stored = [c for c in TABLE[table].columns if dialect.stores(c)]
+    return tuple(c.name for c in stored), tuple(c for c in stored if c.type in _DECODED)
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(dialect: Dialect, table: str, names: tuple[str, ...]) -> tuple[str, tuple[Column, ...]]:
+    """The INSERT of `names` into `table`, and their columns (made once per shape: a turn
+    inserts several rows)."""
+    columns = tuple(TABLE[table].column(name) for name in names)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(c.name) for c in columns)})"
+        f" VALUES ({', '.join(dialect.param(c) for c in columns)})"
+    )
+    return sql, columns
+
+
 def _tools(tools: Sequence[ToolSchema]) -> list[dict[str, Any]]:
     """Tool schemas as the JSON stored for a session."""
     return [t.model_dump(mode="json") for t in tools]
@@ -520,12 +543,24 @@ def _nest(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
     """`values` (column -> value) as `model`'s fields: a nested model whose fields are columns
     of their own (an assessment's scores) is gathered back from them."""
     fields: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
+    for name, nested in _fields(model):
         if name in values:
             fields[name] = values[name]
-        elif isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-            fields[name] = _nest(info.annotation, values)
+        elif nested is not None:
+            fields[name] = _nest(nested, values)
     return fields
+
+
+@lru_cache(maxsize=32)
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel] | None], ...]:
+    """`model`'s field names, each with its type when that is a model itself."""
+    return tuple(
+        (
+            name,
+            info.annotation if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel) else None,
+        )
+        for name, info in model.model_fields.items()
+    )
 
 
 def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tuple[str, tuple[Any, ...]]:
