@@ -15,8 +15,7 @@ from pydantic import BaseModel
 from radixagent.agent import Agent
 from radixagent.engine import ScriptedEngine
 from radixagent.errors import EngineUnavailableError
-from radixagent.memory import RadixMemory
-from radixagent.memory.store import SQLiteStore
+from radixagent.memory import RadixMemory, SQLiteStore
 from radixagent.recovery import RetryPolicy
 from radixagent.schemas import ToolSchema
 

@@ -5,6 +5,7 @@ sharing one database, server failures and restarts."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import subprocess
@@ -44,8 +45,19 @@ from radixagent.memory import (
     UsageRecord,
     open_store,
 )
-from radixagent.memory.tree import make_node
-from radixagent.schemas import QualityAssessment, ToolSchema
+from radixagent.memory.tree import make_node, new_message
+from radixagent.schemas import (
+    DecisionPart,
+    MessagePart,
+    ObservationPart,
+    QualityAssessment,
+    SummaryPart,
+    ToolCall,
+    ToolCallPart,
+    ToolCallRecord,
+    ToolSchema,
+    UserTextPart,
+)
 
 
 def _session(store: Any, system: str = "sys") -> tuple[SessionRecord, ConversationTree]:
@@ -61,6 +73,10 @@ def _session(store: Any, system: str = "sys") -> tuple[SessionRecord, Conversati
     return session, tree
 
 
+def _node(parent: Any, role: Any, content: str, parts: list[MessagePart] | None = None) -> Any:
+    return make_node(parent, new_message(role, content, parts or []))
+
+
 # --- both backends -------------------------------------------------------------------------
 
 
@@ -72,7 +88,7 @@ def test_a_store_is_a_store_at_the_current_schema(store: Any) -> None:
 def test_everything_survives_a_reopen(store_backend: StoreBackend) -> None:
     store = store_backend.open()
     session, tree = _session(store)
-    u = tree.add_message("user", "hello", {"lang": "en"}, token_count=3)
+    u = tree.add_message("user", "hello")
     a = tree.add_message(
         "assistant", "hi", prompt=PromptRecord(prompt_text="p", prompt_token_ids=[1, 2], output_token_ids=[3])
     )
@@ -121,14 +137,17 @@ def test_json_comes_back_as_written(store: Any) -> None:
     tool = ToolSchema(name="z", description="keys out of order", parameters=parameters)
     tree = ConversationTree("sys")
     session = store.create_session(SessionRecord(tools=[tool], engine_settings={"b": 1, "a": [2.5, None]}), tree.root)
-    node = tree.add_message("user", "ü → 日本", {"z": {"y": 1, "x": "é"}, "a": True})
+    call = ToolCall(id="c1", tool_name="z", arguments={"z": {"y": 1, "x": "é"}, "a": True}, confidence=0.5)
+    node = tree.add_message("assistant", "ü → 日本", [DecisionPart(action="call", confidence=0.5), ToolCallPart(call=call)])
     store.add_nodes(session.id, [node], head_id=node.id)
     loaded = store.get_session(session.id)
     assert loaded.tools[0].model_dump_json() == tool.model_dump_json()
     assert list(loaded.engine_settings) == ["b", "a"]
     stored = store.load_nodes(session.id)[-1]
     assert stored.content == "ü → 日本"
-    assert list(stored.message.metadata) == ["z", "a"] and list(stored.message.metadata["z"]) == ["y", "x"]
+    (stored_call,) = stored.message.tool_calls
+    assert stored_call == call
+    assert list(stored_call.arguments) == ["z", "a"] and list(stored_call.arguments["z"]) == ["y", "x"]
 
 
 def test_unknown_ids_raise_typed_errors(store: Any) -> None:
@@ -143,12 +162,12 @@ def test_unknown_ids_raise_typed_errors(store: Any) -> None:
     with pytest.raises(SessionNotFoundError):
         store.delete_session("nope")
     with pytest.raises(SessionNotFoundError):
-        store.add_nodes("nope", [make_node(tree.root, "user", "x")])
+        store.add_nodes("nope", [_node(tree.root, "user", "x")])
     with pytest.raises(NodeNotFoundError):
         store.set_head(session.id, "nope")
     with pytest.raises(NodeNotFoundError):  # a node of another session is not this session's
         store.set_head(session.id, other_tree.root_id)
-    orphan = make_node(other_tree.root, "user", "x")
+    orphan = _node(other_tree.root, "user", "x")
     with pytest.raises(NodeNotFoundError):
         store.add_nodes(session.id, [orphan])
     with pytest.raises(NodeNotFoundError):  # usage may not point at another session's node
@@ -160,13 +179,13 @@ def test_unknown_ids_raise_typed_errors(store: Any) -> None:
 
 
 def test_a_failure_mid_write_writes_nothing(store: Any) -> None:
-    """The third of four nodes fails (its metadata is not JSON): the first two, already
+    """The third of four nodes fails (a part is not JSON): the first two, already
     inserted in the same transaction, must be gone too, and the head must not have moved."""
     session, tree = _session(store)
-    n1 = make_node(tree.root, "user", "one")
-    n2 = make_node(n1, "assistant", "two")
-    n3 = make_node(n2, "user", "three", {"bad": {1, 2}})
-    n4 = make_node(n3, "assistant", "four")
+    n1 = _node(tree.root, "user", "one")
+    n2 = _node(n1, "assistant", "two")
+    n3 = _node(n2, "assistant", "three", [ToolCallPart(call=ToolCall(tool_name="t", arguments={"bad": object()}))])
+    n4 = _node(n3, "assistant", "four")
     with pytest.raises(InputError, match="JSON"):
         store.add_nodes(session.id, [n1, n2, n3, n4], head_id=n4.id)
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
@@ -198,7 +217,7 @@ def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBacke
         f"""
         import os
         from radixagent.memory import {cls} as Base
-        from radixagent.memory.tree import make_node
+        from radixagent.memory.tree import make_node, new_message
 
         class Dying(Base):
             def _set_head(self, conn, session_id, node_id):
@@ -210,7 +229,7 @@ def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBacke
         parent = store.load_nodes({session.id!r})[-1]
         nodes = []
         for i in range(4):
-            parent = make_node(parent, "assistant" if i % 2 == 0 else "user", f"lost {{i}}")
+            parent = make_node(parent, new_message("assistant" if i % 2 == 0 else "user", f"lost {{i}}"))
             nodes.append(parent)
         store.add_nodes({session.id!r}, nodes, head_id=nodes[-1].id)
         """
@@ -291,7 +310,7 @@ def test_threads_share_one_store(store: Any) -> None:
         try:
             parent = tree.root
             for j in range(20):
-                node = make_node(parent, "user", f"{i}-{j}")
+                node = _node(parent, "user", f"{i}-{j}")
                 store.add_nodes(session.id, [node])
                 store.add_usage(UsageRecord(session_id=session.id, node_id=node.id, prompt_tokens=1))
                 parent = node
@@ -322,10 +341,347 @@ def test_bad_records_are_refused_before_the_database(store: Any) -> None:
         store.add_usage(UsageRecord(session_id="nope"))
     root = ConversationTree("s").root
     with pytest.raises(InputError):
-        store.create_session(SessionRecord(), make_node(root, "user", "x"))
+        store.create_session(SessionRecord(), _node(root, "user", "x"))
     with pytest.raises(InputError, match="JSON"):
         store.create_session(SessionRecord(engine_settings={"x": object()}), root)
     assert store.list_sessions() == []
+
+
+# --- the schema ----------------------------------------------------------------------------
+
+# The DDL of schema version 1 exactly as radixagent wrote it before the tables were defined once
+# (memory/schema.py): databases made by it must keep opening, and new ones must be the same.
+_V1_DDL = {
+    "sqlite": """
+CREATE TABLE sessions (
+    id              TEXT PRIMARY KEY,
+    title           TEXT NOT NULL DEFAULT '',
+    system_prompt   TEXT NOT NULL DEFAULT '',
+    tools           TEXT NOT NULL DEFAULT '[]',
+    engine_settings TEXT NOT NULL DEFAULT '{}',
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    head_node_id    TEXT REFERENCES nodes(id) ON DELETE SET NULL
+);
+CREATE TABLE nodes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    parent_id   TEXT REFERENCES nodes(id) ON DELETE CASCADE,
+    depth       INTEGER NOT NULL CHECK (depth >= 0),
+    kind        TEXT NOT NULL DEFAULT 'message',
+    source_id   TEXT,
+    role        TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    metadata    TEXT NOT NULL DEFAULT '{}',
+    token_count INTEGER,
+    timestamp   TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    prompt      TEXT
+);
+CREATE INDEX nodes_by_session ON nodes(session_id, seq);
+CREATE INDEX nodes_by_parent ON nodes(parent_id);
+CREATE TABLE usage (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    node_id           TEXT REFERENCES nodes(id) ON DELETE SET NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached_tokens     INTEGER NOT NULL,
+    cacheable_tokens  INTEGER NOT NULL,
+    latency_ms        REAL NOT NULL,
+    at                TEXT NOT NULL
+);
+CREATE INDEX usage_by_session ON usage(session_id);
+CREATE TABLE feedback (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT,
+    node_id    TEXT,
+    query      TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    rating     REAL NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment    TEXT NOT NULL DEFAULT '',
+    metadata   TEXT NOT NULL DEFAULT '{}',
+    at         TEXT NOT NULL
+);
+CREATE TABLE quality_assessments (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id         TEXT,
+    node_id            TEXT,
+    query              TEXT NOT NULL DEFAULT '',
+    response           TEXT NOT NULL DEFAULT '',
+    accuracy_score     REAL NOT NULL,
+    coherence_score    REAL NOT NULL,
+    completeness_score REAL NOT NULL,
+    overall_score      REAL NOT NULL,
+    feedback_comment   TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    at                 TEXT NOT NULL
+);
+CREATE TABLE run_metrics (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id        TEXT,
+    latency_ms        REAL NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cached_tokens     INTEGER NOT NULL,
+    total_tokens      INTEGER NOT NULL,
+    cache_hit_rate    REAL NOT NULL,
+    success           INTEGER NOT NULL,
+    error             TEXT,
+    at                TEXT NOT NULL
+);
+CREATE TABLE run_tool_calls (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id      INTEGER NOT NULL REFERENCES run_metrics(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    tool        TEXT NOT NULL,
+    success     INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    error       TEXT
+);
+CREATE INDEX run_tool_calls_by_run ON run_tool_calls(run_id);
+""",
+    "postgres": """
+CREATE TABLE sessions (
+    id              TEXT PRIMARY KEY,
+    seq             BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    title           TEXT NOT NULL DEFAULT '',
+    system_prompt   TEXT NOT NULL DEFAULT '',
+    tools           JSON NOT NULL DEFAULT '[]',
+    engine_settings JSON NOT NULL DEFAULT '{}',
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    head_node_id    TEXT
+);
+CREATE TABLE nodes (
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    parent_id   TEXT REFERENCES nodes(id) ON DELETE CASCADE,
+    depth       INTEGER NOT NULL CHECK (depth >= 0),
+    kind        TEXT NOT NULL DEFAULT 'message',
+    source_id   TEXT,
+    role        TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    metadata    JSON NOT NULL DEFAULT '{}',
+    token_count INTEGER,
+    "timestamp" TIMESTAMPTZ NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    prompt      JSON
+);
+ALTER TABLE sessions ADD CONSTRAINT sessions_head_node_fk
+    FOREIGN KEY (head_node_id) REFERENCES nodes(id) ON DELETE SET NULL;
+CREATE INDEX nodes_by_session ON nodes(session_id, seq);
+CREATE INDEX nodes_by_parent ON nodes(parent_id);
+CREATE INDEX sessions_by_update ON sessions(updated_at DESC, seq DESC);
+CREATE TABLE usage (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    node_id           TEXT REFERENCES nodes(id) ON DELETE SET NULL,
+    prompt_tokens     BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cached_tokens     BIGINT NOT NULL,
+    cacheable_tokens  BIGINT NOT NULL,
+    latency_ms        DOUBLE PRECISION NOT NULL,
+    at                TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX usage_by_session ON usage(session_id);
+CREATE INDEX usage_by_node ON usage(node_id);
+CREATE TABLE feedback (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id TEXT,
+    node_id    TEXT,
+    query      TEXT NOT NULL,
+    response   TEXT NOT NULL,
+    rating     DOUBLE PRECISION NOT NULL CHECK (rating BETWEEN 1 AND 5),
+    comment    TEXT NOT NULL DEFAULT '',
+    metadata   JSONB NOT NULL DEFAULT '{}',
+    at         TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX feedback_by_session ON feedback(session_id);
+CREATE TABLE quality_assessments (
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id         TEXT,
+    node_id            TEXT,
+    query              TEXT NOT NULL DEFAULT '',
+    response           TEXT NOT NULL DEFAULT '',
+    accuracy_score     DOUBLE PRECISION NOT NULL,
+    coherence_score    DOUBLE PRECISION NOT NULL,
+    completeness_score DOUBLE PRECISION NOT NULL,
+    overall_score      DOUBLE PRECISION NOT NULL,
+    feedback_comment   TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    at                 TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX quality_assessments_by_session ON quality_assessments(session_id);
+CREATE TABLE run_metrics (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id        TEXT,
+    latency_ms        DOUBLE PRECISION NOT NULL,
+    prompt_tokens     BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cached_tokens     BIGINT NOT NULL,
+    total_tokens      BIGINT NOT NULL,
+    cache_hit_rate    DOUBLE PRECISION NOT NULL,
+    success           BOOLEAN NOT NULL,
+    error             TEXT,
+    at                TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX run_metrics_by_session ON run_metrics(session_id);
+CREATE TABLE run_tool_calls (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id      BIGINT NOT NULL REFERENCES run_metrics(id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    tool        TEXT NOT NULL,
+    success     BOOLEAN NOT NULL,
+    duration_ms DOUBLE PRECISION NOT NULL,
+    error       TEXT
+);
+CREATE INDEX run_tool_calls_by_run ON run_tool_calls(run_id);
+""",
+}
+
+_V1_ONLY_POSTGRES_INDEXED = {
+    "sessions_by_update",
+    "usage_by_node",
+    "feedback_by_session",
+    "quality_assessments_by_session",
+    "run_metrics_by_session",
+}
+"""The indexes v1 made on PostgreSQL only; the one schema makes them on SQLite too."""
+
+
+def _make_v1(backend: StoreBackend) -> None:
+    for statement in _V1_DDL[backend.kind].split(";"):
+        if statement.strip():
+            backend.sql(statement)
+    backend.sql("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    backend.sql("INSERT INTO schema_version (version) VALUES (1)")
+
+
+def _catalog(backend: StoreBackend) -> dict[str, set[tuple[Any, ...]]]:
+    """What the database holds: columns (type, null, default, key), constraints, indexes."""
+    if backend.kind == "sqlite":
+        tables = [
+            t for (t,) in backend.sql("SELECT name FROM sqlite_master WHERE type = 'table'") if t != "sqlite_sequence"
+        ]
+        return {
+            "columns": {(t, *c) for t in tables for c in backend.sql(f"SELECT * FROM pragma_table_info('{t}')")},
+            "references": {
+                (t, *r[2:]) for t in tables for r in backend.sql(f"SELECT * FROM pragma_foreign_key_list('{t}')")
+            },
+            "indexes": {
+                (i, t, *c)
+                for t in tables
+                for (i,) in backend.sql(f"SELECT name FROM pragma_index_list('{t}')")
+                for c in backend.sql(f"SELECT * FROM pragma_index_xinfo('{i}')")
+            },
+        }
+    here = "table_schema = current_schema()"
+    return {
+        "columns": set(
+            backend.sql(
+                "SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity,"
+                f" identity_generation FROM information_schema.columns WHERE {here}"
+            )
+        ),
+        "references": set(
+            backend.sql(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE connamespace = current_schema()::regnamespace"
+            )
+        ),
+        "indexes": set(backend.sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")),
+    }
+
+
+def _empty(backend: StoreBackend) -> None:
+    if backend.kind == "sqlite":
+        Path(backend.location).unlink()
+    else:
+        (schema,) = backend.sql("SELECT current_schema()")[0]
+        backend.sql(f"DROP SCHEMA {schema} CASCADE")
+        backend.sql(f"CREATE SCHEMA {schema}")
+
+
+def test_a_migrated_v1_database_has_the_tables_a_new_one_has(store_backend: StoreBackend) -> None:
+    """Version 2 renamed nodes.metadata to parts; otherwise the schema is v1's, made once."""
+    _make_v1(store_backend)
+    store_backend.open().close()
+    migrated = _catalog(store_backend)
+    _empty(store_backend)
+    store_backend.open().close()
+    fresh = _catalog(store_backend)
+    if store_backend.kind == "sqlite":  # SQLite cannot change a column's default: the renamed one keeps v1's '{}'
+        # pragma_table_info rows: (table, cid, name, type, notnull, default, pk)
+        assert migrated["columns"] - fresh["columns"] == {("nodes", 9, "parts", "TEXT", 1, "'{}'", 0)}
+        assert fresh["columns"] - migrated["columns"] == {("nodes", 9, "parts", "TEXT", 1, "'[]'", 0)}
+    else:
+        assert migrated["columns"] == fresh["columns"]
+    assert migrated["references"] == fresh["references"]
+    assert migrated["indexes"] == fresh["indexes"]
+
+
+def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: StoreBackend) -> None:
+    """Rows written by v1 (a metadata dict per message; a tool message's calls under "calls";
+    a compaction's summary) come back as typed parts, their text unchanged."""
+    _make_v1(store_backend)
+    at = "2026-12-01T10:00:00+00:00"
+    record = {"id": "c1", "tool": "add", "arguments": {"a": 2, "b": 40}, "result": "42", "duration_ms": 1.5}
+    store_backend.sql(
+        "INSERT INTO sessions (id, title, system_prompt, tools, engine_settings, created_at, updated_at)"
+        f" VALUES ('s1', '', 'sys', '[]', '{{}}', '{at}', '{at}')"
+    )
+    rows = [
+        ("n0", None, 0, "message", "system", "sys", "{}"),
+        ("n1", "n0", 1, "message", "user", "What is 2 + 40?", "{}"),
+        ("n2", "n1", 2, "message", "assistant", "Action: add", "{}"),
+        ("n3", "n2", 3, "message", "tool", "[tool] add returned: 42", json.dumps({"calls": [record]})),
+        ("n4", "n0", 1, "summary", "system", "Summary: adding", json.dumps({"compaction": {"replaces": ["n1", "n2"]}})),
+    ]
+    for node_id, parent, depth, kind, role, content, metadata in rows:
+        parent_sql = "NULL" if parent is None else f"'{parent}'"
+        store_backend.sql(
+            "INSERT INTO nodes (id, session_id, parent_id, depth, kind, role, content, metadata, \"timestamp\", created_at)"
+            f" VALUES ('{node_id}', 's1', {parent_sql}, {depth}, '{kind}', '{role}', '{content}', '{metadata}', '{at}', '{at}')"
+        )
+    store = store_backend.open()
+    assert store.schema_version == SCHEMA_VERSION == 2
+    nodes = {n.id: n.message for n in store.load_nodes("s1")}
+    assert [nodes[i].content for i in ("n0", "n1", "n2", "n3", "n4")] == [r[5] for r in rows]
+    assert nodes["n1"].parts == [UserTextPart(content="What is 2 + 40?")]
+    assert nodes["n2"].parts == [DecisionPart()]  # v1 did not keep what the turn decided
+    assert nodes["n3"].tool_results == [ToolCallRecord.model_validate(record)]
+    assert nodes["n4"].parts == [SummaryPart(content="Summary: adding", replaces=["n1", "n2"])]
+    # and the migrated database takes new messages as any other
+    session, tree = _session(store)
+    node = tree.add_message("observation", "retry", [ObservationPart(content="retry")])
+    store.add_nodes(session.id, [node], head_id=node.id)
+    assert store.load_nodes(session.id)[-1].message.parts == [ObservationPart(content="retry")]
+
+
+def test_a_migration_appended_to_the_list_runs_once(
+    store_backend: StoreBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How a later schema version arrives: a `Migration` appended to `MIGRATIONS`. It runs once,
+    on the first open, and after it every index of the schema exists (here: the ones a v1
+    SQLite database lacks)."""
+    from radixagent.memory import schema, sql
+
+    _make_v1(store_backend)
+    added = schema.Migration(
+        SCHEMA_VERSION + 1,
+        "a column for the test",
+        lambda d: [f"ALTER TABLE feedback ADD COLUMN extra {d.type('json')}"],
+    )
+    monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, added))
+    monkeypatch.setattr(sql, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    assert store_backend.open().schema_version == SCHEMA_VERSION + 1
+    assert store_backend.open().schema_version == SCHEMA_VERSION + 1  # a second run would fail: the column exists
+    assert store_backend.sql("SELECT COUNT(*) FROM feedback WHERE extra IS NULL") == [(0,)]
+    indexes = {i[0] for i in _catalog(store_backend)["indexes"]}
+    assert _V1_ONLY_POSTGRES_INDEXED <= indexes
 
 
 # --- SQLite --------------------------------------------------------------------------------
@@ -406,8 +762,8 @@ def test_two_replicas_write_one_session_at_once(postgres_url: str) -> None:
                 start.wait()
                 parent = tree.root
                 for j in range(rounds):
-                    question = make_node(parent, "user", f"q {i}-{j}")
-                    answer = make_node(question, "assistant", f"a {i}-{j}")
+                    question = _node(parent, "user", f"q {i}-{j}")
+                    answer = _node(question, "assistant", f"a {i}-{j}")
                     store.add_nodes(session.id, [question, answer], head_id=answer.id)
                     store.add_usage(UsageRecord(session_id=session.id, node_id=answer.id, prompt_tokens=2))
                     if j % 4 == 3:
@@ -534,8 +890,8 @@ def test_text_postgres_cannot_hold_is_a_store_error(postgres_url: str) -> None:
     with a message that says so."""
     with PostgresStore(postgres_url) as store:
         session, tree = _session(store)
-        ok = make_node(tree.root, "user", "fine")
-        bad = make_node(ok, "tool", "binary\x00output")
+        ok = _node(tree.root, "user", "fine")
+        bad = _node(ok, "tool", "binary\x00output")
         with pytest.raises(StoreError, match="NUL"):
             store.add_nodes(session.id, [ok, bad], head_id=bad.id)
         assert len(store.load_nodes(session.id)) == 1

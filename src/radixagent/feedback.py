@@ -23,12 +23,12 @@ from pydantic import BaseModel, Field, ValidationError
 from radixagent.engine.base import Engine
 from radixagent.engine.types import ChatMessage, JsonSchemaConstraint, SamplingParams, Usage
 from radixagent.errors import InputError, JudgeError
+from radixagent.memory.sqlite import SQLiteStore
 from radixagent.memory.store import (
     AssessmentRecord,
     AssessmentSource,
     FeedbackRecord,
     RunMetrics,
-    SQLiteStore,
     Store,
     ToolCallMetric,
 )

@@ -3,25 +3,24 @@
 ConversationTree   one session's messages as a tree (pure data, in memory)
 RadixMemory        the tree + a Store + usage: what the agent uses
 Store              the persistence interface; SQLiteStore is the default, PostgresStore
-                   shares one database between server replicas
+                   shares one database between server replicas; open_store picks one
 """
 
 from typing import TYPE_CHECKING, Any
 
+from radixagent.memory.open import open_store
 from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory, common_prefix_length
+from radixagent.memory.schema import SCHEMA_VERSION
+from radixagent.memory.sqlite import SQLiteStore, default_db_path
 from radixagent.memory.store import (
-    SCHEMA_VERSION,
     AssessmentRecord,
     FeedbackRecord,
     RunMetrics,
     SessionRecord,
-    SQLiteStore,
     Store,
     ToolCallMetric,
     UsageRecord,
     UsageTotals,
-    default_db_path,
-    open_store,
 )
 from radixagent.memory.tree import (
     Branch,

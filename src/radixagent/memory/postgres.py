@@ -34,111 +34,30 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import DictRow, dict_row
 
 from radixagent.errors import ConfigurationError, StoreError, StoreUnavailableError
+from radixagent.memory.schema import Dialect
 from radixagent.memory.sql import SQLStore
 
 Connection = psycopg.Connection[DictRow]
 
-_SCHEMA_V1 = """
-CREATE TABLE sessions (
-    id              TEXT PRIMARY KEY,
-    seq             BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
-    title           TEXT NOT NULL DEFAULT '',
-    system_prompt   TEXT NOT NULL DEFAULT '',
-    tools           JSON NOT NULL DEFAULT '[]',
-    engine_settings JSON NOT NULL DEFAULT '{}',
-    created_at      TIMESTAMPTZ NOT NULL,
-    updated_at      TIMESTAMPTZ NOT NULL,
-    head_node_id    TEXT
-);
-CREATE TABLE nodes (
-    seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id          TEXT NOT NULL UNIQUE,
-    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    parent_id   TEXT REFERENCES nodes(id) ON DELETE CASCADE,
-    depth       INTEGER NOT NULL CHECK (depth >= 0),
-    kind        TEXT NOT NULL DEFAULT 'message',
-    source_id   TEXT,
-    role        TEXT NOT NULL,
-    content     TEXT NOT NULL,
-    metadata    JSON NOT NULL DEFAULT '{}',
-    token_count INTEGER,
-    "timestamp" TIMESTAMPTZ NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL,
-    prompt      JSON
-);
-ALTER TABLE sessions ADD CONSTRAINT sessions_head_node_fk
-    FOREIGN KEY (head_node_id) REFERENCES nodes(id) ON DELETE SET NULL;
-CREATE INDEX nodes_by_session ON nodes(session_id, seq);
-CREATE INDEX nodes_by_parent ON nodes(parent_id);
-CREATE INDEX sessions_by_update ON sessions(updated_at DESC, seq DESC);
-CREATE TABLE usage (
-    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    node_id           TEXT REFERENCES nodes(id) ON DELETE SET NULL,
-    prompt_tokens     BIGINT NOT NULL,
-    completion_tokens BIGINT NOT NULL,
-    cached_tokens     BIGINT NOT NULL,
-    cacheable_tokens  BIGINT NOT NULL,
-    latency_ms        DOUBLE PRECISION NOT NULL,
-    at                TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX usage_by_session ON usage(session_id);
-CREATE INDEX usage_by_node ON usage(node_id);
-CREATE TABLE feedback (
-    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id TEXT,
-    node_id    TEXT,
-    query      TEXT NOT NULL,
-    response   TEXT NOT NULL,
-    rating     DOUBLE PRECISION NOT NULL CHECK (rating BETWEEN 1 AND 5),
-    comment    TEXT NOT NULL DEFAULT '',
-    metadata   JSONB NOT NULL DEFAULT '{}',
-    at         TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX feedback_by_session ON feedback(session_id);
-CREATE TABLE quality_assessments (
-    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id         TEXT,
-    node_id            TEXT,
-    query              TEXT NOT NULL DEFAULT '',
-    response           TEXT NOT NULL DEFAULT '',
-    accuracy_score     DOUBLE PRECISION NOT NULL,
-    coherence_score    DOUBLE PRECISION NOT NULL,
-    completeness_score DOUBLE PRECISION NOT NULL,
-    overall_score      DOUBLE PRECISION NOT NULL,
-    feedback_comment   TEXT NOT NULL,
-    source             TEXT NOT NULL,
-    at                 TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX quality_assessments_by_session ON quality_assessments(session_id);
-CREATE TABLE run_metrics (
-    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id        TEXT,
-    latency_ms        DOUBLE PRECISION NOT NULL,
-    prompt_tokens     BIGINT NOT NULL,
-    completion_tokens BIGINT NOT NULL,
-    cached_tokens     BIGINT NOT NULL,
-    total_tokens      BIGINT NOT NULL,
-    cache_hit_rate    DOUBLE PRECISION NOT NULL,
-    success           BOOLEAN NOT NULL,
-    error             TEXT,
-    at                TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX run_metrics_by_session ON run_metrics(session_id);
-CREATE TABLE run_tool_calls (
-    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    run_id      BIGINT NOT NULL REFERENCES run_metrics(id) ON DELETE CASCADE,
-    position    INTEGER NOT NULL,
-    tool        TEXT NOT NULL,
-    success     BOOLEAN NOT NULL,
-    duration_ms DOUBLE PRECISION NOT NULL,
-    error       TEXT
-);
-CREATE INDEX run_tool_calls_by_run ON run_tool_calls(run_id);
-"""
-
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
-"""Version -> the script that brings the previous version to it (1 creates everything)."""
+POSTGRESQL = Dialect(
+    name="postgresql",
+    types={
+        "text": "TEXT",
+        "integer": "INTEGER",
+        "bigint": "BIGINT",
+        "real": "DOUBLE PRECISION",
+        "boolean": "BOOLEAN",
+        "json": "JSON",
+        "jsonb": "JSONB",
+        "timestamp": "TIMESTAMPTZ",
+        "key": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "sequence": "BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE",
+    },
+    forward_references=False,
+    params={"json": "?::json", "jsonb": "?::jsonb"},
+)
+"""PostgreSQL's spelling of the schema: native JSON, TIMESTAMPTZ, BOOLEAN, identity columns;
+a text bound to a JSON column is cast to it."""
 
 _MIGRATION_LOCK = 0x72616469786167
 """Advisory lock key ("radixag") held while migrating, so concurrent replicas migrate once."""
@@ -251,10 +170,7 @@ class PostgresStore(SQLStore):
     The queries are `SQLStore`'s; what is PostgreSQL's own is below: the pool, row locks,
     `RETURNING id`, pipelined inserts, and JSON and timestamps bound and read natively."""
 
-    SESSION_SEQ = "seq"
-    MIGRATIONS = _MIGRATIONS
-    JSON_PARAM = "?::json"
-    JSONB_PARAM = "?::jsonb"
+    DIALECT = POSTGRESQL
 
     def __init__(
         self,
@@ -283,15 +199,10 @@ class PostgresStore(SQLStore):
         self._wait_timeout = wait_timeout
         self._pool = _Pool(self._connect, max_connections, wait_timeout)
         try:
-            conn = self._connect()
-            try:
-                self._migrate(conn)
-            except BaseException:
-                conn.close()
-                raise
-        except psycopg.Error as exc:
-            raise self._error(exc) from exc
-        self._pool.put(conn)
+            self._migrate()
+        except BaseException:
+            self._pool.close()
+            raise
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -376,14 +287,8 @@ class PostgresStore(SQLStore):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
 
-    def _migrate(self, conn: Connection) -> None:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-            self._upgrade(conn, int(row["version"]) if row is not None else 0)
+    def _lock_schema(self, conn: Connection) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
 
     def close(self) -> None:
         """Close every pooled connection; the store cannot be used afterwards."""

@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field
 
 from radixagent.engine.types import Usage
 from radixagent.errors import InputError, NodeNotFoundError
-from radixagent.memory.store import SessionRecord, SQLiteStore, Store, UsageRecord
+from radixagent.memory.sqlite import SQLiteStore
+from radixagent.memory.store import SessionRecord, Store, UsageRecord
 from radixagent.memory.tree import (
     Branch,
     CompactionPlan,

@@ -1,12 +1,21 @@
-"""What `SQLiteStore` and `PostgresStore` share: every query and every row -> record
-conversion, written once, so the two backends cannot drift apart in what they store or how.
+"""What `SQLiteStore` and `PostgresStore` share: every query, the migrations, and every row
+<-> record conversion, written once, so the two backends cannot drift apart in what they store
+or how.
 
-Queries use `?` placeholders. A backend supplies the dialect through small hooks:
+The tables are memory/schema.py's. Rows and records meet in two places, one per direction:
+`_insert_sql` (column -> Python value, encoded by the column's type) and `_decoded` (a row,
+decoded by the column's type). The four record tables (usage, feedback, assessments, runs)
+go through them generically, field by column (`_add_record`, `_list_records`); sessions and
+nodes have one function each way (`_session_values`/`_node_values`, `_session`/`_node`).
 
+Queries use `?` placeholders. A backend supplies its dialect through small hooks:
+
+    DIALECT         its column types and placeholders (memory/schema.py's `Dialect`)
     _sql            the driver's placeholder style (`?` as is, or `%s`)
     _connection     one connection for one statement; database errors come out as StoreError
     _transaction    one write transaction on one connection: all of it commits or none of it
     _snapshot       a read that spans several queries and sees one moment
+    _lock_schema    how a migration keeps other processes from migrating at the same time
     _lock_clause    how a write locks its session row first (`FOR ...`, or nothing when the
                     transaction already holds the database's write lock)
     _insert         an INSERT that returns the new row's id (lastrowid, or RETURNING id)
@@ -14,11 +23,6 @@ Queries use `?` placeholders. A backend supplies the dialect through small hooks
     _batch          send several statements at once (a pipeline), where the driver can
     _id_in          `id IN (...)` or `id = ANY(...)`
     _to_ts/_from_ts, _from_json    timestamps and JSON columns as the driver binds and reads them
-    JSON_PARAM, JSONB_PARAM        the placeholder for a JSON column (`?`, or `?::json`)
-    SESSION_SEQ     the column that orders sessions created in the same instant (`rowid`, `seq`)
-    MIGRATIONS      version -> the DDL script bringing the previous version to it
-
-The schema itself (DDL, types) stays in each backend's module: the two differ on disk.
 """
 
 from __future__ import annotations
@@ -29,14 +33,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol, Self
+from functools import lru_cache
+from typing import Any, ClassVar, Literal, Protocol, Self, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticSerializationError
 
 from radixagent.errors import InputError, NodeNotFoundError, SchemaVersionError, SessionNotFoundError
+from radixagent.memory.schema import SCHEMA_VERSION, TABLE, Column, Dialect, quote, upgrade
 from radixagent.memory.store import (
-    SCHEMA_VERSION,
     AssessmentRecord,
     FeedbackRecord,
     RunMetrics,
@@ -44,23 +49,16 @@ from radixagent.memory.store import (
     ToolCallMetric,
     UsageRecord,
     UsageTotals,
-    _json,
     _now,
 )
 from radixagent.memory.tree import ConversationNode, PromptRecord
-from radixagent.schemas import (
-    Message,
-    MessagePart,
-    QualityAssessment,
-    ToolCallRecord,
-    ToolResultPart,
-    ToolSchema,
-    default_parts,
-)
+from radixagent.schemas import Message, MessagePart, ToolSchema
 
 LockMode = Literal["UPDATE", "NO KEY UPDATE", "KEY SHARE"]
 """How strongly a write locks its session row: `UPDATE` to delete it, `NO KEY UPDATE` to
 change it (move the head, add nodes), `KEY SHARE` to refer to it (attach usage)."""
+
+R = TypeVar("R", bound=BaseModel)
 
 
 class Row(Protocol):
@@ -69,18 +67,18 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
+def _json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"The {what} must be JSON-serialisable (str, numbers, lists, dicts): {exc}") from exc
+
+
 class SQLStore(ABC):
     """A `Store` over SQL: the queries, transactions and record conversions both backends run.
-    Subclasses open the database, create the schema and speak their driver's dialect."""
+    Subclasses open the database, call `_migrate` and speak their driver's dialect."""
 
-    SESSION_SEQ: ClassVar[str]
-    """The column that breaks ties between sessions updated in the same instant."""
-    MIGRATIONS: ClassVar[Mapping[int, str]]
-    """Version -> the script that brings the previous version to it (1 creates everything)."""
-    JSON_PARAM: ClassVar[str] = "?"
-    """The placeholder for a JSON text bound to a JSON column that keeps the text as written."""
-    JSONB_PARAM: ClassVar[str] = "?"
-    """The placeholder for a JSON text bound to a JSON column that may normalise it."""
+    DIALECT: ClassVar[Dialect]
 
     where: str
     """Where the database is, for messages and repr (never a password)."""
@@ -111,6 +109,11 @@ class SQLStore(ABC):
         """`sql` in the driver's placeholder style (queries here are written with `?`)."""
         return sql
 
+    def _lock_schema(self, conn: Any) -> None:
+        """Inside the migration's transaction, before it reads the version: keep every other
+        process from migrating until it commits. By default nothing (the transaction's own
+        write lock on the database does)."""
+
     def _lock_clause(self, mode: LockMode) -> str:
         """What to append to `SELECT ... FROM sessions` to lock the row in `mode`."""
         return f" FOR {mode}"
@@ -132,8 +135,9 @@ class SQLStore(ABC):
         return value
 
     def _from_ts(self, value: Any) -> datetime:
-        """A timestamp column's value as a datetime."""
-        return value  # type: ignore[no-any-return]
+        """A timestamp column's value as a datetime (the driver reads them by default)."""
+        assert isinstance(value, datetime)
+        return value
 
     def _from_json(self, value: Any) -> Any:
         """A JSON column's value as Python data (the driver parses it by default)."""
@@ -156,24 +160,100 @@ class SQLStore(ABC):
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._connection() as conn:
-            return self._run(conn, sql, params).fetchall()  # type: ignore[no-any-return]
+            rows: list[Any] = self._run(conn, sql, params).fetchall()
+        return rows
 
-    def _upgrade(self, conn: Any, found: int) -> None:
-        """Bring a database at schema version `found` to SCHEMA_VERSION, inside the caller's
-        transaction; refuse one from a newer radixagent."""
-        if found > SCHEMA_VERSION:
-            raise SchemaVersionError(self.where, found, SCHEMA_VERSION)
-        logger = logging.getLogger(type(self).__module__)
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            logger.info("migrating %s to schema version %d", self.where, version)
-            for statement in self.MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            self._run(conn, "UPDATE schema_version SET version = ?", (version,))
+    def _migrate(self) -> None:
+        """Create the schema in an empty database, or bring an older one to SCHEMA_VERSION,
+        in one transaction, one process at a time; refuse a database from a newer radixagent."""
+        with self._transaction() as conn:
+            self._lock_schema(conn)
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = self._run(conn, "SELECT version FROM schema_version").fetchone()
+            found = 0 if row is None else int(row["version"])
+            if found > SCHEMA_VERSION:
+                raise SchemaVersionError(self.where, found, SCHEMA_VERSION)
+            if found == SCHEMA_VERSION:
+                return
+            logging.getLogger(type(self).__module__).info(
+                "migrating %s from schema version %d to %d", self.where, found, SCHEMA_VERSION
+            )
+            upgrade(self.DIALECT, found, lambda sql, params: self._run(conn, sql, params))
+            if row is None:
+                self._run(conn, "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            else:
+                self._run(conn, "UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     @property
     def schema_version(self) -> int:
         return int(self._read("SELECT version FROM schema_version")[0]["version"])
+
+    # --- rows <-> values -----------------------------------------------------------------
+
+    def _encode(self, column: Column, value: Any) -> Any:
+        """A Python value as bound to `column`."""
+        if value is None:
+            return None
+        if column.type == "timestamp":
+            return self._to_ts(value)
+        if column.type in ("json", "jsonb"):
+            return value.model_dump_json() if isinstance(value, BaseModel) else _json(value, column.what)
+        return value
+
+    def _decode(self, column: Column, value: Any) -> Any:
+        """A value read from `column` as Python."""
+        if value is None or column.type not in _DECODED:
+            return value
+        if column.type == "timestamp":
+            return self._from_ts(value)
+        if column.type == "boolean":
+            return bool(value)
+        return self._from_json(value)
+
+    def _insert_sql(self, table: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """`INSERT INTO table (...) VALUES (...)` of `values` (column -> Python value), with
+        the parameters encoded for the columns. Raises InputError for JSON that is not."""
+        sql, columns = _insert_statement(self.DIALECT, table, tuple(values))
+        return sql, [self._encode(c, values[c.name]) for c in columns]
+
+    def _decoded(self, table: str, row: Row) -> dict[str, Any]:
+        """A row of `table` as column -> Python value."""
+        names, decoded = _read_plan(self.DIALECT, table)
+        values = {name: row[name] for name in names}
+        for column in decoded:
+            values[column.name] = self._decode(column, values[column.name])
+        return values
+
+    def _record_values(self, record: BaseModel, table: str) -> dict[str, Any]:
+        """The fields of `record` that `table` has columns for, except its auto-numbered key;
+        a nested model with no column of its own (an assessment's scores) spreads its fields
+        over theirs."""
+        columns = {c.name for c in TABLE[table].columns if c.type not in ("key", "sequence")}
+        values: dict[str, Any] = {}
+        for name in type(record).model_fields:
+            value = getattr(record, name)
+            if name in columns:
+                values[name] = value
+            elif isinstance(value, BaseModel):
+                values |= self._record_values(value, table)
+        return values
+
+    def _record(self, model: type[R], table: str, row: Row, **extra: Any) -> R:
+        """A row of `table` as a `model` record (the inverse of `_record_values`); `extra`
+        supplies fields stored elsewhere."""
+        return model.model_validate(_nest(model, self._decoded(table, row)) | extra)
+
+    def _add_record(self, record: R, table: str) -> R:
+        """Store `record` as one new row of `table`; returns it with the id given."""
+        sql, params = self._insert_sql(table, self._record_values(record, table))
+        with self._transaction() as conn:
+            new_id = self._insert(conn, sql, params)
+        return record.model_copy(update={"id": new_id})
+
+    def _list_records(self, model: type[R], table: str, session_id: str | None) -> list[R]:
+        """Every row of `table` (of one session, when given) as records, in insertion order."""
+        sql, params = _scoped(f"SELECT * FROM {table}", session_id)
+        return [self._record(model, table, r) for r in self._read(sql + " ORDER BY id", params)]
 
     # --- sessions ------------------------------------------------------------------------
 
@@ -182,24 +262,11 @@ class SQLStore(ABC):
         if root.parent_id is not None or root.role != "system":
             raise InputError("A session starts with its system message as the root node.")
         stored = session.model_copy(update={"head_node_id": root.id, "system_prompt": root.content})
-        tools = _json([t.model_dump(mode="json") for t in stored.tools], "tools config")
-        engine_settings = _json(stored.engine_settings, "engine settings")
+        session_row = self._insert_sql("sessions", self._session_values(stored))
+        node_row = self._insert_sql("nodes", self._node_values(stored.id, root))
         with self._transaction() as conn:
-            self._run(
-                conn,
-                "INSERT INTO sessions (id, title, system_prompt, tools, engine_settings, created_at, updated_at)"
-                f" VALUES (?, ?, ?, {self.JSON_PARAM}, {self.JSON_PARAM}, ?, ?)",
-                (
-                    stored.id,
-                    stored.title,
-                    stored.system_prompt,
-                    tools,
-                    engine_settings,
-                    self._to_ts(stored.created_at),
-                    self._to_ts(stored.updated_at),
-                ),
-            )
-            self._insert_node(conn, stored.id, root)
+            self._run(conn, *session_row)
+            self._run(conn, *node_row)
             self._run(conn, "UPDATE sessions SET head_node_id = ? WHERE id = ?", (root.id, stored.id))
         return stored
 
@@ -213,9 +280,9 @@ class SQLStore(ABC):
         """The most recently updated sessions first."""
         if limit < 1 or offset < 0:
             raise InputError(f"list_sessions needs limit >= 1 and offset >= 0 (got {limit}, {offset}).")
+        seq = self.DIALECT.name_of(TABLE["sessions"].column("seq"))
         rows = self._read(
-            f"SELECT * FROM sessions ORDER BY updated_at DESC, {self.SESSION_SEQ} DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            f"SELECT * FROM sessions ORDER BY updated_at DESC, {seq} DESC LIMIT ? OFFSET ?", (limit, offset)
         )
         return [self._session(r) for r in rows]
 
@@ -227,21 +294,18 @@ class SQLStore(ABC):
         tools: Sequence[ToolSchema] | None = None,
         engine_settings: dict[str, Any] | None = None,
     ) -> SessionRecord:
-        assignments = ["updated_at = ?"]
-        values: list[Any] = [self._to_ts(_now())]
+        changes: dict[str, Any] = {"updated_at": _now()}
         if title is not None:
-            assignments.append("title = ?")
-            values.append(title)
+            changes["title"] = title
         if tools is not None:
-            assignments.append(f"tools = {self.JSON_PARAM}")
-            values.append(_json([t.model_dump(mode="json") for t in tools], "tools config"))
+            changes["tools"] = _tools(tools)
         if engine_settings is not None:
-            assignments.append(f"engine_settings = {self.JSON_PARAM}")
-            values.append(_json(engine_settings, "engine settings"))
+            changes["engine_settings"] = engine_settings
+        columns = [TABLE["sessions"].column(name) for name in changes]
+        assignments = ", ".join(f"{quote(c.name)} = {self.DIALECT.param(c)}" for c in columns)
+        params = [self._encode(c, changes[c.name]) for c in columns]
         with self._transaction() as conn:
-            cursor = self._run(
-                conn, f"UPDATE sessions SET {', '.join(assignments)} WHERE id = ?", (*values, session_id)
-            )
+            cursor = self._run(conn, f"UPDATE sessions SET {assignments} WHERE id = ?", (*params, session_id))
             if cursor.rowcount == 0:
                 raise SessionNotFoundError(session_id)
             row = self._run(conn, "SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
@@ -262,17 +326,20 @@ class SQLStore(ABC):
         if row is None:
             raise SessionNotFoundError(session_id)
 
+    def _session_values(self, session: SessionRecord) -> dict[str, Any]:
+        """A new session's row (its head is set once its root node is stored)."""
+        return {
+            "id": session.id,
+            "title": session.title,
+            "system_prompt": session.system_prompt,
+            "tools": _tools(session.tools),
+            "engine_settings": session.engine_settings,
+            "created_at": session.created_at,
+            "updated_at": session.updated_at,
+        }
+
     def _session(self, row: Row) -> SessionRecord:
-        return SessionRecord(
-            id=row["id"],
-            title=row["title"],
-            system_prompt=row["system_prompt"],
-            tools=[ToolSchema.model_validate(t) for t in self._from_json(row["tools"])],
-            engine_settings=self._from_json(row["engine_settings"]),
-            created_at=self._from_ts(row["created_at"]),
-            updated_at=self._from_ts(row["updated_at"]),
-            head_node_id=row["head_node_id"],
-        )
+        return self._record(SessionRecord, "sessions", row)
 
     # --- nodes ---------------------------------------------------------------------------
 
@@ -298,7 +365,7 @@ class SQLStore(ABC):
                 seen.add(node.id)
             with self._batch(conn):
                 for node in nodes:
-                    self._insert_node(conn, session_id, node)
+                    self._run(conn, *self._insert_sql("nodes", self._node_values(session_id, node)))
             if head_id is not None:
                 self._set_head(conn, session_id, head_id)
             else:
@@ -322,30 +389,6 @@ class SQLStore(ABC):
                 by_id[node.parent_id].children.append(node.id)
         return nodes
 
-    def _insert_node(self, conn: Any, session_id: str, node: ConversationNode) -> None:
-        message = node.message
-        self._run(
-            conn,
-            "INSERT INTO nodes (id, session_id, parent_id, depth, kind, source_id, role, content, metadata,"
-            ' token_count, "timestamp", created_at, prompt)'
-            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, {self.JSON_PARAM}, ?, ?, ?, {self.JSON_PARAM})",
-            (
-                node.id,
-                session_id,
-                node.parent_id,
-                node.depth,
-                node.kind,
-                node.source_id,
-                message.role,
-                message.content,
-                _parts_json(message.parts),
-                message.token_count,
-                self._to_ts(message.timestamp),
-                self._to_ts(node.created_at),
-                node.prompt.model_dump_json() if node.prompt is not None else None,
-            ),
-        )
-
     def _set_head(self, conn: Any, session_id: str, node_id: str) -> None:
         cursor = self._run(
             conn,
@@ -356,28 +399,50 @@ class SQLStore(ABC):
         if cursor.rowcount == 0:
             raise NodeNotFoundError(node_id, session_id)
 
+    def _node_values(self, session_id: str, node: ConversationNode) -> dict[str, Any]:
+        """A node as its row in `nodes` (column -> Python value): the one node -> row mapping."""
+        message = node.message
+        return {
+            "id": node.id,
+            "session_id": session_id,
+            "parent_id": node.parent_id,
+            "depth": node.depth,
+            "kind": node.kind,
+            "source_id": node.source_id,
+            "role": message.role,
+            "content": message.content,
+            "parts": _parts_data(message.parts),
+            "token_count": message.token_count,
+            "timestamp": message.timestamp,
+            "created_at": node.created_at,
+            "prompt": node.prompt,
+        }
+
     def _node(self, row: Row) -> ConversationNode:
-        prompt = self._from_json(row["prompt"]) if row["prompt"] is not None else None
+        """A row of `nodes` as a node: the one row -> node mapping."""
+        values = self._decoded("nodes", row)
+        prompt = values["prompt"]
         return ConversationNode(
-            id=row["id"],
-            parent_id=row["parent_id"],
+            id=values["id"],
+            parent_id=values["parent_id"],
             message=Message(
-                role=row["role"],
-                content=row["content"],
-                parts=_parts(row["role"], row["content"], self._from_json(row["metadata"])),
-                timestamp=self._from_ts(row["timestamp"]),
-                token_count=row["token_count"],
+                role=values["role"],
+                content=values["content"],
+                parts=_PARTS.validate_python(values["parts"]),
+                timestamp=values["timestamp"],
+                token_count=values["token_count"],
             ),
-            depth=row["depth"],
-            created_at=self._from_ts(row["created_at"]),
-            kind=row["kind"],
-            source_id=row["source_id"],
+            depth=values["depth"],
+            created_at=values["created_at"],
+            kind=values["kind"],
+            source_id=values["source_id"],
             prompt=PromptRecord.model_validate(prompt) if prompt is not None else None,
         )
 
     # --- usage ---------------------------------------------------------------------------
 
     def add_usage(self, record: UsageRecord) -> UsageRecord:
+        sql, params = self._insert_sql("usage", self._record_values(record, "usage"))
         with self._transaction() as conn:
             self._lock_session(conn, record.session_id, "KEY SHARE")
             if record.node_id is not None:
@@ -386,175 +451,49 @@ class SQLStore(ABC):
                 ).fetchone()
                 if row is None:
                     raise NodeNotFoundError(record.node_id, record.session_id)
-            usage_id = self._insert(
-                conn,
-                "INSERT INTO usage (session_id, node_id, prompt_tokens, completion_tokens, cached_tokens,"
-                " cacheable_tokens, latency_ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.prompt_tokens,
-                    record.completion_tokens,
-                    record.cached_tokens,
-                    record.cacheable_tokens,
-                    record.latency_ms,
-                    self._to_ts(record.at),
-                ),
-            )
+            usage_id = self._insert(conn, sql, params)
         return record.model_copy(update={"id": usage_id})
 
     def list_usage(self, session_id: str | None = None) -> list[UsageRecord]:
-        sql, params = _scoped("SELECT * FROM usage", session_id)
-        return [
-            UsageRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                prompt_tokens=r["prompt_tokens"],
-                completion_tokens=r["completion_tokens"],
-                cached_tokens=r["cached_tokens"],
-                cacheable_tokens=r["cacheable_tokens"],
-                latency_ms=r["latency_ms"],
-                at=self._from_ts(r["at"]),
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
+        return self._list_records(UsageRecord, "usage", session_id)
 
     def usage_totals(self, session_id: str | None = None) -> UsageTotals:
+        summed = [name for name in UsageTotals.model_fields if name != "calls"]
         sql, params = _scoped(
-            "SELECT COUNT(*) AS calls, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
-            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
-            " COALESCE(SUM(cached_tokens), 0) AS cached_tokens,"
-            " COALESCE(SUM(cacheable_tokens), 0) AS cacheable_tokens,"
-            " COALESCE(SUM(latency_ms), 0) AS latency_ms FROM usage",
+            f"SELECT COUNT(*) AS calls, {', '.join(f'COALESCE(SUM({n}), 0) AS {n}' for n in summed)} FROM usage",
             session_id,
         )
         row = self._read(sql, params)[0]
-        # PostgreSQL sums BIGINT as NUMERIC (Decimal): back to int for the record
-        return UsageTotals(
-            calls=int(row["calls"]),
-            prompt_tokens=int(row["prompt_tokens"]),
-            completion_tokens=int(row["completion_tokens"]),
-            cached_tokens=int(row["cached_tokens"]),
-            cacheable_tokens=int(row["cacheable_tokens"]),
-            latency_ms=float(row["latency_ms"]),
-        )
+        # PostgreSQL sums BIGINT as NUMERIC: validation turns the Decimals back into ints
+        return UsageTotals.model_validate({name: row[name] for name in UsageTotals.model_fields})
 
     # --- feedback ------------------------------------------------------------------------
 
     def add_feedback(self, record: FeedbackRecord) -> FeedbackRecord:
-        metadata = _json(record.metadata, "feedback metadata")
-        with self._transaction() as conn:
-            feedback_id = self._insert(
-                conn,
-                "INSERT INTO feedback (session_id, node_id, query, response, rating, comment, metadata, at)"
-                f" VALUES (?, ?, ?, ?, ?, ?, {self.JSONB_PARAM}, ?)",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.query,
-                    record.response,
-                    record.rating,
-                    record.comment,
-                    metadata,
-                    self._to_ts(record.at),
-                ),
-            )
-        return record.model_copy(update={"id": feedback_id})
+        return self._add_record(record, "feedback")
 
     def list_feedback(self, session_id: str | None = None) -> list[FeedbackRecord]:
-        sql, params = _scoped("SELECT * FROM feedback", session_id)
-        return [
-            FeedbackRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                query=r["query"],
-                response=r["response"],
-                rating=r["rating"],
-                comment=r["comment"],
-                metadata=self._from_json(r["metadata"]),
-                at=self._from_ts(r["at"]),
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
+        return self._list_records(FeedbackRecord, "feedback", session_id)
 
     def add_assessment(self, record: AssessmentRecord) -> AssessmentRecord:
-        a = record.assessment
-        with self._transaction() as conn:
-            assessment_id = self._insert(
-                conn,
-                "INSERT INTO quality_assessments (session_id, node_id, query, response, accuracy_score,"
-                " coherence_score, completeness_score, overall_score, feedback_comment, source, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.node_id,
-                    record.query,
-                    record.response,
-                    a.accuracy_score,
-                    a.coherence_score,
-                    a.completeness_score,
-                    a.overall_score,
-                    a.feedback_comment,
-                    record.source,
-                    self._to_ts(record.at),
-                ),
-            )
-        return record.model_copy(update={"id": assessment_id})
+        return self._add_record(record, "quality_assessments")
 
     def list_assessments(self, session_id: str | None = None) -> list[AssessmentRecord]:
-        sql, params = _scoped("SELECT * FROM quality_assessments", session_id)
-        return [
-            AssessmentRecord(
-                id=r["id"],
-                session_id=r["session_id"],
-                node_id=r["node_id"],
-                query=r["query"],
-                response=r["response"],
-                assessment=QualityAssessment(
-                    accuracy_score=r["accuracy_score"],
-                    coherence_score=r["coherence_score"],
-                    completeness_score=r["completeness_score"],
-                    overall_score=r["overall_score"],
-                    feedback_comment=r["feedback_comment"],
-                ),
-                source=r["source"],
-                at=self._from_ts(r["at"]),
-            )
-            for r in self._read(sql + " ORDER BY id", params)
-        ]
+        return self._list_records(AssessmentRecord, "quality_assessments", session_id)
 
     def add_run(self, record: RunMetrics) -> RunMetrics:
         """Store a run and its tool calls together."""
+        sql, params = self._insert_sql("run_metrics", self._record_values(record, "run_metrics"))
         with self._transaction() as conn:
-            run_id = self._insert(
-                conn,
-                "INSERT INTO run_metrics (session_id, latency_ms, prompt_tokens, completion_tokens, cached_tokens,"
-                " total_tokens, cache_hit_rate, success, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.session_id,
-                    record.latency_ms,
-                    record.prompt_tokens,
-                    record.completion_tokens,
-                    record.cached_tokens,
-                    record.total_tokens,
-                    record.cache_hit_rate,
-                    record.success,
-                    record.error,
-                    self._to_ts(record.at),
-                ),
-            )
-            if record.tool_calls:
-                self._executemany(
-                    conn,
-                    "INSERT INTO run_tool_calls (run_id, position, tool, success, duration_ms, error)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (run_id, i, call.tool, call.success, call.duration_ms, call.error)
-                        for i, call in enumerate(record.tool_calls)
-                    ],
+            run_id = self._insert(conn, sql, params)
+            calls = [
+                self._insert_sql(
+                    "run_tool_calls", {"run_id": run_id, "position": i} | self._record_values(call, "run_tool_calls")
                 )
+                for i, call in enumerate(record.tool_calls)
+            ]
+            if calls:
+                self._executemany(conn, calls[0][0], [call_params for _, call_params in calls])
         return record.model_copy(update={"id": run_id})
 
     def list_runs(self, session_id: str | None = None) -> list[RunMetrics]:
@@ -567,28 +506,61 @@ class SQLStore(ABC):
             call_rows = self._run(conn, call_sql + " ORDER BY c.run_id, c.position", call_params).fetchall()
         calls: dict[int, list[ToolCallMetric]] = {}
         for c in call_rows:
-            calls.setdefault(c["run_id"], []).append(
-                ToolCallMetric(
-                    tool=c["tool"], success=bool(c["success"]), duration_ms=c["duration_ms"], error=c["error"]
-                )
-            )
-        return [
-            RunMetrics(
-                id=r["id"],
-                session_id=r["session_id"],
-                latency_ms=r["latency_ms"],
-                prompt_tokens=r["prompt_tokens"],
-                completion_tokens=r["completion_tokens"],
-                cached_tokens=r["cached_tokens"],
-                total_tokens=r["total_tokens"],
-                cache_hit_rate=r["cache_hit_rate"],
-                tool_calls=calls.get(r["id"], []),
-                success=bool(r["success"]),
-                error=r["error"],
-                at=self._from_ts(r["at"]),
-            )
-            for r in runs
-        ]
+            calls.setdefault(c["run_id"], []).append(self._record(ToolCallMetric, "run_tool_calls", c))
+        return [self._record(RunMetrics, "run_metrics", r, tool_calls=calls.get(r["id"], [])) for r in runs]
+
+
+_DECODED = frozenset({"timestamp", "boolean", "json", "jsonb"})
+"""The column types whose values the driver does not hand back as the record's Python value."""
+
+
+@lru_cache(maxsize=32)
+def _read_plan(dialect: Dialect, table: str) -> tuple[tuple[str, ...], tuple[Column, ...]]:
+    """The columns of `table` that `dialect` stores (what `SELECT *` returns), and those of
+    them whose values need decoding."""
+    stored = [c for c in TABLE[table].columns if dialect.stores(c)]
+    return tuple(c.name for c in stored), tuple(c for c in stored if c.type in _DECODED)
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(dialect: Dialect, table: str, names: tuple[str, ...]) -> tuple[str, tuple[Column, ...]]:
+    """The INSERT of `names` into `table`, and their columns (made once per shape: a turn
+    inserts several rows)."""
+    columns = tuple(TABLE[table].column(name) for name in names)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(quote(c.name) for c in columns)})"
+        f" VALUES ({', '.join(dialect.param(c) for c in columns)})"
+    )
+    return sql, columns
+
+
+def _tools(tools: Sequence[ToolSchema]) -> list[dict[str, Any]]:
+    """Tool schemas as the JSON stored for a session."""
+    return [t.model_dump(mode="json") for t in tools]
+
+
+def _nest(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` (column -> value) as `model`'s fields: a nested model whose fields are columns
+    of their own (an assessment's scores) is gathered back from them."""
+    fields: dict[str, Any] = {}
+    for name, nested in _fields(model):
+        if name in values:
+            fields[name] = values[name]
+        elif nested is not None:
+            fields[name] = _nest(nested, values)
+    return fields
+
+
+@lru_cache(maxsize=32)
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel] | None], ...]:
+    """`model`'s field names, each with its type when that is a model itself."""
+    return tuple(
+        (
+            name,
+            info.annotation if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel) else None,
+        )
+        for name, info in model.model_fields.items()
+    )
 
 
 def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tuple[str, tuple[Any, ...]]:
@@ -599,19 +571,10 @@ def _scoped(sql: str, session_id: str | None, column: str = "session_id") -> tup
 _PARTS: TypeAdapter[list[MessagePart]] = TypeAdapter(list[MessagePart])
 
 
-def _parts_json(parts: list[MessagePart]) -> str:
+def _parts_data(parts: list[MessagePart]) -> list[Any]:
+    """A message's parts as plain JSON data, or InputError for a value JSON cannot hold."""
     try:
-        return json.dumps(_PARTS.dump_python(parts, mode="json"), ensure_ascii=False)
-    except (TypeError, ValueError, PydanticSerializationError) as exc:
+        data: list[Any] = _PARTS.dump_python(parts, mode="json")
+    except PydanticSerializationError as exc:
         raise InputError(f"A message part must be JSON-serialisable (str, numbers, lists, dicts): {exc}") from exc
-
-
-def _parts(role: str, content: str, stored: Any) -> list[MessagePart]:
-    """A node's parts; rows written before parts existed hold a metadata dict, whose tool calls
-    become tool-result parts."""
-    if isinstance(stored, list):
-        return _PARTS.validate_python(stored)
-    calls = stored.get("calls") if isinstance(stored, dict) else None
-    if role == "tool" and calls:
-        return [ToolResultPart(record=ToolCallRecord.model_validate(c)) for c in calls]
-    return default_parts(role, content)  # type: ignore[arg-type]  # role is checked by the column's values
+    return data

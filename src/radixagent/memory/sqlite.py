@@ -16,102 +16,35 @@ from pathlib import Path
 from typing import Any
 
 from radixagent.errors import ConfigurationError, StoreError
+from radixagent.memory.schema import Dialect
 from radixagent.memory.sql import LockMode, SQLStore
-from radixagent.memory.store import default_db_path
 
-_SCHEMA_V1 = """
-CREATE TABLE sessions (
-    id              TEXT PRIMARY KEY,
-    title           TEXT NOT NULL DEFAULT '',
-    system_prompt   TEXT NOT NULL DEFAULT '',
-    tools           TEXT NOT NULL DEFAULT '[]',
-    engine_settings TEXT NOT NULL DEFAULT '{}',
-    created_at      TEXT NOT NULL,
-    updated_at      TEXT NOT NULL,
-    head_node_id    TEXT REFERENCES nodes(id) ON DELETE SET NULL
-);
-CREATE TABLE nodes (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-    id          TEXT NOT NULL UNIQUE,
-    session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    parent_id   TEXT REFERENCES nodes(id) ON DELETE CASCADE,
-    depth       INTEGER NOT NULL CHECK (depth >= 0),
-    kind        TEXT NOT NULL DEFAULT 'message',
-    source_id   TEXT,
-    role        TEXT NOT NULL,
-    content     TEXT NOT NULL,
-    metadata    TEXT NOT NULL DEFAULT '{}',
-    token_count INTEGER,
-    timestamp   TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    prompt      TEXT
-);
-CREATE INDEX nodes_by_session ON nodes(session_id, seq);
-CREATE INDEX nodes_by_parent ON nodes(parent_id);
-CREATE TABLE usage (
-    id                INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id        TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    node_id           TEXT REFERENCES nodes(id) ON DELETE SET NULL,
-    prompt_tokens     INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL,
-    cached_tokens     INTEGER NOT NULL,
-    cacheable_tokens  INTEGER NOT NULL,
-    latency_ms        REAL NOT NULL,
-    at                TEXT NOT NULL
-);
-CREATE INDEX usage_by_session ON usage(session_id);
-CREATE TABLE feedback (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id TEXT,
-    node_id    TEXT,
-    query      TEXT NOT NULL,
-    response   TEXT NOT NULL,
-    rating     REAL NOT NULL CHECK (rating BETWEEN 1 AND 5),
-    comment    TEXT NOT NULL DEFAULT '',
-    metadata   TEXT NOT NULL DEFAULT '{}',
-    at         TEXT NOT NULL
-);
-CREATE TABLE quality_assessments (
-    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id         TEXT,
-    node_id            TEXT,
-    query              TEXT NOT NULL DEFAULT '',
-    response           TEXT NOT NULL DEFAULT '',
-    accuracy_score     REAL NOT NULL,
-    coherence_score    REAL NOT NULL,
-    completeness_score REAL NOT NULL,
-    overall_score      REAL NOT NULL,
-    feedback_comment   TEXT NOT NULL,
-    source             TEXT NOT NULL,
-    at                 TEXT NOT NULL
-);
-CREATE TABLE run_metrics (
-    id                INTEGER PRIMARY KEY AUTOINCREMENT,
-    session_id        TEXT,
-    latency_ms        REAL NOT NULL,
-    prompt_tokens     INTEGER NOT NULL,
-    completion_tokens INTEGER NOT NULL,
-    cached_tokens     INTEGER NOT NULL,
-    total_tokens      INTEGER NOT NULL,
-    cache_hit_rate    REAL NOT NULL,
-    success           INTEGER NOT NULL,
-    error             TEXT,
-    at                TEXT NOT NULL
-);
-CREATE TABLE run_tool_calls (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id      INTEGER NOT NULL REFERENCES run_metrics(id) ON DELETE CASCADE,
-    position    INTEGER NOT NULL,
-    tool        TEXT NOT NULL,
-    success     INTEGER NOT NULL,
-    duration_ms REAL NOT NULL,
-    error       TEXT
-);
-CREATE INDEX run_tool_calls_by_run ON run_tool_calls(run_id);
-"""
+DEFAULT_DB_NAME = "radixagent.db"
 
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
-"""Version -> the script that brings the previous version to it (1 creates everything)."""
+SQLITE = Dialect(
+    name="sqlite",
+    types={
+        "text": "TEXT",
+        "integer": "INTEGER",
+        "bigint": "INTEGER",
+        "real": "REAL",
+        "boolean": "INTEGER",
+        "json": "TEXT",
+        "jsonb": "TEXT",
+        "timestamp": "TEXT",
+        "key": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        # no "sequence": every table's rowid already numbers its rows in insertion order
+    },
+    forward_references=True,
+)
+"""SQLite's spelling of the schema: timestamps as ISO text, JSON as text, booleans as 0/1."""
+
+
+def default_db_path() -> Path:
+    """`settings.data_dir / "radixagent.db"`."""
+    from radixagent.settings import get_settings
+
+    return get_settings().data_dir / DEFAULT_DB_NAME
 
 
 class SQLiteStore(SQLStore):
@@ -123,8 +56,7 @@ class SQLiteStore(SQLStore):
     The queries are `SQLStore`'s; what is SQLite's own is below: timestamps stored as ISO text,
     JSON as text, and `BEGIN IMMEDIATE` (the database's write lock) standing for row locks."""
 
-    SESSION_SEQ = "rowid"
-    MIGRATIONS = _MIGRATIONS
+    DIALECT = SQLITE
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = 10.0) -> None:
         self.path = ":memory:" if path == ":memory:" else Path(path) if path is not None else default_db_path()
@@ -210,16 +142,6 @@ class SQLiteStore(SQLStore):
 
     def _from_json(self, value: str) -> Any:
         return json.loads(value)
-
-    def _migrate(self) -> None:
-        with self._transaction() as conn:
-            has_table = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-            ).fetchone()
-            if has_table is None:
-                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-            self._upgrade(conn, int(conn.execute("SELECT version FROM schema_version").fetchone()[0]))
 
     def close(self) -> None:
         with self._lock:

@@ -7,36 +7,26 @@ stores. Two implementations share one schema and one set of semantics:
     PostgresStore  (memory/postgres.py)  one database shared by several server replicas
 
 Both are `SQLStore`s (memory/sql.py): every query and row -> record conversion is written
-once there, and each backend adds only its dialect, connections and schema DDL.
-
-`open_store(location)` picks one from a path or URL (default: `RADIXAGENT_DATABASE_URL`,
-else a SQLite file under the data directory).
+once there, the tables once in memory/schema.py, and each backend adds only its dialect and
+connections. This module knows no backend: `open_store(location)` (memory/open.py) picks one
+from a path or URL.
 
 Every write that touches more than one row runs in one transaction, so a crash leaves either
 the whole change or none of it: never half a conversation. The schema is versioned (table
-`schema_version`); a database from a newer radixagent is refused rather than misread.
+`schema_version`, memory/schema.py); a database from a newer radixagent is refused rather
+than misread.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field, computed_field, model_validator
 
-from radixagent.errors import ConfigurationError, InputError
 from radixagent.memory.tree import ConversationNode
 from radixagent.schemas import QualityAssessment, ToolSchema, new_id
-
-if TYPE_CHECKING:
-    from radixagent.memory.postgres import PostgresStore as PostgresStore
-    from radixagent.memory.sqlite import SQLiteStore as SQLiteStore
-
-SCHEMA_VERSION = 1
-DEFAULT_DB_NAME = "radixagent.db"
 
 
 def _now() -> datetime:
@@ -84,13 +74,13 @@ class UsageTotals(BaseModel):
     cacheable_tokens: int = 0
     latency_ms: float = 0.0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects a decorator over @property; pydantic documents this form
     @property
     def cache_hit_rate(self) -> float:
         """Engine-reported cached / prompt tokens."""
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects a decorator over @property; pydantic documents this form
     @property
     def prefix_efficiency(self) -> float:
         """Engine-reported cached / cacheable tokens: 1.0 means nothing reusable was recomputed."""
@@ -202,63 +192,3 @@ class Store(Protocol):
     def list_runs(self, session_id: str | None = None) -> list[RunMetrics]: ...
 
     def close(self) -> None: ...
-
-
-def default_db_path() -> Path:
-    """`settings.data_dir / "radixagent.db"`."""
-    from radixagent.settings import get_settings
-
-    return get_settings().data_dir / DEFAULT_DB_NAME
-
-
-def _json(value: Any, what: str) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"The {what} must be JSON-serialisable (str, numbers, lists, dicts): {exc}") from exc
-
-
-def __getattr__(name: str) -> Any:
-    """`SQLiteStore` and `PostgresStore` stay importable from here (they live in their own
-    modules, which import this one: resolving them lazily keeps the import graph acyclic)."""
-    if name == "SQLiteStore":
-        from radixagent.memory.sqlite import SQLiteStore
-
-        return SQLiteStore
-    if name == "PostgresStore":
-        from radixagent.memory.postgres import PostgresStore
-
-        return PostgresStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-def open_store(location: str | Path | None = None) -> Store:
-    """The store at `location`: `postgresql://user:password@host:port/dbname` for PostgreSQL;
-    a file path or `sqlite:///path` for SQLite; `:memory:` for a throwaway one. With no
-    location: `RADIXAGENT_DATABASE_URL` when set, else `settings.data_dir / "radixagent.db"`."""
-    from radixagent.memory.sqlite import SQLiteStore
-
-    if location is None:
-        from radixagent.settings import get_settings
-
-        location = get_settings().database_url
-        if not location:
-            return SQLiteStore()
-    text = str(location).strip()
-    if not text:
-        raise ConfigurationError("The store location is empty: give a file path, 'sqlite:///path' or 'postgresql://...'.")
-    if text.startswith(POSTGRES_SCHEMES):
-        from radixagent.memory.postgres import PostgresStore
-
-        return PostgresStore(text)
-    if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///") :]
-    elif "://" in text:
-        raise ConfigurationError(
-            f"Unknown store URL {text.split('://', 1)[0]}://...: give a file path, 'sqlite:///path', ':memory:' "
-            "or 'postgresql://user:password@host:port/dbname'."
-        )
-    return SQLiteStore(text)

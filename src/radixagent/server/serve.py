@@ -63,7 +63,7 @@ def serve(
     """Open the engine and the store (so a wrong flag fails here, before listening), then serve
     until interrupted."""
     from radixagent.engine.factory import create_engine
-    from radixagent.memory.store import open_store
+    from radixagent.memory import open_store
 
     settings = settings or ServerSettings()
     store = open_store(settings.database_url)

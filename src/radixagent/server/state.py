@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from radixagent.chat import ChatCompleter
 from radixagent.decision import DecisionSettings
 from radixagent.engine.base import Engine
-from radixagent.memory.store import Store, open_store
+from radixagent.memory import open_store
+from radixagent.memory.store import Store
 from radixagent.prompting import CHATML, ChatFormat
 from radixagent.recovery import RecoveringEngine
 from radixagent.schemas import ToolDefinition
