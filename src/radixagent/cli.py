@@ -266,10 +266,10 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level: critical, error, warning, info, debug.")] = "info",
 ) -> None:
     """Serve the OpenAI-compatible API (valid tool calls) and agent sessions over HTTP."""
-    from radixagent.server import ServerSettings
-    from radixagent.server import serve as run_server
-
     with user_errors():
+        from radixagent.server import ServerSettings  # the [server] extra: imported only to serve
+        from radixagent.server import serve as run_server
+
         given = {
             "host": host,
             "port": port,
