@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from radixagent.engine import (
@@ -56,12 +57,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except RadixAgentError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # a message may hold [brackets]
         raise typer.Exit(1) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "input"
-        err_console.print(f"[bold red]error:[/] {where}: {first['msg']}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(where)}: {escape(first['msg'])}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
