@@ -271,7 +271,7 @@ def serve(
         from radixagent.server import ServerSettings  # the [server] extra: imported only to serve
         from radixagent.server import serve as run_server
 
-        given = {
+        given: dict[str, Any] = {
             "host": host,
             "port": port,
             "database_url": database_url,
