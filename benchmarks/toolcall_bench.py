@@ -1,5 +1,5 @@
 """Tool-call accuracy benchmark: the right tool with the right arguments, measured on the
-labeled cases in benchmarks/toolcalls/ (see radixagent.evaluation for the format and metrics).
+labeled cases in benchmarks/toolcalls/ (see toolcalls/scoring.py for the format and metrics).
 
 The same requests go through three faces, each on the same GGUF model (default: the bundled
 SmolLM2-135M), greedy, with `parallel_tool_calls=true` (OpenAI's default):
@@ -53,7 +53,8 @@ from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.errors import RadixAgentError
-from radixagent.evaluation import (
+from radixagent.models import default_model_path
+from toolcalls.scoring import (
     CATEGORIES,
     Case,
     CaseScore,
@@ -67,7 +68,6 @@ from radixagent.evaluation import (
     select_cases,
     summarize,
 )
-from radixagent.models import default_model_path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CASES = HERE / "toolcalls" / "cases.jsonl"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from radixagent.errors import ConfigurationError
-from radixagent.evaluation import (
+from toolcalls.scoring import (
     CATEGORIES,
     BenchmarkDataError,
     Case,

@@ -5,7 +5,6 @@ and each benchmark strategy end to end on the real embedded engine."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings
 from radixagent.engine import ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
-from radixagent.evaluation import ModelOutput, OutputCall, load_benchmark, score_case
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
 from radixagent.schemas import ToolSchema
+from toolcall_bench import STRATEGIES, request_body
+from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -231,9 +231,6 @@ async def engine() -> AsyncIterator[EmbeddedEngine]:
     yield eng
     await eng.aclose()
 
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from toolcall_bench import STRATEGIES, request_body  # noqa: E402
 
 CASE_IDS = ["weather-01", "cal-01", "home-07", "bank-01", "weather-06"]
 """A simple call, values to copy, two calls, a nested object, no tool."""

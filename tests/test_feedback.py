@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import struct
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conftest import StoreBackend
 from radixagent.engine import Completion, ScriptedEngine, Usage
-from radixagent.errors import InputError, JudgeError
+from radixagent.errors import ConfigurationError, InputError, JudgeError
 from radixagent.feedback import (
+    RULES,
     FeedbackCollector,
     LLMJudge,
     RecommendationThresholds,
@@ -195,7 +199,28 @@ def test_failing_tool_and_failing_runs_trigger() -> None:
     assert stats["search"].failures == 0 and stats["search"].mean_duration_ms == 5
 
 
-def test_record_response_takes_an_agent_response() -> None:
+def test_observe_run_stores_a_finished_run() -> None:
+    """The observer entry point: one finished AgentResponse in, its numbers stored."""
+    collector = FeedbackCollector(session_id="s1")
+    response = AgentResponse(
+        content="42",
+        tool_calls=[ToolCallRecord(id="c1", tool="calc", arguments={}, error="bad arguments")],
+        total_tokens=130,
+        latency_ms=250.0,
+        is_successful=False,
+        error_message="gave up",
+        usage=Usage(prompt_tokens=100, completion_tokens=30, cached_tokens=80),
+    )
+    observer: Callable[[AgentResponse], object] = collector.observe_run
+    run = observer(response)
+    assert isinstance(run, RunMetrics)
+    assert (run.session_id, run.prompt_tokens, run.cached_tokens) == ("s1", 100, 80)
+    assert run.cache_hit_rate == pytest.approx(0.8) and not run.success and run.error == "gave up"
+    assert collector.runs() == [run]
+    assert "failing_runs" in _codes(collector)
+
+
+def test_observe_run_takes_an_agent_response() -> None:
     collector = FeedbackCollector(session_id="s1")
     response = AgentResponse(
         content="42",
@@ -207,8 +232,9 @@ def test_record_response_takes_an_agent_response() -> None:
         cache_hit_rate=0.5,
         latency_ms=250.0,
         session_id="s1",
+        usage=Usage(prompt_tokens=100, completion_tokens=30, cached_tokens=80),
     )
-    run = collector.record_response(response, Usage(prompt_tokens=100, completion_tokens=30, cached_tokens=80))
+    run = collector.observe_run(response)
     assert run.session_id == "s1" and run.latency_ms == 250.0 and run.total_tokens == 130
     assert run.cache_hit_rate == pytest.approx(0.8)  # the engine's own count wins
     assert [c.success for c in run.tool_calls] == [True, False]
@@ -259,6 +285,24 @@ def test_csv_export_round_trip(tmp_path: Path) -> None:
     assert back.runs == snapshot.runs
     with pytest.raises(InputError, match="missing"):
         read_csv_export(tmp_path / "nowhere")
+
+
+def test_chart_without_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    collector = _filled(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # what an install without [plot] sees
+    with pytest.raises(ConfigurationError, match=re.escape("pip install 'radixagent[plot]'")):
+        collector.plot(tmp_path / "runs.png")
+    assert not (tmp_path / "runs.png").exists()
+
+
+def test_every_rule_reads_a_threshold_and_has_a_measure() -> None:
+    thresholds = RecommendationThresholds()
+    metrics = {"user_rating", "accuracy", "coherence", "completeness", "latency_ms_p95", "cache_hit_rate"}
+    metrics |= {"success_rate", "tool_failure_rate"}
+    assert {rule.metric for rule in RULES} == metrics
+    for rule in RULES:
+        assert rule.threshold(thresholds) in thresholds.model_dump().values()
+    assert len({rule.code for rule in RULES}) == len(RULES)
 
 
 def test_plot_writes_a_png_of_every_run(tmp_path: Path) -> None:

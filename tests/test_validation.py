@@ -8,9 +8,9 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from radixagent.compat import StructuredValidator, ToolCall, ToolCallDecision
 from radixagent.engine import Completion, JsonSchemaConstraint, ScriptedEngine, Usage
 from radixagent.errors import ConfigurationError, OutputValidationError
-from radixagent.compat import StructuredValidator, ToolCall, ToolCallDecision
 from radixagent.schemas import ToolSchema, ValidationResult
 from radixagent.validation import OutputValidator, extract_json, format_retry_prompt
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from radixagent.engine import (
@@ -59,12 +60,12 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except RadixAgentError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)  # a message may hold [brackets]
         raise typer.Exit(1) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "input"
-        err_console.print(f"[bold red]error:[/] {where}: {first['msg']}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(where)}: {escape(first['msg'])}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
@@ -269,11 +270,11 @@ def serve(
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level: critical, error, warning, info, debug.")] = "info",
 ) -> None:
     """Serve the OpenAI-compatible API (valid tool calls) and agent sessions over HTTP."""
-    from radixagent.server import ServerSettings
-    from radixagent.server import serve as run_server
-
     with user_errors():
-        given = {
+        from radixagent.server import ServerSettings  # the [server] extra: imported only to serve
+        from radixagent.server import serve as run_server
+
+        given: dict[str, Any] = {
             "host": host,
             "port": port,
             "database_url": database_url,

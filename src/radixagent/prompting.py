@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from radixagent.engine import ChatMessage, Completion, Constraint, Engine, Prompt, SamplingParams, ScoreResult, Usage
+from radixagent.engine import ChatMessage, Completion, Constraint, Engine, SamplingParams, ScoreResult, Usage
 from radixagent.engine.prefix import PrefixLedger
 
 _S, _U, _A, _U2 = "\x01S\x01", "\x01U\x01", "\x01A\x01", "\x01V\x01"

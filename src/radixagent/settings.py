@@ -1,4 +1,10 @@
-"""One settings object for the whole package, read from `RADIXAGENT_*` environment variables."""
+"""The library's settings, read from `RADIXAGENT_*` environment variables.
+
+One settings object per kind of process: a program using the Python API reads `Settings`
+(the engine, the data directory, the database); the server reads `ServerSettings`
+(`radixagent.server.config`), which is `Settings` plus the serving knobs, so each variable is
+declared once.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
+    """The engine, where data lives, and what the built-in tools may do."""
+
     model_config = SettingsConfigDict(env_prefix="RADIXAGENT_", extra="ignore")
 
     engine: str = Field(default="embedded", description="'embedded', or the URL of an SGLang or /v1 server")
@@ -29,4 +37,5 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
+    """The library's settings, read from the environment now."""
     return Settings()

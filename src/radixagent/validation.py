@@ -11,7 +11,7 @@ import inspect
 import json
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, Field, TypeAdapter, create_model

@@ -272,7 +272,7 @@ class Agent:
         if isinstance(event, FailureEvent):
             self.failures.add(event.operation, event.error_type, event.message)
         elif isinstance(event, RunEndEvent):
-            self.feedback.record_response(event.response, event.response.usage)
+            self.feedback.observe_run(event.response)
 
     # --- feedback and status -------------------------------------------------------------
 

@@ -17,6 +17,9 @@ processes at once, so:
 Columns whose JSON is rendered back into prompts (tools, engine settings, message metadata,
 prompt records) use `json`, which keeps the text as written: `jsonb` would reorder keys, and
 a reordered tool schema is a different prompt prefix for the engine's cache.
+
+psycopg comes with the `postgres` extra (`pip install 'radixagent[postgres]'`); without it,
+importing this module (or opening a postgresql:// URL) raises `ConfigurationError` saying so.
 """
 
 from __future__ import annotations
@@ -28,14 +31,16 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.pq import TransactionStatus
-from psycopg.rows import DictRow, dict_row
-
 from radixagent.errors import ConfigurationError, StoreError, StoreUnavailableError
+from radixagent.extras import requires_extra
 from radixagent.memory.schema import Dialect
 from radixagent.memory.sql import SQLStore
+
+with requires_extra("postgres", "The PostgreSQL store (PostgresStore, postgresql:// database URLs)"):
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.pq import TransactionStatus
+    from psycopg.rows import DictRow, dict_row
 
 Connection = psycopg.Connection[DictRow]
 

@@ -1,28 +1,24 @@
 """The server's settings, from `RADIXAGENT_*` environment variables (or the `serve` flags).
 
-The engine itself is configured by `radixagent.settings.Settings` (RADIXAGENT_ENGINE,
-RADIXAGENT_MODEL_PATH, ...); these are the serving knobs around it.
+`ServerSettings` is the library's `Settings` (RADIXAGENT_ENGINE, RADIXAGENT_MODEL_PATH,
+RADIXAGENT_DATABASE_URL, ...) plus the serving knobs around it: one object per server process.
 """
 
 from __future__ import annotations
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from radixagent.decision import DecisionStrategy
+from radixagent.settings import Settings
 
 
-class ServerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RADIXAGENT_", extra="ignore")
+class ServerSettings(Settings):
+    """`Settings` and how to serve: address, authentication, limits, the decision strategy."""
 
     host: str = Field(default="127.0.0.1", description="address to listen on")
     port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
     server_api_keys: str = Field(
         default="", description="comma-separated Bearer tokens clients must send; empty: no authentication"
-    )
-    database_url: str | None = Field(
-        default=None,
-        description="where sessions live: a SQLite file path, sqlite:///path, or postgresql://...; default: the data directory",
     )
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="largest request body accepted")
     max_concurrency: int = Field(default=32, ge=1, description="requests answered at once; more get 429 with Retry-After")

@@ -26,11 +26,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radixagent.errors import (
     ChatInputError,
-    DecisionError,
     CircuitOpenError,
     ConfigurationError,
     ConstraintError,
     ContextOverflowError,
+    DecisionError,
     EngineCapabilityError,
     EngineError,
     EngineHTTPError,

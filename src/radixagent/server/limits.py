@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Collection
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -197,7 +197,8 @@ class Lifecycle:
         aborted = asyncio.ensure_future(self._event().wait())
         remaining = (deadline if deadline is not None else self.deadline()) - time.monotonic()
         try:
-            done, _ = await asyncio.wait({task, aborted}, timeout=max(remaining, 0.0), return_when=asyncio.FIRST_COMPLETED)
+            waited: set[asyncio.Future[Any]] = {task, aborted}
+            done, _ = await asyncio.wait(waited, timeout=max(remaining, 0.0), return_when=asyncio.FIRST_COMPLETED)
         finally:
             aborted.cancel()
             if not task.done():

@@ -68,7 +68,7 @@ def serve(
     settings = settings or ServerSettings()
     store = open_store(settings.database_url)
     try:
-        engine_obj = create_engine(engine, model_path=model_path, api_key=api_key)
+        engine_obj = create_engine(engine, model_path=model_path, api_key=api_key, settings=settings)
     except BaseException:
         store.close()
         raise

@@ -85,7 +85,7 @@ class AppState:
         if self._engine is None:
             from radixagent.engine.factory import create_engine
 
-            self._engine = create_engine()
+            self._engine = create_engine(settings=self.settings)
         engine = self._engine
         try:
             health = await engine.health()

@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from radixagent.engine.base import Engine
+from radixagent.errors import CodeExecutionDisabledError
 from radixagent.schemas import ToolDefinition, ToolSchema
 from radixagent.settings import get_settings
-from radixagent.errors import CodeExecutionDisabledError
 from radixagent.tools.builtin.code import CodeResult, CodeRunner
 from radixagent.tools.builtin.documents import (
     DocumentRetriever,

@@ -1,7 +1,7 @@
 """Tool-call accuracy: labeled cases, a model's output, and the scores of one against the other.
 
 Valid by construction says a call is well-formed; this module says whether it is the *right*
-call. The benchmark in `benchmarks/toolcalls/` (run by `benchmarks/toolcall_bench.py`) is data
+call. The benchmark in this folder (run by `benchmarks/toolcall_bench.py`) is data
 in two plain files:
 
 `toolsets.json`: tool sets by name, each a domain and 1 to 8 tools in OpenAI's function shape:
