@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 
@@ -48,11 +49,9 @@ def create_app(
         finally:
             await state.stop()
 
-    from radixagent import __version__
-
     app = FastAPI(
         title="radixagent",
-        version=__version__,
+        version=version("radixagent"),
         summary="OpenAI-compatible chat completions with valid tool calls, and agent sessions.",
         lifespan=lifespan,
     )
