@@ -53,6 +53,7 @@ from radixagent.engine.types import (
     TokenLogprob,
     TopLogprob,
     Usage,
+    is_chat,
 )
 from radixagent.errors import (
     ConfigurationError,
@@ -292,11 +293,9 @@ class EmbeddedEngine(Engine):
     async def _prompt_ids(self, client: LlamaCppClient, prompt: Prompt) -> list[int]:
         if isinstance(prompt, str):
             return await client.tokenize(prompt, add_special=True)
-        items = list(prompt)
-        if items and isinstance(items[0], ChatMessage):
-            text = await client.apply_template(items)  # type: ignore[arg-type]
-            return await client.tokenize(text, add_special=True)
-        return [int(i) for i in items]  # type: ignore[arg-type]
+        if is_chat(prompt):
+            return await client.tokenize(await client.apply_template(prompt), add_special=True)
+        return [int(i) for i in prompt]
 
     def _check_fits(self, prompt_tokens: int, max_tokens: int) -> None:
         if prompt_tokens + max_tokens > self.context_size:

@@ -61,6 +61,7 @@ from radixagent.engine.types import (
     TokenLogprob,
     TopLogprob,
     Usage,
+    is_chat,
 )
 from radixagent.errors import (
     ConstraintError,
@@ -259,10 +260,6 @@ def parse_wire(model: type[W], data: Any, where: str) -> W:
 
 def chat_messages(prompt: Sequence[ChatMessage]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in prompt]
-
-
-def is_chat(prompt: Prompt) -> bool:
-    return not isinstance(prompt, str) and bool(prompt) and isinstance(list(prompt)[0], ChatMessage)
 
 
 def openai_sampling(sampling: SamplingParams, *, chat: bool, min_top: int = 0) -> dict[str, Any]:
@@ -617,11 +614,12 @@ class OpenAICompatibleEngine(Engine):
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
     ) -> tuple[str, dict[str, Any], bool]:
         facts = await self.server_facts()
-        chat = is_chat(prompt)
         body: dict[str, Any] = {"model": facts.model}
-        if chat:
-            body["messages"] = chat_messages(prompt)  # type: ignore[arg-type]
+        if is_chat(prompt):
+            chat = True
+            body["messages"] = chat_messages(prompt)
         else:
+            chat = False
             body["prompt"] = prompt if isinstance(prompt, str) else list(prompt)
         body.update(openai_sampling(sampling, chat=chat, min_top=1 if facts.flavor == "llamacpp" else 0))
         body.update(self._constraint_body(facts, constraint, chat=chat))

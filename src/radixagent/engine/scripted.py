@@ -18,7 +18,6 @@ import jsonschema
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.prefix import PrefixLedger
 from radixagent.engine.types import (
-    ChatMessage,
     ChoicesConstraint,
     ChoiceScore,
     Completion,
@@ -32,6 +31,7 @@ from radixagent.engine.types import (
     StreamChunk,
     Timings,
     Usage,
+    is_chat,
 )
 from radixagent.errors import ConstraintError, ContextOverflowError, EngineError
 
@@ -80,10 +80,9 @@ class ScriptedEngine(Engine):
     def _prompt_ids(self, prompt: Prompt) -> list[int]:
         if isinstance(prompt, str):
             return self._ids(prompt)
-        items = list(prompt)
-        if items and isinstance(items[0], ChatMessage):
-            return self._ids("".join(f"<|{m.role}|>{m.content}<|end|>" for m in items) + "<|assistant|>")  # type: ignore[union-attr]
-        return [int(i) for i in items]  # type: ignore[arg-type]
+        if is_chat(prompt):
+            return self._ids("".join(f"<|{m.role}|>{m.content}<|end|>" for m in prompt) + "<|assistant|>")
+        return [int(i) for i in prompt]
 
     def _cached(self, ids: list[int]) -> int:
         return self._cache.cacheable(ids)
@@ -134,10 +133,9 @@ class ScriptedEngine(Engine):
         """The text of a prompt as this engine saw it (for reply functions that look at it)."""
         if isinstance(prompt, str):
             return prompt
-        items = list(prompt)
-        if items and isinstance(items[0], ChatMessage):
-            return "".join(m.content for m in items)  # type: ignore[union-attr]
-        return "".join(self._piece(int(i)) for i in items)  # type: ignore[arg-type]
+        if is_chat(prompt):
+            return "".join(m.content for m in prompt)
+        return "".join(self._piece(int(i)) for i in prompt)
 
     async def _stream(
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams

@@ -42,7 +42,6 @@ from radixagent.engine.openai_compat import (
     bounded,
     chat_messages,
     completion_from_chat,
-    is_chat,
     json_schema_response_format,
     openai_sampling,
     parse_wire,
@@ -56,6 +55,7 @@ from radixagent.engine.reasoning import (
     split_reasoning,
 )
 from radixagent.engine.types import (
+    ChatMessage,
     ChoicesConstraint,
     ChoiceScore,
     Completion,
@@ -73,6 +73,7 @@ from radixagent.engine.types import (
     TokenLogprob,
     TopLogprob,
     Usage,
+    is_chat,
 )
 from radixagent.errors import (
     ConstraintError,
@@ -250,7 +251,7 @@ class SGLangEngine(Engine):
             yield chunk
 
     async def _stream_generate(
-        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
+        self, prompt: str | Sequence[int], constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
     ) -> AsyncIterator[StreamChunk]:
         """`/generate` with `stream`: each event carries the text so far (or, with
         `--incremental-streaming-output`, only the new text). Which one is told by the ids:
@@ -344,7 +345,7 @@ class SGLangEngine(Engine):
         )
 
     def _generate_body(
-        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
+        self, prompt: str | Sequence[int], constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
     ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "max_new_tokens": sampling.max_tokens,
@@ -364,7 +365,7 @@ class SGLangEngine(Engine):
         if isinstance(prompt, str):
             body["text"] = prompt
         else:
-            body["input_ids"] = [int(i) for i in prompt]  # type: ignore[arg-type]
+            body["input_ids"] = [int(i) for i in prompt]
         if sampling.logprobs is not None:
             body["return_logprob"] = True
             body["return_text_in_logprobs"] = True
@@ -387,11 +388,11 @@ class SGLangEngine(Engine):
         raise ConstraintError(f"Unknown constraint {constraint!r}.")
 
     async def _chat_body(
-        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+        self, prompt: Sequence[ChatMessage], constraint: Constraint | None, sampling: SamplingParams
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model or "default",
-            "messages": chat_messages(prompt),  # type: ignore[arg-type]
+            "messages": chat_messages(prompt),
             "separate_reasoning": True,
         }
         body.update(openai_sampling(sampling, chat=True))
