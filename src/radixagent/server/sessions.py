@@ -30,7 +30,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radixagent.agent import StepEvent, ToolCallEvent, ToolResultEvent
-from radixagent.chat import tap_scope
+from radixagent.engine.tap import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory.radix import MemoryStatistics
