@@ -37,7 +37,8 @@ from typing import Any, Literal
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import check_output, to_llama, token_ids_grammar
 from radixagent.engine.llamacpp import CompletionRequest, LlamaCompletion, LlamaCppClient, LlamaTokenLogprob
-from radixagent.engine.slots import SchedulerStats, SlotPlan, SlotScheduler, common_prefix_length
+from radixagent.engine.prefix import common_prefix_length
+from radixagent.engine.slots import SchedulerStats, SlotPlan, SlotScheduler
 from radixagent.engine.types import (
     ChatMessage,
     ChoiceScore,

@@ -8,7 +8,8 @@ Store              the persistence interface; SQLiteStore is the default, Postgr
 
 from typing import TYPE_CHECKING, Any
 
-from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory, common_prefix_length
+from radixagent.engine.prefix import common_prefix_length
+from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory
 from radixagent.memory.store import (
     SCHEMA_VERSION,
     AssessmentRecord,
