@@ -24,17 +24,16 @@ engine shares for its chat path.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from radixagent.engine._http import HTTPTransport
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.reasoning import (
     ReasoningFormat,
@@ -75,29 +74,20 @@ logger = logging.getLogger(__name__)
 
 ServerFlavor = Literal["llamacpp", "vllm", "sglang", "generic"]
 
-W = TypeVar("W", bound=BaseModel)
-
-
 # --- the wire format --------------------------------------------------------------------
 
 
-class _Wire(BaseModel):
-    """What a server sent: read the fields radixagent uses, ignore the rest."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class WirePromptDetails(_Wire):
+class WirePromptDetails(Wire):
     cached_tokens: int | None = None
 
 
-class WireUsage(_Wire):
+class WireUsage(Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_tokens_details: WirePromptDetails | None = None
 
 
-class WireTimings(_Wire):
+class WireTimings(Wire):
     """llama.cpp's own timings (`timings` beside `usage`)."""
 
     prompt_ms: float | None = None
@@ -105,20 +95,20 @@ class WireTimings(_Wire):
     cache_n: int | None = None
 
 
-class WireTopLogprob(_Wire):
+class WireTopLogprob(Wire):
     token: str = ""
     logprob: float
     id: int | None = None
 
 
-class WireTokenLogprob(_Wire):
+class WireTokenLogprob(Wire):
     token: str = ""
     logprob: float
     id: int | None = None
     top_logprobs: list[WireTopLogprob] | None = None
 
 
-class WireLogprobs(_Wire):
+class WireLogprobs(Wire):
     """Chat logprobs (`content`, also llama.cpp's completions) or the legacy completions form
     (`tokens`, `token_logprobs`, `top_logprobs`, as vLLM and SGLang send)."""
 
@@ -154,84 +144,80 @@ class WireLogprobs(_Wire):
         return out
 
 
-class WireMessage(_Wire):
+class WireMessage(Wire):
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
 
 
-class WireChatChoice(_Wire):
+class WireChatChoice(Wire):
     message: WireMessage
     finish_reason: str | None = None
     logprobs: WireLogprobs | None = None
 
 
-class WireChatResponse(_Wire):
+class WireChatResponse(Wire):
     model: str = ""
     choices: list[WireChatChoice] = Field(min_length=1)
     usage: WireUsage | None = None
     timings: WireTimings | None = None
 
 
-class WireTextChoice(_Wire):
+class WireTextChoice(Wire):
     text: str
     finish_reason: str | None = None
     logprobs: WireLogprobs | None = None
 
 
-class WireTextResponse(_Wire):
+class WireTextResponse(Wire):
     model: str = ""
     choices: list[WireTextChoice] = Field(min_length=1)
     usage: WireUsage | None = None
     timings: WireTimings | None = None
 
 
-class WireDelta(_Wire):
+class WireDelta(Wire):
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
 
 
-class WireChunkChoice(_Wire):
+class WireChunkChoice(Wire):
     delta: WireDelta | None = None
     text: str | None = None
     finish_reason: str | None = None
     logprobs: WireLogprobs | None = None
 
 
-class WireChunk(_Wire):
+class WireChunk(Wire):
     model: str = ""
     choices: list[WireChunkChoice] = Field(default_factory=list)
     usage: WireUsage | None = None
     timings: WireTimings | None = None
 
 
-class WireModel(_Wire):
+class WireModel(Wire):
     id: str
     owned_by: str | None = None
     max_model_len: int | None = None
     meta: WireModelMeta | None = None
 
 
-class WireModelMeta(_Wire):
+class WireModelMeta(Wire):
     """llama.cpp's extra model facts in `/v1/models`."""
 
     n_ctx: int | None = None
     n_ctx_train: int | None = None
 
 
-class WireModelList(_Wire):
+class WireModelList(Wire):
     data: list[WireModel] = Field(default_factory=list)
 
 
-class WireTokens(_Wire):
-    tokens: list[int]
-
-
-class WireLlamaProps(_Wire):
+class WireLlamaProps(Wire):
     """llama.cpp's `GET /props`: its presence is how a llama.cpp server is recognised."""
 
-    class Settings(_Wire):
+    class Settings(Wire):
         n_ctx: int | None = None
 
     default_generation_settings: Settings
@@ -240,19 +226,6 @@ class WireLlamaProps(_Wire):
 
 
 WireModel.model_rebuild()
-
-
-def parse_wire(model: type[W], data: Any, where: str) -> W:
-    """Read a server's answer into a wire model; a wrong shape is an EngineResponseError."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        shown = json.dumps(data)[:300] if not isinstance(data, str) else repr(data[:300])
-        raise EngineResponseError(
-            f"{where} answered in a shape radixagent cannot read ({exc.error_count()} problems, first: "
-            f"{exc.errors()[0]['msg']} at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}): {shown}. "
-            "Is this the kind of server the engine expects?"
-        ) from exc
 
 
 # --- request pieces -----------------------------------------------------------------------

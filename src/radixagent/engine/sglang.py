@@ -32,19 +32,16 @@ from typing import Any
 
 import httpx
 
-from radixagent.engine._http import HTTPTransport
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.openai_compat import (
     WireChatResponse,
     WireModelList,
-    WireTokens,
-    _Wire,
     bounded,
     chat_messages,
     completion_from_chat,
     json_schema_response_format,
     openai_sampling,
-    parse_wire,
     regex_of_choices,
     stream_openai,
 )
@@ -90,14 +87,14 @@ logger = logging.getLogger(__name__)
 # --- SGLang's native wire format ---------------------------------------------------------
 
 
-class SGLangFinishReason(_Wire):
+class SGLangFinishReason(Wire):
     type: str
     message: str | None = None
     matched: int | str | list[int] | None = None
     length: int | None = None
 
 
-class SGLangMetaInfo(_Wire):
+class SGLangMetaInfo(Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -108,13 +105,13 @@ class SGLangMetaInfo(_Wire):
     input_token_logprobs: list[list[Any]] | None = None
 
 
-class SGLangGenerateOut(_Wire):
+class SGLangGenerateOut(Wire):
     text: str = ""
     output_ids: list[int] | None = None
     meta_info: SGLangMetaInfo
 
 
-class SGLangServerInfo(_Wire):
+class SGLangServerInfo(Wire):
     """The parts of `/server_info` radixagent uses. `reasoning_parser` tells whether chat
     answers come with reasoning separated; `enable_cache_report` whether chat usage reports
     cached tokens at all."""
@@ -132,7 +129,7 @@ class SGLangServerInfo(_Wire):
     tool_call_parser: str | None = None
 
 
-class SGLangModelInfo(_Wire):
+class SGLangModelInfo(Wire):
     model_path: str | None = None
     served_model_name: str | None = None
     model_id: str | None = None
