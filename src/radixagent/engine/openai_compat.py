@@ -6,12 +6,16 @@ OpenAI API has no regex, choice or grammar constraint and no way to score choice
 engine finds out what kind of server it talks to (once, lazily: `GET /props` answers on
 llama.cpp, `/v1/models` names vLLM or SGLang as owner) and uses that server's own extension:
 
-| constraint | llama.cpp            | vLLM                              | SGLang        | other      |
-|------------|----------------------|-----------------------------------|---------------|------------|
+| constraint | llama.cpp                     | vLLM                              | SGLang          | other           |
+|------------|-------------------------------|-----------------------------------|-----------------|-----------------|
 | JSON schema| response_format / json_schema | response_format / structured_outputs.json | response_format | response_format |
-| regex      | llguidance `grammar` | structured_outputs.regex          | `regex`       | ConstraintError |
-| choices    | GBNF `grammar`       | structured_outputs.choice         | `regex`       | ConstraintError |
-| grammar    | `grammar` (GBNF)     | structured_outputs.grammar        | `ebnf`        | ConstraintError |
+| regex      | `grammar` (llguidance)        | structured_outputs.regex          | `regex`         | ConstraintError |
+| choices    | `grammar` (llguidance)        | structured_outputs.choice         | `regex`         | ConstraintError |
+| grammar    | `grammar` (as given)          | structured_outputs.grammar        | `ebnf`          | ConstraintError |
+
+llama.cpp's grammars are the embedded engine's own (`constraints.to_llama`), compiled here
+before they are sent: llama.cpp generates without a grammar it cannot compile. They need a
+llama.cpp built with llguidance (`LLAMA_LLGUIDANCE`, as xllamacpp is), as scoring does.
 
 `score()` needs the model's logprobs for given tokens: llama.cpp forces the choice's token ids
 with an llguidance grammar and reports the model's own logprobs for them (measured: they are
@@ -35,6 +39,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.constraints import bounded_schema, to_llama, to_sglang, token_ids_grammar
 from radixagent.engine.reasoning import (
     ReasoningFormat,
     StreamingReasoningSplitter,
@@ -49,7 +54,6 @@ from radixagent.engine.types import (
     Constraint,
     EngineHealth,
     FinishReason,
-    GrammarConstraint,
     JsonSchemaConstraint,
     ModelInfo,
     RegexConstraint,
@@ -262,59 +266,6 @@ def openai_sampling(sampling: SamplingParams, *, chat: bool, min_top: int = 0) -
 
 def json_schema_response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "output", "schema": dict(schema), "strict": True}}
-
-
-def bounded(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The schema with what it leaves open (array lengths, string lengths) bounded, so that a
-    constrained generation can close its JSON (DESIGN: a 135M model repeats array items until
-    max_tokens under an unbounded schema). Uses radixagent.engine.constraints.bounded_schema."""
-    try:
-        from radixagent.engine.constraints import bounded_schema
-    except ImportError:  # the module is optional for the HTTP engines
-        logger.debug("radixagent.engine.constraints is not available; sending the schema as given")
-        return dict(schema)
-    return dict(bounded_schema(dict(schema)))
-
-
-def regex_of_choices(choices: Sequence[str]) -> str:
-    """A regex matching exactly one of `choices`, escaping only regex metacharacters (grammar
-    compilers such as xgrammar reject Python's escapes of ordinary characters)."""
-    return "(" + "|".join(_regex_escape(c) for c in choices) + ")"
-
-
-def _regex_escape(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in r"\.^$*+?()[]{}|/":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def gbnf_literal(text: str) -> str:
-    """`text` as a GBNF string literal."""
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    )
-    return f'"{escaped}"'
-
-
-def llguidance_regex(pattern: str) -> str:
-    """A llama.cpp grammar (llguidance lark) whose whole output matches `pattern`."""
-    body = pattern.replace("/", "\\/").replace("\n", "\\n")
-    return "%llguidance {}\nstart: /" + body + "/"
-
-
-def llguidance_tokens(token_ids: Sequence[int]) -> str:
-    """A llama.cpp grammar that forces exactly these token ids, in order."""
-    return "%llguidance {}\nstart: " + "".join(f"<[{int(t)}]>" for t in token_ids)
 
 
 def finish_reason(value: str | None) -> FinishReason:
@@ -626,7 +577,7 @@ class OpenAICompatibleEngine(Engine):
             return {}
         flavor = facts.flavor
         if isinstance(constraint, JsonSchemaConstraint):
-            schema = bounded(constraint.json_schema)
+            schema = bounded_schema(constraint.json_schema)
             if chat or flavor in ("sglang", "generic"):
                 return {"response_format": json_schema_response_format(schema)}
             if flavor == "llamacpp":
@@ -638,25 +589,15 @@ class OpenAICompatibleEngine(Engine):
                 f"has no {constraint.kind} constraint: use a JSON schema constraint, or a llama.cpp, vLLM or SGLang "
                 "server (or the embedded engine)."
             )
+        if flavor == "llamacpp":
+            return {"grammar": to_llama(constraint).grammar}
+        if flavor == "sglang":
+            return to_sglang(constraint)
         if isinstance(constraint, RegexConstraint):
-            if flavor == "llamacpp":
-                return {"grammar": llguidance_regex(constraint.pattern)}
-            if flavor == "sglang":
-                return {"regex": constraint.pattern}
             return self._vllm(facts, "regex", constraint.pattern)
         if isinstance(constraint, ChoicesConstraint):
-            if flavor == "llamacpp":
-                return {"grammar": "root ::= " + " | ".join(gbnf_literal(c) for c in constraint.choices)}
-            if flavor == "sglang":
-                return {"regex": regex_of_choices(constraint.choices)}
             return self._vllm(facts, "choice", list(constraint.choices))
-        if isinstance(constraint, GrammarConstraint):
-            if flavor == "llamacpp":
-                return {"grammar": constraint.grammar}
-            if flavor == "sglang":
-                return {"ebnf": constraint.grammar}
-            return self._vllm(facts, "grammar", constraint.grammar)
-        raise ConstraintError(f"Unknown constraint {constraint!r}.")
+        return self._vllm(facts, "grammar", constraint.grammar)
 
     @staticmethod
     def _vllm(facts: ServerFacts, kind: str, value: Any) -> dict[str, Any]:
@@ -696,7 +637,7 @@ class OpenAICompatibleEngine(Engine):
                 "max_tokens": len(ids),
                 "temperature": 0.0,
                 "logprobs": 1,
-                "grammar": llguidance_tokens(ids),
+                "grammar": token_ids_grammar(ids),
                 "cache_prompt": True,
             }
             try:

@@ -34,15 +34,14 @@ import httpx
 
 from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.constraints import bounded_schema, to_sglang
 from radixagent.engine.openai_compat import (
     WireChatResponse,
     WireModelList,
-    bounded,
     chat_messages,
     completion_from_chat,
     json_schema_response_format,
     openai_sampling,
-    regex_of_choices,
     stream_openai,
 )
 from radixagent.engine.reasoning import (
@@ -53,16 +52,13 @@ from radixagent.engine.reasoning import (
 )
 from radixagent.engine.types import (
     ChatMessage,
-    ChoicesConstraint,
     ChoiceScore,
     Completion,
     Constraint,
     EngineHealth,
     FinishReason,
-    GrammarConstraint,
     JsonSchemaConstraint,
     ModelInfo,
-    RegexConstraint,
     SamplingParams,
     ScoreResult,
     StreamChunk,
@@ -371,18 +367,12 @@ class SGLangEngine(Engine):
         return body
 
     @staticmethod
-    def _native_constraint(constraint: Constraint | None) -> dict[str, Any]:
+    def _native_constraint(constraint: Constraint | None) -> dict[str, str]:
         if constraint is None:
             return {}
         if isinstance(constraint, JsonSchemaConstraint):
-            return {"json_schema": json.dumps(bounded(constraint.json_schema))}
-        if isinstance(constraint, RegexConstraint):
-            return {"regex": constraint.pattern}
-        if isinstance(constraint, ChoicesConstraint):
-            return {"regex": regex_of_choices(constraint.choices)}
-        if isinstance(constraint, GrammarConstraint):
-            return {"ebnf": constraint.grammar}
-        raise ConstraintError(f"Unknown constraint {constraint!r}.")
+            return {"json_schema": json.dumps(bounded_schema(constraint.json_schema))}
+        return to_sglang(constraint)
 
     async def _chat_body(
         self, prompt: Sequence[ChatMessage], constraint: Constraint | None, sampling: SamplingParams
@@ -396,13 +386,9 @@ class SGLangEngine(Engine):
         if self._chat_template_kwargs:
             body["chat_template_kwargs"] = self._chat_template_kwargs
         if isinstance(constraint, JsonSchemaConstraint):
-            body["response_format"] = json_schema_response_format(bounded(constraint.json_schema))
-        elif isinstance(constraint, RegexConstraint):
-            body["regex"] = constraint.pattern
-        elif isinstance(constraint, ChoicesConstraint):
-            body["regex"] = regex_of_choices(constraint.choices)
-        elif isinstance(constraint, GrammarConstraint):
-            body["ebnf"] = constraint.grammar
+            body["response_format"] = json_schema_response_format(bounded_schema(constraint.json_schema))
+        elif constraint is not None:
+            body.update(to_sglang(constraint))
         return body
 
     async def _format(self) -> ReasoningFormat:
