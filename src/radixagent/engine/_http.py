@@ -52,6 +52,12 @@ def parse_wire(model: type[W], data: Any, where: str) -> W:
         ) from exc
 
 
+def server_root(url: str) -> str:
+    """A server's root URL: users often give the OpenAI base (`.../v1`), the engines need the root."""
+    root = url.rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
+
+
 class HTTPTransport:
     """An httpx.AsyncClient bound to one base URL, raising radixagent errors only."""
 

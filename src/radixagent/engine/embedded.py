@@ -393,12 +393,20 @@ class EmbeddedEngine(Engine):
             grammar=grammar,
         )
 
-    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
-        started = time.perf_counter()
+    async def _begin(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+    ) -> tuple[LlamaCppClient, list[int], str | None]:
+        """The grammar (compiled first: a bad one must not reach llama.cpp, which would ignore
+        it), the running server, and the prompt's ids, checked to fit with the answer."""
         grammar = to_llama(constraint).grammar if constraint is not None else None
         client = await self._ensure_started()
         ids = await self._prompt_ids(client, prompt)
         self._check_fits(len(ids), sampling.max_tokens)
+        return client, ids, grammar
+
+    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
+        started = time.perf_counter()
+        client, ids, grammar = await self._begin(prompt, constraint, sampling)
         async with self._lease(client, ids) as lease:
             response = await client.completion(self._request(ids, sampling, grammar, lease.slot))
             lease.holds(ids, response.tokens, response.tokens_cached)
@@ -418,10 +426,7 @@ class EmbeddedEngine(Engine):
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
     ) -> AsyncIterator[StreamChunk]:
         started = time.perf_counter()
-        grammar = to_llama(constraint).grammar if constraint is not None else None
-        client = await self._ensure_started()
-        ids = await self._prompt_ids(client, prompt)
-        self._check_fits(len(ids), sampling.max_tokens)
+        client, ids, grammar = await self._begin(prompt, constraint, sampling)
         texts: list[str] = []
         token_ids: list[int] = []
         probs: list[LlamaTokenLogprob] = []

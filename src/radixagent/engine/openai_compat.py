@@ -37,7 +37,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, Field, ValidationError
 
-from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire, server_root
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import bounded_schema, to_llama, to_sglang, token_ids_grammar
 from radixagent.engine.reasoning import (
@@ -149,55 +149,51 @@ class WireLogprobs(Wire):
 
 
 class WireMessage(Wire):
+    """A chat message, or a streamed chat delta: the answer and any reasoning the server separated."""
+
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
 
 
-class WireChatChoice(Wire):
+class WireChoiceEnd(Wire):
+    """What every kind of choice carries besides its text."""
+
+    finish_reason: str | None = None
+    logprobs: WireLogprobs | None = None
+
+
+class WireChatChoice(WireChoiceEnd):
     message: WireMessage
-    finish_reason: str | None = None
-    logprobs: WireLogprobs | None = None
 
 
-class WireChatResponse(Wire):
-    model: str = ""
-    choices: list[WireChatChoice] = Field(min_length=1)
-    usage: WireUsage | None = None
-    timings: WireTimings | None = None
-
-
-class WireTextChoice(Wire):
+class WireTextChoice(WireChoiceEnd):
     text: str
-    finish_reason: str | None = None
-    logprobs: WireLogprobs | None = None
 
 
-class WireTextResponse(Wire):
-    model: str = ""
-    choices: list[WireTextChoice] = Field(min_length=1)
-    usage: WireUsage | None = None
-    timings: WireTimings | None = None
-
-
-class WireDelta(Wire):
-    content: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-
-
-class WireChunkChoice(Wire):
-    delta: WireDelta | None = None
+class WireChunkChoice(WireChoiceEnd):
+    delta: WireMessage | None = None
     text: str | None = None
-    finish_reason: str | None = None
-    logprobs: WireLogprobs | None = None
 
 
-class WireChunk(Wire):
+class WireAnswer(Wire):
+    """What every answer carries besides its choices."""
+
     model: str = ""
-    choices: list[WireChunkChoice] = Field(default_factory=list)
     usage: WireUsage | None = None
     timings: WireTimings | None = None
+
+
+class WireChatResponse(WireAnswer):
+    choices: list[WireChatChoice] = Field(min_length=1)
+
+
+class WireTextResponse(WireAnswer):
+    choices: list[WireTextChoice] = Field(min_length=1)
+
+
+class WireChunk(WireAnswer):
+    choices: list[WireChunkChoice] = Field(default_factory=list)
 
 
 class WireModel(Wire):
@@ -300,34 +296,25 @@ def _token_ids(logprobs: list[TokenLogprob] | None) -> list[int] | None:
     return [int(lp.token_id) for lp in logprobs if lp.token_id is not None]
 
 
-def completion_from_chat(
-    response: WireChatResponse, *, fmt: ReasoningFormat, top_n: int | None, started: float, model: str = ""
+def completion_of(
+    response: WireChatResponse | WireTextResponse,
+    *,
+    fmt: ReasoningFormat,
+    top_n: int | None,
+    started: float,
+    model: str = "",
 ) -> Completion:
-    """A chat answer as a Completion, reasoning kept out of `text`."""
+    """A chat or text answer as a Completion, reasoning kept out of `text`."""
     choice = response.choices[0]
-    split = split_reasoning(choice.message.content or "", fmt)
+    if isinstance(choice, WireChatChoice):
+        text, separated = choice.message.content or "", choice.message.reasoning_content or choice.message.reasoning
+    else:
+        text, separated = choice.text, None
+    split = split_reasoning(text, fmt)
     logprobs = choice.logprobs.to_token_logprobs(top_n) if choice.logprobs and top_n is not None else None
     return Completion(
         text=split.answer,
-        reasoning=_join(choice.message.reasoning_content or choice.message.reasoning, split.reasoning),
-        finish_reason=finish_reason(choice.finish_reason),
-        usage=usage_of(response.usage, response.timings),
-        timings=_timings(started, response.timings),
-        token_ids=_token_ids(logprobs),
-        logprobs=logprobs,
-        model=response.model or model,
-    )
-
-
-def completion_from_text(
-    response: WireTextResponse, *, fmt: ReasoningFormat, top_n: int | None, started: float, model: str = ""
-) -> Completion:
-    choice = response.choices[0]
-    split = split_reasoning(choice.text, fmt)
-    logprobs = choice.logprobs.to_token_logprobs(top_n) if choice.logprobs and top_n is not None else None
-    return Completion(
-        text=split.answer,
-        reasoning=split.reasoning,
+        reasoning=_join(separated, split.reasoning),
         finish_reason=finish_reason(choice.finish_reason),
         usage=usage_of(response.usage, response.timings),
         timings=_timings(started, response.timings),
@@ -451,9 +438,7 @@ class OpenAICompatibleEngine(Engine):
         extra_body: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        root = base_url.rstrip("/")
-        if root.endswith("/v1"):
-            root = root[: -len("/v1")]
+        root = server_root(base_url)
         self._http = HTTPTransport(root, api_key=api_key, timeout=timeout, transport=transport)
         self.base_url = root
         self._model = model
@@ -555,13 +540,8 @@ class OpenAICompatibleEngine(Engine):
         path, body, chat = await self._request(prompt, constraint, sampling)
         data = await self._http.post_json(path, body)
         where = f"{self.base_url}{path}"
-        if chat:
-            return completion_from_chat(
-                parse_wire(WireChatResponse, data, where), fmt=self._reasoning, top_n=sampling.logprobs, started=started
-            )
-        return completion_from_text(
-            parse_wire(WireTextResponse, data, where), fmt=self._reasoning, top_n=sampling.logprobs, started=started
-        )
+        response = parse_wire(WireChatResponse, data, where) if chat else parse_wire(WireTextResponse, data, where)
+        return completion_of(response, fmt=self._reasoning, top_n=sampling.logprobs, started=started)
 
     async def _stream(
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams

@@ -28,18 +28,18 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire, server_root
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import bounded_schema, to_sglang
 from radixagent.engine.openai_compat import (
     WireChatResponse,
     WireModelList,
     chat_messages,
-    completion_from_chat,
+    completion_of,
     json_schema_response_format,
     openai_sampling,
     stream_openai,
@@ -188,9 +188,7 @@ class SGLangEngine(Engine):
         chat_template_kwargs: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        root = base_url.rstrip("/")
-        if root.endswith("/v1"):
-            root = root[: -len("/v1")]
+        root = server_root(base_url)
         self.base_url = root
         self._http = HTTPTransport(root, api_key=api_key, timeout=timeout, transport=transport)
         self._model = model
@@ -213,7 +211,7 @@ class SGLangEngine(Engine):
             body = await self._chat_body(prompt, constraint, sampling)
             data = await self._http.post_json("/v1/chat/completions", body)
             response = parse_wire(WireChatResponse, data, f"{self.base_url}/v1/chat/completions")
-            return completion_from_chat(
+            return completion_of(
                 response, fmt=fmt, top_n=sampling.logprobs, started=started, model=self._model or ""
             )
         body = self._generate_body(prompt, constraint, sampling, fmt)
@@ -427,29 +425,31 @@ class SGLangEngine(Engine):
         except EngineCapabilityError:
             if not isinstance(prefix, str):
                 raise
-            return await self._score_text(prefix, choices)
-        prefill = await self._post_generate({"input_ids": prefix_ids, "sampling_params": {"max_new_tokens": 0}})
-        body = {
-            "input_ids": [prefix_ids + ids for ids in choice_ids],
-            "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
-            "return_logprob": True,
-            "return_text_in_logprobs": True,
-            "logprob_start_len": len(prefix_ids),
-        }
-        outs = await self._post_generate_batch(body, len(choices))
-        return self._scores(choices, outs, [len(ids) for ids in choice_ids], prefill)
+            return await self._score_batch("text", prefix, [prefix + c for c in choices], choices, [None] * len(choices))
+        return await self._score_batch(
+            "input_ids", prefix_ids, [prefix_ids + ids for ids in choice_ids], choices, [len(ids) for ids in choice_ids]
+        )
 
-    async def _score_text(self, prefix: str, choices: Sequence[str]) -> ScoreResult:
-        prefill = await self._post_generate({"text": prefix, "sampling_params": {"max_new_tokens": 0}})
+    async def _score_batch(
+        self,
+        key: Literal["input_ids", "text"],
+        prefix: str | list[int],
+        prompts: Sequence[str | list[int]],
+        choices: Sequence[str],
+        lengths: Sequence[int | None],
+    ) -> ScoreResult:
+        """Prefill `prefix` once, then read the input logprobs of every prompt from the
+        prefix's length on, in one batched `/generate` (`key` says whether these are ids or text)."""
+        prefill = await self._post_generate({key: prefix, "sampling_params": {"max_new_tokens": 0}})
         body = {
-            "text": [prefix + c for c in choices],
+            key: list(prompts),
             "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
             "return_logprob": True,
             "return_text_in_logprobs": True,
-            "logprob_start_len": prefill.meta_info.prompt_tokens,
+            "logprob_start_len": len(prefix) if isinstance(prefix, list) else prefill.meta_info.prompt_tokens,
         }
         outs = await self._post_generate_batch(body, len(choices))
-        return self._scores(choices, outs, [None] * len(choices), prefill)
+        return self._scores(choices, outs, lengths, prefill)
 
     def _scores(
         self,
@@ -510,32 +510,32 @@ class SGLangEngine(Engine):
         return [[int(i) for i in t] for t in tokens]
 
     async def _post_tokenize(self, body: dict[str, Any]) -> Any:
-        for path in ("/tokenize", "/v1/tokenize"):
-            response = await self._http.send("POST", path, json_body=body)
-            if response.status_code in (404, 405):
-                continue
-            self._http.raise_for_status(response, path)
-            return self._http.decode_json(response, path)
-        raise EngineCapabilityError(
+        missing = EngineCapabilityError(
             f"The SGLang server at {self.base_url} has no /tokenize endpoint (an older SGLang, or a router that does "
             "not forward it): upgrade SGLang, or send text prompts."
         )
+        return await self._first_found("POST", ("/tokenize", "/v1/tokenize"), missing, body)
 
     # --- server state --------------------------------------------------------------------
 
     async def _get_with_fallback(self, *paths: str) -> Any:
         """GET the first of `paths` the server has (SGLang renamed `/get_model_info` and
         `/get_server_info`; routers may only know the old names)."""
+        missing = EngineHTTPError(
+            f"{self.base_url} has none of {', '.join(paths)}: is this an SGLang server (or sglang-router)?", 404
+        )
+        return await self._first_found("GET", paths, missing)
+
+    async def _first_found(self, method: str, paths: Sequence[str], missing: EngineError, body: Any = None) -> Any:
+        """The JSON answer of the first of `paths` the server has (404 or 405: it has not);
+        `missing` is raised when it has none."""
         for path in paths:
-            response = await self._http.send("GET", path)
+            response = await self._http.send(method, path, json_body=body)
             if response.status_code in (404, 405):
                 continue
             self._http.raise_for_status(response, path)
             return self._http.decode_json(response, path)
-        raise EngineHTTPError(
-            f"{self.base_url} has none of {', '.join(paths)}: is this an SGLang server (or sglang-router)?",
-            404,
-        )
+        raise missing
 
     async def server_info(self) -> SGLangServerInfo:
         data = await self._get_with_fallback("/server_info", "/get_server_info")
