@@ -66,7 +66,8 @@ def bounded_schema(
     objects `maxProperties`, wherever the schema left them open (recursively, including
     `$defs`, `anyOf`, `items` ...). Every output valid for the result is valid for `schema`.
     Unknown string formats (annotations in JSON Schema) are dropped."""
-    return _bound(copy.deepcopy(schema), max_items, max_length, max_properties, in_all_of=False)
+    bounded: dict[str, Any] = _bound(copy.deepcopy(schema), max_items, max_length, max_properties, in_all_of=False)
+    return bounded
 
 
 def _types(node: dict[str, Any]) -> set[str]:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import check_output, to_llama, token_ids_grammar
-from radixagent.engine.llamacpp import CompletionRequest, LlamaCompletion, LlamaCppClient, LlamaTokenLogprob
+from radixagent.engine.llamacpp import CompletionRequest, LlamaCompletion, LlamaCppClient, LlamaTokenLogprob, StopType
 from radixagent.engine.prefix import common_prefix_length
 from radixagent.engine.slots import SchedulerStats, SlotPlan, SlotScheduler
 from radixagent.engine.types import (
@@ -73,6 +73,9 @@ from radixagent.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 SlotPolicy = Literal["radix", "server"]
+
+_FINISH: dict[StopType, FinishReason] = {"eos": "stop", "word": "stop", "limit": "length"}
+"""Why llama.cpp stopped, in the engine's words; a stop for no reason it names is an abort."""
 
 _GGUF_MAGIC = b"GGUF"
 _STARTUP_TIMEOUT_S = 60.0
@@ -179,7 +182,7 @@ class EmbeddedEngine(Engine):
         self._start_lock = asyncio.Lock()
         self._client: LlamaCppClient | None = None
         self._handle: _ServerHandle | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[], EmbeddedEngine] | None = None
         self._closed = False
 
     def _is_default_model(self) -> bool:
@@ -233,7 +236,7 @@ class EmbeddedEngine(Engine):
         return self._client
 
     def _launch(self) -> _ServerHandle:
-        import xllamacpp
+        import xllamacpp  # type: ignore[import-untyped]  # xllamacpp ships no type hints
 
         state_dir = tempfile.mkdtemp(prefix="radixagent-slots-")
         for attempt in range(2):  # a second port if another process took the first one meanwhile
@@ -464,7 +467,7 @@ class EmbeddedEngine(Engine):
         started: float,
         first_token_ms: float | None,
     ) -> Completion:
-        finish: FinishReason = {"eos": "stop", "word": "stop", "limit": "length"}.get(response.stop_type, "abort")  # type: ignore[assignment]
+        finish = _FINISH.get(response.stop_type, "abort")
         if response.stop_type == "eos":
             check_output(constraint, text)
         timings = response.timings

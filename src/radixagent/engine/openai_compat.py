@@ -474,13 +474,16 @@ class OpenAICompatibleEngine(Engine):
                     props = None
         models = await self._models()
         first = models.data[0] if models.data else None
+        owner = (first.owned_by or "").lower() if first is not None else ""
         flavor: ServerFlavor
         if self._flavor != "auto":
             flavor = self._flavor
         elif props is not None:
             flavor = "llamacpp"
-        elif first is not None and (first.owned_by or "").lower() in ("vllm", "sglang"):
-            flavor = (first.owned_by or "").lower()  # type: ignore[assignment]
+        elif owner == "vllm":
+            flavor = "vllm"
+        elif owner == "sglang":
+            flavor = "sglang"
         else:
             flavor = "generic"
         version = await self._vllm_version() if flavor == "vllm" else None

@@ -23,6 +23,7 @@ from radixagent.engine.types import (
     Completion,
     Constraint,
     EngineHealth,
+    FinishReason,
     JsonSchemaConstraint,
     ModelInfo,
     RegexConstraint,
@@ -109,7 +110,7 @@ class ScriptedEngine(Engine):
             return reply
         _check(reply, constraint)
         out = self._ids(reply)
-        finish = "stop"
+        finish: FinishReason = "stop"
         if len(out) > sampling.max_tokens:
             out, finish = out[: sampling.max_tokens], "length"
             reply = "".join(self._piece(i) for i in out)
@@ -117,7 +118,7 @@ class ScriptedEngine(Engine):
         self._cache.observe(ids + out)
         return Completion(
             text=reply,
-            finish_reason=finish,  # type: ignore[arg-type]
+            finish_reason=finish,
             usage=Usage(prompt_tokens=len(ids), completion_tokens=len(out), cached_tokens=cached),
             timings=Timings(total_ms=(time.perf_counter() - started) * 1000),
             token_ids=out,

@@ -40,6 +40,7 @@ from radixagent.engine.openai_compat import (
     WireModelList,
     chat_messages,
     completion_of,
+    finish_reason,
     json_schema_response_format,
     openai_sampling,
     stream_openai,
@@ -56,7 +57,6 @@ from radixagent.engine.types import (
     Completion,
     Constraint,
     EngineHealth,
-    FinishReason,
     JsonSchemaConstraint,
     ModelInfo,
     SamplingParams,
@@ -318,12 +318,11 @@ class SGLangEngine(Engine):
         if answer is None:
             split = split_reasoning(out.text, fmt)
             answer, reasoning = split.answer, split.reasoning
-        reason: FinishReason = finish.type if finish.type in ("stop", "length", "abort") else "stop"  # type: ignore[assignment]
         logprobs = _logprobs(meta, sampling.logprobs) if sampling.logprobs is not None else None
         return Completion(
             text=answer,
             reasoning=reasoning,
-            finish_reason=reason,
+            finish_reason=finish_reason(finish.type),
             usage=Usage(
                 prompt_tokens=meta.prompt_tokens,
                 completion_tokens=meta.completion_tokens,

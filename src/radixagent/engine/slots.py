@@ -311,9 +311,9 @@ class SlotScheduler:
                     self._saved[name].tokens = list(slot.tokens)
         slot.last_used = next(self._clock)
         self.copied(plan)
-        for name in (plan.copy_file, plan.restore):
-            if name is not None and name in self._saved:
-                self._saved[name].pins = max(0, self._saved[name].pins - 1)
+        for used in (plan.copy_file, plan.restore):
+            if used is not None and used in self._saved:
+                self._saved[used].pins = max(0, self._saved[used].pins - 1)
         return self._trim()
 
     def _trim(self) -> list[str]:
