@@ -38,7 +38,7 @@ from radixagent.engine import (
     JsonSchemaConstraint,
     SamplingParams,
 )
-from radixagent.engine.slots import common_prefix_length
+from radixagent.engine.prefix import common_prefix_length
 
 console = Console(width=180)
 

@@ -28,6 +28,7 @@ from radixagent.engine import (
     create_engine,
 )
 from radixagent.engine._portal import run_sync
+from radixagent.engine.constraints import to_llama
 from radixagent.errors import ConstraintError, EngineCapabilityError
 
 PERSON = {
@@ -116,6 +117,46 @@ def test_regex_choices_and_grammar(engine: OpenAICompatibleEngine) -> None:
         sampling=SamplingParams(max_tokens=4),
     )
     assert answer.text in (" yes", " no")
+
+
+def test_a_regex_with_an_escaped_slash_and_choices_with_quotes_still_constrain(engine: OpenAICompatibleEngine) -> None:
+    """llama.cpp's grammars come from constraints.to_llama, as the embedded engine's do. The
+    engine's own copy once escaped `/` by a plain replace, so `\\/` became `\\\\/` and ended the
+    regex early: the grammar did not compile and llama.cpp generated with no constraint at all."""
+    date = engine.generate_sync(
+        "Write a date as month/day:",
+        constraint=RegexConstraint(pattern=r"[01][0-9]\/[0-3][0-9]"),
+        sampling=SamplingParams(max_tokens=8),
+    )
+    assert re.fullmatch(r"[01][0-9]/[0-3][0-9]", date.text), date.text
+    folders = [r"C:\temp", r'D:\"old docs"', "E:/new\\"]
+    folder = engine.generate_sync(
+        "Pick a folder:", constraint=ChoicesConstraint(choices=folders), sampling=SamplingParams(max_tokens=12)
+    )
+    assert folder.text in folders
+
+
+def test_a_llama_cpp_grammar_is_compiled_before_it_is_sent() -> None:
+    """The grammar sent is the embedded engine's, and one llguidance cannot compile is a
+    ConstraintError here, not an unconstrained answer from the server."""
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/props":
+            return httpx.Response(200, json={"default_generation_settings": {"n_ctx": 2048}, "model_path": "/m/x.gguf"})
+        if request.url.path == "/v1/models":
+            return httpx.Response(200, json={"object": "list", "data": [{"id": "x.gguf", "owned_by": "llamacpp"}]})
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json={"choices": [{"text": "12/31", "finish_reason": "stop"}], "usage": {}})
+
+    engine = OpenAICompatibleEngine("http://llama.test:8080", transport=httpx.MockTransport(handler))
+    dated = RegexConstraint(pattern=r"[01][0-9]\/[0-3][0-9]")
+    assert engine.generate_sync("Date:", constraint=dated).text == "12/31"
+    assert sent[-1]["grammar"] == to_llama(dated).grammar
+    with pytest.raises(ConstraintError, match="cannot be compiled"):
+        engine.generate_sync("Date:", constraint=RegexConstraint(pattern="(?=look)ahead"))
+    assert len(sent) == 1
+    engine.close()
 
 
 def test_repeated_prompt_is_cached(engine: OpenAICompatibleEngine) -> None:

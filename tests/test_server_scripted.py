@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -16,6 +19,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from prometheus_client.multiprocess import mark_process_dead
+from prometheus_client.parser import text_string_to_metric_families
 
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings
@@ -25,7 +30,6 @@ from radixagent.errors import EngineUnavailableError
 from radixagent.memory import SQLiteStore
 from radixagent.schemas import ToolDefinition, ToolSchema
 from radixagent.server import BackgroundServer, ServerSettings, create_app
-from radixagent.server.metrics import MetricsRegistry
 
 ADD_PARAMS = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}
 ADD_SPEC = {"type": "function", "function": {"name": "add", "description": "Add two integers", "parameters": ADD_PARAMS}}
@@ -535,6 +539,13 @@ def test_shutdown_aborts_what_outlives_the_grace_period_cleanly() -> None:
 _SAMPLE = re.compile(r'^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? [-+0-9.eInf]+$')
 
 
+def _samples(text: str) -> dict[tuple[Any, ...], float]:
+    """Each sample's value by (name, *sorted label pairs): label order is the exposition's own."""
+    return {
+        (s.name, *sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text) for s in family.samples
+    }
+
+
 def test_metrics_are_prometheus_text_with_the_servers_numbers(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
     engine.add_replies(" add", '{"a": 2, "b": 40}')
@@ -545,26 +556,39 @@ def test_metrics_are_prometheus_text_with_the_servers_numbers(server: tuple[Back
     text = response.text
     for line in text.splitlines():
         assert line.startswith("# ") or _SAMPLE.match(line), line
-    assert 'radixagent_http_requests_total{method="POST",route="/v1/chat/completions",status="200"} 1' in text
-    assert 'radixagent_http_requests_total{method="GET",route="/v1/sessions/{session_id}",status="404"} 1' in text
-    assert 'radixagent_tool_calls_total{tool="add",outcome="returned"} 1' in text
-    assert 'radixagent_failures_total{type="SessionNotFoundError"} 1' in text
-    assert 'radixagent_http_request_duration_seconds_count{route="/v1/chat/completions"} 1' in text
-    cached = float(re.search(r'radixagent_tokens_total\{kind="cached"\} (\S+)', text).group(1))  # type: ignore[union-attr]
-    prompt = float(re.search(r'radixagent_tokens_total\{kind="prompt"\} (\S+)', text).group(1))  # type: ignore[union-attr]
-    ratio = float(re.search(r"^radixagent_engine_cache_hit_ratio (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
+    sample = _samples(text)
+    assert sample["radixagent_http_requests_total", ("method", "POST"), ("route", "/v1/chat/completions"), ("status", "200")] == 1
+    assert sample["radixagent_http_requests_total", ("method", "GET"), ("route", "/v1/sessions/{session_id}"), ("status", "404")] == 1
+    assert sample["radixagent_tool_calls_total", ("outcome", "returned"), ("tool", "add")] == 1
+    assert sample["radixagent_failures_total", ("type", "SessionNotFoundError")] == 1
+    assert sample["radixagent_http_request_duration_seconds_count", ("route", "/v1/chat/completions")] == 1
+    assert "process_resident_memory_bytes" in text and "python_info" in text  # the standard collectors
+    cached = sample["radixagent_tokens_total", ("kind", "cached")]
+    prompt = sample["radixagent_tokens_total", ("kind", "prompt")]
+    ratio = sample[("radixagent_engine_cache_hit_ratio",)]
     assert prompt > 0 and ratio == pytest.approx(cached / prompt)
 
 
-def test_histogram_buckets_are_cumulative_and_labels_escaped() -> None:
-    registry = MetricsRegistry()
-    histogram = registry.histogram("t_seconds", "help", ("route",), buckets=(0.1, 1.0))
-    for value in (0.05, 0.5, 0.5, 5.0):
-        histogram.observe(value, route='a"b\\c')
-    text = registry.render()
-    assert 't_seconds_bucket{route="a\\"b\\\\c",le="0.1"} 1' in text
-    assert 't_seconds_bucket{route="a\\"b\\\\c",le="1"} 3' in text
-    assert 't_seconds_bucket{route="a\\"b\\\\c",le="+Inf"} 4' in text
-    assert 't_seconds_count{route="a\\"b\\\\c"} 4' in text and 't_seconds_sum{route="a\\"b\\\\c"} 6.05' in text
-    with pytest.raises(ValueError):
-        histogram.observe(1.0)
+def test_metrics_of_several_worker_processes_add_up(tmp_path: Path) -> None:
+    """Multiprocess mode (PROMETHEUS_MULTIPROC_DIR set before the server starts): each worker
+    writes its numbers to the directory, and any one of them answers /metrics for all."""
+    worker = (
+        "import sys\n"
+        "from radixagent.server.metrics import ServerMetrics\n"
+        "metrics = ServerMetrics()\n"
+        "metrics.rejected.labels(reason='busy').inc()\n"
+        "metrics.in_flight.inc()\n"
+        "if sys.argv[1] == 'scrape':\n"
+        "    sys.stdout.write(metrics.render().decode())\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    first = subprocess.Popen([sys.executable, "-c", worker, "count"], env=env)
+    assert first.wait() == 0
+    mark_process_dead(first.pid, str(tmp_path))  # what a process manager's exit hook does
+    text = subprocess.run(
+        [sys.executable, "-c", worker, "scrape"], env=env, check=True, capture_output=True, text=True
+    ).stdout
+    sample = _samples(text)
+    assert sample["radixagent_http_rejected_total", ("reason", "busy")] == 2
+    assert sample[("radixagent_http_requests_in_flight",)] == 1  # live workers only
+    assert "process_cpu_seconds_total" not in text  # one process's own numbers would mislead here

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from radixagent.engine.slots import SlotPlan, SlotScheduler, common_prefix_length
+from radixagent.engine.prefix import common_prefix_length
+from radixagent.engine.slots import SlotPlan, SlotScheduler
 from radixagent.errors import ConfigurationError
 
 SYSTEM = list(range(1000, 1100))  # a shared system prompt + tool specs, 100 tokens

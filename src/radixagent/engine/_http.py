@@ -1,14 +1,16 @@
 """HTTP plumbing shared by the engines that talk to a server: one client, one place where
-transport faults and 4xx/5xx answers become radixagent's typed errors, one SSE reader."""
+transport faults and 4xx/5xx answers become radixagent's typed errors, one SSE reader, and one
+base (`Wire`) and reader (`parse_wire`) for what a server answers."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from radixagent.errors import (
     ConstraintError,
@@ -19,6 +21,41 @@ from radixagent.errors import (
     EngineUnavailableError,
     InputError,
 )
+
+
+class Wire(BaseModel):
+    """What a server sent: read the fields radixagent uses, ignore the rest."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class WireTokens(Wire):
+    """A `/tokenize` answer (llama.cpp, vLLM and SGLang agree on this much)."""
+
+    tokens: list[int]
+
+
+W = TypeVar("W", bound=BaseModel)
+
+
+def parse_wire(model: type[W], data: Any, where: str) -> W:
+    """Read a server's answer into a wire model; a wrong shape is an EngineResponseError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        shown = json.dumps(data)[:300] if not isinstance(data, str) else repr(data[:300])
+        first = exc.errors()[0]
+        raise EngineResponseError(
+            f"{where} answered in a shape radixagent cannot read ({exc.error_count()} problems, first: "
+            f"{first['msg']} at {'.'.join(str(p) for p in first['loc'])}): {shown}. "
+            "Is this the kind of server the engine expects?"
+        ) from exc
+
+
+def server_root(url: str) -> str:
+    """A server's root URL: users often give the OpenAI base (`.../v1`), the engines need the root."""
+    root = url.rstrip("/")
+    return root[: -len("/v1")] if root.endswith("/v1") else root
 
 
 class HTTPTransport:

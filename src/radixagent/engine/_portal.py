@@ -41,13 +41,18 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
     try:
         while True:
             try:
-                yield run_sync(agen.__anext__())  # type: ignore[arg-type]
+                yield run_sync(_next(agen))
             except StopAsyncIteration:
                 return
     finally:
         aclose = getattr(agen, "aclose", None)
         if aclose is not None:
             run_sync(aclose())
+
+
+async def _next(agen: AsyncIterator[T]) -> T:
+    """`agen.__anext__()` as a coroutine, which is what the background loop runs."""
+    return await agen.__anext__()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -17,15 +17,14 @@ from radixagent.engine.types import (
     Constraint,
     EngineHealth,
     ModelInfo,
+    Prompt,
     SamplingParams,
     ScoreResult,
     StreamChunk,
 )
 from radixagent.errors import EmptyPromptError, InputError
 
-Prompt = str | Sequence[int] | Sequence[ChatMessage]
-"""Raw text, token ids (engines that take them), or chat messages (the engine applies the
-model's chat template)."""
+__all__ = ["Engine", "Prompt"]
 
 
 class Engine(abc.ABC):
@@ -161,15 +160,17 @@ class Engine(abc.ABC):
             if not prompt.strip():
                 raise EmptyPromptError()
             return prompt
-        items = list(prompt)
+        items: list[object] = list(prompt)
         if not items:
             raise EmptyPromptError()
-        if all(isinstance(i, int) for i in items):
+        ids = [i for i in items if isinstance(i, int)]
+        if len(ids) == len(items):
             if not self.takes_token_ids:
                 raise InputError(f"The {self.name} engine does not take token ids; send text or chat messages.")
-            return items  # type: ignore[return-value]
-        if all(isinstance(m, ChatMessage) for m in items):
-            if not any(m.content.strip() for m in items):  # type: ignore[union-attr]
+            return ids
+        messages = [m for m in items if isinstance(m, ChatMessage)]
+        if len(messages) == len(items):
+            if not any(m.content.strip() for m in messages):
                 raise EmptyPromptError()
-            return items  # type: ignore[return-value]
+            return messages
         raise InputError("A prompt is a string, a list of token ids, or a list of ChatMessage.")

@@ -1,9 +1,11 @@
-"""Constraints in llama.cpp's dialect: every `Constraint` becomes one llguidance grammar.
+"""Constraints in each engine's dialect: the one place a `Constraint` is translated.
 
-llama.cpp (as built in xllamacpp) compiles grammars with llguidance, and when a grammar does
+llama.cpp (`to_llama`): every constraint becomes one llguidance grammar. llama.cpp (as built in xllamacpp) compiles grammars with llguidance, and when a grammar does
 not compile it logs the error and generates *without* the constraint. So radixagent compiles
 each grammar here first, with the same library, and raises `ConstraintError` instead of
 letting an unconstrained answer through.
+
+SGLang (`to_sglang`): its own `regex` and `ebnf` fields, compiled by its grammar backend.
 
 `bounded_schema` closes what a JSON schema leaves open. A constraint guarantees that every
 token is allowed, not that the object ever ends: under an unbounded array a small model may
@@ -64,7 +66,8 @@ def bounded_schema(
     objects `maxProperties`, wherever the schema left them open (recursively, including
     `$defs`, `anyOf`, `items` ...). Every output valid for the result is valid for `schema`.
     Unknown string formats (annotations in JSON Schema) are dropped."""
-    return _bound(copy.deepcopy(schema), max_items, max_length, max_properties, in_all_of=False)
+    bounded: dict[str, Any] = _bound(copy.deepcopy(schema), max_items, max_length, max_properties, in_all_of=False)
+    return bounded
 
 
 def _types(node: dict[str, Any]) -> set[str]:
@@ -216,6 +219,45 @@ def _one_line(message: str) -> str:
             continue
         kept.append(stripped)
     return " ".join(kept)[:500]
+
+
+# --- SGLang's dialect ---------------------------------------------------------------------------
+
+
+def to_sglang(constraint: RegexConstraint | ChoicesConstraint | GrammarConstraint) -> dict[str, str]:
+    """SGLang's own field for a constraint JSON schema cannot state: `regex` (choices as a regex
+    of escaped alternatives) or `ebnf`. The same in `/generate`'s sampling params and in an
+    OpenAI request body; a JSON schema goes as each endpoint takes it."""
+    if isinstance(constraint, RegexConstraint):
+        return {"regex": constraint.pattern}
+    if isinstance(constraint, ChoicesConstraint):
+        return {"regex": regex_of_choices(constraint.choices)}
+    return {"ebnf": constraint.grammar}
+
+
+def regex_of_choices(choices: Sequence[str]) -> str:
+    """A regex matching exactly one of `choices`, escaping only regex metacharacters (grammar
+    compilers such as xgrammar reject Python's escapes of ordinary characters)."""
+    return "(" + "|".join(_regex_escape(c) for c in choices) + ")"
+
+
+def _regex_escape(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in r"\.^$*+?()[]{}|/":
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# --- after generation ----------------------------------------------------------------------------
 
 
 def check_output(constraint: Constraint | None, text: str) -> None:

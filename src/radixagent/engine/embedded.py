@@ -36,8 +36,9 @@ from typing import Any, Literal
 
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import check_output, to_llama, token_ids_grammar
-from radixagent.engine.llamacpp import CompletionRequest, LlamaCompletion, LlamaCppClient, LlamaTokenLogprob
-from radixagent.engine.slots import SchedulerStats, SlotPlan, SlotScheduler, common_prefix_length
+from radixagent.engine.llamacpp import CompletionRequest, LlamaCompletion, LlamaCppClient, LlamaTokenLogprob, StopType
+from radixagent.engine.prefix import common_prefix_length
+from radixagent.engine.slots import SchedulerStats, SlotPlan, SlotScheduler
 from radixagent.engine.types import (
     ChatMessage,
     ChoiceScore,
@@ -53,6 +54,7 @@ from radixagent.engine.types import (
     TokenLogprob,
     TopLogprob,
     Usage,
+    is_chat,
 )
 from radixagent.errors import (
     ConfigurationError,
@@ -71,6 +73,9 @@ from radixagent.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 SlotPolicy = Literal["radix", "server"]
+
+_FINISH: dict[StopType, FinishReason] = {"eos": "stop", "word": "stop", "limit": "length"}
+"""Why llama.cpp stopped, in the engine's words; a stop for no reason it names is an abort."""
 
 _GGUF_MAGIC = b"GGUF"
 _STARTUP_TIMEOUT_S = 60.0
@@ -177,7 +182,7 @@ class EmbeddedEngine(Engine):
         self._start_lock = asyncio.Lock()
         self._client: LlamaCppClient | None = None
         self._handle: _ServerHandle | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[], EmbeddedEngine] | None = None
         self._closed = False
 
     def _is_default_model(self) -> bool:
@@ -231,7 +236,7 @@ class EmbeddedEngine(Engine):
         return self._client
 
     def _launch(self) -> _ServerHandle:
-        import xllamacpp
+        import xllamacpp  # type: ignore[import-untyped]  # xllamacpp ships no type hints
 
         state_dir = tempfile.mkdtemp(prefix="radixagent-slots-")
         for attempt in range(2):  # a second port if another process took the first one meanwhile
@@ -292,11 +297,9 @@ class EmbeddedEngine(Engine):
     async def _prompt_ids(self, client: LlamaCppClient, prompt: Prompt) -> list[int]:
         if isinstance(prompt, str):
             return await client.tokenize(prompt, add_special=True)
-        items = list(prompt)
-        if items and isinstance(items[0], ChatMessage):
-            text = await client.apply_template(items)  # type: ignore[arg-type]
-            return await client.tokenize(text, add_special=True)
-        return [int(i) for i in items]  # type: ignore[arg-type]
+        if is_chat(prompt):
+            return await client.tokenize(await client.apply_template(prompt), add_special=True)
+        return [int(i) for i in prompt]
 
     def _check_fits(self, prompt_tokens: int, max_tokens: int) -> None:
         if prompt_tokens + max_tokens > self.context_size:
@@ -393,12 +396,20 @@ class EmbeddedEngine(Engine):
             grammar=grammar,
         )
 
-    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
-        started = time.perf_counter()
+    async def _begin(
+        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+    ) -> tuple[LlamaCppClient, list[int], str | None]:
+        """The grammar (compiled first: a bad one must not reach llama.cpp, which would ignore
+        it), the running server, and the prompt's ids, checked to fit with the answer."""
         grammar = to_llama(constraint).grammar if constraint is not None else None
         client = await self._ensure_started()
         ids = await self._prompt_ids(client, prompt)
         self._check_fits(len(ids), sampling.max_tokens)
+        return client, ids, grammar
+
+    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
+        started = time.perf_counter()
+        client, ids, grammar = await self._begin(prompt, constraint, sampling)
         async with self._lease(client, ids) as lease:
             response = await client.completion(self._request(ids, sampling, grammar, lease.slot))
             lease.holds(ids, response.tokens, response.tokens_cached)
@@ -418,10 +429,7 @@ class EmbeddedEngine(Engine):
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
     ) -> AsyncIterator[StreamChunk]:
         started = time.perf_counter()
-        grammar = to_llama(constraint).grammar if constraint is not None else None
-        client = await self._ensure_started()
-        ids = await self._prompt_ids(client, prompt)
-        self._check_fits(len(ids), sampling.max_tokens)
+        client, ids, grammar = await self._begin(prompt, constraint, sampling)
         texts: list[str] = []
         token_ids: list[int] = []
         probs: list[LlamaTokenLogprob] = []
@@ -459,7 +467,7 @@ class EmbeddedEngine(Engine):
         started: float,
         first_token_ms: float | None,
     ) -> Completion:
-        finish: FinishReason = {"eos": "stop", "word": "stop", "limit": "length"}.get(response.stop_type, "abort")  # type: ignore[assignment]
+        finish = _FINISH.get(response.stop_type, "abort")
         if response.stop_type == "eos":
             check_output(constraint, text)
         timings = response.timings

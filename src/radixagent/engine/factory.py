@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from radixagent.engine._http import server_root
 from radixagent.engine.base import Engine
 from radixagent.engine.openai_compat import OpenAICompatibleEngine
 from radixagent.engine.sglang import SGLangEngine, looks_like_sglang
@@ -90,16 +91,11 @@ def _check_url(url: str, raw: str) -> None:
         raise ConfigurationError(f"Engine spec {raw!r} is not understood: engine specs are {_FORMS}.")
 
 
-def _root(url: str) -> str:
-    root = url.rstrip("/")
-    return root[: -len("/v1")] if root.endswith("/v1") else root
-
-
 def _probe_is_sglang(url: str, api_key: str | None, timeout: float) -> bool:
     """Ask the server what it is: SGLang (and sglang-router) answer `/server_info` or the older
     `/get_server_info` with their server arguments and version. Anything else that answers
     HTTP is taken as an OpenAI-compatible server, checked on `/v1/models`."""
-    root = _root(url)
+    root = server_root(url)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     probe_timeout = httpx.Timeout(min(timeout, 10.0))
     try:

@@ -17,21 +17,16 @@ connections of their own that are never reused.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from radixagent.engine._http import HTTPTransport
+from radixagent.engine._http import HTTPTransport, W, Wire, WireTokens, parse_wire
 from radixagent.engine.types import ChatMessage
-from radixagent.errors import EngineResponseError
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class LlamaTimings(_Wire):
+class LlamaTimings(Wire):
     cache_n: int = 0
     prompt_n: int = 0
     prompt_ms: float = 0.0
@@ -39,13 +34,13 @@ class LlamaTimings(_Wire):
     predicted_ms: float = 0.0
 
 
-class LlamaTopLogprob(_Wire):
+class LlamaTopLogprob(Wire):
     id: int
     token: str
     logprob: float
 
 
-class LlamaTokenLogprob(_Wire):
+class LlamaTokenLogprob(Wire):
     id: int
     token: str
     logprob: float
@@ -55,7 +50,7 @@ class LlamaTokenLogprob(_Wire):
 StopType = Literal["none", "eos", "limit", "word"]
 
 
-class LlamaCompletion(_Wire):
+class LlamaCompletion(Wire):
     """One /completion answer, or one streamed chunk of it (then `content` and `tokens` are
     the delta, and only the last chunk has `stop`, `stop_type` and `timings`)."""
 
@@ -96,41 +91,22 @@ class CompletionRequest(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-class SlotSaveResult(_Wire):
+class LlamaTemplate(Wire):
+    prompt: str
+
+
+class SlotSaveResult(Wire):
     id_slot: int
     filename: str
     n_saved: int
     n_written: int
 
 
-class SlotRestoreResult(_Wire):
+class SlotRestoreResult(Wire):
     id_slot: int
     filename: str
     n_restored: int
     n_read: int
-
-
-class LlamaModelMeta(_Wire):
-    n_ctx_train: int | None = None
-    n_params: int | None = None
-    n_vocab: int | None = None
-
-
-class LlamaProps(_Wire):
-    total_slots: int = 1
-    model_path: str = ""
-    bos_token: str = ""
-    eos_token: str = ""
-
-
-_WireT = TypeVar("_WireT", bound=_Wire)
-
-
-def _parse(model: type[_WireT], payload: Any, where: str) -> _WireT:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise EngineResponseError(f"llama.cpp answered {where} with something unexpected: {exc.errors()[:2]}") from exc
 
 
 class LlamaCppClient:
@@ -154,22 +130,14 @@ class LlamaCppClient:
         await self._http.aclose()
         await self._stream_http.aclose()
 
+    def _parse(self, model: type[W], payload: Any, path: str) -> W:
+        return parse_wire(model, payload, f"llama.cpp at {self.base_url}{path}")
+
     # --- model and server ------------------------------------------------------------------
 
     async def health(self) -> bool:
         payload = await self._http.get("/health")
         return isinstance(payload, dict) and payload.get("status") == "ok"
-
-    async def props(self) -> LlamaProps:
-        return _parse(LlamaProps, await self._http.get("/props"), "/props")
-
-    async def model_meta(self) -> LlamaModelMeta:
-        payload = await self._http.get("/v1/models")
-        try:
-            meta = payload["data"][0].get("meta") or {}
-        except (KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise EngineResponseError(f"llama.cpp's /v1/models has no model entry: {str(payload)[:200]}") from exc
-        return _parse(LlamaModelMeta, meta, "/v1/models")
 
     # --- text and tokens -------------------------------------------------------------------
 
@@ -180,17 +148,7 @@ class LlamaCppClient:
         payload = await self._http.post(
             "/tokenize", {"content": text, "add_special": add_special, "parse_special": parse_special}
         )
-        try:
-            return [int(t) for t in payload["tokens"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EngineResponseError(f"llama.cpp's /tokenize answered {str(payload)[:200]}") from exc
-
-    async def detokenize(self, token_ids: Sequence[int]) -> str:
-        payload = await self._http.post("/detokenize", {"tokens": list(token_ids)})
-        try:
-            return str(payload["content"])
-        except (KeyError, TypeError) as exc:
-            raise EngineResponseError(f"llama.cpp's /detokenize answered {str(payload)[:200]}") from exc
+        return self._parse(WireTokens, payload, "/tokenize").tokens
 
     async def apply_template(self, messages: Sequence[ChatMessage]) -> str:
         """The model's chat template applied to `messages`, ending with the assistant's turn
@@ -198,21 +156,18 @@ class LlamaCppClient:
         payload = await self._http.post(
             "/apply-template", {"messages": [{"role": m.role, "content": m.content} for m in messages]}
         )
-        try:
-            return str(payload["prompt"])
-        except (KeyError, TypeError) as exc:
-            raise EngineResponseError(f"llama.cpp's /apply-template answered {str(payload)[:200]}") from exc
+        return self._parse(LlamaTemplate, payload, "/apply-template").prompt
 
     # --- generation ------------------------------------------------------------------------
 
     async def completion(self, request: CompletionRequest) -> LlamaCompletion:
         body = request.model_copy(update={"stream": False}).body()
-        return _parse(LlamaCompletion, await self._http.post("/completion", body), "/completion")
+        return self._parse(LlamaCompletion, await self._http.post("/completion", body), "/completion")
 
     async def stream_completion(self, request: CompletionRequest) -> AsyncIterator[LlamaCompletion]:
         body = request.model_copy(update={"stream": True}).body()
         async for payload in self._stream_http.stream_sse("/completion", body):
-            yield _parse(LlamaCompletion, payload, "/completion (stream)")
+            yield self._parse(LlamaCompletion, payload, "/completion (stream)")
 
     # --- slots -----------------------------------------------------------------------------
 
@@ -221,14 +176,12 @@ class LlamaCppClient:
         payload = await self._http.request(
             "POST", f"/slots/{slot}", json_body={"filename": filename}, params={"action": "save"}
         )
-        return _parse(SlotSaveResult, payload, f"/slots/{slot}?action=save")
+        return self._parse(SlotSaveResult, payload, f"/slots/{slot}?action=save")
 
     async def restore_slot(self, slot: int, filename: str) -> SlotRestoreResult:
         """Load a saved KV cache into slot `slot` (replacing what it held)."""
         payload = await self._http.request(
             "POST", f"/slots/{slot}", json_body={"filename": filename}, params={"action": "restore"}
         )
-        return _parse(SlotRestoreResult, payload, f"/slots/{slot}?action=restore")
+        return self._parse(SlotRestoreResult, payload, f"/slots/{slot}?action=restore")
 
-    async def erase_slot(self, slot: int) -> None:
-        await self._http.request("POST", f"/slots/{slot}", params={"action": "erase"})

@@ -6,12 +6,16 @@ OpenAI API has no regex, choice or grammar constraint and no way to score choice
 engine finds out what kind of server it talks to (once, lazily: `GET /props` answers on
 llama.cpp, `/v1/models` names vLLM or SGLang as owner) and uses that server's own extension:
 
-| constraint | llama.cpp            | vLLM                              | SGLang        | other      |
-|------------|----------------------|-----------------------------------|---------------|------------|
+| constraint | llama.cpp                     | vLLM                              | SGLang          | other           |
+|------------|-------------------------------|-----------------------------------|-----------------|-----------------|
 | JSON schema| response_format / json_schema | response_format / structured_outputs.json | response_format | response_format |
-| regex      | llguidance `grammar` | structured_outputs.regex          | `regex`       | ConstraintError |
-| choices    | GBNF `grammar`       | structured_outputs.choice         | `regex`       | ConstraintError |
-| grammar    | `grammar` (GBNF)     | structured_outputs.grammar        | `ebnf`        | ConstraintError |
+| regex      | `grammar` (llguidance)        | structured_outputs.regex          | `regex`         | ConstraintError |
+| choices    | `grammar` (llguidance)        | structured_outputs.choice         | `regex`         | ConstraintError |
+| grammar    | `grammar` (as given)          | structured_outputs.grammar        | `ebnf`          | ConstraintError |
+
+llama.cpp's grammars are the embedded engine's own (`constraints.to_llama`), compiled here
+before they are sent: llama.cpp generates without a grammar it cannot compile. They need a
+llama.cpp built with llguidance (`LLAMA_LLGUIDANCE`, as xllamacpp is), as scoring does.
 
 `score()` needs the model's logprobs for given tokens: llama.cpp forces the choice's token ids
 with an llguidance grammar and reports the model's own logprobs for them (measured: they are
@@ -24,18 +28,18 @@ engine shares for its chat path.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from radixagent.engine._http import HTTPTransport
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire, server_root
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.constraints import bounded_schema, to_llama, to_sglang, token_ids_grammar
 from radixagent.engine.reasoning import (
     ReasoningFormat,
     StreamingReasoningSplitter,
@@ -50,7 +54,6 @@ from radixagent.engine.types import (
     Constraint,
     EngineHealth,
     FinishReason,
-    GrammarConstraint,
     JsonSchemaConstraint,
     ModelInfo,
     RegexConstraint,
@@ -61,6 +64,7 @@ from radixagent.engine.types import (
     TokenLogprob,
     TopLogprob,
     Usage,
+    is_chat,
 )
 from radixagent.errors import (
     ConstraintError,
@@ -74,29 +78,20 @@ logger = logging.getLogger(__name__)
 
 ServerFlavor = Literal["llamacpp", "vllm", "sglang", "generic"]
 
-W = TypeVar("W", bound=BaseModel)
-
-
 # --- the wire format --------------------------------------------------------------------
 
 
-class _Wire(BaseModel):
-    """What a server sent: read the fields radixagent uses, ignore the rest."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class WirePromptDetails(_Wire):
+class WirePromptDetails(Wire):
     cached_tokens: int | None = None
 
 
-class WireUsage(_Wire):
+class WireUsage(Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     prompt_tokens_details: WirePromptDetails | None = None
 
 
-class WireTimings(_Wire):
+class WireTimings(Wire):
     """llama.cpp's own timings (`timings` beside `usage`)."""
 
     prompt_ms: float | None = None
@@ -104,20 +99,20 @@ class WireTimings(_Wire):
     cache_n: int | None = None
 
 
-class WireTopLogprob(_Wire):
+class WireTopLogprob(Wire):
     token: str = ""
     logprob: float
     id: int | None = None
 
 
-class WireTokenLogprob(_Wire):
+class WireTokenLogprob(Wire):
     token: str = ""
     logprob: float
     id: int | None = None
     top_logprobs: list[WireTopLogprob] | None = None
 
 
-class WireLogprobs(_Wire):
+class WireLogprobs(Wire):
     """Chat logprobs (`content`, also llama.cpp's completions) or the legacy completions form
     (`tokens`, `token_logprobs`, `top_logprobs`, as vLLM and SGLang send)."""
 
@@ -153,84 +148,76 @@ class WireLogprobs(_Wire):
         return out
 
 
-class WireMessage(_Wire):
+class WireMessage(Wire):
+    """A chat message, or a streamed chat delta: the answer and any reasoning the server separated."""
+
     content: str | None = None
     reasoning_content: str | None = None
     reasoning: str | None = None
 
 
-class WireChatChoice(_Wire):
+class WireChoiceEnd(Wire):
+    """What every kind of choice carries besides its text."""
+
+    finish_reason: str | None = None
+    logprobs: WireLogprobs | None = None
+
+
+class WireChatChoice(WireChoiceEnd):
     message: WireMessage
-    finish_reason: str | None = None
-    logprobs: WireLogprobs | None = None
 
 
-class WireChatResponse(_Wire):
-    model: str = ""
-    choices: list[WireChatChoice] = Field(min_length=1)
-    usage: WireUsage | None = None
-    timings: WireTimings | None = None
-
-
-class WireTextChoice(_Wire):
+class WireTextChoice(WireChoiceEnd):
     text: str
-    finish_reason: str | None = None
-    logprobs: WireLogprobs | None = None
 
 
-class WireTextResponse(_Wire):
-    model: str = ""
-    choices: list[WireTextChoice] = Field(min_length=1)
-    usage: WireUsage | None = None
-    timings: WireTimings | None = None
-
-
-class WireDelta(_Wire):
-    content: str | None = None
-    reasoning_content: str | None = None
-    reasoning: str | None = None
-
-
-class WireChunkChoice(_Wire):
-    delta: WireDelta | None = None
+class WireChunkChoice(WireChoiceEnd):
+    delta: WireMessage | None = None
     text: str | None = None
-    finish_reason: str | None = None
-    logprobs: WireLogprobs | None = None
 
 
-class WireChunk(_Wire):
+class WireAnswer(Wire):
+    """What every answer carries besides its choices."""
+
     model: str = ""
-    choices: list[WireChunkChoice] = Field(default_factory=list)
     usage: WireUsage | None = None
     timings: WireTimings | None = None
 
 
-class WireModel(_Wire):
+class WireChatResponse(WireAnswer):
+    choices: list[WireChatChoice] = Field(min_length=1)
+
+
+class WireTextResponse(WireAnswer):
+    choices: list[WireTextChoice] = Field(min_length=1)
+
+
+class WireChunk(WireAnswer):
+    choices: list[WireChunkChoice] = Field(default_factory=list)
+
+
+class WireModel(Wire):
     id: str
     owned_by: str | None = None
     max_model_len: int | None = None
     meta: WireModelMeta | None = None
 
 
-class WireModelMeta(_Wire):
+class WireModelMeta(Wire):
     """llama.cpp's extra model facts in `/v1/models`."""
 
     n_ctx: int | None = None
     n_ctx_train: int | None = None
 
 
-class WireModelList(_Wire):
+class WireModelList(Wire):
     data: list[WireModel] = Field(default_factory=list)
 
 
-class WireTokens(_Wire):
-    tokens: list[int]
-
-
-class WireLlamaProps(_Wire):
+class WireLlamaProps(Wire):
     """llama.cpp's `GET /props`: its presence is how a llama.cpp server is recognised."""
 
-    class Settings(_Wire):
+    class Settings(Wire):
         n_ctx: int | None = None
 
     default_generation_settings: Settings
@@ -241,28 +228,11 @@ class WireLlamaProps(_Wire):
 WireModel.model_rebuild()
 
 
-def parse_wire(model: type[W], data: Any, where: str) -> W:
-    """Read a server's answer into a wire model; a wrong shape is an EngineResponseError."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        shown = json.dumps(data)[:300] if not isinstance(data, str) else repr(data[:300])
-        raise EngineResponseError(
-            f"{where} answered in a shape radixagent cannot read ({exc.error_count()} problems, first: "
-            f"{exc.errors()[0]['msg']} at {'.'.join(str(p) for p in exc.errors()[0]['loc'])}): {shown}. "
-            "Is this the kind of server the engine expects?"
-        ) from exc
-
-
 # --- request pieces -----------------------------------------------------------------------
 
 
 def chat_messages(prompt: Sequence[ChatMessage]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in prompt]
-
-
-def is_chat(prompt: Prompt) -> bool:
-    return not isinstance(prompt, str) and bool(prompt) and isinstance(list(prompt)[0], ChatMessage)
 
 
 def openai_sampling(sampling: SamplingParams, *, chat: bool, min_top: int = 0) -> dict[str, Any]:
@@ -292,59 +262,6 @@ def openai_sampling(sampling: SamplingParams, *, chat: bool, min_top: int = 0) -
 
 def json_schema_response_format(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": "output", "schema": dict(schema), "strict": True}}
-
-
-def bounded(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The schema with what it leaves open (array lengths, string lengths) bounded, so that a
-    constrained generation can close its JSON (DESIGN: a 135M model repeats array items until
-    max_tokens under an unbounded schema). Uses radixagent.engine.constraints.bounded_schema."""
-    try:
-        from radixagent.engine.constraints import bounded_schema
-    except ImportError:  # the module is optional for the HTTP engines
-        logger.debug("radixagent.engine.constraints is not available; sending the schema as given")
-        return dict(schema)
-    return dict(bounded_schema(dict(schema)))
-
-
-def regex_of_choices(choices: Sequence[str]) -> str:
-    """A regex matching exactly one of `choices`, escaping only regex metacharacters (grammar
-    compilers such as xgrammar reject Python's escapes of ordinary characters)."""
-    return "(" + "|".join(_regex_escape(c) for c in choices) + ")"
-
-
-def _regex_escape(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in r"\.^$*+?()[]{}|/":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def gbnf_literal(text: str) -> str:
-    """`text` as a GBNF string literal."""
-    escaped = (
-        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    )
-    return f'"{escaped}"'
-
-
-def llguidance_regex(pattern: str) -> str:
-    """A llama.cpp grammar (llguidance lark) whose whole output matches `pattern`."""
-    body = pattern.replace("/", "\\/").replace("\n", "\\n")
-    return "%llguidance {}\nstart: /" + body + "/"
-
-
-def llguidance_tokens(token_ids: Sequence[int]) -> str:
-    """A llama.cpp grammar that forces exactly these token ids, in order."""
-    return "%llguidance {}\nstart: " + "".join(f"<[{int(t)}]>" for t in token_ids)
 
 
 def finish_reason(value: str | None) -> FinishReason:
@@ -379,34 +296,25 @@ def _token_ids(logprobs: list[TokenLogprob] | None) -> list[int] | None:
     return [int(lp.token_id) for lp in logprobs if lp.token_id is not None]
 
 
-def completion_from_chat(
-    response: WireChatResponse, *, fmt: ReasoningFormat, top_n: int | None, started: float, model: str = ""
+def completion_of(
+    response: WireChatResponse | WireTextResponse,
+    *,
+    fmt: ReasoningFormat,
+    top_n: int | None,
+    started: float,
+    model: str = "",
 ) -> Completion:
-    """A chat answer as a Completion, reasoning kept out of `text`."""
+    """A chat or text answer as a Completion, reasoning kept out of `text`."""
     choice = response.choices[0]
-    split = split_reasoning(choice.message.content or "", fmt)
+    if isinstance(choice, WireChatChoice):
+        text, separated = choice.message.content or "", choice.message.reasoning_content or choice.message.reasoning
+    else:
+        text, separated = choice.text, None
+    split = split_reasoning(text, fmt)
     logprobs = choice.logprobs.to_token_logprobs(top_n) if choice.logprobs and top_n is not None else None
     return Completion(
         text=split.answer,
-        reasoning=_join(choice.message.reasoning_content or choice.message.reasoning, split.reasoning),
-        finish_reason=finish_reason(choice.finish_reason),
-        usage=usage_of(response.usage, response.timings),
-        timings=_timings(started, response.timings),
-        token_ids=_token_ids(logprobs),
-        logprobs=logprobs,
-        model=response.model or model,
-    )
-
-
-def completion_from_text(
-    response: WireTextResponse, *, fmt: ReasoningFormat, top_n: int | None, started: float, model: str = ""
-) -> Completion:
-    choice = response.choices[0]
-    split = split_reasoning(choice.text, fmt)
-    logprobs = choice.logprobs.to_token_logprobs(top_n) if choice.logprobs and top_n is not None else None
-    return Completion(
-        text=split.answer,
-        reasoning=split.reasoning,
+        reasoning=_join(separated, split.reasoning),
         finish_reason=finish_reason(choice.finish_reason),
         usage=usage_of(response.usage, response.timings),
         timings=_timings(started, response.timings),
@@ -530,9 +438,7 @@ class OpenAICompatibleEngine(Engine):
         extra_body: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        root = base_url.rstrip("/")
-        if root.endswith("/v1"):
-            root = root[: -len("/v1")]
+        root = server_root(base_url)
         self._http = HTTPTransport(root, api_key=api_key, timeout=timeout, transport=transport)
         self.base_url = root
         self._model = model
@@ -568,13 +474,16 @@ class OpenAICompatibleEngine(Engine):
                     props = None
         models = await self._models()
         first = models.data[0] if models.data else None
+        owner = (first.owned_by or "").lower() if first is not None else ""
         flavor: ServerFlavor
         if self._flavor != "auto":
             flavor = self._flavor
         elif props is not None:
             flavor = "llamacpp"
-        elif first is not None and (first.owned_by or "").lower() in ("vllm", "sglang"):
-            flavor = (first.owned_by or "").lower()  # type: ignore[assignment]
+        elif owner == "vllm":
+            flavor = "vllm"
+        elif owner == "sglang":
+            flavor = "sglang"
         else:
             flavor = "generic"
         version = await self._vllm_version() if flavor == "vllm" else None
@@ -617,11 +526,12 @@ class OpenAICompatibleEngine(Engine):
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
     ) -> tuple[str, dict[str, Any], bool]:
         facts = await self.server_facts()
-        chat = is_chat(prompt)
         body: dict[str, Any] = {"model": facts.model}
-        if chat:
-            body["messages"] = chat_messages(prompt)  # type: ignore[arg-type]
+        if is_chat(prompt):
+            chat = True
+            body["messages"] = chat_messages(prompt)
         else:
+            chat = False
             body["prompt"] = prompt if isinstance(prompt, str) else list(prompt)
         body.update(openai_sampling(sampling, chat=chat, min_top=1 if facts.flavor == "llamacpp" else 0))
         body.update(self._constraint_body(facts, constraint, chat=chat))
@@ -633,13 +543,8 @@ class OpenAICompatibleEngine(Engine):
         path, body, chat = await self._request(prompt, constraint, sampling)
         data = await self._http.post_json(path, body)
         where = f"{self.base_url}{path}"
-        if chat:
-            return completion_from_chat(
-                parse_wire(WireChatResponse, data, where), fmt=self._reasoning, top_n=sampling.logprobs, started=started
-            )
-        return completion_from_text(
-            parse_wire(WireTextResponse, data, where), fmt=self._reasoning, top_n=sampling.logprobs, started=started
-        )
+        response = parse_wire(WireChatResponse, data, where) if chat else parse_wire(WireTextResponse, data, where)
+        return completion_of(response, fmt=self._reasoning, top_n=sampling.logprobs, started=started)
 
     async def _stream(
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
@@ -655,7 +560,7 @@ class OpenAICompatibleEngine(Engine):
             return {}
         flavor = facts.flavor
         if isinstance(constraint, JsonSchemaConstraint):
-            schema = bounded(constraint.json_schema)
+            schema = bounded_schema(constraint.json_schema)
             if chat or flavor in ("sglang", "generic"):
                 return {"response_format": json_schema_response_format(schema)}
             if flavor == "llamacpp":
@@ -667,25 +572,15 @@ class OpenAICompatibleEngine(Engine):
                 f"has no {constraint.kind} constraint: use a JSON schema constraint, or a llama.cpp, vLLM or SGLang "
                 "server (or the embedded engine)."
             )
+        if flavor == "llamacpp":
+            return {"grammar": to_llama(constraint).grammar}
+        if flavor == "sglang":
+            return to_sglang(constraint)
         if isinstance(constraint, RegexConstraint):
-            if flavor == "llamacpp":
-                return {"grammar": llguidance_regex(constraint.pattern)}
-            if flavor == "sglang":
-                return {"regex": constraint.pattern}
             return self._vllm(facts, "regex", constraint.pattern)
         if isinstance(constraint, ChoicesConstraint):
-            if flavor == "llamacpp":
-                return {"grammar": "root ::= " + " | ".join(gbnf_literal(c) for c in constraint.choices)}
-            if flavor == "sglang":
-                return {"regex": regex_of_choices(constraint.choices)}
             return self._vllm(facts, "choice", list(constraint.choices))
-        if isinstance(constraint, GrammarConstraint):
-            if flavor == "llamacpp":
-                return {"grammar": constraint.grammar}
-            if flavor == "sglang":
-                return {"ebnf": constraint.grammar}
-            return self._vllm(facts, "grammar", constraint.grammar)
-        raise ConstraintError(f"Unknown constraint {constraint!r}.")
+        return self._vllm(facts, "grammar", constraint.grammar)
 
     @staticmethod
     def _vllm(facts: ServerFacts, kind: str, value: Any) -> dict[str, Any]:
@@ -725,7 +620,7 @@ class OpenAICompatibleEngine(Engine):
                 "max_tokens": len(ids),
                 "temperature": 0.0,
                 "logprobs": 1,
-                "grammar": llguidance_tokens(ids),
+                "grammar": token_ids_grammar(ids),
                 "cache_prompt": True,
             }
             try:

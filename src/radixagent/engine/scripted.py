@@ -18,12 +18,12 @@ import jsonschema
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.prefix import PrefixLedger
 from radixagent.engine.types import (
-    ChatMessage,
     ChoicesConstraint,
     ChoiceScore,
     Completion,
     Constraint,
     EngineHealth,
+    FinishReason,
     JsonSchemaConstraint,
     ModelInfo,
     RegexConstraint,
@@ -32,6 +32,7 @@ from radixagent.engine.types import (
     StreamChunk,
     Timings,
     Usage,
+    is_chat,
 )
 from radixagent.errors import ConstraintError, ContextOverflowError, EngineError
 
@@ -80,10 +81,9 @@ class ScriptedEngine(Engine):
     def _prompt_ids(self, prompt: Prompt) -> list[int]:
         if isinstance(prompt, str):
             return self._ids(prompt)
-        items = list(prompt)
-        if items and isinstance(items[0], ChatMessage):
-            return self._ids("".join(f"<|{m.role}|>{m.content}<|end|>" for m in items) + "<|assistant|>")  # type: ignore[union-attr]
-        return [int(i) for i in items]  # type: ignore[arg-type]
+        if is_chat(prompt):
+            return self._ids("".join(f"<|{m.role}|>{m.content}<|end|>" for m in prompt) + "<|assistant|>")
+        return [int(i) for i in prompt]
 
     def _cached(self, ids: list[int]) -> int:
         return self._cache.cacheable(ids)
@@ -110,7 +110,7 @@ class ScriptedEngine(Engine):
             return reply
         _check(reply, constraint)
         out = self._ids(reply)
-        finish = "stop"
+        finish: FinishReason = "stop"
         if len(out) > sampling.max_tokens:
             out, finish = out[: sampling.max_tokens], "length"
             reply = "".join(self._piece(i) for i in out)
@@ -118,7 +118,7 @@ class ScriptedEngine(Engine):
         self._cache.observe(ids + out)
         return Completion(
             text=reply,
-            finish_reason=finish,  # type: ignore[arg-type]
+            finish_reason=finish,
             usage=Usage(prompt_tokens=len(ids), completion_tokens=len(out), cached_tokens=cached),
             timings=Timings(total_ms=(time.perf_counter() - started) * 1000),
             token_ids=out,
@@ -134,10 +134,9 @@ class ScriptedEngine(Engine):
         """The text of a prompt as this engine saw it (for reply functions that look at it)."""
         if isinstance(prompt, str):
             return prompt
-        items = list(prompt)
-        if items and isinstance(items[0], ChatMessage):
-            return "".join(m.content for m in items)  # type: ignore[union-attr]
-        return "".join(self._piece(int(i)) for i in items)  # type: ignore[arg-type]
+        if is_chat(prompt):
+            return "".join(m.content for m in prompt)
+        return "".join(self._piece(int(i)) for i in prompt)
 
     async def _stream(
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams

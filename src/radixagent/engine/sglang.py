@@ -28,25 +28,21 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from radixagent.engine._http import HTTPTransport
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire, server_root
 from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.constraints import bounded_schema, to_sglang
 from radixagent.engine.openai_compat import (
     WireChatResponse,
     WireModelList,
-    WireTokens,
-    _Wire,
-    bounded,
     chat_messages,
-    completion_from_chat,
-    is_chat,
+    completion_of,
+    finish_reason,
     json_schema_response_format,
     openai_sampling,
-    parse_wire,
-    regex_of_choices,
     stream_openai,
 )
 from radixagent.engine.reasoning import (
@@ -56,16 +52,13 @@ from radixagent.engine.reasoning import (
     split_reasoning,
 )
 from radixagent.engine.types import (
-    ChoicesConstraint,
+    ChatMessage,
     ChoiceScore,
     Completion,
     Constraint,
     EngineHealth,
-    FinishReason,
-    GrammarConstraint,
     JsonSchemaConstraint,
     ModelInfo,
-    RegexConstraint,
     SamplingParams,
     ScoreResult,
     StreamChunk,
@@ -73,6 +66,7 @@ from radixagent.engine.types import (
     TokenLogprob,
     TopLogprob,
     Usage,
+    is_chat,
 )
 from radixagent.errors import (
     ConstraintError,
@@ -89,14 +83,14 @@ logger = logging.getLogger(__name__)
 # --- SGLang's native wire format ---------------------------------------------------------
 
 
-class SGLangFinishReason(_Wire):
+class SGLangFinishReason(Wire):
     type: str
     message: str | None = None
     matched: int | str | list[int] | None = None
     length: int | None = None
 
 
-class SGLangMetaInfo(_Wire):
+class SGLangMetaInfo(Wire):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
@@ -107,13 +101,13 @@ class SGLangMetaInfo(_Wire):
     input_token_logprobs: list[list[Any]] | None = None
 
 
-class SGLangGenerateOut(_Wire):
+class SGLangGenerateOut(Wire):
     text: str = ""
     output_ids: list[int] | None = None
     meta_info: SGLangMetaInfo
 
 
-class SGLangServerInfo(_Wire):
+class SGLangServerInfo(Wire):
     """The parts of `/server_info` radixagent uses. `reasoning_parser` tells whether chat
     answers come with reasoning separated; `enable_cache_report` whether chat usage reports
     cached tokens at all."""
@@ -131,7 +125,7 @@ class SGLangServerInfo(_Wire):
     tool_call_parser: str | None = None
 
 
-class SGLangModelInfo(_Wire):
+class SGLangModelInfo(Wire):
     model_path: str | None = None
     served_model_name: str | None = None
     model_id: str | None = None
@@ -194,9 +188,7 @@ class SGLangEngine(Engine):
         chat_template_kwargs: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        root = base_url.rstrip("/")
-        if root.endswith("/v1"):
-            root = root[: -len("/v1")]
+        root = server_root(base_url)
         self.base_url = root
         self._http = HTTPTransport(root, api_key=api_key, timeout=timeout, transport=transport)
         self._model = model
@@ -219,7 +211,7 @@ class SGLangEngine(Engine):
             body = await self._chat_body(prompt, constraint, sampling)
             data = await self._http.post_json("/v1/chat/completions", body)
             response = parse_wire(WireChatResponse, data, f"{self.base_url}/v1/chat/completions")
-            return completion_from_chat(
+            return completion_of(
                 response, fmt=fmt, top_n=sampling.logprobs, started=started, model=self._model or ""
             )
         body = self._generate_body(prompt, constraint, sampling, fmt)
@@ -250,7 +242,7 @@ class SGLangEngine(Engine):
             yield chunk
 
     async def _stream_generate(
-        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
+        self, prompt: str | Sequence[int], constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
     ) -> AsyncIterator[StreamChunk]:
         """`/generate` with `stream`: each event carries the text so far (or, with
         `--incremental-streaming-output`, only the new text). Which one is told by the ids:
@@ -326,12 +318,11 @@ class SGLangEngine(Engine):
         if answer is None:
             split = split_reasoning(out.text, fmt)
             answer, reasoning = split.answer, split.reasoning
-        reason: FinishReason = finish.type if finish.type in ("stop", "length", "abort") else "stop"  # type: ignore[assignment]
         logprobs = _logprobs(meta, sampling.logprobs) if sampling.logprobs is not None else None
         return Completion(
             text=answer,
             reasoning=reasoning,
-            finish_reason=reason,
+            finish_reason=finish_reason(finish.type),
             usage=Usage(
                 prompt_tokens=meta.prompt_tokens,
                 completion_tokens=meta.completion_tokens,
@@ -344,7 +335,7 @@ class SGLangEngine(Engine):
         )
 
     def _generate_body(
-        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
+        self, prompt: str | Sequence[int], constraint: Constraint | None, sampling: SamplingParams, fmt: ReasoningFormat
     ) -> dict[str, Any]:
         params: dict[str, Any] = {
             "max_new_tokens": sampling.max_tokens,
@@ -364,7 +355,7 @@ class SGLangEngine(Engine):
         if isinstance(prompt, str):
             body["text"] = prompt
         else:
-            body["input_ids"] = [int(i) for i in prompt]  # type: ignore[arg-type]
+            body["input_ids"] = [int(i) for i in prompt]
         if sampling.logprobs is not None:
             body["return_logprob"] = True
             body["return_text_in_logprobs"] = True
@@ -373,38 +364,28 @@ class SGLangEngine(Engine):
         return body
 
     @staticmethod
-    def _native_constraint(constraint: Constraint | None) -> dict[str, Any]:
+    def _native_constraint(constraint: Constraint | None) -> dict[str, str]:
         if constraint is None:
             return {}
         if isinstance(constraint, JsonSchemaConstraint):
-            return {"json_schema": json.dumps(bounded(constraint.json_schema))}
-        if isinstance(constraint, RegexConstraint):
-            return {"regex": constraint.pattern}
-        if isinstance(constraint, ChoicesConstraint):
-            return {"regex": regex_of_choices(constraint.choices)}
-        if isinstance(constraint, GrammarConstraint):
-            return {"ebnf": constraint.grammar}
-        raise ConstraintError(f"Unknown constraint {constraint!r}.")
+            return {"json_schema": json.dumps(bounded_schema(constraint.json_schema))}
+        return to_sglang(constraint)
 
     async def _chat_body(
-        self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams
+        self, prompt: Sequence[ChatMessage], constraint: Constraint | None, sampling: SamplingParams
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model or "default",
-            "messages": chat_messages(prompt),  # type: ignore[arg-type]
+            "messages": chat_messages(prompt),
             "separate_reasoning": True,
         }
         body.update(openai_sampling(sampling, chat=True))
         if self._chat_template_kwargs:
             body["chat_template_kwargs"] = self._chat_template_kwargs
         if isinstance(constraint, JsonSchemaConstraint):
-            body["response_format"] = json_schema_response_format(bounded(constraint.json_schema))
-        elif isinstance(constraint, RegexConstraint):
-            body["regex"] = constraint.pattern
-        elif isinstance(constraint, ChoicesConstraint):
-            body["regex"] = regex_of_choices(constraint.choices)
-        elif isinstance(constraint, GrammarConstraint):
-            body["ebnf"] = constraint.grammar
+            body["response_format"] = json_schema_response_format(bounded_schema(constraint.json_schema))
+        elif constraint is not None:
+            body.update(to_sglang(constraint))
         return body
 
     async def _format(self) -> ReasoningFormat:
@@ -443,29 +424,31 @@ class SGLangEngine(Engine):
         except EngineCapabilityError:
             if not isinstance(prefix, str):
                 raise
-            return await self._score_text(prefix, choices)
-        prefill = await self._post_generate({"input_ids": prefix_ids, "sampling_params": {"max_new_tokens": 0}})
-        body = {
-            "input_ids": [prefix_ids + ids for ids in choice_ids],
-            "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
-            "return_logprob": True,
-            "return_text_in_logprobs": True,
-            "logprob_start_len": len(prefix_ids),
-        }
-        outs = await self._post_generate_batch(body, len(choices))
-        return self._scores(choices, outs, [len(ids) for ids in choice_ids], prefill)
+            return await self._score_batch("text", prefix, [prefix + c for c in choices], choices, [None] * len(choices))
+        return await self._score_batch(
+            "input_ids", prefix_ids, [prefix_ids + ids for ids in choice_ids], choices, [len(ids) for ids in choice_ids]
+        )
 
-    async def _score_text(self, prefix: str, choices: Sequence[str]) -> ScoreResult:
-        prefill = await self._post_generate({"text": prefix, "sampling_params": {"max_new_tokens": 0}})
+    async def _score_batch(
+        self,
+        key: Literal["input_ids", "text"],
+        prefix: str | list[int],
+        prompts: Sequence[str | list[int]],
+        choices: Sequence[str],
+        lengths: Sequence[int | None],
+    ) -> ScoreResult:
+        """Prefill `prefix` once, then read the input logprobs of every prompt from the
+        prefix's length on, in one batched `/generate` (`key` says whether these are ids or text)."""
+        prefill = await self._post_generate({key: prefix, "sampling_params": {"max_new_tokens": 0}})
         body = {
-            "text": [prefix + c for c in choices],
+            key: list(prompts),
             "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
             "return_logprob": True,
             "return_text_in_logprobs": True,
-            "logprob_start_len": prefill.meta_info.prompt_tokens,
+            "logprob_start_len": len(prefix) if isinstance(prefix, list) else prefill.meta_info.prompt_tokens,
         }
         outs = await self._post_generate_batch(body, len(choices))
-        return self._scores(choices, outs, [None] * len(choices), prefill)
+        return self._scores(choices, outs, lengths, prefill)
 
     def _scores(
         self,
@@ -526,32 +509,32 @@ class SGLangEngine(Engine):
         return [[int(i) for i in t] for t in tokens]
 
     async def _post_tokenize(self, body: dict[str, Any]) -> Any:
-        for path in ("/tokenize", "/v1/tokenize"):
-            response = await self._http.send("POST", path, json_body=body)
-            if response.status_code in (404, 405):
-                continue
-            self._http.raise_for_status(response, path)
-            return self._http.decode_json(response, path)
-        raise EngineCapabilityError(
+        missing = EngineCapabilityError(
             f"The SGLang server at {self.base_url} has no /tokenize endpoint (an older SGLang, or a router that does "
             "not forward it): upgrade SGLang, or send text prompts."
         )
+        return await self._first_found("POST", ("/tokenize", "/v1/tokenize"), missing, body)
 
     # --- server state --------------------------------------------------------------------
 
     async def _get_with_fallback(self, *paths: str) -> Any:
         """GET the first of `paths` the server has (SGLang renamed `/get_model_info` and
         `/get_server_info`; routers may only know the old names)."""
+        missing = EngineHTTPError(
+            f"{self.base_url} has none of {', '.join(paths)}: is this an SGLang server (or sglang-router)?", 404
+        )
+        return await self._first_found("GET", paths, missing)
+
+    async def _first_found(self, method: str, paths: Sequence[str], missing: EngineError, body: Any = None) -> Any:
+        """The JSON answer of the first of `paths` the server has (404 or 405: it has not);
+        `missing` is raised when it has none."""
         for path in paths:
-            response = await self._http.send("GET", path)
+            response = await self._http.send(method, path, json_body=body)
             if response.status_code in (404, 405):
                 continue
             self._http.raise_for_status(response, path)
             return self._http.decode_json(response, path)
-        raise EngineHTTPError(
-            f"{self.base_url} has none of {', '.join(paths)}: is this an SGLang server (or sglang-router)?",
-            404,
-        )
+        raise missing
 
     async def server_info(self) -> SGLangServerInfo:
         data = await self._get_with_fallback("/server_info", "/get_server_info")

@@ -35,27 +35,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from radixagent.engine.prefix import common_prefix_length
 from radixagent.errors import ConfigurationError
-
-
-def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    """Length of the longest common prefix of two token sequences. Compares slices (C speed)
-    and bisects, so an 8k-token prompt costs a handful of list comparisons."""
-    n = min(len(a), len(b))
-    if n == 0:
-        return 0
-    a_list = a if isinstance(a, list) else list(a)
-    b_list = b if isinstance(b, list) else list(b)
-    if a_list[:n] == b_list[:n]:
-        return n
-    lo, hi = 0, n  # a[:lo] == b[:lo] holds, a[:hi] == b[:hi] does not
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a_list[lo:mid] == b_list[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 class SlotPlan(BaseModel):
@@ -330,9 +311,9 @@ class SlotScheduler:
                     self._saved[name].tokens = list(slot.tokens)
         slot.last_used = next(self._clock)
         self.copied(plan)
-        for name in (plan.copy_file, plan.restore):
-            if name is not None and name in self._saved:
-                self._saved[name].pins = max(0, self._saved[name].pins - 1)
+        for used in (plan.copy_file, plan.restore):
+            if used is not None and used in self._saved:
+                self._saved[used].pins = max(0, self._saved[used].pins - 1)
         return self._trim()
 
     def _trim(self) -> list[str]:

@@ -6,9 +6,11 @@ No raw dicts leave an engine: every engine turns its wire format into these mode
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypeIs
 
 from radixagent.errors import ConstraintError
 
@@ -20,6 +22,18 @@ class ChatMessage(BaseModel):
 
     role: Literal["system", "user", "assistant", "tool"]
     content: str
+
+
+Prompt = str | Sequence[int] | Sequence[ChatMessage]
+"""Raw text, token ids (engines that take them), or chat messages (the engine applies the
+model's chat template)."""
+
+
+def is_chat(prompt: Prompt) -> TypeIs[Sequence[ChatMessage]]:
+    """Whether `prompt` is chat messages. A `TypeIs`, so a checker narrows both ways: after
+    `isinstance(prompt, str)` and `not is_chat(prompt)`, what is left is token ids. (An empty
+    list reads as no chat, which is also a valid, empty, `Sequence[int]`.)"""
+    return not isinstance(prompt, str) and len(prompt) > 0 and isinstance(prompt[0], ChatMessage)
 
 
 # --- constraints -------------------------------------------------------------------------

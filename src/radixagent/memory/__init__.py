@@ -9,7 +9,7 @@ Store              the persistence interface; SQLiteStore is the default, Postgr
 from typing import TYPE_CHECKING, Any
 
 from radixagent.memory.open import open_store
-from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory, common_prefix_length
+from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMemory
 from radixagent.memory.schema import SCHEMA_VERSION
 from radixagent.memory.sqlite import SQLiteStore, default_db_path
 from radixagent.memory.store import (
@@ -65,7 +65,6 @@ __all__ = [
     "ToolCallMetric",
     "UsageRecord",
     "UsageTotals",
-    "common_prefix_length",
     "default_db_path",
     "open_store",
 ]

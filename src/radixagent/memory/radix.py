@@ -69,17 +69,6 @@ class CompactionResult(BaseModel):
     kept: int = Field(description="messages copied after the summary")
 
 
-def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    """How many leading tokens two prompts share: what a prefix cache could reuse of `b`
-    after seeing `a`."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 class RadixMemory:
     """One session's conversation tree, persisted, with the engine's cache numbers.
 

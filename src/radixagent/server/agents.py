@@ -19,9 +19,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from radixagent.agent import DEFAULT_INSTRUCTIONS, Agent
-from radixagent.chat import EngineTap
 from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.base import Engine
+from radixagent.engine.tap import EngineTap
 from radixagent.errors import InputError, RadixAgentError, UnknownToolError
 from radixagent.memory.store import SessionRecord, Store
 from radixagent.prompting import ChatFormat

@@ -28,18 +28,18 @@ def require_api_key(request: Request, state: State) -> None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        state.metrics.rejected.inc(reason="unauthorized")
+        state.metrics.rejected.labels(reason="unauthorized").inc()
         raise AuthenticationError("This server needs an API key, and the request has none.")
     token = token.strip()
     if not any(hmac.compare_digest(token.encode(), key.encode()) for key in keys):
-        state.metrics.rejected.inc(reason="unauthorized")
+        state.metrics.rejected.labels(reason="unauthorized").inc()
         raise AuthenticationError("The API key is not one this server accepts.")
 
 
 def accepting(state: State) -> None:
     """Refuse new work while the server drains for shutdown."""
     if state.lifecycle.draining:
-        state.metrics.rejected.inc(reason="draining")
+        state.metrics.rejected.labels(reason="draining").inc()
     state.lifecycle.check_accepting()
 
 

@@ -222,19 +222,19 @@ def install_error_handlers(app: FastAPI, metrics: ServerMetrics) -> None:
 
     async def on_radixagent(request: Request, exc: Exception) -> JSONResponse:
         problem = describe(exc)
-        metrics.failures.inc(type=type(exc).__name__)
+        metrics.failures.labels(type=type(exc).__name__).inc()
         if problem.status >= 500:
             logger.warning("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
         return error_response(problem)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        metrics.failures.inc(type="RequestValidationError")
+        metrics.failures.labels(type="RequestValidationError").inc()
         return error_response(_validation_problem(exc))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        metrics.failures.inc(type=f"HTTP{exc.status_code}")
+        metrics.failures.labels(type=f"HTTP{exc.status_code}").inc()
         message = exc.detail if isinstance(exc.detail, str) else "The request cannot be answered."
         if exc.status_code == 404 and message == "Not Found":
             message = f"No endpoint at {request.method} {request.url.path}: see docs/serving.md for the endpoints."
@@ -248,7 +248,7 @@ def install_error_handlers(app: FastAPI, metrics: ServerMetrics) -> None:
         return response
 
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
-        metrics.failures.inc(type=type(exc).__name__)
+        metrics.failures.labels(type=type(exc).__name__).inc()
         logger.exception("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
         return error_response(describe(exc))
 

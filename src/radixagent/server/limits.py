@@ -57,7 +57,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
-                    self.metrics.rejected.inc(reason="too_large")
+                    self.metrics.rejected.labels(reason="too_large").inc()
                     await _answer(scope, receive, send, RequestTooLargeError(self.limit))
                     return
         # Read the body here, up to the limit, and replay it: the app's own body parsing would
@@ -72,7 +72,7 @@ class BodySizeLimitMiddleware:
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > self.limit:
-                self.metrics.rejected.inc(reason="too_large")
+                self.metrics.rejected.labels(reason="too_large").inc()
                 await _answer(scope, receive, send, RequestTooLargeError(self.limit))
                 return
             chunks.append(chunk)
@@ -106,7 +106,7 @@ class ConcurrencyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if self.active >= self.limit:
-            self.metrics.rejected.inc(reason="busy")
+            self.metrics.rejected.labels(reason="busy").inc()
             await _answer(scope, receive, send, ServerBusyError(self.limit, self.retry_after_s))
             return
         self.active += 1
@@ -140,8 +140,8 @@ class MetricsMiddleware:
         finally:
             self.metrics.in_flight.dec()
             route = route_of(scope)
-            self.metrics.requests.inc(method=scope["method"], route=route, status=str(status))
-            self.metrics.latency.observe(time.perf_counter() - started, route=route)
+            self.metrics.requests.labels(method=scope["method"], route=route, status=str(status)).inc()
+            self.metrics.latency.labels(route=route).observe(time.perf_counter() - started)
 
 
 def route_of(scope: Scope) -> str:

@@ -1,226 +1,94 @@
-"""A small Prometheus metrics registry and the server's metrics.
+"""The server's Prometheus metrics, kept by `prometheus-client`.
 
-Counters, gauges and histograms with labels, rendered in the Prometheus text exposition
-format (0.0.4). Small on purpose: one process, one registry, no multiprocess mode, so no
-dependency is needed. Several replicas are scraped one by one and summed in Prometheus.
+Each `ServerMetrics` has its own registry (several apps in one process, as in the tests, do not
+collide), with the standard process, platform and GC collectors beside radixagent's own. Call
+sites use the library's API: `metrics.rejected.labels(reason="busy").inc()`.
+
+Multiprocess mode (several worker processes behind one port, e.g. `uvicorn --workers N` or
+gunicorn): set `PROMETHEUS_MULTIPROC_DIR` to an empty directory, writable by every worker,
+before the server starts (prometheus-client reads it when it is first imported), and empty it
+again at every restart. Each worker then writes its numbers to files there, and `/metrics` from
+any worker answers for all: counters and histograms are summed; `in_flight` and
+`sessions_loaded` are summed over live workers, which needs
+`prometheus_client.multiprocess.mark_process_dead(pid)` when a worker exits (gunicorn's
+`child_exit` hook); the cache hit ratio is given per live worker (`pid` label), as ratios do
+not add up: for the whole fleet use
+`rate(radixagent_tokens_total{kind="cached"}[5m]) / rate(radixagent_tokens_total{kind="prompt"}[5m])`.
+The process collectors describe one process only, so that mode leaves them out. Replicas on
+several machines are scraped one by one and summed in Prometheus either way.
 """
 
 from __future__ import annotations
 
-import math
+import os
 import threading
-from collections.abc import Iterable, Sequence
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+)
 
 from radixagent.engine.types import Usage
 
-LabelValues = tuple[str, ...]
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+"""What `render` writes: the Prometheus text format 0.0.4."""
 
 DEFAULT_BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-class _Metric:
-    kind = "untyped"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        self.name = name
-        self.help = help
-        self.labels = tuple(labels)
-        self._lock = threading.Lock()
-
-    def _key(self, values: dict[str, str]) -> LabelValues:
-        if set(values) != set(self.labels):
-            raise ValueError(f"{self.name} takes the labels {list(self.labels)}, not {sorted(values)}")
-        return tuple(str(values[label]) for label in self.labels)
-
-    def _labels(self, key: LabelValues, extra: Iterable[tuple[str, str]] = ()) -> str:
-        pairs = [*zip(self.labels, key, strict=True), *extra]
-        if not pairs:
-            return ""
-        return "{" + ",".join(f'{name}="{_escape(value)}"' for name, value in pairs) + "}"
-
-    def header(self) -> list[str]:
-        return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
-
-    def samples(self) -> list[str]:
-        raise NotImplementedError
-
-
-class Counter(_Metric):
-    """Only goes up."""
-
-    kind = "counter"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help, labels)
-        self._values: dict[LabelValues, float] = {}
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        if amount < 0:
-            raise ValueError("a counter only goes up")
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
-
-    def value(self, **labels: str) -> float:
-        with self._lock:
-            return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{self._labels(key)} {_number(value)}" for key, value in items]
-
-
-class Gauge(_Metric):
-    """Goes up and down."""
-
-    kind = "gauge"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = ()) -> None:
-        super().__init__(name, help, labels)
-        self._values: dict[LabelValues, float] = {}
-
-    def set(self, value: float, **labels: str) -> None:
-        with self._lock:
-            self._values[self._key(labels)] = value
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            self._values[key] = self._values.get(key, 0.0) + amount
-
-    def dec(self, amount: float = 1.0, **labels: str) -> None:
-        self.inc(-amount, **labels)
-
-    def value(self, **labels: str) -> float:
-        with self._lock:
-            return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [f"{self.name}{self._labels(key)} {_number(value)}" for key, value in items]
-
-
-class Histogram(_Metric):
-    """Observations counted into cumulative buckets, with their sum and count."""
-
-    kind = "histogram"
-
-    def __init__(self, name: str, help: str, labels: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
-        super().__init__(name, help, labels)
-        if "le" in self.labels:
-            raise ValueError("'le' is reserved for histogram buckets")
-        self.buckets = tuple(sorted(buckets)) + (math.inf,)
-        self._counts: dict[LabelValues, list[int]] = {}
-        self._sums: dict[LabelValues, float] = {}
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            counts = self._counts.setdefault(key, [0] * len(self.buckets))
-            for i, bound in enumerate(self.buckets):
-                if value <= bound:
-                    counts[i] += 1
-                    break
-            self._sums[key] = self._sums.get(key, 0.0) + value
-
-    def count(self, **labels: str) -> int:
-        with self._lock:
-            return sum(self._counts.get(self._key(labels), []))
-
-    def samples(self) -> list[str]:
-        lines: list[str] = []
-        with self._lock:
-            items = sorted((key, list(counts), self._sums[key]) for key, counts in self._counts.items())
-        for key, counts, total in items:
-            running = 0
-            for bound, n in zip(self.buckets, counts, strict=True):
-                running += n
-                lines.append(f"{self.name}_bucket{self._labels(key, [('le', _number(bound))])} {running}")
-            lines.append(f"{self.name}_sum{self._labels(key)} {_number(total)}")
-            lines.append(f"{self.name}_count{self._labels(key)} {running}")
-        return lines
-
-
-class MetricsRegistry:
-    """Named metrics, rendered together."""
-
-    def __init__(self) -> None:
-        self._metrics: dict[str, _Metric] = {}
-
-    def _add(self, metric: _Metric) -> _Metric:
-        if metric.name in self._metrics:
-            raise ValueError(f"a metric named {metric.name} is already registered")
-        self._metrics[metric.name] = metric
-        return metric
-
-    def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
-        metric = Counter(name, help, labels)
-        self._add(metric)
-        return metric
-
-    def gauge(self, name: str, help: str, labels: Sequence[str] = ()) -> Gauge:
-        metric = Gauge(name, help, labels)
-        self._add(metric)
-        return metric
-
-    def histogram(self, name: str, help: str, labels: Sequence[str] = (), buckets: Sequence[float] = DEFAULT_BUCKETS) -> Histogram:
-        metric = Histogram(name, help, labels, buckets)
-        self._add(metric)
-        return metric
-
-    def render(self) -> str:
-        lines: list[str] = []
-        for metric in self._metrics.values():
-            lines.extend(metric.header())
-            lines.extend(metric.samples())
-        return "\n".join(lines) + "\n"
-
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
+"""Whether prometheus-client runs in multiprocess mode: its own test, made when it was imported."""
 
 
 class ServerMetrics:
     """What the server counts. Names follow Prometheus conventions (`_total`, `_seconds`)."""
 
     def __init__(self) -> None:
-        r = self.registry = MetricsRegistry()
-        self.requests = r.counter("radixagent_http_requests_total", "HTTP requests answered.", ("method", "route", "status"))
-        self.latency = r.histogram("radixagent_http_request_duration_seconds", "Time to answer an HTTP request (to the end of its body).", ("route",))
-        self.in_flight = r.gauge("radixagent_http_requests_in_flight", "HTTP requests being answered now.")
-        self.rejected = r.counter("radixagent_http_rejected_total", "Requests refused before any work, by reason.", ("reason",))
-        self.engine_time = r.histogram("radixagent_engine_seconds", "Time a request spent waiting for the engine.", ("route",))
-        self.overhead = r.histogram("radixagent_server_overhead_seconds", "Time a request spent outside the engine and the tools.", ("route",))
-        self.tokens = r.counter("radixagent_tokens_total", "Tokens as the engine counted them (cached: prompt tokens served from its prefix cache).", ("kind",))
-        self.cache_hit_rate = r.gauge("radixagent_engine_cache_hit_ratio", "Engine-reported cached / prompt tokens since the server started.")
-        self.tool_calls = r.counter("radixagent_tool_calls_total", "Tool calls: run by an agent session, or returned to an OpenAI client.", ("tool", "outcome"))
-        self.failures = r.counter("radixagent_failures_total", "Errors answered to clients, by exception type.", ("type",))
-        self.agent_runs = r.counter("radixagent_agent_runs_total", "Agent runs of the sessions API, by outcome.", ("outcome",))
-        self.sessions_loaded = r.gauge("radixagent_sessions_loaded", "Sessions whose agent is held in memory.")
+        r = self.registry = CollectorRegistry()
+        if not MULTIPROCESS:
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+            GCCollector(registry=r)
+        self.requests = Counter("radixagent_http_requests_total", "HTTP requests answered.", ("method", "route", "status"), registry=r)
+        self.latency = Histogram("radixagent_http_request_duration_seconds", "Time to answer an HTTP request (to the end of its body).", ("route",), registry=r, buckets=DEFAULT_BUCKETS)
+        self.in_flight = Gauge("radixagent_http_requests_in_flight", "HTTP requests being answered now.", registry=r, multiprocess_mode="livesum")
+        self.rejected = Counter("radixagent_http_rejected_total", "Requests refused before any work, by reason.", ("reason",), registry=r)
+        self.engine_time = Histogram("radixagent_engine_seconds", "Time a request spent waiting for the engine.", ("route",), registry=r, buckets=DEFAULT_BUCKETS)
+        self.overhead = Histogram("radixagent_server_overhead_seconds", "Time a request spent outside the engine and the tools.", ("route",), registry=r, buckets=DEFAULT_BUCKETS)
+        self.tokens = Counter("radixagent_tokens_total", "Tokens as the engine counted them (cached: prompt tokens served from its prefix cache).", ("kind",), registry=r)
+        self.cache_hit_rate = Gauge("radixagent_engine_cache_hit_ratio", "Engine-reported cached / prompt tokens since the server started.", registry=r, multiprocess_mode="liveall")
+        self.tool_calls = Counter("radixagent_tool_calls_total", "Tool calls: run by an agent session, or returned to an OpenAI client.", ("tool", "outcome"), registry=r)
+        self.failures = Counter("radixagent_failures_total", "Errors answered to clients, by exception type.", ("type",), registry=r)
+        self.agent_runs = Counter("radixagent_agent_runs_total", "Agent runs of the sessions API, by outcome.", ("outcome",), registry=r)
+        self.sessions_loaded = Gauge("radixagent_sessions_loaded", "Sessions whose agent is held in memory.", registry=r, multiprocess_mode="livesum")
+        self._usage = Usage()
+        self._usage_lock = threading.Lock()
 
     def record_usage(self, usage: Usage) -> None:
-        self.tokens.inc(usage.prompt_tokens, kind="prompt")
-        self.tokens.inc(usage.completion_tokens, kind="completion")
-        self.tokens.inc(usage.cached_tokens, kind="cached")
-        prompt = self.tokens.value(kind="prompt")
-        self.cache_hit_rate.set(self.tokens.value(kind="cached") / prompt if prompt else 0.0)
+        self.tokens.labels(kind="prompt").inc(usage.prompt_tokens)
+        self.tokens.labels(kind="completion").inc(usage.completion_tokens)
+        self.tokens.labels(kind="cached").inc(usage.cached_tokens)
+        with self._usage_lock:  # this process's totals: the library keeps no readable sums
+            self._usage = self._usage + usage
+            self.cache_hit_rate.set(self._usage.cache_hit_rate)
 
     def record_timing(self, route: str, total_ms: float, engine_ms: float, tools_ms: float = 0.0) -> None:
-        self.engine_time.observe(engine_ms / 1000, route=route)
-        self.overhead.observe(max(total_ms - engine_ms - tools_ms, 0.0) / 1000, route=route)
+        self.engine_time.labels(route=route).observe(engine_ms / 1000)
+        self.overhead.labels(route=route).observe(max(total_ms - engine_ms - tools_ms, 0.0) / 1000)
 
-    def render(self) -> str:
-        return self.registry.render()
+    def render(self) -> bytes:
+        """The exposition in the text format (`CONTENT_TYPE`); in multiprocess mode, of every
+        worker, read from the shared directory."""
+        if not MULTIPROCESS:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()  # fresh per scrape, as prometheus-client asks
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]  # the library leaves it unannotated
+        return generate_latest(merged)

@@ -157,7 +157,7 @@ def _record(state: AppState, result: ChatResult) -> None:
     metrics.record_usage(result.usage)
     metrics.record_timing(ROUTE, result.latency_ms, result.engine_ms)
     for call in result.tool_calls:
-        metrics.tool_calls.inc(tool=call.name, outcome="returned")
+        metrics.tool_calls.labels(tool=call.name, outcome="returned").inc()
 
 
 def _server_timing(result: ChatResult) -> dict[str, str]:
@@ -226,7 +226,7 @@ async def _chunks(
                 yield chunk(Delta(content=delta.text))
             delta = await state.lifecycle.run(anext(deltas, None), deadline=deadline)
     except RadixAgentError as exc:
-        state.metrics.failures.inc(type=type(exc).__name__)
+        state.metrics.failures.labels(type=type(exc).__name__).inc()
         yield sse_event(ErrorBody(error=describe(exc).detail).model_dump_json())
     finally:
         aclose = getattr(deltas, "aclose", None)

@@ -38,7 +38,7 @@ from radixagent.agent import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from radixagent.chat import tap_scope
+from radixagent.engine.tap import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord
@@ -270,10 +270,10 @@ def _record_run(state: AppState, response: AgentResponse, timing: RunTiming) -> 
     metrics = state.metrics
     metrics.record_usage(response.usage)
     metrics.record_timing("/v1/sessions/{session_id}/messages", timing.total_ms, timing.engine_ms, timing.tools_ms)
-    metrics.agent_runs.inc(outcome="success" if response.is_successful else "failed")
+    metrics.agent_runs.labels(outcome="success" if response.is_successful else "failed").inc()
     for call in response.tool_calls:
         outcome = "ok" if call.error is None else call.error_type or "error"
-        metrics.tool_calls.inc(tool=call.tool, outcome=outcome if call.executed else "returned")
+        metrics.tool_calls.labels(tool=call.tool, outcome=outcome if call.executed else "returned").inc()
 
 
 async def _run(
@@ -329,7 +329,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
             )
             queue.put_nowait(FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response))
         except RadixAgentError as exc:
-            state.metrics.failures.inc(type=type(exc).__name__)
+            state.metrics.failures.labels(type=type(exc).__name__).inc()
             queue.put_nowait(ErrorEvent(error=describe(exc).detail))
         finally:
             queue.put_nowait(None)
@@ -341,7 +341,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
                 event = await state.lifecycle.run(queue.get(), deadline=deadline)
             except RadixAgentError as exc:  # the request's timeout, or the drain: stop the run cleanly
                 task.cancel()
-                state.metrics.failures.inc(type=type(exc).__name__)
+                state.metrics.failures.labels(type=type(exc).__name__).inc()
                 yield encode(ErrorEvent(error=describe(exc).detail))
                 return
             if event is None:
