@@ -236,7 +236,7 @@ class EmbeddedEngine(Engine):
         return self._client
 
     def _launch(self) -> _ServerHandle:
-        import xllamacpp  # type: ignore[import-untyped]  # xllamacpp ships no type hints
+        import xllamacpp  # untyped: see [tool.mypy] in pyproject.toml
 
         state_dir = tempfile.mkdtemp(prefix="radixagent-slots-")
         for attempt in range(2):  # a second port if another process took the first one meanwhile
