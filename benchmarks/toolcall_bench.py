@@ -52,8 +52,8 @@ from rich.table import Table
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.embedded import EmbeddedEngine
+from radixagent.engine.models import default_model_path
 from radixagent.errors import RadixAgentError
-from radixagent.models import default_model_path
 from toolcalls.scoring import (
     CATEGORIES,
     Case,

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import httpx
 import pytest
 
-from radixagent.models import default_model_path
+from radixagent.engine.models import default_model_path
 
 
 def free_port() -> int:

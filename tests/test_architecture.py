@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "radixagent"
 
 # Lowest first; a module may import from its own layer and the ones before it.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "extras", "settings", "models"),
+    ("errors", "extras", "settings"),
     ("engine",),
     ("schemas",),
     ("evidence", "prompting", "validation", "recovery", "tools", "memory"),

@@ -166,7 +166,7 @@ def models(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Say which model the engine uses and where it lives."""
-    from radixagent.models import DEFAULT_MODEL_NAME, resolve_model_path
+    from radixagent.engine.models import DEFAULT_MODEL_NAME, resolve_model_path
 
     with user_errors():
         if engine == "embedded":

@@ -37,6 +37,7 @@ from typing import Any, Literal
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import check_output, to_llama, token_ids_grammar
 from radixagent.engine.llamacpp import CompletionRequest, LlamaCompletion, LlamaCppClient, LlamaTokenLogprob, StopType
+from radixagent.engine.models import DEFAULT_MODEL_NAME, default_model_path, resolve_model_path
 from radixagent.engine.prefix import common_prefix_length
 from radixagent.engine.slots import SchedulerStats, SlotPlan, SlotScheduler
 from radixagent.engine.types import (
@@ -67,7 +68,6 @@ from radixagent.errors import (
     ModelLoadError,
     RadixAgentError,
 )
-from radixagent.models import DEFAULT_MODEL_NAME, default_model_path, resolve_model_path
 from radixagent.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

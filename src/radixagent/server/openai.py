@@ -11,14 +11,26 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
 
 from radixagent.chat import ChatDelta, ChatRequest, ChatResult
-from radixagent.engine.types import Usage
+from radixagent.chat.wire import (
+    ChatCompletionChunk,
+    ChatCompletionOut,
+    ChoiceOut,
+    ChunkChoice,
+    Delta,
+    FunctionDelta,
+    FunctionOut,
+    MessageOut,
+    ModelList,
+    ModelOut,
+    ToolCallDelta,
+    ToolCallOut,
+    UsageOut,
+)
 from radixagent.errors import RadixAgentError
 from radixagent.server.deps import Protected, State
 from radixagent.server.errors import ErrorBody, describe
@@ -28,109 +40,6 @@ from radixagent.server.state import AppState
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=Protected)
 
 ROUTE = "/v1/chat/completions"
-
-
-# --- OpenAI's response shapes ----------------------------------------------------------------
-
-
-class FunctionOut(BaseModel):
-    name: str
-    arguments: str
-
-
-class ToolCallOut(BaseModel):
-    id: str
-    type: Literal["function"] = "function"
-    function: FunctionOut
-
-
-class MessageOut(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str | None = None
-    tool_calls: list[ToolCallOut] | None = None
-    refusal: str | None = None
-
-
-class ChoiceOut(BaseModel):
-    index: int = 0
-    message: MessageOut
-    finish_reason: str
-    logprobs: None = None
-
-
-class PromptTokensDetails(BaseModel):
-    cached_tokens: int = 0
-
-
-class UsageOut(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    prompt_tokens_details: PromptTokensDetails
-
-    @classmethod
-    def of(cls, usage: Usage) -> UsageOut:
-        return cls(
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=usage.total_tokens,
-            prompt_tokens_details=PromptTokensDetails(cached_tokens=usage.cached_tokens),
-        )
-
-
-class ChatCompletionOut(BaseModel):
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChoiceOut]
-    usage: UsageOut
-    system_fingerprint: str | None = None
-
-
-class FunctionDelta(BaseModel):
-    name: str | None = None
-    arguments: str | None = None
-
-
-class ToolCallDelta(BaseModel):
-    index: int
-    id: str | None = None
-    type: Literal["function"] | None = None
-    function: FunctionDelta | None = None
-
-
-class Delta(BaseModel):
-    role: Literal["assistant"] | None = None
-    content: str | None = None
-    tool_calls: list[ToolCallDelta] | None = None
-
-
-class ChunkChoice(BaseModel):
-    index: int = 0
-    delta: Delta
-    finish_reason: str | None = None
-
-
-class ChatCompletionChunk(BaseModel):
-    id: str
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    choices: list[ChunkChoice]
-    usage: UsageOut | None = None
-
-
-class ModelOut(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str = "radixagent"
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelOut] = Field(default_factory=list)
 
 
 # --- endpoints -------------------------------------------------------------------------------

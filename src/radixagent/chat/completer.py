@@ -34,185 +34,36 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from radixagent.decision import Decision, DecisionSettings, DecisionStrategy, decide, protocol_text
+from radixagent.chat.planning import DEFAULT_SYSTEM, ChatPlan, plan_request
+from radixagent.chat.wire import (
+    AssistantMessageIn,
+    ChatMessageIn,
+    ChatRequest,
+    SystemMessageIn,
+    ToolMessageIn,
+    UserMessageIn,
+    content_text,
+)
+from radixagent.decision import Decision, DecisionSettings, DecisionStrategy, decide
 from radixagent.engine.base import Engine
-from radixagent.engine.constraints import bounded_schema, fit_schema
+from radixagent.engine.constraints import bounded_schema
 from radixagent.engine.prefix import PrefixLedger
 from radixagent.engine.tap import EngineTap, TapState, tap_scope
 from radixagent.engine.types import (
     JsonSchemaConstraint,
-    SamplingParams,
     Usage,
 )
 from radixagent.errors import (
-    ChatInputError,
-    ConstraintError,
     DecisionError,
     EngineResponseError,
-    UnknownToolError,
 )
 from radixagent.prompting import CHATML, ChatFormat, Transcript, TurnWriter
-from radixagent.schemas import ToolSchema
 
 logger = logging.getLogger(__name__)
-
-__all__ = [
-    "ChatCompleter",
-    "ChatDelta",
-    "ChatInputError",
-    "ChatRequest",
-    "ChatResult",
-    "ChatToolCall",
-]
-
-DEFAULT_SYSTEM = "You are a helpful assistant."
-RESERVED_TOOL_NAMES = frozenset({"answer", "run"})
-"""Words of the decision protocol: a tool of that name could not be told apart from them."""
-
-
-# --- the request: OpenAI's vocabulary ------------------------------------------------------------
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class TextPart(_In):
-    type: Literal["text"] = "text"
-    text: str
-
-
-MessageContent = str | list[TextPart]
-
-
-def content_text(content: MessageContent | None) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    return "".join(part.text for part in content)
-
-
-class FunctionCallIn(_In):
-    name: str
-    arguments: str = "{}"
-
-
-class ToolCallIn(_In):
-    id: str
-    type: Literal["function"] = "function"
-    function: FunctionCallIn
-
-
-class SystemMessageIn(_In):
-    role: Literal["system", "developer"]
-    content: MessageContent
-
-
-class UserMessageIn(_In):
-    role: Literal["user"]
-    content: MessageContent
-
-
-class AssistantMessageIn(_In):
-    role: Literal["assistant"]
-    content: MessageContent | None = None
-    tool_calls: list[ToolCallIn] | None = None
-
-
-class ToolMessageIn(_In):
-    role: Literal["tool"]
-    content: MessageContent
-    tool_call_id: str
-
-
-ChatMessageIn = Annotated[
-    SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn, Field(discriminator="role")
-]
-
-
-class FunctionSpec(_In):
-    name: str
-    description: str = ""
-    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
-    strict: bool | None = None
-
-
-class ToolSpec(_In):
-    type: Literal["function"] = "function"
-    function: FunctionSpec
-
-
-class NamedFunction(_In):
-    name: str
-
-
-class NamedToolChoice(_In):
-    type: Literal["function"] = "function"
-    function: NamedFunction
-
-
-ToolChoice = Literal["auto", "required", "none"] | NamedToolChoice
-
-
-class TextFormat(_In):
-    type: Literal["text"]
-
-
-class JsonObjectFormat(_In):
-    type: Literal["json_object"]
-
-
-class JsonSchemaSpec(_In):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-    name: str = "response"
-    description: str = ""
-    json_schema: dict[str, Any] = Field(default_factory=dict, alias="schema")
-    strict: bool | None = None
-
-
-class JsonSchemaFormat(_In):
-    type: Literal["json_schema"]
-    json_schema: JsonSchemaSpec
-
-
-ResponseFormat = Annotated[TextFormat | JsonObjectFormat | JsonSchemaFormat, Field(discriminator="type")]
-
-
-class StreamOptions(_In):
-    include_usage: bool = False
-
-
-class ChatRequest(_In):
-    """An OpenAI chat completions request. Fields radixagent does not use (penalties, user,
-    metadata, ...) are accepted and ignored; ones it cannot honour are refused."""
-
-    model: str = ""
-    messages: list[ChatMessageIn] = Field(min_length=1)
-    tools: list[ToolSpec] | None = None
-    tool_choice: ToolChoice | None = None
-    parallel_tool_calls: bool | None = None
-    response_format: ResponseFormat | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
-    seed: int | None = None
-    stop: str | list[str] | None = None
-    stream: bool | None = False
-    stream_options: StreamOptions | None = None
-    n: int | None = Field(default=None, ge=1)
-    logprobs: bool | None = None
-
-
-# --- the result ----------------------------------------------------------------------------------
 
 
 class ChatToolCall(BaseModel):
@@ -249,115 +100,6 @@ class ChatDelta(BaseModel):
 
     text: str = ""
     result: ChatResult | None = None
-
-
-# --- planning a request --------------------------------------------------------------------------
-
-Mode = Literal["plain", "answer", "decide"]
-
-
-@dataclass
-class _Plan:
-    system: str
-    mode: Mode
-    decide_tools: list[ToolSchema]
-    validators: dict[str, jsonschema.protocols.Validator]
-    require_tool: bool
-    settings: DecisionSettings
-    answer_schema: dict[str, Any] | None
-    answer_validator: jsonschema.protocols.Validator | None
-    sampling: SamplingParams
-
-
-def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str, jsonschema.protocols.Validator]]:
-    tools: list[ToolSchema] = []
-    validators: dict[str, jsonschema.protocols.Validator] = {}
-    for i, spec in enumerate(specs):
-        fn = spec.function
-        where = f"tools[{i}].function"
-        if fn.name in RESERVED_TOOL_NAMES:
-            raise ChatInputError(
-                f"A function cannot be named {fn.name!r}: radixagent's decision protocol uses that word. Rename it.",
-                param=f"{where}.name",
-                code="invalid_tool",
-            )
-        if fn.name in validators:
-            raise ChatInputError(f"Two tools are named {fn.name!r}: give each function its own name.", param=f"{where}.name", code="invalid_tool")
-        parameters = fn.parameters or {"type": "object", "properties": {}}
-        validator = _validator(parameters, f"{where}.parameters")
-        if parameters.get("type", "object") != "object":
-            raise ChatInputError(
-                f"The parameters of function {fn.name!r} must be a JSON schema of type 'object', not {parameters.get('type')!r}.",
-                param=f"{where}.parameters",
-                code="invalid_schema",
-            )
-        try:
-            tools.append(ToolSchema(name=fn.name, description=fn.description or fn.name, parameters=parameters))
-        except ValidationError:
-            raise ChatInputError(
-                f"{fn.name!r} is not a valid function name: use 1-64 letters, digits, '_' or '-', starting with a letter or '_'.",
-                param=f"{where}.name",
-                code="invalid_tool",
-            ) from None
-        validators[fn.name] = validator
-    return tools, validators
-
-
-def _check_messages(messages: Sequence[SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn]) -> None:
-    """The conversation's shape: a user message somewhere, tool results answering earlier
-    calls, and the assistant's turn still to come."""
-    if not any(isinstance(m, UserMessageIn) for m in messages):
-        raise ChatInputError("The messages need at least one user message.", param="messages")
-    call_ids: set[str] = set()
-    for i, message in enumerate(messages):
-        if isinstance(message, AssistantMessageIn):
-            call_ids.update(call.id for call in message.tool_calls or [])
-        elif isinstance(message, ToolMessageIn) and message.tool_call_id not in call_ids:
-            raise ChatInputError(
-                f"No earlier assistant tool call has the id {message.tool_call_id!r}: a tool message answers one of "
-                "the tool_calls of an assistant message before it.",
-                param=f"messages[{i}].tool_call_id",
-            )
-    if isinstance(messages[-1], AssistantMessageIn):
-        raise ChatInputError(
-            "The last message must be from the user or a tool result: the assistant's turn is what this request generates.",
-            param=f"messages[{len(messages) - 1}]",
-        )
-
-
-def _validator(schema: dict[str, Any], param: str) -> jsonschema.protocols.Validator:
-    try:
-        json.dumps(schema)
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        error = ConstraintError(f"The JSON schema at {param} is not valid: {exc.message}. Fix it and try again.")
-        error.param = param  # type: ignore[attr-defined]
-        raise error from None
-    except (TypeError, ValueError) as exc:
-        error = ConstraintError(f"The JSON schema at {param} is not serialisable as JSON: {exc}")
-        error.param = param  # type: ignore[attr-defined]
-        raise error from None
-    return cls(schema)
-
-
-def _answer_schema(request: ChatRequest) -> tuple[dict[str, Any] | None, jsonschema.protocols.Validator | None]:
-    fmt = request.response_format
-    if fmt is None or isinstance(fmt, TextFormat):
-        return None, None
-    if isinstance(fmt, JsonObjectFormat):
-        schema: dict[str, Any] = {"type": "object"}
-    else:
-        schema = fmt.json_schema.json_schema
-        if not schema:
-            raise ChatInputError(
-                "response_format json_schema needs a 'schema': the JSON schema the answer must follow.",
-                param="response_format.json_schema.schema",
-            )
-    return schema, _validator(schema, "response_format.json_schema.schema")
-
-
-# --- the completer -------------------------------------------------------------------------------
 
 
 class ChatCompleter:
@@ -449,74 +191,17 @@ class ChatCompleter:
 
     # --- the turn ------------------------------------------------------------------------
 
-    def plan(self, request: ChatRequest) -> _Plan:
+    def plan(self, request: ChatRequest) -> ChatPlan:
         """Check the request and decide how to serve it (no engine call)."""
-        if request.n not in (None, 1):
-            raise ChatInputError("Only n=1 is supported: send one request per completion you need.", param="n")
-        if request.logprobs:
-            raise ChatInputError("logprobs are not returned by this endpoint; leave logprobs unset.", param="logprobs")
-        tools, validators = _tool_schemas(request.tools or [])
-        choice = request.tool_choice
-        max_tokens = request.max_completion_tokens or request.max_tokens
-        answer_schema, answer_validator = _answer_schema(request)
-        _check_messages(request.messages)
-        systems: list[str] = []
-        for message in request.messages:
-            if not isinstance(message, SystemMessageIn):
-                break
-            systems.append(content_text(message.content))
-        system = "\n\n".join(s for s in systems if s.strip()) or self.default_system
-        if tools:
-            system += "\n\n" + protocol_text(tools, allow_ask=False)
-        if choice is None:
-            choice = "auto"
-        if not tools and choice != "none" and choice != "auto":
-            raise ChatInputError("tool_choice asks for a tool call, but the request has no tools.", param="tool_choice")
-        mode: Mode = "plain" if not tools else "answer" if choice == "none" else "decide"
-        decide_tools = tools
-        if isinstance(choice, NamedToolChoice):
-            named = [t for t in tools if t.name == choice.function.name]
-            if not named:
-                error = UnknownToolError(choice.function.name, [t.name for t in tools])
-                error.param = "tool_choice.function.name"  # type: ignore[attr-defined]
-                raise error
-            decide_tools = named
-        base = self.decision
-        argument_tokens = max(8, max_tokens) if max_tokens else base.argument_tokens
-        answer_tokens = max(8, max_tokens) if max_tokens else base.answer_tokens
-        settings = base.model_copy(
-            update={
-                "max_calls": self.max_parallel_calls if request.parallel_tool_calls else 1,
-                "argument_tokens": argument_tokens,
-                "answer_tokens": answer_tokens,
-                "allow_ask": False,
-            }
-        )
-        # Fit the argument schemas to this turn's token budget, so a call closes within it (the
-        # system prompt keeps the tools as given: byte-stable whatever max_tokens is).
-        if max_tokens:
-            decide_tools = [t.model_copy(update={"parameters": fit_schema(t.parameters, argument_tokens)}) for t in decide_tools]
-        stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
-        sampling = SamplingParams(
-            max_tokens=max_tokens or (answer_tokens if mode != "plain" else self.default_max_tokens),
-            temperature=request.temperature or 0.0,
-            top_p=request.top_p or 1.0,
-            seed=request.seed,
-            stop=stop,
-        )
-        return _Plan(
-            system=system,
-            mode=mode,
-            decide_tools=decide_tools,
-            validators=validators,
-            require_tool=choice == "required" or isinstance(choice, NamedToolChoice),
-            settings=settings,
-            answer_schema=answer_schema,
-            answer_validator=answer_validator,
-            sampling=sampling,
+        return plan_request(
+            request,
+            self.decision,
+            max_parallel_calls=self.max_parallel_calls,
+            default_system=self.default_system,
+            default_max_tokens=self.default_max_tokens,
         )
 
-    async def transcript(self, request: ChatRequest, plan: _Plan) -> Transcript:
+    async def transcript(self, request: ChatRequest, plan: ChatPlan) -> Transcript:
         """The request's conversation as the engine will see it, ending where the assistant's
         turn begins. Each turn is appended where the previous request's prompt ended, so a
         client resending its history re-creates the same prompt tokens up to its last turn."""
@@ -551,7 +236,7 @@ class ChatCompleter:
         return transcript
 
     @staticmethod
-    def _assistant_text(message: AssistantMessageIn, plan: _Plan, names: dict[str, str]) -> str:
+    def _assistant_text(message: AssistantMessageIn, plan: ChatPlan, names: dict[str, str]) -> str:
         if message.tool_calls:
             lines = []
             for call in message.tool_calls:
@@ -561,7 +246,7 @@ class ChatCompleter:
         content = content_text(message.content)
         return content if plan.mode == "plain" else f"Action: answer\nAnswer: {content}"
 
-    async def _complete(self, request: ChatRequest, state: TapState, plan: _Plan | None = None) -> ChatResult:
+    async def _complete(self, request: ChatRequest, state: TapState, plan: ChatPlan | None = None) -> ChatResult:
         started = time.perf_counter()
         plan = plan or self.plan(request)
         transcript = await self.transcript(request, plan)
@@ -607,7 +292,7 @@ class ChatCompleter:
         self._check_answer(decision.text, plan)
         return result(content=decision.text, finish_reason="stop", confidence=decision.confidence)
 
-    def _tool_calls(self, decision: Decision, plan: _Plan, generated: str) -> list[ChatToolCall]:
+    def _tool_calls(self, decision: Decision, plan: ChatPlan, generated: str) -> list[ChatToolCall]:
         raw = _raw_arguments(generated, len(decision.calls)) if self.decision.strategy is DecisionStrategy.SCORE else None
         calls: list[ChatToolCall] = []
         seen: set[tuple[str, str]] = set()
@@ -631,7 +316,7 @@ class ChatCompleter:
         return calls
 
     @staticmethod
-    def _check_answer(text: str, plan: _Plan) -> None:
+    def _check_answer(text: str, plan: ChatPlan) -> None:
         """A finished answer under a JSON schema must validate: if not, the engine dropped the constraint."""
         validator = plan.answer_validator
         if validator is None:

@@ -1,0 +1,220 @@
+"""Planning a chat request: check it and decide how to serve it, before any engine call.
+
+A plan says what the system text is (the request's system messages, then the decision
+protocol listing its tools), whether the turn is plain text, a forced answer or a decision,
+which tools it may call, and the sampling and decision settings of the turn."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import ValidationError
+
+from radixagent.chat.wire import (
+    AssistantMessageIn,
+    ChatRequest,
+    JsonObjectFormat,
+    NamedToolChoice,
+    SystemMessageIn,
+    TextFormat,
+    ToolMessageIn,
+    ToolSpec,
+    UserMessageIn,
+    content_text,
+)
+from radixagent.decision import DecisionSettings, protocol_text
+from radixagent.engine.constraints import fit_schema
+from radixagent.engine.types import SamplingParams
+from radixagent.errors import (
+    ChatInputError,
+    ConstraintError,
+    UnknownToolError,
+)
+from radixagent.schemas import ToolSchema
+
+DEFAULT_SYSTEM = "You are a helpful assistant."
+RESERVED_TOOL_NAMES = frozenset({"answer", "run"})
+"""Words of the decision protocol: a tool of that name could not be told apart from them."""
+
+
+Mode = Literal["plain", "answer", "decide"]
+
+
+@dataclass
+class ChatPlan:
+    system: str
+    mode: Mode
+    decide_tools: list[ToolSchema]
+    validators: dict[str, jsonschema.protocols.Validator]
+    require_tool: bool
+    settings: DecisionSettings
+    answer_schema: dict[str, Any] | None
+    answer_validator: jsonschema.protocols.Validator | None
+    sampling: SamplingParams
+
+
+def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str, jsonschema.protocols.Validator]]:
+    tools: list[ToolSchema] = []
+    validators: dict[str, jsonschema.protocols.Validator] = {}
+    for i, spec in enumerate(specs):
+        fn = spec.function
+        where = f"tools[{i}].function"
+        if fn.name in RESERVED_TOOL_NAMES:
+            raise ChatInputError(
+                f"A function cannot be named {fn.name!r}: radixagent's decision protocol uses that word. Rename it.",
+                param=f"{where}.name",
+                code="invalid_tool",
+            )
+        if fn.name in validators:
+            raise ChatInputError(f"Two tools are named {fn.name!r}: give each function its own name.", param=f"{where}.name", code="invalid_tool")
+        parameters = fn.parameters or {"type": "object", "properties": {}}
+        validator = _validator(parameters, f"{where}.parameters")
+        if parameters.get("type", "object") != "object":
+            raise ChatInputError(
+                f"The parameters of function {fn.name!r} must be a JSON schema of type 'object', not {parameters.get('type')!r}.",
+                param=f"{where}.parameters",
+                code="invalid_schema",
+            )
+        try:
+            tools.append(ToolSchema(name=fn.name, description=fn.description or fn.name, parameters=parameters))
+        except ValidationError:
+            raise ChatInputError(
+                f"{fn.name!r} is not a valid function name: use 1-64 letters, digits, '_' or '-', starting with a letter or '_'.",
+                param=f"{where}.name",
+                code="invalid_tool",
+            ) from None
+        validators[fn.name] = validator
+    return tools, validators
+
+
+def _check_messages(messages: Sequence[SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn]) -> None:
+    """The conversation's shape: a user message somewhere, tool results answering earlier
+    calls, and the assistant's turn still to come."""
+    if not any(isinstance(m, UserMessageIn) for m in messages):
+        raise ChatInputError("The messages need at least one user message.", param="messages")
+    call_ids: set[str] = set()
+    for i, message in enumerate(messages):
+        if isinstance(message, AssistantMessageIn):
+            call_ids.update(call.id for call in message.tool_calls or [])
+        elif isinstance(message, ToolMessageIn) and message.tool_call_id not in call_ids:
+            raise ChatInputError(
+                f"No earlier assistant tool call has the id {message.tool_call_id!r}: a tool message answers one of "
+                "the tool_calls of an assistant message before it.",
+                param=f"messages[{i}].tool_call_id",
+            )
+    if isinstance(messages[-1], AssistantMessageIn):
+        raise ChatInputError(
+            "The last message must be from the user or a tool result: the assistant's turn is what this request generates.",
+            param=f"messages[{len(messages) - 1}]",
+        )
+
+
+def _validator(schema: dict[str, Any], param: str) -> jsonschema.protocols.Validator:
+    try:
+        json.dumps(schema)
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        error = ConstraintError(f"The JSON schema at {param} is not valid: {exc.message}. Fix it and try again.")
+        error.param = param  # type: ignore[attr-defined]
+        raise error from None
+    except (TypeError, ValueError) as exc:
+        error = ConstraintError(f"The JSON schema at {param} is not serialisable as JSON: {exc}")
+        error.param = param  # type: ignore[attr-defined]
+        raise error from None
+    return cls(schema)
+
+
+def _answer_schema(request: ChatRequest) -> tuple[dict[str, Any] | None, jsonschema.protocols.Validator | None]:
+    fmt = request.response_format
+    if fmt is None or isinstance(fmt, TextFormat):
+        return None, None
+    if isinstance(fmt, JsonObjectFormat):
+        schema: dict[str, Any] = {"type": "object"}
+    else:
+        schema = fmt.json_schema.json_schema
+        if not schema:
+            raise ChatInputError(
+                "response_format json_schema needs a 'schema': the JSON schema the answer must follow.",
+                param="response_format.json_schema.schema",
+            )
+    return schema, _validator(schema, "response_format.json_schema.schema")
+
+
+def plan_request(
+    request: ChatRequest,
+    decision: DecisionSettings,
+    *,
+    max_parallel_calls: int,
+    default_system: str = DEFAULT_SYSTEM,
+    default_max_tokens: int = 512,
+) -> ChatPlan:
+    """Check the request and decide how to serve it (no engine call)."""
+    if request.n not in (None, 1):
+        raise ChatInputError("Only n=1 is supported: send one request per completion you need.", param="n")
+    if request.logprobs:
+        raise ChatInputError("logprobs are not returned by this endpoint; leave logprobs unset.", param="logprobs")
+    tools, validators = _tool_schemas(request.tools or [])
+    choice = request.tool_choice
+    max_tokens = request.max_completion_tokens or request.max_tokens
+    answer_schema, answer_validator = _answer_schema(request)
+    _check_messages(request.messages)
+    systems: list[str] = []
+    for message in request.messages:
+        if not isinstance(message, SystemMessageIn):
+            break
+        systems.append(content_text(message.content))
+    system = "\n\n".join(s for s in systems if s.strip()) or default_system
+    if tools:
+        system += "\n\n" + protocol_text(tools, allow_ask=False)
+    if choice is None:
+        choice = "auto"
+    if not tools and choice != "none" and choice != "auto":
+        raise ChatInputError("tool_choice asks for a tool call, but the request has no tools.", param="tool_choice")
+    mode: Mode = "plain" if not tools else "answer" if choice == "none" else "decide"
+    decide_tools = tools
+    if isinstance(choice, NamedToolChoice):
+        named = [t for t in tools if t.name == choice.function.name]
+        if not named:
+            error = UnknownToolError(choice.function.name, [t.name for t in tools])
+            error.param = "tool_choice.function.name"  # type: ignore[attr-defined]
+            raise error
+        decide_tools = named
+    base = decision
+    argument_tokens = max(8, max_tokens) if max_tokens else base.argument_tokens
+    answer_tokens = max(8, max_tokens) if max_tokens else base.answer_tokens
+    settings = base.model_copy(
+        update={
+            "max_calls": max_parallel_calls if request.parallel_tool_calls else 1,
+            "argument_tokens": argument_tokens,
+            "answer_tokens": answer_tokens,
+            "allow_ask": False,
+        }
+    )
+    # Fit the argument schemas to this turn's token budget, so a call closes within it (the
+    # system prompt keeps the tools as given: byte-stable whatever max_tokens is).
+    if max_tokens:
+        decide_tools = [t.model_copy(update={"parameters": fit_schema(t.parameters, argument_tokens)}) for t in decide_tools]
+    stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
+    sampling = SamplingParams(
+        max_tokens=max_tokens or (answer_tokens if mode != "plain" else default_max_tokens),
+        temperature=request.temperature or 0.0,
+        top_p=request.top_p or 1.0,
+        seed=request.seed,
+        stop=stop,
+    )
+    return ChatPlan(
+        system=system,
+        mode=mode,
+        decide_tools=decide_tools,
+        validators=validators,
+        require_tool=choice == "required" or isinstance(choice, NamedToolChoice),
+        settings=settings,
+        answer_schema=answer_schema,
+        answer_validator=answer_validator,
+        sampling=sampling,
+    )
