@@ -9,13 +9,9 @@ import pytest
 
 from conftest import StoreBackend
 from radixagent.engine import ScriptedEngine, Usage
+from radixagent.engine.prefix import common_prefix_length
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, StoreError
-from radixagent.memory import (
-    ConversationTree,
-    PromptRecord,
-    RadixMemory,
-    common_prefix_length,
-)
+from radixagent.memory import ConversationTree, PromptRecord, RadixMemory
 from radixagent.schemas import AnswerPart, DecisionPart, Message, ToolCall, ToolCallPart, UserTextPart
 
 # --- the tree ----------------------------------------------------------------------------
