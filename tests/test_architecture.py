@@ -119,3 +119,23 @@ def test_the_import_graph_has_no_cycle() -> None:
 def test_the_core_knows_nothing_of_the_tutorial_api() -> None:
     users = sorted(m for m, targets in _graph().items() if any(t.startswith("radixagent.compat") for t in targets))
     assert all(m.startswith("radixagent.compat") or _layer(m) > _layer("radixagent.compat") for m in users), users
+
+
+def test_the_package_root_exports_every_error_and_every_error_lives_in_errors_py() -> None:
+    import inspect
+
+    import radixagent
+    import radixagent.errors
+
+    tree = {n for n, o in vars(radixagent.errors).items() if inspect.isclass(o) and issubclass(o, Exception)}
+    assert tree <= set(radixagent.__all__)
+    defined_elsewhere = [
+        f"{path.relative_to(PACKAGE)}: {node.name}"
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "errors.py" or path.parent != PACKAGE
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and not node.name.startswith("_")
+        and any(ast.unparse(b).endswith(("Error", "Exception")) for b in node.bases)
+    ]
+    assert defined_elsewhere == []

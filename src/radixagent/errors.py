@@ -8,6 +8,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   └── CodeExecutionDisabledError  execute_code was called while code execution is off
     ├── InputError                  a request the engine must refuse
     │   ├── ChatInputError          a chat completion request radixagent cannot serve (`param`, `code`)
+    │   ├── RequestTooLargeError    a request body over the server's limit
     │   ├── EmptyPromptError
     │   ├── ContextOverflowError    the prompt does not fit the model's context
     │   └── ConstraintError         a schema, regex or grammar the engine cannot compile
@@ -30,11 +31,15 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   └── ToolExecutionError      the tool raised (the original is `__cause__`)
     ├── OutputValidationError       the final output does not parse or validate (`errors`)
     │   └── JudgeError              the judge model gave no valid assessment (`attempts`)
-    └── StoreError                  the store cannot read or write what was asked
-        ├── SessionNotFoundError    no session with that id (`session_id`)
-        ├── NodeNotFoundError       no conversation node with that id (`node_id`)
-        ├── SchemaVersionError      the database was written by a newer radixagent
-        └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
+    ├── StoreError                  the store cannot read or write what was asked
+    │   ├── SessionNotFoundError    no session with that id (`session_id`)
+    │   ├── NodeNotFoundError       no conversation node with that id (`node_id`)
+    │   ├── SchemaVersionError      the database was written by a newer radixagent
+    │   └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
+    ├── AuthenticationError         a server request without a valid API key
+    ├── ServerBusyError             the server is at its concurrency limit (`retry_after_s`)
+    ├── RequestTimeoutError         a server request ran past its timeout
+    └── ServerShuttingDownError     the server is draining
 """
 
 from __future__ import annotations
@@ -278,3 +283,54 @@ class SchemaVersionError(StoreError):
 class StoreUnavailableError(StoreError):
     """The database server did not answer (down, unreachable, refusing connections): unlike
     other store errors, the same call may succeed once the server is back."""
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+class AuthenticationError(RadixAgentError):
+    """A server request without a valid API key (401)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"{detail} Send 'Authorization: Bearer <key>' with one of the server's API keys (RADIXAGENT_SERVER_API_KEYS).")
+
+
+class ServerBusyError(RadixAgentError):
+    """The server is at its concurrency limit (429 with Retry-After)."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"The server is answering {limit} requests already, its limit: retry in {retry_after_s:g} s, "
+            "or run more replicas (RADIXAGENT_MAX_CONCURRENCY sets the limit)."
+        )
+
+
+class RequestTimeoutError(RadixAgentError):
+    """A server request ran past its timeout and was stopped (504)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"The request did not finish within the server's {timeout_s:g} s timeout and was stopped: ask for fewer "
+            "tokens or iterations, or raise RADIXAGENT_REQUEST_TIMEOUT."
+        )
+
+
+class ServerShuttingDownError(RadixAgentError):
+    """The server is draining and takes no new work (503)."""
+
+    def __init__(self) -> None:
+        super().__init__("The server is shutting down and takes no new work: retry against another replica, or in a moment.")
+
+
+class RequestTooLargeError(InputError):
+    """A request body over the server's limit (413)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"The request body is larger than the server's limit of {limit} bytes: send less, or raise "
+            "RADIXAGENT_MAX_BODY_BYTES."
+        )

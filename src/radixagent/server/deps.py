@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from radixagent.server.errors import AuthenticationError
+from radixagent.errors import AuthenticationError
 from radixagent.server.state import AppState
 
 

@@ -1,16 +1,9 @@
 """Every error as JSON in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 
 A request a user got wrong is a 4xx that says what to fix; an engine or store failure is a
-5xx that says what failed; nothing answers with a traceback. The errors only the server
-raises live here, under the package's one tree (`radixagent.errors`):
-
-    RadixAgentError
-    ├── AuthenticationError       no or a wrong Bearer token (401)
-    ├── ServerBusyError           the concurrency limit is reached (429, Retry-After)
-    ├── RequestTimeoutError       the request ran past the server's per-request timeout (504)
-    ├── ServerShuttingDownError   the server is draining for shutdown (503)
-    └── InputError
-        └── RequestTooLargeError  the body is larger than the limit (413)
+5xx that says what failed; nothing answers with a traceback. The errors only the server raises
+(AuthenticationError 401, ServerBusyError 429, RequestTooLargeError 413, RequestTimeoutError
+504, ServerShuttingDownError 503) are in the package's one tree, `radixagent.errors`.
 """
 
 from __future__ import annotations
@@ -25,6 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radixagent.errors import (
+    AuthenticationError,
     ChatInputError,
     CircuitOpenError,
     ConfigurationError,
@@ -41,6 +35,10 @@ from radixagent.errors import (
     NodeNotFoundError,
     OutputValidationError,
     RadixAgentError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+    ServerBusyError,
+    ServerShuttingDownError,
     SessionNotFoundError,
     StoreError,
     ToolError,
@@ -53,44 +51,6 @@ if TYPE_CHECKING:
     from radixagent.server.metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
-
-
-class AuthenticationError(RadixAgentError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"{detail} Send 'Authorization: Bearer <key>' with one of the server's API keys (RADIXAGENT_SERVER_API_KEYS).")
-
-
-class ServerBusyError(RadixAgentError):
-    def __init__(self, limit: int, retry_after_s: float) -> None:
-        self.limit = limit
-        self.retry_after_s = retry_after_s
-        super().__init__(
-            f"The server is answering {limit} requests already, its limit: retry in {retry_after_s:g} s, "
-            "or run more replicas (RADIXAGENT_MAX_CONCURRENCY sets the limit)."
-        )
-
-
-class RequestTimeoutError(RadixAgentError):
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
-        super().__init__(
-            f"The request did not finish within the server's {timeout_s:g} s timeout and was stopped: ask for fewer "
-            "tokens or iterations, or raise RADIXAGENT_REQUEST_TIMEOUT."
-        )
-
-
-class ServerShuttingDownError(RadixAgentError):
-    def __init__(self) -> None:
-        super().__init__("The server is shutting down and takes no new work: retry against another replica, or in a moment.")
-
-
-class RequestTooLargeError(InputError):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(
-            f"The request body is larger than the server's limit of {limit} bytes: send less, or raise "
-            "RADIXAGENT_MAX_BODY_BYTES."
-        )
 
 
 class ErrorDetail(BaseModel):

@@ -22,14 +22,8 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from radixagent.server.errors import (
-    RequestTimeoutError,
-    RequestTooLargeError,
-    ServerBusyError,
-    ServerShuttingDownError,
-    describe,
-    error_response,
-)
+from radixagent.errors import RequestTimeoutError, RequestTooLargeError, ServerBusyError, ServerShuttingDownError
+from radixagent.server.errors import describe, error_response
 from radixagent.server.metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
