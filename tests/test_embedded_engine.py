@@ -255,6 +255,25 @@ async def test_score_picks_the_likeliest_choice_with_the_models_own_logprob(engi
     assert paris.token_logprobs == [pytest.approx(free.logprobs[0].logprob, abs=1e-4)]
 
 
+async def test_score_works_for_text_whose_characters_span_several_tokens(engine: EmbeddedEngine) -> None:
+    """llama.cpp reports one logprob per character when its UTF-8 bytes span several tokens."""
+    choices = [" 고맙습니다, 친구여.", " Merci beaucoup, mon ami.", " 🌧️ rain today"]
+    result = await engine.score("Say thanks:", choices)
+    for score in result.scores:
+        assert len(score.token_logprobs) == len(await engine.tokenize(score.choice))
+        assert any(lp < 0 for lp in score.token_logprobs)
+    assert sum(result.probabilities().values()) == pytest.approx(1.0)
+
+
+def test_forced_logprobs_are_aligned_to_the_last_token_of_each_piece() -> None:
+    from radixagent.engine.embedded import _forced_logprobs
+
+    # tokens 5, 6 and 7 spell one character: llama.cpp reports it once, under token 7
+    assert _forced_logprobs([1, 5, 6, 7, 2], [1, 5, 6, 7, 2], [(1, -0.5), (7, -2.0), (2, -1.0)]) == [-0.5, 0.0, 0.0, -2.0, -1.0]
+    assert _forced_logprobs([1, 2], [1, 3], [(1, -0.5), (3, -1.0)]) is None  # not the forced tokens
+    assert _forced_logprobs([1, 2], [1, 2], [(9, -0.5)]) is None  # an entry for a token never forced
+
+
 async def test_score_accepts_token_ids_as_prefix(engine: EmbeddedEngine) -> None:
     ids = await engine.tokenize("The capital of France is")
     result = await engine.score(ids, [" Paris", " banana"])

@@ -518,11 +518,11 @@ class EmbeddedEngine(Engine):
                     self._request(prompt, request_sampling, token_ids_grammar(forced), lease.slot)
                 )
                 lease.holds(prompt, response.tokens, response.tokens_cached)
-            if response.tokens != forced or len(response.completion_probabilities) < len(forced):
+            logprobs = _forced_logprobs(forced, response.tokens, [(p.id, p.logprob) for p in response.completion_probabilities])
+            if logprobs is None:
                 raise EngineResponseError(
                     f"llama.cpp did not follow the forced tokens of {choice!r}: asked {forced}, got {response.tokens}."
                 )
-            logprobs = [p.logprob for p in response.completion_probabilities[: len(forced)]]
             scores.append(
                 ChoiceScore(choice=choice, mean_logprob=sum(logprobs) / len(logprobs), token_logprobs=logprobs)
             )
@@ -555,6 +555,27 @@ class EmbeddedEngine(Engine):
 
     async def model_info(self) -> ModelInfo:
         return ModelInfo(name=self.model_name, context_size=self.context_size, path=str(self.model_path))
+
+
+def _forced_logprobs(forced: Sequence[int], got: Sequence[int], entries: Sequence[tuple[int, float]]) -> list[float] | None:
+    """The logprob of each forced token, or None when llama.cpp generated other tokens.
+
+    llama.cpp reports one entry per piece of text, under the piece's last token: a character
+    whose UTF-8 bytes span several tokens (Korean, emoji) has one entry for all of them. Its
+    leading tokens get 0.0, so every choice that shares the text loses the same terms and the
+    ranking between them holds."""
+    if list(got) != list(forced):
+        return None
+    logprobs = [0.0] * len(forced)
+    position = len(forced) - 1
+    for token, logprob in reversed(entries[: len(forced)]):
+        while position >= 0 and forced[position] != token:
+            position -= 1
+        if position < 0:
+            return None
+        logprobs[position] = logprob
+        position -= 1
+    return logprobs
 
 
 def _logprobs(probs: Sequence[LlamaTokenLogprob], alternatives: int | None) -> list[TokenLogprob]:
