@@ -190,6 +190,42 @@ def test_add_path_counts_files_and_passages(tmp_path: Path) -> None:
         store.add_path(docs / "sub" / "c.pdf")
 
 
+def test_add_path_stays_inside_its_folder_and_survives_link_loops(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nThe outside file mentions narwhals.\n", encoding="utf-8")
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.md").write_text("# Alpha\n\nAlpha talks about zebras.\n", encoding="utf-8")
+    (docs / "sub" / "b.md").write_text("# Bravo\n\nBravo mentions giraffes.\n", encoding="utf-8")
+    (docs / "loop").symlink_to(docs)  # a folder that contains itself
+    (docs / "sub" / "up").symlink_to("..")
+    (docs / "sub" / "self").symlink_to("self")  # a link to itself
+    (docs / "out").symlink_to(outside)  # leads out of the folder
+    (docs / "secret.md").symlink_to(outside / "secret.md")
+    (docs / "passwd.txt").symlink_to("/etc/passwd")
+    (docs / "inner.md").symlink_to(docs / "sub" / "b.md")  # stays inside: indexed once
+
+    store = DocumentStore()
+    report = store.add_path(docs)
+    assert (report.files_added, report.files_unchanged) == (2, 1)  # a.md, b.md; b.md again through inner.md
+    assert {s.source for s in store.sources()} == {
+        str((docs / "a.md").resolve()),
+        str((docs / "sub" / "b.md").resolve()),
+    }
+    assert store.search("narwhals", top_k=5) == []
+    reasons = sorted(line.split(": ", 1)[1] for line in report.skipped)
+    assert reasons == sorted(
+        [
+            "a broken or looping symbolic link",
+            f"a symbolic link to {outside.resolve()}, outside the folder",
+            f"a symbolic link to {(outside / 'secret.md').resolve()}, outside the folder",
+            f"a symbolic link to {Path('/etc/passwd').resolve()}, outside the folder",
+        ]
+    )
+    assert report.files_skipped == 4
+
+
 def test_long_documents_become_titled_passages() -> None:
     text = "# Guide\n\nIntro paragraph.\n\n" + "\n\n".join(
         f"## Section {i}\n\n" + f"Sentence number {i} is here. " * 30 for i in range(4)
