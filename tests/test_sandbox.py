@@ -119,13 +119,13 @@ def test_code_sees_no_host_files(runner: CodeRunner, tmp_path: Path) -> None:
         print(sorted(os.listdir('/')))
         for path in {paths!r}:
             print(path, os.path.exists(path))
-        print(os.getuid() != 0, os.path.expanduser('~'))
+        print(os.getuid() != 0, os.path.expanduser('~'), os.listdir('/usr/local'))
         """,
     )
     lines = output.splitlines()
     assert lines[0] == str(sorted(["bin", "dev", "lib", "lib64", "proc", "tmp", "usr"]))
     assert lines[1:-1] == [f"{path} False" for path in paths]
-    assert lines[-1] == "True /tmp"
+    assert lines[-1] == "True /tmp []"  # not root; no home; /usr/local (host-local settings) is empty
 
 
 # --- writes outside the temp dir ------------------------------------------------------------

@@ -6,7 +6,8 @@ IPC, UTS and cgroup namespaces, and runs the code inside it with:
 - an empty environment (`--clearenv`, then PATH, LANG, HOME=/tmp, TMPDIR=/tmp) and no
   inherited file descriptors except the output pipe; bwrap itself starts with an empty
   environment, so even `/proc/1/environ` inside holds nothing of the server's;
-- a read-only root made of `/usr` (with the `/bin`, `/lib`, `/lib64` links), its own `/proc`
+- a read-only root made of `/usr` (with the `/bin`, `/lib`, `/lib64` links; `/usr/local` is
+  an empty folder unless the interpreter lives there), its own `/proc`
   (which shows only the sandbox's own processes), a minimal read-only `/dev`, and a private
   tmpfs at `/tmp` capped at `disk_mb`: the only writable place, gone when the run ends. No
   `/etc`, no home directory, no data directory, nothing of the host's `/tmp`. When the
@@ -53,7 +54,7 @@ from pathlib import Path
 from radixagent.errors import SandboxUnavailableError
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+SANDBOX_PATH = "/usr/bin:/bin"
 SCRIPT_PATH = "/tmp/main.py"
 _POLL_S = 0.02
 _DRAIN_S = 0.5
@@ -178,6 +179,10 @@ class Sandbox:
                 "--size", str(limits.disk_mb * 1024 * 1024),
                 "--tmpfs", "/tmp",
             ]  # fmt: skip
+            if not self.python.startswith("/usr/local/"):
+                # Host-local installs and settings (/usr/local/etc, pip's system-wide packages)
+                # are not the system Python's business: an empty, read-only folder instead.
+                command += ["--tmpfs", "/usr/local", "--remount-ro", "/usr/local"]
             if prefix is not None:
                 command += ["--ro-bind", prefix, prefix]
             command += [
