@@ -405,3 +405,19 @@ def test_signal_exit_codes_are_reported(runner: CodeRunner) -> None:
     result = runner.run("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)")
     assert result.exit_code == -signal.SIGTERM
     assert result.observation().startswith("killed by signal SIGTERM")
+
+
+def test_code_has_no_privileges(runner: CodeRunner) -> None:
+    output = run(
+        runner,
+        """
+        import ctypes, os
+        status = dict(line.split(':', 1) for line in open('/proc/self/status'))
+        print(status['CapEff'].strip(), status['CapBnd'].strip(), status['NoNewPrivs'].strip())
+        libc = ctypes.CDLL(None, use_errno=True)
+        CLONE_NEWUSER = 0x10000000
+        print(libc.unshare(CLONE_NEWUSER), os.strerror(ctypes.get_errno()))
+        """,
+    )
+    # no capabilities, no_new_privs; user namespaces are off (their count is capped at 0: ENOSPC)
+    assert output.splitlines() == ["0000000000000000 0000000000000000 1", "-1 No space left on device"]
