@@ -283,6 +283,23 @@ def test_memory_is_limited_for_all_processes_together() -> None:
     assert result.duration_ms < 4000
     assert result.observation().startswith("killed: its processes together used more memory than allowed")
 
+    shared = runner.run(  # pages a fork shares with its parent count once
+        textwrap.dedent(
+            """
+            import os, time
+            block = bytearray(150 * 1024 * 1024)
+            for _ in range(3):
+                if os.fork() == 0:
+                    time.sleep(0.5)
+                    os._exit(0)
+            for _ in range(3):
+                os.wait()
+            print('shared')
+            """
+        )
+    )
+    assert shared.ok and shared.output == "shared\n", shared.observation()
+
 
 def test_the_number_of_processes_is_limited() -> None:
     runner = CodeRunner(enabled=True, timeout_s=5, max_processes=8)

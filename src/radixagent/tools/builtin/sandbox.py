@@ -19,8 +19,9 @@ IPC, UTS and cgroup namespaces, and runs the code inside it with:
   because root ignores the process limit;
 - limits on each process (address space, CPU seconds, file size, no core files), on the
   number of processes and threads together (`RLIMIT_NPROC`, counted in the sandbox's own
-  user namespace), and on resident memory for all processes together: a watchdog sums their
-  RSS every `_POLL_S` and kills the whole sandbox when it passes the limit. There is no
+  user namespace), and on memory for all processes together: a watchdog sums their
+  resident memory every `_POLL_S` (pages shared after a fork counted once, as PSS) and kills
+  the whole sandbox when it passes the limit. There is no
   cgroup here, so the hard bound is `max_processes × memory_mb` of address space, and the
   summed limit is enforced within one poll interval;
 - a deadline for the whole process tree and for the output pipe: when it passes, or when
@@ -150,7 +151,11 @@ class Sandbox:
 
     def run(self, code: str) -> SandboxRun:
         self.check()
-        return self._run(self._bwrap_path(), code, self.limits)
+        bwrap = self._bwrap_path()
+        try:
+            return self._run(bwrap, code, self.limits)
+        except OSError as exc:  # bwrap went away or cannot start: never run without it
+            raise SandboxUnavailableError(f"could not start {bwrap}: {exc}") from exc
 
     def _run(self, bwrap: str, code: str, limits: SandboxLimits) -> SandboxRun:
         with tempfile.TemporaryFile(prefix="radixagent-code-") as script:  # unlinked: nothing left on disk
@@ -257,10 +262,12 @@ def _supervise(process: subprocess.Popen[bytes], limits: SandboxLimits, started:
                 break
             now = time.monotonic()
             if now >= next_memory_check:
-                next_memory_check = now + _POLL_S
-                if _tree_rss(process.pid) > limits.memory_mb * 1024 * 1024:
+                memory_limit = limits.memory_mb * 1024 * 1024
+                if _tree_memory(process.pid, memory_limit) > memory_limit:
                     memory_exceeded = True
                     break
+                spent = time.monotonic() - now  # PSS is slow to read: keep the watchdog under ~20% of a core
+                next_memory_check = now + max(_POLL_S, 4 * spent)
     finally:
         if process.poll() is None:
             _kill_sandbox(process)
@@ -299,26 +306,38 @@ def _kill_sandbox(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of `pid` and all its descendants (reparented orphans included: inside
-    the sandbox they go to its init, a descendant of bwrap)."""
-    total = 0
+def _tree_memory(pid: int, limit: int) -> int:
+    """Memory of `pid` and all its descendants (reparented orphans included: inside the
+    sandbox they go to its init, a descendant of bwrap), in bytes. The resident sizes are
+    summed first, which is cheap; only when that sum passes `limit` is it recounted as the
+    proportional set size (PSS, costly to read), where pages a fork shares with its parent
+    count once, not once per process. PSS is never above RSS, so the cheap sum is safe."""
+    pids: list[int] = []
+    resident = 0
     stack = [pid]
-    seen: set[int] = set()
     while stack:
         current = stack.pop()
-        if current in seen:
+        if current in pids:
             continue
-        seen.add(current)
         try:
             with open(f"/proc/{current}/statm", "rb") as statm:
-                total += int(statm.read().split()[1]) * _PAGE
+                resident += int(statm.read().split()[1]) * _PAGE
+            pids.append(current)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children", "rb") as children:
                     stack.extend(int(child) for child in children.read().split())
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    if resident <= limit:
+        return resident
+    proportional = 0
+    for current in pids:
+        try:
+            with open(f"/proc/{current}/smaps_rollup", "rb") as rollup:
+                proportional += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith(b"Pss:"))
+        except (OSError, ValueError, IndexError, StopIteration):
+            return resident  # no PSS from this kernel: count resident pages
+    return proportional
 
 
 def _limits(limits: SandboxLimits) -> Callable[[], None]:
