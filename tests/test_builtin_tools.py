@@ -190,6 +190,42 @@ def test_add_path_counts_files_and_passages(tmp_path: Path) -> None:
         store.add_path(docs / "sub" / "c.pdf")
 
 
+def test_add_path_stays_inside_its_folder_and_survives_link_loops(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n\nThe outside file mentions narwhals.\n", encoding="utf-8")
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "a.md").write_text("# Alpha\n\nAlpha talks about zebras.\n", encoding="utf-8")
+    (docs / "sub" / "b.md").write_text("# Bravo\n\nBravo mentions giraffes.\n", encoding="utf-8")
+    (docs / "loop").symlink_to(docs)  # a folder that contains itself
+    (docs / "sub" / "up").symlink_to("..")
+    (docs / "sub" / "self").symlink_to("self")  # a link to itself
+    (docs / "out").symlink_to(outside)  # leads out of the folder
+    (docs / "secret.md").symlink_to(outside / "secret.md")
+    (docs / "passwd.txt").symlink_to("/etc/passwd")
+    (docs / "inner.md").symlink_to(docs / "sub" / "b.md")  # stays inside: indexed once
+
+    store = DocumentStore()
+    report = store.add_path(docs)
+    assert (report.files_added, report.files_unchanged) == (2, 1)  # a.md, b.md; b.md again through inner.md
+    assert {s.source for s in store.sources()} == {
+        str((docs / "a.md").resolve()),
+        str((docs / "sub" / "b.md").resolve()),
+    }
+    assert store.search("narwhals", top_k=5) == []
+    reasons = sorted(line.split(": ", 1)[1] for line in report.skipped)
+    assert reasons == sorted(
+        [
+            "a broken or looping symbolic link",
+            f"a symbolic link to {outside.resolve()}, outside the folder",
+            f"a symbolic link to {(outside / 'secret.md').resolve()}, outside the folder",
+            f"a symbolic link to {Path('/etc/passwd').resolve()}, outside the folder",
+        ]
+    )
+    assert report.files_skipped == 4
+
+
 def test_long_documents_become_titled_passages() -> None:
     text = "# Guide\n\nIntro paragraph.\n\n" + "\n\n".join(
         f"## Section {i}\n\n" + f"Sentence number {i} is here. " * 30 for i in range(4)
@@ -283,14 +319,14 @@ def test_code_sees_no_secret_from_the_environment(runner: CodeRunner, monkeypatc
     assert "s3cr3t-value-123" not in result.output and "RADIXAGENT_TEST_SECRET" not in result.output
     assert "sk-should-not-leak" not in result.output
     names = {line.split(" = ")[0] for line in result.output.splitlines()}
-    assert names <= {"PATH", "LANG", "HOME", "TMPDIR", "LC_CTYPE"}
+    assert names <= {"PATH", "LANG", "HOME", "TMPDIR", "PWD"}
 
 
-def test_code_runs_in_a_temporary_directory_that_is_removed(runner: CodeRunner) -> None:
-    result = runner.run("import os\nopen('out.txt', 'w').write('x')\nprint(os.getcwd())")
-    workdir = Path(result.output.strip())
-    assert workdir.name.startswith("radixagent-code-")
-    assert workdir != Path.cwd() and not workdir.exists()
+def test_code_runs_in_a_private_tmp_that_is_gone_afterwards(runner: CodeRunner) -> None:
+    first = runner.run("import os\nopen('out.txt', 'w').write('x')\nprint(os.getcwd(), os.listdir('.'))")
+    assert first.output == "/tmp ['out.txt', 'main.py']\n" or first.output == "/tmp ['main.py', 'out.txt']\n"
+    second = runner.run("import os\nprint(os.listdir('/tmp'))")
+    assert second.output == "['main.py']\n"  # each run starts from an empty tmpfs
 
 
 def test_code_output_is_capped(runner: CodeRunner) -> None:

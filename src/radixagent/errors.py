@@ -5,7 +5,8 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
 
     RadixAgentError
     ├── ConfigurationError          a setting or flag is wrong
-    │   └── CodeExecutionDisabledError  execute_code was called while code execution is off
+    │   ├── CodeExecutionDisabledError  execute_code was called while code execution is off
+    │   └── SandboxUnavailableError     execute_code cannot make its sandbox here (no bwrap, no namespaces)
     ├── InputError                  a request the engine must refuse
     │   ├── ChatInputError          a chat completion request radixagent cannot serve (`param`, `code`)
     │   ├── RequestTooLargeError    a request body over the server's limit
@@ -61,6 +62,21 @@ class CodeExecutionDisabledError(ConfigurationError):
             "Code execution is disabled: enable it with RADIXAGENT_ENABLE_CODE=1, "
             "builtin_tools(..., enable_code=True) or CodeRunner(enabled=True), "
             "knowing that the model's code then runs on this machine."
+        )
+
+
+class SandboxUnavailableError(ConfigurationError):
+    """execute_code cannot make its sandbox on this machine, so it runs nothing.
+
+    `reason` says what failed. There is no weaker fallback: install bubblewrap and allow
+    unprivileged user namespaces, or leave code execution off."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"The code sandbox cannot be made here, so execute_code refuses to run anything: {reason}. "
+            "It needs bubblewrap (apt-get install bubblewrap) and Linux user namespaces; "
+            "see docs/security.md, or leave code execution off."
         )
 
 

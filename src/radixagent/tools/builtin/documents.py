@@ -190,7 +190,8 @@ class DocumentStore:
 
     def add_path(self, path: str | Path) -> IndexReport:
         """Index a .md/.markdown/.txt file, or every such file under a directory (recursively,
-        skipping hidden files and folders). Unchanged files are not re-indexed. This is what
+        skipping hidden files and folders, and symbolic links that lead out of the folder; a
+        link loop is walked once). Unchanged files are not re-indexed. This is what
         `radixagent docs add PATH` runs."""
         root = Path(path).expanduser()
         if not root.exists():
@@ -201,14 +202,15 @@ class DocumentStore:
                     f"{root} is not a text document: the store indexes {', '.join(sorted(TEXT_SUFFIXES))} files."
                 )
             return self._add_file(root)
+        walked = IndexReport()  # what the walk itself skipped
         report = IndexReport()
-        for file in _walk(root):
+        for file in _walk(root, walked):
             if file.suffix.lower() in TEXT_SUFFIXES:
                 report = report + self._add_file(file)
             else:
                 report.files_skipped += 1
                 report.skipped.append(f"{file}: not a .md or .txt file")
-        return report
+        return report + walked
 
     def load_sample_corpus(self) -> IndexReport:
         """Index the sample corpus shipped with radixagent, as sources named `sample:<file>`."""
@@ -403,14 +405,47 @@ def _clean_snippet(snippet: str) -> str:
     return " ".join(snippet.split())
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            yield from _walk(entry)
-        elif entry.is_file():
-            yield entry
+def _walk(root: Path, report: IndexReport) -> Iterator[Path]:
+    """The files under `root`, sorted, skipping hidden names. Symbolic links are followed
+    only while they stay inside `root` (a link that leads out is reported and skipped), and
+    each real folder is visited once, so a link loop ends."""
+    top = root.resolve()
+    seen: set[Path] = set()
+
+    def inside(path: Path) -> bool:
+        return path == top or path.is_relative_to(top)
+
+    def visit(folder: Path) -> Iterator[Path]:
+        real = folder.resolve()
+        if real in seen:
+            return
+        seen.add(real)
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            report.files_skipped += 1
+            report.skipped.append(f"{folder}: cannot be read ({exc.strerror or exc})")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                try:
+                    target = entry.resolve(strict=True)
+                except (OSError, RuntimeError):  # dangling, or a loop of links
+                    report.files_skipped += 1
+                    report.skipped.append(f"{entry}: a broken or looping symbolic link")
+                    continue
+                if not inside(target):
+                    report.files_skipped += 1
+                    report.skipped.append(f"{entry}: a symbolic link to {target}, outside the folder")
+                    continue
+            if entry.is_dir():
+                yield from visit(entry)
+            elif entry.is_file():
+                yield entry
+
+    yield from visit(root)
 
 
 def _document_title(text: str, file: Path) -> str:
