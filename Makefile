@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: setup demo test lint bench
+.PHONY: setup sandbox demo test lint bench
 
 setup: $(READY)
 
@@ -22,7 +22,14 @@ $(READY): pyproject.toml constraints.txt
 demo: setup
 	$(BIN)/radixagent demo
 
-test: setup
+# The code tool's sandbox is bubblewrap running the system's Python; its tests need both.
+sandbox:
+	@command -v bwrap >/dev/null && [ -x /usr/bin/python3 ] || { \
+		[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3 >/dev/null; } || { \
+		echo "The code tool's sandbox needs bubblewrap and /usr/bin/python3: install them (apt-get install bubblewrap python3)."; exit 1; }
+
+test: setup sandbox
 	$(BIN)/pytest -q
 
 lint: setup

@@ -2,7 +2,7 @@
 
     analyze_sentiment    the model scores positive / negative / neutral (choice scoring)
     retrieve_documents   BM25 over a local SQLite FTS5 document store
-    execute_code         Python in a limited subprocess; off unless enabled
+    execute_code         Python in a sandbox (bubblewrap namespaces); off unless enabled
     generate_summary     model-written summary, held to max_length words and a style
     translate_text       model-written translation
 
@@ -186,7 +186,7 @@ def builtin_tools(
         runner = code_runner or CodeRunner(enabled=True)
 
         async def execute_code(code: str, language: str = "python") -> str:
-            """Run Python code in a limited subprocess; returns the exit code and the output."""
+            """Run Python code in a sandbox with no network and no access to the host; returns the exit code and the output."""
             return await runner(code, language)
 
         tools.append(ToolDefinition(schema=CODE_SCHEMA, callable=execute_code, timeout_s=runner.timeout_s + 5))
