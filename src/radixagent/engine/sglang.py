@@ -186,8 +186,7 @@ class SGLangEngine(Engine):
 
     `reasoning` says how to find reasoning in `/generate` output (`auto`: from the model's
     name, e.g. Qwen3 -> think tags, gpt-oss -> harmony channels). `chat_template_kwargs` go with
-    every chat request (e.g. `{"enable_thinking": False}` for Qwen3). `token_ids=False` sends
-    text prompts only: for an sglang-router launched without a tokenizer.
+    every chat request (e.g. `{"enable_thinking": False}` for Qwen3).
     """
 
     name = "sglang"
@@ -202,7 +201,6 @@ class SGLangEngine(Engine):
         reasoning: ReasoningFormat = "auto",
         chat_template_kwargs: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        token_ids: bool = True,
     ) -> None:
         root = server_root(base_url)
         self.base_url = root
@@ -213,12 +211,11 @@ class SGLangEngine(Engine):
         self._chat_template_kwargs = dict(chat_template_kwargs or {})
         self._info: ModelInfo | None = None
         self._separates: bool | None = None
-        self._token_ids = token_ids
         self._route: TokenizerRoute | None = None
 
     @property
     def takes_token_ids(self) -> bool:
-        return self._token_ids
+        return True
 
     # --- generation ----------------------------------------------------------------------
 
@@ -566,12 +563,12 @@ class SGLangEngine(Engine):
             return EngineCapabilityError(
                 f"{self.base_url} is an sglang-router with no tokenizer loaded (its /v1/tokenize answered "
                 "tokenizer_not_found), so radixagent cannot send token ids through it: launch the router with "
-                "--model-path <the workers' model> (or --tokenizer-path), or use SGLangEngine(url, token_ids=False) "
-                "to send text prompts."
+                "--model-path <the workers' model> (or --tokenizer-path): radixagent sends token ids so the radix "
+                "cache matches every token, and counts tokens to keep prompts within the context."
             )
         return EngineCapabilityError(
             f"The SGLang server at {self.base_url} has neither /tokenize nor /v1/tokenize (an older SGLang): "
-            "upgrade SGLang, or use SGLangEngine(url, token_ids=False) to send text prompts."
+            "upgrade SGLang."
         )
 
     async def _tokenize(self, text: str, *, special: bool) -> list[int]:
