@@ -8,10 +8,12 @@ Two kinds of peer:
   cumulative streaming text, `output_token_logprobs`, reasoning separation, the
   `/server_info` -> `/get_server_info` fallback, absent `cached_tokens` read as 0, 503 from
   `/health_generate`, `select`-style scoring) runs against response bodies WRITTEN FROM
-  SGLang's DOCUMENTED FORMAT (its http_server.py, openai_api protocol and the frontend's
-  runtime_endpoint.py), NOT CAPTURED FROM A LIVE SGLang SERVER: the JSON files in
+  SGLang's DOCUMENTED FORMAT AND CODE (each file's source is named in
+  tests/fixtures/sglang/SOURCES.json; test_sglang_conformance.py checks them against the rules
+  that code states), NOT CAPTURED FROM A LIVE SGLang SERVER: the JSON files in
   tests/fixtures/sglang/, served by a small real HTTP server on loopback that also records
-  what the engine sent. No SGLang server runs on these machines (it needs a GPU).
+  what the engine sent. No SGLang server runs on these machines (it needs a GPU). The fake
+  server built from those rules (tests/fake_sglang.py) is exercised in test_sglang_fake.py.
 """
 
 from __future__ import annotations
@@ -203,10 +205,22 @@ def test_constraints_become_sampling_params(fake) -> None:
 
 
 def test_abort_for_a_bad_grammar_is_a_constraint_error(fake) -> None:
-    """Body written from SGLang's documented format, not captured from a live server: SGLang
-    aborts a request whose grammar does not compile ("Invalid grammar request")."""
-    server = fake({**plain_model(), ("POST", "/generate"): Reply(body=fixture("generate_abort_grammar"))})
+    """Events written from SGLang's code (tokenizer_manager._handle_abort_finish_reason), not
+    captured from a live server: streamed, an abort for a grammar that does not compile arrives as
+    the last event's finish_reason; not streamed, SGLang raises it as an HTTP 400."""
+    server = fake(
+        {
+            **plain_model(),
+            ("POST", "/generate"): lambda body: (
+                Reply(events=fixture("generate_stream_abort_grammar"))
+                if body.get("stream")
+                else Reply(status=400, body={"error": {"message": fixture("generate_stream_abort_grammar")[0]["meta_info"]["finish_reason"]["message"]}})
+            ),
+        }
+    )
     engine = SGLangEngine(server.url)
+    with pytest.raises(ConstraintError, match="Invalid grammar request"):
+        list(engine.stream_sync("x", constraint=JsonSchemaConstraint(json_schema={"type": "bogus"})))
     with pytest.raises(ConstraintError, match="Invalid grammar request"):
         engine.generate_sync("x", constraint=JsonSchemaConstraint(json_schema={"type": "bogus"}))
     engine.close()
@@ -373,38 +387,46 @@ def test_chat_against_a_real_server(llama_server_url: str) -> None:
 # --- select-style scoring -------------------------------------------------------------------
 
 
+def _tokenize_route(body: Any) -> Reply:
+    if isinstance(body["prompt"], list):
+        return Reply(body=fixture("tokenize_choices"))
+    if body["prompt"] == "The capital of France is":
+        return Reply(body=fixture("tokenize_prefix"))
+    return Reply(body={"tokens": [64], "count": 1, "max_model_len": 32768})  # the engine's first look
+
+
 def test_score_follows_sglang_select(fake) -> None:
-    """Bodies written from SGLang's documented format, not captured from a live server: the
-    prefix is prefilled once with max_new_tokens 0, then prefix + each choice is sent as token
-    ids with return_logprob and logprob_start_len = the prefix's length; a choice scores the
-    mean of its tokens' input logprobs."""
-    tokenize = iter([Reply(body=fixture("tokenize_prefix")), Reply(body=fixture("tokenize_choices"))])
+    """Bodies written from SGLang's code (see SOURCES.json), not captured from a live server:
+    the prefix is prefilled once with max_new_tokens 0, then prefix + each choice is sent as token
+    ids with return_logprob and logprob_start_len one before the choice (SGLang's entry at
+    logprob_start_len is None); a choice scores the mean of its own tokens' input logprobs, a
+    single-token choice included."""
     generate = iter([Reply(body=fixture("score_prefill")), Reply(body=fixture("score_batch"))])
-    server = fake({("POST", "/tokenize"): lambda _: next(tokenize), ("POST", "/generate"): lambda _: next(generate)})
+    server = fake({("POST", "/tokenize"): _tokenize_route, ("POST", "/generate"): lambda _: next(generate)})
     engine = SGLangEngine(server.url)
     result = engine.score_sync("The capital of France is", [" Paris", " London"])
     assert result.best == " Paris"
     scores = {s.choice: s for s in result.scores}
-    assert scores[" Paris"].mean_logprob == pytest.approx(-0.3521)
+    assert scores[" Paris"].token_logprobs == pytest.approx([-0.3521])
     assert scores[" London"].token_logprobs == pytest.approx([-4.1, -0.2])
     assert scores[" London"].mean_logprob == pytest.approx(-2.15)
-    assert result.usage.cached_tokens == 10
+    assert result.usage.cached_tokens == 8
     tokenized = server.bodies("POST", "/tokenize")
-    assert tokenized[0] == {"prompt": "The capital of France is", "add_special_tokens": True}
-    assert tokenized[1] == {"prompt": [" Paris", " London"], "add_special_tokens": False}
+    assert tokenized[1] == {"prompt": "The capital of France is", "add_special_tokens": True}
+    assert tokenized[2] == {"prompt": [" Paris", " London"], "add_special_tokens": False}
     prefill, batch = server.bodies("POST", "/generate")
     assert prefill == {"input_ids": [504, 3575, 282, 4649, 314], "sampling_params": {"max_new_tokens": 0}}
     assert batch["input_ids"] == [[504, 3575, 282, 4649, 314, 7042], [504, 3575, 282, 4649, 314, 4997, 1096]]
-    assert batch["logprob_start_len"] == 5
+    assert batch["logprob_start_len"] == 4
     assert batch["sampling_params"]["max_new_tokens"] == 0
     assert batch["return_logprob"] is True
     engine.close()
 
 
 def test_score_without_tokenize_sends_text_like_the_frontend(fake) -> None:
-    """Bodies written from SGLang's documented format, not captured from a live server: a
-    server (or router) with no /tokenize gets text, with logprob_start_len from the prefill's
-    prompt_tokens, as runtime_endpoint.select sends it."""
+    """Bodies written from SGLang's code, not captured from a live server: an SGLang with
+    neither /tokenize nor /v1/tokenize gets text, batched, with logprob_start_len one before
+    the prefill's prompt_tokens."""
     generate = iter([Reply(body=fixture("score_prefill")), Reply(body=fixture("score_batch"))])
     server = fake({("POST", "/generate"): lambda _: next(generate)})
     engine = SGLangEngine(server.url)
@@ -413,7 +435,7 @@ def test_score_without_tokenize_sends_text_like_the_frontend(fake) -> None:
     prefill, batch = server.bodies("POST", "/generate")
     assert prefill["text"] == "The capital of France is"
     assert batch["text"] == ["The capital of France is Paris", "The capital of France is London"]
-    assert batch["logprob_start_len"] == 5
+    assert batch["logprob_start_len"] == 4
     engine.close()
 
 

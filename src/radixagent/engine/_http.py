@@ -212,15 +212,46 @@ class HTTPTransport:
                 retry_after=retry_after,
             )
         if 400 <= status < 500:
+            overflow = context_overflow(message)
+            if overflow is not None:
+                raise overflow
             lowered = message.lower()
-            if "context" in lowered and ("exceed" in lowered or "too long" in lowered or "size" in lowered):
-                raise ContextOverflowError(_first_int(message, 0), _first_int(message, 1), detail=f"(engine: {message})")
             if "grammar" in lowered or "schema" in lowered or "regex" in lowered:
                 raise ConstraintError(f"The engine could not compile the constraint: {message}. Fix the schema or pattern.")
             raise InputError(f"{where} rejected the request ({status}): {message}")
         raise EngineHTTPError(
             f"{where} failed ({status}): {message}. Retry, or check the server's log.", status, text, retry_after=retry_after
         )
+
+
+# SGLang's three ways of saying a prompt does not fit, each with (prompt, context) groups: the
+# tokenizer manager's two ValueErrors (tokenizer_manager.py, _validate_one_request) and the
+# scheduler's abort (managers/utils.py, validate_input_length), whose limit is the KV-pool bound
+# max_req_input_len.
+_SGLANG_OVERFLOW = (
+    re.compile(r"The input \((?P<prompt>\d+) tokens\) is longer than the model's context length \((?P<context>\d+) tokens\)"),
+    re.compile(
+        r"Requested token count exceeds the model's maximum context length of (?P<context>\d+) tokens\. "
+        r"You requested a total of \d+ tokens: (?P<prompt>\d+) tokens from the input"
+    ),
+    re.compile(r"Input length \((?P<prompt>\d+) tokens\) exceeds the maximum allowed length \((?P<context>\d+) tokens\)"),
+)
+
+
+def context_overflow(message: str) -> ContextOverflowError | None:
+    """The ContextOverflowError an engine's message describes, or None. SGLang's messages are
+    read by their own wording, so the numbers land the right way round; other engines' (llama.cpp:
+    "the request exceeds the available context size") by the first two numbers."""
+    for pattern in _SGLANG_OVERFLOW:
+        found = pattern.search(message)
+        if found:
+            return ContextOverflowError(
+                int(found["prompt"]), int(found["context"]), detail=f"(engine: {message})"
+            )
+    lowered = message.lower()
+    if "context" in lowered and ("exceed" in lowered or "too long" in lowered or "size" in lowered):
+        return ContextOverflowError(_first_int(message, 0), _first_int(message, 1), detail=f"(engine: {message})")
+    return None
 
 
 def _error_message(text: str) -> str:

@@ -14,25 +14,31 @@ runtime_endpoint.py; check your server's version):
   `regex`, `ebnf`. `meta_info.cached_tokens` is always there; `finish_reason` is a dict
   `{"type": "stop"|"length"|"abort", ...}`; streamed `text` is cumulative unless the server
   runs with `--incremental-streaming-output`; logprobs are `[logprob, token_id, text]` lists.
-- `/v1/chat/completions`: `usage.prompt_tokens_details.cached_tokens` only with
-  `--enable-cache-report`, and absent when zero; both read as 0.
+- `/v1/chat/completions`: `usage.prompt_tokens_details` is null without
+  `--enable-cache-report` (read as 0 cached tokens); with the flag it is there, 0 included.
 - `/model_info`, `/server_info` (older servers and routers: `/get_model_info`,
   `/get_server_info`), `/health_generate` (503 while starting), `/flush_cache` (400 while
-  requests are running), `/tokenize`.
+  requests are running), `/tokenize` (= `/v1/tokenize`, honours `add_special_tokens`).
+- Input logprobs (scheduler_components/logprob_result_processor.py): the entry for the token
+  *at* `logprob_start_len` is `[None, id, text]` (nothing before it in the request predicts it),
+  so scoring starts one token before the choice, as the frontend's `select` does.
+- sglang-router (sgl-model-gateway: server.rs, protocols/generate.rs, routers/tokenize): no
+  `/tokenize` (404); `/v1/tokenize` uses the router's own tokenizer, 400 `tokenizer_not_found`
+  unless launched with `--model-path`/`--tokenizer-path`, and never adds special tokens;
+  `/generate` takes `text` as one string (a list is refused, 422) but `input_ids` batched.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
 
-from radixagent.engine._http import HTTPTransport, Wire, WireTokens, parse_wire, server_root
+from radixagent.engine._http import HTTPTransport, Wire, WireTokens, context_overflow, parse_wire, server_root
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.constraints import bounded_schema, to_sglang
 from radixagent.engine.openai_compat import (
@@ -70,7 +76,6 @@ from radixagent.engine.types import (
 )
 from radixagent.errors import (
     ConstraintError,
-    ContextOverflowError,
     EngineCapabilityError,
     EngineError,
     EngineHTTPError,
@@ -123,6 +128,15 @@ class SGLangServerInfo(Wire):
     enable_cache_report: bool | None = None
     reasoning_parser: str | None = None
     tool_call_parser: str | None = None
+
+
+class WireTokenBatch(Wire):
+    """`/tokenize` of a list of texts: one list of ids per text."""
+
+    tokens: list[list[int]]
+
+
+TokenizerRoute = Literal["worker", "router", "router-without-tokenizer", "none"]
 
 
 class SGLangModelInfo(Wire):
@@ -197,6 +211,7 @@ class SGLangEngine(Engine):
         self._chat_template_kwargs = dict(chat_template_kwargs or {})
         self._info: ModelInfo | None = None
         self._separates: bool | None = None
+        self._route: TokenizerRoute | None = None
 
     @property
     def takes_token_ids(self) -> bool:
@@ -414,41 +429,61 @@ class SGLangEngine(Engine):
 
     async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
         """SGLang `select`: prefill the prefix once (`max_new_tokens: 0`, so it sits in the radix
-        cache), then ask for the input logprobs of prefix + each choice from the prefix's
-        length on, in one batched `/generate`; a choice scores the mean logprob of its tokens.
-        With token ids (from `/tokenize`) the choice tokens are exactly the choice's own; a server
-        without `/tokenize` gets text, as the SGLang frontend sends it."""
-        try:
+        cache), then ask for the input logprobs of prefix + each choice from one token before
+        the choice on (SGLang reports None for the token *at* `logprob_start_len`); a choice
+        scores the mean logprob of its own tokens.
+
+        With token ids the choice tokens are exactly the choice's own, in one batched request.
+        Without them (a str prefix behind a router, or a server with no tokenizer endpoint) the
+        text goes as the frontend sends it, one request per choice where batched text is
+        refused (sglang-router)."""
+        route = await self._tokenizer_route()
+        if route == "worker":
             prefix_ids = list(prefix) if not isinstance(prefix, str) else await self._tokenize(prefix, special=True)
             choice_ids = await self._tokenize_many(list(choices))
-        except EngineCapabilityError:
-            if not isinstance(prefix, str):
-                raise
-            return await self._score_batch("text", prefix, [prefix + c for c in choices], choices, [None] * len(choices))
-        return await self._score_batch(
-            "input_ids", prefix_ids, [prefix_ids + ids for ids in choice_ids], choices, [len(ids) for ids in choice_ids]
+            return await self._score_ids(prefix_ids, choice_ids, choices)
+        if route == "router" and not isinstance(prefix, str):
+            choice_ids = await self._tokenize_many(list(choices))
+            return await self._score_ids(list(prefix), choice_ids, choices)
+        if not isinstance(prefix, str):
+            raise self._no_tokenizer(route)
+        # A str prefix behind a router: the router cannot add the model's special tokens (BOS),
+        # so the worker tokenizes the text itself; the router's tokenizer, when it has one, only
+        # tells how many tokens each choice has.
+        lengths: list[int | None] = (
+            [len(ids) for ids in await self._tokenize_many(list(choices))] if route == "router" else [None] * len(choices)
         )
+        return await self._score_text(prefix, choices, lengths, batched=route == "none")
 
-    async def _score_batch(
-        self,
-        key: Literal["input_ids", "text"],
-        prefix: str | list[int],
-        prompts: Sequence[str | list[int]],
-        choices: Sequence[str],
-        lengths: Sequence[int | None],
+    async def _score_ids(
+        self, prefix: list[int], choice_ids: list[list[int]], choices: Sequence[str]
     ) -> ScoreResult:
-        """Prefill `prefix` once, then read the input logprobs of every prompt from the
-        prefix's length on, in one batched `/generate` (`key` says whether these are ids or text)."""
-        prefill = await self._post_generate({key: prefix, "sampling_params": {"max_new_tokens": 0}})
-        body = {
-            key: list(prompts),
+        prefill = await self._post_generate({"input_ids": prefix, "sampling_params": {"max_new_tokens": 0}})
+        body = self._score_body("input_ids", [prefix + ids for ids in choice_ids], _start(len(prefix)))
+        outs = await self._post_generate_batch(body, len(choices))
+        return self._scores(choices, outs, [len(ids) for ids in choice_ids], prefill)
+
+    async def _score_text(
+        self, prefix: str, choices: Sequence[str], lengths: Sequence[int | None], *, batched: bool
+    ) -> ScoreResult:
+        prefill = await self._post_generate({"text": prefix, "sampling_params": {"max_new_tokens": 0}})
+        start = _start(prefill.meta_info.prompt_tokens)
+        texts = [prefix + c for c in choices]
+        if batched:
+            outs = await self._post_generate_batch(self._score_body("text", texts, start), len(choices))
+        else:
+            outs = [await self._post_generate(self._score_body("text", text, start)) for text in texts]
+        return self._scores(choices, outs, lengths, prefill)
+
+    @staticmethod
+    def _score_body(key: Literal["input_ids", "text"], prompts: Any, start: int) -> dict[str, Any]:
+        return {
+            key: prompts,
             "sampling_params": {"max_new_tokens": 0, "temperature": 0.0},
             "return_logprob": True,
             "return_text_in_logprobs": True,
-            "logprob_start_len": len(prefix) if isinstance(prefix, list) else prefill.meta_info.prompt_tokens,
+            "logprob_start_len": start,
         }
-        outs = await self._post_generate_batch(body, len(choices))
-        return self._scores(choices, outs, lengths, prefill)
 
     def _scores(
         self,
@@ -457,6 +492,9 @@ class SGLangEngine(Engine):
         lengths: Sequence[int | None],
         prefill: SGLangGenerateOut,
     ) -> ScoreResult:
+        """Each choice's logprobs: the entries after the None at `logprob_start_len`, the last
+        `length` of them when the choice's token count is known (text sent whole may tokenize
+        differently where prefix and choice meet; the count then says which are the choice's)."""
         usage = Usage(
             prompt_tokens=prefill.meta_info.prompt_tokens,
             completion_tokens=0,
@@ -479,7 +517,10 @@ class SGLangEngine(Engine):
 
     async def _post_generate(self, body: dict[str, Any]) -> SGLangGenerateOut:
         data = await self._http.post_json("/generate", body)
-        return parse_wire(SGLangGenerateOut, data, f"{self.base_url}/generate")
+        out = parse_wire(SGLangGenerateOut, data, f"{self.base_url}/generate")
+        if out.meta_info.finish_reason is not None and out.meta_info.finish_reason.type == "abort":
+            _raise_for_abort(out.meta_info.finish_reason)
+        return out
 
     async def _post_generate_batch(self, body: dict[str, Any], n: int) -> list[SGLangGenerateOut]:
         data = await self._http.post_json("/generate", body)
@@ -495,25 +536,61 @@ class SGLangEngine(Engine):
     async def tokenize(self, text: str) -> list[int]:
         return await self._tokenize(text, special=False)
 
+    async def _tokenizer_route(self) -> TokenizerRoute:
+        """Where this server tokenizes, asked once: an SGLang server's `/tokenize`, a router's
+        `/v1/tokenize` (its own tokenizer, loaded with --model-path/--tokenizer-path), or nowhere
+        (`router-without-tokenizer`: the router answered `tokenizer_not_found`; `none`: an SGLang
+        too old to have either)."""
+        if self._route is None:
+            probe = {"prompt": "a", "add_special_tokens": False}
+            response = await self._http.send("POST", "/tokenize", json_body=probe)
+            if response.status_code not in (404, 405):
+                self._http.raise_for_status(response, "/tokenize")
+                self._route = "worker"
+                return self._route
+            response = await self._http.send("POST", "/v1/tokenize", json_body={"model": "default", "prompt": "a"})
+            if response.status_code in (404, 405):
+                self._route = "none"
+            elif response.status_code == 400 and "tokenizer_not_found" in response.text:
+                self._route = "router-without-tokenizer"
+            else:
+                self._http.raise_for_status(response, "/v1/tokenize")
+                self._route = "router"
+        return self._route
+
+    def _no_tokenizer(self, route: TokenizerRoute) -> EngineCapabilityError:
+        if route == "router-without-tokenizer":
+            return EngineCapabilityError(
+                f"{self.base_url} is an sglang-router with no tokenizer loaded (its /v1/tokenize answered "
+                "tokenizer_not_found), so radixagent cannot send token ids through it: launch the router with "
+                "--model-path <the workers' model> (or --tokenizer-path): radixagent sends token ids so the radix "
+                "cache matches every token, and counts tokens to keep prompts within the context."
+            )
+        return EngineCapabilityError(
+            f"The SGLang server at {self.base_url} has neither /tokenize nor /v1/tokenize (an older SGLang): "
+            "upgrade SGLang."
+        )
+
     async def _tokenize(self, text: str, *, special: bool) -> list[int]:
-        data = await self._post_tokenize({"prompt": text, "add_special_tokens": special})
+        data = await self._post_tokenize(text, special=special)
         return parse_wire(WireTokens, data, f"{self.base_url}/tokenize").tokens
 
     async def _tokenize_many(self, texts: list[str]) -> list[list[int]]:
-        data = await self._post_tokenize({"prompt": texts, "add_special_tokens": False})
-        tokens = data.get("tokens") if isinstance(data, dict) else None
-        if not isinstance(tokens, list) or len(tokens) != len(texts) or not all(isinstance(t, list) for t in tokens):
+        data = await self._post_tokenize(texts, special=False)
+        batch = parse_wire(WireTokenBatch, data, f"{self.base_url}/tokenize")
+        if len(batch.tokens) != len(texts):
             raise EngineResponseError(
-                f"{self.base_url}/tokenize answered a list of {len(texts)} texts with {json.dumps(data)[:200]}"
+                f"{self.base_url}/tokenize answered a list of {len(texts)} texts with {len(batch.tokens)} results"
             )
-        return [[int(i) for i in t] for t in tokens]
+        return batch.tokens
 
-    async def _post_tokenize(self, body: dict[str, Any]) -> Any:
-        missing = EngineCapabilityError(
-            f"The SGLang server at {self.base_url} has no /tokenize endpoint (an older SGLang, or a router that does "
-            "not forward it): upgrade SGLang, or send text prompts."
-        )
-        return await self._first_found("POST", ("/tokenize", "/v1/tokenize"), missing, body)
+    async def _post_tokenize(self, prompt: str | list[str], *, special: bool) -> Any:
+        route = await self._tokenizer_route()
+        if route == "worker":
+            return await self._http.post_json("/tokenize", {"prompt": prompt, "add_special_tokens": special})
+        if route == "router" and not special:  # the router's tokenizer never adds special tokens
+            return await self._http.post_json("/v1/tokenize", {"model": "default", "prompt": prompt})
+        raise self._no_tokenizer(route)
 
     # --- server state --------------------------------------------------------------------
 
@@ -585,20 +662,24 @@ class SGLangEngine(Engine):
         await self._http.aclose()
 
 
+def _start(prefix_tokens: int) -> int:
+    """`logprob_start_len` for choices after `prefix_tokens` tokens: one before the first choice
+    token, whose own entry is then the None SGLang puts at the start."""
+    return max(prefix_tokens - 1, 0)
+
+
 def _raise_for_abort(finish: SGLangFinishReason) -> None:
     """SGLang aborts a request it cannot run with a message instead of an HTTP error on some
-    paths: a constraint it could not compile and a prompt longer than the context are the
-    caller's to fix and raise here; any other abort (a cancelled request, a server shutting
+    paths (always when streaming): a constraint it could not compile and a prompt longer than the
+    context are the caller's to fix and raise here; any other abort (a cancelled request, a server shutting
     down) comes back as `finish_reason="abort"`."""
     message = finish.message or "no reason given"
     lowered = message.lower()
     if "grammar" in lowered or "json_schema" in lowered or "regex" in lowered or "ebnf" in lowered:
         raise ConstraintError(f"SGLang could not compile the constraint: {message}. Fix the schema, regex or grammar.")
-    if "context length" in lowered or "longer than" in lowered:
-        numbers = [int(n) for n in re.findall(r"\d+", message)]
-        raise ContextOverflowError(
-            numbers[0] if numbers else 0, numbers[1] if len(numbers) > 1 else 0, detail=f"(SGLang: {message})"
-        )
+    overflow = context_overflow(message)
+    if overflow is not None:  # the scheduler's "Input length ... exceeds the maximum allowed length"
+        raise overflow
     logger.warning("SGLang aborted a request: %s", message)
 
 
