@@ -13,15 +13,21 @@ import pytest
 from pydantic import BaseModel
 
 from radixagent.agent import Agent
+from radixagent.decision import DecisionSettings
 from radixagent.engine import ScriptedEngine
 from radixagent.errors import EngineUnavailableError
 from radixagent.memory import RadixMemory, SQLiteStore
 from radixagent.recovery import RetryPolicy
 from radixagent.schemas import ToolSchema
 
+# The loop's mechanics, with the model's replies scripted: the model decides alone (the
+# request's own evidence, on by default, is tested in test_evidence.py on the real engine).
+MODEL_ONLY = DecisionSettings().model_only()
+
 
 def make_agent(replies: list, **options) -> tuple[Agent, ScriptedEngine]:
     engine = ScriptedEngine(replies)
+    options.setdefault("decision", MODEL_ONLY)
     agent = Agent(engine, **options)
 
     @agent.tool
@@ -90,7 +96,7 @@ def test_tool_that_hangs_times_out() -> None:
 
 def test_invalid_arguments_are_re_asked_with_the_error() -> None:
     engine = ScriptedEngine([" pick", '{"n": 50}', " pick", '{"n": 5}', " answer", "Picked 5."])
-    agent = Agent(engine)
+    agent = Agent(engine, decision=MODEL_ONLY)
 
     @agent.tool
     def pick(n: int) -> int:
@@ -106,7 +112,7 @@ def test_invalid_arguments_are_re_asked_with_the_error() -> None:
 
 def test_schema_bound_violation_is_repaired_within_budget() -> None:
     engine = ScriptedEngine([" pick", '{"n": 50}'] * 3)
-    agent = Agent(engine, tool_retries=1)
+    agent = Agent(engine, tool_retries=1, decision=MODEL_ONLY)
     agent.add_tool(
         ToolSchema(name="pick", description="Pick", parameters={"type": "object", "properties": {"n": {"type": "integer"}}})
     )
@@ -127,7 +133,7 @@ def test_typed_output_is_validated_and_re_asked() -> None:
             raise ValueError("population looks too small for a city")
 
     engine = ScriptedEngine([" answer", '{"name": "Seoul", "population": 5}', " answer", '{"name": "Seoul", "population": 9400000}'])
-    agent = Agent(engine, output_type=City, validators=[big])
+    agent = Agent(engine, output_type=City, validators=[big], decision=MODEL_ONLY)
     response = agent.run_sync("Tell me about Seoul")
     assert response.is_successful, response.error_message
     assert response.output == City(name="Seoul", population=9400000)
@@ -170,7 +176,7 @@ def test_fork_runs_branches_in_parallel_on_a_shared_prefix() -> None:
         return "Red." if text.rfind("Say red") > text.rfind("Say blue") else "Blue."
 
     engine = ScriptedEngine(script)
-    agent = Agent(engine)
+    agent = Agent(engine, decision=MODEL_ONLY)
     agent.run_sync("Hello")
     base = agent.memory.current_node_id
     responses = agent.fork_sync(["Say red", "Say blue"])
@@ -187,7 +193,7 @@ def test_fork_runs_branches_in_parallel_on_a_shared_prefix() -> None:
 def test_sessions_survive_a_restart(tmp_path) -> None:
     db = tmp_path / "agent.db"
     engine = ScriptedEngine([" answer", "First."])
-    agent = Agent(engine, store=SQLiteStore(db))
+    agent = Agent(engine, store=SQLiteStore(db), decision=MODEL_ONLY)
     agent.run_sync("One")
     session = agent.memory.session_id
     assert session is not None

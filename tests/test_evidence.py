@@ -85,6 +85,13 @@ def test_spans_skip_stop_word_edges_and_keep_quotes_whole() -> None:
     assert Evidence.of("Play 'Blue in Green' now").spans[0] == "Blue in Green"
 
 
+def test_a_quote_may_run_into_a_particle_but_not_into_a_latin_word() -> None:
+    assert Evidence.of("'좋은 아침입니다'를 영어로 바꿔 주세요").quoted == ["좋은 아침입니다"]
+    assert Evidence.of("Rate the line 'rain all week' please").quoted == ["rain all week"]
+    assert Evidence.of("It's fine, the dog's bowl is 'full'").quoted == ["full"]  # apostrophes are not quotes
+    assert Evidence.of("Tunes from the '80s and the '90s").quoted == []
+
+
 def test_parts_split_coordination_but_not_numbers_or_dates() -> None:
     assert [p.text for p in Evidence.of("Compare the weather in Oslo and in Helsinki.").parts] == [
         "Compare the weather in Oslo",
@@ -184,7 +191,7 @@ async def test_evidence_answers_directly_when_no_tool_has_any() -> None:
     result = await chat.complete(request("Why do rainbows appear after a storm?", [LIGHT, DOOR]))
     assert result.content == "Rainbows come from refraction." and not result.tool_calls
     # the model alone is offered "answer" among the tools: the script's choice wins
-    chat, _ = completer([" lock_door", '{"door": "front"}'], DecisionSettings().model_only())
+    chat, _ = completer([" lock_door", '{"door": "front"}', " run"], DecisionSettings().model_only())
     result = await chat.complete(request("Why do rainbows appear after a storm?", [LIGHT, DOOR]))
     assert [c.name for c in result.tool_calls] == ["lock_door"]
 
@@ -256,6 +263,53 @@ async def test_strategy_end_to_end_on_the_embedded_engine(engine: EmbeddedEngine
         assert all(s.well_formed is not False for s in scores), [s.problems for s in scores]
         right = [s for s in scores if s.exact is not False and s.abstained is not False and s.right_count is not False]
         assert len(right) >= 4, [s.problems for s in scores]
+
+
+# --- later steps: an agent answers once its calls served the request -----------------------
+
+
+def _agent_with(replies: list[Any]) -> tuple[Any, ScriptedEngine]:
+    from radixagent import Agent
+
+    engine = ScriptedEngine(replies)
+    agent = Agent(engine)  # the default decisions: the request's own evidence on
+
+    @agent.tool
+    def get_weather(city: str) -> str:
+        """Current weather in a city."""
+        return f"sunny, 21 C in {city}"
+
+    @agent.tool
+    def convert_currency(amount: float, to: str) -> str:
+        """Convert an amount of euros to another currency."""
+        return f"{amount * 2} {to}"
+
+    return agent, engine
+
+
+def test_the_agent_answers_once_its_call_served_the_request() -> None:
+    agent, engine = _agent_with([" get_weather", '{"city": "Lisbon"}', "It is sunny, 21 C in Lisbon."])
+    response = agent.run_sync("How is the weather in Lisbon today?")
+    assert response.is_successful, response.error_message
+    assert [c.tool for c in response.tool_calls] == ["get_weather"]
+    assert response.content == "It is sunny, 21 C in Lisbon."
+    assert engine.replies_left == 0  # the second step offered no tool: nothing was scored
+
+
+def test_a_part_the_first_call_left_is_served_by_a_later_step() -> None:
+    from radixagent.decision import unserved_parts
+    from radixagent.evidence import Evidence
+    from radixagent.schemas import ToolCallRecord
+
+    agent, _ = _agent_with([])
+    tools = agent.tool_manager.schemas()
+    request = Evidence.of("Check the weather in Lisbon and convert 40 euros to dollars")
+    weather = ToolCallRecord(id="c1", tool="get_weather", arguments={"city": "Lisbon"}, result="sunny")
+    assert [p.text for p in unserved_parts(request, tools, [weather])] == ["convert 40 euros to dollars"]
+    failed = weather.model_copy(update={"result": None, "error": "down"})
+    assert len(unserved_parts(request, tools, [failed])) == 2  # a failed call serves nothing
+    converted = ToolCallRecord(id="c2", tool="convert_currency", arguments={"amount": 40, "to": "USD"}, result="80 USD")
+    assert unserved_parts(request, tools, [weather, converted]) == []
 
 
 def test_questions_about_the_world_are_told_from_requests() -> None:

@@ -186,12 +186,26 @@ def test_parallel_calls_are_deduplicated_and_can_be_switched_off(server: tuple[B
     calls = response.choices[0].message.tool_calls or []
     assert [json.loads(c.function.arguments) for c in calls] == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
     assert len({c.id for c in calls}) == 2
-    for parallel in (False, None):  # one call unless asked for parallel calls
-        engine.add_replies('{"a": 5, "b": 6}')
-        options = {} if parallel is None else {"parallel_tool_calls": parallel}
-        response = api.chat.completions.create(model="m", messages=[{"role": "user", "content": "sum"}], tools=[ADD_SPEC], tool_choice="required", **options)
-        assert len(response.choices[0].message.tool_calls or []) == 1
-        assert engine.decode(engine.prompts[-1]).endswith("Arguments: ")  # no further 'Action:' was scored
+    engine.add_replies('{"a": 5, "b": 6}')
+    response = api.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "sum"}], tools=[ADD_SPEC], tool_choice="required", parallel_tool_calls=False
+    )
+    assert len(response.choices[0].message.tool_calls or []) == 1
+    assert engine.decode(engine.prompts[-1]).endswith("Arguments: ")  # no further 'Action:' was scored
+
+
+def test_parallel_tool_calls_are_allowed_unless_turned_off() -> None:
+    """OpenAI's default: a request that does not say allows parallel calls."""
+    from radixagent.chat import plan_request
+    from radixagent.decision import DecisionSettings
+
+    def max_calls(**options: Any) -> int:
+        body = {"messages": [{"role": "user", "content": "sum"}], "tools": [ADD_SPEC], **options}
+        return plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3).settings.max_calls
+
+    assert max_calls() == 3
+    assert max_calls(parallel_tool_calls=True) == 3
+    assert max_calls(parallel_tool_calls=False) == 1
 
 
 def test_arguments_cut_off_by_max_tokens_are_a_length_finish_not_a_call(server: tuple[BackgroundServer, ScriptedEngine]) -> None:

@@ -27,7 +27,7 @@ def test_cells_9_to_12_run_unchanged(tmp_path: Path, capsys: pytest.CaptureFixtu
             called = "analyze_sentiment returned" in text[text.rfind("<|im_start|>user") :]
             return " analyze_sentiment" if wants_sentiment and not called and " analyze_sentiment" in options else " answer"
         if constraint is not None and constraint.kind == "json_schema":
-            return '{"text": "이 제품은 정말 훌륭하고 품질이 우수합니다", "language": "ko"}'
+            return '{"text": "이 제품은 정말 훌륭하고 품질이 우수합니다"}'
         return "네, 알겠습니다."
 
     engine = ScriptedEngine(reply)

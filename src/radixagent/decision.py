@@ -48,6 +48,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -59,7 +60,7 @@ from radixagent.engine.constraints import fit_schema
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms
 from radixagent.prompting import Transcript
-from radixagent.schemas import Action, ToolCall, ToolSchema
+from radixagent.schemas import Action, ToolCall, ToolCallRecord, ToolSchema
 
 ANSWER, ASK, RUN = "answer", "ask", "run"
 
@@ -148,14 +149,42 @@ async def decide(
     answer_schema: dict[str, Any] | None = None,
     require_tool: bool = False,
     request: str | None = None,
+    done: Sequence[ToolCallRecord] = (),
 ) -> Decision:
     """Extend `transcript` (which ends where the assistant's turn begins) with one decision.
     `request` is the user's text this turn answers: the evidence the score strategy's settings
-    read (without it the model decides alone)."""
+    read (without it the model decides alone). `done` are the calls already made for it: a
+    request whose every part they served is answered, and a later call serves a part they
+    left."""
     if settings.strategy is DecisionStrategy.SCHEMA:
         return await _decide_by_schema(transcript, tools, settings, answer_schema, require_tool)
     evidence = Evidence.of(request) if request and request.strip() and settings.uses_evidence else None
+    if evidence is not None and done:
+        pending = unserved_parts(evidence, tools, done)
+        if not pending:  # the observations hold what was asked: answer from them
+            return await _decide_by_score(transcript, [], settings.model_copy(update={"allow_ask": False}), answer_schema, False, None)
+        evidence = Evidence.of(" ".join(p.text for p in pending))
     return await _decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence)
+
+
+def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> list[Evidence]:
+    """The parts of a request that the successful calls in `done` have not served. A part is
+    served when the calls hold every value it names, and, when it names no value ("then
+    summarise them"), when the tool its words point to has run (or none does)."""
+    ok = [r for r in done if r.error is None]
+    if not ok:
+        return list(evidence.parts)
+    ran = {r.tool for r in ok}
+    pending = []
+    for part in evidence.parts:
+        if not part.served_by([r.arguments for r in ok], tools):
+            pending.append(part)
+        elif not part.values(tools):
+            support = _support(part, tools)
+            best = max(support, key=support.__getitem__) if support else None
+            if best is not None and support[best] > 0 and best not in ran:
+                pending.append(part)
+    return pending
 
 
 # --- score: likelihood first, then arguments under the tool's schema ---------------------------

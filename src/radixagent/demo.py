@@ -93,7 +93,7 @@ def run_demo(
     from radixagent.feedback import LLMJudge
     from radixagent.tools.builtin import builtin_tools
 
-    agent = Agent(engine, instructions=TUTORIAL_INSTRUCTIONS, decision=DecisionSettings(answer_tokens=answer_tokens, argument_tokens=96).model_only())
+    agent = Agent(engine, instructions=TUTORIAL_INSTRUCTIONS, decision=DecisionSettings(answer_tokens=answer_tokens, argument_tokens=96))
     for tool in builtin_tools(engine):
         agent.add_tool(tool)
     results: list[ScenarioResult] = []

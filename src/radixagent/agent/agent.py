@@ -106,9 +106,7 @@ class Agent:
         for tool in tools:
             self.add_tool(tool)
         self.output = OutputValidator(output_type, validators=validators)
-        # the request's own evidence is measured on single turns (docs/toolcalls.md); an agent's
-        # steps weigh observations too, so it decides with the model alone unless told otherwise
-        self.decision = decision or DecisionSettings().model_only()
+        self.decision = decision or DecisionSettings()
         self.max_iterations = max_iterations
         self.memory = RadixMemory(store=store)
         self.feedback = FeedbackCollector(self.memory.store)

@@ -95,7 +95,8 @@ class Run:
                     tools,
                     agent.decision,
                     answer_schema=None if agent.output.is_text else agent.output.generation_schema,
-                    request=self.query if step == 1 else None,  # later steps weigh observations, not the request's words
+                    request=self.query,
+                    done=self.records,  # later steps answer once the calls made have served every part of the request
                 )
             except DecisionError as exc:
                 error, decision = exc, None

@@ -106,9 +106,10 @@ class ChatCompleter:
     """Serves OpenAI chat requests on one engine.
 
     `decision` sets the strategy (choice scoring by default) and the per-turn limits; a
-    request's `max_tokens` caps each generation of the turn. A turn makes one tool call unless
-    the request sets `parallel_tool_calls: true` (then up to `max_parallel_calls`): small models
-    tend to repeat a call when offered another. Decisions and arguments are
+    request's `max_tokens` caps each generation of the turn. A turn may make up to
+    `max_parallel_calls` calls unless the request sets `parallel_tool_calls: false` (OpenAI's
+    default allows them); with the request's evidence on, a further call serves a further part
+    of the request, never a repeat. Decisions and arguments are
     generated greedily; `temperature`, `top_p`, `seed` and `stop` apply to free answers."""
 
     def __init__(

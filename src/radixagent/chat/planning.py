@@ -189,7 +189,7 @@ def plan_request(
     answer_tokens = max(8, max_tokens) if max_tokens else base.answer_tokens
     settings = base.model_copy(
         update={
-            "max_calls": max_parallel_calls if request.parallel_tool_calls else 1,
+            "max_calls": 1 if request.parallel_tool_calls is False else max_parallel_calls,  # OpenAI: allowed unless turned off
             "argument_tokens": argument_tokens,
             "answer_tokens": answer_tokens,
             "allow_ask": False,

@@ -70,6 +70,11 @@ class ScriptedEngine(Engine):
         self._queue.extend(replies)
 
     @property
+    def replies_left(self) -> int:
+        """Replies given in advance and not used yet (a test can check that all were)."""
+        return len(self._queue)
+
+    @property
     def takes_token_ids(self) -> bool:
         return True
 

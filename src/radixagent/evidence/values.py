@@ -30,7 +30,9 @@ _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORE
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://\S+")
 _NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-\w|\.\d)")
-_QUOTED = re.compile(r"'([^']{1,200})'(?!\w)|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
+# A closing ' must not run into a Latin letter or digit ("it's", "the '90s"); a particle in a
+# script without spaces may follow it ("'감사합니다'라는").
+_QUOTED = re.compile(r"'([^']{1,200})'(?![A-Za-z0-9_])|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
 _WORD_NUMBERS = {
     w: i
     for i, w in enumerate(

@@ -50,7 +50,7 @@ class SessionEngineSettings(BaseModel):
             argument_tokens=self.argument_tokens,
             answer_tokens=self.answer_tokens,
             allow_ask=self.allow_ask,
-        ).model_only()
+        )
 
 
 class SessionConfig(BaseModel):
