@@ -28,7 +28,7 @@ from radixagent.errors import ConstraintError
 from radixagent.memory import SQLiteStore
 from radixagent.server import BackgroundServer, ServerSettings, create_app
 from radixagent.server.auth import key_hash
-from test_server_scripted import CATALOGUE, GatedEngine, assert_error_shape
+from test_server_scripted import CATALOGUE, assert_error_shape
 
 A, B, ADMIN = "key-a", "key-b", "key-admin"
 
@@ -117,7 +117,7 @@ def _slow_client(port: int, key: str | None, stop: threading.Event, answers: lis
     """Headers at once, then a body of 1000 bytes, one byte every 0.2 s."""
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.settimeout(30)
-        head = f"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+        head = "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
         if key is not None:
             head += f"Authorization: Bearer {key}\r\n"
         sock.sendall((head + "\r\n").encode())

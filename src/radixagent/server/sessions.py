@@ -128,6 +128,10 @@ class RunResult(BaseModel):
     session_id: str
     node_id: str | None
     response: AgentResponse
+    outcome: Literal["answered", "failed"] = Field(
+        default="answered", description="'failed': the run gave up (see `failure`); what it stored stays, and the next message continues"
+    )
+    failure: FailureEvent | None = Field(default=None, description="why a failed run gave up: the last failure it met")
 
 
 class ForkCreate(_Body):
@@ -219,6 +223,8 @@ class FinalEvent(BaseModel):
     session_id: str
     node_id: str | None
     response: AgentResponse
+    outcome: Literal["answered", "failed"] = "answered"
+    failure: FailureEvent | None = None
 
 
 class ErrorEvent(BaseModel):
@@ -304,16 +310,34 @@ async def _run(
     state: AppState, session_id: str, body: MessageCreate, on_event: Any = None, on_text: Any = None
 ) -> tuple[RunResult, RunTiming]:
     started = time.perf_counter()
+    failures: list[FailureEvent] = []
+
+    def watch(event: AgentEvent) -> None:
+        if isinstance(event, FailureEvent):
+            failures.append(event)
+        if on_event is not None:
+            on_event(event)
+
     async with state.sessions.lease(session_id) as agent:
         with tap_scope(on_text=on_text) as tap:
-            response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=on_event)
+            response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
     timing = RunTiming(
         total_ms=(time.perf_counter() - started) * 1000,
         engine_ms=tap.engine_ms,
         tools_ms=sum(c.duration_ms for c in response.tool_calls),
     )
     _record_run(state, response, timing)
-    return RunResult(session_id=session_id, node_id=response.node_id, response=response), timing
+    failed = not response.is_successful
+    result = RunResult(
+        session_id=session_id,
+        node_id=response.node_id,
+        response=response,
+        outcome="failed" if failed else "answered",
+        failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
+        if failed
+        else None,
+    )
+    return result, timing
 
 
 @router.post("/sessions/{session_id}/messages", response_model=RunResult, responses=ERRORS)
@@ -353,7 +377,9 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
                 on_event=on_event,
                 on_text=lambda text: queue.put_nowait(TokenEvent(text=text)),
             )
-            queue.put_nowait(FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response))
+            queue.put_nowait(
+                FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response, outcome=result.outcome, failure=result.failure)
+            )
         except RadixAgentError as exc:
             state.metrics.failures.labels(type=type(exc).__name__).inc()
             queue.put_nowait(ErrorEvent(error=stream_error(exc, "POST", f"/v1/sessions/{session_id}/messages")))
