@@ -185,11 +185,17 @@ class SessionAgents:
             self.metrics.sessions_loaded.set(len(self._entries))
 
     @asynccontextmanager
-    async def lease(self, session_id: str) -> AsyncIterator[Agent]:
+    async def lease(self, session_id: str, *, known: SessionRecord | None = None) -> AsyncIterator[Agent]:
         """The session's agent, current with the store, held under the session's lock: one
-        message of a session runs at a time; different sessions run concurrently."""
+        message of a session runs at a time; different sessions run concurrently. `known`:
+        the session as the caller just read it (saves reading it again: if it has changed since,
+        its `updated_at` no longer matches the cached agent's, which is then rebuilt from the
+        store, so a stale `known` costs a reload, never a lost turn)."""
         async with self.locks.hold(session_id):
-            record = await asyncio.to_thread(self.store.get_session, session_id)  # SessionNotFoundError for unknown ids
+            if known is not None and known.id == session_id:
+                record = known
+            else:
+                record = await asyncio.to_thread(self.store.get_session, session_id)  # SessionNotFoundError for unknown ids
             entry = self._entries.get(session_id)
             if entry is None or entry.seen != record.updated_at:
                 if entry is not None:

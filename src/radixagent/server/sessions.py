@@ -307,7 +307,12 @@ def _record_run(state: AppState, response: AgentResponse, timing: RunTiming) -> 
 
 
 async def _run(
-    state: AppState, session_id: str, body: MessageCreate, on_event: Any = None, on_text: Any = None
+    state: AppState,
+    session_id: str,
+    body: MessageCreate,
+    on_event: Any = None,
+    on_text: Any = None,
+    known: SessionRecord | None = None,
 ) -> tuple[RunResult, RunTiming]:
     started = time.perf_counter()
     failures: list[FailureEvent] = []
@@ -318,7 +323,7 @@ async def _run(
         if on_event is not None:
             on_event(event)
 
-    async with state.sessions.lease(session_id) as agent:
+    async with state.sessions.lease(session_id, known=known) as agent:
         with tap_scope(on_text=on_text) as tap:
             response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
     timing = RunTiming(
@@ -345,11 +350,11 @@ async def post_message(
     session_id: str, body: MessageCreate, state: State, caller: CallerDep, response: Response
 ) -> RunResult | StreamingResponse:
     """Run the agent on a user message; the answer and every step are stored in the session."""
-    await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
+    record = await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
     lifecycle = state.lifecycle
     deadline = lifecycle.deadline()
     if not body.stream:
-        result, timing = await lifecycle.run(_run(state, session_id, body), deadline=deadline)
+        result, timing = await lifecycle.run(_run(state, session_id, body, known=record), deadline=deadline)
         response.headers["Server-Timing"] = timing.header()
         return result
     return StreamingResponse(_events(state, session_id, body, deadline), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
