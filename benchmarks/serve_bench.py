@@ -157,7 +157,7 @@ async def slow_client(port: int, stop: asyncio.Event, opened: list[int]) -> None
             writer.close()
 
 
-async def load_run(sessions: int, turns: int, concurrency_limit: int, slow_clients: int) -> dict[str, Any]:
+async def load_run(sessions: int, turns: int, concurrency_limit: int, slow_clients: int, rounds: int = 3) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -175,13 +175,13 @@ async def load_run(sessions: int, turns: int, concurrency_limit: int, slow_clien
                             break
                     except httpx.TransportError:
                         await asyncio.sleep(0.1)
-                return await _load(http, server.pid, port, sessions, turns, slow_clients)
+                return await _load(http, server.pid, port, sessions, turns, slow_clients, rounds)
         finally:
             server.terminate()
             server.wait(30)
 
 
-async def _load(http: httpx.AsyncClient, pid: int, port: int, sessions: int, turns: int, slow_clients: int) -> dict[str, Any]:
+async def _load(http: httpx.AsyncClient, pid: int, port: int, sessions: int, turns: int, slow_clients: int, rounds: int) -> dict[str, Any]:
     overhead: list[float] = []
     latency: list[float] = []
     rejected = 0
@@ -233,55 +233,64 @@ async def _load(http: httpx.AsyncClient, pid: int, port: int, sessions: int, tur
     overhead.clear()
     latency.clear()
 
-    # Concurrent: every session at once; the server process's CPU time is read around it.
-    await new_sessions()
-    cpu_before = cpu_seconds(pid)
-    started = time.perf_counter()
-    await asyncio.gather(*(converse(i) for i in range(sessions)))
-    wall = time.perf_counter() - started
-    cpu = cpu_seconds(pid) - cpu_before
-    lost, duplicated, misplaced = await check()
-    result: dict[str, Any] = {
+    # Concurrent: every session at once, in rounds that alternate without and with slow clients
+    # holding connections (so the two conditions share the machine's noise and the database's
+    # growth); the server process's CPU time is read around the rounds without them.
+    plain = {"overhead": [], "latency": []}
+    slowed = {"overhead": [], "latency": []}
+    cpu = wall = 0.0
+    lost = duplicated = misplaced = opened_total = 0
+    for round_ in range(2 * rounds):
+        with_slow = round_ % 2 == 1
+        overhead.clear()
+        latency.clear()
+        await new_sessions()
+        stop, opened = asyncio.Event(), []
+        slow = [asyncio.create_task(slow_client(port, stop, opened)) for _ in range(slow_clients if with_slow else 0)]
+        if with_slow:
+            await asyncio.sleep(0.5)
+        cpu_before = cpu_seconds(pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(converse(i) for i in range(sessions)))
+        if not with_slow:
+            wall += time.perf_counter() - started
+            cpu += cpu_seconds(pid) - cpu_before
+        stop.set()
+        await asyncio.gather(*slow)
+        opened_total += len(opened)
+        kept = slowed if with_slow else plain
+        kept["overhead"] += overhead
+        kept["latency"] += latency
+        checked = await check()
+        lost, duplicated, misplaced = lost + checked[0], duplicated + checked[1], misplaced + checked[2]
+    plain_turns = rounds * sessions * turns
+    metrics = (await http.get("/metrics")).text
+    runs = turns + 2 * rounds * sessions * turns
+    return {
         "sessions": sessions,
         "turns": turns,
-        "requests": sessions * turns,
+        "rounds": rounds,
+        "requests": plain_turns,
         "wall_s": wall,
-        "rps": sessions * turns / wall,
-        "cpu_ms_per_turn": cpu * 1000 / (sessions * turns),
+        "rps": plain_turns / wall,
+        "cpu_ms_per_turn": cpu * 1000 / plain_turns,
         "alone_p50_ms": percentile(alone, 0.50),
         "alone_p99_ms": percentile(alone, 0.99),
-        "overhead_p50_ms": percentile(overhead, 0.50),
-        "overhead_p99_ms": percentile(overhead, 0.99),
-        "latency_p50_ms": percentile(latency, 0.50),
-        "latency_p99_ms": percentile(latency, 0.99),
-    }
-
-    # The same again with slow clients holding connections the whole time.
-    overhead.clear()
-    latency.clear()
-    await new_sessions()
-    stop, opened = asyncio.Event(), []
-    slow = [asyncio.create_task(slow_client(port, stop, opened)) for _ in range(slow_clients)]
-    await asyncio.sleep(0.5)
-    await asyncio.gather(*(converse(i) for i in range(sessions)))
-    stop.set()
-    await asyncio.gather(*slow)
-    more = await check()
-    metrics = (await http.get("/metrics")).text
-    runs = turns + 2 * sessions * turns
-    result |= {
+        "overhead_p50_ms": percentile(plain["overhead"], 0.50),
+        "overhead_p99_ms": percentile(plain["overhead"], 0.99),
+        "latency_p50_ms": percentile(plain["latency"], 0.50),
+        "latency_p99_ms": percentile(plain["latency"], 0.99),
         "slow_clients": slow_clients,
-        "slow_connections": len(opened),
-        "slow_latency_p50_ms": percentile(latency, 0.50),
-        "slow_latency_p99_ms": percentile(latency, 0.99),
-        "slow_overhead_p99_ms": percentile(overhead, 0.99),
+        "slow_connections": opened_total,
+        "slow_latency_p50_ms": percentile(slowed["latency"], 0.50),
+        "slow_latency_p99_ms": percentile(slowed["latency"], 0.99),
+        "slow_overhead_p99_ms": percentile(slowed["overhead"], 0.99),
         "rejected_429": rejected,
-        "lost": lost + more[0],
-        "duplicated": duplicated + more[1],
-        "misplaced": misplaced + more[2],
+        "lost": lost,
+        "duplicated": duplicated,
+        "misplaced": misplaced,
         "metrics_ok": "radixagent_agent_runs_total{outcome=\"success\"} " + str(runs) in metrics,
     }
-    return result
 
 
 async def cache_run(sessions: int, turns: int, slots: int) -> list[dict[str, Any]]:
@@ -333,6 +342,7 @@ def main() -> None:
     parser.add_argument("--cache-turns", type=int, default=4)
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--slow-clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the load without, then with, slow clients")
     parser.add_argument("--serve", nargs=3, metavar=("PORT", "DB", "LIMIT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -340,11 +350,14 @@ def main() -> None:
         return
 
     if args.part in ("all", "load"):
-        r = asyncio.run(load_run(args.sessions, args.turns, args.max_concurrency, args.slow_clients))
-        print(f"\nLoad: {r['sessions']} concurrent sessions x {r['turns']} turns on the scripted engine, HTTP on loopback, the server in its own process")
+        r = asyncio.run(load_run(args.sessions, args.turns, args.max_concurrency, args.slow_clients, args.rounds))
+        print(
+            f"\nLoad: {r['sessions']} concurrent sessions x {r['turns']} turns on the scripted engine, HTTP on loopback, the server in its "
+            f"own process; {r['rounds']} rounds without and {r['rounds']} with {r['slow_clients']} slow clients"
+        )
         print(f"{'metric':<46}{'value':>12}")
         for label, value in [
-            ("requests", f"{r['requests']}"),
+            ("requests (rounds without slow clients)", f"{r['requests']}"),
             ("wall time (s)", f"{r['wall_s']:.2f}"),
             ("requests per second", f"{r['rps']:.1f}"),
             ("overhead, one session alone p50 (ms)", f"{r['alone_p50_ms']:.2f}"),
