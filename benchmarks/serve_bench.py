@@ -1,13 +1,15 @@
 """Serving benchmark: the sessions API over real HTTP on loopback.
 
 Part 1 (scripted engine, instant replies): N concurrent sessions, each several turns (every
-other turn calls a tool), all at once. Reports the server's overhead per request (its total
-time minus engine and tool time, from the Server-Timing header) for one session alone and
-under the concurrent load (where it includes waiting for the event loop while other requests
-run), the client-observed latency, requests per second, and checks every session read back
-from the store: every message there exactly once, in order, each answer matching its question.
-The load client runs in the same process as the server (another thread, one GIL), so the
-throughput is a floor.
+other turn calls a tool), all at once. The server runs in its own process, with an API key.
+Reports the server's overhead per request (its total time minus engine and tool time, from the
+Server-Timing header) for one session alone and under the concurrent load (where it includes
+waiting for the event loop while other requests run), its p99/p50 ratio, the server process's
+CPU time per turn (from /proc: everything the process does, the scripted engine included),
+the client-observed latency, requests per second; then the same load again while 8 slow
+clients with a valid key hold connections, sending their bodies a byte at a time (the
+latency with and without them). Every session is read back from the store: every message
+there exactly once, in order, each answer matching its question.
 
 Part 2 (embedded engine, SmolLM2-135M): the same kind of conversation, a few sessions
 interleaved turn by turn; the engine's own cache hit rate (cached / prompt tokens) per turn.
@@ -22,7 +24,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,86 +106,190 @@ def server_timing(header: str) -> dict[str, float]:
     return {name: float(dur) for name, dur in re.findall(r"(\w+);dur=([0-9.]+)", header)}
 
 
-async def load_run(sessions: int, turns: int, concurrency_limit: int) -> dict[str, Any]:
-    engine = scripted_engine()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(Path(tmp) / "bench.db")
-        app = create_app(
-            ServerSettings(max_concurrency=concurrency_limit, request_timeout=600), engine=engine, store=store, tools=CATALOGUE
+KEY = "bench-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def serve_in_this_process(port: int, db: str, concurrency_limit: int) -> None:
+    """The server of the load part, in its own process (so its CPU time is its own)."""
+    from radixagent.server import build_server
+
+    app = create_app(
+        ServerSettings(max_concurrency=concurrency_limit, request_timeout=600, server_api_keys=KEY),
+        engine=scripted_engine(),
+        store=SQLiteStore(db),
+        tools=CATALOGUE,
+    )
+    build_server(app, host="127.0.0.1", port=port, log_level="warning").run()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def slow_client(port: int, stop: asyncio.Event, opened: list[int]) -> None:
+    """A client with a valid key that sends its body one byte every half second, again and
+    again: it holds a connection, never a slot (the body has a deadline, RADIXAGENT_BODY_TIMEOUT)."""
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.5)
+            continue
+        opened.append(1)
+        writer.write(
+            f"POST /v1/sessions HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {KEY}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n".encode()
         )
-        with BackgroundServer(app) as server:
+        try:
+            while not stop.is_set() and not reader.at_eof():
+                writer.write(b" ")
+                await writer.drain()
+                try:
+                    await asyncio.wait_for(reader.read(4096), 0.5)
+                except TimeoutError:
+                    pass
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+
+async def load_run(sessions: int, turns: int, concurrency_limit: int, slow_clients: int, rounds: int = 3) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port), str(Path(tmp) / "bench.db"), str(concurrency_limit)]
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
             limits = httpx.Limits(max_connections=sessions + 8, max_keepalive_connections=sessions + 8)
-            async with httpx.AsyncClient(base_url=server.url, timeout=600, limits=limits) as http:
-                ids = []
-                for i in range(sessions):
-                    created = await http.post("/v1/sessions", json={"tools": ["add"], "title": f"s{i}", "engine_settings": {"allow_ask": False}})
-                    created.raise_for_status()
-                    ids.append(created.json()["id"])
-                overhead: list[float] = []
-                latency: list[float] = []
-                rejected = 0
-
-                async def converse(index: int) -> None:
-                    nonlocal rejected
-                    for turn in range(1, turns + 1):
-                        while True:
-                            started = time.perf_counter()
-                            response = await http.post(f"/v1/sessions/{ids[index]}/messages", json={"content": question(index, turn)})
-                            if response.status_code == 429:  # refused before any work: safe to resend
-                                rejected += 1
-                                await asyncio.sleep(float(response.headers.get("retry-after", "1")) / 10)
-                                continue
+            async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits, headers=AUTH) as http:
+                for _ in range(600):
+                    try:
+                        if (await http.get("/healthz")).status_code == 200:
                             break
-                        latency.append((time.perf_counter() - started) * 1000)
-                        response.raise_for_status()
-                        body = response.json()
-                        if body["response"]["content"] != expected_answer(index, turn):
-                            raise AssertionError(f"session {index} turn {turn} got {body['response']['content']!r}")
-                        t = server_timing(response.headers["server-timing"])
-                        overhead.append(t["total"] - t["engine"] - t["tools"])
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+                return await _load(http, server.pid, port, sessions, turns, slow_clients, rounds)
+        finally:
+            server.terminate()
+            server.wait(30)
 
-                # Alone first: one session, one request at a time, is the overhead without contention.
-                await converse(0)
-                alone = list(overhead)
-                overhead.clear()
-                latency.clear()
-                for index in range(sessions):  # the conversation starts over for the concurrent run
-                    created = await http.post("/v1/sessions", json={"tools": ["add"], "title": f"s{index}", "engine_settings": {"allow_ask": False}})
-                    ids[index] = created.json()["id"]
+
+async def _load(http: httpx.AsyncClient, pid: int, port: int, sessions: int, turns: int, slow_clients: int, rounds: int) -> dict[str, Any]:
+    overhead: list[float] = []
+    latency: list[float] = []
+    rejected = 0
+    ids: list[str] = []
+
+    async def new_sessions() -> None:
+        ids.clear()
+        for i in range(sessions):
+            created = await http.post("/v1/sessions", json={"tools": ["add"], "title": f"s{i}", "engine_settings": {"allow_ask": False}})
+            created.raise_for_status()
+            ids.append(created.json()["id"])
+
+    async def converse(index: int) -> None:
+        nonlocal rejected
+        for turn in range(1, turns + 1):
+            while True:
                 started = time.perf_counter()
-                await asyncio.gather(*(converse(i) for i in range(sessions)))
-                wall = time.perf_counter() - started
+                response = await http.post(f"/v1/sessions/{ids[index]}/messages", json={"content": question(index, turn)})
+                if response.status_code == 429:  # refused before any work: safe to resend
+                    rejected += 1
+                    await asyncio.sleep(float(response.headers.get("retry-after", "1")) / 10)
+                    continue
+                break
+            latency.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            body = response.json()
+            if body["response"]["content"] != expected_answer(index, turn):
+                raise AssertionError(f"session {index} turn {turn} got {body['response']['content']!r}")
+            t = server_timing(response.headers["server-timing"])
+            overhead.append(t["total"] - t["engine"] - t["tools"])
 
-                lost = duplicated = misplaced = 0
-                for index, sid in enumerate(ids):
-                    tree = (await http.get(f"/v1/sessions/{sid}/tree")).json()
-                    users = [n["content"] for n in tree["nodes"] if n["role"] == "user"]
-                    answers = [n["content"] for n in tree["nodes"] if n["role"] == "assistant" and "Answer:" in n["content"]]
-                    wanted = [question(index, t) for t in range(1, turns + 1)]
-                    lost += sum(1 for q in wanted if q not in users)
-                    duplicated += len(users) - len(set(users)) + max(0, len(answers) - turns)
-                    misplaced += sum(1 for t in range(1, turns + 1) if not any(a.endswith(expected_answer(index, t)) for a in answers))
-                    misplaced += int(users != wanted)
-                metrics = (await http.get("/metrics")).text
-    requests = sessions * turns
+    async def check() -> tuple[int, int, int]:
+        lost = duplicated = misplaced = 0
+        for index, sid in enumerate(ids):
+            tree = (await http.get(f"/v1/sessions/{sid}/tree")).json()
+            users = [n["content"] for n in tree["nodes"] if n["role"] == "user"]
+            answers = [n["content"] for n in tree["nodes"] if n["role"] == "assistant" and "Answer:" in n["content"]]
+            wanted = [question(index, t) for t in range(1, turns + 1)]
+            lost += sum(1 for q in wanted if q not in users)
+            duplicated += len(users) - len(set(users)) + max(0, len(answers) - turns)
+            misplaced += sum(1 for t in range(1, turns + 1) if not any(a.endswith(expected_answer(index, t)) for a in answers))
+            misplaced += int(users != wanted)
+        return lost, duplicated, misplaced
+
+    # Alone first: one session, one request at a time, is the overhead without contention.
+    await new_sessions()
+    await converse(0)
+    alone = list(overhead)
+    overhead.clear()
+    latency.clear()
+
+    # Concurrent: every session at once, in rounds that alternate without and with slow clients
+    # holding connections (so the two conditions share the machine's noise and the database's
+    # growth); the server process's CPU time is read around the rounds without them.
+    plain = {"overhead": [], "latency": []}
+    slowed = {"overhead": [], "latency": []}
+    cpu = wall = 0.0
+    lost = duplicated = misplaced = opened_total = 0
+    for round_ in range(2 * rounds):
+        with_slow = round_ % 2 == 1
+        overhead.clear()
+        latency.clear()
+        await new_sessions()
+        stop, opened = asyncio.Event(), []
+        slow = [asyncio.create_task(slow_client(port, stop, opened)) for _ in range(slow_clients if with_slow else 0)]
+        if with_slow:
+            await asyncio.sleep(0.5)
+        cpu_before = cpu_seconds(pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(converse(i) for i in range(sessions)))
+        if not with_slow:
+            wall += time.perf_counter() - started
+            cpu += cpu_seconds(pid) - cpu_before
+        stop.set()
+        await asyncio.gather(*slow)
+        opened_total += len(opened)
+        kept = slowed if with_slow else plain
+        kept["overhead"] += overhead
+        kept["latency"] += latency
+        checked = await check()
+        lost, duplicated, misplaced = lost + checked[0], duplicated + checked[1], misplaced + checked[2]
+    plain_turns = rounds * sessions * turns
+    metrics = (await http.get("/metrics")).text
+    runs = turns + 2 * rounds * sessions * turns
     return {
         "sessions": sessions,
         "turns": turns,
-        "requests": requests,
+        "rounds": rounds,
+        "requests": plain_turns,
         "wall_s": wall,
-        "rps": requests / wall,
+        "rps": plain_turns / wall,
+        "cpu_ms_per_turn": cpu * 1000 / plain_turns,
         "alone_p50_ms": percentile(alone, 0.50),
         "alone_p99_ms": percentile(alone, 0.99),
-        "overhead_p50_ms": percentile(overhead, 0.50),
-        "overhead_p99_ms": percentile(overhead, 0.99),
-        "latency_p50_ms": percentile(latency, 0.50),
-        "latency_p99_ms": percentile(latency, 0.99),
+        "overhead_p50_ms": percentile(plain["overhead"], 0.50),
+        "overhead_p99_ms": percentile(plain["overhead"], 0.99),
+        "latency_p50_ms": percentile(plain["latency"], 0.50),
+        "latency_p99_ms": percentile(plain["latency"], 0.99),
+        "slow_clients": slow_clients,
+        "slow_connections": opened_total,
+        "slow_latency_p50_ms": percentile(slowed["latency"], 0.50),
+        "slow_latency_p99_ms": percentile(slowed["latency"], 0.99),
+        "slow_overhead_p99_ms": percentile(slowed["overhead"], 0.99),
         "rejected_429": rejected,
         "lost": lost,
         "duplicated": duplicated,
         "misplaced": misplaced,
-        "engine_calls_per_request": len(engine.prompts) / (requests + turns),
-        "metrics_ok": "radixagent_agent_runs_total{outcome=\"success\"} " + str(requests + turns) in metrics,
+        "metrics_ok": "radixagent_agent_runs_total{outcome=\"success\"} " + str(runs) in metrics,
     }
 
 
@@ -232,14 +341,23 @@ def main() -> None:
     parser.add_argument("--cache-sessions", type=int, default=4)
     parser.add_argument("--cache-turns", type=int, default=4)
     parser.add_argument("--slots", type=int, default=4)
+    parser.add_argument("--slow-clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the load without, then with, slow clients")
+    parser.add_argument("--serve", nargs=3, metavar=("PORT", "DB", "LIMIT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve_in_this_process(int(args.serve[0]), args.serve[1], int(args.serve[2]))
+        return
 
     if args.part in ("all", "load"):
-        r = asyncio.run(load_run(args.sessions, args.turns, args.max_concurrency))
-        print(f"\nLoad: {r['sessions']} concurrent sessions x {r['turns']} turns on the scripted engine, HTTP on loopback")
-        print(f"{'metric':<40}{'value':>12}")
+        r = asyncio.run(load_run(args.sessions, args.turns, args.max_concurrency, args.slow_clients, args.rounds))
+        print(
+            f"\nLoad: {r['sessions']} concurrent sessions x {r['turns']} turns on the scripted engine, HTTP on loopback, the server in its "
+            f"own process; {r['rounds']} rounds without and {r['rounds']} with {r['slow_clients']} slow clients"
+        )
+        print(f"{'metric':<46}{'value':>12}")
         for label, value in [
-            ("requests", f"{r['requests']}"),
+            ("requests (rounds without slow clients)", f"{r['requests']}"),
             ("wall time (s)", f"{r['wall_s']:.2f}"),
             ("requests per second", f"{r['rps']:.1f}"),
             ("overhead, one session alone p50 (ms)", f"{r['alone_p50_ms']:.2f}"),
@@ -249,14 +367,18 @@ def main() -> None:
             ("server overhead p99 (ms)", f"{r['overhead_p99_ms']:.2f}"),
             ("client latency p50 (ms)", f"{r['latency_p50_ms']:.2f}"),
             ("client latency p99 (ms)", f"{r['latency_p99_ms']:.2f}"),
-            ("engine calls per request", f"{r['engine_calls_per_request']:.1f}"),
+            ("server CPU time per turn (ms)", f"{r['cpu_ms_per_turn']:.2f}"),
+            ("server overhead p99/p50", f"{r['overhead_p99_ms'] / max(r['overhead_p50_ms'], 1e-9):.2f}"),
+            (f"with {r['slow_clients']} slow clients: latency p50 (ms)", f"{r['slow_latency_p50_ms']:.2f}"),
+            (f"with {r['slow_clients']} slow clients: latency p99 (ms)", f"{r['slow_latency_p99_ms']:.2f}"),
+            ("  (their connections opened)", f"{r['slow_connections']}"),
             ("429 answers (resent)", f"{r['rejected_429']}"),
             ("lost messages", f"{r['lost']}"),
             ("duplicated messages", f"{r['duplicated']}"),
             ("misplaced answers", f"{r['misplaced']}"),
             ("runs counted in /metrics", "yes" if r["metrics_ok"] else "NO"),
         ]:
-            print(f"{label:<40}{value:>12}")
+            print(f"{label:<46}{value:>12}")
         if r["lost"] or r["duplicated"] or r["misplaced"]:
             sys.exit("messages were lost, duplicated or misplaced")
 

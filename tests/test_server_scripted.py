@@ -92,8 +92,11 @@ def assert_error_shape(response: httpx.Response, status: int, code: str | None =
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"message", "type", "param", "code"}
+    # a 5xx also carries the id of the one log line that says what failed
+    assert set(body["error"]) == {"message", "type", "param", "code"} | ({"error_id"} if status >= 500 else set())
     assert body["error"]["message"]
+    if status >= 500:
+        assert body["error"]["error_id"] in body["error"]["message"] and response.headers["x-error-id"] == body["error"]["error_id"]
     if code is not None:
         assert body["error"]["code"] == code
     return body["error"]

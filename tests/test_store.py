@@ -302,6 +302,22 @@ def test_update_and_list_sessions(store: Any) -> None:
     assert [s.id for s in store.list_sessions(limit=1, offset=1)] == [second.id]
 
 
+def test_sessions_are_listed_by_owner(store: Any) -> None:
+    """A session keeps the owner it was made with (a hash of an API key); listing by owner
+    shows that owner's sessions only, listing without one shows them all."""
+    tree = ConversationTree("sys")
+    mine = store.create_session(SessionRecord(owner="a" * 64), tree.root)
+    theirs = store.create_session(SessionRecord(owner="b" * 64), ConversationTree("sys").root)
+    nobody = store.create_session(SessionRecord(), ConversationTree("sys").root)
+    assert store.get_session(mine.id).owner == "a" * 64 and store.get_session(nobody.id).owner is None
+    assert [s.id for s in store.list_sessions(owner="a" * 64)] == [mine.id]
+    assert [s.id for s in store.list_sessions(owner="b" * 64)] == [theirs.id]
+    assert {s.id for s in store.list_sessions()} == {mine.id, theirs.id, nobody.id}
+    node = _node(tree.root, "user", "hi")
+    store.add_nodes(mine.id, [node], head_id=node.id)  # writing keeps the owner
+    assert store.get_session(mine.id).owner == "a" * 64
+
+
 def test_threads_share_one_store(store: Any) -> None:
     session, tree = _session(store)
     errors: list[BaseException] = []
@@ -647,7 +663,8 @@ def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: Stor
             f" VALUES ('{node_id}', 's1', {parent_sql}, {depth}, '{kind}', '{role}', '{content}', '{metadata}', '{at}', '{at}')"
         )
     store = store_backend.open()
-    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.get_session("s1").owner is None  # made before owners: only an admin key reaches it
     nodes = {n.id: n.message for n in store.load_nodes("s1")}
     assert [nodes[i].content for i in ("n0", "n1", "n2", "n3", "n4")] == [r[5] for r in rows]
     assert nodes["n1"].parts == [UserTextPart(content="What is 2 + 40?")]

@@ -40,6 +40,7 @@ from radixagent.engine import (
 )
 from radixagent.errors import (
     AuthenticationError,
+    BodyTimeoutError,
     ChatInputError,
     CircuitOpenError,
     CodeExecutionDisabledError,
@@ -62,6 +63,7 @@ from radixagent.errors import (
     NodeNotFoundError,
     OutputValidationError,
     RadixAgentError,
+    RequestLimitError,
     RequestTimeoutError,
     RequestTooLargeError,
     SchemaVersionError,
@@ -167,6 +169,7 @@ __all__ = [
     "create_engine",
     # errors
     "AuthenticationError",
+    "BodyTimeoutError",
     "ChatInputError",
     "CircuitOpenError",
     "CodeExecutionDisabledError",
@@ -189,6 +192,7 @@ __all__ = [
     "NodeNotFoundError",
     "OutputValidationError",
     "RadixAgentError",
+    "RequestLimitError",
     "RequestTimeoutError",
     "RequestTooLargeError",
     "SchemaVersionError",

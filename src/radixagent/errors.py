@@ -10,6 +10,8 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     ├── InputError                  a request the engine must refuse
     │   ├── ChatInputError          a chat completion request radixagent cannot serve (`param`, `code`)
     │   ├── RequestTooLargeError    a request body over the server's limit
+    │   ├── BodyTimeoutError        a request body that did not arrive in time
+    │   ├── RequestLimitError       a request asking for more work than a server limit allows
     │   ├── EmptyPromptError
     │   ├── ContextOverflowError    the prompt does not fit the model's context
     │   └── ConstraintError         a schema, regex or grammar the engine cannot compile
@@ -350,3 +352,23 @@ class RequestTooLargeError(InputError):
             f"The request body is larger than the server's limit of {limit} bytes: send less, or raise "
             "RADIXAGENT_MAX_BODY_BYTES."
         )
+
+
+class BodyTimeoutError(InputError):
+    """A request body that did not arrive within the body timeout (408)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"The request body did not arrive within {timeout_s:g} s: send it at once (RADIXAGENT_BODY_TIMEOUT sets the limit)."
+        )
+
+
+class RequestLimitError(InputError):
+    """A request past one of the server's bounds on the work a request may cause."""
+
+    def __init__(self, what: str, value: int, limit: int, setting: str | None, *, param: str) -> None:
+        self.param = param
+        self.limit = limit
+        where = f" (the operator sets the limit with RADIXAGENT_{setting.upper()})" if setting else ""
+        super().__init__(f"{what} is {value}, more than this server's limit of {limit}: send less{where}.")

@@ -84,6 +84,7 @@ class RadixMemory:
         title: str = "",
         tools: Sequence[ToolSchema] = (),
         engine_settings: dict[str, Any] | None = None,
+        owner: str | None = None,
     ) -> None:
         if max_depth < 1:
             raise InputError(f"max_depth must be at least 1, not {max_depth}.")
@@ -93,6 +94,8 @@ class RadixMemory:
         self.title = title
         self.tools = list(tools)
         self.engine_settings = dict(engine_settings or {})
+        self.owner = owner
+        """Stored with a new session: who may see it (a server stores a hash of the API key)."""
         self._lock = threading.RLock()
         self._tree: ConversationTree | None = None
         self._session_id: str | None = None
@@ -110,6 +113,7 @@ class RadixMemory:
             title=session.title,
             tools=session.tools,
             engine_settings=session.engine_settings,
+            owner=session.owner,
         )
         memory._tree = ConversationTree.from_nodes(nodes, session.head_node_id)
         memory._session_id = session_id
@@ -133,7 +137,11 @@ class RadixMemory:
         with self._lock:
             tree = ConversationTree(system_message)
             session = SessionRecord(
-                title=self.title, tools=self.tools, engine_settings=self.engine_settings, system_prompt=system_message
+                title=self.title,
+                tools=self.tools,
+                engine_settings=self.engine_settings,
+                system_prompt=system_message,
+                owner=self.owner,
             )
             self.store.create_session(session, tree.root)
             self._tree, self._session_id = tree, session.id

@@ -124,8 +124,12 @@ TABLES: tuple[Table, ...] = (
             _c("created_at", "timestamp", "NOT NULL"),
             _c("updated_at", "timestamp", "NOT NULL"),
             _c("head_node_id", "text", references="nodes(id) ON DELETE SET NULL"),
+            _c("owner", "text", label="session owner"),
         ),
-        (Index("sessions_by_update", ("updated_at DESC", "seq DESC")),),
+        (
+            Index("sessions_by_update", ("updated_at DESC", "seq DESC")),
+            Index("sessions_by_owner", ("owner", "updated_at DESC", "seq DESC")),
+        ),
     ),
     Table(
         "nodes",
@@ -313,6 +317,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             *(["ALTER TABLE nodes ALTER COLUMN parts SET DEFAULT '[]'"] if d.name == "postgresql" else []),
         ],
         _typed_parts,
+    ),
+    Migration(
+        3,
+        "sessions belong to the API key that made them (a hash of it; NULL: made before keys, or without any)",
+        lambda d: [f"ALTER TABLE sessions ADD COLUMN owner {d.type('text')}"],
     ),
 )
 """Every schema change, oldest first; append to it (see the module docstring)."""

@@ -276,13 +276,14 @@ class SQLStore(ABC):
             raise SessionNotFoundError(session_id)
         return self._session(rows[0])
 
-    def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
-        """The most recently updated sessions first."""
+    def list_sessions(self, limit: int = 50, offset: int = 0, *, owner: str | None = None) -> list[SessionRecord]:
+        """The most recently updated sessions first; with `owner`, only the sessions it owns."""
         if limit < 1 or offset < 0:
             raise InputError(f"list_sessions needs limit >= 1 and offset >= 0 (got {limit}, {offset}).")
         seq = self.DIALECT.name_of(TABLE["sessions"].column("seq"))
+        where, params = ("WHERE owner = ? ", (owner,)) if owner is not None else ("", ())
         rows = self._read(
-            f"SELECT * FROM sessions ORDER BY updated_at DESC, {seq} DESC LIMIT ? OFFSET ?", (limit, offset)
+            f"SELECT * FROM sessions {where}ORDER BY updated_at DESC, {seq} DESC LIMIT ? OFFSET ?", (*params, limit, offset)
         )
         return [self._session(r) for r in rows]
 
@@ -336,6 +337,7 @@ class SQLStore(ABC):
             "engine_settings": session.engine_settings,
             "created_at": session.created_at,
             "updated_at": session.updated_at,
+            "owner": session.owner,
         }
 
     def _session(self, row: Row) -> SessionRecord:

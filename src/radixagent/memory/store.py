@@ -47,6 +47,10 @@ class SessionRecord(BaseModel):
     created_at: datetime = Field(default_factory=_now)
     updated_at: datetime = Field(default_factory=_now)
     head_node_id: str | None = None
+    owner: str | None = Field(
+        default=None,
+        description="who may see the session: a hash of the API key that made it (never the key); None: no one in particular",
+    )
 
 
 class UsageRecord(BaseModel):
@@ -162,7 +166,7 @@ class Store(Protocol):
     # sessions
     def create_session(self, session: SessionRecord, root: ConversationNode) -> SessionRecord: ...
     def get_session(self, session_id: str) -> SessionRecord: ...
-    def list_sessions(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]: ...
+    def list_sessions(self, limit: int = 50, offset: int = 0, *, owner: str | None = None) -> list[SessionRecord]: ...
     def update_session(
         self,
         session_id: str,

@@ -5,6 +5,11 @@ is stored with it, so any replica can rebuild its agent after a restart. Agents 
 memory (least recently used first out) only to keep their exact transcripts warm; the store is
 the truth. Before each use the session's `updated_at` is compared with the one the cached
 agent last saw, so a session another replica advanced is reloaded, never overwritten.
+
+What is kept per session id exists only for sessions that exist: a lock lives while requests
+for its session are in flight (and is dropped with the last of them), and an agent is cached
+only after the store has the session. The store's reads and writes here run in a worker
+thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -65,7 +70,32 @@ class _Entry:
     def __init__(self, agent: Agent, seen: datetime) -> None:
         self.agent = agent
         self.seen = seen
-        self.lock = asyncio.Lock()
+
+
+class SessionLocks:
+    """One lock per session id, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @asynccontextmanager
+    async def hold(self, session_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(session_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[session_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[session_id]
+            if users <= 1:
+                del self._locks[session_id]
+            else:
+                self._locks[session_id] = (lock, users - 1)
 
 
 class SessionAgents:
@@ -88,7 +118,7 @@ class SessionAgents:
         self.capacity = capacity
         self.metrics = metrics
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.locks = SessionLocks()
         self._model: str | None = None
 
     def tool_names(self) -> list[str]:
@@ -131,40 +161,41 @@ class SessionAgents:
             self._model = (await self.engine.model_info()).name
         return self._model
 
-    async def create(self, config: SessionConfig, *, title: str = "") -> SessionRecord:
+    async def create(self, config: SessionConfig, *, title: str = "", owner: str | None = None) -> SessionRecord:
+        """A new session, stored with its `owner` (a hash of the caller's key, or None)."""
         self.check_tools(config.tools)
         agent = self._build(config)
-        session_id = agent.open_session(
-            title=title,
-            engine_settings={"engine": self.engine.name, "model": await self._model_name(), "session": config.model_dump(mode="json")},
-        )
-        record = self.store.get_session(session_id)
-        self._keep(session_id, _Entry(agent, record.updated_at))
-        return record
+        agent.memory.owner = owner
+        settings = {"engine": self.engine.name, "model": await self._model_name(), "session": config.model_dump(mode="json")}
 
-    def _lock(self, session_id: str) -> asyncio.Lock:
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        return lock
+        def store_it() -> SessionRecord:
+            session_id = agent.open_session(title=title, engine_settings=settings)
+            return self.store.get_session(session_id)
+
+        record = await asyncio.to_thread(store_it)
+        self._keep(record.id, _Entry(agent, record.updated_at))
+        return record
 
     def _keep(self, session_id: str, entry: _Entry) -> None:
         self._entries[session_id] = entry
         self._entries.move_to_end(session_id)
         while len(self._entries) > self.capacity:
-            old_id, _ = self._entries.popitem(last=False)
-            lock = self._locks.get(old_id)
-            if lock is not None and not lock.locked():
-                del self._locks[old_id]
+            self._entries.popitem(last=False)
         if self.metrics is not None:
             self.metrics.sessions_loaded.set(len(self._entries))
 
     @asynccontextmanager
-    async def lease(self, session_id: str) -> AsyncIterator[Agent]:
+    async def lease(self, session_id: str, *, known: SessionRecord | None = None) -> AsyncIterator[Agent]:
         """The session's agent, current with the store, held under the session's lock: one
-        message of a session runs at a time; different sessions run concurrently."""
-        async with self._lock(session_id):
-            record = self.store.get_session(session_id)  # SessionNotFoundError for unknown ids
+        message of a session runs at a time; different sessions run concurrently. `known`:
+        the session as the caller just read it (saves reading it again: if it has changed since,
+        its `updated_at` no longer matches the cached agent's, which is then rebuilt from the
+        store, so a stale `known` costs a reload, never a lost turn)."""
+        async with self.locks.hold(session_id):
+            if known is not None and known.id == session_id:
+                record = known
+            else:
+                record = await asyncio.to_thread(self.store.get_session, session_id)  # SessionNotFoundError for unknown ids
             entry = self._entries.get(session_id)
             if entry is None or entry.seen != record.updated_at:
                 if entry is not None:
@@ -176,21 +207,22 @@ class SessionAgents:
                 if not same_model:
                     logger.info("session %s was written by model %s: continuing it as text", session_id, stored_model)
                 agent = self._build(self.config_of(record), token_ids=same_model)
-                agent.open_session(session_id)
+                await asyncio.to_thread(agent.open_session, session_id)
                 entry = _Entry(agent, record.updated_at)
             self._keep(session_id, entry)
             try:
                 yield entry.agent
-            finally:
-                try:
-                    entry.seen = self.store.get_session(session_id).updated_at
-                except RadixAgentError:  # the store failed: rebuild from it next time
-                    self._entries.pop(session_id, None)
+            except BaseException:  # failed or cancelled part-way: rebuild from the store next time
+                self._entries.pop(session_id, None)
+                raise
+            try:
+                entry.seen = (await asyncio.to_thread(self.store.get_session, session_id)).updated_at
+            except RadixAgentError:  # the store failed: rebuild from it next time
+                self._entries.pop(session_id, None)
 
     async def delete(self, session_id: str) -> None:
-        async with self._lock(session_id):
-            self.store.delete_session(session_id)
+        async with self.locks.hold(session_id):
+            await asyncio.to_thread(self.store.delete_session, session_id)
             self._entries.pop(session_id, None)
-        self._locks.pop(session_id, None)
         if self.metrics is not None:
             self.metrics.sessions_loaded.set(len(self._entries))

@@ -4,8 +4,9 @@
     app = create_app(engine=ScriptedEngine([...]), store=SQLiteStore(":memory:"), tools=[...])
 
 Routers per resource: `openai` (/v1/chat/completions, /v1/models), `sessions` (/v1/sessions...),
-`ops` (/healthz, /readyz, /metrics). Middleware, outermost first: metrics, concurrency limit,
-body size limit.
+`ops` (/healthz, /readyz, /metrics). Middleware, outermost first: unexpected errors (a 500
+with an error id), metrics, the key check, the body (size and deadline), the concurrency
+limit: a request takes a slot only once its key is checked and its body is in.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from radixagent.schemas import ToolDefinition
 from radixagent.server import openai, ops, sessions
 from radixagent.server.config import ServerSettings
 from radixagent.server.errors import install_error_handlers
-from radixagent.server.limits import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, MetricsMiddleware
+from radixagent.server.limits import (
+    BodySizeLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    KeyCheckMiddleware,
+    MetricsMiddleware,
+    UnexpectedErrorMiddleware,
+)
 from radixagent.server.state import AppState
 
 
@@ -60,9 +67,12 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(openai.router)
     app.include_router(sessions.router)
-    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, metrics=state.metrics)
+    # the last added runs first
     app.add_middleware(
         ConcurrencyLimitMiddleware, limit=settings.max_concurrency, retry_after_s=settings.retry_after_s, metrics=state.metrics
     )
+    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, metrics=state.metrics, timeout=settings.body_timeout)
+    app.add_middleware(KeyCheckMiddleware, settings=settings, metrics=state.metrics)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(UnexpectedErrorMiddleware, metrics=state.metrics)
     return app

@@ -20,7 +20,15 @@ class ServerSettings(Settings):
     server_api_keys: str = Field(
         default="", description="comma-separated Bearer tokens clients must send; empty: no authentication"
     )
+    admin_api_keys: str = Field(
+        default="",
+        description="comma-separated Bearer tokens that see and manage every session (any key's, and those made before "
+        "keys were configured); they are accepted as API keys too",
+    )
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="largest request body accepted")
+    body_timeout: float = Field(
+        default=10.0, gt=0, description="seconds a client has to send its whole request body (408 after that)"
+    )
     max_concurrency: int = Field(default=32, ge=1, description="requests answered at once; more get 429 with Retry-After")
     retry_after_s: float = Field(default=1.0, gt=0, description="what a 429 tells clients to wait")
     request_timeout: float = Field(default=300.0, gt=0, description="seconds one request may take before it is stopped (504)")
@@ -32,12 +40,33 @@ class ServerSettings(Settings):
         description="score strategy: weigh the request's own words in the tool choice, the arguments and the call count (docs/toolcalls.md)",
     )
     max_tokens: int = Field(default=512, ge=1, description="max_tokens of a chat completion that does not say")
+    max_tokens_limit: int = Field(
+        default=4096, ge=1, description="the largest max_tokens a chat completion may ask for (tokens generated per call)"
+    )
+    max_request_tools: int = Field(
+        default=64, ge=1, description="tools one chat completion may list (each is scored against the request)"
+    )
+    max_request_messages: int = Field(default=512, ge=1, description="messages one chat completion may carry")
+    max_prompt_chars: int = Field(
+        default=256_000, ge=1000, description="characters of messages, tools and schemas one chat completion may send"
+    )
+    max_schema_depth: int = Field(
+        default=64, ge=4, le=256, description="nesting of objects and arrays in a JSON schema in a request"
+    )
+    max_schema_nodes: int = Field(
+        default=4096, ge=16, description="size of a JSON schema in a request: its objects and arrays, references expanded"
+    )
 
-    @field_validator("server_api_keys")
+    @field_validator("server_api_keys", "admin_api_keys")
     @classmethod
     def _strip(cls, value: str) -> str:
         return ",".join(k.strip() for k in value.split(",") if k.strip())
 
     @property
+    def admin_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in self.admin_api_keys.split(",") if k)
+
+    @property
     def api_keys(self) -> tuple[str, ...]:
-        return tuple(k for k in self.server_api_keys.split(",") if k)
+        """Every key the server accepts: the API keys and the admin keys."""
+        return tuple(k for k in self.server_api_keys.split(",") if k) + self.admin_keys

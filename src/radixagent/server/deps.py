@@ -1,14 +1,17 @@
-"""FastAPI dependencies: the server's state, API keys, and the drain check."""
+"""FastAPI dependencies: the server's state, the caller (who the API key says it is, see
+server/auth.py), and the drain check."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from radixagent.errors import AuthenticationError
+from radixagent.server.auth import Caller, identify
 from radixagent.server.state import AppState
+
+__all__ = ["Caller", "CallerDep", "Protected", "State", "accepting", "get_state", "require_api_key"]
 
 
 def get_state(request: Request) -> AppState:
@@ -19,21 +22,17 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def require_api_key(request: Request, state: State) -> None:
-    """With API keys configured, every request must carry one as a Bearer token (compared in
-    constant time); without, the server is open (bind it to loopback)."""
-    keys = state.settings.api_keys
-    if not keys:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def require_api_key(request: Request, state: State) -> Caller:
+    """With API keys configured, every request must carry one as a Bearer token; without,
+    the server is open (bind it to loopback)."""
+    try:
+        return identify(state.settings, request.headers.get("authorization", ""))
+    except AuthenticationError:
         state.metrics.rejected.labels(reason="unauthorized").inc()
-        raise AuthenticationError("This server needs an API key, and the request has none.")
-    token = token.strip()
-    if not any(hmac.compare_digest(token.encode(), key.encode()) for key in keys):
-        state.metrics.rejected.labels(reason="unauthorized").inc()
-        raise AuthenticationError("The API key is not one this server accepts.")
+        raise
+
+
+CallerDep = Annotated[Caller, Depends(require_api_key)]
 
 
 def accepting(state: State) -> None:

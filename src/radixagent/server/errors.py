@@ -1,14 +1,20 @@
 """Every error as JSON in OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 
 A request a user got wrong is a 4xx that says what to fix; an engine or store failure is a
-5xx that says what failed; nothing answers with a traceback. The errors only the server raises
-(AuthenticationError 401, ServerBusyError 429, RequestTooLargeError 413, RequestTimeoutError
-504, ServerShuttingDownError 503) are in the package's one tree, `radixagent.errors`.
+5xx that says what failed; nothing answers with a traceback. The errors only the server
+raises (AuthenticationError 401, ServerBusyError 429, RequestTooLargeError 413, BodyTimeoutError
+408, RequestLimitError 400, RequestTimeoutError 504, ServerShuttingDownError 503) are in the
+package's one tree, `radixagent.errors`.
+
+A 5xx carries an error id (`error.error_id`, and in the message); the server's log has one
+line with the same id saying what failed, never a traceback spread over many lines.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -19,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radixagent.errors import (
     AuthenticationError,
+    BodyTimeoutError,
     ChatInputError,
     CircuitOpenError,
     ConfigurationError,
@@ -35,6 +42,7 @@ from radixagent.errors import (
     NodeNotFoundError,
     OutputValidationError,
     RadixAgentError,
+    RequestLimitError,
     RequestTimeoutError,
     RequestTooLargeError,
     ServerBusyError,
@@ -58,6 +66,8 @@ class ErrorDetail(BaseModel):
     type: str
     param: str | None = None
     code: str | None = None
+    error_id: str | None = None
+    """For a 5xx: the id of the one log line that says what failed."""
 
 
 class ErrorBody(BaseModel):
@@ -97,6 +107,10 @@ def describe(exc: BaseException) -> Problem:
         return _problem(503, "service_unavailable_error", "shutting_down", exc, retry_after=1.0)
     if isinstance(exc, RequestTooLargeError):
         return _problem(413, bad, "request_too_large", exc)
+    if isinstance(exc, BodyTimeoutError):
+        return _problem(408, bad, "body_timeout", exc)
+    if isinstance(exc, RequestLimitError):
+        return _problem(400, bad, "limit_exceeded", exc)
     if isinstance(exc, SessionNotFoundError):
         return _problem(404, "not_found_error", "session_not_found", exc, param="session_id")
     if isinstance(exc, NodeNotFoundError):
@@ -133,9 +147,51 @@ def describe(exc: BaseException) -> Problem:
     )
 
 
+def stream_error(exc: BaseException, method: str, path: str) -> ErrorDetail:
+    """The error event that ends a stream: as `describe` says, with an error id for a 5xx."""
+    problem = describe(exc)
+    return server_failure(exc, method, path).detail if problem.status >= 500 else problem.detail
+
+
 def error_response(problem: Problem) -> JSONResponse:
-    headers = {"Retry-After": str(max(1, round(problem.retry_after)))} if problem.retry_after is not None else None
-    return JSONResponse(ErrorBody(error=problem.detail).model_dump(), status_code=problem.status, headers=headers)
+    headers = {"Retry-After": str(max(1, round(problem.retry_after)))} if problem.retry_after is not None else {}
+    if problem.detail.error_id is not None:
+        headers["X-Error-Id"] = problem.detail.error_id
+    return JSONResponse(error_body(problem.detail), status_code=problem.status, headers=headers or None)
+
+
+def error_body(detail: ErrorDetail) -> dict[str, Any]:
+    """OpenAI's error body; `error_id` only where there is one."""
+    return ErrorBody(error=detail).model_dump(exclude={"error": {"error_id"}} if detail.error_id is None else None)
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def where_raised(exc: BaseException) -> str:
+    """`file:line in function` of the innermost frame: enough to find it, on one line."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"
+
+
+def server_failure(exc: BaseException, method: str, path: str) -> Problem:
+    """The answer to an error that is the server's own (5xx): an id in the client's error,
+    and the same id on one log line. Unexpected errors say where they were raised."""
+    problem = describe(exc)
+    error_id = new_error_id()
+    message = " ".join(str(exc).split())[:500]
+    if problem.status == 500:
+        logger.error(
+            "error %s: %s %s failed unexpectedly: %s: %s (at %s)", error_id, method, path, type(exc).__name__, message, where_raised(exc)
+        )
+    else:
+        logger.warning("error %s: %s %s failed: %s: %s", error_id, method, path, type(exc).__name__, message)
+    detail = problem.detail.model_copy(update={"error_id": error_id, "message": f"{problem.detail.message} (error id {error_id})"})
+    return problem.model_copy(update={"detail": detail})
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
@@ -184,7 +240,7 @@ def install_error_handlers(app: FastAPI, metrics: ServerMetrics) -> None:
         problem = describe(exc)
         metrics.failures.labels(type=type(exc).__name__).inc()
         if problem.status >= 500:
-            logger.warning("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+            problem = server_failure(exc, request.method, request.url.path)
         return error_response(problem)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -208,9 +264,10 @@ def install_error_handlers(app: FastAPI, metrics: ServerMetrics) -> None:
         return response
 
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
+        # only reached for an error outside the app's own middleware (UnexpectedErrorMiddleware
+        # answers the rest without letting them reach uvicorn's traceback log)
         metrics.failures.labels(type=type(exc).__name__).inc()
-        logger.exception("%s %s failed unexpectedly", request.method, request.url.path, exc_info=exc)
-        return error_response(describe(exc))
+        return error_response(server_failure(exc, request.method, request.url.path))
 
     app.add_exception_handler(RadixAgentError, on_radixagent)
     app.add_exception_handler(RequestValidationError, on_validation)

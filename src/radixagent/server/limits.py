@@ -1,7 +1,17 @@
-"""Limits that keep the server answering under load and at shutdown.
+"""Limits that keep the server answering under load, with bad clients, and at shutdown.
 
-- `BodySizeLimitMiddleware`: a body over the limit is refused with 413, whether it says its
-  length up front or streams it in chunks.
+The middleware, outermost first: `UnexpectedErrorMiddleware`, `MetricsMiddleware`,
+`KeyCheckMiddleware`, `BodySizeLimitMiddleware`, `ConcurrencyLimitMiddleware`. A request is
+counted against the concurrency limit only once its key is checked and its whole body is in,
+so clients that send slowly (or send no key) cannot hold the slots good clients need.
+
+- `UnexpectedErrorMiddleware`: an error nothing else answered becomes a 500 whose body
+  carries an error id, logged on one line with that id (no traceback reaches uvicorn's log).
+- `KeyCheckMiddleware`: with API keys configured, a request without a valid key is answered
+  401 before its body is read.
+- `BodySizeLimitMiddleware`: the body is read here, within `timeout` seconds (408 after), and
+  a body over the limit is refused with 413, whether it says its length up front or streams
+  it in chunks.
 - `ConcurrencyLimitMiddleware`: beyond `limit` requests in flight, a request is answered 429
   with Retry-After at once, instead of queueing behind the others (the engine is the
   bottleneck; a queue only adds latency and hides the overload from the load balancer).
@@ -22,8 +32,17 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from radixagent.errors import RequestTimeoutError, RequestTooLargeError, ServerBusyError, ServerShuttingDownError
-from radixagent.server.errors import describe, error_response
+from radixagent.errors import (
+    AuthenticationError,
+    BodyTimeoutError,
+    RequestTimeoutError,
+    RequestTooLargeError,
+    ServerBusyError,
+    ServerShuttingDownError,
+)
+from radixagent.server.auth import identify
+from radixagent.server.config import ServerSettings
+from radixagent.server.errors import describe, error_response, server_failure
 from radixagent.server.metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
@@ -33,12 +52,71 @@ T = TypeVar("T")
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Operations endpoints stay answerable when the server is full."""
 
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+"""Answered without an API key: the probes and the API's own description."""
+
+
+class UnexpectedErrorMiddleware:
+    """The last line: an exception no handler answered is a 500 with an error id (one log
+    line with the same id), and is not raised on into the server's traceback log."""
+
+    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            self.metrics.failures.labels(type=type(exc).__name__).inc()
+            problem = server_failure(exc, scope.get("method", "?"), scope.get("path", "?"))
+            if not started:
+                await error_response(problem)(scope, receive, send)
+            else:  # the answer had begun: end it (the log line says what happened)
+                with contextlib.suppress(Exception):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class KeyCheckMiddleware:
+    """With API keys configured, refuse a request without a valid one before reading its body
+    (who the caller is, and what it may see, the routes' dependency works out again)."""
+
+    def __init__(self, app: ASGIApp, *, settings: ServerSettings, metrics: ServerMetrics) -> None:
+        self.app = app
+        self.settings = settings
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.settings.api_keys or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        authorization = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), "")
+        try:
+            identify(self.settings, authorization)
+        except AuthenticationError as exc:
+            self.metrics.rejected.labels(reason="unauthorized").inc()
+            await _answer(scope, receive, send, exc)
+            return
+        await self.app(scope, receive, send)
+
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, limit: int, metrics: ServerMetrics) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, metrics: ServerMetrics, timeout: float = 10.0) -> None:
         self.app = app
         self.limit = limit
         self.metrics = metrics
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,24 +132,33 @@ class BodySizeLimitMiddleware:
                     self.metrics.rejected.labels(reason="too_large").inc()
                     await _answer(scope, receive, send, RequestTooLargeError(self.limit))
                     return
-        # Read the body here, up to the limit, and replay it: the app's own body parsing would
-        # turn an error raised mid-read into a generic 400.
+        # Read the body here, up to the limit and within the timeout, and replay it: the app's
+        # own body parsing would turn an error raised mid-read into a generic 400, and would
+        # wait for a slow client for ever.
         chunks: list[bytes] = []
         received = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                chunks = []
-                break
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > self.limit:
-                self.metrics.rejected.labels(reason="too_large").inc()
-                await _answer(scope, receive, send, RequestTooLargeError(self.limit))
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        chunks = []
+                        break
+                    chunk = message.get("body", b"")
+                    received += len(chunk)
+                    if received > self.limit:
+                        self.metrics.rejected.labels(reason="too_large").inc()
+                        await _answer(scope, receive, send, RequestTooLargeError(self.limit))
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            self.metrics.rejected.labels(reason="body_timeout").inc()
+            response = error_response(describe(BodyTimeoutError(self.timeout)))
+            response.headers["Connection"] = "close"
+            await response(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:

@@ -8,6 +8,7 @@ arrives as a `data: {"error": {...}}` event, which OpenAI's clients raise.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,8 +33,9 @@ from radixagent.chat.wire import (
     UsageOut,
 )
 from radixagent.errors import RadixAgentError
+from radixagent.server.bounds import check_chat_request
 from radixagent.server.deps import Protected, State
-from radixagent.server.errors import ErrorBody, describe
+from radixagent.server.errors import ErrorBody, error_body, stream_error
 from radixagent.server.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
 from radixagent.server.state import AppState
 
@@ -80,6 +82,7 @@ def _server_timing(result: ChatResult) -> dict[str, str]:
 )
 async def chat_completions(body: ChatRequest, state: State) -> JSONResponse | StreamingResponse:
     """A chat completion; with `tools`, tool calls that are valid by construction."""
+    check_chat_request(body, state.settings)  # bounds on the work, and the schemas as data: before any engine call
     completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
     created = int(time.time())
     lifecycle = state.lifecycle
@@ -136,7 +139,7 @@ async def _chunks(
             delta = await state.lifecycle.run(anext(deltas, None), deadline=deadline)
     except RadixAgentError as exc:
         state.metrics.failures.labels(type=type(exc).__name__).inc()
-        yield sse_event(ErrorBody(error=describe(exc).detail).model_dump_json())
+        yield sse_event(json.dumps(error_body(stream_error(exc, "POST", ROUTE))))
     finally:
         aclose = getattr(deltas, "aclose", None)
         if aclose is not None:

@@ -15,6 +15,10 @@
 A streamed run sends typed events, in order: `step`, `tool_call`, `tool_result`, `token`
 (answer text as the engine writes it), and one `final` with the whole response (or one
 `error`). Each event's JSON has a `type` equal to its event name.
+
+A session belongs to the API key that made it (server/deps.py): every route here answers 404
+for a session the caller's key does not own, exactly as for one that does not exist. The
+store is read and written in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
@@ -39,14 +43,14 @@ from radixagent.agent import (
     ToolResultEvent,
 )
 from radixagent.engine.tap import tap_scope
-from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError
+from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, SessionNotFoundError
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord
 from radixagent.memory.tree import ConversationNode
 from radixagent.schemas import AgentResponse, MessagePart, QualityAssessment, ToolSchema
 from radixagent.server.agents import SessionConfig, SessionEngineSettings
-from radixagent.server.deps import Protected, State
-from radixagent.server.errors import ErrorBody, ErrorDetail, describe
+from radixagent.server.deps import Caller, CallerDep, Protected, State
+from radixagent.server.errors import ErrorBody, ErrorDetail, stream_error
 from radixagent.server.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
 from radixagent.server.state import AppState
 
@@ -110,8 +114,12 @@ class Deleted(BaseModel):
     deleted: bool = True
 
 
+MAX_MESSAGE_CHARS = 20000
+"""The agent refuses longer input; the request is refused before it."""
+
+
 class MessageCreate(_Body):
-    content: str = Field(min_length=1, description="the user's message")
+    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the user's message")
     stream: bool = Field(default=False, description="send the run as server-sent events")
     max_iterations: int | None = Field(default=None, ge=1, le=50)
 
@@ -120,11 +128,17 @@ class RunResult(BaseModel):
     session_id: str
     node_id: str | None
     response: AgentResponse
+    outcome: Literal["answered", "failed"] = Field(
+        default="answered", description="'failed': the run gave up (see `failure`); what it stored stays, and the next message continues"
+    )
+    failure: FailureEvent | None = Field(default=None, description="why a failed run gave up: the last failure it met")
 
 
 class ForkCreate(_Body):
     node_id: str | None = Field(default=None, description="where the branches start (default: the current head)")
-    messages: list[str] = Field(min_length=1, max_length=8, description="one user message per branch")
+    messages: list[Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]] = Field(
+        min_length=1, max_length=8, description="one user message per branch"
+    )
 
 
 class ForkResult(BaseModel):
@@ -209,11 +223,22 @@ class FinalEvent(BaseModel):
     session_id: str
     node_id: str | None
     response: AgentResponse
+    outcome: Literal["answered", "failed"] = "answered"
+    failure: FailureEvent | None = None
 
 
 class ErrorEvent(BaseModel):
     type: Literal["error"] = "error"
     error: ErrorDetail
+
+
+async def owned(state: AppState, caller: Caller, session_id: str) -> SessionRecord:
+    """The session, if the caller may see it; SessionNotFoundError (404) otherwise, the same
+    answer as for a session that does not exist."""
+    record = await asyncio.to_thread(state.store.get_session, session_id)
+    if not caller.sees(record):
+        raise SessionNotFoundError(session_id)
+    return record
 
 
 StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | TokenEvent | FinalEvent | ErrorEvent
@@ -230,27 +255,32 @@ async def list_tools(state: State) -> ToolList:
 
 
 @router.post("/sessions", response_model=SessionInfo, status_code=201, responses=ERRORS)
-async def create_session(body: SessionCreate, state: State) -> SessionInfo:
+async def create_session(body: SessionCreate, state: State, caller: CallerDep) -> SessionInfo:
     config = SessionConfig(
         instructions=body.system_prompt if body.system_prompt is not None else SessionConfig().instructions,
         tools=body.tools,
         settings=body.engine_settings,
     )
-    return SessionInfo.of(await state.sessions.create(config, title=body.title))
+    return SessionInfo.of(await state.sessions.create(config, title=body.title, owner=caller.owner))
 
 
 @router.get("/sessions", response_model=SessionList)
-async def list_sessions(state: State, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> SessionList:
-    return SessionList(data=[SessionInfo.of(r) for r in state.store.list_sessions(limit=limit, offset=offset)])
+async def list_sessions(
+    state: State, caller: CallerDep, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000)
+) -> SessionList:
+    """The caller's sessions (an admin key's: all of them), most recently updated first."""
+    records = await asyncio.to_thread(state.store.list_sessions, limit, offset, owner=caller.lists)
+    return SessionList(data=[SessionInfo.of(r) for r in records])
 
 
 @router.get("/sessions/{session_id}", response_model=SessionInfo, responses=ERRORS)
-async def get_session(session_id: str, state: State) -> SessionInfo:
-    return SessionInfo.of(state.store.get_session(session_id))
+async def get_session(session_id: str, state: State, caller: CallerDep) -> SessionInfo:
+    return SessionInfo.of(await owned(state, caller, session_id))
 
 
 @router.delete("/sessions/{session_id}", response_model=Deleted, responses=ERRORS)
-async def delete_session(session_id: str, state: State) -> Deleted:
+async def delete_session(session_id: str, state: State, caller: CallerDep) -> Deleted:
+    await owned(state, caller, session_id)
     await state.lifecycle.run(state.sessions.delete(session_id))  # waits for a running message
     return Deleted(id=session_id)
 
@@ -277,29 +307,54 @@ def _record_run(state: AppState, response: AgentResponse, timing: RunTiming) -> 
 
 
 async def _run(
-    state: AppState, session_id: str, body: MessageCreate, on_event: Any = None, on_text: Any = None
+    state: AppState,
+    session_id: str,
+    body: MessageCreate,
+    on_event: Any = None,
+    on_text: Any = None,
+    known: SessionRecord | None = None,
 ) -> tuple[RunResult, RunTiming]:
     started = time.perf_counter()
-    async with state.sessions.lease(session_id) as agent:
+    failures: list[FailureEvent] = []
+
+    def watch(event: AgentEvent) -> None:
+        if isinstance(event, FailureEvent):
+            failures.append(event)
+        if on_event is not None:
+            on_event(event)
+
+    async with state.sessions.lease(session_id, known=known) as agent:
         with tap_scope(on_text=on_text) as tap:
-            response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=on_event)
+            response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
     timing = RunTiming(
         total_ms=(time.perf_counter() - started) * 1000,
         engine_ms=tap.engine_ms,
         tools_ms=sum(c.duration_ms for c in response.tool_calls),
     )
     _record_run(state, response, timing)
-    return RunResult(session_id=session_id, node_id=response.node_id, response=response), timing
+    failed = not response.is_successful
+    result = RunResult(
+        session_id=session_id,
+        node_id=response.node_id,
+        response=response,
+        outcome="failed" if failed else "answered",
+        failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
+        if failed
+        else None,
+    )
+    return result, timing
 
 
 @router.post("/sessions/{session_id}/messages", response_model=RunResult, responses=ERRORS)
-async def post_message(session_id: str, body: MessageCreate, state: State, response: Response) -> RunResult | StreamingResponse:
+async def post_message(
+    session_id: str, body: MessageCreate, state: State, caller: CallerDep, response: Response
+) -> RunResult | StreamingResponse:
     """Run the agent on a user message; the answer and every step are stored in the session."""
-    state.store.get_session(session_id)  # an unknown session is a 404 before anything starts
+    record = await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
     lifecycle = state.lifecycle
     deadline = lifecycle.deadline()
     if not body.stream:
-        result, timing = await lifecycle.run(_run(state, session_id, body), deadline=deadline)
+        result, timing = await lifecycle.run(_run(state, session_id, body, known=record), deadline=deadline)
         response.headers["Server-Timing"] = timing.header()
         return result
     return StreamingResponse(_events(state, session_id, body, deadline), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
@@ -327,10 +382,12 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
                 on_event=on_event,
                 on_text=lambda text: queue.put_nowait(TokenEvent(text=text)),
             )
-            queue.put_nowait(FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response))
+            queue.put_nowait(
+                FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response, outcome=result.outcome, failure=result.failure)
+            )
         except RadixAgentError as exc:
             state.metrics.failures.labels(type=type(exc).__name__).inc()
-            queue.put_nowait(ErrorEvent(error=describe(exc).detail))
+            queue.put_nowait(ErrorEvent(error=stream_error(exc, "POST", f"/v1/sessions/{session_id}/messages")))
         finally:
             queue.put_nowait(None)
 
@@ -342,7 +399,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
             except RadixAgentError as exc:  # the request's timeout, or the drain: stop the run cleanly
                 task.cancel()
                 state.metrics.failures.labels(type=type(exc).__name__).inc()
-                yield encode(ErrorEvent(error=describe(exc).detail))
+                yield encode(ErrorEvent(error=stream_error(exc, "POST", f"/v1/sessions/{session_id}/messages")))
                 return
             if event is None:
                 return
@@ -357,9 +414,10 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
 
 
 @router.post("/sessions/{session_id}/fork", response_model=ForkResult, responses=ERRORS)
-async def fork_session(session_id: str, body: ForkCreate, state: State) -> ForkResult:
+async def fork_session(session_id: str, body: ForkCreate, state: State, caller: CallerDep) -> ForkResult:
     """Run each message on its own branch from `node_id`, all at once; the engine shares the
     branches' common prefix. The current head does not move."""
+    await owned(state, caller, session_id)
 
     async def work() -> ForkResult:
         started = time.perf_counter()
@@ -386,31 +444,36 @@ async def fork_session(session_id: str, body: ForkCreate, state: State) -> ForkR
 
 
 @router.put("/sessions/{session_id}/head", response_model=SessionInfo, responses=ERRORS)
-async def move_head(session_id: str, body: HeadUpdate, state: State) -> SessionInfo:
+async def move_head(session_id: str, body: HeadUpdate, state: State, caller: CallerDep) -> SessionInfo:
     """Move the current head to a node: the next message continues from there, on a new branch."""
+    await owned(state, caller, session_id)
 
     async def work() -> None:
         async with state.sessions.lease(session_id) as agent:
-            if not agent.memory.branch_from_node(body.node_id):
+            if not await asyncio.to_thread(agent.memory.branch_from_node, body.node_id):
                 raise NodeNotFoundError(body.node_id, session_id)
 
     await state.lifecycle.run(work())
-    return SessionInfo.of(state.store.get_session(session_id))
+    return SessionInfo.of(await asyncio.to_thread(state.store.get_session, session_id))
 
 
 @router.get("/sessions/{session_id}/tree", response_model=TreeOut, responses=ERRORS)
-async def get_tree(session_id: str, state: State) -> TreeOut:
-    record = state.store.get_session(session_id)
-    nodes = state.store.load_nodes(session_id)
+async def get_tree(session_id: str, state: State, caller: CallerDep) -> TreeOut:
+    record = await owned(state, caller, session_id)
+    nodes = await asyncio.to_thread(state.store.load_nodes, session_id)
     root = next(n for n in nodes if n.parent_id is None)
     return TreeOut(session_id=session_id, root_id=root.id, head_node_id=record.head_node_id, nodes=[NodeOut.of(n) for n in nodes])
 
 
 @router.post("/sessions/{session_id}/feedback", response_model=FeedbackResult, status_code=201, responses=ERRORS)
-async def post_feedback(session_id: str, body: FeedbackCreate, state: State) -> FeedbackResult:
+async def post_feedback(session_id: str, body: FeedbackCreate, state: State, caller: CallerDep) -> FeedbackResult:
     """Rate an answer (1-5) and/or assess it (0-5 per axis); the question is the user message
     the answer followed."""
-    record = state.store.get_session(session_id)
+    record = await owned(state, caller, session_id)
+    return await asyncio.to_thread(_feedback, state, session_id, record, body)
+
+
+def _feedback(state: AppState, session_id: str, record: SessionRecord, body: FeedbackCreate) -> FeedbackResult:
     nodes = {n.id: n for n in state.store.load_nodes(session_id)}
     node_id = body.node_id or record.head_node_id
     if node_id is None or node_id not in nodes:
@@ -435,12 +498,14 @@ async def post_feedback(session_id: str, body: FeedbackCreate, state: State) -> 
 
 
 @router.get("/sessions/{session_id}/status", response_model=SessionStatus, responses=ERRORS)
-async def get_status(session_id: str, state: State) -> SessionStatus:
+async def get_status(session_id: str, state: State, caller: CallerDep) -> SessionStatus:
     """`get_agent_status()` of the session's agent: engine, tools, memory (with the engine's
     cache hit rate), recovery and feedback, under the tutorial's keys."""
+    await owned(state, caller, session_id)
 
     async def work() -> SessionStatus:
         async with state.sessions.lease(session_id) as agent:  # waits for a running message
-            return SessionStatus(**dict(agent.status()), session_id=session_id)
+            status = await asyncio.to_thread(agent.status)  # reads the store's usage totals
+            return SessionStatus(**dict(status), session_id=session_id)
 
     return await state.lifecycle.run(work())
