@@ -119,7 +119,7 @@ def sse_events(lines: Iterator[str]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_tool_call_is_a_registered_function_with_schema_valid_json(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" add", '{"a": 2, "b": 40}')
+    engine.add_replies(" add", '{"a": 2, "b": 40}', " run")  # then the model runs the calls: parallel calls are allowed by default
     response = client(running).chat.completions.create(
         model="anything", messages=[{"role": "user", "content": "What is 2 + 40?"}], tools=[ADD_SPEC, CITY_SPEC]
     )
@@ -166,7 +166,7 @@ def test_tool_choice_none_forces_an_answer_and_named_forces_the_function(server:
     assert engine.decode(engine.prompts[-1]).endswith("Action: answer\nAnswer: ")
     # Named: no scoring at all (one option); the arguments are generated under weather's schema,
     # which the scripted engine checks the reply against.
-    engine.add_replies('{"city": "Oslo"}')
+    engine.add_replies('{"city": "Oslo"}', " run")  # then the model runs the calls: parallel calls are allowed by default
     response = api.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": "Oslo?"}],
@@ -175,7 +175,8 @@ def test_tool_choice_none_forces_an_answer_and_named_forces_the_function(server:
     )
     [call] = response.choices[0].message.tool_calls or []
     assert (call.function.name, json.loads(call.function.arguments)) == ("weather", {"city": "Oslo"})
-    assert engine.decode(engine.prompts[-1]).endswith("Action: weather\nArguments: ")
+    assert engine.decode(engine.prompts[-2]).endswith("Action: weather\nArguments: ")
+    assert engine.decode(engine.prompts[-1]).endswith('Arguments: {"city": "Oslo"}\nAction:')  # another call, or run
 
 
 def test_parallel_calls_are_deduplicated_and_can_be_switched_off(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
@@ -227,7 +228,7 @@ def test_arguments_cut_off_by_max_tokens_are_a_length_finish_not_a_call(server: 
 def test_arguments_cut_off_once_are_retried_with_less_room(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
     cut = Completion(text='{"city": "Oslo Oslo Oslo', finish_reason="length", usage=Usage(prompt_tokens=50, completion_tokens=8))
-    engine.add_replies(" weather", cut, '{"city": "Oslo"}')
+    engine.add_replies(" weather", cut, '{"city": "Oslo"}', " run")  # then the model runs the calls: parallel calls are allowed by default
     response = client(running).chat.completions.create(
         model="m", messages=[{"role": "user", "content": "weather?"}], tools=[CITY_SPEC], max_tokens=8
     )
@@ -265,7 +266,7 @@ async def test_streamed_answer_reassembles_to_the_completed_one() -> None:
 
 def test_sse_chunks_follow_openais_format(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" add", '{"a": 2, "b": 40}')
+    engine.add_replies(" add", '{"a": 2, "b": 40}', " run")  # then the model runs the calls: parallel calls are allowed by default
     body = {"model": "m", "messages": [{"role": "user", "content": "2+40"}], "tools": [ADD_SPEC], "stream": True, "stream_options": {"include_usage": True}}
     with httpx.stream("POST", running.url + "/v1/chat/completions", json=body) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -565,7 +566,7 @@ def _samples(text: str) -> dict[tuple[Any, ...], float]:
 
 def test_metrics_are_prometheus_text_with_the_servers_numbers(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
-    engine.add_replies(" add", '{"a": 2, "b": 40}')
+    engine.add_replies(" add", '{"a": 2, "b": 40}', " run")  # then the model runs the calls: parallel calls are allowed by default
     client(running).chat.completions.create(model="m", messages=[{"role": "user", "content": "2+40"}], tools=[ADD_SPEC])
     httpx.get(running.url + "/v1/sessions/nope")
     response = httpx.get(running.url + "/metrics")

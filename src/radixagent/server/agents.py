@@ -110,8 +110,11 @@ class SessionAgents:
         chat_format: ChatFormat | None = None,
         capacity: int = 256,
         metrics: ServerMetrics | None = None,
+        evidence: bool = True,
     ) -> None:
         self.engine = engine
+        self.evidence = evidence
+        """Whether sessions weigh the request's own words, as chat completions do (RADIXAGENT_DECISION_EVIDENCE)."""
         self.store = store
         self.catalogue = {tool.name: tool for tool in catalogue}
         self.chat_format = chat_format
@@ -143,7 +146,7 @@ class SessionAgents:
             EngineTap(self.engine, token_ids=token_ids),
             instructions=config.instructions,
             tools=[self.catalogue[name] for name in config.tools],
-            decision=config.settings.decision(),
+            decision=config.settings.decision() if self.evidence else config.settings.decision().model_only(),
             max_iterations=config.settings.max_iterations,
             store=self.store,
             chat_format=self.chat_format,

@@ -37,7 +37,7 @@ class ServerSettings(Settings):
     decision_strategy: DecisionStrategy = Field(default=DecisionStrategy.SCORE, description="'score' (choice scoring) or 'schema'")
     decision_evidence: bool = Field(
         default=True,
-        description="score strategy: weigh the request's own words in the tool choice, the arguments and the call count (docs/toolcalls.md)",
+        description="score strategy: weigh the request's own words in the tool choice, the arguments and the call count, for chat completions and sessions alike (docs/toolcalls.md)",
     )
     max_tokens: int = Field(default=512, ge=1, description="max_tokens of a chat completion that does not say")
     max_tokens_limit: int = Field(

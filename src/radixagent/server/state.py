@@ -113,6 +113,7 @@ class AppState:
             chat_format=self.chat_format,
             capacity=self.settings.session_cache,
             metrics=self.metrics,
+            evidence=self.settings.decision_evidence,
         )
         logger.info("radixagent server ready: %s engine, model %s, %d tools", engine.name, self.model_name, len(self._tools))
 
