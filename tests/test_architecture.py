@@ -5,6 +5,7 @@ imports from a layer above its own. Imports made only for type checking (under
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,13 @@ def test_the_package_root_exports_every_error_and_every_error_lives_in_errors_py
         and any(ast.unparse(b).endswith(("Error", "Exception")) for b in node.bases)
     ]
     assert defined_elsewhere == []
+
+
+def test_every_type_ignore_names_its_code_and_says_why() -> None:
+    bare = [
+        f"{path.relative_to(PACKAGE)}:{n}"
+        for path in PACKAGE.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "type: ignore" in line and not re.search(r"type: ignore\[[a-z-]+(, [a-z-]+)*\]  # \S", line)
+    ]
+    assert bare == []

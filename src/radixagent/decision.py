@@ -210,8 +210,8 @@ async def _decide_by_score(
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
     # each coordinated part of the request is a call: the first one serves the first part
     splitting = evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1
-    if splitting:
-        first_part = _support(evidence.parts[0], tools)  # type: ignore[union-attr]
+    if splitting and evidence is not None:
+        first_part = _support(evidence.parts[0], tools)
         prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
     action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
     if action == ANSWER:
@@ -352,7 +352,8 @@ async def _arguments(transcript: Transcript, tool: ToolSchema, schema: dict[str,
         if (closed := _closed(completion.text, fitted)) is not None:
             # every value was written and only whitespace followed: the brackets are all that is missing
             await transcript.append(closed[len(completion.text) :])
-            return json.loads(closed)  # type: ignore[no-any-return]
+            arguments: dict[str, Any] = json.loads(closed)
+            return arguments
         if room != settings.argument_tokens // 2:
             transcript.rewind(start)
     value = _parse_json(completion, f"the arguments of {tool.name}")

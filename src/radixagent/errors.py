@@ -51,6 +51,9 @@ from __future__ import annotations
 class RadixAgentError(Exception):
     """Base of every error radixagent raises on purpose."""
 
+    param: str | None = None
+    """The request field at fault, where there is one (OpenAI's error `param`)."""
+
 
 class ConfigurationError(RadixAgentError):
     """A setting, flag or argument has a value radixagent cannot use."""

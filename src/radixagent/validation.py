@@ -206,7 +206,7 @@ class OutputValidator(Generic[T]):
             return None, [f"the answer is not JSON (it starts with {shown!r}); answer with one JSON object"]
         try:
             if self.wrapped:
-                return self._wrapper.model_validate_json(raw).result, []  # type: ignore[attr-defined]
+                return self._wrapper.model_validate_json(raw).result, []  # type: ignore[attr-defined]  # `result` is the field create_model gave the wrapper
             return self._adapter.validate_json(raw), []
         except PydanticValidationError as exc:
             return None, pydantic_error_lines(exc)

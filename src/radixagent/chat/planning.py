@@ -120,11 +120,11 @@ def _validator(schema: dict[str, Any], param: str) -> jsonschema.protocols.Valid
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
         error = ConstraintError(f"The JSON schema at {param} is not valid: {exc.message}. Fix it and try again.")
-        error.param = param  # type: ignore[attr-defined]
+        error.param = param
         raise error from None
     except (TypeError, ValueError) as exc:
         error = ConstraintError(f"The JSON schema at {param} is not serialisable as JSON: {exc}")
-        error.param = param  # type: ignore[attr-defined]
+        error.param = param
         raise error from None
     return cls(schema)
 
@@ -181,7 +181,7 @@ def plan_request(
         named = [t for t in tools if t.name == choice.function.name]
         if not named:
             error = UnknownToolError(choice.function.name, [t.name for t in tools])
-            error.param = "tool_choice.function.name"  # type: ignore[attr-defined]
+            error.param = "tool_choice.function.name"
             raise error
         decide_tools = named
     base = decision

@@ -49,7 +49,7 @@ _REFUSED_KEYWORDS = ("$dynamicRef", "$recursiveRef")
 
 def _refuse(message: str, param: str) -> ConstraintError:
     error = ConstraintError(message)
-    error.param = param  # type: ignore[attr-defined]
+    error.param = param
     return error
 
 

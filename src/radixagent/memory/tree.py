@@ -217,8 +217,9 @@ class ConversationTree:
                     raise NodeNotFoundError(str(node.parent_id))
                 known.add(node.id)
             for node in nodes:
+                assert node.parent_id is not None  # checked above
                 self._nodes[node.id] = node
-                self._nodes[node.parent_id].children.append(node.id)  # type: ignore[index]
+                self._nodes[node.parent_id].children.append(node.id)
 
     def add_message(
         self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), *, prompt: PromptRecord | None = None

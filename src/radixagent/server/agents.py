@@ -132,7 +132,7 @@ class SessionAgents:
         for i, name in enumerate(names):
             if name not in self.catalogue:
                 error = UnknownToolError(name, self.tool_names())
-                error.param = f"tools[{i}]"  # type: ignore[attr-defined]
+                error.param = f"tools[{i}]"
                 raise error
             if name in seen:
                 raise InputError(f"The tool {name!r} is listed twice: list each tool once.")

@@ -64,12 +64,12 @@ class ToolStats(BaseModel):
     min_time_ms: float = 0.0
     max_time_ms: float = 0.0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot see pydantic's decorator over a property
     @property
     def avg_time_ms(self) -> float:
         return self.total_time_ms / self.call_count if self.call_count else 0.0
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot see pydantic's decorator over a property
     @property
     def success_rate(self) -> float:
         return self.success_count / self.call_count if self.call_count else 0.0

@@ -19,7 +19,7 @@ prefix cache computes it once.
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel
 
@@ -108,7 +108,7 @@ class SentimentAnalyzer:
                 usage=result.usage,
             )
         probabilities = {choice.strip(): p for choice, p in result.probabilities().items()}
-        label: SentimentLabel = result.best.strip()  # type: ignore[assignment]
+        label = cast(SentimentLabel, result.best.strip())  # the choices scored are exactly the labels
         return SentimentResult(
             label=label, confidence=probabilities[label], probabilities=probabilities, calibrated=self.calibrate
         )
