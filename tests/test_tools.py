@@ -208,7 +208,7 @@ def test_bad_definitions_raise_typed_errors() -> None:
         registry.register(forecast, examples=[{"place": {"city": "Seoul"}, "days": 30}])
     with pytest.raises(ToolDefinitionError, match="JSON object"):
         registry.register(ToolSchema(name="weird", description="d", parameters={"type": "string"}))
-    with pytest.raises(ToolDefinitionError, match="not a valid JSON schema"):
+    with pytest.raises(ToolDefinitionError, match="parameters of tool .broken. is not valid"):
         registry.register(ToolSchema(name="broken", description="d", parameters={"type": "object", "required": 3}))
     with pytest.raises(ToolDefinitionError, match="not a valid tool name"):
         registry.register(forecast, name="has space")

@@ -52,11 +52,11 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-import jsonschema
 from pydantic import BaseModel, Field
 
 from radixagent.engine import Completion, JsonSchemaConstraint, SamplingParams
 from radixagent.engine.constraints import fit_schema
+from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms
 from radixagent.prompting import Transcript
@@ -489,7 +489,7 @@ def _closed(text: str, schema: dict[str, Any]) -> str | None:
         value = json.loads(closed)
     except ValueError:
         return None
-    return closed if not next(iter(jsonschema.Draft202012Validator(schema).iter_errors(value)), None) else None
+    return closed if not next(iter(safe_validator(schema).iter_errors(value)), None) else None
 
 
 def _object_schema(parameters: dict[str, Any]) -> dict[str, Any]:

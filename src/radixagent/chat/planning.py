@@ -6,7 +6,6 @@ which tools it may call, and the sampling and decision settings of the turn."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,10 +27,10 @@ from radixagent.chat.wire import (
 )
 from radixagent.decision import DecisionSettings, protocol_text
 from radixagent.engine.constraints import fit_schema
+from radixagent.engine.schema_guard import safe_validator
 from radixagent.engine.types import SamplingParams
 from radixagent.errors import (
     ChatInputError,
-    ConstraintError,
     UnknownToolError,
 )
 from radixagent.schemas import ToolSchema
@@ -72,7 +71,7 @@ def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str
         if fn.name in validators:
             raise ChatInputError(f"Two tools are named {fn.name!r}: give each function its own name.", param=f"{where}.name", code="invalid_tool")
         parameters = fn.parameters or {"type": "object", "properties": {}}
-        validator = _validator(parameters, f"{where}.parameters")
+        validator = safe_validator(parameters, param=f"{where}.parameters")
         if parameters.get("type", "object") != "object":
             raise ChatInputError(
                 f"The parameters of function {fn.name!r} must be a JSON schema of type 'object', not {parameters.get('type')!r}.",
@@ -113,22 +112,6 @@ def _check_messages(messages: Sequence[SystemMessageIn | UserMessageIn | Assista
         )
 
 
-def _validator(schema: dict[str, Any], param: str) -> jsonschema.protocols.Validator:
-    try:
-        json.dumps(schema)
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        error = ConstraintError(f"The JSON schema at {param} is not valid: {exc.message}. Fix it and try again.")
-        error.param = param
-        raise error from None
-    except (TypeError, ValueError) as exc:
-        error = ConstraintError(f"The JSON schema at {param} is not serialisable as JSON: {exc}")
-        error.param = param
-        raise error from None
-    return cls(schema)
-
-
 def _answer_schema(request: ChatRequest) -> tuple[dict[str, Any] | None, jsonschema.protocols.Validator | None]:
     fmt = request.response_format
     if fmt is None or isinstance(fmt, TextFormat):
@@ -142,7 +125,7 @@ def _answer_schema(request: ChatRequest) -> tuple[dict[str, Any] | None, jsonsch
                 "response_format json_schema needs a 'schema': the JSON schema the answer must follow.",
                 param="response_format.json_schema.schema",
             )
-    return schema, _validator(schema, "response_format.json_schema.schema")
+    return schema, safe_validator(schema, param="response_format.json_schema.schema")
 
 
 def plan_request(

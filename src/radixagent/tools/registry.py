@@ -17,7 +17,8 @@ from typing import Any, Literal, TypeVar, overload
 import jsonschema
 from pydantic import BaseModel, ValidationError
 
-from radixagent.errors import ToolDefinitionError, UnknownToolError
+from radixagent.engine.schema_guard import safe_validator
+from radixagent.errors import ConstraintError, ToolDefinitionError, UnknownToolError
 from radixagent.evidence import rank_tools
 from radixagent.schemas import ToolDefinition, ToolSchema
 from radixagent.tools.execution import ExecutionStatistics, ToolExecutor, ToolRun
@@ -84,10 +85,9 @@ class ToolRegistry:
             )
         parameters = tool.tool_schema.parameters
         try:
-            validator_class = jsonschema.validators.validator_for(parameters, default=jsonschema.Draft202012Validator)
-            validator_class.check_schema(parameters)
-        except jsonschema.SchemaError as exc:
-            raise ToolDefinitionError(f"The parameters of tool {name!r} are not a valid JSON schema: {exc.message}") from exc
+            validator = safe_validator(parameters, param=f"the parameters of tool {name!r}")
+        except ConstraintError as exc:
+            raise ToolDefinitionError(str(exc)) from exc
         if parameters.get("type", "object") != "object":
             raise ToolDefinitionError(
                 f"The parameters of tool {name!r} must describe a JSON object (type 'object'), "
@@ -99,7 +99,7 @@ class ToolRegistry:
         self._entries[name] = RegisteredTool(
             definition=tool,
             function=function,
-            validator=validator_class(parameters),
+            validator=validator,
             is_async=tool.callable is not None and is_async_callable(tool.callable),
         )
         self.tools[name] = tool

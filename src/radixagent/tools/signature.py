@@ -24,6 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import PydanticJsonSchemaWarning
 
+from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import ToolArgumentsError, ToolDefinitionError
 from radixagent.schemas import ToolSchema
 
@@ -320,7 +321,7 @@ def check_examples(name: str, examples: Sequence[Mapping[str, Any]], parameters:
     showing the answer) is not an argument unless the tool has a parameter of that name."""
     checked: list[dict[str, Any]] = []
     properties = parameters.get("properties", {})
-    validator = jsonschema.Draft202012Validator(dict(parameters))
+    validator = safe_validator(dict(parameters), param=f"the parameters of tool {name!r}")
     for n, example in enumerate(examples):
         if not isinstance(example, Mapping):
             raise ToolDefinitionError(f"Example {n} of tool {name!r} is not a mapping of argument names to values.")
