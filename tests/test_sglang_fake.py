@@ -179,7 +179,7 @@ def _agent(engine: SGLangEngine) -> Agent:
 def test_agent_completes_a_tool_call(mode: str) -> None:
     with serve_fake(router=mode == "router", **_model_for_add()) as fake:
         engine = SGLangEngine(fake.url)
-        response = _agent(engine).run_sync("What is 2 + 40?")
+        response = _agent(engine).run_sync("Add 2 and 40.")
         assert response.is_successful, response.error_message
         [call] = response.tool_calls
         assert (call.tool, call.arguments, call.result) == ("add", {"a": 2, "b": 40}, "42")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from radixagent import QualityAssessment, SGLangAgent, ToolDefinition, ToolSchema
+from radixagent import DecisionSettings, QualityAssessment, SGLangAgent, ToolDefinition, ToolSchema
 from radixagent.engine import Constraint, Prompt, ScriptedEngine
 from radixagent.tools.builtin import DocumentStore, builtin_tools
 
@@ -37,7 +37,8 @@ def test_cells_9_to_12_run_unchanged(tmp_path: Path, capsys: pytest.CaptureFixtu
         "ToolDefinition": ToolDefinition,
         "ToolSchema": ToolSchema,
         "QualityAssessment": QualityAssessment,
-        "make_agent": lambda: SGLangAgent(engine=engine),
+        # the script stands in for the model's choices, so the model decides alone
+        "make_agent": lambda: SGLangAgent(engine=engine, decision=DecisionSettings().model_only()),
         **tools,
     }
     exec(compile(CELLS.read_text(), str(CELLS), "exec"), namespace)
