@@ -42,3 +42,4 @@ bench: setup
 	$(BIN)/python benchmarks/serve_bench.py
 	$(BIN)/python benchmarks/store_bench.py
 	$(BIN)/python benchmarks/toolcall_bench.py
+	$(BIN)/python benchmarks/agent_runs.py

@@ -9,7 +9,8 @@ building prompts, and the framework's own cost per step.
     - radixagent: `Agent`, every prompt an exact extension of the previous one;
     - the tutorial's approach: each step's prompt rebuilt from the system prompt and the last
       five messages (a sliding window), sent as chat messages, with the decision generated
-      under one JSON schema as the tutorial does.
+      under one JSON schema as the tutorial does (`tutorial_turn`, which
+      benchmarks/agent_runs.py runs on its tasks too).
     Both use the same tools and the same per-step token budgets. Reported: prompt tokens,
     engine-reported cached tokens, prefill tokens computed (prompt - cached), wall time, and
     the ratios.
@@ -25,9 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
@@ -47,6 +50,8 @@ from radixagent.engine import (
     StreamChunk,
     Usage,
 )
+from radixagent.schemas import ToolCallRecord, ToolSchema
+from radixagent.tools import ToolRegistry
 
 console = Console()
 
@@ -90,43 +95,59 @@ SETTINGS = DecisionSettings(answer_tokens=48, argument_tokens=48, max_calls=1, a
 
 
 class TimedEngine(Engine):
-    """Another engine, with the wall time spent inside its calls summed up."""
+    """Another engine, with the wall time spent inside its calls summed up, its calls counted
+    by kind, and the usage the engine reported for every generate and score added up."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.name = engine.name
         self.seconds = 0.0
         self.tokenize_seconds = 0.0
+        self.calls: Counter[str] = Counter()
+        self.usage = Usage()
 
     @property
     def takes_token_ids(self) -> bool:
         return self.engine.takes_token_ids
 
-    async def _timed(self, call: Any, tokenize: bool = False) -> Any:
+    @property
+    def model_calls(self) -> int:
+        """Requests that run the model: generate, stream and score (tokenize and render aside)."""
+        return self.calls["generate"] + self.calls["stream"] + self.calls["score"]
+
+    async def _timed(self, kind: str, call: Any) -> Any:
+        self.calls[kind] += 1
         started = time.perf_counter()
         try:
             return await call
         finally:
             spent = time.perf_counter() - started
             self.seconds += spent
-            if tokenize:
+            if kind == "tokenize":
                 self.tokenize_seconds += spent
 
     async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
-        return await self._timed(self.engine.generate(prompt, constraint=constraint, sampling=sampling))
+        completion: Completion = await self._timed("generate", self.engine.generate(prompt, constraint=constraint, sampling=sampling))
+        self.usage = self.usage + completion.usage
+        return completion
 
     async def _stream(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> AsyncIterator[StreamChunk]:
+        self.calls["stream"] += 1
         async for chunk in self.engine.stream(prompt, constraint=constraint, sampling=sampling):
+            if chunk.completion is not None:
+                self.usage = self.usage + chunk.completion.usage
             yield chunk
 
     async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
-        return await self._timed(self.engine.score(prefix, choices))
+        result: ScoreResult = await self._timed("score", self.engine.score(prefix, choices))
+        self.usage = self.usage + result.usage
+        return result
 
     async def tokenize(self, text: str) -> list[int]:
-        return await self._timed(self.engine.tokenize(text), tokenize=True)
+        return await self._timed("tokenize", self.engine.tokenize(text))
 
     async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
-        return await self._timed(self.engine.render_chat(messages))
+        return await self._timed("render_chat", self.engine.render_chat(messages))
 
     async def health(self) -> EngineHealth:
         return await self.engine.health()
@@ -138,14 +159,30 @@ class TimedEngine(Engine):
 # --- the tutorial's approach --------------------------------------------------------------------
 
 
-def tutorial_decision_schema() -> dict[str, Any]:
+TUTORIAL_INSTRUCTIONS = "You are an AI assistant that produces structured output. Use a tool when needed."
+
+
+def tutorial_system_prompt(tools: Sequence[ToolSchema]) -> str:
+    """The tutorial's system prompt: instructions, then each tool's name, description and
+    parameters (its `get_tools_description`, with the JSON compact, which only spares it
+    tokens), then the reply format."""
+    return (
+        TUTORIAL_INSTRUCTIONS
+        + "\n"
+        + "\n".join(f"- {t.name}: {t.description} parameters: {json.dumps(t.parameters, ensure_ascii=False)}" for t in tools)
+        + '\nReply with JSON: {"decision": "call_tool"|"respond_directly", "tool_name", "arguments", "reasoning"}.'
+    )
+
+
+def tutorial_decision_schema(tools: Sequence[ToolSchema]) -> dict[str, Any]:
     """The tutorial's ToolCall, as the JSON schema its `_call_sglang` generated under."""
+    most = max((len(t.parameters.get("properties") or {}) for t in tools), default=0)
     return {
         "type": "object",
         "properties": {
             "decision": {"enum": ["call_tool", "respond_directly"]},
-            "tool_name": {"enum": [t.__name__ for t in TOOLS] + [""]},
-            "arguments": {"type": "object", "maxProperties": 3},
+            "tool_name": {"enum": [t.name for t in tools] + [""]},
+            "arguments": {"type": "object", "maxProperties": max(most, 1)},
             "reasoning": {"type": "string", "maxLength": 200},
         },
         "required": ["decision", "tool_name", "arguments", "reasoning"],
@@ -153,42 +190,75 @@ def tutorial_decision_schema() -> dict[str, Any]:
     }
 
 
+class TutorialTurn(BaseModel):
+    """One user turn run the tutorial's way: its answer, the calls that ran, and the engine's numbers."""
+
+    content: str = ""
+    calls: list[ToolCallRecord] = Field(default_factory=list)
+    steps: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    seconds: float = 0.0
+    tool_seconds: float = 0.0
+    error: str | None = None
+
+
+async def tutorial_turn(
+    engine: Engine,
+    tools: ToolRegistry,
+    history: list[ChatMessage],
+    query: str,
+    *,
+    max_tokens: int,
+    max_steps: int = 3,
+) -> TutorialTurn:
+    """Answer `query` the tutorial's way, appending to `history` (the conversation so far).
+
+    Each step sends the system prompt and the last five messages, rebuilt as chat messages,
+    and generates one decision under the tutorial's JSON schema. A `call_tool` decision runs
+    the tool (through `tools`' executor, which checks the arguments against the schema) and
+    appends its result; any other decision ends the turn, its `reasoning` being the answer,
+    as in the tutorial. With no answer after `max_steps`, the turn has none."""
+    schemas = tools.schemas()
+    system, constraint = tutorial_system_prompt(schemas), JsonSchemaConstraint(json_schema=tutorial_decision_schema(schemas))
+    turn = TutorialTurn()
+    started = time.perf_counter()
+    history.append(ChatMessage(role="user", content=query))
+    for _ in range(max_steps):
+        messages = [ChatMessage(role="system", content=system), *history[-5:]]
+        completion = await engine.generate(messages, constraint=constraint, sampling=SamplingParams(max_tokens=max_tokens))
+        turn.usage, turn.steps = turn.usage + completion.usage, turn.steps + 1
+        history.append(ChatMessage(role="assistant", content=completion.text))
+        try:
+            decision = json.loads(completion.text)
+        except ValueError:
+            turn.error = f"the decision is not JSON (cut off at max_tokens={max_tokens}?): {completion.text[:80]!r}"
+            break
+        name = decision.get("tool_name", "")
+        if decision.get("decision") != "call_tool" or name not in tools:
+            turn.content = str(decision.get("reasoning", ""))
+            break
+        record = await tools.executor.execute(name, decision.get("arguments") or {})
+        turn.calls.append(record)
+        turn.tool_seconds += record.duration_ms / 1000
+        result = record.result if record.error is None else f"error: {record.error}"  # the tutorial shows errors to the model
+        history.append(ChatMessage(role="user", content=f"Tool result: {result}"))
+    else:
+        turn.error = f"no answer after {max_steps} steps"
+    turn.seconds = time.perf_counter() - started
+    return turn
+
+
 async def run_tutorial_style(engine: Engine, turns: int) -> tuple[Usage, float, int]:
-    """Each step: system + tool descriptions + the last five messages, re-rendered as chat
-    messages; one JSON decision; the tool's result appended; the answer from the reply's
-    `reasoning` field, as in the tutorial."""
-    tools = {t.__name__: t for t in TOOLS}
-    system = (
-        "You are an AI assistant that produces structured output. Use a tool when needed.\n"
-        + "\n".join(f"- {name}: {(fn.__doc__ or '').strip().splitlines()[0]}" for name, fn in tools.items())
-        + '\nReply with JSON: {"decision": "call_tool"|"respond_directly", "tool_name", "arguments", "reasoning"}.'
-    )
+    """The conversation of QUERIES, each turn as `tutorial_turn` runs it."""
+    tools = ToolRegistry()
+    for fn in TOOLS:
+        tools.register(fn)
     history: list[ChatMessage] = []
     usage, calls = Usage(), 0
     started = time.perf_counter()
     for query in QUERIES[:turns]:
-        history.append(ChatMessage(role="user", content=query))
-        for _ in range(3):
-            messages = [ChatMessage(role="system", content=system), *history[-5:]]
-            completion = await engine.generate(
-                messages,
-                constraint=JsonSchemaConstraint(json_schema=tutorial_decision_schema()),
-                sampling=SamplingParams(max_tokens=SETTINGS.answer_tokens + SETTINGS.argument_tokens),
-            )
-            usage, calls = usage + completion.usage, calls + 1
-            history.append(ChatMessage(role="assistant", content=completion.text))
-            try:
-                decision = json.loads(completion.text)
-            except ValueError:
-                break
-            fn = tools.get(decision.get("tool_name", ""))
-            if decision.get("decision") != "call_tool" or fn is None:
-                break
-            try:
-                result = str(fn(**decision.get("arguments", {})))
-            except Exception as exc:  # the tutorial shows the error to the model
-                result = f"error: {exc}"
-            history.append(ChatMessage(role="user", content=f"Tool result: {result}"))
+        turn = await tutorial_turn(engine, tools, history, query, max_tokens=SETTINGS.answer_tokens + SETTINGS.argument_tokens)
+        usage, calls = usage + turn.usage, calls + turn.steps
     return usage, time.perf_counter() - started, calls
 
 
