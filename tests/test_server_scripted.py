@@ -610,3 +610,29 @@ def test_metrics_of_several_worker_processes_add_up(tmp_path: Path) -> None:
     assert sample["radixagent_http_rejected_total", ("reason", "busy")] == 2
     assert sample[("radixagent_http_requests_in_flight",)] == 1  # live workers only
     assert "process_cpu_seconds_total" not in text  # one process's own numbers would mislead here
+
+
+def test_a_sloppy_optional_parameter_is_left_out_and_a_sloppy_required_one_is_named() -> None:
+    """Third-party tool definitions carry schemas no value satisfies, such as a boolean whose
+    enum lists strings: an optional one is left out of generation, a required one is refused."""
+    from radixagent.chat import plan_request
+    from radixagent.decision import DecisionSettings
+    from radixagent.errors import ChatInputError
+
+    flag = {"type": "boolean", "enum": ["True", "False", "dontcare"], "description": "has parking"}
+    hotel = {
+        "type": "function",
+        "function": {
+            "name": "find_hotel",
+            "description": "Find a hotel in a city.",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "parking": flag}, "required": ["city"]},
+        },
+    }
+    body = {"messages": [{"role": "user", "content": "A hotel in Lyon with parking"}], "tools": [hotel]}
+    plan = plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3)
+    assert list(plan.decide_tools[0].parameters["properties"]) == ["city"]
+    assert plan.validators["find_hotel"].is_valid({"city": "Lyon"})  # calls are checked against the schema as sent
+    hotel["function"]["parameters"]["required"] = ["city", "parking"]  # type: ignore[index]
+    with pytest.raises(ChatInputError, match="required parameter 'parking'") as refused:
+        plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3)
+    assert refused.value.param == "tools[0].function.parameters.properties.parking"

@@ -6,6 +6,7 @@ which tools it may call, and the sampling and decision settings of the turn."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,8 @@ from radixagent.errors import (
     UnknownToolError,
 )
 from radixagent.schemas import ToolSchema
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SYSTEM = "You are a helpful assistant."
 RESERVED_TOOL_NAMES = frozenset({"answer", "run"})
@@ -79,7 +82,8 @@ def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str
                 code="invalid_schema",
             )
         try:
-            tools.append(ToolSchema(name=fn.name, description=fn.description or fn.name, parameters=parameters))
+            usable = _satisfiable(fn.name, parameters, f"{where}.parameters")
+            tools.append(ToolSchema(name=fn.name, description=fn.description or fn.name, parameters=usable))
         except ValidationError:
             raise ChatInputError(
                 f"{fn.name!r} is not a valid function name: use 1-64 letters, digits, '_' or '-', starting with a letter or '_'.",
@@ -88,6 +92,43 @@ def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str
             ) from None
         validators[fn.name] = validator
     return tools, validators
+
+
+def _satisfiable(function: str, parameters: dict[str, Any], where: str) -> dict[str, Any]:
+    """The parameters with each optional one that no value can satisfy left out (a client's
+    sloppy schema: a `boolean` whose enum lists the strings "True" and "False"); a required
+    one is refused, by name. Calls are still checked against the schema as the client sent it."""
+    properties = parameters.get("properties")
+    if not isinstance(properties, dict):
+        return parameters
+    required = set(parameters.get("required") or [])
+    dropped = []
+    for name, node in properties.items():
+        if not isinstance(node, dict) or _admits_a_value(node):
+            continue
+        if name in required:
+            raise ChatInputError(
+                f"No value satisfies the schema of the required parameter {name!r} of function {function!r} "
+                f"(its enum or const values do not match its type): fix the schema.",
+                param=f"{where}.properties.{name}",
+                code="invalid_schema",
+            )
+        dropped.append(name)
+    if not dropped:
+        return parameters
+    logger.warning("function %r: no value satisfies the schema of its optional parameter(s) %s; they are left out", function, ", ".join(dropped))
+    return {**parameters, "properties": {k: v for k, v in properties.items() if k not in dropped}}
+
+
+def _admits_a_value(node: dict[str, Any]) -> bool:
+    """Whether some value satisfies `node`, as far as its listed values tell: an `enum` or
+    `const` whose every value breaks the rest of the schema admits none."""
+    listed = node["enum"] if isinstance(node.get("enum"), list) else [node["const"]] if "const" in node else None
+    if listed is None:
+        return True
+    rest = {k: v for k, v in node.items() if k not in ("enum", "const")}
+    validator = safe_validator(rest)
+    return any(validator.is_valid(value) for value in listed)
 
 
 def _check_messages(messages: Sequence[SystemMessageIn | UserMessageIn | AssistantMessageIn | ToolMessageIn]) -> None:
