@@ -84,11 +84,13 @@ STRATEGIES: dict[str, DecisionSettings] = {
     "score+evidence": DecisionSettings().model_only().model_copy(update={"evidence_weight": 3.0, "abstain_below": 1.0}),
     "score+evidence+extract": DecisionSettings().model_copy(update={"split_calls": False}),
     "grounded": DecisionSettings(),
+    "grounded+channel": DecisionSettings(channel_weight=1.0),
 }
 """Each a setting of the decision layer (radixagent.decision.DecisionSettings): the model alone
 (one constrained JSON, or the action by likelihood and the arguments under its schema), then the
 request's own evidence for the tool choice and abstention, arguments narrowed to the message's
-values, and one call per coordinated part of the request. "grounded" is the library's default."""
+values, and one call per coordinated part of the request. "grounded" is the library's default;
+"grounded+channel" adds each tool's noisy-channel score (the request's likelihood given the tool)."""
 
 
 class Run(BaseModel):

@@ -344,3 +344,20 @@ def test_a_parameter_named_for_an_address_takes_the_address() -> None:
     props = narrow_arguments(contact, Evidence.of("Add Hiroshi Tanaka, hiroshi.tanaka@kaizen-tech.jp, to my contacts."))["properties"]
     assert props["email"]["enum"] == ["hiroshi.tanaka@kaizen-tech.jp"]
     assert "Hiroshi Tanaka" in props["name"]["enum"]
+
+
+async def test_chat_answers_once_the_calls_in_its_history_served_the_request() -> None:
+    weather = ToolSchema(
+        name="get_weather", description="Current weather in a city.",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    history = [
+        {"role": "user", "content": "How is the weather in Lisbon today?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Lisbon"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny, 21 C"},
+    ]
+    chat, engine = completer(["It is sunny, 21 C in Lisbon."])
+    body = request("", [weather]).model_dump(exclude_none=True) | {"messages": history}
+    result = await chat.complete(ChatRequest.model_validate(body))
+    assert result.content == "It is sunny, 21 C in Lisbon." and not result.tool_calls
+    assert engine.replies_left == 0  # no tool was offered: nothing was scored

@@ -105,6 +105,13 @@ class DecisionSettings(BaseModel):
         description="score strategy: answer directly when no tool's evidence reaches this (tool_choice auto); None = the model scores an 'answer' option",
     )
     extract_arguments: bool = Field(default=True, description="score strategy: narrow each argument to the values the request holds")
+    channel_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="score strategy: weight of each tool's noisy-channel score, the model's log-probability of the request "
+        "after the tool's name and description (one scoring request per tool); it works when a description is terse or in "
+        "another language than the request; 0 = off",
+    )
     split_calls: bool = Field(
         default=True,
         description="score strategy, max_calls > 1: one call per coordinated part of the request, instead of the model choosing 'run'",
@@ -112,11 +119,13 @@ class DecisionSettings(BaseModel):
 
     def model_only(self) -> DecisionSettings:
         """These settings with every use of the request's own words off: the model decides alone."""
-        return self.model_copy(update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False})
+        return self.model_copy(
+            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0}
+        )
 
     @property
     def uses_evidence(self) -> bool:
-        return self.evidence_weight > 0 or self.abstain_below is not None or self.extract_arguments or self.split_calls
+        return self.evidence_weight > 0 or self.abstain_below is not None or self.extract_arguments or self.split_calls or self.channel_weight > 0
 
 
 def protocol_text(tools: list[ToolSchema], *, allow_ask: bool = True) -> str:
@@ -201,6 +210,9 @@ async def _decide_by_score(
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
     prior = {name: settings.evidence_weight * value for name, value in support.items()}
+    if evidence is not None and settings.channel_weight > 0 and len(tools) > 1:
+        channel = await _noisy_channel(transcript, evidence.text, tools)
+        prior = {name: prior.get(name, 0.0) + settings.channel_weight * channel[name] for name in by_name}
     options = list(by_name)
     if not require_tool or not options:
         if options and evidence is not None and settings.abstain_below is not None:
@@ -247,6 +259,20 @@ async def _calls_until_run(
             return True
         calls.append(await _call(transcript, by_name[action], settings, extract, confidence, calls))
     return False
+
+
+async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> dict[str, float]:
+    """Each tool's log-probability of the request given the tool ("noisy channel"), relative
+    to the best tool's: the request is scored after the tool's name and description, so a
+    terse description, or one in another language than the request, still tells the tools
+    apart. Each tool's prompt is its own, and cached across requests."""
+    totals = {}
+    for tool in tools:
+        prefix = f"Tool {tool.name}: {tool.description}\nA request a user sends to the tool {tool.name}:"
+        result = await transcript.score_beside(prefix, [f" {request.strip()}"])
+        totals[tool.name] = sum(result.scores[0].token_logprobs)
+    best = max(totals.values())
+    return {name: total - best for name, total in totals.items()}
 
 
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:

@@ -190,6 +190,16 @@ class Transcript:
         self._count(result.usage, first + (len(choices) - 1) * len(view))
         return result
 
+    async def score_beside(self, prefix: str, choices: list[str]) -> ScoreResult:
+        """Score `choices` after a prompt of their own, not the transcript's (the request given
+        a tool's description); its usage counts with the transcript's."""
+        tokens = await self.engine.tokenize(prefix)
+        cacheable = self.ledger.cacheable(tokens)
+        result = await self.engine.score(prefix, choices)
+        self.ledger.observe(tokens)
+        self._count(result.usage, cacheable)
+        return result
+
     def _count(self, usage: Usage, cacheable: int) -> None:
         self.usage = self.usage + usage
         self.cacheable_tokens += cacheable

@@ -34,6 +34,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -44,6 +45,7 @@ from radixagent.chat.wire import (
     ChatMessageIn,
     ChatRequest,
     SystemMessageIn,
+    ToolCallIn,
     ToolMessageIn,
     UserMessageIn,
     content_text,
@@ -62,6 +64,7 @@ from radixagent.errors import (
     EngineResponseError,
 )
 from radixagent.prompting import CHATML, ChatFormat, Transcript, TurnWriter
+from radixagent.schemas import ToolCallRecord
 
 logger = logging.getLogger(__name__)
 
@@ -275,13 +278,15 @@ class ChatCompleter:
 
         before = len(transcript.text)
         try:
+            pending = _pending(request.messages)
             decision = await decide(
                 transcript,
                 plan.decide_tools,
                 plan.settings,
                 answer_schema=plan.answer_schema,
                 require_tool=plan.require_tool,
-                request=_pending_request(request.messages),
+                request=pending.text,
+                done=pending.done,
             )
         except DecisionError as exc:
             if state.last_finish == "length":
@@ -331,15 +336,43 @@ class ChatCompleter:
             raise EngineResponseError(f"The engine's answer breaks the response_format schema: {error.message}")
 
 
-def _pending_request(messages: Sequence[ChatMessageIn]) -> str | None:
-    """The user's text this turn answers: the user messages after the last assistant turn, or
-    None when tool results came since (then the model decides whether to answer)."""
-    pending: list[str] = []
-    for message in reversed(messages):
-        if not isinstance(message, UserMessageIn):
-            break
-        pending.append(content_text(message.content))
-    return "\n".join(reversed(pending)) or None
+@dataclass
+class _Pending:
+    text: str | None
+    done: list[ToolCallRecord]
+
+
+def _pending(messages: Sequence[ChatMessageIn]) -> _Pending:
+    """The user's text this turn answers (the last run of user messages) and the calls made
+    for it since, with their results: the decision answers once they served the request."""
+    results: dict[str, str] = {}
+    calls: list[ToolCallIn] = []
+    i = len(messages) - 1
+    while i >= 0 and not isinstance(messages[i], UserMessageIn):
+        message = messages[i]
+        if isinstance(message, ToolMessageIn):
+            results[message.tool_call_id] = content_text(message.content)
+        elif isinstance(message, AssistantMessageIn):
+            calls = list(message.tool_calls or []) + calls
+        i -= 1
+    texts: list[str] = []
+    while i >= 0 and isinstance(messages[i], UserMessageIn):
+        texts.insert(0, content_text(messages[i].content))
+        i -= 1
+    done = [
+        ToolCallRecord(id=c.id, tool=c.function.name, arguments=_arguments_of(c), result=results.get(c.id))
+        for c in calls
+        if c.id in results
+    ]
+    return _Pending(text="\n".join(texts) or None, done=done)
+
+
+def _arguments_of(call: ToolCallIn) -> dict[str, Any]:
+    try:
+        value = json.loads(call.function.arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _raw_arguments(generated: str, count: int) -> list[str] | None:
