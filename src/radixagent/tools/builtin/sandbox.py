@@ -336,6 +336,8 @@ def _tree_memory(pid: int, limit: int) -> int:
             with open(f"/proc/{current}/smaps_rollup", "rb") as rollup:
                 proportional += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith(b"Pss:"))
         except (OSError, ValueError, IndexError, StopIteration):
+            if not os.path.exists(f"/proc/{current}"):
+                continue  # it exited since the first pass: its memory is gone
             return resident  # no PSS from this kernel: count resident pages
     return proportional
 
