@@ -334,11 +334,13 @@ def _tree_memory(pid: int, limit: int) -> int:
     for current in pids:
         try:
             with open(f"/proc/{current}/smaps_rollup", "rb") as rollup:
-                proportional += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith(b"Pss:"))
-        except (OSError, ValueError, IndexError, StopIteration):
-            if not os.path.exists(f"/proc/{current}"):
-                continue  # it exited since the first pass: its memory is gone
-            return resident  # no PSS from this kernel: count resident pages
+                # a zombie (exited, not yet waited for) has no Pss line and no memory
+                proportional += next((int(line.split()[1]) * 1024 for line in rollup if line.startswith(b"Pss:")), 0)
+        except FileNotFoundError:
+            if os.path.exists(f"/proc/{current}"):
+                return resident  # no PSS from this kernel: count resident pages
+        except (OSError, ValueError, IndexError):
+            continue  # it exited since the first pass: its memory is gone
     return proportional
 
 
