@@ -92,6 +92,13 @@ def test_a_quote_may_run_into_a_particle_but_not_into_a_latin_word() -> None:
     assert Evidence.of("Tunes from the '80s and the '90s").quoted == []
 
 
+def test_no_span_cuts_into_a_quotation() -> None:
+    found = Evidence.of("'비가 오는 날'이라는 시를 영어로 옮겨 주세요")
+    assert found.spans[0] == "비가 오는 날"
+    assert not any("'" in span or ("오는 날" in span and span != "비가 오는 날") for span in found.spans)
+    assert "Red Bicycle" not in " ".join(Evidence.of("Rename 'The Red Bicycle Shop' to Cycles").spans[1:])
+
+
 def test_parts_split_coordination_but_not_numbers_or_dates() -> None:
     assert [p.text for p in Evidence.of("Compare the weather in Oslo and in Helsinki.").parts] == [
         "Compare the weather in Oslo",

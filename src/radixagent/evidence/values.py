@@ -356,10 +356,11 @@ def _pieces(text: str) -> list[str]:
 
 def _spans(text: str, quoted: Iterable[str]) -> list[str]:
     """Runs of up to `MAX_SPAN_WORDS` words within each coordinated piece of the text ("BA117"
-    and "AF22", not "BA117 and AF22"), edge punctuation trimmed, longest first; plus each
-    quoted phrase whole."""
+    and "AF22", not "BA117 and AF22"), edge punctuation trimmed, longest first, none cutting
+    into a quotation; plus each quoted phrase whole."""
     out: list[str] = list(quoted)
-    pieces = [p.split() for p in _pieces(text)]
+    # no run cuts into a quoted phrase: the text between quotations is split on its own
+    pieces = [p.split() for segment in _QUOTED.sub("\n", text).split("\n") if segment.strip() for p in _pieces(segment)]
     for size in range(MAX_SPAN_WORDS, 0, -1):
         for piece in pieces:
             out.extend(_runs([w.strip(EDGE) for w in piece], size))
