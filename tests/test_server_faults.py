@@ -139,8 +139,9 @@ def test_a_tool_that_raises_hangs_or_floods_is_a_typed_result_and_the_session_go
         assert result.status_code == 200 and result.json()["outcome"] == "answered", result.text
         call = result.json()["response"]["tool_calls"][0]
         assert call["tool"] == tool and call["error_type"] == error_type
-        if error_type is None:
-            assert len(call["result"]) == 2_000_000
+        if error_type is None:  # 2 MB comes back cut, with a note: every later prompt carries it
+            assert call["result"].startswith("y" * 1000) and call["result"].endswith("more characters of the result were cut]")
+            assert len(call["result"]) < 20_000
         assert http.post(f"/v1/sessions/{sid}/messages", json={"content": "and then"}).json()["response"]["content"] == "Next."
         tree = http.get(f"/v1/sessions/{sid}/tree").json()
         check_tree(tree, ["use it", "and then"])

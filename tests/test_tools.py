@@ -618,3 +618,18 @@ def test_flatten_schema_inlines_refs_and_drops_titles() -> None:
             "title": {"type": "string"},
         },
     }
+
+
+def test_a_huge_result_is_cut_with_a_note() -> None:
+    registry = ToolRegistry()
+
+    @registry.tool
+    def dump(n: int) -> str:
+        """Return n characters."""
+        return "x" * n
+
+    short = registry.executor.execute_sync("dump", {"n": 10})
+    assert short.result == "x" * 10
+    huge = registry.executor.execute_sync("dump", {"n": 2_000_000})
+    assert huge.result is not None and len(huge.result) < 16_100
+    assert huge.result.endswith("[... 1984000 more characters of the result were cut]")

@@ -85,16 +85,25 @@ class ExecutionStatistics(BaseModel):
     tools_used: dict[str, ToolStats] = Field(default_factory=dict)
 
 
-def result_text(value: Any) -> str:
-    """What the model reads of a tool's return value: text as is, anything else as JSON."""
+MAX_RESULT_CHARS = 16_000
+"""What the model reads of one result at most: it goes into every later prompt of the branch."""
+
+
+def result_text(value: Any, max_chars: int = MAX_RESULT_CHARS) -> str:
+    """What the model reads of a tool's return value: text as is, anything else as JSON, cut
+    to `max_chars` with a note saying how much was left out."""
     if isinstance(value, str):
-        return value
-    if isinstance(value, BaseModel):
-        return value.model_dump_json()
-    try:
-        return pydantic_core.to_json(value).decode()
-    except pydantic_core.PydanticSerializationError:
-        return str(value)
+        text = value
+    elif isinstance(value, BaseModel):
+        text = value.model_dump_json()
+    else:
+        try:
+            text = pydantic_core.to_json(value).decode()
+        except pydantic_core.PydanticSerializationError:
+            text = str(value)
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}\n[... {len(text) - max_chars} more characters of the result were cut]"
 
 
 def apply_defaults(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,8 +146,10 @@ class ToolExecutor:
         *,
         history_size: int = 1000,
         clock: Callable[[], float] = time.perf_counter,
+        max_result_chars: int = MAX_RESULT_CHARS,
     ) -> None:
         self.registry = registry
+        self.max_result_chars = max_result_chars
         self.history: deque[ToolRun] = deque(maxlen=history_size)
         self._clock = clock
         self._stats: dict[str, ToolStats] = {}
@@ -221,7 +232,7 @@ class ToolExecutor:
             checked = self._validate(entry, arguments)
             shown = checked
             if executed:
-                result = result_text(await self._invoke(entry, checked))
+                result = result_text(await self._invoke(entry, checked), self.max_result_chars)
         except ToolError as exc:
             error = exc
         end = self._clock()
