@@ -281,3 +281,13 @@ def test_helpers() -> None:
     assert format_retry_prompt(["a", "b"], what="tool arguments") == (
         "2 validation errors in your tool arguments:\n- a\n- b\nFix the errors and try again."
     )
+
+
+def test_an_answer_that_does_not_state_the_results_is_replaced_by_them() -> None:
+    from radixagent.validation import grounded_answer
+
+    assert grounded_answer("It is  Cloudy, 9 C in Bergen.", ["cloudy, 9 C"]) == "It is  Cloudy, 9 C in Bergen."
+    assert grounded_answer("1\n\nThe answer is 1.", ["cloudy, 9 C"]) == "cloudy, 9 C"
+    assert grounded_answer("Bergen: cloudy, 9 C", ["cloudy, 9 C", "12 mm of rain"]) == "cloudy, 9 C\n12 mm of rain"
+    assert grounded_answer("Here is the report.", ["x" * 400]) == "Here is the report."  # long results are not quoted whole
+    assert grounded_answer("No tool ran.", []) == "No tool ran."

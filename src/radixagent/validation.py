@@ -27,6 +27,7 @@ __all__ = [
     "OutputResult",
     "OutputValidator",
     "check_message",
+    "grounded_answer",
     "extract_json",
     "format_retry_prompt",
 ]
@@ -126,6 +127,21 @@ def extract_json(text: str) -> str:
                 continue
             return stripped[start:end]
     raise ValueError("no JSON value found")
+
+
+GROUNDED_RESULT_CHARS = 300
+"""Results longer than this are not required word for word in an answer."""
+
+
+def grounded_answer(answer: str, results: Sequence[str]) -> str:
+    """`answer`, when it states every short result the tools returned (word for word, case and
+    spacing aside); else those results themselves. A small model often answers a tool's result
+    with something else ("1", "yes"); the result is what was asked for."""
+    short = [r.strip() for r in results if r.strip() and len(r.strip()) <= GROUNDED_RESULT_CHARS]
+    said = " ".join(answer.casefold().split())
+    if all(" ".join(r.casefold().split()) in said for r in short):
+        return answer
+    return "\n".join(short)
 
 
 def format_retry_prompt(errors: Sequence[str], *, what: str = "answer") -> str:

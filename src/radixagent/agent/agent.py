@@ -91,6 +91,7 @@ class Agent:
         output_retries: int = 2,
         chat_format: ChatFormat | None = None,
         max_input_chars: int = 20000,
+        ground_answers: bool = True,
         observers: Sequence[EventHandler] = (),
     ) -> None:
         if max_iterations < 1:
@@ -115,6 +116,9 @@ class Agent:
         """Each hears every event of every run, in order (`on_event` of one run comes last)."""
         self.tool_retries, self.output_retries = tool_retries, output_retries
         self.max_input_chars = max_input_chars
+        self.ground_answers = ground_answers
+        """An answer after tool results that does not state what they returned is replaced by
+        those results (`validation.grounded_answer`)."""
         self._chat_format = chat_format
         self._ledger = PrefixLedger()
         self._transcripts: OrderedDict[str, tuple[Transcript, Speaker]] = OrderedDict()
