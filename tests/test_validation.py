@@ -291,3 +291,14 @@ def test_an_answer_that_does_not_state_the_results_is_replaced_by_them() -> None
     assert grounded_answer("Bergen: cloudy, 9 C", ["cloudy, 9 C", "12 mm of rain"]) == "cloudy, 9 C\n12 mm of rain"
     assert grounded_answer("Here is the report.", ["x" * 400]) == "Here is the report."  # long results are not quoted whole
     assert grounded_answer("No tool ran.", []) == "No tool ran."
+
+
+def test_a_lone_list_marker_opening_an_answer_is_dropped() -> None:
+    from radixagent.validation import tidy_answer
+
+    assert tidy_answer("3.\n\nOtters hold hands while they sleep.") == "Otters hold hands while they sleep."
+    assert tidy_answer(" 12)\n\n Tea first, then toast.") == "Tea first, then toast."
+    assert tidy_answer("-\n\nBring an umbrella.") == "Bring an umbrella."
+    assert tidy_answer("1. Preheat the oven.\n2. Mix.") == "1. Preheat the oven.\n2. Mix."  # a real list stays
+    assert tidy_answer("7") == "7"  # a number alone is the answer
+    assert tidy_answer("42\nis the count") == "42\nis the count"

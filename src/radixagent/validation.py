@@ -28,6 +28,7 @@ __all__ = [
     "OutputValidator",
     "check_message",
     "grounded_answer",
+    "tidy_answer",
     "extract_json",
     "format_retry_prompt",
 ]
@@ -127,6 +128,15 @@ def extract_json(text: str) -> str:
                 continue
             return stripped[start:end]
     raise ValueError("no JSON value found")
+
+
+_LONE_MARKER = re.compile(r"\A\s*(?:\d{1,3}[.)]?|[-*•])[ \t]*\n[ \t]*\n(?=\s*\S)")
+
+
+def tidy_answer(text: str) -> str:
+    """The answer without a list marker standing alone on its first line ("1.\n\nPython is
+    ..."): a small model opens answers so, and it is no part of the answer."""
+    return _LONE_MARKER.sub("", text, count=1).strip()
 
 
 GROUNDED_RESULT_CHARS = 300

@@ -40,7 +40,7 @@ from radixagent.schemas import (
     ToolCallRecord,
     ToolResultPart,
 )
-from radixagent.validation import format_retry_prompt, grounded_answer
+from radixagent.validation import format_retry_prompt, grounded_answer, tidy_answer
 
 if TYPE_CHECKING:
     from radixagent.agent.agent import Agent
@@ -100,6 +100,8 @@ class Run:
                 )
             except DecisionError as exc:
                 error, decision = exc, None
+            if decision is not None and decision.action == "answer" and agent.output.is_text:
+                decision = decision.model_copy(update={"text": tidy_answer(decision.text)})
             if decision is not None and decision.action == "answer" and agent.ground_answers and agent.output.is_text:
                 grounded = grounded_answer(decision.text, [r.result for r in self.records if r.error is None and r.result])
                 if grounded != decision.text:
