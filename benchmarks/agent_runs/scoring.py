@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -57,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from radixagent.engine import Usage
 from radixagent.schemas import ToolCallRecord, ToolSchema
-from toolcalls.scoring import BenchmarkDataError, OptionalRule, Rate, Rule, parse_rule
+from toolcalls.scoring import BenchmarkDataError, OptionalRule, Rate, Rule, parse_rule, percentile
 
 __all__ = [
     "AllOf",
@@ -401,13 +400,6 @@ class FaceReport(BaseModel):
         raise KeyError(toolset)
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 def summary_row(name: str, scores: Sequence[TaskScore]) -> Row:
     rates = {k: Rate() for k in ("success", "right_tools", "tools_named", "has_fact", "called_tool")}
     for s in scores:
@@ -427,8 +419,8 @@ def summary_row(name: str, scores: Sequence[TaskScore]) -> Row:
         completion_tokens=sum(o.usage.completion_tokens for o in outcomes),
         latency_ms=sum(latencies),
         tool_ms=sum(o.tool_ms for o in outcomes),
-        latency_ms_p50=_percentile(latencies, 0.5),
-        latency_ms_p95=_percentile(latencies, 0.95),
+        latency_ms_p50=percentile(latencies, 0.5),
+        latency_ms_p95=percentile(latencies, 0.95),
         **rates,
     )
 

@@ -757,7 +757,8 @@ class Report(BaseModel):
         raise KeyError(category)
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank q-th percentile (0 for no values)."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -777,8 +778,8 @@ def _row(category: str, scores: Sequence[CaseScore]) -> CategoryRow:
         category=category,
         cases=len(scores),
         latency_ms_mean=sum(latencies) / len(latencies) if latencies else 0.0,
-        latency_ms_p50=_percentile(latencies, 0.5),
-        latency_ms_p95=_percentile(latencies, 0.95),
+        latency_ms_p50=percentile(latencies, 0.5),
+        latency_ms_p95=percentile(latencies, 0.95),
         **rates,
     )
 
