@@ -101,12 +101,7 @@ class Run:
             except DecisionError as exc:
                 error, decision = exc, None
             if decision is not None and decision.action == "answer" and agent.output.is_text:
-                decision = decision.model_copy(update={"text": tidy_answer(decision.text)})
-            if decision is not None and decision.action == "answer" and agent.ground_answers and agent.output.is_text:
-                grounded = grounded_answer(decision.text, [r.result for r in self.records if r.error is None and r.result])
-                if grounded != decision.text:
-                    self.steps.append(f"step {step}: the answer did not state what the tools returned; their results are the answer")
-                    decision = decision.model_copy(update={"text": grounded})
+                decision = decision.model_copy(update={"text": self._finished_answer(decision.text, step)})
             node_id = self._commit_turn(transcript, turn, step_started, decision)
             transcript = turn
             if decision is None:
@@ -203,6 +198,17 @@ class Run:
             parts.append(ObservationPart(content=repair))
         await self._observe(transcript, "tool", text, parts)
         return None
+
+    def _finished_answer(self, text: str, step: int) -> str:
+        """A text answer without a small model's stray list marker, and, unless the agent says
+        otherwise, stating what this run's tools returned."""
+        text = tidy_answer(text)
+        if not self.agent.ground_answers:
+            return text
+        grounded = grounded_answer(text, [r.result for r in self.records if r.error is None and r.result])
+        if grounded != text:
+            self.steps.append(f"step {step}: the answer did not state what the tools returned; their results are the answer")
+        return grounded
 
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
         return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.records)
