@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from radixagent.decision.binding import bind
 from radixagent.decision.protocol import ANSWER, ASK, RUN, object_schema, parse_json
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
@@ -178,7 +179,7 @@ async def _call(
     schema = object_schema(tool.parameters)
     if evidence is not None:
         schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name))
-    arguments = await _arguments(transcript, tool, schema, settings)
+    arguments = await _arguments(transcript, tool, schema, settings, evidence)
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
 
 
@@ -199,7 +200,9 @@ async def _choose(
     return choice, confidence
 
 
-async def _arguments(transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings) -> dict[str, Any]:
+async def _arguments(
+    transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings, evidence: Evidence | None
+) -> dict[str, Any]:
     await transcript.append("\nArguments: ")
     if not schema.get("properties") and schema.get("additionalProperties") is False:
         await transcript.append("{}")  # nothing to choose: a small model may pad an empty object with whitespace forever
@@ -219,13 +222,13 @@ async def _arguments(transcript: Transcript, tool: ToolSchema, schema: dict[str,
             # every value was written and only whitespace followed: the brackets are all that is missing
             await transcript.append(closed[len(completion.text) :])
             arguments: dict[str, Any] = json.loads(closed)
-            return arguments
+            return await bind(transcript, start, arguments, schema, evidence) if settings.bind_arguments else arguments
         if room != settings.argument_tokens // 2:
             transcript.rewind(start)
     value = parse_json(completion, f"the arguments of {tool.name}")
     if not isinstance(value, dict):
         raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")
-    return value
+    return await bind(transcript, start, value, schema, evidence) if settings.bind_arguments else value
 
 
 async def _free_text(transcript: Transcript, label: str, settings: DecisionSettings, schema: dict[str, Any] | None) -> str:

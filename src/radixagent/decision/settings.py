@@ -56,6 +56,11 @@ class DecisionSettings(BaseModel):
         "after the tool's name and description (one scoring request per tool); it works when a description is terse or in "
         "another language than the request; 0 = off",
     )
+    bind_arguments: bool = Field(
+        default=True,
+        description="score strategy: where several parameters each allow a short list of values (the request's, an enum), "
+        "score the whole assignments and keep the likeliest, no value the request holds once given twice",
+    )
     split_calls: bool = Field(
         default=True,
         description="score strategy, max_calls > 1: one call per coordinated part of the request, instead of the model choosing 'run'",
@@ -64,7 +69,7 @@ class DecisionSettings(BaseModel):
     def model_only(self) -> DecisionSettings:
         """These settings with every use of the request's own words off: the model decides alone."""
         return self.model_copy(
-            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0}
+            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False}
         )
 
     @property

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -33,6 +34,9 @@ _NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!
 # A closing ' must not run into a Latin letter or digit ("it's", "the '90s"); a particle in a
 # script without spaces may follow it ("'감사합니다'라는").
 _QUOTED = re.compile(r"'([^']{1,200})'(?![A-Za-z0-9_])|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
+# "50 million", "2.5bn", "40k": the scale word is part of the number
+_SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
+_SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
 _WORD_NUMBERS = {
     w: i
     for i, w in enumerate(
@@ -112,6 +116,9 @@ class Evidence:
         for m in re.finditer(r"\bnoon\b", text, re.IGNORECASE):
             if take(m):
                 add(found.times, "12:00")
+        for m in _SCALED.finditer(text):
+            if take(m):
+                add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
         for m in _NUMBER.finditer(text):
             if take(m):
                 add(found.numbers, float(m.group(0).replace(",", "")))
@@ -369,7 +376,8 @@ def _spans(text: str, quoted: Iterable[str]) -> list[str]:
 
 def _runs(words: list[str], size: int) -> list[str]:
     """The runs of `size` words, none starting or ending on an empty word or a lower-case stop
-    word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word)."""
+    word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word), and
+    none cutting a capitalised name ("New York City", not "York City" or "New York")."""
     out: list[str] = []
     for start in range(len(words) - size + 1):
         run = words[start : start + size]
@@ -377,8 +385,15 @@ def _runs(words: list[str], size: int) -> list[str]:
             continue
         if any(w.lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
             continue
+        end = start + size
+        if (start > 1 and _capital(words[start - 1]) and _capital(run[0])) or (end < len(words) and _capital(run[-1]) and _capital(words[end])):
+            continue
         out.append(" ".join(run))
     return out
+
+
+def _capital(word: str) -> bool:
+    return word[:1].isupper() and word.lower() not in STOP_WORDS
 
 
 def leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:
