@@ -146,3 +146,8 @@ def test_a_span_never_cuts_a_capitalised_name() -> None:
     assert "Elizabeth Harbour" not in spans and "Port Elizabeth" not in spans
     # the first word of a sentence is capitalised for the sentence, not for a name
     assert "Greta Lindqvist" in Evidence.of("Invite Greta Lindqvist to lunch").spans
+
+
+def test_a_number_word_that_counts_the_values_after_it_is_no_value() -> None:
+    assert Evidence.of("Check the tides in two harbours: Brest and Cherbourg").numbers == []
+    assert Evidence.of("Reserve two cabins for 5 nights").numbers == [5.0, 2.0]

@@ -45,6 +45,7 @@ _WORD_NUMBERS = {
     )
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
 _SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?!\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
 EDGE = "\"'“”‘’.,!?;:()[]{}"
 MAX_SPAN_WORDS = 8
@@ -123,6 +124,8 @@ class Evidence:
             if take(m):
                 add(found.numbers, float(m.group(0).replace(",", "")))
         for m in _WORD_NUMBER.finditer(text):
+            if _COUNTING.match(text, m.end()):
+                continue  # "two cities: Oslo and Rome" says how many values follow
             if take(m):
                 add(found.numbers, float(_WORD_NUMBERS[m[1].lower()]))
         for m in _QUOTED.finditer(text):
