@@ -151,3 +151,10 @@ def test_a_span_never_cuts_a_capitalised_name() -> None:
 def test_a_number_word_that_counts_the_values_after_it_is_no_value() -> None:
     assert Evidence.of("Check the tides in two harbours: Brest and Cherbourg").numbers == []
     assert Evidence.of("Reserve two cabins for 5 nights").numbers == [5.0, 2.0]
+
+
+def test_the_number_of_a_compound_is_a_value() -> None:
+    evidence = Evidence.of("I need a 4-night stay near the harbour")
+    assert evidence.numbers == [4.0]
+    assert evidence.served_by([{"nights": 4}], [])  # "4-night" asks for nothing beyond the 4
+    assert Evidence.of("Track parcel ZX-4471 please").numbers == []

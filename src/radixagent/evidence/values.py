@@ -30,7 +30,8 @@ _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.I
 _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://\S+")
-_NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-\w|\.\d)")
+# a number, and the number of a compound ("a 2-day forecast"), not a piece of an identifier
+_NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-(?![a-z]+\b)\w|\.\d)")
 # A closing ' must not run into a Latin letter or digit ("it's", "the '90s"); a particle in a
 # script without spaces may follow it ("'감사합니다'라는").
 _QUOTED = re.compile(r"'([^']{1,200})'(?![A-Za-z0-9_])|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
@@ -45,6 +46,7 @@ _WORD_NUMBERS = {
     )
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
 _COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
 _SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?!\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
 EDGE = "\"'“”‘’.,!?;:()[]{}"
@@ -267,6 +269,8 @@ class Evidence:
         found += [_number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
         for word in self.name_tokens:
+            if _COMPOUND.fullmatch(word):
+                continue  # "2-day": its number is the value
             if word.lower() not in inside_quotes and not any(word in v for v in found):
                 found.append(word)
         for tool in tools:
