@@ -211,7 +211,9 @@ class Run:
         return grounded
 
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
-        return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.records)
+        """Whether this exact call already ran: it succeeded, or the tool itself failed on these
+        arguments (it would again; arguments that failed validation go to the repair budget)."""
+        return any(r.tool == tool and r.arguments == arguments and r.error_type in (None, "execution") for r in self.records)
 
     async def _note(self, transcript: Transcript, text: str) -> None:
         """Tell the model something (a repair instruction, "answer now") before its next turn."""

@@ -81,7 +81,8 @@ async def decide(
     `request` is the user's text this turn answers: the evidence the score strategy's settings
     read (without it the model decides alone). `done` are the calls already made for it: a
     request whose every part they served is answered, and a later call serves a part they
-    left."""
+    left, and a tool whose call failed is called again with arguments written under its own
+    schema, not narrowed to the request's values again."""
     if settings.strategy is DecisionStrategy.SCHEMA:
         return await decide_by_schema(transcript, tools, settings, answer_schema, require_tool)
     evidence = Evidence.of(request) if request and request.strip() and settings.uses_evidence else None
@@ -90,4 +91,5 @@ async def decide(
         if not pending:  # the observations hold what was asked: answer from them
             return await decide_by_score(transcript, [], settings.model_copy(update={"allow_ask": False}), answer_schema, False, None)
         evidence = Evidence.of(" ".join(p.text for p in pending))
-    return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence)
+    failed = frozenset(r.tool for r in done if r.error is not None)
+    return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence, failed)

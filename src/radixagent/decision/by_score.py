@@ -47,6 +47,7 @@ async def decide_by_score(
     answer_schema: dict[str, Any] | None,
     require_tool: bool,
     evidence: Evidence | None,
+    failed: frozenset[str] = frozenset(),
 ) -> Decision:
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
@@ -72,7 +73,9 @@ async def decide_by_score(
     if action == ASK:
         return Decision(action="ask", text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
 
-    extract = evidence if settings.extract_arguments else None
+    # a call of this tool failed on the request's values: its error message (in the transcript)
+    # says what it takes instead, so the model writes the arguments under the tool's own schema
+    extract = evidence if settings.extract_arguments and action not in failed else None
     first = extract.parts[0] if extract is not None and splitting else extract  # the whole request is its fallback
     calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract)]
     if evidence is not None and settings.split_calls:
