@@ -155,6 +155,14 @@ async def test_a_server_that_cannot_start_is_a_connection_error() -> None:
         await MCPToolset(MCPServerConfig(name="nowhere", command="/nonexistent/mcp-server")).connect()
 
 
+async def test_a_server_that_never_answers_is_a_connection_error_after_the_connect_timeout() -> None:
+    mute = MCPServerConfig(name="mute", command=sys.executable, args=["-c", "import time; time.sleep(60)"], connect_timeout_s=1.0)
+    started = time.perf_counter()
+    with pytest.raises(MCPConnectionError, match="did not answer within 1 s"):
+        await MCPToolset(mute).connect()
+    assert time.perf_counter() - started < 8  # the timeout, then the SDK's bounded stop of the process
+
+
 def test_the_sync_api_serves_run_sync() -> None:
     engine = ScriptedEngine([" add", '{"a": 1, "b": 2}', " answer", "3."])
     with MCPToolset(tiny()) as toolset:

@@ -111,6 +111,7 @@ class MCPToolset:
         self._adopt_loop()
         assert self._lock is not None
         async with self._lock:
+            await self._shut()
             listing = await self._open()
         self.tools = self._definitions(listing)
         return list(self.tools)
@@ -153,6 +154,8 @@ class MCPToolset:
         if self._foreign_loop():
             return await self._on_own_loop(self.call(tool, arguments))
         remote = self._remote.get(tool)
+        if remote is None and self.connects == 0:
+            raise ToolError(f"The MCP toolset {self.name!r} is not connected: open it first (`async with toolset:`).")
         if remote is None:
             raise ToolError(f"The MCP server {self.name!r} has no tool {tool!r}: call one of {sorted(self._remote)}.")
         from mcp import MCPError
@@ -214,12 +217,14 @@ class MCPToolset:
         try:
             listing = await asyncio.wait_for(asyncio.shield(ready), self.config.connect_timeout_s)
         except TimeoutError:
-            await self._shut()
+            ready.cancel()  # nobody waits for it any more
+            await self._shut(now=True)
             raise MCPConnectionError(
                 self.name, f"{self.config.describe()} did not answer within {self.config.connect_timeout_s:g} s"
             ) from None
         except BaseException:
-            await self._shut()
+            ready.cancel()
+            await self._shut(now=True)
             raise
         self.connects += 1
         logger.info("MCP server %r connected (%s): %d tools", self.name, self.config.transport, len(listing))
@@ -259,25 +264,34 @@ class MCPToolset:
 
         assert config.url is not None
         client = httpx2.AsyncClient(
-            headers=config.headers or None, timeout=httpx2.Timeout(config.connect_timeout_s, read=config.timeout_s + 5)
+            # the read timeout also bounds the server's event stream, held open between calls (the SDK's default: 300 s)
+            headers=config.headers or None,
+            timeout=httpx2.Timeout(config.connect_timeout_s, read=max(300.0, config.timeout_s + 5)),
         )
         return _http_transport(config.url, client)
 
-    async def _shut(self) -> None:
-        """Stop the connection task (leaving the session and the transport in it)."""
+    async def _shut(self, *, now: bool = False) -> None:
+        """Stop the connection task, which leaves the session and the transport (a stdio server
+        gets its stdin closed, then SIGTERM, then SIGKILL: the SDK bounds each wait). `now`:
+        cancel it instead of asking, for a task still connecting."""
         task, stop = self._task, self._stop
         self._task = None
-        if task is None or stop is None:
+        if task is None or stop is None or task.done():
             return
         stop.set()
-        if not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), 10.0)
-            except TimeoutError:
-                task.cancel()
-                logger.warning("MCP server %r: the connection did not close within 10 s; cancelled", self.name)
-            except Exception:  # already logged by the task
-                pass
+        if now:
+            task.cancel()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 10.0)
+        except TimeoutError:
+            task.cancel()
+            logger.warning("MCP server %r: the connection did not close within 10 s; cancelled", self.name)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # we are cancelled, not (only) the task we stopped
+                raise
+        except Exception:  # what the task met, it has logged or reported
+            pass
 
     async def _lost(self, detail: str) -> NoReturn:
         logger.warning("MCP server %r lost: %s; it is started or reached again at the next call", self.name, detail)
