@@ -162,16 +162,17 @@ class MCPToolset:
         from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
         session = await self._live_session()
+        owner = self._task
         try:
             result = await session.call_tool(remote, arguments or {}, read_timeout_seconds=self.config.timeout_s)
         except MCPError as exc:
             if exc.code == REQUEST_TIMEOUT:
                 raise ToolTimeoutError(tool, self.config.timeout_s) from exc
             if exc.code == CONNECTION_CLOSED:
-                await self._lost(f"the connection closed during a call to {remote!r} (did the server exit?)")
+                await self._lost(owner, f"the connection closed during a call to {remote!r} (did the server exit?)")
             raise MCPToolError(tool, self.name, exc.message) from exc
         except OSError as exc:
-            await self._lost(f"{type(exc).__name__}: {exc}")
+            await self._lost(owner, f"{type(exc).__name__}: {exc}")
         except (RuntimeError, ValueError) as exc:  # an answer the SDK refused (malformed, or asking for input)
             raise MCPToolError(tool, self.name, f"an answer radixagent cannot use: {exc}") from exc
         if result.is_error:
@@ -233,6 +234,7 @@ class MCPToolset:
     async def _own(self, ready: asyncio.Future[list[Tool]], stop: asyncio.Event) -> None:
         from mcp import ClientSession
 
+        session: ClientSession | None = None
         try:
             async with AsyncExitStack() as stack:
                 read, write = await stack.enter_async_context(self._transport())
@@ -251,7 +253,8 @@ class MCPToolset:
             if isinstance(exc, asyncio.CancelledError) and not stop.is_set():
                 raise
         finally:
-            self._session = None
+            if self._session is session:  # not a newer connection's
+                self._session = None
 
     def _transport(self) -> Any:
         from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -293,9 +296,12 @@ class MCPToolset:
         except Exception:  # what the task met, it has logged or reported
             pass
 
-    async def _lost(self, detail: str) -> NoReturn:
+    async def _lost(self, owner: asyncio.Task[None] | None, detail: str) -> NoReturn:
+        """A call on the connection of task `owner` found the server gone: drop that connection
+        (unless a concurrent call has already replaced it) and report it."""
         logger.warning("MCP server %r lost: %s; it is started or reached again at the next call", self.name, detail)
-        await self._shut()
+        if self._task is owner:
+            await self._shut()
         raise MCPConnectionError(self.name, detail)
 
     # --- tools -----------------------------------------------------------------------------
