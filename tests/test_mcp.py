@@ -21,7 +21,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import free_port
-from radixagent import Agent, MCPConnectionError, MCPToolError, ToolTimeoutError
+from radixagent import Agent, MCPConnectionError, MCPToolError, ToolError, ToolTimeoutError
 from radixagent.decision import DecisionSettings
 from radixagent.engine import ScriptedEngine
 from radixagent.errors import ConfigurationError
@@ -149,6 +149,8 @@ async def test_a_server_killed_mid_call_is_reported_then_started_again() -> None
         pids = {int(pid) for pid in await asyncio.gather(toolset.call("pid_of-server"), toolset.call("pid_of-server"))}
         assert len(pids) == 1 and first_pid not in pids and toolset.connects == 2
     assert not toolset.connected
+    with pytest.raises(ToolError, match="not open"):  # closed on purpose: no restart
+        await toolset.call("pid_of-server")
 
 
 async def test_a_server_that_cannot_start_is_a_connection_error() -> None:

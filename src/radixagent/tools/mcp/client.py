@@ -76,6 +76,7 @@ class MCPToolset:
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._session: ClientSession | None = None
+        self._closed = False  # by aclose(): calls then fail instead of starting the server again
 
     @property
     def name(self) -> str:
@@ -113,6 +114,7 @@ class MCPToolset:
         async with self._lock:
             await self._shut()
             listing = await self._open()
+            self._closed = False
         self.tools = self._definitions(listing)
         return list(self.tools)
 
@@ -123,6 +125,7 @@ class MCPToolset:
         if self._foreign_loop():
             await self._on_own_loop(self.aclose())
             return
+        self._closed = True
         await self._shut()
 
     async def __aenter__(self) -> MCPToolset:
@@ -154,8 +157,8 @@ class MCPToolset:
         if self._foreign_loop():
             return await self._on_own_loop(self.call(tool, arguments))
         remote = self._remote.get(tool)
-        if remote is None and self.connects == 0:
-            raise ToolError(f"The MCP toolset {self.name!r} is not connected: open it first (`async with toolset:`).")
+        if self._closed or (remote is None and self.connects == 0):
+            raise ToolError(f"The MCP toolset {self.name!r} is not open: open it first (`async with toolset:`).")
         if remote is None:
             raise ToolError(f"The MCP server {self.name!r} has no tool {tool!r}: call one of {sorted(self._remote)}.")
         from mcp import MCPError
