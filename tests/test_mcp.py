@@ -143,7 +143,7 @@ async def test_a_server_killed_mid_call_is_reported_then_started_again() -> None
         await asyncio.sleep(0.3)
         os.kill(first_pid, signal.SIGKILL)
         for failed in await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10):
-            assert isinstance(failed, MCPConnectionError) and "closed during a call" in str(failed)
+            assert isinstance(failed, MCPConnectionError) and "closed before the call" in str(failed)
             assert failed.server == "tiny"
         # the next calls start it again, once for both
         pids = {int(pid) for pid in await asyncio.gather(toolset.call("pid_of-server"), toolset.call("pid_of-server"))}

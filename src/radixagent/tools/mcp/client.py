@@ -172,7 +172,7 @@ class MCPToolset:
             if exc.code == REQUEST_TIMEOUT:
                 raise ToolTimeoutError(tool, self.config.timeout_s) from exc
             if exc.code == CONNECTION_CLOSED:
-                await self._lost(owner, f"the connection closed during a call to {remote!r} (did the server exit?)")
+                await self._lost(owner, f"the connection closed before the call to {remote!r} finished (did the server exit?)")
             raise MCPToolError(tool, self.name, exc.message) from exc
         except OSError as exc:
             await self._lost(owner, f"{type(exc).__name__}: {exc}")
