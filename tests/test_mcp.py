@@ -189,24 +189,47 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"nothing listens on {port} after {timeout} s")
 
 
+class HttpServer:
+    """The tiny server over streamable HTTP on a loopback port, which a test may kill and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.process = self.start()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, TINY, "--http", str(self.port)], stderr=subprocess.PIPE)
+        wait_for_port(self.port, process)
+        return process
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
 @pytest.fixture
-def http_server() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, TINY, "--http", str(port)], stderr=subprocess.PIPE)
+def http_server() -> Iterator[HttpServer]:
+    server = HttpServer()
     try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
-async def test_streamable_http_on_loopback(http_server: str) -> None:
-    async with MCPToolset(MCPServerConfig(name="web", url=http_server, prefix="web", timeout_s=2.0)) as toolset:
+async def test_streamable_http_on_loopback(http_server: HttpServer) -> None:
+    async with MCPToolset(MCPServerConfig(name="web", url=http_server.url, prefix="web", timeout_s=2.0)) as toolset:
         assert "web_add" in {tool.name for tool in toolset}
         assert await toolset.call("web_add", {"a": 20, "b": 22}) == "42"
         with pytest.raises(MCPToolError, match="refused: over http"):
             await toolset.call("web_fail", {"reason": "over http"})
+        http_server.stop()
+        with pytest.raises(MCPConnectionError, match="closed before the call"):
+            await toolset.call("web_add", {"a": 1, "b": 1})
+        with pytest.raises(MCPConnectionError, match="ConnectError"):  # nothing listens: reported, tried again next time
+            await toolset.call("web_add", {"a": 1, "b": 1})
+        http_server.process = await asyncio.to_thread(http_server.start)
+        assert await toolset.call("web_add", {"a": 1, "b": 1}) == "2"
+        assert toolset.connects == 2
 
 
 # --- radixagent serve with MCP servers ----------------------------------------------------------
