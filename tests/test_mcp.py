@@ -16,14 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession, MCPError, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from conftest import free_port
 from radixagent import Agent, MCPConnectionError, MCPToolError, ToolError, ToolTimeoutError
 from radixagent.decision import DecisionSettings
-from radixagent.engine import ScriptedEngine
+from radixagent.engine import JsonSchemaConstraint, ScriptedEngine
 from radixagent.errors import ConfigurationError
 from radixagent.memory import SQLiteStore
 from radixagent.server import BackgroundServer, ServerSettings, create_app
@@ -127,13 +127,24 @@ async def test_failures_reach_an_agents_executor_as_observations(toolset: MCPToo
 
 
 async def test_an_agent_calls_an_mcp_tool_end_to_end(toolset: MCPToolset) -> None:
-    engine = ScriptedEngine([" add", '{"a": 2, "b": 40}', " answer", "The sum is 42."])
-    agent = Agent(engine, tools=[*toolset], decision=DecisionSettings().model_only())
+    script = [" add", '{"a": 2, "b": 40}', " answer", "The sum is 42."]
+    schemas: list[dict[str, object]] = []
+
+    def reply(prompt: object, constraint: object) -> str:
+        if isinstance(constraint, JsonSchemaConstraint):
+            schemas.append(constraint.json_schema)
+        return script.pop(0)
+
+    agent = Agent(ScriptedEngine(reply), tools=[*toolset], decision=DecisionSettings().model_only())
     response = await agent.run("What is 2 + 40?")
     assert response.is_successful, response.error_message
     [call] = response.tool_calls
     assert (call.tool, call.arguments, call.result, call.error) == ("add", {"a": 2, "b": 40}, "42", None)
     assert response.content == "The sum is 42."
+    # the arguments were generated under the MCP tool's own input schema
+    [arguments] = [s for s in schemas if "a" in s.get("properties", {})]  # type: ignore[operator]
+    assert arguments["required"] == ["a", "b"]
+    assert {k: v["type"] for k, v in arguments["properties"].items()} == {"a": "integer", "b": "integer"}  # type: ignore[attr-defined]
 
 
 async def test_a_server_killed_mid_call_is_reported_then_started_again() -> None:
@@ -281,6 +292,8 @@ async def test_radixagent_mcp_serves_python_tools_over_stdio(tmp_path: Path) -> 
         assert not result.is_error and result.content[0].text == "HI!"  # type: ignore[union-attr]
         refused = await session.call_tool("shout", {"text": "hi", "mark": "."})
         assert refused.is_error and "mark" in refused.content[0].text  # type: ignore[union-attr]
+        with pytest.raises(MCPError, match="No tool named 'whisper'"):  # a protocol error, as the spec asks
+            await session.call_tool("whisper", {"text": "hi"})
 
 
 async def test_radixagent_mcp_serves_the_builtin_tools_over_http(tmp_path: Path) -> None:
