@@ -335,6 +335,8 @@ def mcp_command(
                 asyncio.run(serve_mcp_stdio(registry, name=name))
             else:
                 err_console.print(f"serving {len(registry)} tools over MCP at http://{address[0]}:{address[1]}/mcp", highlight=False)
+                if address[0] not in ("127.0.0.1", "localhost", "::1"):
+                    err_console.print(f"[yellow]warning:[/] MCP has no authentication here: anyone who can reach {address[0]} can call these tools.")
                 asyncio.run(serve_mcp_http(registry, host=address[0], port=address[1], name=name))
         finally:
             if opened is not None:
