@@ -31,7 +31,9 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── UnknownToolError        no tool of that name is registered
     │   ├── ToolArgumentsError      the arguments do not match the tool's schema (`errors`)
     │   ├── ToolTimeoutError        the tool did not finish within its timeout
-    │   └── ToolExecutionError      the tool raised (the original is `__cause__`)
+    │   ├── ToolExecutionError      the tool raised (the original is `__cause__`)
+    │   ├── MCPConnectionError      an MCP server cannot be started or reached, or went away (`server`)
+    │   └── MCPToolError            an MCP server answered a tool call with an error (`tool`, `server`)
     ├── OutputValidationError       the final output does not parse or validate (`errors`)
     │   └── JudgeError              the judge model gave no valid assessment (`attempts`)
     ├── StoreError                  the store cannot read or write what was asked
@@ -237,6 +239,30 @@ class ToolExecutionError(ToolError):
         self.tool = tool
         self.error = error
         super().__init__(f"Tool {tool!r} failed: {type(error).__name__}: {error}")
+
+
+class MCPConnectionError(ToolError):
+    """An MCP server could not be started, reached or initialised, or it went away during a
+    call. `server` is its configured name. A toolset that lost its server starts it again (or
+    reconnects) at the next call."""
+
+    def __init__(self, server: str, detail: str) -> None:
+        self.server = server
+        self.detail = detail
+        super().__init__(
+            f"The MCP server {server!r} is not available: {detail}. Check its command or URL in the MCP "
+            "configuration (docs/mcp.md); radixagent connects to it again at the next call."
+        )
+
+
+class MCPToolError(ToolError):
+    """An MCP server answered a tool call with an error (an error result, or a protocol error such
+    as arguments it refused): the message is the server's, for the model to read."""
+
+    def __init__(self, tool: str, server: str, message: str) -> None:
+        self.tool = tool
+        self.server = server
+        super().__init__(f"Tool {tool!r} (MCP server {server!r}) returned an error: {message}")
 
 
 # --- outputs -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ RADIXAGENT_DATABASE_URL, ...) plus the serving knobs around it: one object per s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 
 from radixagent.decision import DecisionStrategy
@@ -52,6 +54,11 @@ class ServerSettings(Settings):
     )
     max_schema_depth: int = Field(
         default=64, ge=4, le=256, description="nesting of objects and arrays in a JSON schema in a request"
+    )
+    mcp_config: Path | None = Field(
+        default=None,
+        description='a JSON file of MCP servers ({"mcpServers": {name: {command, args, env} | {url, headers}}}) whose '
+        "tools join the catalogue sessions choose from; connected at startup (docs/mcp.md)",
     )
     max_schema_nodes: int = Field(
         default=4096, ge=16, description="size of a JSON schema in a request: its objects and arrays, references expanded"
