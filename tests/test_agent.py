@@ -213,7 +213,8 @@ def test_async_runs_share_one_agent() -> None:
 
 
 def test_a_repeated_call_is_not_run_again_and_the_next_step_answers() -> None:
-    agent, engine = make_agent([" add", '{"a": 2, "b": 2}', " add", '{"a": 2, "b": 2}', " answer", "2 + 2 = 4."])
+    # the step after a repeat may only answer: no choice to score
+    agent, engine = make_agent([" add", '{"a": 2, "b": 2}', " add", '{"a": 2, "b": 2}', "2 + 2 = 4."])
     response = agent.run_sync("2 + 2?")
     assert response.is_successful and response.content == "2 + 2 = 4."
     assert len(response.tool_calls) == 1

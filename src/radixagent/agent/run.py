@@ -93,7 +93,7 @@ class Run:
                 decision = await decide(
                     turn,
                     tools,
-                    agent.decision,
+                    agent.decision.model_copy(update={"allow_ask": False}) if self.answer_now else agent.decision,
                     answer_schema=None if agent.output.is_text else agent.output.generation_schema,
                     request=self.query,
                     done=self.records,  # later steps answer once the calls made have served every part of the request

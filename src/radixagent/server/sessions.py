@@ -10,7 +10,7 @@
     GET    /v1/sessions/{id}/tree                the conversation tree
     POST   /v1/sessions/{id}/feedback            a rating and/or a quality assessment of an answer
     GET    /v1/sessions/{id}/status              the session agent's status(): engine, tools, memory, failures, feedback
-    GET    /v1/tools                             the built-in tools a session may use
+    GET    /v1/tools                             the tools a session may use (built-in, and the MCP servers')
 
 A streamed run sends typed events, in order: `step`, `tool_call`, `tool_result`, `token`
 (answer text as the engine writes it), and one `final` with the whole response (or one
@@ -249,7 +249,7 @@ StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | Token
 
 @router.get("/tools", response_model=ToolList)
 async def list_tools(state: State) -> ToolList:
-    """The built-in tools a session may be created with."""
+    """The tools a session may be created with: the built-in ones and those of the configured MCP servers."""
     catalogue = state.sessions.catalogue
     return ToolList(data=[tool.tool_schema for tool in catalogue.values()])
 
