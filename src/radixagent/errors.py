@@ -41,6 +41,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
     ├── AuthenticationError         a server request without a valid API key
     ├── ServerBusyError             the server is at its concurrency limit (`retry_after_s`)
+    │   └── EventFeedFullError      the live event feed has as many listeners as it takes
     ├── RequestTimeoutError         a server request ran past its timeout
     └── ServerShuttingDownError     the server is draining
 """
@@ -326,6 +327,19 @@ class ServerBusyError(RadixAgentError):
             f"The server is answering {limit} requests already, its limit: retry in {retry_after_s:g} s, "
             "or run more replicas (RADIXAGENT_MAX_CONCURRENCY sets the limit)."
         )
+
+
+class EventFeedFullError(ServerBusyError):
+    """`GET /v1/events` has its limit of listeners already (429 with Retry-After)."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        RadixAgentError.__init__(
+            self,
+            f"The live event feed has {limit} listeners already, its limit: close another dashboard or event "
+            f"stream, retry in {retry_after_s:g} s, or raise RADIXAGENT_EVENT_SUBSCRIBERS.",
+        )
+        self.limit = limit
+        self.retry_after_s = retry_after_s
 
 
 class RequestTimeoutError(RadixAgentError):

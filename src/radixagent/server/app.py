@@ -20,10 +20,11 @@ from fastapi import FastAPI
 from radixagent.engine.base import Engine
 from radixagent.memory.store import Store
 from radixagent.schemas import ToolDefinition
-from radixagent.server import openai, ops, sessions
+from radixagent.server import feed, openai, ops, sessions
 from radixagent.server.config import ServerSettings
 from radixagent.server.errors import install_error_handlers
 from radixagent.server.limits import (
+    EXEMPT_PATHS,
     BodySizeLimitMiddleware,
     ConcurrencyLimitMiddleware,
     KeyCheckMiddleware,
@@ -67,9 +68,14 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(openai.router)
     app.include_router(sessions.router)
+    app.include_router(feed.router)
     # the last added runs first
     app.add_middleware(
-        ConcurrencyLimitMiddleware, limit=settings.max_concurrency, retry_after_s=settings.retry_after_s, metrics=state.metrics
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrency,
+        retry_after_s=settings.retry_after_s,
+        metrics=state.metrics,
+        exempt=EXEMPT_PATHS | {"/v1/events"},  # a feed listener waits for hours: the hub caps them instead
     )
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, metrics=state.metrics, timeout=settings.body_timeout)
     app.add_middleware(KeyCheckMiddleware, settings=settings, metrics=state.metrics)
