@@ -40,6 +40,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── SchemaVersionError      the database was written by a newer radixagent
     │   └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
     ├── AuthenticationError         a server request without a valid API key
+    │   └── CsrfTokenError          a dashboard request by cookie without the page's CSRF token
     ├── ServerBusyError             the server is at its concurrency limit (`retry_after_s`)
     │   └── EventFeedFullError      the live event feed has as many listeners as it takes
     ├── RequestTimeoutError         a server request ran past its timeout
@@ -315,6 +316,17 @@ class AuthenticationError(RadixAgentError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"{detail} Send 'Authorization: Bearer <key>' with one of the server's API keys (RADIXAGENT_SERVER_API_KEYS).")
+
+
+class CsrfTokenError(AuthenticationError):
+    """A dashboard request authenticated by its login cookie lacks the page's CSRF token (403)."""
+
+    def __init__(self) -> None:
+        RadixAgentError.__init__(
+            self,
+            "This dashboard request carries the login cookie but not the page's CSRF token: send the "
+            "X-CSRF-Token header the dashboard page gives (or an 'Authorization: Bearer <key>' header instead of the cookie).",
+        )
 
 
 class ServerBusyError(RadixAgentError):

@@ -4,8 +4,9 @@
     app = create_app(engine=ScriptedEngine([...]), store=SQLiteStore(":memory:"), tools=[...])
 
 Routers per resource: `openai` (/v1/chat/completions, /v1/models), `sessions` (/v1/sessions...),
-`ops` (/healthz, /readyz, /metrics). Middleware, outermost first: unexpected errors (a 500
-with an error id), metrics, the key check, the body (size and deadline), the concurrency
+`ops` (/healthz, /readyz, /metrics), `feed` (/v1/events), and the dashboard `ui` (/ui).
+Middleware, outermost first: unexpected errors (a 500 with an error id), metrics, the
+dashboard's login cookie (server/ui/auth.py), the key check, the body (size and deadline), the concurrency
 limit: a request takes a slot only once its key is checked and its body is in.
 """
 
@@ -32,6 +33,7 @@ from radixagent.server.limits import (
     UnexpectedErrorMiddleware,
 )
 from radixagent.server.state import AppState
+from radixagent.server.ui import UiCookieMiddleware, install
 
 
 def create_app(
@@ -69,6 +71,7 @@ def create_app(
     app.include_router(openai.router)
     app.include_router(sessions.router)
     app.include_router(feed.router)
+    install(app)  # the dashboard, /ui
     # the last added runs first
     app.add_middleware(
         ConcurrencyLimitMiddleware,
@@ -79,6 +82,7 @@ def create_app(
     )
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, metrics=state.metrics, timeout=settings.body_timeout)
     app.add_middleware(KeyCheckMiddleware, settings=settings, metrics=state.metrics)
+    app.add_middleware(UiCookieMiddleware, settings=settings, metrics=state.metrics)  # the login cookie, on /ui and /v1/events only
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(UnexpectedErrorMiddleware, metrics=state.metrics)
     return app
