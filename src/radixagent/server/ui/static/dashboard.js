@@ -206,7 +206,7 @@ function drawTree(tree, onSelect) {
     });
     target.append(g);
   }
-  document.getElementById("tree-count").textContent = `${order.length} messages, ${order.filter((n) => !n.children.length).length} branches`;
+  document.getElementById("tree-count").textContent = (() => { const b = order.filter((n) => !n.children.length).length; return `${order.length} messages, ${b} branch${b === 1 ? "" : "es"}`; })();
 }
 
 function nodeSummary(n) {
@@ -344,16 +344,20 @@ function sessionPage() {
     }
     return item.querySelector(".calls");
   };
+  const decided = () => liveSteps.querySelectorAll(".deciding").forEach((d) => d.remove());
   listen(sessionId, (data) => {
     const e = data.event;
     if (data.type === "step") {
       if (e.step === 1) liveSteps.replaceChildren();
       live.hidden = false;
       liveStatus.textContent = "step " + e.step;
-      stepItem(e.step).append(el("div", { class: "hint", text: "deciding\u2026" }));
+      decided();
+      stepItem(e.step).append(el("div", { class: "hint deciding", text: "deciding\u2026" }));
     } else if (data.type === "tool_call" || data.type === "tool_result" || data.type === "failure") {
+      decided();
       stepItem(e.step ?? liveSteps.children.length).append(el("div", {}, el("span", { class: "chip " + data.type, text: data.type }), describeEvent(data)));
     } else if (data.type === "run_end") {
+      decided();
       liveStatus.textContent = e.response.is_successful ? "finished" : "failed";
       live.classList.add("done");
       liveSteps.append(el("li", { class: "final" }, el("span", { class: "chip run_end", text: "answer" }), el("div", { text: e.response.content || e.response.error_message || "" })));
