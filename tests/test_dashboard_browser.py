@@ -146,6 +146,18 @@ def test_a_run_appears_live_and_the_session_page_shows_its_tree_and_charts(brows
         detail = browser.find_element(By.ID, "node-detail").text
         assert "tool-call" in detail and "decision" in detail and "prompt" in detail
 
+        # a second branch, from the system prompt: the tree forks, live
+        root = browser.find_elements(By.CSS_SELECTOR, "#tree g.node")[0].get_attribute("data-node")
+        assert http.put(f"/v1/sessions/{sid}/head", json={"node_id": root}).status_code == 200
+        engine.gate.set()
+        engine.add_replies(" answer", "Hello! Ask me a sum.")
+        assert http.post(f"/v1/sessions/{sid}/messages", json={"content": "hi"}).status_code == 200
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#tree g.node")) == 7, "the second branch")
+        wait_for(browser, lambda d: "2 branches" in d.find_element(By.ID, "tree-count").text, "the branch count")
+        wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#steps > li")) == 3, "the third step")
+        root_node = browser.find_elements(By.CSS_SELECTOR, "#tree g.node")[0]
+        assert root_node.text.startswith("system \u00b7 2 branches")
+
         browser.execute_script("window.scrollTo(0, 0)")
         png = browser.get_screenshot_as_png()
     shot = tmp_path / "session.png"

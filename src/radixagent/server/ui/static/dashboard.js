@@ -196,7 +196,7 @@ function drawTree(tree, onSelect) {
     g.append(svg("rect", { x: cx(n) - 8, y: cy(n) - ROW / 2 + 2, width: width - cx(n), height: ROW - 4, fill: "transparent", rx: 4 }));
     g.append(svg("circle", { cx: cx(n), cy: cy(n), r: 6, fill: n.kind === "summary" ? "#9b59b6" : ROLE_COLORS[n.role] || "#999" }));
     const label = svg("text", { x: cx(n) + 12, y: cy(n) + 4 });
-    label.append(svg("tspan", { class: "role" }, n.role + (n.children.length > 1 ? " \u2442" + n.children.length : "") + "  "));
+    label.append(svg("tspan", { class: "role" }, n.role + (n.children.length > 1 ? " \u00b7 " + n.children.length + " branches" : "") + "  "));
     label.append(svg("tspan", {}, short(nodeSummary(n), 90)));
     g.append(label);
     g.addEventListener("click", () => {
@@ -344,7 +344,11 @@ function sessionPage() {
     }
     return item.querySelector(".calls");
   };
-  const decided = () => liveSteps.querySelectorAll(".deciding").forEach((d) => d.remove());
+  const decided = () => liveSteps.querySelectorAll(".deciding").forEach((d) => {
+    const step = d.closest("li");
+    d.remove();
+    if (!step.querySelector(".calls").children.length) step.remove();  // a step that only answered: the answer says it
+  });
   listen(sessionId, (data) => {
     const e = data.event;
     if (data.type === "step") {
