@@ -72,7 +72,11 @@ def test_the_login_cookie_is_httponly_strict_and_never_an_api_key(served: tuple[
     assert response.headers["location"] == "/ui/sessions/" + sid
     cookie = response.headers["set-cookie"]
     assert f"{COOKIE}={ALICE}" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
-    assert client.get(f"/ui/sessions/{sid}").status_code == 200
+    page = client.get(f"/ui/sessions/{sid}")
+    assert page.status_code == 200
+    # no framing (the approve buttons), scripts from this server only, pages not cached
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"] and "script-src 'self';" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
     # the cookie alone opens no API route: a page elsewhere could make the browser send it
     for method, path in (("GET", "/v1/sessions"), ("GET", f"/v1/sessions/{sid}/tree"), ("POST", f"/v1/sessions/{sid}/messages"), ("GET", "/metrics")):
         response = client.request(method, path, json={"content": "hi"} if method == "POST" else None)

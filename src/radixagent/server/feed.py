@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from radixagent.server.deps import CallerDep, State, accepting, require_api_key
 from radixagent.server.hub import Subscription
@@ -36,13 +37,18 @@ TICK_S = 1.0
 """How often an idle stream checks whether the server drains."""
 
 
-@router.get("/events", responses=ERRORS, response_class=StreamingResponse)
+# Left out of /openapi.json: a stream that never ends is nothing a generated client (or the
+# API fuzzer, which reads each answer to its end) can call; docs/dashboard.md describes it.
+@router.get("/events", responses=ERRORS, response_class=StreamingResponse, include_in_schema=False)
 async def events(state: State, caller: CallerDep, session_id: str | None = Query(None, max_length=200)) -> StreamingResponse:
     """Server-sent events of the runs of the caller's sessions, as they happen."""
     if session_id is not None:
         await owned(state, caller, session_id)
     subscription = state.events.subscribe(caller, session_id)
-    return StreamingResponse(_stream(state, subscription), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+    # closed when the stream ends, and after the response in case the stream never started
+    return StreamingResponse(
+        _stream(state, subscription), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS, background=BackgroundTask(subscription.close)
+    )
 
 
 async def _stream(state: AppState, subscription: Subscription) -> AsyncIterator[bytes]:

@@ -157,4 +157,7 @@ class EventHub:
             if running is subscription.loop:
                 subscription.offer(stamped)
             else:  # another thread: the queue belongs to the subscriber's loop
-                subscription.loop.call_soon_threadsafe(subscription.offer, stamped)
+                try:
+                    subscription.loop.call_soon_threadsafe(subscription.offer, stamped)
+                except RuntimeError:  # that loop is closed: its listener is gone
+                    self.unsubscribe(subscription)

@@ -150,6 +150,22 @@ async def usage(state: State, caller: CallerDep, session_id: Annotated[str | Non
 # --- pages -------------------------------------------------------------------------------------
 
 
+PAGE_HEADERS = {
+    # scripts and styles from this server only, no framing (the approve buttons must not be
+    # clickable through someone else's page), no caching of pages that carry data and a token
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=PAGE_HEADERS)
+
+
 def _page_context(request: Request, state: AppState) -> dict[str, Any]:
     return {
         "csrf": csrf_token(cookie_key(request.scope) or ""),
@@ -161,18 +177,18 @@ def _page_context(request: Request, state: AppState) -> dict[str, Any]:
 @pages.get("", response_class=HTMLResponse, dependencies=[Depends(require_api_key)])
 async def index(request: Request, state: State, caller: CallerDep) -> Response:
     rows = await asyncio.to_thread(_rows, state, caller)
-    return templates.TemplateResponse(request, "index.html", {**_page_context(request, state), "rows": rows, "admin": caller.admin})
+    return _page(request, "index.html", {**_page_context(request, state), "rows": rows, "admin": caller.admin})
 
 
 @pages.get("/sessions/{session_id}", response_class=HTMLResponse, dependencies=[Depends(require_api_key)])
 async def session_page(request: Request, session_id: str, state: State, caller: CallerDep) -> Response:
     info = SessionInfo.of(await owned(state, caller, session_id))  # another key's session: 404, as in the API
-    return templates.TemplateResponse(request, "session.html", {**_page_context(request, state), "session": info})
+    return _page(request, "session.html", {**_page_context(request, state), "session": info})
 
 
 @pages.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request, state: State, next: str = "/ui") -> Response:
-    return templates.TemplateResponse(request, "login.html", {"keys": bool(state.settings.api_keys), "next": _safe_next(next), "error": ""})
+    return _page(request, "login.html", {"keys": bool(state.settings.api_keys), "next": _safe_next(next), "error": ""})
 
 
 @pages.post("/login", response_class=HTMLResponse)
@@ -187,7 +203,7 @@ async def login(request: Request, state: State) -> Response:
         except AuthenticationError:
             state.metrics.rejected.labels(reason="unauthorized").inc()
             context = {"keys": True, "next": target, "error": "That is not a key this server accepts."}
-            return templates.TemplateResponse(request, "login.html", context, status_code=401)
+            return _page(request, "login.html", context, status_code=401)
     response = RedirectResponse(target, status_code=303)
     if state.settings.api_keys:
         response.set_cookie(

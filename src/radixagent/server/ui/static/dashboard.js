@@ -366,6 +366,7 @@ function sessionPage() {
       live.classList.add("done");
       liveSteps.append(el("li", { class: "final" }, el("span", { class: "chip run_end", text: "answer" }), el("div", { text: e.response.content || e.response.error_message || "" })));
       reload();
+      loadApprovals(sessionId);
     } else if (data.type === "approval_required") {
       loadApprovals(sessionId);
     } else if (data.type === "dropped") {
