@@ -160,6 +160,15 @@ def test_a_run_appears_live_and_the_session_page_shows_its_tree_and_charts(brows
 
         browser.execute_script("window.scrollTo(0, 0)")
         png = browser.get_screenshot_as_png()
+
+        # back on the sessions page: the row's numbers and the overall charts
+        browser.find_element(By.LINK_TEXT, "Sessions").click()
+        row = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-session="{sid}"]'), "the session's row")[0]
+        cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[0] == "Sums in the browser" and cells[3:5] == ["2", "3"] and cells[6].endswith("%")
+        overall = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-cache polyline.series"), "the overall cache chart")[0]
+        assert len(overall.get_attribute("points").split()) == 3
+        (tmp_path / "sessions.png").write_bytes(browser.get_screenshot_as_png())
     shot = tmp_path / "session.png"
     shot.write_bytes(png)
     image = Image.open(io.BytesIO(png)).convert("RGB")

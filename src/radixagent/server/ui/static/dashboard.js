@@ -80,6 +80,7 @@ function describeEvent(data) {
 }
 
 function logEvent(list, data, withSession) {
+  list.querySelector(".waiting")?.remove();
   const item = el("li", {}, el("span", { class: "chip " + data.type, text: data.type }));
   if (withSession && data.session_id) item.append(el("a", { href: "/ui/sessions/" + data.session_id, text: data.session_id.slice(0, 8) }), " ");
   item.append(describeEvent(data));
