@@ -74,7 +74,7 @@ function describeEvent(data) {
     case "run_end": return (e.response.is_successful ? "answered: " : "failed: ") + short(e.response.content || e.response.error_message || "", 100);
     case "session_created": return "created " + (e.title || "");
     case "dropped": return e.count + " events missed (reloading)";
-    case "approval_required": return "approval needed";
+    case "approval_required": return "waiting for approval: " + (e.approvals || []).map((a) => a.tool + "(" + JSON.stringify(a.arguments) + ")").join(", ");
     default: return "";
   }
 }
@@ -306,19 +306,25 @@ async function loadApprovals(sessionId) {
   }
   const list = document.getElementById("approval-list");
   list.replaceChildren();
-  for (const item of pending.data) {
-    const decide = async (decision) => {
-      const reason = decision === "deny" ? (window.prompt("Why deny this call? (optional)") || "") : "";
-      await api(`/v1/sessions/${encodeURIComponent(sessionId)}/approvals/${encodeURIComponent(item.call_id)}`, { method: "POST", body: JSON.stringify({ decision, reason }) });
-      loadApprovals(sessionId);
-    };
+  const waiting = pending.data.filter((item) => item.decision == null);  // the list also holds the turn's decided calls
+  for (const item of waiting) {
     const approve = el("button", { class: "approve", type: "button", text: "Approve" });
     const deny = el("button", { class: "deny", type: "button", text: "Deny" });
+    const decide = async (decision) => {
+      const reason = decision === "deny" ? (window.prompt("Why deny this call? (optional)") || "") : "";
+      approve.disabled = deny.disabled = true;  // the answer may take a whole resumed run: one click is enough
+      try {
+        await api(`/v1/sessions/${encodeURIComponent(sessionId)}/approvals/${encodeURIComponent(item.call_id)}`, { method: "POST", body: JSON.stringify({ decision, reason }) });
+      } catch (error) {
+        window.alert("The decision was not taken: " + error.message);
+      }
+      loadApprovals(sessionId);
+    };
     approve.addEventListener("click", () => decide("approve"));
     deny.addEventListener("click", () => decide("deny"));
     list.append(el("li", { "data-call": item.call_id }, el("span", { class: "chip tool_call", text: item.tool }), el("code", { text: JSON.stringify(item.arguments) }), approve, deny));
   }
-  panel.hidden = pending.data.length === 0;
+  panel.hidden = waiting.length === 0;
 }
 
 function sessionPage() {
@@ -363,12 +369,16 @@ function sessionPage() {
       stepItem(e.step ?? liveSteps.children.length).append(el("div", {}, el("span", { class: "chip " + data.type, text: data.type }), describeEvent(data)));
     } else if (data.type === "run_end") {
       decided();
-      liveStatus.textContent = e.response.is_successful ? "finished" : "failed";
+      const paused = (e.response.pending_approvals || []).length > 0;
+      liveStatus.textContent = paused ? "waiting for approval" : e.response.is_successful ? "finished" : "failed";
       live.classList.add("done");
       liveSteps.append(el("li", { class: "final" }, el("span", { class: "chip run_end", text: "answer" }), el("div", { text: e.response.content || e.response.error_message || "" })));
       reload();
       loadApprovals(sessionId);
     } else if (data.type === "approval_required") {
+      decided();
+      liveStatus.textContent = "waiting for approval";
+      stepItem(e.step ?? liveSteps.children.length).append(el("div", {}, el("span", { class: "chip approval_required", text: "approval" }), describeEvent(data)));
       loadApprovals(sessionId);
     } else if (data.type === "dropped") {
       reload();
