@@ -155,11 +155,14 @@ function indexPage() {
     changed.clear();
     document.getElementById("session-count").textContent = String(rows.data.length);
     drawUsageCharts(await api("/usage"));
-  }, 250);
+  }, 500);
   listen(null, (data) => {
     logEvent(events, data, true);
     if (data.session_id) changed.add(data.session_id);
-    if (["session_created", "session_deleted", "run_end", "step", "dropped"].includes(data.type)) refresh();
+    // the numbers change when a run ends: reloading on every step would cost the store a
+    // query per session per step, for every open dashboard
+    if (["session_created", "session_deleted", "run_end", "dropped"].includes(data.type)) refresh();
+    else if (data.session_id) document.querySelector(`#sessions tr[data-session="${CSS.escape(data.session_id)}"]`)?.classList.add("flash");
   });
   api("/usage").then(drawUsageCharts);
 }
