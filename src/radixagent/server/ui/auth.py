@@ -105,7 +105,7 @@ class UiCookieMiddleware:
         api = path.startswith("/ui/api/")
         if b"authorization" not in headers:
             key = cookie_key(scope)
-            problem = self._check(scope, key, headers, api=api)
+            problem = self._check(key, headers, api=api)
             if problem is not None:
                 self.metrics.rejected.labels(reason="unauthorized").inc()
                 if api or path == "/v1/events":
@@ -124,7 +124,7 @@ class UiCookieMiddleware:
             scope = dict(scope, path=target, raw_path=target.encode())
         await self.app(scope, receive, send)
 
-    def _check(self, scope: Scope, key: str | None, headers: dict[bytes, bytes], *, api: bool) -> Exception | None:
+    def _check(self, key: str | None, headers: dict[bytes, bytes], *, api: bool) -> Exception | None:
         """Why the request may not go on by its cookie, or None."""
         if self.settings.api_keys:
             if key is None:
