@@ -42,7 +42,9 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── SchemaVersionError      the database was written by a newer radixagent
     │   └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
     ├── AuthenticationError         a server request without a valid API key
+    │   └── CsrfTokenError          a dashboard request by cookie without the page's CSRF token
     ├── ServerBusyError             the server is at its concurrency limit (`retry_after_s`)
+    │   └── EventFeedFullError      the live event feed has as many listeners as it takes
     ├── RequestTimeoutError         a server request ran past its timeout
     └── ServerShuttingDownError     the server is draining
 """
@@ -342,6 +344,17 @@ class AuthenticationError(RadixAgentError):
         super().__init__(f"{detail} Send 'Authorization: Bearer <key>' with one of the server's API keys (RADIXAGENT_SERVER_API_KEYS).")
 
 
+class CsrfTokenError(AuthenticationError):
+    """A dashboard request authenticated by its login cookie lacks the page's CSRF token (403)."""
+
+    def __init__(self) -> None:
+        RadixAgentError.__init__(
+            self,
+            "This dashboard request carries the login cookie but not the page's CSRF token: send the "
+            "X-CSRF-Token header the dashboard page gives (or an 'Authorization: Bearer <key>' header instead of the cookie).",
+        )
+
+
 class ServerBusyError(RadixAgentError):
     """The server is at its concurrency limit (429 with Retry-After)."""
 
@@ -352,6 +365,19 @@ class ServerBusyError(RadixAgentError):
             f"The server is answering {limit} requests already, its limit: retry in {retry_after_s:g} s, "
             "or run more replicas (RADIXAGENT_MAX_CONCURRENCY sets the limit)."
         )
+
+
+class EventFeedFullError(ServerBusyError):
+    """`GET /v1/events` has its limit of listeners already (429 with Retry-After)."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        RadixAgentError.__init__(
+            self,
+            f"The live event feed has {limit} listeners already, its limit: close another dashboard or event "
+            f"stream, retry in {retry_after_s:g} s, or raise RADIXAGENT_EVENT_SUBSCRIBERS.",
+        )
+        self.limit = limit
+        self.retry_after_s = retry_after_s
 
 
 class RequestTimeoutError(RadixAgentError):

@@ -35,6 +35,12 @@ class ServerSettings(Settings):
     retry_after_s: float = Field(default=1.0, gt=0, description="what a 429 tells clients to wait")
     request_timeout: float = Field(default=300.0, gt=0, description="seconds one request may take before it is stopped (504)")
     shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds running requests get to finish at shutdown")
+    event_subscribers: int = Field(
+        default=64, ge=1, description="listeners the live event feed (GET /v1/events, the dashboard) takes at once; more get 429"
+    )
+    event_buffer: int = Field(
+        default=256, ge=8, description="events held for one slow feed listener; past that its events are dropped, never the runs slowed"
+    )
     session_cache: int = Field(default=256, ge=1, description="session agents kept in memory (the rest reload from the store)")
     decision_strategy: DecisionStrategy = Field(default=DecisionStrategy.SCORE, description="'score' (choice scoring) or 'schema'")
     decision_evidence: bool = Field(

@@ -24,6 +24,7 @@ from radixagent.recovery import RecoveringEngine
 from radixagent.schemas import ToolDefinition
 from radixagent.server.agents import SessionAgents
 from radixagent.server.config import ServerSettings
+from radixagent.server.hub import EventHub
 from radixagent.server.limits import Lifecycle
 from radixagent.server.metrics import ServerMetrics
 
@@ -46,6 +47,9 @@ class AppState:
         self.settings = settings
         self.metrics = ServerMetrics()
         self.lifecycle = Lifecycle(settings.request_timeout)
+        self.events = EventHub(
+            max_subscribers=settings.event_subscribers, buffer=settings.event_buffer, retry_after_s=settings.retry_after_s, metrics=self.metrics
+        )
         self.started_at = int(time.time())
         self._engine = engine
         self._store = store
@@ -124,6 +128,7 @@ class AppState:
             capacity=self.settings.session_cache,
             metrics=self.metrics,
             evidence=self.settings.decision_evidence,
+            events=self.events,
         )
         logger.info("radixagent server ready: %s engine, model %s, %d tools", engine.name, self.model_name, len(self._tools))
 
