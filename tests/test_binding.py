@@ -34,9 +34,13 @@ class Chooser:
     def __init__(self, pick: dict[str, Any] | None) -> None:
         self.pick = json.dumps(pick) if pick is not None else None
         self.asked: list[list[str]] = []
+        self.associations: list[list[str]] = []
 
     def __call__(self, prompt: Prompt, constraint: Constraint | None) -> str:
         assert isinstance(constraint, ChoicesConstraint)
+        if not constraint.choices[0].startswith("{"):  # an enum value's association with the request
+            self.associations.append(list(constraint.choices))
+            return constraint.choices[0]
         self.asked.append(list(constraint.choices))
         return self.pick or constraint.choices[0]
 
@@ -71,6 +75,8 @@ async def test_an_enum_the_request_does_not_name_is_scored_whole() -> None:
     }
     result, chooser, _ = await bound({"amount": 120, "currency": "JOD"}, schema, "Send 120 in Japanese yen", {"amount": 120, "currency": "JPY"})
     assert result["currency"] == "JPY" and len(chooser.asked[0]) == 3
+    # its values are scored after the request and after a request that says nothing
+    assert chooser.associations == [[" JOD", " JPY", " USD"]] * 2
 
 
 async def test_nothing_to_choose_scores_nothing() -> None:
@@ -158,3 +164,25 @@ def test_the_number_of_a_compound_is_a_value() -> None:
     assert evidence.numbers == [4.0]
     assert evidence.served_by([{"nights": 4}], [])  # "4-night" asks for nothing beyond the 4
     assert Evidence.of("Track parcel ZX-4471 please").numbers == []
+
+
+DISTANCE = ToolSchema(
+    name="convert_distance",
+    description="Convert a distance between units",
+    parameters={
+        "type": "object",
+        "properties": {
+            "value": {"type": "number"},
+            "from_unit": {"type": "string", "enum": ["km", "m", "mi", "ft"]},
+            "to_unit": {"type": "string", "enum": ["km", "m", "mi", "ft"]},
+        },
+        "required": ["value", "from_unit", "to_unit"],
+    },
+)
+
+
+async def test_the_model_picks_units_the_request_names_in_words(engine: EmbeddedEngine) -> None:
+    chat = ChatCompleter(engine, decision=DecisionSettings())
+    result = await chat.complete(_request("A marathon is 26.2 miles: how long is that in kilometres?", [DISTANCE]))
+    arguments = json.loads(result.tool_calls[0].arguments)
+    assert arguments == {"value": 26.2, "from_unit": "mi", "to_unit": "km"}

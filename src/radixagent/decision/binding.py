@@ -8,6 +8,8 @@ and two of them can take the same value or one chooses among values the request 
 `bind` scores every assignment of those values as a whole argument object, after the same
 prompt, and keeps the likeliest:
 
+- an enum value the request does not name also counts by how strongly the request calls for
+  it (`_associations`: "Japanese yen" for `JPY`);
 - no value the request holds once goes to two parameters (a value it repeats may);
 - the other parameters keep what generation wrote;
 - with too many assignments to score at once, each parameter is chosen in turn, among the
@@ -39,22 +41,29 @@ async def bind(transcript: Transcript, start: Mark, arguments: dict[str, Any], s
     domains = _domains(arguments, schema)
     if not _undecided(domains, evidence):
         return arguments
+    association = await _associations(transcript, domains, evidence) if evidence is not None else {}
     written = transcript.text[start[0] :]
     transcript.rewind(start)
-    chosen = await _jointly(transcript, arguments, domains, _repeats(evidence))
+    chosen = await _jointly(transcript, arguments, domains, _repeats(evidence), association)
     await transcript.append(written if chosen == arguments else json.dumps(chosen, ensure_ascii=False))
     return chosen
 
 
-async def _jointly(transcript: Transcript, arguments: dict[str, Any], domains: dict[str, list[Scalar]], repeats: dict[Scalar, int]) -> dict[str, Any]:
+async def _jointly(
+    transcript: Transcript,
+    arguments: dict[str, Any],
+    domains: dict[str, list[Scalar]],
+    repeats: dict[Scalar, int],
+    association: dict[tuple[str, Scalar], float],
+) -> dict[str, Any]:
     candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
     if len(candidates) <= MAX_ASSIGNMENTS:
-        return await _likeliest(transcript, candidates) if len(candidates) > 1 else candidates[0] if candidates else arguments
+        return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0] if candidates else arguments
     best, taken = dict(arguments), list[Scalar]()
     for name, values in domains.items():
         options = [{**best, name: v} for v in values if _key(v) not in repeats or taken.count(_key(v)) < repeats[_key(v)]]
         if len(options) > 1:
-            best = await _likeliest(transcript, options)
+            best = await _likeliest(transcript, options, association)
         elif options:
             best = options[0]
         taken.append(_key(best[name]))
@@ -121,8 +130,30 @@ def _key(value: Any) -> Scalar:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-async def _likeliest(transcript: Transcript, options: list[dict[str, Any]]) -> dict[str, Any]:
+async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], association: dict[tuple[str, Scalar], float]) -> dict[str, Any]:
     texts = [json.dumps(o, ensure_ascii=False) for o in options]
-    # by each object's total log-probability: a permutation of the same values has the same length
-    probabilities = (await transcript.score(texts)).probabilities(length_normalized=False)
+    # by each object's total log-probability (a permutation of the same values has the same
+    # length), plus how strongly the request calls for each value it does not name
+    prior = {text: sum(association.get((name, _key(value)), 0.0) for name, value in option.items()) for text, option in zip(texts, options, strict=True)}
+    probabilities = (await transcript.score(texts)).probabilities(length_normalized=False, prior=prior)
     return options[max(range(len(options)), key=lambda i: probabilities[texts[i]])]
+
+
+async def _associations(transcript: Transcript, domains: dict[str, list[Scalar]], evidence: Evidence) -> dict[tuple[str, Scalar], float]:
+    """For each enum value the request does not name, how much likelier the model finds it for
+    the parameter after the request than after a request that says nothing ("Japanese yen"
+    calls for `JPY`): log p(value | request) - log p(value | "it"). The difference takes out
+    the model's preference for some values whatever the request (`en`, `USD`), which alone
+    picks them for most requests."""
+    out: dict[tuple[str, Scalar], float] = {}
+    request = " ".join(evidence.text.split())[:500].replace('"', "'")
+    for name, values in domains.items():
+        strings = [v for v in values if isinstance(v, str)]
+        if len(strings) < 2 or all(evidence.mentions(v) for v in strings):
+            continue
+        choices = [f" {v}" for v in strings]
+        said = await transcript.score_beside(f'{name} for "{request}":', choices)
+        unsaid = await transcript.score_beside(f'{name} for "it":', choices)
+        for value, with_request, without in zip(strings, said.scores, unsaid.scores, strict=True):
+            out[(name, value)] = sum(with_request.token_logprobs) - sum(without.token_logprobs)
+    return out
