@@ -39,6 +39,8 @@ from radixagent.engine import (
     create_engine,
 )
 from radixagent.errors import (
+    ApprovalNotFoundError,
+    ApprovalPendingError,
     AuthenticationError,
     BodyTimeoutError,
     ChatInputError,
@@ -169,6 +171,8 @@ __all__ = [
     "Usage",
     "create_engine",
     # errors
+    "ApprovalNotFoundError",
+    "ApprovalPendingError",
     "AuthenticationError",
     "BodyTimeoutError",
     "ChatInputError",

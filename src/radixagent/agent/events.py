@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from radixagent.schemas import (
     AgentResponse,
+    PendingApproval,
     ToolCall,
     ToolCallRecord,
 )
@@ -37,6 +38,16 @@ class ToolResultEvent(BaseModel):
     result: ToolCallRecord
 
 
+class ApprovalRequestEvent(BaseModel):
+    """The model decided calls that wait for a person's approval: the run pauses after this
+    step (its `run_end` response lists them) and resumes when each is approved or denied."""
+
+    type: Literal["approval_required"] = "approval_required"
+    step: int
+    node_id: str = Field(description="the assistant turn that decided the calls")
+    approvals: list[PendingApproval]
+
+
 class FailureEvent(BaseModel):
     """Something failed and the run recovers (or gives up): a reply, a tool call, the engine."""
 
@@ -53,7 +64,7 @@ class RunEndEvent(BaseModel):
     response: AgentResponse
 
 
-AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | RunEndEvent
+AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent | ApprovalRequestEvent | FailureEvent | RunEndEvent
 EventHandler = Callable[[AgentEvent], Awaitable[None] | None]
 """Called with each event of a run, in order; may be a coroutine function."""
 

@@ -229,6 +229,19 @@ TABLES: tuple[Table, ...] = (
         ),
         (Index("run_tool_calls_by_run", ("run_id",)),),
     ),
+    Table(
+        "approvals",
+        (
+            _c("id", "key"),
+            _c("session_id", "text", "NOT NULL", "sessions(id) ON DELETE CASCADE"),
+            _c("node_id", "text", "NOT NULL", "nodes(id) ON DELETE CASCADE"),
+            _c("call_id", "text", "NOT NULL"),
+            _c("decision", "text", "NOT NULL CHECK (decision IN ('approve', 'deny'))"),
+            _c("reason", "text", "NOT NULL DEFAULT ''"),
+            _c("at", "timestamp", "NOT NULL"),
+        ),
+        (Index("approvals_by_session", ("session_id",)),),
+    ),
 )
 
 TABLE: Mapping[str, Table] = {t.name: t for t in TABLES}
@@ -322,6 +335,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "sessions belong to the API key that made them (a hash of it; NULL: made before keys, or without any)",
         lambda d: [f"ALTER TABLE sessions ADD COLUMN owner {d.type('text')}"],
+    ),
+    Migration(
+        4,
+        "a person's decisions on tool calls that wait for approval",
+        lambda d: create_statements(d, [TABLE["approvals"]]),
     ),
 )
 """Every schema change, oldest first; append to it (see the module docstring)."""
