@@ -248,9 +248,11 @@ TABLE: Mapping[str, Table] = {t.name: t for t in TABLES}
 
 
 def create_statements(dialect: Dialect, tables: Sequence[Table] = TABLES) -> list[str]:
-    """The DDL creating `tables` (in order) and their indexes in `dialect`."""
+    """The DDL creating `tables` (in order) and their indexes in `dialect`. A table that
+    `tables` does not list is taken to exist already (a migration adding one table)."""
     statements: list[str] = []
     deferred: list[str] = []
+    later = {t.name for t in tables}
     created: set[str] = set()
     for table in tables:
         created.add(table.name)
@@ -263,7 +265,7 @@ def create_statements(dialect: Dialect, tables: Sequence[Table] = TABLES) -> lis
                 line += f" {column.constraints}"
             if column.references is not None:
                 target = column.references.split("(", 1)[0]
-                if target in created or dialect.forward_references:
+                if target in created or target not in later or dialect.forward_references:
                     line += f" REFERENCES {column.references}"
                 else:
                     deferred.append(
