@@ -18,7 +18,7 @@ API (`SGLangAgent`, its `ToolCall`, `StructuredValidator`) is in `radixagent.com
 
 from typing import TYPE_CHECKING, Any
 
-from radixagent.agent import Agent, AgentEvent, AgentStatus
+from radixagent.agent import Agent, AgentEvent, AgentStatus, ApprovalPolicy
 from radixagent.chat import ChatCompleter
 from radixagent.compat import SGLangAgent
 from radixagent.decision import Decision, DecisionSettings, DecisionStrategy
@@ -86,10 +86,14 @@ from radixagent.memory import RadixMemory, SQLiteStore, Store, open_store
 from radixagent.schemas import (
     AgentResponse,
     AnswerPart,
+    ApprovalRequestPart,
+    Approve,
     DecisionPart,
+    Deny,
     Message,
     MessagePart,
     ObservationPart,
+    PendingApproval,
     QualityAssessment,
     SummaryPart,
     SystemPromptPart,
@@ -130,6 +134,11 @@ __all__ = [
     "DecisionSettings",
     "DecisionStrategy",
     "SGLangAgent",
+    # approvals
+    "ApprovalPolicy",
+    "Approve",
+    "Deny",
+    "PendingApproval",
     # tools
     "ToolCall",
     "ToolCallRecord",
@@ -138,6 +147,7 @@ __all__ = [
     "ToolSchema",
     # the conversation
     "AnswerPart",
+    "ApprovalRequestPart",
     "DecisionPart",
     "Message",
     "MessagePart",

@@ -1,4 +1,5 @@
-"""What a run tells its observers as it goes: each step, tool call and result, failure, and the end."""
+"""What a run tells its observers as it goes: each step, tool call and result, a pause for
+approval, failure, and the end."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ class ToolCallEvent(BaseModel):
 
 
 class ToolResultEvent(BaseModel):
-    """A tool call finished (or failed, or was handed to the caller unexecuted)."""
+    """A tool call finished (or failed, or was handed to the caller unexecuted, or was denied
+    by a person: `error_type` "denied")."""
 
     type: Literal["tool_result"] = "tool_result"
     step: int
