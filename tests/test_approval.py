@@ -171,6 +171,31 @@ def test_a_paused_run_survives_a_restart_and_resumes_on_the_stored_prompt(tmp_pa
     assert extends(record.prompt_token_ids + record.output_token_ids, list(restarted_engine.prompts[0]))
 
 
+def test_a_pause_in_a_later_step_resumes_with_the_steps_counted_and_the_earlier_results_known() -> None:
+    agent, _, ran = make_agent([" shout", '{"text": "hi"}', " add", '{"a": 1, "b": 2}', " answer", "HI and 3."])
+    events: list[AgentEvent] = []
+    agent.observers.append(events.append)
+    paused = agent.run_sync("Shout hi, then add 1 and 2.")
+    assert [c.tool for c in paused.tool_calls] == ["shout"] and ran == ["shout(hi)"]
+    assert [e.step for e in events if isinstance(e, ApprovalRequestEvent)] == [2]
+    resumed = agent.resume_sync({paused.pending_approvals[0].call_id: Approve()})
+    # the response counts the resumed part; its steps go on from the paused one
+    assert [c.tool for c in resumed.tool_calls] == ["add"] and ran == ["shout(hi)", "add(1, 2)"]
+    assert resumed.reasoning_steps[0].startswith("step 2: call add") and resumed.reasoning_steps[-1].startswith("step 3: answered")
+    assert resumed.content == "HI and 3."
+
+
+def test_a_forked_branch_that_pauses_resumes_on_its_branch() -> None:
+    agent, _, ran = make_agent([" answer", "Hi.", *ADD_THEN_ANSWER])
+    head = agent.run_sync("hello").node_id
+    [paused] = agent.fork_sync(["What is 2 + 40?"])
+    assert paused.awaiting_approval and agent.memory.current_node_id == head
+    resumed = agent.resume_sync({paused.pending_approvals[0].call_id: Approve()})
+    assert resumed.content == "The sum is 42." and ran == ["add(2, 40)"]
+    assert agent.memory.current_node_id == head  # the branch grew; the head stayed
+    assert [m.role for m in agent.memory.get_conversation_history(resumed.node_id)][-3:] == ["assistant", "tool", "assistant"]
+
+
 # --- the sessions routes ------------------------------------------------------------------------
 
 ADD_PARAMS = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}

@@ -333,7 +333,7 @@ class Agent:
         start = max((i for i, n in enumerate(path) if n.role == "user"), default=0)
         branch = None if node.id == self.memory.current_node_id else self.memory.fork(node.id, 1)[0]
         run = Run(self, branch, on_event, path[start].content if path[start].role == "user" else "")
-        run.records = [p.record for n in path[start + 1 :] for p in n.message.parts_of(ToolResultPart)]
+        run.earlier = [p.record for n in path[start + 1 :] for p in n.message.parts_of(ToolResultPart)]
         step = sum(n.role == "assistant" for n in path[start + 1 :])
         try:
             transcript, _ = await self._transcript(node.id)

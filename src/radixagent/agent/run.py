@@ -65,6 +65,8 @@ class Run:
         self.branch = branch
         self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
         self.records: list[ToolCallRecord] = []
+        self.earlier: list[ToolCallRecord] = []
+        """The calls the request made before this run resumed it (after a pause for approval)."""
         self.steps: list[str] = []
         self.usage = Usage()
         self.cacheable = 0
@@ -103,7 +105,7 @@ class Run:
                     agent.decision,
                     answer_schema=None if agent.output.is_text else agent.output.generation_schema,
                     request=self.query,
-                    done=self.records,  # later steps answer once the calls made have served every part of the request
+                    done=self.made,  # later steps answer once the calls made have served every part of the request
                 )
             except DecisionError as exc:
                 error, decision = exc, None
@@ -264,13 +266,18 @@ class Run:
         text = tidy_answer(text)
         if not self.agent.ground_answers:
             return text
-        grounded = grounded_answer(text, [r.result for r in self.records if r.error is None and r.result])
+        grounded = grounded_answer(text, [r.result for r in self.made if r.error is None and r.result])
         if grounded != text:
             self.steps.append(f"step {step}: the answer did not state what the tools returned; their results are the answer")
         return grounded
 
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
-        return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.records)
+        return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.made)
+
+    @property
+    def made(self) -> list[ToolCallRecord]:
+        """Every call made for the request, this run's and those before its pause."""
+        return self.earlier + self.records
 
     async def _note(self, transcript: Transcript, text: str) -> None:
         """Tell the model something (a repair instruction, "answer now") before its next turn."""
