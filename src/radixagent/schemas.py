@@ -264,7 +264,9 @@ class AgentResponse(BaseModel):
     total_tokens: int = Field(default=0, description="prompt + completion tokens of every engine call")
     cache_hit_rate: float = Field(default=0.0, description="engine-reported cached / prompt tokens")
     latency_ms: float = Field(default=0.0, description="wall time of the run")
-    is_successful: bool = Field(default=True, description="whether the run succeeded")
+    is_successful: bool = Field(
+        default=True, description="whether the run succeeded (true for a run paused for approval: nothing failed; see pending_approvals)"
+    )
     error_message: str | None = Field(default=None, description="why it did not")
     output: Any = Field(default=None, description="the typed output, when the agent has an output_type")
     usage: Usage = Field(default_factory=Usage, description="the engine's token counts over the run")
