@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: setup sandbox demo test lint bench
+.PHONY: setup sandbox browser demo test lint bench
 
 setup: $(READY)
 
@@ -29,7 +29,15 @@ sandbox:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3 >/dev/null; } || { \
 		echo "The code tool's sandbox needs bubblewrap and /usr/bin/python3: install them (apt-get install bubblewrap python3)."; exit 1; }
 
-test: setup sandbox
+# The dashboard's browser test drives Debian's headless Chromium through its chromedriver
+# (tests/test_dashboard_browser.py); Selenium is pointed at both and never downloads a browser.
+browser:
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { \
+		[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || { \
+		echo "The dashboard's browser test needs Chromium and chromedriver: install them (apt-get install chromium chromium-driver)."; exit 1; }
+
+test: setup sandbox browser
 	$(BIN)/pytest -q
 
 lint: setup

@@ -213,7 +213,8 @@ def test_async_runs_share_one_agent() -> None:
 
 
 def test_a_repeated_call_is_not_run_again_and_the_next_step_answers() -> None:
-    agent, engine = make_agent([" add", '{"a": 2, "b": 2}', " add", '{"a": 2, "b": 2}', " answer", "2 + 2 = 4."])
+    # the step after a repeat may only answer: no choice to score
+    agent, engine = make_agent([" add", '{"a": 2, "b": 2}', " add", '{"a": 2, "b": 2}', "2 + 2 = 4."])
     response = agent.run_sync("2 + 2?")
     assert response.is_successful and response.content == "2 + 2 = 4."
     assert len(response.tool_calls) == 1
@@ -231,3 +232,49 @@ def test_several_calls_in_one_step_run_together() -> None:
     assert [c.result for c in response.tool_calls] == ["3", "7"]
     assert sum("call add" in s for s in response.reasoning_steps if s.startswith("step 1")) == 2
     assert response.content == "3 and 7."
+
+
+def test_a_call_that_failed_is_written_again_under_the_tools_own_schema() -> None:
+    """The request's values made the tool fail ("US" is no currency code): the next call is not
+    narrowed to them again, so the model can use what the error said ("USD")."""
+    agent = Agent(ScriptedEngine([]), decision=DecisionSettings())
+
+    @agent.tool
+    def exchange(amount: float, currency: str) -> str:
+        """Exchange an amount into euros."""
+        if currency != "USD":
+            raise ValueError(f"unknown currency {currency!r}: use a three-letter code such as USD")
+        return f"{amount} USD = {amount * 0.9} EUR"
+
+    schemas: list[dict] = []
+
+    def reply(prompt, constraint):
+        if constraint is None:
+            return "90 EUR."
+        if hasattr(constraint, "json_schema"):
+            schemas.append(constraint.json_schema["properties"]["currency"])
+            return '{"amount": 100, "currency": "US"}' if len(schemas) == 1 else '{"amount": 100, "currency": "USD"}'
+        return constraint.choices[0]
+
+    agent.base_engine._function = reply  # type: ignore[attr-defined]
+    response = agent.run_sync("Exchange 100 US dollars")
+    assert [c.error is None for c in response.tool_calls] == [False, True]
+    assert "enum" in schemas[0] and "enum" not in schemas[1]  # narrowed to the request's spans, then the tool's own
+
+
+def test_a_call_that_failed_the_same_way_is_not_run_again() -> None:
+    agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
+    runs = []
+
+    @agent.tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        runs.append(key)
+        raise KeyError(key)
+
+    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
+        "Nothing was found." if constraint is None else '{"key": "k1"}' if hasattr(constraint, "json_schema") else (" lookup" if " lookup" in constraint.choices else constraint.choices[0])
+    )
+    response = agent.run_sync("Look up k1")
+    assert runs == ["k1"] and response.is_successful
+    assert any("repeated the call of lookup" in s for s in response.reasoning_steps)

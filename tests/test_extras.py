@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-OPTIONAL = ("fastapi", "uvicorn", "starlette", "matplotlib", "psycopg", "prometheus_client")
+OPTIONAL = ("fastapi", "uvicorn", "starlette", "matplotlib", "psycopg", "prometheus_client", "mcp")
 
 
 def _run(code: str) -> str:
@@ -23,7 +23,7 @@ def test_the_core_imports_no_optional_library() -> None:
     out = _run(
         f"""
         import sys
-        import radixagent, radixagent.feedback, radixagent.memory, radixagent.cli
+        import radixagent, radixagent.feedback, radixagent.memory, radixagent.cli, radixagent.tools.mcp
         print(sorted(m for m in {OPTIONAL!r} if m in sys.modules))
         """
     )
@@ -43,6 +43,13 @@ def test_the_core_imports_no_optional_library() -> None:
             "c = FeedbackCollector(); c.record_performance(1.0); c.build_figure()",
             "plot",
         ),
+        (
+            "mcp",
+            "import asyncio\nfrom radixagent.tools.mcp import MCPServerConfig, MCPToolset\n"
+            "asyncio.run(MCPToolset(MCPServerConfig(name='x', command='x')).connect())",
+            "mcp",
+        ),
+        ("mcp", "from radixagent.tools import ToolRegistry\nfrom radixagent.tools.mcp import build_mcp_server\nbuild_mcp_server(ToolRegistry())", "mcp"),
     ],
 )
 def test_a_missing_extra_is_a_configuration_error_naming_it(blocked: str, feature: str, extra: str) -> None:

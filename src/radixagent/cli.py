@@ -1,4 +1,4 @@
-"""The `radixagent` command line: generate, models, demo, docs, serve."""
+"""The `radixagent` command line: generate, models, demo, docs, serve, mcp."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from radixagent.errors import ConfigurationError, RadixAgentError
 
 if TYPE_CHECKING:
     from radixagent.demo import DemoReport
+    from radixagent.tools import ToolRegistry
 
 app = typer.Typer(
     name="radixagent",
@@ -267,6 +268,10 @@ def serve(
     ] = None,
     max_concurrency: Annotated[int | None, typer.Option("--max-concurrency", min=1, help="Requests answered at once; more get 429.")] = None,
     request_timeout: Annotated[float | None, typer.Option("--request-timeout", min=0.001, help="Seconds one request may take (504 after).")] = None,
+    mcp_config: Annotated[
+        Path | None,
+        typer.Option("--mcp-config", help='A JSON file of MCP servers ({"mcpServers": {...}}) whose tools sessions may use.', envvar="RADIXAGENT_MCP_CONFIG"),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level: critical, error, warning, info, debug.")] = "info",
 ) -> None:
     """Serve the OpenAI-compatible API (valid tool calls) and agent sessions over HTTP."""
@@ -281,11 +286,106 @@ def serve(
             "server_api_keys": server_api_keys,
             "max_concurrency": max_concurrency,
             "request_timeout": request_timeout,
+            "mcp_config": mcp_config,
         }
         settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
+        if settings.mcp_config is not None:  # a wrong file fails here, before the engine starts
+            from radixagent.tools.mcp import load_mcp_config
+
+            load_mcp_config(settings.mcp_config)
         if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
             err_console.print(f"[yellow]warning:[/] listening on {settings.host} without API keys: anyone who can reach it can use it.")
         run_server(settings, engine=engine, model_path=model, api_key=api_key, log_level=log_level)
+
+
+@app.command("mcp")
+def mcp_command(
+    tools: Annotated[
+        str | None,
+        typer.Argument(help="Tools to serve, as module:attribute (an Agent, a ToolRegistry, or a list of functions); default: the built-in tools.", show_default=False),
+    ] = None,
+    http: Annotated[
+        str | None, typer.Option("--http", metavar="HOST:PORT", help="Serve over streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="The server name MCP clients see.")] = "radixagent",
+    engine: EngineOption = "embedded",
+    model: ModelOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Serve tools over MCP (stdio by default), with radixagent's own tool schemas."""
+    import asyncio
+
+    from radixagent.tools.mcp import serve_mcp_http, serve_mcp_stdio
+
+    with user_errors():
+        address = _host_port(http) if http is not None else None
+        opened: Engine | None = None
+        if tools is None:
+            from radixagent.tools import ToolRegistry
+            from radixagent.tools.builtin import builtin_tools
+
+            opened = open_engine(engine, model, api_key)  # the model loads at the first call that needs it
+            registry = ToolRegistry()
+            for tool in builtin_tools(opened):
+                registry.register_tool(tool)
+        else:
+            registry = _load_tools(tools)
+        try:
+            if address is None:
+                asyncio.run(serve_mcp_stdio(registry, name=name))
+            else:
+                err_console.print(f"serving {len(registry)} tools over MCP at http://{address[0]}:{address[1]}/mcp", highlight=False)
+                if address[0] not in ("127.0.0.1", "localhost", "::1"):
+                    err_console.print(f"[yellow]warning:[/] MCP has no authentication here: anyone who can reach {address[0]} can call these tools.")
+                asyncio.run(serve_mcp_http(registry, host=address[0], port=address[1], name=name))
+        finally:
+            if opened is not None:
+                opened.close()
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigurationError(f"--http takes HOST:PORT, such as 127.0.0.1:8765, not {value!r}.")
+    return host, int(port)
+
+
+def _load_tools(spec: str) -> ToolRegistry:
+    """The tools named by `module:attribute`: an Agent's tools, a ToolRegistry, or a list of
+    functions (or ToolDefinitions). The working directory is importable, as with uvicorn."""
+    import importlib
+    import os
+
+    from radixagent.agent import Agent
+    from radixagent.tools import ToolRegistry
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"Name the tools as module:attribute, such as mytools:registry, not {spec!r}.")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"Cannot import the module {module_name!r}: {exc}.") from exc
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise ConfigurationError(f"The module {module_name!r} has no attribute {attribute!r}.") from None
+    if isinstance(found, Agent):
+        return found.tools
+    if isinstance(found, ToolRegistry):
+        return found
+    if isinstance(found, list | tuple):
+        registry = ToolRegistry()
+        for tool in found:
+            registry.register(tool)
+        return registry
+    raise ConfigurationError(
+        f"{spec} is a {type(found).__name__}; serve an Agent, a ToolRegistry, or a list of functions."
+    )
 
 
 docs_app = typer.Typer(help="The document store that retrieve_documents searches.", no_args_is_help=True)

@@ -33,7 +33,9 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── UnknownToolError        no tool of that name is registered
     │   ├── ToolArgumentsError      the arguments do not match the tool's schema (`errors`)
     │   ├── ToolTimeoutError        the tool did not finish within its timeout
-    │   └── ToolExecutionError      the tool raised (the original is `__cause__`)
+    │   ├── ToolExecutionError      the tool raised (the original is `__cause__`)
+    │   ├── MCPConnectionError      an MCP server cannot be started or reached, or went away (`server`)
+    │   └── MCPToolError            an MCP server answered a tool call with an error (`tool`, `server`)
     ├── OutputValidationError       the final output does not parse or validate (`errors`)
     │   └── JudgeError              the judge model gave no valid assessment (`attempts`)
     ├── StoreError                  the store cannot read or write what was asked
@@ -42,7 +44,9 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── SchemaVersionError      the database was written by a newer radixagent
     │   └── StoreUnavailableError   the database server cannot be reached (retrying later may work)
     ├── AuthenticationError         a server request without a valid API key
+    │   └── CsrfTokenError          a dashboard request by cookie without the page's CSRF token
     ├── ServerBusyError             the server is at its concurrency limit (`retry_after_s`)
+    │   └── EventFeedFullError      the live event feed has as many listeners as it takes
     ├── RequestTimeoutError         a server request ran past its timeout
     └── ServerShuttingDownError     the server is draining
 """
@@ -267,6 +271,30 @@ class ToolExecutionError(ToolError):
         super().__init__(f"Tool {tool!r} failed: {type(error).__name__}: {error}")
 
 
+class MCPConnectionError(ToolError):
+    """An MCP server could not be started, reached or initialised, or it went away during a
+    call. `server` is its configured name. A toolset that lost its server starts it again (or
+    reconnects) at the next call."""
+
+    def __init__(self, server: str, detail: str) -> None:
+        self.server = server
+        self.detail = detail
+        super().__init__(
+            f"The MCP server {server!r} is not available: {detail}. Check its command or URL in the MCP "
+            "configuration (docs/mcp.md); radixagent connects to it again at the next call."
+        )
+
+
+class MCPToolError(ToolError):
+    """An MCP server answered a tool call with an error (an error result, or a protocol error such
+    as arguments it refused): the message is the server's, for the model to read."""
+
+    def __init__(self, tool: str, server: str, message: str) -> None:
+        self.tool = tool
+        self.server = server
+        super().__init__(f"Tool {tool!r} (MCP server {server!r}) returned an error: {message}")
+
+
 # --- outputs -----------------------------------------------------------------------------
 
 
@@ -344,6 +372,17 @@ class AuthenticationError(RadixAgentError):
         super().__init__(f"{detail} Send 'Authorization: Bearer <key>' with one of the server's API keys (RADIXAGENT_SERVER_API_KEYS).")
 
 
+class CsrfTokenError(AuthenticationError):
+    """A dashboard request authenticated by its login cookie lacks the page's CSRF token (403)."""
+
+    def __init__(self) -> None:
+        RadixAgentError.__init__(
+            self,
+            "This dashboard request carries the login cookie but not the page's CSRF token: send the "
+            "X-CSRF-Token header the dashboard page gives (or an 'Authorization: Bearer <key>' header instead of the cookie).",
+        )
+
+
 class ServerBusyError(RadixAgentError):
     """The server is at its concurrency limit (429 with Retry-After)."""
 
@@ -354,6 +393,19 @@ class ServerBusyError(RadixAgentError):
             f"The server is answering {limit} requests already, its limit: retry in {retry_after_s:g} s, "
             "or run more replicas (RADIXAGENT_MAX_CONCURRENCY sets the limit)."
         )
+
+
+class EventFeedFullError(ServerBusyError):
+    """`GET /v1/events` has its limit of listeners already (429 with Retry-After)."""
+
+    def __init__(self, limit: int, retry_after_s: float) -> None:
+        RadixAgentError.__init__(
+            self,
+            f"The live event feed has {limit} listeners already, its limit: close another dashboard or event "
+            f"stream, retry in {retry_after_s:g} s, or raise RADIXAGENT_EVENT_SUBSCRIBERS.",
+        )
+        self.limit = limit
+        self.retry_after_s = retry_after_s
 
 
 class RequestTimeoutError(RadixAgentError):

@@ -4,7 +4,8 @@
     pip install 'radixagent[server]'     radixagent serve / radixagent.server (FastAPI, uvicorn)
     pip install 'radixagent[postgres]'   PostgresStore, postgresql:// database URLs (psycopg)
     pip install 'radixagent[plot]'       FeedbackCollector.plot / build_figure (matplotlib)
-    pip install 'radixagent[all]'        all three
+    pip install 'radixagent[mcp]'        tools from MCP servers, `radixagent mcp` (the mcp SDK)
+    pip install 'radixagent[all]'        all four
 
 The core never imports an optional library at import time; the module of a feature imports it
 inside `requires_extra`, which turns a missing library into a `ConfigurationError` naming the
@@ -21,7 +22,7 @@ from radixagent.errors import ConfigurationError
 
 __all__ = ["Extra", "requires_extra"]
 
-Extra = Literal["server", "postgres", "plot"]
+Extra = Literal["server", "postgres", "plot", "mcp"]
 
 
 @contextmanager

@@ -116,6 +116,10 @@ CHATML = ChatFormat(
 """The fallback when the engine cannot render its template (Qwen, SmolLM and many others use it)."""
 
 
+Mark = tuple[int, int | None]
+"""Where a transcript ended: its text length and its token count (`Transcript.mark`)."""
+
+
 class Transcript:
     """The exact text, and token ids where the engine takes them, of one branch of a
     conversation as the engine has seen it. It only grows: text is appended, generations are
@@ -138,11 +142,11 @@ class Transcript:
         """A copy that shares everything so far and grows on its own."""
         return Transcript(self.engine, self.ledger, text=self.text, ids=None if self.ids is None else list(self.ids))
 
-    def mark(self) -> tuple[int, int | None]:
+    def mark(self) -> Mark:
         """Where the transcript ends now, for `rewind`."""
         return len(self.text), None if self.ids is None else len(self.ids)
 
-    def rewind(self, mark: tuple[int, int | None]) -> None:
+    def rewind(self, mark: Mark) -> None:
         """Drop what came after `mark` (a generation to redo). The engine's cache still holds
         the prefix, so the retry costs no prefill."""
         self.text = self.text[: mark[0]]

@@ -102,7 +102,7 @@ class Run:
                 decision = await decide(
                     turn,
                     tools,
-                    agent.decision,
+                    agent.decision.model_copy(update={"allow_ask": False}) if self.answer_now else agent.decision,
                     answer_schema=None if agent.output.is_text else agent.output.generation_schema,
                     request=self.query,
                     done=self.made,  # later steps answer once the calls made have served every part of the request
@@ -272,7 +272,10 @@ class Run:
         return grounded
 
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
-        return any(r.tool == tool and r.arguments == arguments and r.error is None for r in self.made)
+        """Whether this exact call already ran: it succeeded, or the tool itself failed on these
+        arguments (it would again; arguments that failed validation go to the repair budget, and
+        a call a person denied may be decided again)."""
+        return any(r.tool == tool and r.arguments == arguments and r.error_type in (None, "execution") for r in self.made)
 
     @property
     def made(self) -> list[ToolCallRecord]:

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -29,10 +30,14 @@ _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.I
 _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://\S+")
-_NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-\w|\.\d)")
+# a number, and the number of a compound ("a 2-day forecast"), not a piece of an identifier
+_NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-(?![a-z]+\b)\w|\.\d)")
 # A closing ' must not run into a Latin letter or digit ("it's", "the '90s"); a particle in a
 # script without spaces may follow it ("'감사합니다'라는").
 _QUOTED = re.compile(r"'([^']{1,200})'(?![A-Za-z0-9_])|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
+# "50 million", "2.5bn", "40k": the scale word is part of the number
+_SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
+_SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
 _WORD_NUMBERS = {
     w: i
     for i, w in enumerate(
@@ -41,6 +46,8 @@ _WORD_NUMBERS = {
     )
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
+_COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
 _SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?!\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
 EDGE = "\"'“”‘’.,!?;:()[]{}"
 MAX_SPAN_WORDS = 8
@@ -112,10 +119,15 @@ class Evidence:
         for m in re.finditer(r"\bnoon\b", text, re.IGNORECASE):
             if take(m):
                 add(found.times, "12:00")
+        for m in _SCALED.finditer(text):
+            if take(m):
+                add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
         for m in _NUMBER.finditer(text):
             if take(m):
                 add(found.numbers, float(m.group(0).replace(",", "")))
         for m in _WORD_NUMBER.finditer(text):
+            if _COUNTING.match(text, m.end()):
+                continue  # "two cities: Oslo and Rome" says how many values follow
             if take(m):
                 add(found.numbers, float(_WORD_NUMBERS[m[1].lower()]))
         for m in _QUOTED.finditer(text):
@@ -257,6 +269,8 @@ class Evidence:
         found += [_number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
         for word in self.name_tokens:
+            if _COMPOUND.fullmatch(word):
+                continue  # "2-day": its number is the value
             if word.lower() not in inside_quotes and not any(word in v for v in found):
                 found.append(word)
         for tool in tools:
@@ -369,7 +383,8 @@ def _spans(text: str, quoted: Iterable[str]) -> list[str]:
 
 def _runs(words: list[str], size: int) -> list[str]:
     """The runs of `size` words, none starting or ending on an empty word or a lower-case stop
-    word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word)."""
+    word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word), and
+    none cutting a capitalised name ("New York City", not "York City" or "New York")."""
     out: list[str] = []
     for start in range(len(words) - size + 1):
         run = words[start : start + size]
@@ -377,8 +392,15 @@ def _runs(words: list[str], size: int) -> list[str]:
             continue
         if any(w.lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
             continue
+        end = start + size
+        if (start > 1 and _capital(words[start - 1]) and _capital(run[0])) or (end < len(words) and _capital(run[-1]) and _capital(words[end])):
+            continue
         out.append(" ".join(run))
     return out
+
+
+def _capital(word: str) -> bool:
+    return word[:1].isupper() and word.lower() not in STOP_WORDS
 
 
 def leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:

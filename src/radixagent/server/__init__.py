@@ -12,6 +12,7 @@ from radixagent.extras import requires_extra
 
 with requires_extra("server", "The HTTP server (radixagent serve, radixagent.server)"):
     import fastapi  # noqa: F401
+    import jinja2  # noqa: F401  # the dashboard's templates
     import uvicorn  # noqa: F401
 
 from radixagent.server.app import create_app

@@ -31,6 +31,7 @@ from radixagent.errors import InputError, RadixAgentError, UnknownToolError
 from radixagent.memory.store import SessionRecord, Store
 from radixagent.prompting import ChatFormat
 from radixagent.schemas import ToolDefinition
+from radixagent.server.hub import EventHub, SessionCreatedEvent, SessionDeletedEvent
 from radixagent.server.metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,11 @@ class SessionAgents:
         capacity: int = 256,
         metrics: ServerMetrics | None = None,
         evidence: bool = True,
+        events: EventHub | None = None,
     ) -> None:
         self.engine = engine
+        self.events = events
+        """Where every run's events go, with the session's id and owner (GET /v1/events)."""
         self.evidence = evidence
         """Whether sessions weigh the request's own words, as chat completions do (RADIXAGENT_DECISION_EVIDENCE)."""
         self.store = store
@@ -173,6 +177,14 @@ class SessionAgents:
             approval=ApprovalPolicy(tools=config.approval.tools) if config.approval.tools else None,
         )
 
+    def _observe(self, agent: Agent, record: SessionRecord) -> Agent:
+        """Publish the agent's events, of every run and fork, to the hub."""
+        hub = self.events
+        if hub is not None:
+            session_id, owner = record.id, record.owner
+            agent.observers.append(lambda event: hub.publish(session_id, owner, event))
+        return agent
+
     @staticmethod
     def config_of(session: SessionRecord) -> SessionConfig:
         stored = session.engine_settings.get("session")
@@ -198,7 +210,9 @@ class SessionAgents:
             return self.store.get_session(session_id)
 
         record = await asyncio.to_thread(store_it)
-        self._keep(record.id, _Entry(agent, record.updated_at))
+        self._keep(record.id, _Entry(self._observe(agent, record), record.updated_at))
+        if self.events is not None:
+            self.events.publish(record.id, owner, SessionCreatedEvent(title=title))
         return record
 
     def _keep(self, session_id: str, entry: _Entry) -> None:
@@ -231,7 +245,7 @@ class SessionAgents:
                 same_model = stored_model is None or stored_model == await self._model_name()
                 if not same_model:
                     logger.info("session %s was written by model %s: continuing it as text", session_id, stored_model)
-                agent = self._build(self.config_of(record), token_ids=same_model)
+                agent = self._observe(self._build(self.config_of(record), token_ids=same_model), record)
                 await asyncio.to_thread(agent.open_session, session_id)
                 entry = _Entry(agent, record.updated_at)
             self._keep(session_id, entry)
@@ -245,9 +259,12 @@ class SessionAgents:
             except RadixAgentError:  # the store failed: rebuild from it next time
                 self._entries.pop(session_id, None)
 
-    async def delete(self, session_id: str) -> None:
+    async def delete(self, session_id: str, *, owner: str | None = None) -> None:
+        """Delete the session; `owner` (its record's) says who hears of it on the event feed."""
         async with self.locks.hold(session_id):
             await asyncio.to_thread(self.store.delete_session, session_id)
             self._entries.pop(session_id, None)
+        if self.events is not None:
+            self.events.publish(session_id, owner, SessionDeletedEvent())
         if self.metrics is not None:
             self.metrics.sessions_loaded.set(len(self._entries))

@@ -4,8 +4,9 @@
     app = create_app(engine=ScriptedEngine([...]), store=SQLiteStore(":memory:"), tools=[...])
 
 Routers per resource: `openai` (/v1/chat/completions, /v1/models), `sessions` (/v1/sessions...),
-`ops` (/healthz, /readyz, /metrics). Middleware, outermost first: unexpected errors (a 500
-with an error id), metrics, the key check, the body (size and deadline), the concurrency
+`ops` (/healthz, /readyz, /metrics), `feed` (/v1/events), and the dashboard `ui` (/ui).
+Middleware, outermost first: unexpected errors (a 500 with an error id), metrics, the
+dashboard's login cookie (server/ui/auth.py), the key check, the body (size and deadline), the concurrency
 limit: a request takes a slot only once its key is checked and its body is in.
 """
 
@@ -20,10 +21,11 @@ from fastapi import FastAPI
 from radixagent.engine.base import Engine
 from radixagent.memory.store import Store
 from radixagent.schemas import ToolDefinition
-from radixagent.server import openai, ops, sessions
+from radixagent.server import feed, openai, ops, sessions
 from radixagent.server.config import ServerSettings
 from radixagent.server.errors import install_error_handlers
 from radixagent.server.limits import (
+    EXEMPT_PATHS,
     BodySizeLimitMiddleware,
     ConcurrencyLimitMiddleware,
     KeyCheckMiddleware,
@@ -31,6 +33,7 @@ from radixagent.server.limits import (
     UnexpectedErrorMiddleware,
 )
 from radixagent.server.state import AppState
+from radixagent.server.ui import UiCookieMiddleware, install
 
 
 def create_app(
@@ -67,12 +70,19 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(openai.router)
     app.include_router(sessions.router)
+    app.include_router(feed.router)
+    install(app)  # the dashboard, /ui
     # the last added runs first
     app.add_middleware(
-        ConcurrencyLimitMiddleware, limit=settings.max_concurrency, retry_after_s=settings.retry_after_s, metrics=state.metrics
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrency,
+        retry_after_s=settings.retry_after_s,
+        metrics=state.metrics,
+        exempt=EXEMPT_PATHS | {"/v1/events"},  # a feed listener waits for hours: the hub caps them instead
     )
     app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes, metrics=state.metrics, timeout=settings.body_timeout)
     app.add_middleware(KeyCheckMiddleware, settings=settings, metrics=state.metrics)
+    app.add_middleware(UiCookieMiddleware, settings=settings, metrics=state.metrics)  # the login cookie, on /ui and /v1/events only
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(UnexpectedErrorMiddleware, metrics=state.metrics)
     return app

@@ -27,7 +27,11 @@ class Caller:
     admin: bool
 
     def sees(self, session: SessionRecord) -> bool:
-        return self.admin or (self.owner is not None and session.owner == self.owner)
+        return self.owns(session.owner)
+
+    def owns(self, owner: str | None) -> bool:
+        """Whether a session stored with `owner` is the caller's to see."""
+        return self.admin or (self.owner is not None and owner == self.owner)
 
     @property
     def lists(self) -> str | None:

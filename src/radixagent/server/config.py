@@ -6,6 +6,8 @@ RADIXAGENT_DATABASE_URL, ...) plus the serving knobs around it: one object per s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 
 from radixagent.decision import DecisionStrategy
@@ -33,6 +35,12 @@ class ServerSettings(Settings):
     retry_after_s: float = Field(default=1.0, gt=0, description="what a 429 tells clients to wait")
     request_timeout: float = Field(default=300.0, gt=0, description="seconds one request may take before it is stopped (504)")
     shutdown_timeout: float = Field(default=30.0, gt=0, description="seconds running requests get to finish at shutdown")
+    event_subscribers: int = Field(
+        default=64, ge=1, description="listeners the live event feed (GET /v1/events, the dashboard) takes at once; more get 429"
+    )
+    event_buffer: int = Field(
+        default=256, ge=8, description="events held for one slow feed listener; past that its events are dropped, never the runs slowed"
+    )
     session_cache: int = Field(default=256, ge=1, description="session agents kept in memory (the rest reload from the store)")
     decision_strategy: DecisionStrategy = Field(default=DecisionStrategy.SCORE, description="'score' (choice scoring) or 'schema'")
     decision_evidence: bool = Field(
@@ -52,6 +60,11 @@ class ServerSettings(Settings):
     )
     max_schema_depth: int = Field(
         default=64, ge=4, le=256, description="nesting of objects and arrays in a JSON schema in a request"
+    )
+    mcp_config: Path | None = Field(
+        default=None,
+        description='a JSON file of MCP servers ({"mcpServers": {name: {command, args, env} | {url, headers}}}) whose '
+        "tools join the catalogue sessions choose from; connected at startup (docs/mcp.md)",
     )
     max_schema_nodes: int = Field(
         default=4096, ge=16, description="size of a JSON schema in a request: its objects and arrays, references expanded"

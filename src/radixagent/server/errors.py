@@ -33,6 +33,7 @@ from radixagent.errors import (
     ConfigurationError,
     ConstraintError,
     ContextOverflowError,
+    CsrfTokenError,
     DecisionError,
     EngineCapabilityError,
     EngineError,
@@ -99,6 +100,8 @@ def describe(exc: BaseException) -> Problem:
     bad = "invalid_request_error"
     if isinstance(exc, ChatInputError):
         return _problem(400, bad, exc.code, exc)
+    if isinstance(exc, CsrfTokenError):
+        return _problem(403, "permission_error", "csrf_token_invalid", exc)
     if isinstance(exc, AuthenticationError):
         return _problem(401, "authentication_error", "invalid_api_key", exc)
     if isinstance(exc, ServerBusyError):

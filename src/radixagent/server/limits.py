@@ -52,8 +52,11 @@ T = TypeVar("T")
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Operations endpoints stay answerable when the server is full."""
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-"""Answered without an API key: the probes and the API's own description."""
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ui/login"})
+"""Answered without an API key: the probes, the API's own description, the dashboard's login page."""
+
+PUBLIC_PREFIXES = ("/ui/static/",)
+"""The dashboard's stylesheet and scripts: the same for everyone, no data in them."""
 
 
 class UnexpectedErrorMiddleware:
@@ -98,7 +101,7 @@ class KeyCheckMiddleware:
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.settings.api_keys or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] != "http" or not self.settings.api_keys or scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         authorization = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"authorization"), "")

@@ -68,6 +68,7 @@ class ServerMetrics:
         self.tool_calls = Counter("radixagent_tool_calls_total", "Tool calls: run by an agent session, or returned to an OpenAI client.", ("tool", "outcome"), registry=r)
         self.failures = Counter("radixagent_failures_total", "Errors answered to clients, by exception type.", ("type",), registry=r)
         self.agent_runs = Counter("radixagent_agent_runs_total", "Agent runs of the sessions API, by outcome.", ("outcome",), registry=r)
+        self.events_dropped = Counter("radixagent_events_dropped_total", "Live feed events dropped for listeners that read too slowly.", registry=r)
         self.sessions_loaded = Gauge("radixagent_sessions_loaded", "Sessions whose agent is held in memory.", registry=r, multiprocess_mode="livesum")
         self._usage = Usage()
         self._usage_lock = threading.Lock()

@@ -12,7 +12,7 @@
     GET    /v1/sessions/{id}/status              the session agent's status(): engine, tools, memory, failures, feedback
     GET    /v1/sessions/{id}/approvals           tool calls waiting for a person's approval, with decisions so far
     POST   /v1/sessions/{id}/approvals/{call_id} approve or deny one; the last decision of a turn resumes its run
-    GET    /v1/tools                             the built-in tools a session may use
+    GET    /v1/tools                             the tools a session may use (built-in, and the MCP servers')
 
 A streamed run sends typed events, in order: `step`, `tool_call`, `tool_result`, `token`
 (answer text as the engine writes it), and one `final` with the whole response (or one
@@ -52,7 +52,7 @@ from radixagent.agent import (
 from radixagent.engine.tap import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, SessionNotFoundError
 from radixagent.feedback import FeedbackCollector
-from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord
+from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord, UsageRecord
 from radixagent.memory.tree import ConversationNode
 from radixagent.schemas import (
     AgentResponse,
@@ -187,6 +187,17 @@ class HeadUpdate(_Body):
     node_id: str
 
 
+class NodeUsage(BaseModel):
+    """The engine's numbers for the call that wrote a node, as it reported them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int = Field(description="prompt tokens the engine served from its prefix cache")
+    cacheable_tokens: int = Field(description="prompt tokens an earlier prompt of the branch shared")
+    latency_ms: float = Field(description="the whole step: prompt, generation and decision")
+    at: datetime
+
+
 class NodeOut(BaseModel):
     id: str
     parent_id: str | None
@@ -197,9 +208,10 @@ class NodeOut(BaseModel):
     children: list[str]
     created_at: datetime
     parts: list[MessagePart] = Field(default_factory=list, description="what the message means, typed")
+    usage: NodeUsage | None = Field(default=None, description="the engine call that wrote this message (assistant nodes)")
 
     @classmethod
-    def of(cls, node: ConversationNode) -> NodeOut:
+    def of(cls, node: ConversationNode, usage: UsageRecord | None = None) -> NodeOut:
         return cls(
             id=node.id,
             parent_id=node.parent_id,
@@ -210,6 +222,7 @@ class NodeOut(BaseModel):
             children=node.children,
             created_at=node.created_at,
             parts=node.message.parts,
+            usage=NodeUsage.model_validate(usage, from_attributes=True) if usage is not None else None,
         )
 
 
@@ -288,7 +301,7 @@ Act = Callable[[Agent, EventHandler], Awaitable[AgentResponse]]
 
 @router.get("/tools", response_model=ToolList)
 async def list_tools(state: State) -> ToolList:
-    """The built-in tools a session may be created with."""
+    """The tools a session may be created with: the built-in ones and those of the configured MCP servers."""
     catalogue = state.sessions.catalogue
     return ToolList(data=[tool.tool_schema for tool in catalogue.values()])
 
@@ -320,8 +333,8 @@ async def get_session(session_id: str, state: State, caller: CallerDep) -> Sessi
 
 @router.delete("/sessions/{session_id}", response_model=Deleted, responses=ERRORS)
 async def delete_session(session_id: str, state: State, caller: CallerDep) -> Deleted:
-    await owned(state, caller, session_id)
-    await state.lifecycle.run(state.sessions.delete(session_id))  # waits for a running message
+    record = await owned(state, caller, session_id)
+    await state.lifecycle.run(state.sessions.delete(session_id, owner=record.owner))  # waits for a running message
     return Deleted(id=session_id)
 
 
@@ -545,8 +558,11 @@ async def move_head(session_id: str, body: HeadUpdate, state: State, caller: Cal
 async def get_tree(session_id: str, state: State, caller: CallerDep) -> TreeOut:
     record = await owned(state, caller, session_id)
     nodes = await asyncio.to_thread(state.store.load_nodes, session_id)
+    usage = {u.node_id: u for u in await asyncio.to_thread(state.store.list_usage, session_id) if u.node_id is not None}
     root = next(n for n in nodes if n.parent_id is None)
-    return TreeOut(session_id=session_id, root_id=root.id, head_node_id=record.head_node_id, nodes=[NodeOut.of(n) for n in nodes])
+    return TreeOut(
+        session_id=session_id, root_id=root.id, head_node_id=record.head_node_id, nodes=[NodeOut.of(n, usage.get(n.id)) for n in nodes]
+    )
 
 
 @router.post("/sessions/{session_id}/feedback", response_model=FeedbackResult, status_code=201, responses=ERRORS)

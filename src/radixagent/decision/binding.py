@@ -1,0 +1,128 @@
+"""Arguments bound by the model's likelihood, jointly across one call.
+
+Generation writes a call's arguments left to right, one greedy token at a time: given two
+numbers for two parameters it may give the first number to both, or the numbers in the wrong
+order, and an enum value is picked by its first token. Where the narrowed schema leaves each of
+several parameters a short list of values (the request's numbers, dates and spans, an enum),
+and two of them can take the same value or one chooses among values the request does not name,
+`bind` scores every assignment of those values as a whole argument object, after the same
+prompt, and keeps the likeliest:
+
+- no value the request holds once goes to two parameters (a value it repeats may);
+- the other parameters keep what generation wrote;
+- with too many assignments to score at once, each parameter is chosen in turn, among the
+  values the ones before it left.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from radixagent.evidence import Evidence
+from radixagent.prompting import Mark, Transcript
+
+MAX_ASSIGNMENTS = 48
+"""Whole argument objects scored in one request; past it, one parameter at a time."""
+MAX_VALUES = 24
+"""A parameter with more allowed values than this (a long enum) keeps what generation wrote."""
+
+Scalar = str | int | float | bool
+
+
+async def bind(transcript: Transcript, start: Mark, arguments: dict[str, Any], schema: dict[str, Any], evidence: Evidence | None) -> dict[str, Any]:
+    """The likeliest assignment of the open parameters' values. `arguments` is what generation
+    wrote after `start` (their key order is kept); when another assignment wins, the transcript
+    is rewound to `start` and ends with it instead."""
+    domains = _domains(arguments, schema)
+    if not _undecided(domains, evidence):
+        return arguments
+    written = transcript.text[start[0] :]
+    transcript.rewind(start)
+    chosen = await _jointly(transcript, arguments, domains, _repeats(evidence))
+    await transcript.append(written if chosen == arguments else json.dumps(chosen, ensure_ascii=False))
+    return chosen
+
+
+async def _jointly(transcript: Transcript, arguments: dict[str, Any], domains: dict[str, list[Scalar]], repeats: dict[Scalar, int]) -> dict[str, Any]:
+    candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
+    if len(candidates) <= MAX_ASSIGNMENTS:
+        return await _likeliest(transcript, candidates) if len(candidates) > 1 else candidates[0] if candidates else arguments
+    best, taken = dict(arguments), list[Scalar]()
+    for name, values in domains.items():
+        options = [{**best, name: v} for v in values if _key(v) not in repeats or taken.count(_key(v)) < repeats[_key(v)]]
+        if len(options) > 1:
+            best = await _likeliest(transcript, options)
+        elif options:
+            best = options[0]
+        taken.append(_key(best[name]))
+    return best
+
+
+def _domains(arguments: dict[str, Any], schema: dict[str, Any]) -> dict[str, list[Scalar]]:
+    """The parameters whose schema allows a short list of scalar values, with those values."""
+    properties = schema.get("properties") or {}
+    out: dict[str, list[Scalar]] = {}
+    for name in arguments:
+        node = properties.get(name)
+        if not isinstance(node, dict):
+            continue
+        values = node.get("enum")
+        if isinstance(values, list) and 0 < len(values) <= MAX_VALUES and all(isinstance(v, Scalar) for v in values):
+            out[name] = list(values)
+    return out
+
+
+def _undecided(domains: dict[str, list[Scalar]], evidence: Evidence | None) -> bool:
+    """Whether generation's left-to-right choice may be wrong: two parameters can take the
+    same value, or a parameter chooses among values the request does not name ("Japanese yen"
+    for `JPY`). One parameter choosing among the request's own spans is left to generation."""
+    keys = [_key(v) for values in domains.values() if len(values) > 1 for v in values]
+    shared = any(len([1 for values in domains.values() if _key(v) in {_key(w) for w in values}]) > 1 for v in keys)
+    unnamed = any(len(values) > 1 and (evidence is None or not all(evidence.mentions(str(v)) for v in values)) for values in domains.values())
+    return shared or unnamed
+
+
+def _assignments(arguments: dict[str, Any], domains: dict[str, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
+    """Every assignment of the domains' values, no value the request holds once used twice."""
+    names = list(domains)
+    for combination in itertools.product(*(domains[n] for n in names)):
+        counts: dict[Scalar, int] = {}
+        for value in combination:
+            counts[_key(value)] = counts.get(_key(value), 0) + 1
+        if any(n > max(1, repeats.get(v, 0)) for v, n in counts.items() if v in repeats):
+            continue
+        yield {**arguments, **dict(zip(names, combination, strict=True))}
+
+
+def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
+    """How often the request holds each of its values: numbers, dates, times, addresses, quotes."""
+    if evidence is None:
+        return {}
+    counts: dict[Scalar, int] = {}
+    for number in evidence.numbers:
+        counts[_key(number)] = counts.get(_key(number), 0) + 1
+    for value in (*evidence.dates, *evidence.times, *evidence.emails, *evidence.quoted):
+        counts[value] = counts.get(value, 0) + 1
+    folded = evidence.text.casefold()
+    for span in evidence.spans:
+        counts.setdefault(span, max(1, folded.count(span.casefold())))
+    return counts
+
+
+def _key(value: Any) -> Scalar:
+    """Numbers compare by value (3 and 3.0 are one value); booleans stay apart from 0 and 1."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _likeliest(transcript: Transcript, options: list[dict[str, Any]]) -> dict[str, Any]:
+    texts = [json.dumps(o, ensure_ascii=False) for o in options]
+    # by each object's total log-probability: a permutation of the same values has the same length
+    probabilities = (await transcript.score(texts)).probabilities(length_normalized=False)
+    return options[max(range(len(options)), key=lambda i: probabilities[texts[i]])]

@@ -1,0 +1,268 @@
+"""The score strategy: choose each `Action:` line by likelihood (with the request's own
+evidence as a prior), then write each call's arguments under its tool's narrowed schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from radixagent.decision.binding import bind
+from radixagent.decision.protocol import ANSWER, ASK, RUN, object_schema, parse_json
+from radixagent.decision.settings import Decision, DecisionSettings
+from radixagent.engine import JsonSchemaConstraint, SamplingParams
+from radixagent.engine.constraints import fit_schema
+from radixagent.engine.schema_guard import safe_validator
+from radixagent.errors import DecisionError
+from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms
+from radixagent.prompting import Transcript
+from radixagent.schemas import ToolCall, ToolCallRecord, ToolSchema
+
+
+def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> list[Evidence]:
+    """The parts of a request that the successful calls in `done` have not served. A part is
+    served when the calls hold every value it names, and, when it names no value ("then
+    summarise them"), when the tool its words point to has run (or none does)."""
+    ok = [r for r in done if r.error is None]
+    if not ok:
+        return list(evidence.parts)
+    ran = {r.tool for r in ok}
+    pending = []
+    for part in evidence.parts:
+        if not part.served_by([r.arguments for r in ok], tools):
+            pending.append(part)
+        elif not part.values(tools):
+            support = _support(part, tools)
+            best = max(support, key=support.__getitem__) if support else None
+            if best is not None and support[best] > 0 and best not in ran:
+                pending.append(part)
+    return pending
+
+
+
+async def decide_by_score(
+    transcript: Transcript,
+    tools: list[ToolSchema],
+    settings: DecisionSettings,
+    answer_schema: dict[str, Any] | None,
+    require_tool: bool,
+    evidence: Evidence | None,
+    failed: frozenset[str] = frozenset(),
+) -> Decision:
+    by_name = {t.name: t for t in tools}
+    support = _support(evidence, tools) if evidence is not None else {}
+    prior = {name: settings.evidence_weight * value for name, value in support.items()}
+    if evidence is not None and settings.channel_weight > 0 and len(tools) > 1:
+        channel = await _noisy_channel(transcript, evidence.text, tools)
+        prior = {name: prior.get(name, 0.0) + settings.channel_weight * channel[name] for name in by_name}
+    options = list(by_name)
+    if not require_tool or not options:
+        if options and evidence is not None and settings.abstain_below is not None:
+            if evidence.asks_about_the_world() or _grounds(evidence, tools) < settings.abstain_below:
+                options = [ANSWER]
+        else:
+            options += [ANSWER] + ([ASK] if settings.allow_ask else [])
+    # each coordinated part of the request is a call: the first one serves the first part
+    splitting = evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1
+    if splitting and evidence is not None:
+        first_part = _support(evidence.parts[0], tools)
+        prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
+    action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
+    if action == ANSWER:
+        return Decision(action="answer", text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
+    if action == ASK:
+        return Decision(action="ask", text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
+
+    # a call of this tool failed on the request's values: its error message (in the transcript)
+    # says what it takes instead, so the model writes the arguments under the tool's own schema
+    extract = evidence if settings.extract_arguments and action not in failed else None
+    first = extract.parts[0] if extract is not None and splitting else extract  # the whole request is its fallback
+    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract)]
+    if evidence is not None and settings.split_calls:
+        await _split_calls(transcript, by_name, settings, evidence, extract, calls)
+        ran = False
+    else:
+        ran = await _calls_until_run(transcript, by_name, settings, extract, prior, calls)
+    if not ran:
+        await transcript.append("\nAction: run")
+    return Decision(action="call", calls=calls, confidence=min(c.confidence for c in calls))
+
+
+async def _calls_until_run(
+    transcript: Transcript,
+    by_name: dict[str, ToolSchema],
+    settings: DecisionSettings,
+    extract: Evidence | None,
+    prior: dict[str, float],
+    calls: list[ToolCall],
+) -> bool:
+    """More calls while the model prefers another tool to `run`; True when it chose `run`."""
+    while len(calls) < settings.max_calls:
+        action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN], settings.length_normalized, prior)
+        if action == RUN:
+            return True
+        calls.append(await _call(transcript, by_name[action], settings, extract, confidence, calls))
+    return False
+
+
+async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> dict[str, float]:
+    """Each tool's log-probability of the request given the tool ("noisy channel"), relative
+    to the best tool's: the request is scored after the tool's name and description, so a
+    terse description, or one in another language than the request, still tells the tools
+    apart. Each tool's prompt is its own, and cached across requests."""
+    totals = {}
+    for tool in tools:
+        prefix = f"Tool {tool.name}: {tool.description}\nA request a user sends to the tool {tool.name}:"
+        result = await transcript.score_beside(prefix, [f" {request.strip()}"])
+        totals[tool.name] = sum(result.scores[0].token_logprobs)
+    best = max(totals.values())
+    return {name: total - best for name, total in totals.items()}
+
+
+def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
+    """Each tool's evidence in the request, to rank the tools: BM25 over its words, plus half a
+    point for each of its typed parameters (a date pattern, an e-mail format ...) the request
+    has a value for."""
+    lexical = rank_tools(evidence.text, tools)
+    return {t.name: lexical.get(t.name, 0.0) + 0.5 * evidence.typed_matches(t) for t in tools}
+
+
+def _grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
+    """Whether the request is meant for any tool at all: the most terms it shares with one tool
+    (not BM25, whose weights are relative to the tool set), plus that tool's typed matches."""
+    shared = shared_terms(evidence.text, tools)
+    return max(shared[t.name] + evidence.typed_matches(t) for t in tools)
+
+
+async def _split_calls(
+    transcript: Transcript,
+    by_name: dict[str, ToolSchema],
+    settings: DecisionSettings,
+    evidence: Evidence,
+    extract: Evidence | None,
+    calls: list[ToolCall],
+) -> None:
+    """One more call for each coordinated part of the request whose values no call has taken yet."""
+    tools = list(by_name.values())
+    for part in evidence.parts[1:]:
+        if len(calls) >= settings.max_calls:
+            return
+        if part.served_by([c.arguments or {} for c in calls], tools):
+            continue  # an item of an earlier call's list, a detail of it ("for 14 days")
+        support = _support(part, tools)
+        best = max(support, key=support.__getitem__)
+        last = calls[-1].tool_name or ""
+        if support[best] > 0:
+            # the part names its tool: the model chooses among the tools it names (after a call it
+            # favours repeating it by more than any prior)
+            named = [name for name in by_name if support[name] > 0]
+            prior = {name: settings.evidence_weight * support[name] for name in named}
+            action, confidence = await _choose(transcript, "\nAction:", named, settings.length_normalized, prior)
+        else:  # "... and in Helsinki": the part continues the previous request
+            action, confidence = await _choose(transcript, "\nAction:", [last], settings.length_normalized, {})
+        calls.append(await _call(transcript, by_name[action], settings, part if extract is not None else None, confidence, calls, context=extract))
+
+
+async def _call(
+    transcript: Transcript,
+    tool: ToolSchema,
+    settings: DecisionSettings,
+    evidence: Evidence | None,
+    confidence: float,
+    earlier: list[ToolCall] | None = None,
+    *,
+    context: Evidence | None = None,
+) -> ToolCall:
+    used: dict[str, set[Any]] = {}
+    for call in earlier or []:
+        if call.tool_name == tool.name:
+            for key, value in (call.arguments or {}).items():
+                if isinstance(value, str | int | float):
+                    used.setdefault(key, set()).add(value)
+    schema = object_schema(tool.parameters)
+    if evidence is not None:
+        schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name))
+    arguments = await _arguments(transcript, tool, schema, settings, evidence)
+    return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
+
+
+async def _choose(
+    transcript: Transcript, label: str, options: list[str], length_normalized: bool, prior: dict[str, float]
+) -> tuple[str, float]:
+    """Score `label <option>` for each option (plus its prior, in log space), append the
+    winner, return it with its probability."""
+    await transcript.append(label)
+    if len(options) == 1:
+        choice, confidence = options[0], 1.0
+    else:
+        result = await transcript.score([f" {o}" for o in options])
+        probabilities = result.probabilities(length_normalized=length_normalized, prior={f" {k}": v for k, v in prior.items()})
+        best = max(probabilities, key=probabilities.__getitem__)
+        choice, confidence = best[1:], probabilities[best]
+    await transcript.append(f" {choice}")
+    return choice, confidence
+
+
+async def _arguments(
+    transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings, evidence: Evidence | None
+) -> dict[str, Any]:
+    await transcript.append("\nArguments: ")
+    if not schema.get("properties") and schema.get("additionalProperties") is False:
+        await transcript.append("{}")  # nothing to choose: a small model may pad an empty object with whitespace forever
+        return {}
+    # room for every value within the token budget, so the JSON closes even when a small
+    # model rambles inside a string; cut off anyway, once more with half the room
+    start = transcript.mark()
+    for room in (settings.argument_tokens, settings.argument_tokens // 2):
+        fitted = fit_schema(schema, room)
+        completion = await transcript.generate(
+            constraint=JsonSchemaConstraint(json_schema=fitted),
+            sampling=SamplingParams(max_tokens=settings.argument_tokens),
+        )
+        if completion.finish_reason != "length":
+            break
+        if (closed := _closed(completion.text, fitted)) is not None:
+            # every value was written and only whitespace followed: the brackets are all that is missing
+            await transcript.append(closed[len(completion.text) :])
+            arguments: dict[str, Any] = json.loads(closed)
+            return await bind(transcript, start, arguments, schema, evidence) if settings.bind_arguments else arguments
+        if room != settings.argument_tokens // 2:
+            transcript.rewind(start)
+    value = parse_json(completion, f"the arguments of {tool.name}")
+    if not isinstance(value, dict):
+        raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")
+    return await bind(transcript, start, value, schema, evidence) if settings.bind_arguments else value
+
+
+async def _free_text(transcript: Transcript, label: str, settings: DecisionSettings, schema: dict[str, Any] | None) -> str:
+    await transcript.append(f"\n{label} ")
+    constraint = JsonSchemaConstraint(json_schema=schema) if schema else None
+    completion = await transcript.generate(constraint=constraint, sampling=SamplingParams(max_tokens=settings.answer_tokens))
+    if constraint is not None and completion.finish_reason == "length":
+        raise DecisionError(f"The answer was cut off at {settings.answer_tokens} tokens before its JSON closed.")
+    return completion.text.strip()
+
+
+def _closed(text: str, schema: dict[str, Any]) -> str | None:
+    """`text` with its open brackets closed, when it stops after a complete value (the model
+    cut off while padding with whitespace) and the result is valid for `schema`; else None."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append("}" if char == "{" else "]")
+        elif char in "}]" and stack:
+            stack.pop()
+    body = text.rstrip()
+    if in_string or not stack or not body or body[-1] in ",:[{":
+        return None
+    closed = text + "".join(reversed(stack))
+    try:
+        value = json.loads(closed)
+    except ValueError:
+        return None
+    return closed if not next(iter(safe_validator(schema).iter_errors(value)), None) else None

@@ -1,0 +1,160 @@
+"""Arguments bound by the model's likelihood (decision/binding.py): which assignments are
+scored, on the scripted engine (deterministic), and what the real model chooses on requests
+made up for these tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from radixagent.chat import ChatCompleter, ChatRequest
+from radixagent.decision import DecisionSettings
+from radixagent.decision.binding import bind
+from radixagent.engine import ChoicesConstraint, Constraint, Prompt, ScriptedEngine
+from radixagent.engine.embedded import EmbeddedEngine
+from radixagent.engine.prefix import PrefixLedger
+from radixagent.evidence import Evidence
+from radixagent.prompting import Transcript
+from radixagent.schemas import ToolSchema
+
+RESIZE = {
+    "type": "object",
+    "properties": {"width": {"type": "integer", "enum": [640, 480]}, "height": {"type": "integer", "enum": [640, 480]}},
+    "required": ["width", "height"],
+}
+
+
+class Chooser:
+    """A scripted engine's reply function: remembers the choices it was asked to score and
+    picks the one named."""
+
+    def __init__(self, pick: dict[str, Any] | None) -> None:
+        self.pick = json.dumps(pick) if pick is not None else None
+        self.asked: list[list[str]] = []
+
+    def __call__(self, prompt: Prompt, constraint: Constraint | None) -> str:
+        assert isinstance(constraint, ChoicesConstraint)
+        self.asked.append(list(constraint.choices))
+        return self.pick or constraint.choices[0]
+
+
+async def bound(arguments: dict[str, Any], schema: dict[str, Any], request: str, pick: dict[str, Any] | None) -> tuple[dict[str, Any], Chooser, Transcript]:
+    chooser = Chooser(pick)
+    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    start = transcript.mark()
+    await transcript.append(json.dumps(arguments))
+    result = await bind(transcript, start, arguments, schema, Evidence.of(request))
+    return result, chooser, transcript
+
+
+async def test_a_value_said_once_goes_to_one_parameter() -> None:
+    result, chooser, transcript = await bound({"width": 640, "height": 640}, RESIZE, "Make the photo 640 wide and 480 high", {"width": 640, "height": 480})
+    assert result == {"width": 640, "height": 480}
+    assert transcript.text == 'Arguments: {"width": 640, "height": 480}'
+    # both orders are scored, never 640 twice
+    assert sorted(chooser.asked[0]) == ['{"width": 480, "height": 640}', '{"width": 640, "height": 480}']
+
+
+async def test_a_value_said_twice_may_fill_two_parameters() -> None:
+    _, chooser, _ = await bound({"width": 640, "height": 640}, RESIZE, "A square of 640 by 640, not 480", {"width": 640, "height": 640})
+    assert '{"width": 640, "height": 640}' in chooser.asked[0] and len(chooser.asked[0]) == 3
+
+
+async def test_an_enum_the_request_does_not_name_is_scored_whole() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"amount": {"type": "number", "enum": [120]}, "currency": {"type": "string", "enum": ["JOD", "JPY", "USD"]}},
+        "required": ["amount", "currency"],
+    }
+    result, chooser, _ = await bound({"amount": 120, "currency": "JOD"}, schema, "Send 120 in Japanese yen", {"amount": 120, "currency": "JPY"})
+    assert result["currency"] == "JPY" and len(chooser.asked[0]) == 3
+
+
+async def test_nothing_to_choose_scores_nothing() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "enum": [3]}}}
+    result, chooser, transcript = await bound({"city": "Oslo", "days": 3}, schema, "Oslo for 3 days", {})
+    assert result == {"city": "Oslo", "days": 3} and chooser.asked == []
+    assert transcript.text == 'Arguments: {"city": "Oslo", "days": 3}'
+
+
+async def test_too_many_assignments_are_chosen_one_parameter_at_a_time() -> None:
+    numbers = list(range(1, 9))
+    schema = {"type": "object", "properties": {name: {"type": "integer", "enum": numbers} for name in "abc"}}
+    request = "Use " + ", ".join(str(n) for n in numbers)
+    result, chooser, _ = await bound({"a": 1, "b": 1, "c": 1}, schema, request, None)  # the first choice wins
+    # 8 x 7 x 6 assignments are too many: one request per parameter, the values taken before it excluded
+    assert result == {"a": 1, "b": 2, "c": 3}
+    assert [len(asked) for asked in chooser.asked] == [8, 7, 6]
+
+
+def test_scale_words_belong_to_their_number() -> None:
+    assert Evidence.of("a budget of 3 million euros").numbers == [3_000_000.0]
+    assert Evidence.of("valued at 1.2bn, hiring 15k people").numbers == [1_200_000_000.0, 15_000.0]
+    assert Evidence.of("run 5 km with 2 friends").numbers == [5.0, 2.0]
+
+
+# --- the real model, on requests made up for these tests --------------------------------------
+
+TRANSFER = ToolSchema(
+    name="move_funds",
+    description="Move money between two of the user's accounts",
+    parameters={
+        "type": "object",
+        "properties": {
+            "source_account": {"type": "integer", "description": "number of the account to take the money from"},
+            "target_account": {"type": "integer", "description": "number of the account that receives it"},
+            "sum": {"type": "number"},
+        },
+        "required": ["source_account", "target_account", "sum"],
+    },
+)
+
+
+def _request(user: str, tools: list[ToolSchema]) -> ChatRequest:
+    return ChatRequest.model_validate(
+        {
+            "messages": [{"role": "user", "content": user}],
+            "tools": [{"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}} for t in tools],
+            "tool_choice": "required",
+            "max_tokens": 48,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+async def engine() -> AsyncIterator[EmbeddedEngine]:
+    eng = EmbeddedEngine(context_size=2048, slots=2, threads=2)
+    await eng.start()
+    yield eng
+    await eng.aclose()
+
+
+async def test_the_model_binds_each_number_once(engine: EmbeddedEngine) -> None:
+    chat = ChatCompleter(engine, decision=DecisionSettings())
+    result = await chat.complete(_request("Please move 250 from account 7311 to account 9024", [TRANSFER]))
+    arguments = json.loads(result.tool_calls[0].arguments)
+    values = [arguments["source_account"], arguments["target_account"], arguments["sum"]]
+    assert sorted(values) == [250, 7311, 9024], arguments  # every number once, none twice
+
+
+def test_a_span_never_cuts_a_capitalised_name() -> None:
+    spans = Evidence.of("Ship the parcel to Port Elizabeth Harbour on Monday").spans
+    assert "Port Elizabeth Harbour" in spans
+    assert "Elizabeth Harbour" not in spans and "Port Elizabeth" not in spans
+    # the first word of a sentence is capitalised for the sentence, not for a name
+    assert "Greta Lindqvist" in Evidence.of("Invite Greta Lindqvist to lunch").spans
+
+
+def test_a_number_word_that_counts_the_values_after_it_is_no_value() -> None:
+    assert Evidence.of("Check the tides in two harbours: Brest and Cherbourg").numbers == []
+    assert Evidence.of("Reserve two cabins for 5 nights").numbers == [5.0, 2.0]
+
+
+def test_the_number_of_a_compound_is_a_value() -> None:
+    evidence = Evidence.of("I need a 4-night stay near the harbour")
+    assert evidence.numbers == [4.0]
+    assert evidence.served_by([{"nights": 4}], [])  # "4-night" asks for nothing beyond the 4
+    assert Evidence.of("Track parcel ZX-4471 please").numbers == []
