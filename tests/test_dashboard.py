@@ -121,9 +121,10 @@ def test_the_dashboard_reaches_only_the_api_routes_it_reads(served: tuple[TestCl
         response = client.request(method, path, headers=csrf, json={"content": "hi"} if method == "POST" else None)
         assert response.status_code == 404 and "do not reach this API route" in response.json()["error"]["message"], (method, path)
     assert client.get(f"/v1/sessions/{sid}", headers=bearer(ALICE)).status_code == 200  # still there
-    # approvals go through (this server has no approvals route: the API's own 404, not the proxy's)
+    # approvals go through (no call of that id waits: the API's own 404, not the proxy's)
     response = client.post(f"/ui/api/v1/sessions/{sid}/approvals/call_1", headers=csrf, json={"decision": "approve"})
     assert response.status_code == 404 and "do not reach" not in response.text
+    assert response.json()["error"]["code"] == "approval_not_found"
 
 
 def test_the_tree_carries_each_steps_engine_numbers(served: tuple[TestClient, ScriptedEngine]) -> None:

@@ -137,7 +137,7 @@ def test_a_run_appears_live_and_the_session_page_shows_its_tree_and_charts(brows
             assert len(line.get_attribute("points").split()) == 2  # one point per step
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#recommendations li"), "the feedback panel")
         assert "runs" in browser.find_element(By.ID, "feedback").text
-        assert not browser.find_element(By.ID, "approvals").is_displayed()  # no approvals route on this server: no panel
+        assert not browser.find_element(By.ID, "approvals").is_displayed()  # nothing waits for approval: no panel
         tree = browser.find_element(By.ID, "tree")
         assert shown(tree) and tree.size["height"] >= 5 * 20
 

@@ -32,6 +32,7 @@ from radixagent.errors import (
 )
 from radixagent.memory import (
     SCHEMA_VERSION,
+    ApprovalRecord,
     AssessmentRecord,
     ConversationTree,
     FeedbackRecord,
@@ -47,6 +48,7 @@ from radixagent.memory import (
 )
 from radixagent.memory.tree import make_node, new_message
 from radixagent.schemas import (
+    ApprovalRequestPart,
     DecisionPart,
     MessagePart,
     ObservationPart,
@@ -90,9 +92,13 @@ def test_everything_survives_a_reopen(store_backend: StoreBackend) -> None:
     session, tree = _session(store)
     u = tree.add_message("user", "hello")
     a = tree.add_message(
-        "assistant", "hi", prompt=PromptRecord(prompt_text="p", prompt_token_ids=[1, 2], output_token_ids=[3])
+        "assistant",
+        "hi",
+        [DecisionPart(action="call"), ToolCallPart(call=ToolCall(id="c1", tool_name="add")), ApprovalRequestPart(call_id="c1")],
+        prompt=PromptRecord(prompt_text="p", prompt_token_ids=[1, 2], output_token_ids=[3]),
     )
     store.add_nodes(session.id, [u, a], head_id=a.id)
+    approval = store.add_approval(ApprovalRecord(session_id=session.id, node_id=a.id, call_id="c1", decision="deny", reason="no"))
     store.add_usage(
         UsageRecord(session_id=session.id, node_id=a.id, prompt_tokens=10, cached_tokens=4, cacheable_tokens=5)
     )
@@ -124,6 +130,7 @@ def test_everything_survives_a_reopen(store_backend: StoreBackend) -> None:
     assert run.tool_calls == [ToolCallMetric(tool="add", success=False)]
     assert run.total_tokens == 10
     assert [s.id for s in again.list_sessions()] == [session.id]
+    assert again.list_approvals(session.id) == [approval] and approval.id is not None
 
 
 def test_json_comes_back_as_written(store: Any) -> None:
@@ -283,11 +290,14 @@ def test_delete_session_removes_tree_and_usage(store_backend: StoreBackend) -> N
     store.add_nodes(session.id, nodes, head_id=nodes[-1].id)
     store.add_usage(UsageRecord(session_id=session.id, node_id=nodes[-1].id, prompt_tokens=5))
     store.add_feedback(FeedbackRecord(session_id=session.id, query="q", response="r", rating=2))
+    store.add_approval(ApprovalRecord(session_id=session.id, node_id=nodes[-1].id, call_id="c1", decision="approve"))
+    with pytest.raises(NodeNotFoundError):  # a decision is on a turn of its own session
+        store.add_approval(ApprovalRecord(session_id=kept.id, node_id=nodes[-1].id, call_id="c1", decision="approve"))
     store.delete_session(session.id)
     with pytest.raises(SessionNotFoundError):
         store.get_session(session.id)
     assert store_backend.sql("SELECT COUNT(*) FROM nodes") == [(1,)]  # the other session's root
-    assert store.list_usage() == []
+    assert store.list_usage() == [] and store_backend.sql("SELECT COUNT(*) FROM approvals") == [(0,)]
     assert len(store.list_feedback()) == 1  # ratings are kept for the aggregates
     assert store.get_session(kept.id).head_node_id is not None
 
@@ -663,7 +673,7 @@ def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: Stor
             f" VALUES ('{node_id}', 's1', {parent_sql}, {depth}, '{kind}', '{role}', '{content}', '{metadata}', '{at}', '{at}')"
         )
     store = store_backend.open()
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
     assert store.get_session("s1").owner is None  # made before owners: only an admin key reaches it
     nodes = {n.id: n.message for n in store.load_nodes("s1")}
     assert [nodes[i].content for i in ("n0", "n1", "n2", "n3", "n4")] == [r[5] for r in rows]
@@ -676,6 +686,27 @@ def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: Stor
     node = tree.add_message("observation", "retry", [ObservationPart(content="retry")])
     store.add_nodes(session.id, [node], head_id=node.id)
     assert store.load_nodes(session.id)[-1].message.parts == [ObservationPart(content="retry")]
+
+
+def test_a_v3_database_gains_the_approvals_table_and_keeps_its_sessions(store_backend: StoreBackend) -> None:
+    """Version 4 adds the table of approval decisions (v3's schema is today's without it);
+    what a v3 database holds stays, and the table comes out as a new database has it."""
+    v3 = store_backend.open()
+    fresh = _catalog(store_backend)
+    session, tree = _session(v3)
+    turn = tree.add_message("assistant", "Action: add", [DecisionPart(action="call"), ApprovalRequestPart(call_id="c1")])
+    v3.add_nodes(session.id, [turn], head_id=turn.id)
+    v3.close()
+    store_backend.sql("DROP TABLE approvals")
+    store_backend.sql("UPDATE schema_version SET version = 3")
+    store = store_backend.open()
+    assert store.schema_version == SCHEMA_VERSION == 4
+    assert _catalog(store_backend) == fresh
+    assert store.load_nodes(session.id)[-1].message.parts == turn.message.parts
+    stored = store.add_approval(ApprovalRecord(session_id=session.id, node_id=turn.id, call_id="c1", decision="approve"))
+    assert store.list_approvals(session.id) == [stored]
+    store.close()
+    store_backend.open().close()  # a second open finds version 4 and changes nothing
 
 
 def test_a_migration_appended_to_the_list_runs_once(

@@ -18,7 +18,7 @@ API (`SGLangAgent`, its `ToolCall`, `StructuredValidator`) is in `radixagent.com
 
 from typing import TYPE_CHECKING, Any
 
-from radixagent.agent import Agent, AgentEvent, AgentStatus
+from radixagent.agent import Agent, AgentEvent, AgentStatus, ApprovalPolicy
 from radixagent.chat import ChatCompleter
 from radixagent.compat import SGLangAgent
 from radixagent.decision import Decision, DecisionSettings, DecisionStrategy
@@ -39,6 +39,8 @@ from radixagent.engine import (
     create_engine,
 )
 from radixagent.errors import (
+    ApprovalNotFoundError,
+    ApprovalPendingError,
     AuthenticationError,
     BodyTimeoutError,
     ChatInputError,
@@ -88,10 +90,14 @@ from radixagent.memory import RadixMemory, SQLiteStore, Store, open_store
 from radixagent.schemas import (
     AgentResponse,
     AnswerPart,
+    ApprovalRequestPart,
+    Approve,
     DecisionPart,
+    Deny,
     Message,
     MessagePart,
     ObservationPart,
+    PendingApproval,
     QualityAssessment,
     SummaryPart,
     SystemPromptPart,
@@ -132,6 +138,11 @@ __all__ = [
     "DecisionSettings",
     "DecisionStrategy",
     "SGLangAgent",
+    # approvals
+    "ApprovalPolicy",
+    "Approve",
+    "Deny",
+    "PendingApproval",
     # tools
     "ToolCall",
     "ToolCallRecord",
@@ -140,6 +151,7 @@ __all__ = [
     "ToolSchema",
     # the conversation
     "AnswerPart",
+    "ApprovalRequestPart",
     "DecisionPart",
     "Message",
     "MessagePart",
@@ -173,6 +185,8 @@ __all__ = [
     "Usage",
     "create_engine",
     # errors
+    "ApprovalNotFoundError",
+    "ApprovalPendingError",
     "AuthenticationError",
     "BodyTimeoutError",
     "ChatInputError",

@@ -26,6 +26,8 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── EngineCapabilityError   the server cannot do what was asked (score, tokenize, a constraint kind)
     │   └── CircuitOpenError        the engine failed too often; calls wait until `retry_in_s`
     ├── DecisionError               the model's decision could not be completed (cut off, unparsable)
+    ├── ApprovalPendingError        tool calls wait for a person's approval (`calls`): decide them first
+    ├── ApprovalNotFoundError       no tool call with that id waits for approval (`call_id`)
     ├── ToolError                   a tool could not be registered or run
     │   ├── ToolDefinitionError     a bad tool name, a duplicate, a signature with no schema
     │   ├── UnknownToolError        no tool of that name is registered
@@ -193,6 +195,32 @@ class CircuitOpenError(EngineError):
 class DecisionError(RadixAgentError):
     """The model's decision could not be completed (cut off by max_tokens, unparsable): the
     agent feeds the error back and asks again, within its retry budget."""
+
+
+# --- approvals ---------------------------------------------------------------------------
+
+
+class ApprovalPendingError(RadixAgentError):
+    """The conversation waits for tool calls to be approved or denied (`calls`, their ids):
+    it cannot go on (a new message, a resume) until they are."""
+
+    def __init__(self, calls: list[str], detail: str = "") -> None:
+        self.calls = calls
+        super().__init__(
+            f"{len(calls)} tool call(s) wait for approval ({', '.join(calls)}){': ' + detail if detail else ''}. "
+            "Approve or deny each (Agent.resume / approve / deny, or POST /v1/sessions/{id}/approvals/{call_id}); "
+            "the run then resumes."
+        )
+
+
+class ApprovalNotFoundError(RadixAgentError):
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        super().__init__(
+            f"No tool call {call_id!r} waits for approval: list the pending calls "
+            "(Agent.pending_approvals(), GET /v1/sessions/{id}/approvals) for their ids; a call is "
+            "no longer pending once its run has resumed."
+        )
 
 
 # --- tools -------------------------------------------------------------------------------

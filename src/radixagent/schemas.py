@@ -6,7 +6,8 @@ text means as typed `parts`, in the spirit of pydantic-ai's `messages.py`:
 
     system       SystemPromptPart | SummaryPart
     user         UserTextPart
-    assistant    DecisionPart, then ToolCallPart... (a call) or AnswerPart (an answer or a question)
+    assistant    DecisionPart, then ToolCallPart... (a call) or AnswerPart (an answer or a question),
+                 then ApprovalRequestPart... (calls that wait for a person's approval)
     tool         ToolResultPart..., then ObservationPart (the repair instruction, when a call failed)
     observation  ObservationPart (what the loop tells the model: a retry, "answer now")
 
@@ -60,6 +61,7 @@ class ToolDefinition(BaseModel):
     tool_schema: ToolSchema = Field(alias="schema", description="the tool's schema")
     callable: Callable[..., Any] | None = Field(default=None, description="the function to run")
     timeout_s: float = Field(default=30.0, gt=0, description="seconds a call may take")
+    requires_approval: bool = Field(default=False, description="whether each call waits for a person's approval")
 
     @property
     def schema(self) -> ToolSchema:  # type: ignore[override]  # BaseModel.schema is pydantic v1's deprecated classmethod
@@ -81,7 +83,7 @@ class ToolCall(BaseModel):
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
-ToolErrorKind = Literal["unknown_tool", "arguments", "timeout", "execution"]
+ToolErrorKind = Literal["unknown_tool", "arguments", "timeout", "execution", "denied"]
 
 
 class ToolCallRecord(BaseModel):
@@ -94,7 +96,8 @@ class ToolCallRecord(BaseModel):
     error: str | None = None
     error_type: ToolErrorKind | None = None
     """What kind of failure `error` is: bad arguments are the model's to fix (a repair prompt),
-    a timeout or a raised exception are the tool's."""
+    a timeout or a raised exception are the tool's; `denied`: a person refused the call, so it
+    never ran."""
     duration_ms: float = 0.0
     executed: bool = True
 
@@ -153,8 +156,24 @@ class ObservationPart(BaseModel):
     content: str
 
 
+class ApprovalRequestPart(BaseModel):
+    """The call `call_id` of this turn waits for a person's approval: the run paused here and
+    resumes when every such call of the turn is approved or denied."""
+
+    kind: Literal["approval-request"] = "approval-request"
+    call_id: str
+
+
 MessagePart = Annotated[
-    SystemPromptPart | SummaryPart | UserTextPart | DecisionPart | ToolCallPart | AnswerPart | ToolResultPart | ObservationPart,
+    SystemPromptPart
+    | SummaryPart
+    | UserTextPart
+    | DecisionPart
+    | ToolCallPart
+    | AnswerPart
+    | ToolResultPart
+    | ObservationPart
+    | ApprovalRequestPart,
     Field(discriminator="kind"),
 ]
 
@@ -201,6 +220,38 @@ def default_parts(role: MessageRole, content: str) -> list[MessagePart]:
     return [ObservationPart(content=content)]
 
 
+# --- approvals ---------------------------------------------------------------------------
+
+ApprovalDecisionKind = Literal["approve", "deny"]
+
+
+class Approve(BaseModel):
+    """Run the call as the model decided it."""
+
+    decision: Literal["approve"] = "approve"
+
+
+class Deny(BaseModel):
+    """Do not run the call; the model reads "the user denied this call: `reason`"."""
+
+    decision: Literal["deny"] = "deny"
+    reason: str = Field(default="", max_length=2000)
+
+
+ApprovalDecision = Annotated[Approve | Deny, Field(discriminator="decision")]
+
+
+class PendingApproval(BaseModel):
+    """A tool call that waits for a person's approval before it runs."""
+
+    call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    node_id: str = Field(description="the assistant turn that decided the call (the run paused there)")
+    decision: ApprovalDecisionKind | None = Field(default=None, description="what was decided so far (None: nothing yet)")
+    reason: str = Field(default="", description="why it was denied")
+
+
 # --- a run's result ----------------------------------------------------------------------
 
 
@@ -213,13 +264,24 @@ class AgentResponse(BaseModel):
     total_tokens: int = Field(default=0, description="prompt + completion tokens of every engine call")
     cache_hit_rate: float = Field(default=0.0, description="engine-reported cached / prompt tokens")
     latency_ms: float = Field(default=0.0, description="wall time of the run")
-    is_successful: bool = Field(default=True, description="whether the run succeeded")
+    is_successful: bool = Field(
+        default=True, description="whether the run succeeded (true for a run paused for approval: nothing failed; see pending_approvals)"
+    )
     error_message: str | None = Field(default=None, description="why it did not")
     output: Any = Field(default=None, description="the typed output, when the agent has an output_type")
     usage: Usage = Field(default_factory=Usage, description="the engine's token counts over the run")
     prefix_efficiency: float = Field(default=0.0, description="engine-reported cached / cacheable prompt tokens")
+    pending_approvals: list[PendingApproval] = Field(
+        default_factory=list,
+        description="calls waiting for a person's approval: the run paused (is_successful, content empty) and resumes once each is decided",
+    )
     session_id: str | None = None
     node_id: str | None = None
+
+    @property
+    def awaiting_approval(self) -> bool:
+        """Whether the run paused for approvals instead of answering."""
+        return bool(self.pending_approvals)
 
 
 class ValidationResult(BaseModel):

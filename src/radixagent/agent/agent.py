@@ -9,6 +9,13 @@
 
     response = agent.run_sync("What is 2 + 40?")
 
+A tool registered with `requires_approval=True` (or a call the `approval` policy picks) pauses
+the run until a person decides it:
+
+    response = await agent.run("Delete the old logs")
+    if response.awaiting_approval:
+        response = await agent.resume({p.call_id: Approve() for p in response.pending_approvals})
+
 Each step extends the branch's transcript (see `prompting`), so every prompt the engine sees
 is an exact extension of the one before and its prefix cache reuses all of it. The numbers in
 the `AgentResponse` are the engine's: tokens, cached tokens, and latency measured around
@@ -18,12 +25,14 @@ the run.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from radixagent.agent.approval import ApprovalRule, waiting_calls
 from radixagent.agent.events import (
     AgentEvent,
     EventHandler,
@@ -36,11 +45,17 @@ from radixagent.decision import DecisionSettings, protocol_text
 from radixagent.engine import Engine
 from radixagent.engine._portal import run_sync
 from radixagent.engine.prefix import PrefixLedger
-from radixagent.errors import ContextOverflowError, EngineError, InputError
+from radixagent.errors import (
+    ApprovalNotFoundError,
+    ApprovalPendingError,
+    ContextOverflowError,
+    EngineError,
+    InputError,
+)
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory import RadixMemory
 from radixagent.memory.store import Store
-from radixagent.memory.tree import Branch
+from radixagent.memory.tree import Branch, ConversationNode
 from radixagent.prompting import CHATML, ChatFormat, Speaker, Transcript, TurnWriter
 from radixagent.recovery import (
     FailureLog,
@@ -50,9 +65,15 @@ from radixagent.recovery import (
 )
 from radixagent.schemas import (
     AgentResponse,
+    ApprovalDecision,
+    Approve,
+    Deny,
     Message,
+    PendingApproval,
     QualityAssessment,
+    ToolCall,
     ToolDefinition,
+    ToolResultPart,
     ToolSchema,
 )
 from radixagent.tools import ToolRegistry
@@ -72,7 +93,9 @@ class Agent:
 
     `output_type` makes the final answer a validated object (generated under its JSON schema);
     `validators` check it further. Tool calls and final outputs that fail validation are
-    re-asked with the error fed back, within `tool_retries` per tool and `output_retries`."""
+    re-asked with the error fed back, within `tool_retries` per tool and `output_retries`.
+    `approval` picks calls that wait for a person's approval, besides those of tools
+    registered with `requires_approval=True` (see `resume`)."""
 
     def __init__(
         self,
@@ -93,6 +116,7 @@ class Agent:
         max_input_chars: int = 20000,
         ground_answers: bool = True,
         observers: Sequence[EventHandler] = (),
+        approval: ApprovalRule | None = None,
     ) -> None:
         if max_iterations < 1:
             raise InputError(f"max_iterations must be at least 1, not {max_iterations}.")
@@ -116,6 +140,9 @@ class Agent:
         """Each hears every event of every run, in order (`on_event` of one run comes last)."""
         self.tool_retries, self.output_retries = tool_retries, output_retries
         self.max_input_chars = max_input_chars
+        self.approval = approval
+        """Which calls wait for a person's approval (an `ApprovalPolicy` or a function of the
+        call), besides those of tools registered with `requires_approval=True`."""
         self.ground_answers = ground_answers
         """An answer after tool results that does not state what they returned is replaced by
         those results (`validation.grounded_answer`)."""
@@ -144,6 +171,15 @@ class Agent:
         """Decorator: `@agent.tool` or `@agent.tool(timeout_s=5)`."""
         return self.tool_manager.tool(fn, **options) if fn is not None else self.tool_manager.tool(**options)
 
+    async def needs_approval(self, call: ToolCall) -> bool:
+        """Whether `call` must wait for a person's approval before it runs."""
+        if call.tool_name in self.tool_manager and self.tool_manager.entry(call.tool_name).definition.requires_approval:
+            return True
+        if self.approval is None:
+            return False
+        verdict = self.approval(call)
+        return bool(await verdict if inspect.isawaitable(verdict) else verdict)
+
     def system_prompt(self) -> str:
         """Instructions, then the protocol and the tools: byte-stable for a given tool set."""
         return self.instructions + "\n\n" + protocol_text(self.tool_manager.schemas(), allow_ask=self.decision.allow_ask)
@@ -159,6 +195,77 @@ class Agent:
 
     def run_sync(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
         return run_sync(self.run(query, max_iterations=max_iterations))
+
+    # --- approvals -----------------------------------------------------------------------
+
+    def pending_approvals(self) -> list[PendingApproval]:
+        """The calls of this session's paused runs, each with its decision so far (None: not
+        decided yet). Read from the stored conversation, so they survive a restart."""
+        tree = self.memory.tree
+        return waiting_calls(tree.leaves(), self.memory.approvals()) if tree is not None else []
+
+    def approve(self, call_id: str) -> PendingApproval:
+        """Approve a waiting call (it runs when its run resumes). Until then a decision may
+        be changed by deciding again."""
+        return self.decide(call_id, Approve())
+
+    def deny(self, call_id: str, reason: str = "") -> PendingApproval:
+        """Deny a waiting call: it does not run; the model reads "the user denied this call: `reason`"."""
+        return self.decide(call_id, Deny(reason=reason))
+
+    def decide(self, call_id: str, decision: ApprovalDecision) -> PendingApproval:
+        """Store a decision on a waiting call; returns the call with it. ApprovalNotFoundError
+        when no call of that id waits."""
+        pending = next((p for p in self.pending_approvals() if p.call_id == call_id), None)
+        if pending is None:
+            raise ApprovalNotFoundError(call_id)
+        reason = decision.reason if isinstance(decision, Deny) else ""
+        self.memory.record_approval(pending.node_id, call_id, decision.decision, reason)
+        return pending.model_copy(update={"decision": decision.decision, "reason": reason})
+
+    async def resume(
+        self,
+        approvals: Mapping[str, ApprovalDecision] | None = None,
+        *,
+        node_id: str | None = None,
+        max_iterations: int | None = None,
+        on_event: EventHandler | None = None,
+    ) -> AgentResponse:
+        """Continue a run that paused for approvals, once each of its waiting calls is decided
+        (here in `approvals`, call id -> `Approve()` / `Deny(reason)`, or before with
+        `approve`/`deny`). Approved calls run with the step's other calls; denied ones become
+        an observation the model reads; the loop then goes on. The resumed step's prompt
+        extends the paused one exactly, so the engine reuses its prefix cache.
+
+        `node_id` is the paused turn (`response.node_id`); by default the one the given calls
+        belong to, else the current head's. The response counts only the resumed part's
+        usage and tool calls. ApprovalPendingError while a call of the turn is undecided."""
+        async with self._lock:
+            for call_id, decision in (approvals or {}).items():
+                await asyncio.to_thread(self.decide, call_id, decision)
+            waiting = await asyncio.to_thread(self.pending_approvals)
+            if node_id is None:
+                given = [p.node_id for p in waiting if p.call_id in (approvals or {})]
+                node_id = given[0] if given else self.memory.current_node_id
+            mine = [p for p in waiting if p.node_id == node_id]
+            if node_id is None or not mine:
+                raise InputError(f"No run paused for approval at node {node_id!r}: pass the node_id of the paused response.")
+            undecided = [p.call_id for p in mine if p.decision is None]
+            if undecided:
+                raise ApprovalPendingError(undecided, "decide each of them to resume the run")
+            denied = {p.call_id: p.reason for p in mine if p.decision == "deny"}
+            return await self._resume(self.memory.get_node(node_id), denied, max_iterations or self.max_iterations, on_event)
+
+    def resume_sync(self, approvals: Mapping[str, ApprovalDecision] | None = None, *, node_id: str | None = None) -> AgentResponse:
+        return run_sync(self.resume(approvals, node_id=node_id))
+
+    def _check_not_paused(self, node_id: str) -> None:
+        """A new message on a turn that waits for approvals would leave its calls unanswered."""
+        node = self.memory.get_node(node_id)
+        if not node.children:
+            waiting = [p.call_id for p in waiting_calls([node], [])]
+            if waiting:
+                raise ApprovalPendingError(waiting, "this turn waits for them; decide them, or branch from another node")
 
     async def fork(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
         """Run each query on its own branch from `node_id` (default: the current head), all at
@@ -205,6 +312,7 @@ class Agent:
     async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
         started = time.perf_counter()
         run = Run(self, branch, on_event, query)
+        self._check_not_paused(run.head_id)
         check = check_message(query, max_length=self.max_input_chars)
         if not check.is_valid:
             return await run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
@@ -213,6 +321,23 @@ class Agent:
             run.add("user", query)
             await self._render(transcript, [Message(role="user", content=query)], last)
             return await run.loop(transcript, max_iterations, started)
+        except (EngineError, ContextOverflowError) as exc:
+            await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
+            return await run.failure(str(exc), started)
+
+    async def _resume(self, node: ConversationNode, denied: Mapping[str, str], max_iterations: int, on_event: EventHandler | None) -> AgentResponse:
+        """Continue the run paused at `node`: its request, its earlier tool results and its
+        step count come from the branch, so this works after a restart too."""
+        started = time.perf_counter()
+        path = self.memory.path_to_root(node.id)
+        start = max((i for i, n in enumerate(path) if n.role == "user"), default=0)
+        branch = None if node.id == self.memory.current_node_id else self.memory.fork(node.id, 1)[0]
+        run = Run(self, branch, on_event, path[start].content if path[start].role == "user" else "")
+        run.earlier = [p.record for n in path[start + 1 :] for p in n.message.parts_of(ToolResultPart)]
+        step = sum(n.role == "assistant" for n in path[start + 1 :])
+        try:
+            transcript, _ = await self._transcript(node.id)
+            return await run.resume(transcript, node, denied, max_iterations, started, step)
         except (EngineError, ContextOverflowError) as exc:
             await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
             return await run.failure(str(exc), started)

@@ -1,14 +1,16 @@
-"""What a run tells its observers as it goes: each step, tool call and result, failure, and the end."""
+"""What a run tells its observers as it goes: each step, tool call and result, a pause for
+approval, failure, and the end."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from radixagent.schemas import (
     AgentResponse,
+    PendingApproval,
     ToolCall,
     ToolCallRecord,
 )
@@ -30,11 +32,22 @@ class ToolCallEvent(BaseModel):
 
 
 class ToolResultEvent(BaseModel):
-    """A tool call finished (or failed, or was handed to the caller unexecuted)."""
+    """A tool call finished (or failed, or was handed to the caller unexecuted, or was denied
+    by a person: `error_type` "denied")."""
 
     type: Literal["tool_result"] = "tool_result"
     step: int
     result: ToolCallRecord
+
+
+class ApprovalRequestEvent(BaseModel):
+    """The model decided calls that wait for a person's approval: the run pauses after this
+    step (its `run_end` response lists them) and resumes when each is approved or denied."""
+
+    type: Literal["approval_required"] = "approval_required"
+    step: int
+    node_id: str = Field(description="the assistant turn that decided the calls")
+    approvals: list[PendingApproval]
 
 
 class FailureEvent(BaseModel):
@@ -53,7 +66,7 @@ class RunEndEvent(BaseModel):
     response: AgentResponse
 
 
-AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | RunEndEvent
+AgentEvent = StepEvent | ToolCallEvent | ToolResultEvent | ApprovalRequestEvent | FailureEvent | RunEndEvent
 EventHandler = Callable[[AgentEvent], Awaitable[None] | None]
 """Called with each event of a run, in order; may be a coroutine function."""
 

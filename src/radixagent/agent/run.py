@@ -1,17 +1,21 @@
-"""One run of the loop: decide -> validate -> act -> observe -> answer, on one branch."""
+"""One run of the loop: decide -> validate -> act -> observe -> answer, on one branch.
+
+A step whose calls need a person's approval pauses the run (`pause`); `resume` continues it
+from the stored turn, on the same transcript, as if the step had run straight through."""
 
 from __future__ import annotations
 
 import inspect
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from radixagent.agent.events import (
     AgentEvent,
+    ApprovalRequestEvent,
     EventHandler,
     FailureEvent,
     RunEndEvent,
@@ -21,8 +25,8 @@ from radixagent.agent.events import (
 )
 from radixagent.decision import Decision, decide
 from radixagent.engine import ChatMessage, SamplingParams, Usage
-from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError
-from radixagent.memory.tree import Branch, PromptRecord
+from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError, ToolError
+from radixagent.memory.tree import Branch, ConversationNode, PromptRecord
 from radixagent.prompting import Transcript
 from radixagent.recovery import (
     RetryBudget,
@@ -31,11 +35,14 @@ from radixagent.recovery import (
 from radixagent.schemas import (
     AgentResponse,
     AnswerPart,
+    ApprovalRequestPart,
     DecisionPart,
     Message,
     MessagePart,
     MessageRole,
     ObservationPart,
+    PendingApproval,
+    ToolCall,
     ToolCallPart,
     ToolCallRecord,
     ToolResultPart,
@@ -58,6 +65,8 @@ class Run:
         self.branch = branch
         self.head_id: str = branch.head_id if branch else (self.memory.current_node_id or "")
         self.records: list[ToolCallRecord] = []
+        self.earlier: list[ToolCallRecord] = []
+        """The calls the request made before this run resumed it (after a pause for approval)."""
         self.steps: list[str] = []
         self.usage = Usage()
         self.cacheable = 0
@@ -78,10 +87,10 @@ class Run:
             self.head_id = self.memory.add_message(role, content, parts, prompt=prompt)
         return self.head_id
 
-    async def loop(self, transcript: Transcript, max_iterations: int, started: float) -> AgentResponse:
+    async def loop(self, transcript: Transcript, max_iterations: int, started: float, first_step: int = 1) -> AgentResponse:
         agent = self.agent
         fmt = await agent._format()
-        for step in range(1, max_iterations + 1):
+        for step in range(first_step, first_step + max_iterations):
             await self.emit(StepEvent(step=step))
             transcript = await self._fit(transcript)
             await transcript.append(fmt.user_to_assistant)
@@ -96,13 +105,14 @@ class Run:
                     agent.decision.model_copy(update={"allow_ask": False}) if self.answer_now else agent.decision,
                     answer_schema=None if agent.output.is_text else agent.output.generation_schema,
                     request=self.query,
-                    done=self.records,  # later steps answer once the calls made have served every part of the request
+                    done=self.made,  # later steps answer once the calls made have served every part of the request
                 )
             except DecisionError as exc:
                 error, decision = exc, None
             if decision is not None and decision.action == "answer" and agent.output.is_text:
                 decision = decision.model_copy(update={"text": self._finished_answer(decision.text, step)})
-            node_id = self._commit_turn(transcript, turn, step_started, decision)
+            held = await self._held(decision.calls) if decision is not None and decision.action == "call" else []
+            node_id = self._commit_turn(transcript, turn, step_started, decision, held)
             transcript = turn
             if decision is None:
                 assert error is not None
@@ -113,8 +123,10 @@ class Run:
                 await self._note(transcript, format_retry_prompt([str(error)], what="reply"))
                 continue
             if decision.action == "call":
+                if held:
+                    return await self.pause(transcript, started, node_id, step, held)
                 try:
-                    outcome = await self._act(transcript, decision, step)
+                    outcome = await self._act(transcript, decision.calls, step)
                 except _Abort as exc:
                     return await self.failure(str(exc), started, transcript)
                 if outcome is not None:
@@ -135,8 +147,11 @@ class Run:
             await self._note(transcript, result.retry_prompt or format_retry_prompt(result.errors))
         return await self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
 
-    def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None) -> str:
-        """Store the assistant turn, what it decided, its exact prompt record and the engine's numbers."""
+    def _commit_turn(
+        self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None, held: Sequence[ToolCall] = ()
+    ) -> str:
+        """Store the assistant turn, what it decided (and which calls wait for approval), its
+        exact prompt record and the engine's numbers."""
         prompt_ids = before.ids
         record = PromptRecord(
             prompt_text=before.text,
@@ -144,7 +159,8 @@ class Run:
             output_token_ids=turn.ids[len(prompt_ids) :] if turn.ids is not None and prompt_ids is not None else None,
             output_text=turn.text[len(before.text) :],
         )
-        node_id = self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record)
+        parts = _decision_parts(decision) + [ApprovalRequestPart(call_id=c.id) for c in held]
+        node_id = self.add("assistant", record.output_text or "", parts, prompt=record)
         usage, cacheable = turn.usage, turn.cacheable_tokens
         self.usage = self.usage + usage
         self.cacheable += cacheable
@@ -152,10 +168,49 @@ class Run:
         turn.usage, turn.cacheable_tokens = Usage(), 0
         return node_id
 
-    async def _act(self, transcript: Transcript, decision: Decision, step: int) -> str | None:
-        """Run the calls; return content to end the run with (calls for the caller), or None."""
+    async def _held(self, calls: Sequence[ToolCall]) -> list[ToolCall]:
+        """The calls of a step that must wait for approval (none when the step repeats a call:
+        it is not run again). A call whose arguments are invalid is not held: it fails and is
+        repaired as usual, without asking anyone."""
+        if any(self._made_before(c.tool_name, c.arguments) for c in calls):
+            return []
+        held = []
+        for call in calls:
+            try:
+                checked = self.agent.tool_manager.executor.validate_arguments(call.tool_name, call.arguments)
+            except ToolError:
+                continue
+            if await self.agent.needs_approval(call.model_copy(update={"arguments": checked})):
+                held.append(call)
+        return held
+
+    async def pause(self, transcript: Transcript, started: float, node_id: str, step: int, held: Sequence[ToolCall]) -> AgentResponse:
+        """End the run waiting for approvals. The turn is stored with its prompt record and its
+        transcript kept, so `resume` extends this exact prompt; the step's other calls wait with
+        the held ones, and all run together when the run resumes."""
+        pending = [PendingApproval(call_id=c.id, tool=c.tool_name, arguments=c.arguments, node_id=node_id) for c in held]
+        self.steps.append(f"step {step}: waiting for approval of {', '.join(c.tool_name for c in held)}")
+        await self.emit(ApprovalRequestEvent(step=step, node_id=node_id, approvals=pending))
+        self.agent.keep_transcript(node_id, transcript, "assistant")
+        return await self._response("", started, ok=True, pending=pending)
+
+    async def resume(
+        self, transcript: Transcript, node: ConversationNode, denied: Mapping[str, str], max_iterations: int, started: float, step: int
+    ) -> AgentResponse:
+        """Run the paused step's calls (the denied ones become observations), then go on."""
+        try:
+            outcome = await self._act(transcript, node.message.tool_calls, step, denied)
+        except _Abort as exc:
+            return await self.failure(str(exc), started, transcript)
+        if outcome is not None:
+            return await self.success(outcome, transcript, started, node.id)
+        return await self.loop(transcript, max_iterations, started, first_step=step + 1)
+
+    async def _act(self, transcript: Transcript, calls: Sequence[ToolCall], step: int, denied: Mapping[str, str] | None = None) -> str | None:
+        """Run the calls (except those a person `denied`: call id -> reason); return content to
+        end the run with (calls for the caller), or None."""
         agent = self.agent
-        calls = decision.calls
+        denied = denied or {}
         repeated = [c for c in calls if self._made_before(c.tool_name or "", c.arguments or {})]
         if repeated:
             # At temperature 0 a repeated call repeats forever: its result is already in the
@@ -167,17 +222,23 @@ class Run:
             return None
         for call in calls:
             self.steps.append(f"step {step}: call {call.tool_name}({json.dumps(call.arguments, ensure_ascii=False)}) (confidence {call.confidence:.2f})")
-        for call in calls:
+        runnable = [c for c in calls if c.id not in denied]
+        for call in runnable:
             await self.emit(ToolCallEvent(step=step, call=call))
-        records = await agent.tool_manager.executor.execute_many(calls)
+        ran = {r.id: r for r in await agent.tool_manager.executor.execute_many(runnable)} if runnable else {}
+        records = [ran[c.id] if c.id in ran else _denied(c, denied[c.id]) for c in calls]
         self.records.extend(records)
         for record in records:
             await self.emit(ToolResultEvent(step=step, result=record))
-        if any(not r.executed for r in records):
-            self.steps.append(f"step {step}: returned {sum(not r.executed for r in records)} call(s) to the caller to run")
+        returned = sum(not r.executed and r.error is None for r in records)
+        if returned:
+            self.steps.append(f"step {step}: returned {returned} call(s) to the caller to run")
             return ""
         lines, repairs = [], []
         for record in records:
+            if record.error_type == "denied":
+                lines.append(f"{record.tool} was not run: {record.error}")
+                continue
             if record.error is None:
                 self.budget.tool_succeeded(record.tool)
                 lines.append(f"{record.tool} returned: {record.result}")
@@ -205,15 +266,21 @@ class Run:
         text = tidy_answer(text)
         if not self.agent.ground_answers:
             return text
-        grounded = grounded_answer(text, [r.result for r in self.records if r.error is None and r.result])
+        grounded = grounded_answer(text, [r.result for r in self.made if r.error is None and r.result])
         if grounded != text:
             self.steps.append(f"step {step}: the answer did not state what the tools returned; their results are the answer")
         return grounded
 
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
         """Whether this exact call already ran: it succeeded, or the tool itself failed on these
-        arguments (it would again; arguments that failed validation go to the repair budget)."""
-        return any(r.tool == tool and r.arguments == arguments and r.error_type in (None, "execution") for r in self.records)
+        arguments (it would again; arguments that failed validation go to the repair budget, and
+        a call a person denied may be decided again)."""
+        return any(r.tool == tool and r.arguments == arguments and r.error_type in (None, "execution") for r in self.made)
+
+    @property
+    def made(self) -> list[ToolCallRecord]:
+        """Every call made for the request, this run's and those before its pause."""
+        return self.earlier + self.records
 
     async def _note(self, transcript: Transcript, text: str) -> None:
         """Tell the model something (a repair instruction, "answer now") before its next turn."""
@@ -250,7 +317,9 @@ class Run:
 
     # --- results -------------------------------------------------------------------------
 
-    async def _response(self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None) -> AgentResponse:
+    async def _response(
+        self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None, pending: Sequence[PendingApproval] = ()
+    ) -> AgentResponse:
         response = AgentResponse(
             content=content,
             tool_calls=self.records,
@@ -265,6 +334,7 @@ class Run:
             node_id=self.head_id or None,
             usage=self.usage,
             prefix_efficiency=self.usage.cached_tokens / self.cacheable if self.cacheable else 0.0,
+            pending_approvals=list(pending),
         )
         await self.emit(RunEndEvent(response=response))
         return response
@@ -291,6 +361,18 @@ def _decision_parts(decision: Decision | None) -> list[MessagePart]:
     else:
         parts.append(AnswerPart(content=decision.text))
     return parts
+
+
+def _denied(call: ToolCall, reason: str) -> ToolCallRecord:
+    """The record of a call a person denied: it never ran; the model reads why."""
+    return ToolCallRecord(
+        id=call.id,
+        tool=call.tool_name,
+        arguments=call.arguments,
+        error=f"the user denied this call: {reason}" if reason else "the user denied this call",
+        error_type="denied",
+        executed=False,
+    )
 
 
 class _Abort(RadixAgentError):

@@ -13,6 +13,7 @@ from radixagent.memory.radix import CompactionResult, MemoryStatistics, RadixMem
 from radixagent.memory.schema import SCHEMA_VERSION
 from radixagent.memory.sqlite import SQLiteStore, default_db_path
 from radixagent.memory.store import (
+    ApprovalRecord,
     AssessmentRecord,
     FeedbackRecord,
     RunMetrics,
@@ -46,6 +47,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ApprovalRecord",
     "AssessmentRecord",
     "Branch",
     "CompactionPlan",

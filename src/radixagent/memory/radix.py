@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from radixagent.engine.types import Usage
 from radixagent.errors import InputError, NodeNotFoundError
 from radixagent.memory.sqlite import SQLiteStore
-from radixagent.memory.store import SessionRecord, Store, UsageRecord
+from radixagent.memory.store import ApprovalRecord, SessionRecord, Store, UsageRecord
 from radixagent.memory.tree import (
     Branch,
     CompactionPlan,
@@ -34,7 +34,7 @@ from radixagent.memory.tree import (
     new_message,
     plan_compaction,
 )
-from radixagent.schemas import Message, MessagePart, MessageRole, ToolSchema
+from radixagent.schemas import ApprovalDecisionKind, Message, MessagePart, MessageRole, ToolSchema
 
 
 class MemoryStatistics(BaseModel):
@@ -290,6 +290,20 @@ class RadixMemory:
                     latency_ms=latency_ms,
                 )
             )
+
+    # --- approvals -----------------------------------------------------------------------
+
+    def record_approval(self, node_id: str, call_id: str, decision: ApprovalDecisionKind, reason: str = "") -> ApprovalRecord:
+        """Store a person's decision on a call of the turn `node_id` that waits for approval."""
+        with self._lock:
+            self._require_tree()
+            assert self._session_id is not None
+            record = ApprovalRecord(session_id=self._session_id, node_id=node_id, call_id=call_id, decision=decision, reason=reason)
+            return self.store.add_approval(record)
+
+    def approvals(self) -> list[ApprovalRecord]:
+        """Every decision on this session's calls, oldest first."""
+        return self.store.list_approvals(self._session_id) if self._session_id is not None else []
 
     def get_cache_hit_rate(self) -> float:
         """Engine-reported cached tokens / prompt tokens over this session's calls."""

@@ -229,15 +229,30 @@ TABLES: tuple[Table, ...] = (
         ),
         (Index("run_tool_calls_by_run", ("run_id",)),),
     ),
+    Table(
+        "approvals",
+        (
+            _c("id", "key"),
+            _c("session_id", "text", "NOT NULL", "sessions(id) ON DELETE CASCADE"),
+            _c("node_id", "text", "NOT NULL", "nodes(id) ON DELETE CASCADE"),
+            _c("call_id", "text", "NOT NULL"),
+            _c("decision", "text", "NOT NULL CHECK (decision IN ('approve', 'deny'))"),
+            _c("reason", "text", "NOT NULL DEFAULT ''"),
+            _c("at", "timestamp", "NOT NULL"),
+        ),
+        (Index("approvals_by_session", ("session_id",)),),
+    ),
 )
 
 TABLE: Mapping[str, Table] = {t.name: t for t in TABLES}
 
 
 def create_statements(dialect: Dialect, tables: Sequence[Table] = TABLES) -> list[str]:
-    """The DDL creating `tables` (in order) and their indexes in `dialect`."""
+    """The DDL creating `tables` (in order) and their indexes in `dialect`. A table that
+    `tables` does not list is taken to exist already (a migration adding one table)."""
     statements: list[str] = []
     deferred: list[str] = []
+    later = {t.name for t in tables}
     created: set[str] = set()
     for table in tables:
         created.add(table.name)
@@ -250,7 +265,7 @@ def create_statements(dialect: Dialect, tables: Sequence[Table] = TABLES) -> lis
                 line += f" {column.constraints}"
             if column.references is not None:
                 target = column.references.split("(", 1)[0]
-                if target in created or dialect.forward_references:
+                if target in created or target not in later or dialect.forward_references:
                     line += f" REFERENCES {column.references}"
                 else:
                     deferred.append(
@@ -322,6 +337,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "sessions belong to the API key that made them (a hash of it; NULL: made before keys, or without any)",
         lambda d: [f"ALTER TABLE sessions ADD COLUMN owner {d.type('text')}"],
+    ),
+    Migration(
+        4,
+        "a person's decisions on tool calls that wait for approval",
+        lambda d: create_statements(d, [TABLE["approvals"]]),
     ),
 )
 """Every schema change, oldest first; append to it (see the module docstring)."""

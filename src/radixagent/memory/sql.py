@@ -4,7 +4,7 @@ or how.
 
 The tables are memory/schema.py's. Rows and records meet in two places, one per direction:
 `_insert_sql` (column -> Python value, encoded by the column's type) and `_decoded` (a row,
-decoded by the column's type). The four record tables (usage, feedback, assessments, runs)
+decoded by the column's type). The record tables (usage, feedback, assessments, runs, approvals)
 go through them generically, field by column (`_add_record`, `_list_records`); sessions and
 nodes have one function each way (`_session_values`/`_node_values`, `_session`/`_node`).
 
@@ -42,6 +42,7 @@ from pydantic_core import PydanticSerializationError
 from radixagent.errors import InputError, NodeNotFoundError, SchemaVersionError, SessionNotFoundError
 from radixagent.memory.schema import SCHEMA_VERSION, TABLE, Column, Dialect, quote, upgrade
 from radixagent.memory.store import (
+    ApprovalRecord,
     AssessmentRecord,
     FeedbackRecord,
     RunMetrics,
@@ -510,6 +511,23 @@ class SQLStore(ABC):
         for c in call_rows:
             calls.setdefault(c["run_id"], []).append(self._record(ToolCallMetric, "run_tool_calls", c))
         return [self._record(RunMetrics, "run_metrics", r, tool_calls=calls.get(r["id"], [])) for r in runs]
+
+    # --- approvals -----------------------------------------------------------------------
+
+    def add_approval(self, record: ApprovalRecord) -> ApprovalRecord:
+        sql, params = self._insert_sql("approvals", self._record_values(record, "approvals"))
+        with self._transaction() as conn:
+            self._lock_session(conn, record.session_id, "KEY SHARE")
+            row = self._run(
+                conn, "SELECT 1 FROM nodes WHERE id = ? AND session_id = ?", (record.node_id, record.session_id)
+            ).fetchone()
+            if row is None:
+                raise NodeNotFoundError(record.node_id, record.session_id)
+            approval_id = self._insert(conn, sql, params)
+        return record.model_copy(update={"id": approval_id})
+
+    def list_approvals(self, session_id: str) -> list[ApprovalRecord]:
+        return self._list_records(ApprovalRecord, "approvals", session_id)
 
 
 _DECODED = frozenset({"timestamp", "boolean", "json", "jsonb"})

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, Field, computed_field, model_validator
 
 from radixagent.memory.tree import ConversationNode
-from radixagent.schemas import QualityAssessment, ToolSchema, new_id
+from radixagent.schemas import ApprovalDecisionKind, QualityAssessment, ToolSchema, new_id
 
 
 def _now() -> datetime:
@@ -155,6 +155,19 @@ class RunMetrics(BaseModel):
         return self
 
 
+class ApprovalRecord(BaseModel):
+    """A person's decision on one tool call that waited for approval (the latest decision of
+    a call counts, until its run resumes)."""
+
+    id: int | None = None
+    session_id: str
+    node_id: str = Field(description="the assistant turn that decided the call")
+    call_id: str
+    decision: ApprovalDecisionKind
+    reason: str = ""
+    at: datetime = Field(default_factory=_now)
+
+
 # --- the interface -----------------------------------------------------------------------
 
 
@@ -194,5 +207,9 @@ class Store(Protocol):
     def list_assessments(self, session_id: str | None = None) -> list[AssessmentRecord]: ...
     def add_run(self, record: RunMetrics) -> RunMetrics: ...
     def list_runs(self, session_id: str | None = None) -> list[RunMetrics]: ...
+
+    # approvals
+    def add_approval(self, record: ApprovalRecord) -> ApprovalRecord: ...
+    def list_approvals(self, session_id: str) -> list[ApprovalRecord]: ...
 
     def close(self) -> None: ...

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from radixagent.agent import DEFAULT_INSTRUCTIONS, Agent
+from radixagent.agent import DEFAULT_INSTRUCTIONS, Agent, ApprovalPolicy
 from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.base import Engine
 from radixagent.engine.tap import EngineTap
@@ -59,12 +59,21 @@ class SessionEngineSettings(BaseModel):
         )
 
 
+class SessionApproval(BaseModel):
+    """Which of a session's tools wait for a person's approval before each call runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tools: list[str] = Field(default_factory=list, description="tool names, each also in the session's `tools`")
+
+
 class SessionConfig(BaseModel):
     """What a session's agent is built from; stored in the session's `engine_settings`."""
 
     instructions: str = DEFAULT_INSTRUCTIONS
     tools: list[str] = Field(default_factory=list)
     settings: SessionEngineSettings = Field(default_factory=SessionEngineSettings)
+    approval: SessionApproval = Field(default_factory=SessionApproval)
 
 
 class _Entry:
@@ -142,6 +151,17 @@ class SessionAgents:
                 raise InputError(f"The tool {name!r} is listed twice: list each tool once.")
             seen.add(name)
 
+    @staticmethod
+    def check_approval(config: SessionConfig) -> None:
+        for i, name in enumerate(config.approval.tools):
+            if name not in config.tools:
+                error = InputError(
+                    f"approval.tools names {name!r}, which is not one of the session's tools {config.tools}: "
+                    "list it in `tools` too, or leave it out of approval.tools."
+                )
+                error.param = f"approval.tools[{i}]"
+                raise error
+
     def _build(self, config: SessionConfig, *, token_ids: bool = True) -> Agent:
         missing = [name for name in config.tools if name not in self.catalogue]
         if missing:
@@ -154,6 +174,7 @@ class SessionAgents:
             max_iterations=config.settings.max_iterations,
             store=self.store,
             chat_format=self.chat_format,
+            approval=ApprovalPolicy(tools=config.approval.tools) if config.approval.tools else None,
         )
 
     def _observe(self, agent: Agent, record: SessionRecord) -> Agent:
@@ -179,6 +200,7 @@ class SessionAgents:
     async def create(self, config: SessionConfig, *, title: str = "", owner: str | None = None) -> SessionRecord:
         """A new session, stored with its `owner` (a hash of the caller's key, or None)."""
         self.check_tools(config.tools)
+        self.check_approval(config)
         agent = self._build(config)
         agent.memory.owner = owner
         settings = {"engine": self.engine.name, "model": await self._model_name(), "session": config.model_dump(mode="json")}

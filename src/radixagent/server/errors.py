@@ -24,6 +24,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from radixagent.errors import (
+    ApprovalNotFoundError,
+    ApprovalPendingError,
     AuthenticationError,
     BodyTimeoutError,
     ChatInputError,
@@ -118,6 +120,10 @@ def describe(exc: BaseException) -> Problem:
         return _problem(404, "not_found_error", "session_not_found", exc, param="session_id")
     if isinstance(exc, NodeNotFoundError):
         return _problem(404, "not_found_error", "node_not_found", exc, param="node_id")
+    if isinstance(exc, ApprovalNotFoundError):
+        return _problem(404, "not_found_error", "approval_not_found", exc, param="call_id")
+    if isinstance(exc, ApprovalPendingError):
+        return _problem(409, bad, "approval_pending", exc)
     if isinstance(exc, UnknownToolError):
         return _problem(400, bad, "unknown_tool", exc, param=getattr(exc, "param", None) or "tools")
     if isinstance(exc, ToolError):

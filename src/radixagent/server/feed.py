@@ -5,7 +5,7 @@
 
 Each event is named by its `type` and carries a `FeedEvent` (server/hub.py) as JSON: `seq`,
 `type`, `session_id`, `at` and the `event` itself (an agent event: `step`, `tool_call`,
-`tool_result`, `failure`, `run_end`; or `session_created`, `session_deleted`; or `dropped`
+`tool_result`, `approval_required`, `failure`, `run_end`; or `session_created`, `session_deleted`; or `dropped`
 when this listener read too slowly and missed some). A comment line every
 `KEEPALIVE_S` seconds keeps proxies from closing an idle stream. The stream ends when the
 server starts draining. It holds no concurrency slot (the hub caps its listeners instead:

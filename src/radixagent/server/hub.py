@@ -42,7 +42,7 @@ class DroppedEvent(BaseModel):
 
 class FeedEvent(BaseModel):
     """One event of the feed: which session, when, and the event itself (its `type` says
-    which: an agent event such as `step`, `tool_call`, `tool_result`, `failure`, `run_end`,
+    which: an agent event such as `step`, `tool_call`, `tool_result`, `approval_required`, `failure`, `run_end`,
     or `session_created`, `session_deleted`, `dropped`)."""
 
     seq: int = Field(description="the hub's running number, increasing")

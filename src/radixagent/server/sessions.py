@@ -10,11 +10,15 @@
     GET    /v1/sessions/{id}/tree                the conversation tree
     POST   /v1/sessions/{id}/feedback            a rating and/or a quality assessment of an answer
     GET    /v1/sessions/{id}/status              the session agent's status(): engine, tools, memory, failures, feedback
+    GET    /v1/sessions/{id}/approvals           tool calls waiting for a person's approval, with decisions so far
+    POST   /v1/sessions/{id}/approvals/{call_id} approve or deny one; the last decision of a turn resumes its run
     GET    /v1/tools                             the tools a session may use (built-in, and the MCP servers')
 
 A streamed run sends typed events, in order: `step`, `tool_call`, `tool_result`, `token`
 (answer text as the engine writes it), and one `final` with the whole response (or one
-`error`). Each event's JSON has a `type` equal to its event name.
+`error`); a run that pauses for approval sends `approval_required` before its `final`
+(outcome "awaiting_approval"). Each event's JSON has a `type` equal to its event name. While a
+session's head waits for approvals, a new message is refused with 409 (`approval_pending`).
 
 A session belongs to the API key that made it (server/deps.py): every route here answers 404
 for a session the caller's key does not own, exactly as for one that does not exist. The
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -34,8 +38,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from radixagent.agent import (
+    Agent,
     AgentEvent,
     AgentStatus,
+    ApprovalRequestEvent,
+    EventHandler,
     FailureEvent,
     RunEndEvent,
     StepEvent,
@@ -47,8 +54,17 @@ from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, Se
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord, UsageRecord
 from radixagent.memory.tree import ConversationNode
-from radixagent.schemas import AgentResponse, MessagePart, QualityAssessment, ToolSchema
-from radixagent.server.agents import SessionConfig, SessionEngineSettings
+from radixagent.schemas import (
+    AgentResponse,
+    ApprovalDecisionKind,
+    Approve,
+    Deny,
+    MessagePart,
+    PendingApproval,
+    QualityAssessment,
+    ToolSchema,
+)
+from radixagent.server.agents import SessionApproval, SessionConfig, SessionEngineSettings
 from radixagent.server.deps import Caller, CallerDep, Protected, State
 from radixagent.server.errors import ErrorBody, ErrorDetail, stream_error
 from radixagent.server.sse import SSE_HEADERS, SSE_MEDIA_TYPE, sse_event
@@ -56,7 +72,7 @@ from radixagent.server.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["sessions"], dependencies=Protected)
 
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 413, 429, 503, 504)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 429, 503, 504)}
 
 
 # --- requests and answers --------------------------------------------------------------------
@@ -71,6 +87,7 @@ class SessionCreate(_Body):
     system_prompt: str | None = Field(default=None, max_length=20000, description="the agent's instructions (default: a helpful assistant)")
     tools: list[str] = Field(default_factory=list, description="names of built-in tools the agent may call (GET /v1/tools)")
     engine_settings: SessionEngineSettings = Field(default_factory=SessionEngineSettings)
+    approval: SessionApproval = Field(default_factory=SessionApproval, description="tools whose calls wait for a person's approval")
 
 
 class SessionInfo(BaseModel):
@@ -80,6 +97,7 @@ class SessionInfo(BaseModel):
     system_prompt: str
     tools: list[str]
     engine_settings: SessionEngineSettings
+    approval: SessionApproval = Field(default_factory=SessionApproval)
     model: str | None = None
     head_node_id: str | None
     created_at: datetime
@@ -96,6 +114,7 @@ class SessionInfo(BaseModel):
             system_prompt=config.instructions,
             tools=config.tools,
             engine_settings=config.settings,
+            approval=config.approval,
             model=record.engine_settings.get("model"),
             head_node_id=record.head_node_id,
             created_at=record.created_at,
@@ -124,14 +143,31 @@ class MessageCreate(_Body):
     max_iterations: int | None = Field(default=None, ge=1, le=50)
 
 
+Outcome = Literal["answered", "failed", "awaiting_approval"]
+
+
 class RunResult(BaseModel):
     session_id: str
     node_id: str | None
     response: AgentResponse
-    outcome: Literal["answered", "failed"] = Field(
-        default="answered", description="'failed': the run gave up (see `failure`); what it stored stays, and the next message continues"
+    outcome: Outcome = Field(
+        default="answered",
+        description="'failed': the run gave up (see `failure`); what it stored stays, and the next message continues. "
+        "'awaiting_approval': the run paused until each of `response.pending_approvals` is approved or denied",
     )
     failure: FailureEvent | None = Field(default=None, description="why a failed run gave up: the last failure it met")
+
+
+class ApprovalCreate(_Body):
+    decision: ApprovalDecisionKind
+    reason: str = Field(default="", max_length=2000, description="why the call is denied (the model reads it)")
+    stream: bool = Field(default=False, description="send the resumed run as server-sent events")
+    max_iterations: int | None = Field(default=None, ge=1, le=50)
+
+
+class ApprovalList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[PendingApproval]
 
 
 class ForkCreate(_Body):
@@ -236,7 +272,7 @@ class FinalEvent(BaseModel):
     session_id: str
     node_id: str | None
     response: AgentResponse
-    outcome: Literal["answered", "failed"] = "answered"
+    outcome: Outcome = "answered"
     failure: FailureEvent | None = None
 
 
@@ -254,7 +290,10 @@ async def owned(state: AppState, caller: Caller, session_id: str) -> SessionReco
     return record
 
 
-StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | FailureEvent | TokenEvent | FinalEvent | ErrorEvent
+StreamEvent = StepEvent | ToolCallEvent | ToolResultEvent | ApprovalRequestEvent | FailureEvent | TokenEvent | FinalEvent | ErrorEvent
+
+Act = Callable[[Agent, EventHandler], Awaitable[AgentResponse]]
+"""What a request does with its session's agent (run a message, resolve an approval), hearing its events."""
 
 
 # --- endpoints -------------------------------------------------------------------------------
@@ -273,6 +312,7 @@ async def create_session(body: SessionCreate, state: State, caller: CallerDep) -
         instructions=body.system_prompt if body.system_prompt is not None else SessionConfig().instructions,
         tools=body.tools,
         settings=body.engine_settings,
+        approval=body.approval,
     )
     return SessionInfo.of(await state.sessions.create(config, title=body.title, owner=caller.owner))
 
@@ -313,16 +353,16 @@ def _record_run(state: AppState, response: AgentResponse, timing: RunTiming) -> 
     metrics = state.metrics
     metrics.record_usage(response.usage)
     metrics.record_timing("/v1/sessions/{session_id}/messages", timing.total_ms, timing.engine_ms, timing.tools_ms)
-    metrics.agent_runs.labels(outcome="success" if response.is_successful else "failed").inc()
+    metrics.agent_runs.labels(outcome="awaiting_approval" if response.awaiting_approval else "success" if response.is_successful else "failed").inc()
     for call in response.tool_calls:
         outcome = "ok" if call.error is None else call.error_type or "error"
-        metrics.tool_calls.labels(tool=call.tool, outcome=outcome if call.executed else "returned").inc()
+        metrics.tool_calls.labels(tool=call.tool, outcome="returned" if not call.executed and call.error is None else outcome).inc()
 
 
 async def _run(
     state: AppState,
     session_id: str,
-    body: MessageCreate,
+    act: Act,
     on_event: Any = None,
     on_text: Any = None,
     known: SessionRecord | None = None,
@@ -338,7 +378,7 @@ async def _run(
 
     async with state.sessions.lease(session_id, known=known) as agent:
         with tap_scope(on_text=on_text) as tap:
-            response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
+            response = await act(agent, watch)
     timing = RunTiming(
         total_ms=(time.perf_counter() - started) * 1000,
         engine_ms=tap.engine_ms,
@@ -350,7 +390,7 @@ async def _run(
         session_id=session_id,
         node_id=response.node_id,
         response=response,
-        outcome="failed" if failed else "answered",
+        outcome="awaiting_approval" if response.awaiting_approval else "failed" if failed else "answered",
         failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
         if failed
         else None,
@@ -362,18 +402,30 @@ async def _run(
 async def post_message(
     session_id: str, body: MessageCreate, state: State, caller: CallerDep, response: Response
 ) -> RunResult | StreamingResponse:
-    """Run the agent on a user message; the answer and every step are stored in the session."""
+    """Run the agent on a user message; the answer and every step are stored in the session.
+    409 (`approval_pending`) while the session's head waits for approvals."""
     record = await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
+
+    def act(agent: Agent, watch: EventHandler) -> Awaitable[AgentResponse]:
+        return agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
+
+    return await _respond(state, session_id, act, body.stream, record, response, "messages")
+
+
+async def _respond(
+    state: AppState, session_id: str, act: Act, stream: bool, record: SessionRecord, response: Response, route: str
+) -> RunResult | StreamingResponse:
     lifecycle = state.lifecycle
     deadline = lifecycle.deadline()
-    if not body.stream:
-        result, timing = await lifecycle.run(_run(state, session_id, body, known=record), deadline=deadline)
+    if not stream:
+        result, timing = await lifecycle.run(_run(state, session_id, act, known=record), deadline=deadline)
         response.headers["Server-Timing"] = timing.header()
         return result
-    return StreamingResponse(_events(state, session_id, body, deadline), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+    path = f"/v1/sessions/{session_id}/{route}"
+    return StreamingResponse(_events(state, session_id, act, deadline, path), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 
-async def _events(state: AppState, session_id: str, body: MessageCreate, deadline: float) -> AsyncIterator[bytes]:
+async def _events(state: AppState, session_id: str, act: Act, deadline: float, path: str) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
     sequence = 0
 
@@ -391,7 +443,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
             result, _ = await _run(
                 state,
                 session_id,
-                body,
+                act,
                 on_event=on_event,
                 on_text=lambda text: queue.put_nowait(TokenEvent(text=text)),
             )
@@ -400,7 +452,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
             )
         except RadixAgentError as exc:
             state.metrics.failures.labels(type=type(exc).__name__).inc()
-            queue.put_nowait(ErrorEvent(error=stream_error(exc, "POST", f"/v1/sessions/{session_id}/messages")))
+            queue.put_nowait(ErrorEvent(error=stream_error(exc, "POST", path)))
         finally:
             queue.put_nowait(None)
 
@@ -412,7 +464,7 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
             except RadixAgentError as exc:  # the request's timeout, or the drain: stop the run cleanly
                 task.cancel()
                 state.metrics.failures.labels(type=type(exc).__name__).inc()
-                yield encode(ErrorEvent(error=stream_error(exc, "POST", f"/v1/sessions/{session_id}/messages")))
+                yield encode(ErrorEvent(error=stream_error(exc, "POST", path)))
                 return
             if event is None:
                 return
@@ -424,6 +476,38 @@ async def _events(state: AppState, session_id: str, body: MessageCreate, deadlin
                 await task
             except BaseException:  # the run was cancelled with its client; what it stored stays
                 pass
+
+
+@router.get("/sessions/{session_id}/approvals", response_model=ApprovalList, responses=ERRORS)
+async def list_approvals(session_id: str, state: State, caller: CallerDep) -> ApprovalList:
+    """The tool calls of the session's paused runs, each with its decision so far (null: waiting)."""
+    await owned(state, caller, session_id)
+
+    async def work() -> ApprovalList:
+        async with state.sessions.lease(session_id) as agent:  # waits for a running message
+            return ApprovalList(data=await asyncio.to_thread(agent.pending_approvals))
+
+    return await state.lifecycle.run(work())
+
+
+@router.post("/sessions/{session_id}/approvals/{call_id}", response_model=RunResult, responses=ERRORS)
+async def resolve_approval(
+    session_id: str, call_id: str, body: ApprovalCreate, state: State, caller: CallerDep, response: Response
+) -> RunResult | StreamingResponse:
+    """Approve or deny one waiting call. Once every waiting call of its turn is decided the run
+    resumes, and the answer is its result (JSON, or SSE with "stream": true, as for messages);
+    before that, the result's outcome is "awaiting_approval" with the turn's calls listed."""
+    record = await owned(state, caller, session_id)
+    decision = Approve() if body.decision == "approve" else Deny(reason=body.reason)
+
+    async def act(agent: Agent, watch: EventHandler) -> AgentResponse:
+        decided = await asyncio.to_thread(agent.decide, call_id, decision)
+        turn = [p for p in await asyncio.to_thread(agent.pending_approvals) if p.node_id == decided.node_id]
+        if any(p.decision is None for p in turn):
+            return AgentResponse(content="", pending_approvals=turn, session_id=session_id, node_id=decided.node_id)
+        return await agent.resume(node_id=decided.node_id, max_iterations=body.max_iterations, on_event=watch)
+
+    return await _respond(state, session_id, act, body.stream, record, response, f"approvals/{call_id}")
 
 
 @router.post("/sessions/{session_id}/fork", response_model=ForkResult, responses=ERRORS)

@@ -126,10 +126,12 @@ class ToolRegistry:
         description: str | None = None,
         examples: Sequence[Mapping[str, Any]] | None = None,
         timeout_s: float | None = None,
+        requires_approval: bool | None = None,
         replace: bool = False,
     ) -> ToolDefinition:
         """Register a function (schema from its signature and docstring), a ToolDefinition,
-        or a schema-only ToolSchema. The keyword arguments override what the tool says."""
+        or a schema-only ToolSchema. The keyword arguments override what the tool says;
+        `requires_approval=True`: each call waits for a person's approval (see `Agent.resume`)."""
         if timeout_s is not None and timeout_s <= 0:
             raise ToolDefinitionError(f"timeout_s must be positive, not {timeout_s}.")
         if isinstance(tool, ToolDefinition | ToolSchema):
@@ -144,7 +146,8 @@ class ToolRegistry:
             schema = schema.model_copy(update=updates)
             callable_ = tool.callable if isinstance(tool, ToolDefinition) else None
             timeout = timeout_s or (tool.timeout_s if isinstance(tool, ToolDefinition) else self.default_timeout_s)
-            definition = ToolDefinition(schema=schema, callable=callable_, timeout_s=timeout)
+            approval = requires_approval if requires_approval is not None else isinstance(tool, ToolDefinition) and tool.requires_approval
+            definition = ToolDefinition(schema=schema, callable=callable_, timeout_s=timeout, requires_approval=approval)
             return self.register_tool(definition, replace=replace)
         if isinstance(tool, BaseModel) or not callable(tool):
             raise ToolDefinitionError(
@@ -153,7 +156,10 @@ class ToolRegistry:
         function = ToolFunction(tool, name=name, description=description, examples=examples)
         try:
             definition = ToolDefinition(
-                schema=function.schema, callable=tool, timeout_s=timeout_s or self.default_timeout_s
+                schema=function.schema,
+                callable=tool,
+                timeout_s=timeout_s or self.default_timeout_s,
+                requires_approval=bool(requires_approval),
             )
         except ValidationError as exc:
             raise ToolDefinitionError(f"Cannot register tool {function.name!r}: {exc}") from exc
@@ -172,6 +178,7 @@ class ToolRegistry:
         description: str | None = None,
         examples: Sequence[Mapping[str, Any]] | None = None,
         timeout_s: float | None = None,
+        requires_approval: bool | None = None,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -183,12 +190,15 @@ class ToolRegistry:
         description: str | None = None,
         examples: Sequence[Mapping[str, Any]] | None = None,
         timeout_s: float | None = None,
+        requires_approval: bool | None = None,
     ) -> F | Callable[[F], F]:
-        """Decorator: `@registry.tool` or `@registry.tool(timeout_s=5)`. The function is
-        returned unchanged, so it can still be called directly."""
+        """Decorator: `@registry.tool` or `@registry.tool(timeout_s=5, requires_approval=True)`.
+        The function is returned unchanged, so it can still be called directly."""
 
         def decorate(f: F) -> F:
-            self.register(f, name=name, description=description, examples=examples, timeout_s=timeout_s)
+            self.register(
+                f, name=name, description=description, examples=examples, timeout_s=timeout_s, requires_approval=requires_approval
+            )
             return f
 
         return decorate(fn) if fn is not None else decorate
