@@ -10,7 +10,7 @@ prompt, and keeps the likeliest:
 
 - an enum value the request does not name also counts by how strongly the request calls for
   it (`_associations`: "Japanese yen" for `JPY`);
-- no value the request holds once goes to two parameters (a value it repeats may);
+- no value goes to two parameters unless the request repeats it;
 - the other parameters keep what generation wrote;
 - with too many assignments to score at once, each parameter is chosen in turn, among the
   values the ones before it left.
@@ -61,7 +61,7 @@ async def _jointly(
         return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0] if candidates else arguments
     best, taken = dict(arguments), list[Scalar]()
     for name, values in domains.items():
-        options = [{**best, name: v} for v in values if _key(v) not in repeats or taken.count(_key(v)) < repeats[_key(v)]]
+        options = [{**best, name: v} for v in values if isinstance(v, bool) or taken.count(_key(v)) < max(1, repeats.get(_key(v), 0))]
         if len(options) > 1:
             best = await _likeliest(transcript, options, association)
         elif options:
@@ -95,13 +95,14 @@ def _undecided(domains: dict[str, list[Scalar]], evidence: Evidence | None) -> b
 
 
 def _assignments(arguments: dict[str, Any], domains: dict[str, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
-    """Every assignment of the domains' values, no value the request holds once used twice."""
+    """Every assignment of the domains' values, none giving one value to two parameters unless
+    the request says it twice (flags aside): "from km to km" is never meant."""
     names = list(domains)
     for combination in itertools.product(*(domains[n] for n in names)):
         counts: dict[Scalar, int] = {}
         for value in combination:
             counts[_key(value)] = counts.get(_key(value), 0) + 1
-        if any(n > max(1, repeats.get(v, 0)) for v, n in counts.items() if v in repeats):
+        if any(n > max(1, repeats.get(v, 0)) for v, n in counts.items() if not isinstance(v, bool)):
             continue
         yield {**arguments, **dict(zip(names, combination, strict=True))}
 
