@@ -179,9 +179,14 @@ def test_served_by_tells_an_item_of_an_array_from_a_new_call() -> None:
 # --- the decision layer, deterministic (scripted engine) --------------------------------------
 
 
+LEXICAL = DecisionSettings(question_margin=None, tool_margin=None)
+"""The request's own words only: the noisy-channel scores (one scoring request per tool) are
+tested on their own below."""
+
+
 def completer(replies: list[Any], decision: DecisionSettings | None = None) -> tuple[ChatCompleter, ScriptedEngine]:
     engine = ScriptedEngine(replies)
-    return ChatCompleter(engine, decision=decision), engine
+    return ChatCompleter(engine, decision=decision or LEXICAL), engine
 
 
 def request(user: str, tools: list[ToolSchema], **extra: Any) -> ChatRequest:
@@ -283,7 +288,7 @@ def _agent_with(replies: list[Any]) -> tuple[Any, ScriptedEngine]:
     from radixagent import Agent
 
     engine = ScriptedEngine(replies)
-    agent = Agent(engine)  # the default decisions: the request's own evidence on
+    agent = Agent(engine, decision=LEXICAL)  # the request's own words on
 
     @agent.tool
     def get_weather(city: str) -> str:
@@ -368,3 +373,16 @@ async def test_chat_answers_once_the_calls_in_its_history_served_the_request() -
     result = await chat.complete(ChatRequest.model_validate(body))
     assert result.content == "It is sunny, 21 C in Lisbon." and not result.tool_calls
     assert engine.replies_left == 0  # no tool was offered: nothing was scored
+
+
+def test_abstaining_weighs_the_words_and_the_noisy_channel() -> None:
+    from radixagent.decision.by_score import _abstains
+
+    settings = DecisionSettings(question_margin=2.0, tool_margin=10.0)
+    assert _abstains(True, None, settings) and not _abstains(False, None, settings)  # the words alone
+    assert _abstains(False, -3.0, settings)  # far likelier as a question to an assistant than for any tool
+    assert not _abstains(False, -1.0, settings)
+    assert not _abstains(True, 12.0, settings)  # no shared word, but the tool explains it far better
+    assert _abstains(True, 6.0, settings)
+    off = DecisionSettings(question_margin=None, tool_margin=None)
+    assert _abstains(True, 12.0, off) and not _abstains(False, -30.0, off)

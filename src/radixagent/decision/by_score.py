@@ -52,13 +52,18 @@ async def decide_by_score(
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
     prior = {name: settings.evidence_weight * value for name, value in support.items()}
-    if evidence is not None and settings.channel_weight > 0 and len(tools) > 1:
-        channel = await _noisy_channel(transcript, evidence.text, tools)
-        prior = {name: prior.get(name, 0.0) + settings.channel_weight * channel[name] for name in by_name}
+    may_abstain = bool(tools) and not require_tool and evidence is not None and settings.abstain_below is not None
+    margin: float | None = None
+    if evidence is not None and tools and ((settings.channel_weight > 0 and len(tools) > 1) or (may_abstain and settings.uses_channel_to_abstain)):
+        channel, question = await _noisy_channel(transcript, evidence.text, tools)
+        best = max(channel.values())
+        margin = best - question
+        if settings.channel_weight > 0:
+            prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
     options = list(by_name)
     if not require_tool or not options:
-        if options and evidence is not None and settings.abstain_below is not None:
-            if evidence.asks_about_the_world() or _grounds(evidence, tools) < settings.abstain_below:
+        if may_abstain and evidence is not None and settings.abstain_below is not None:
+            if evidence.asks_about_the_world() or _abstains(_grounds(evidence, tools) < settings.abstain_below, margin, settings):
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
@@ -105,18 +110,33 @@ async def _calls_until_run(
     return False
 
 
-async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> dict[str, float]:
-    """Each tool's log-probability of the request given the tool ("noisy channel"), relative
-    to the best tool's: the request is scored after the tool's name and description, so a
-    terse description, or one in another language than the request, still tells the tools
-    apart. Each tool's prompt is its own, and cached across requests."""
+QUESTION_PROMPT = "A question a user asks a chat assistant:"
+
+
+async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> tuple[dict[str, float], float]:
+    """Each tool's log-probability of the request given the tool ("noisy channel"), and the
+    request's log-probability as a question to a chat assistant. The request is scored after
+    each tool's name and description, so a terse description, or one in another language than
+    the request, still tells the tools apart. Each prompt is its own, and cached across requests."""
     totals = {}
     for tool in tools:
         prefix = f"Tool {tool.name}: {tool.description}\nA request a user sends to the tool {tool.name}:"
         result = await transcript.score_beside(prefix, [f" {request.strip()}"])
         totals[tool.name] = sum(result.scores[0].token_logprobs)
-    best = max(totals.values())
-    return {name: total - best for name, total in totals.items()}
+    question = await transcript.score_beside(QUESTION_PROMPT, [f" {request.strip()}"])
+    return totals, sum(question.scores[0].token_logprobs)
+
+
+def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings) -> bool:
+    """Whether to answer a request that is no question about the world directly
+    (`tool_choice=auto`): it shares nothing with any tool (`lexical`) unless the likeliest tool explains it far better than a question to an
+    assistant does; or a question to an assistant explains it better than any tool (`margin`:
+    the best tool's log-probability of the request minus the question's)."""
+    if margin is None:
+        return lexical
+    if settings.question_margin is not None and margin < -settings.question_margin:
+        return True
+    return lexical and (settings.tool_margin is None or margin < settings.tool_margin)
 
 
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:

@@ -56,6 +56,16 @@ class DecisionSettings(BaseModel):
         "after the tool's name and description (one scoring request per tool); it works when a description is terse or in "
         "another language than the request; 0 = off",
     )
+    question_margin: float | None = Field(
+        default=2.0,
+        description="score strategy, tool_choice auto: answer directly when the request is likelier, by more than this "
+        "(nats), as a question to a chat assistant than as a request to the likeliest tool (one scoring request per tool); None = off",
+    )
+    tool_margin: float | None = Field(
+        default=10.0,
+        description="score strategy, tool_choice auto: call a tool although the request shares no word with any tool when "
+        "the likeliest tool explains the request better than a question to an assistant by more than this (nats); None = off",
+    )
     bind_arguments: bool = Field(
         default=True,
         description="score strategy: where several parameters each allow a short list of values (the request's, an enum), "
@@ -69,8 +79,12 @@ class DecisionSettings(BaseModel):
     def model_only(self) -> DecisionSettings:
         """These settings with every use of the request's own words off: the model decides alone."""
         return self.model_copy(
-            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False}
+            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False, "question_margin": None, "tool_margin": None}
         )
+
+    @property
+    def uses_channel_to_abstain(self) -> bool:
+        return self.question_margin is not None or self.tool_margin is not None
 
     @property
     def uses_evidence(self) -> bool:
