@@ -211,7 +211,7 @@ async def test_evidence_answers_directly_when_no_tool_has_any() -> None:
 async def test_evidence_outweighs_a_weak_model_preference() -> None:
     # the scripted engine scores its pick 0 and the rest -10; evidence of ~5 nats does not
     # overturn that, but a strong weight does
-    strong = DecisionSettings(evidence_weight=20.0)
+    strong = LEXICAL.model_copy(update={"evidence_weight": 20.0})
     chat, _ = completer([" lock_door", '{"room": "kitchen", "on": false}'], strong)
     result = await chat.complete(request("Switch off the kitchen light", [LIGHT, DOOR]))
     assert result.tool_calls[0].name == "set_light"
