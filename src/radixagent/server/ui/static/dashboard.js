@@ -69,7 +69,9 @@ function describeEvent(data) {
   switch (data.type) {
     case "step": return "step " + e.step;
     case "tool_call": return e.call.tool_name + "(" + JSON.stringify(e.call.arguments) + ")";
-    case "tool_result": return e.result.error ? e.result.tool + " failed: " + e.result.error : e.result.tool + " \u2192 " + short(String(e.result.result), 80);
+    case "tool_result":
+      if (e.result.error_type === "denied") return e.result.tool + " not run: " + e.result.error;
+      return e.result.error ? e.result.tool + " failed: " + e.result.error : e.result.tool + " \u2192 " + short(String(e.result.result), 80);
     case "failure": return e.operation + ": " + e.message;
     case "run_end": return (e.response.is_successful ? "answered: " : "failed: ") + short(e.response.content || e.response.error_message || "", 100);
     case "session_created": return "created " + (e.title || "");
@@ -254,11 +256,13 @@ function drawSteps(tree) {
     for (const child of n.children.map((id) => byId.get(id)).filter(Boolean)) {
       for (const p of child.parts) if (p.kind === "tool-result") results.set(p.record.id, p.record);
     }
+    const asked = new Set(n.parts.filter((p) => p.kind === "approval-request").map((p) => p.call_id));
     const callBox = el("div", { class: "calls" });
     for (const c of calls) {
       const r = results.get(c.id);
-      callBox.append(el("div", {}, c.tool_name + "(" + JSON.stringify(c.arguments) + ")",
-        r ? el("span", { class: r.error ? "err" : "result", text: " \u21d2 " + short(String(r.error || r.result), 60) + " (" + Math.round(r.duration_ms) + " ms)" }) : null));
+      const outcome = r ? el("span", { class: r.error ? "err" : "result", text: " \u21d2 " + short(String(r.error || r.result), 60) + " (" + Math.round(r.duration_ms) + " ms)" })
+        : asked.has(c.id) ? el("span", { class: "hint", text: " waiting for approval" }) : null;
+      callBox.append(el("div", {}, c.tool_name + "(" + JSON.stringify(c.arguments) + ")", outcome));
     }
     if (!calls.length) callBox.append(el("div", { class: "hint", text: short(nodeSummary(n), 80) }));
     const u = n.usage;
@@ -298,36 +302,60 @@ function drawFeedback(status) {
   box.append(list);
 }
 
-async function loadApprovals(sessionId) {
+// The pending calls: drawn at once from an `approval_required` event (the run's lease is still
+// held then, so the list route would wait for the run to end), and redrawn from the list route
+// when a run ends or a decision is taken. A call already shown keeps its row (a reason being
+// typed, a decision on its way).
+function approvalRow(sessionId, item) {
+  const approve = el("button", { class: "approve", type: "button", text: "Approve" });
+  const deny = el("button", { class: "deny", type: "button", text: "Deny" });
+  const reason = el("input", { class: "reason", type: "text", maxlength: "500", placeholder: "why deny (optional, the model reads it)", "aria-label": "reason to deny" });
+  const status = el("span", { class: "hint status" });
+  const row = el("li", { "data-call": item.call_id }, el("span", { class: "chip tool_call", text: item.tool }), el("code", { text: JSON.stringify(item.arguments) }), reason, approve, deny, status);
+  const decide = async (decision) => {
+    approve.disabled = deny.disabled = reason.disabled = true;  // the answer may take a whole resumed run: one click is enough
+    row.classList.add("deciding");
+    status.className = "hint status";
+    status.textContent = decision === "approve" ? "approved: the run goes on\u2026" : "denied: the run goes on\u2026";
+    try {
+      const body = { decision, reason: decision === "deny" ? reason.value.trim() : "" };
+      await api(`/v1/sessions/${encodeURIComponent(sessionId)}/approvals/${encodeURIComponent(item.call_id)}`, { method: "POST", body: JSON.stringify(body) });
+    } catch (error) {
+      approve.disabled = deny.disabled = reason.disabled = false;
+      row.classList.remove("deciding");
+      status.className = "error status";
+      status.textContent = "not taken: " + error.message;
+      return;
+    }
+    loadApprovals(sessionId);
+  };
+  approve.addEventListener("click", () => decide("approve"));
+  deny.addEventListener("click", () => decide("deny"));
+  return row;
+}
+
+function showApprovals(sessionId, waiting, { replace }) {
   const panel = document.getElementById("approvals");
+  const list = document.getElementById("approval-list");
+  const rows = new Map([...list.children].map((li) => [li.dataset.call, li]));
+  if (replace) {
+    const still = new Set(waiting.map((item) => item.call_id));
+    for (const [id, li] of rows) if (!still.has(id)) li.remove();
+  }
+  for (const item of waiting) if (!rows.has(item.call_id)) list.append(approvalRow(sessionId, item));
+  panel.hidden = list.children.length === 0;
+}
+
+async function loadApprovals(sessionId) {
   let pending;
   try {
     pending = await api("/v1/sessions/" + encodeURIComponent(sessionId) + "/approvals");
   } catch (error) {
-    panel.hidden = true;  // a server without approvals (404): no panel
+    document.getElementById("approvals").hidden = true;  // a server without approvals (404): no panel
     return;
   }
-  const list = document.getElementById("approval-list");
-  list.replaceChildren();
-  const waiting = pending.data.filter((item) => item.decision == null);  // the list also holds the turn's decided calls
-  for (const item of waiting) {
-    const approve = el("button", { class: "approve", type: "button", text: "Approve" });
-    const deny = el("button", { class: "deny", type: "button", text: "Deny" });
-    const decide = async (decision) => {
-      const reason = decision === "deny" ? (window.prompt("Why deny this call? (optional)") || "") : "";
-      approve.disabled = deny.disabled = true;  // the answer may take a whole resumed run: one click is enough
-      try {
-        await api(`/v1/sessions/${encodeURIComponent(sessionId)}/approvals/${encodeURIComponent(item.call_id)}`, { method: "POST", body: JSON.stringify({ decision, reason }) });
-      } catch (error) {
-        window.alert("The decision was not taken: " + error.message);
-      }
-      loadApprovals(sessionId);
-    };
-    approve.addEventListener("click", () => decide("approve"));
-    deny.addEventListener("click", () => decide("deny"));
-    list.append(el("li", { "data-call": item.call_id }, el("span", { class: "chip tool_call", text: item.tool }), el("code", { text: JSON.stringify(item.arguments) }), approve, deny));
-  }
-  panel.hidden = waiting.length === 0;
+  // the list also holds the decided calls of a turn that still waits for others
+  showApprovals(sessionId, pending.data.filter((item) => item.decision == null), { replace: true });
 }
 
 function sessionPage() {
@@ -374,15 +402,15 @@ function sessionPage() {
       decided();
       const paused = (e.response.pending_approvals || []).length > 0;
       liveStatus.textContent = paused ? "waiting for approval" : e.response.is_successful ? "finished" : "failed";
-      live.classList.add("done");
-      liveSteps.append(el("li", { class: "final" }, el("span", { class: "chip run_end", text: "answer" }), el("div", { text: e.response.content || e.response.error_message || "" })));
+      // a paused run has no answer yet: the run goes on, in this list, once its calls are decided
+      if (!paused) liveSteps.append(el("li", { class: "final" }, el("span", { class: "chip run_end", text: "answer" }), el("div", { text: e.response.content || e.response.error_message || "" })));
       reload();
       loadApprovals(sessionId);
     } else if (data.type === "approval_required") {
       decided();
       liveStatus.textContent = "waiting for approval";
       stepItem(e.step ?? liveSteps.children.length).append(el("div", {}, el("span", { class: "chip approval_required", text: "approval" }), describeEvent(data)));
-      loadApprovals(sessionId);
+      showApprovals(sessionId, e.approvals, { replace: false });
     } else if (data.type === "dropped") {
       reload();
     } else if (data.type === "session_deleted") {
