@@ -164,8 +164,8 @@ def test_an_operator_approves_and_denies_tool_calls_as_runs_go_on_live(browser: 
         for chart in ("chart-cache", "chart-latency"):
             svg = browser.find_element(By.ID, chart)
             assert shown(svg)
-            line = wait_for(browser, lambda d, c=chart: d.find_elements(By.CSS_SELECTOR, f"#{c} polyline.series"), f"{chart}'s line")[0]
-            wait_for(browser, lambda d, c=chart: len(d.find_element(By.CSS_SELECTOR, f"#{c} polyline.series").get_attribute("points").split()) == 2, "one point per step")
+            points = f"#{chart} polyline.series"
+            wait_for(browser, lambda d, p=points: [len(e.get_attribute("points").split()) for e in d.find_elements(By.CSS_SELECTOR, p)] == [2], f"{chart}'s line, a point per step")
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#recommendations li"), "the feedback panel")
         assert "runs" in browser.find_element(By.ID, "feedback").text
         tree = browser.find_element(By.ID, "tree")

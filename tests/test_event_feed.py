@@ -7,10 +7,12 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from radixagent.agent import StepEvent
 from radixagent.engine import ScriptedEngine
@@ -103,6 +105,43 @@ def listen(url: str, key: str, found: list[tuple[str, dict[str, Any]]], stop_at:
                 found.append((name, json.loads(line[len("data: ") :])))
                 if name == stop_at:
                     return
+
+
+def read_until(lines: Iterator[str], stop: Callable[[str, dict[str, Any]], bool]) -> list[tuple[str, dict[str, Any]]]:
+    """The events of an open feed, up to and with the first one `stop` picks."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    name = None
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[len("event: ") :]
+        elif line.startswith("data: ") and name is not None:
+            found.append((name, json.loads(line[len("data: ") :])))
+            if stop(*found[-1]):
+                return found
+    raise AssertionError(f"the feed ended before the awaited event, after {found}")
+
+
+def test_a_paused_run_tells_its_owner_and_no_other_key_that_a_call_waits_for_approval() -> None:
+    engine = ScriptedEngine([" add", '{"a": 2, "b": 40}'])
+    settings = ServerSettings(server_api_keys="alice-key,bob-key", decision_evidence=False)
+    app = create_app(settings, engine=engine, store=SQLiteStore(":memory:"), tools=CATALOGUE)
+    alice, bob = ({"Authorization": f"Bearer {who}-key"} for who in ("alice", "bob"))
+    with TestClient(app) as client:
+        sid = client.post("/v1/sessions", headers=alice, json={"tools": ["add"], "approval": {"tools": ["add"]}}).json()["id"]
+        with client.stream("GET", "/v1/events", headers=alice) as alices, client.stream("GET", "/v1/events", headers=bob) as bobs:
+            assert alices.status_code == bobs.status_code == 200
+            paused = client.post(f"/v1/sessions/{sid}/messages", headers=alice, json={"content": "2 + 40?"}).json()
+            assert paused["outcome"] == "awaiting_approval"
+            bobs_own = client.post("/v1/sessions", headers=bob, json={"title": "bob's"}).json()["id"]  # the last event published
+            heard = read_until(alices.iter_lines(), lambda name, _: name == "run_end")
+            bob_heard = read_until(bobs.iter_lines(), lambda name, data: data["session_id"] == bobs_own)
+    assert [name for name, _ in heard] == ["step", "approval_required", "run_end"]
+    request = heard[1][1]
+    assert request["session_id"] == sid and request["type"] == request["event"]["type"] == "approval_required"
+    assert request["event"]["approvals"] == paused["response"]["pending_approvals"]
+    assert [(a["tool"], a["arguments"], a["decision"]) for a in request["event"]["approvals"]] == [("add", {"a": 2, "b": 40}, None)]
+    # bob's feed was open all along: it carried his own session, nothing of alice's
+    assert [(name, data["session_id"]) for name, data in bob_heard] == [("session_created", bobs_own)]
 
 
 def test_the_feed_streams_a_run_to_its_owner_and_admins_only() -> None:
