@@ -3,8 +3,8 @@
 downloads a browser). The server runs on loopback with a scripted engine, a SQLite file and
 an API key. Without Chromium these tests fail rather than skip: install it.
 
-Set RADIXAGENT_DASHBOARD_SCREENSHOT=path to keep the session page's screenshot there (the
-one in docs/dashboard.md is made so)."""
+Set RADIXAGENT_DASHBOARD_SCREENSHOT=path to keep the session page's screenshot there, taken
+while a tool call waits for approval (the one in docs/dashboard.md is made so)."""
 
 from __future__ import annotations
 
@@ -218,7 +218,8 @@ def test_an_operator_approves_and_denies_tool_calls_as_runs_go_on_live(browser: 
         browser.find_element(By.LINK_TEXT, "Sessions").click()
         row = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-session="{sid}"]'), "the session's row")[0]
         cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
-        assert cells[0] == "Sums in the browser" and cells[4] == "5" and cells[6].endswith("%")
+        # three messages, two of them paused and resumed: five runs, five steps
+        assert cells[0] == "Sums in the browser" and cells[3:5] == ["5", "5"] and cells[6].endswith("%")
         overall = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#chart-cache polyline.series"), "the overall cache chart")[0]
         assert len(overall.get_attribute("points").split()) == 5
     shot = tmp_path / "session.png"

@@ -56,7 +56,7 @@ class SessionRow(BaseModel):
     created_at: datetime
     updated_at: datetime
     model: str | None = None
-    runs: int = Field(description="messages answered (agent runs)")
+    runs: int = Field(description="agent runs (a run paused for approval and its resumption are two)")
     steps: int = Field(description="engine calls")
     prompt_tokens: int
     cached_tokens: int
