@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "extras", "settings"),
     ("engine",),
     ("schemas",),
+    ("telemetry",),
     ("evidence", "prompting", "validation", "recovery", "tools", "memory"),
     ("decision", "feedback"),
     ("agent", "chat"),

@@ -5,7 +5,8 @@
     pip install 'radixagent[postgres]'   PostgresStore, postgresql:// database URLs (psycopg)
     pip install 'radixagent[plot]'       FeedbackCollector.plot / build_figure (matplotlib)
     pip install 'radixagent[mcp]'        tools from MCP servers, `radixagent mcp` (the mcp SDK)
-    pip install 'radixagent[all]'        all four
+    pip install 'radixagent[otel]'       traces exported over OTLP (the OpenTelemetry SDK and exporter)
+    pip install 'radixagent[all]'        all of them
 
 The core never imports an optional library at import time; the module of a feature imports it
 inside `requires_extra`, which turns a missing library into a `ConfigurationError` naming the
@@ -22,7 +23,7 @@ from radixagent.errors import ConfigurationError
 
 __all__ = ["Extra", "requires_extra"]
 
-Extra = Literal["server", "postgres", "plot", "mcp"]
+Extra = Literal["server", "postgres", "plot", "mcp", "otel"]
 
 
 @contextmanager

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         description="where sessions and feedback live: postgresql://user:password@host:port/dbname (shared by "
         "several server replicas), a SQLite file path or sqlite:///path; default: radixagent.db in data_dir",
     )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="an OpenTelemetry collector's OTLP/HTTP address (http://host:4318) to send traces to; default: "
+        "OTEL_EXPORTER_OTLP_ENDPOINT when set, else no export (needs the [otel] extra)",
+    )
 
 
 def get_settings() -> Settings:

@@ -41,6 +41,7 @@ from radixagent.agent.events import (
 )
 from radixagent.agent.run import Run
 from radixagent.agent.status import AgentStatus, FailureSummary
+from radixagent.agent.tracing import traced_run
 from radixagent.decision import DecisionSettings, protocol_text
 from radixagent.engine import Engine
 from radixagent.engine._portal import run_sync
@@ -76,6 +77,7 @@ from radixagent.schemas import (
     ToolResultPart,
     ToolSchema,
 )
+from radixagent.telemetry import traced
 from radixagent.tools import ToolRegistry
 from radixagent.validation import OutputValidator, check_message
 
@@ -117,6 +119,7 @@ class Agent:
         ground_answers: bool = True,
         observers: Sequence[EventHandler] = (),
         approval: ApprovalRule | None = None,
+        name: str = "radixagent",
     ) -> None:
         if max_iterations < 1:
             raise InputError(f"max_iterations must be at least 1, not {max_iterations}.")
@@ -124,8 +127,10 @@ class Agent:
             from radixagent.engine.factory import create_engine
 
             engine = create_engine("embedded")
+        self.name = name
+        """What traces call the agent (`gen_ai.agent.name`)."""
         self.base_engine = engine
-        self.engine: Engine = RecoveringEngine(engine, policy=retry_policy, fallback=fallback)
+        self.engine: Engine = RecoveringEngine(traced(engine), policy=retry_policy, fallback=traced(fallback) if fallback is not None else None)
         self.instructions = instructions
         self.tool_manager = ToolRegistry()
         for tool in tools:
@@ -309,6 +314,7 @@ class Agent:
         self.memory.initialize_with_system(self.system_prompt())
         self._tools_at_start = tools
 
+    @traced_run
     async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
         started = time.perf_counter()
         run = Run(self, branch, on_event, query)

@@ -65,6 +65,7 @@ from radixagent.errors import (
 )
 from radixagent.prompting import CHATML, ChatFormat, Transcript, TurnWriter
 from radixagent.schemas import ToolCallRecord
+from radixagent.telemetry.chat import ChatSpan, chat_span
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +148,8 @@ class ChatCompleter:
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         """One assistant turn for `request`."""
-        with tap_scope() as state:
-            return await self._complete(request, state)
+        with tap_scope() as state, chat_span(self.engine.name, request.model, stream=False) as span:
+            return _traced(span, await self._complete(request, state))
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatDelta]:
         """The same turn, streamed: text deltas of the answer as the engine writes it, then a
@@ -158,8 +159,8 @@ class ChatCompleter:
 
         async def work() -> None:
             try:
-                with tap_scope(on_text=queue.put_nowait) as state:
-                    queue.put_nowait(await self._complete(request, state, plan))
+                with tap_scope(on_text=queue.put_nowait) as state, chat_span(self.engine.name, request.model, stream=True) as span:
+                    queue.put_nowait(_traced(span, await self._complete(request, state, plan)))
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 queue.put_nowait(exc)
                 if isinstance(exc, asyncio.CancelledError):
@@ -334,6 +335,19 @@ class ChatCompleter:
         error = next(iter(validator.iter_errors(value)), None)
         if error is not None:
             raise EngineResponseError(f"The engine's answer breaks the response_format schema: {error.message}")
+
+
+def _traced(span: ChatSpan | None, result: ChatResult) -> ChatResult:
+    """`result`, recorded on the request's span when there is one."""
+    if span is not None:
+        span.finish(
+            model=result.model,
+            usage=result.usage,
+            finish_reason=result.finish_reason,
+            tool_calls=[c.name for c in result.tool_calls],
+            confidence=result.confidence,
+        )
+    return result
 
 
 @dataclass

@@ -27,6 +27,7 @@ from radixagent.server.config import ServerSettings
 from radixagent.server.hub import EventHub
 from radixagent.server.limits import Lifecycle
 from radixagent.server.metrics import ServerMetrics
+from radixagent.telemetry import traced
 
 if TYPE_CHECKING:
     from radixagent.tools.mcp import MCPToolset
@@ -118,7 +119,7 @@ class AppState:
         if not self.settings.decision_evidence:
             decision = decision.model_only()
         self._completer = ChatCompleter(
-            RecoveringEngine(engine), decision=decision, chat_format=self.chat_format, default_max_tokens=self.settings.max_tokens
+            RecoveringEngine(traced(engine)), decision=decision, chat_format=self.chat_format, default_max_tokens=self.settings.max_tokens
         )
         self._sessions = SessionAgents(
             engine,
