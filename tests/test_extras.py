@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-OPTIONAL = ("fastapi", "uvicorn", "starlette", "matplotlib", "psycopg", "prometheus_client", "mcp")
+OPTIONAL = ("fastapi", "uvicorn", "starlette", "matplotlib", "psycopg", "prometheus_client", "mcp", "opentelemetry.sdk", "opentelemetry.exporter")
 
 
 def _run(code: str) -> str:
@@ -50,6 +50,7 @@ def test_the_core_imports_no_optional_library() -> None:
             "mcp",
         ),
         ("mcp", "from radixagent.tools import ToolRegistry\nfrom radixagent.tools.mcp import build_mcp_server\nbuild_mcp_server(ToolRegistry())", "mcp"),
+        ("opentelemetry.sdk", "from radixagent.telemetry import configure_tracing; configure_tracing(endpoint='http://127.0.0.1:4318')", "otel"),
     ],
 )
 def test_a_missing_extra_is_a_configuration_error_naming_it(blocked: str, feature: str, extra: str) -> None:

@@ -273,6 +273,10 @@ def serve(
         typer.Option("--mcp-config", help='A JSON file of MCP servers ({"mcpServers": {...}}) whose tools sessions may use.', envvar="RADIXAGENT_MCP_CONFIG"),
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level: critical, error, warning, info, debug.")] = "info",
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option("--otlp-endpoint", help="Send traces to this OpenTelemetry collector (OTLP/HTTP, e.g. http://localhost:4318); needs radixagent[otel].", envvar="RADIXAGENT_OTLP_ENDPOINT"),
+    ] = None,
 ) -> None:
     """Serve the OpenAI-compatible API (valid tool calls) and agent sessions over HTTP."""
     with user_errors():
@@ -287,6 +291,7 @@ def serve(
             "max_concurrency": max_concurrency,
             "request_timeout": request_timeout,
             "mcp_config": mcp_config,
+            "otlp_endpoint": otlp_endpoint,
         }
         settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
         if settings.mcp_config is not None:  # a wrong file fails here, before the engine starts

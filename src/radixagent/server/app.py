@@ -5,7 +5,8 @@
 
 Routers per resource: `openai` (/v1/chat/completions, /v1/models), `sessions` (/v1/sessions...),
 `ops` (/healthz, /readyz, /metrics), `feed` (/v1/events), and the dashboard `ui` (/ui).
-Middleware, outermost first: unexpected errors (a 500 with an error id), metrics, the
+Middleware, outermost first: the client's trace context (while tracing is configured),
+unexpected errors (a 500 with an error id), metrics, the
 dashboard's login cookie (server/ui/auth.py), the key check, the body (size and deadline), the concurrency
 limit: a request takes a slot only once its key is checked and its body is in.
 """
@@ -34,6 +35,7 @@ from radixagent.server.limits import (
 )
 from radixagent.server.state import AppState
 from radixagent.server.ui import UiCookieMiddleware, install
+from radixagent.server.tracing import TraceContextMiddleware
 
 
 def create_app(
@@ -85,4 +87,5 @@ def create_app(
     app.add_middleware(UiCookieMiddleware, settings=settings, metrics=state.metrics)  # the login cookie, on /ui and /v1/events only
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(UnexpectedErrorMiddleware, metrics=state.metrics)
+    app.add_middleware(TraceContextMiddleware)
     return app

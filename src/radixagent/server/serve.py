@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from radixagent.server.app import create_app
 from radixagent.server.config import ServerSettings
 from radixagent.server.state import AppState
+from radixagent.telemetry import configure_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +61,13 @@ def serve(
     api_key: str | None = None,
     log_level: str = "info",
 ) -> None:
-    """Open the engine and the store (so a wrong flag fails here, before listening), then serve
-    until interrupted."""
+    """Set up trace export when an OTLP endpoint is configured, open the engine and the store
+    (so a wrong flag fails here, before listening), then serve until interrupted."""
     from radixagent.engine.factory import create_engine
     from radixagent.memory import open_store
 
     settings = settings or ServerSettings()
+    configure_tracing(settings)
     store = open_store(settings.database_url)
     try:
         engine_obj = create_engine(engine, model_path=model_path, api_key=api_key, settings=settings)
