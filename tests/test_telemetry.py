@@ -228,7 +228,7 @@ def test_without_a_tracer_provider_nothing_is_traced() -> None:
     assert response.is_successful and seen == [False]
 
 
-def test_a_served_chat_completion_is_a_chat_span_over_its_engine_calls(exporter: InMemorySpanExporter) -> None:
+def test_served_chat_completions_and_session_runs_make_spans(exporter: InMemorySpanExporter) -> None:
     engine = ScriptedEngine()
     app = create_app(ServerSettings(decision_evidence=False), engine=engine, store=SQLiteStore(":memory:"), tools=[])
     with BackgroundServer(app) as running:
@@ -242,7 +242,16 @@ def test_a_served_chat_completion_is_a_chat_span_over_its_engine_calls(exporter:
         parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
         with httpx.stream("POST", running.url + "/v1/chat/completions", json=streamed, headers={"traceparent": parent}, timeout=30) as response:
             assert response.status_code == 200 and "[DONE]" in response.read().decode()
+        session = httpx.post(running.url + "/v1/sessions", json={"tools": []}, timeout=30).json()
+        engine.add_replies(" answer", "Hello.")
+        message = httpx.post(running.url + f"/v1/sessions/{session['id']}/messages", json={"content": "hi"}, timeout=30)
+        assert message.status_code == 200, message.text
     spans = exporter.get_finished_spans()
+    # a session's message is an agent run, in the session's conversation
+    run = one(spans, "invoke_agent radixagent")
+    assert (run.attributes or {})[names.CONVERSATION_ID] == session["id"]
+    [step] = children(spans, run)
+    assert children(spans, step) and all(c.name == "text_completion scripted" for c in children(spans, step))
     chats = [s for s in spans if s.name == "chat anything"]
     assert len(chats) == 2
     tools_turn, streamed_turn = sorted(chats, key=lambda s: s.start_time or 0)
@@ -343,3 +352,15 @@ def test_the_otlp_endpoint_comes_from_the_setting_or_the_standard_variables(monk
     assert otlp_traces_endpoint(ServerSettings().otlp_endpoint) == "https://mine:4318/v1/traces"
     with pytest.raises(ConfigurationError, match="http:// or https://"):
         otlp_traces_endpoint("collector:4318")
+
+
+def test_serve_takes_the_otlp_endpoint_and_refuses_a_bad_one_before_listening(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from radixagent.cli import app
+
+    monkeypatch.delenv("RADIXAGENT_OTLP_ENDPOINT", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--engine", "http://127.0.0.1:1", "--otlp-endpoint", "collector:4318"])
+    assert result.exit_code == 1
+    assert "The OTLP endpoint 'collector:4318' is not an http:// or https:// URL" in " ".join(result.stderr.split())
+    assert tracer() is None

@@ -39,12 +39,16 @@ def otlp_traces_endpoint(endpoint: str | None = None) -> str | None:
     as the OpenTelemetry specification says."""
     specific = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
     base = (endpoint or "").strip() or (None if specific else os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip())
-    url = specific if not base else base if base.rstrip("/").endswith(TRACES_PATH) else base.rstrip("/") + TRACES_PATH
-    if not url:
+    given = base or specific
+    if not given:
         return None
-    if not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"The OTLP endpoint {url!r} is not an http:// or https:// URL: give the collector's OTLP/HTTP address, such as http://localhost:4318.")
-    return url
+    if not given.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"The OTLP endpoint {given!r} is not an http:// or https:// URL: give the collector's OTLP/HTTP address, such as http://localhost:4318."
+        )
+    if not base or base.rstrip("/").endswith(TRACES_PATH):
+        return given
+    return base.rstrip("/") + TRACES_PATH
 
 
 def tracer_provider(url: str) -> TracerProvider:
