@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -104,22 +105,31 @@ async def main(runs: int, rounds: int) -> None:
     for mode, (_, chosen) in modes.items():  # warm-up
         set_provider(chosen)
         await time_runs(*agents[mode], 5)
-    for _ in range(rounds):
-        for mode, (_, chosen) in modes.items():
-            set_provider(chosen)
+    ratios: dict[str, list[float]] = {mode: [] for mode in modes}
+    order = list(modes)
+    for round_number in range(rounds):
+        medians = {}
+        for mode in order[round_number % 3 :] + order[: round_number % 3]:  # each mode goes first in turn
+            set_provider(modes[mode][1])
             exporter.clear()
-            times[mode] += await time_runs(*agents[mode], runs)
+            gc.collect()  # one mode's garbage is not the next one's pause
+            measured = await time_runs(*agents[mode], runs)
+            times[mode] += measured
+            medians[mode] = statistics.median(measured)
             spans[mode] += len(exporter.get_finished_spans())
+        for mode in modes:
+            ratios[mode].append(medians[mode] / medians["baseline"])
     set_provider(None)
 
     base = statistics.median(times["baseline"])
     table = Table(title=f"An agent run on the scripted engine (tool call + answer), {runs * rounds} runs per mode")
-    for column in ("mode", "median CPU ms/run", "p90 CPU ms/run", "vs baseline", "spans/run"):
+    for column in ("mode", "median CPU ms/run", "p90 CPU ms/run", "vs baseline", "per round: min-max", "spans/run"):
         table.add_column(column, justify="right" if column != "mode" else "left")
     for mode, values in times.items():
         median = statistics.median(values)
         p90 = statistics.quantiles(values, n=10)[-1]
-        table.add_row(mode, f"{median:.3f}", f"{p90:.3f}", f"{median / base:.3f}", f"{spans[mode] / len(values):.1f}")
+        spread = f"{min(ratios[mode]):.3f}-{max(ratios[mode]):.3f}"
+        table.add_row(mode, f"{median:.3f}", f"{p90:.3f}", f"{median / base:.3f}", spread, f"{spans[mode] / len(values):.1f}")
     console.print(table)
 
     engine = ScriptedEngine()
@@ -128,6 +138,7 @@ async def main(runs: int, rounds: int) -> None:
     calls = 2000
     per: dict[str, list[float]] = {"RecoveringEngine(engine)": [], "RecoveringEngine(traced(engine))": []}
     for _ in range(rounds):
+        gc.collect()
         for name, chosen_engine in (("RecoveringEngine(engine)", plain), ("RecoveringEngine(traced(engine))", wrapped)):
             engine.add_replies(*(["ok"] * calls))
             per[name] += await time_calls(lambda e=chosen_engine: e.generate("Say ok."), calls)

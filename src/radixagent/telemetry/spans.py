@@ -63,7 +63,9 @@ TOOL_CALLS = "radixagent.tool_calls"
 CONFIDENCE = "radixagent.confidence"
 FAILURE_EVENT = "radixagent.failure"
 
-_cached: tuple[trace.TracerProvider, Tracer] | None = None
+_cached: tuple[trace.TracerProvider | None, Tracer | None] = (None, None)
+"""The global provider last seen and its answer: asked on every run and engine call, so the
+answer is worked out once per provider."""
 
 
 def tracer() -> Tracer | None:
@@ -71,12 +73,11 @@ def tracer() -> Tracer | None:
     (then nothing is traced and no span object is made)."""
     global _cached
     provider = trace.get_tracer_provider()
-    if isinstance(provider, ProxyTracerProvider | NoOpTracerProvider):
-        return None
-    cached = _cached
-    if cached is not None and cached[0] is provider:
-        return cached[1]
-    found = provider.get_tracer(TRACER_NAME, version("radixagent"))
+    seen, found = _cached
+    if provider is seen:
+        return found
+    unset = isinstance(provider, ProxyTracerProvider | NoOpTracerProvider)
+    found = None if unset else provider.get_tracer(TRACER_NAME, version("radixagent"))
     _cached = (provider, found)
     return found
 
