@@ -51,3 +51,4 @@ bench: setup
 	$(BIN)/python benchmarks/store_bench.py
 	$(BIN)/python benchmarks/toolcall_bench.py
 	$(BIN)/python benchmarks/agent_runs.py
+	$(BIN)/python benchmarks/telemetry_bench.py
