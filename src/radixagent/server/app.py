@@ -34,8 +34,8 @@ from radixagent.server.limits import (
     UnexpectedErrorMiddleware,
 )
 from radixagent.server.state import AppState
-from radixagent.server.ui import UiCookieMiddleware, install
 from radixagent.server.tracing import TraceContextMiddleware
+from radixagent.server.ui import UiCookieMiddleware, install
 
 
 def create_app(
