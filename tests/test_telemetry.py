@@ -364,3 +364,23 @@ def test_serve_takes_the_otlp_endpoint_and_refuses_a_bad_one_before_listening(mo
     assert result.exit_code == 1
     assert "The OTLP endpoint 'collector:4318' is not an http:// or https:// URL" in " ".join(result.stderr.split())
     assert tracer() is None
+
+
+def test_a_run_resumed_after_approval_is_traced_too(exporter: InMemorySpanExporter) -> None:
+    from radixagent.schemas import Approve
+
+    agent = Agent(ScriptedEngine([" add", '{"a": 2, "b": 40}', " answer", "The sum is 42."]), decision=MODEL_ONLY)
+
+    @agent.tool(requires_approval=True)
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    paused = agent.run_sync("What is 2 + 40?")
+    [pending] = paused.pending_approvals
+    agent.resume_sync({pending.call_id: Approve()})
+    runs = [s for s in exporter.get_finished_spans() if s.name == "invoke_agent radixagent"]
+    assert len(runs) == 2  # the paused run and its resumption
+    tool = one(exporter.get_finished_spans(), "execute_tool add")
+    assert tool.parent is not None and tool.context is not None
+    assert any(s.context is not None and s.context.span_id == tool.parent.span_id for s in exporter.get_finished_spans() if s.name.startswith("step"))

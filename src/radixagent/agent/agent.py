@@ -278,7 +278,7 @@ class Agent:
         async with self._lock:
             self._ensure_session()
         branches = self.memory.fork(node_id, len(queries))
-        return list(await asyncio.gather(*(self._run(q, b, self.max_iterations) for q, b in zip(queries, branches, strict=True))))
+        return list(await asyncio.gather(*(self._run(q, b, self.max_iterations, None) for q, b in zip(queries, branches, strict=True))))
 
     def fork_sync(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
         return run_sync(self.fork(queries, node_id=node_id))
@@ -331,6 +331,7 @@ class Agent:
             await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
             return await run.failure(str(exc), started)
 
+    @traced_run
     async def _resume(self, node: ConversationNode, denied: Mapping[str, str], max_iterations: int, on_event: EventHandler | None) -> AgentResponse:
         """Continue the run paused at `node`: its request, its earlier tool results and its
         step count come from the branch, so this works after a restart too."""

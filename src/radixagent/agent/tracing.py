@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from radixagent.agent.events import (
     AgentEvent,
@@ -24,23 +24,24 @@ from radixagent.telemetry import RunTrace, tracer
 
 if TYPE_CHECKING:
     from radixagent.agent.agent import Agent
-    from radixagent.memory.tree import Branch
 
 RunMethod = TypeVar("RunMethod", bound=Callable[..., Awaitable[AgentResponse]])
 
 
 def traced_run(run: RunMethod) -> RunMethod:
-    """Wrap `Agent._run`: while a tracer provider is configured, the run is a span whose
+    """Wrap `Agent._run` or `Agent._resume` (called with their run's `on_event` as the last
+    positional argument): while a tracer provider is configured, the run is a span whose
     children are its steps, and theirs the step's engine calls and tool calls."""
 
     @functools.wraps(run)
-    async def traced(agent: Agent, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
+    async def traced(agent: Agent, *arguments: Any) -> AgentResponse:
+        *head, on_event = arguments
         found = tracer()
         if found is None:
-            return await run(agent, query, branch, max_iterations, on_event)
+            return await run(agent, *arguments)
         spans = RunTrace(found, agent_name=agent.name, session_id=agent.memory.session_id, provider=agent.base_engine.name)
         try:
-            response = await run(agent, query, branch, max_iterations, _observing(spans, on_event))
+            response = await run(agent, *head, _observing(spans, on_event))
         except BaseException as exc:
             spans.close(exc)
             raise
