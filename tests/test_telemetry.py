@@ -383,4 +383,8 @@ def test_a_run_resumed_after_approval_is_traced_too(exporter: InMemorySpanExport
     assert len(runs) == 2  # the paused run and its resumption
     tool = one(exporter.get_finished_spans(), "execute_tool add")
     assert tool.parent is not None and tool.context is not None
-    assert any(s.context is not None and s.context.span_id == tool.parent.span_id for s in exporter.get_finished_spans() if s.name.startswith("step"))
+    # the approved call runs inside the resumed run's span
+    resumed = [s for s in exporter.get_finished_spans() if s.context is not None and s.context.span_id == tool.parent.span_id]
+    assert resumed and (resumed[0].name == "invoke_agent radixagent" or resumed[0].name.startswith("step"))
+    assert resumed[0].context is not None and runs[1].context is not None
+    assert resumed[0].context.trace_id == runs[1].context.trace_id
