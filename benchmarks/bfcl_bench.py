@@ -24,8 +24,9 @@ Both systems get the same requests through the unmodified `openai` client:
 Scoring follows BFCL's eval runner: live_irrelevance passes when the reply decodes to no call,
 live_relevance when it decodes to at least one; the others go through
 `bfcl_eval.eval_checker.ast_eval.ast_checker.ast_checker`. "well-formed" is this benchmark's
-own: every call names a listed function and has a JSON-object argument string, or the reply is
-a finished no-call (not cut off by max_tokens).
+own: every call names a listed function and has a JSON-object argument string, or the reply
+makes no call (a text answer; one cut off by max_tokens counts unless its text had started a
+call: a leading `{`/`[` or a `<tool_call>` tag).
 
     python benchmarks/bfcl_bench.py                          # 30 seeded cases per category
     python benchmarks/bfcl_bench.py --per-category 5 --show-wrong 3
@@ -224,8 +225,9 @@ def decode(reply: Reply, functions: Sequence[dict[str, Any]]) -> Decoded:
     if reply.error is not None:
         return Decoded(calls=None, well_formed=False, problem=reply.error)
     if not reply.calls:
-        if reply.finish_reason == "length":
-            return Decoded(calls=[], well_formed=False, problem="cut off at max_tokens before any call")
+        text = (reply.content or "").lstrip()
+        if reply.finish_reason == "length" and (text.startswith(("{", "[")) or "<tool_call>" in text):
+            return Decoded(calls=[], well_formed=False, problem="cut off at max_tokens inside a call")
         return Decoded(calls=[], well_formed=True)
     names = {openai_name(f["name"]): f["name"] for f in functions}
     calls: list[dict[str, dict[str, Any]]] = []
@@ -434,7 +436,7 @@ def ratio(a: Row, b: Row | None) -> str:
 
 
 def results_table(results: dict[str, list[Verdict]], categories: Sequence[str]) -> Table:
-    table = Table(title="BFCL live: accuracy by BFCL's checker (well-formed: calls of listed functions with JSON args, or a finished no-call)", title_justify="left")
+    table = Table(title="BFCL live: accuracy by BFCL's checker (well-formed: calls of listed functions with JSON args, or a text answer)", title_justify="left")
     table.add_column("category")
     table.add_column("n", justify="right")
     for system in results:
