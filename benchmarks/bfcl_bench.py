@@ -123,14 +123,22 @@ def load_category(category: str, data: Path | None = None) -> list[BfclCase]:
     return cases
 
 
-def sample_cases(categories: Sequence[str], per_category: int | None, seed: int) -> list[BfclCase]:
+def request_size(case: BfclCase) -> int:
+    return len(json.dumps(case.messages)) + len(json.dumps(case.functions))
+
+
+def sample_cases(categories: Sequence[str], per_category: int | None, seed: int, smallest: bool = False) -> list[BfclCase]:
     """A fixed sample per category: the same `seed` gives the same cases (in file order) on
-    every machine, so both systems and every rerun see the same requests; `None` is all."""
+    every machine, so both systems and every rerun see the same requests; `None` is all.
+    `smallest` takes each category's shortest requests instead (a quick smoke run)."""
     chosen = []
     for category in categories:
         cases = load_category(category)
         if per_category is not None and per_category < len(cases):
-            keep = set(random.Random(f"{seed}:{category}").sample(range(len(cases)), per_category))
+            if smallest:
+                keep = set(sorted(range(len(cases)), key=lambda i: (request_size(cases[i]), i))[:per_category])
+            else:
+                keep = set(random.Random(f"{seed}:{category}").sample(range(len(cases)), per_category))
             cases = [c for i, c in enumerate(cases) if i in keep]
         chosen.extend(cases)
     return chosen
@@ -511,6 +519,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--all", action="store_true", help="every case of each category")
     parser.add_argument("--ids", type=lambda s: [c for c in s.split(",") if c], default=None, help="only these case ids (after sampling)")
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed")
+    parser.add_argument("--smallest", action="store_true", help="each category's shortest requests instead of a seeded sample (a smoke run)")
     parser.add_argument("--systems", type=lambda s: s.split(","), default=list(SYSTEMS), help="comma-separated, of: radixagent,llama.cpp")
     parser.add_argument("--max-tokens", type=int, default=256, help="max_tokens of every request")
     parser.add_argument("--model", default=None, help="GGUF path (default: the bundled SmolLM2-135M)")
@@ -530,13 +539,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    cases = sample_cases(args.categories, None if args.all else args.per_category, args.seed)
+    cases = sample_cases(args.categories, None if args.all else args.per_category, args.seed, args.smallest)
     if args.ids:
         cases = [c for c in cases if c.id in args.ids]
     by_id = {c.id: c for c in cases}
     console.print(
         f"BFCL live: {len(cases)} cases ({', '.join(f'{c} {sum(x.category == c for x in cases)}' for c in args.categories)}), "
-        f"{'all' if args.all else f'{args.per_category} per category, seed {args.seed}'}; max_tokens {args.max_tokens}, "
+        f"{'all' if args.all else f'{args.per_category} per category, ' + ('the shortest' if args.smallest else f'seed {args.seed}')}; max_tokens {args.max_tokens}, "
         f"threads {args.threads}, baseline template {args.baseline_template}"
     )
     results = {system: run_system(system, cases, args) for system in SYSTEMS if system in args.systems}
