@@ -46,3 +46,4 @@ bench: setup
 	$(BIN)/python benchmarks/store_bench.py
 	$(BIN)/python benchmarks/toolcall_bench.py
 	$(BIN)/python benchmarks/agent_runs.py
+	$(BIN)/python benchmarks/bfcl_bench.py

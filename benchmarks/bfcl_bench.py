@@ -346,7 +346,8 @@ def error_kind(case: BfclCase, verdict: Verdict) -> str:
         match = re.search(r"parameter:? '([^']+)'", " ".join(map(str, errors)))
         what = "wrong value" if error_type.startswith("value_error") else "wrong type"
         if match:
-            return f"{what} of a {_param_type(case, function, match.group(1))} parameter"
+            kind = _param_type(case, function, match.group(1))
+            return f"{what} of {'an' if kind[0] in 'aeiou' else 'a'} {kind} parameter"
         return what
     return error_type or "?"
 
