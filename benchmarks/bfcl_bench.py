@@ -31,6 +31,7 @@ call: a leading `{`/`[` or a `<tool_call>` tag).
     python benchmarks/bfcl_bench.py                          # 30 seeded cases per category
     python benchmarks/bfcl_bench.py --per-category 5 --show-wrong 3
     python benchmarks/bfcl_bench.py --all --json /tmp/bfcl.json
+    python benchmarks/bfcl_bench.py --per-category 2 --smallest --max-tokens 32   # a smoke run (the CI test's)
     python benchmarks/bfcl_bench.py --systems radixagent --categories live_simple,live_irrelevance
 
 Run it under `flock /tmp/radixagent-model.lock` on a shared machine: both systems load the model.
