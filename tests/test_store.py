@@ -190,16 +190,41 @@ def test_a_failure_mid_write_writes_nothing(store: Any) -> None:
         store.add_nodes(session.id, [n1, n2, n3, n4], head_id=n4.id)
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
     assert store.get_session(session.id).head_node_id == tree.root_id
-    # a database-level failure (a duplicate id) rolls back the same way
-    with pytest.raises(StoreError):
-        store.add_nodes(session.id, [n1, n2, n1.model_copy()], head_id=n2.id)
+    # an id another session's node has is found taken once the nodes before it are inserted:
+    # rolled back the same way
+    other, other_tree = _session(store)
+    taken = _node(other_tree.root, "user", "elsewhere")
+    store.add_nodes(other.id, [taken])
+    with pytest.raises(InputError, match="taken"):
+        store.add_nodes(session.id, [n1, n2, _node(n2, "user", "mine").model_copy(update={"id": taken.id})], head_id=n2.id)
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
+    assert [n.content for n in store.load_nodes(other.id)] == ["sys", "elsewhere"]
     # a head that is not in the session rolls back the nodes written before it
     with pytest.raises(NodeNotFoundError):
         store.add_nodes(session.id, [n1, n2], head_id="elsewhere")
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
     # and the store still works afterwards
     store.add_nodes(session.id, [n1, n2], head_id=n2.id)
+    assert len(store.load_nodes(session.id)) == 3
+
+
+def test_a_write_retried_after_it_committed_stores_nothing_twice(store: Any) -> None:
+    """The commit went through but its answer was lost (the connection dropped): the retry of
+    the same nodes, with their usage, stores nothing again and still moves the head."""
+    session, tree = _session(store)
+    n1 = _node(tree.root, "user", "one")
+    n2 = _node(n1, "assistant", "two")
+    usage = UsageRecord(session_id=session.id, node_id=n2.id, prompt_tokens=10, completion_tokens=2)
+    first = store.add_nodes(session.id, [n1, n2], head_id=n2.id, usage=[usage])
+    assert store.get_session(session.id).updated_at == first
+    store.set_head(session.id, tree.root_id)
+    store.add_nodes(session.id, [n1, n2], head_id=n2.id, usage=[usage])
+    assert [n.content for n in store.load_nodes(session.id)] == ["sys", "one", "two"]
+    assert store.get_session(session.id).head_node_id == n2.id
+    assert [u.node_id for u in store.list_usage(session.id)] == [n2.id]
+    # the same id under another parent is another node: refused, nothing written
+    with pytest.raises(InputError, match="taken"):
+        store.add_nodes(session.id, [n1.model_copy(update={"parent_id": n2.id, "depth": 3})])
     assert len(store.load_nodes(session.id)) == 3
 
 
@@ -220,7 +245,7 @@ def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBacke
         from radixagent.memory.tree import make_node, new_message
 
         class Dying(Base):
-            def _set_head(self, conn, session_id, node_id):
+            def _set_head(self, conn, session_id, node_id, now=None):
                 # the 4 new nodes are in the database, uncommitted: show it, then die
                 print(conn.execute("SELECT COUNT(*) AS n FROM nodes").fetchone()["n"], flush=True)
                 os._exit(3)

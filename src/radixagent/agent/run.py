@@ -22,6 +22,7 @@ from radixagent.agent.events import (
 from radixagent.decision import Decision, decide
 from radixagent.engine import ChatMessage, SamplingParams, Usage
 from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError
+from radixagent.memory.radix import EngineCall
 from radixagent.memory.tree import Branch, PromptRecord
 from radixagent.prompting import Transcript
 from radixagent.recovery import (
@@ -71,11 +72,16 @@ class Run:
             if inspect.isawaitable(outcome):
                 await outcome
 
-    def add(self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None) -> str:
+    def add(
+        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None, call: EngineCall | None = None
+    ) -> str:
+        """Store a message on the run's branch; `call`: the engine call that produced it."""
         if self.branch is not None:
             self.head_id = self.branch.add_message(role, content, parts, prompt=prompt)
+            if call is not None:
+                self.memory.record_usage(call.usage, call.cacheable_tokens, call.latency_ms, node_id=self.head_id)
         else:
-            self.head_id = self.memory.add_message(role, content, parts, prompt=prompt)
+            self.head_id = self.memory.add_message(role, content, parts, prompt=prompt, call=call)
         return self.head_id
 
     async def loop(self, transcript: Transcript, max_iterations: int, started: float) -> AgentResponse:
@@ -144,11 +150,11 @@ class Run:
             output_token_ids=turn.ids[len(prompt_ids) :] if turn.ids is not None and prompt_ids is not None else None,
             output_text=turn.text[len(before.text) :],
         )
-        node_id = self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record)
         usage, cacheable = turn.usage, turn.cacheable_tokens
+        call = EngineCall(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000)
+        node_id = self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record, call=call)
         self.usage = self.usage + usage
         self.cacheable += cacheable
-        self.memory.record_usage(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000, node_id=node_id)
         turn.usage, turn.cacheable_tokens = Usage(), 0
         return node_id
 
