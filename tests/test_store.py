@@ -37,6 +37,7 @@ from radixagent.memory import (
     FeedbackRecord,
     PostgresStore,
     PromptRecord,
+    RequestRecord,
     RunMetrics,
     SessionRecord,
     SQLiteStore,
@@ -226,6 +227,22 @@ def test_a_write_retried_after_it_committed_stores_nothing_twice(store: Any) -> 
     with pytest.raises(InputError, match="taken"):
         store.add_nodes(session.id, [n1.model_copy(update={"parent_id": n2.id, "depth": 3})])
     assert len(store.load_nodes(session.id)) == 3
+
+
+def test_a_request_answer_is_kept_once_per_key_and_goes_with_its_session(store: Any) -> None:
+    session, _ = _session(store)
+    assert store.get_request(session.id, "k") is None
+    first = store.add_request(RequestRecord(session_id=session.id, key="k", digest="d1", result={"answer": "first"}))
+    # a repeat that ran at the same time elsewhere: the first answer stays, and is what both get
+    second = store.add_request(RequestRecord(session_id=session.id, key="k", digest="d1", result={"answer": "second"}))
+    assert second.result == first.result == {"answer": "first"}
+    assert store.get_request(session.id, "k") == first
+    other, _ = _session(store)
+    assert store.get_request(other.id, "k") is None  # keys are per session
+    with pytest.raises(SessionNotFoundError):
+        store.add_request(RequestRecord(session_id="nope", key="k", digest="d", result={}))
+    store.delete_session(session.id)
+    assert store.get_request(session.id, "k") is None
 
 
 def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBackend) -> None:
@@ -688,7 +705,7 @@ def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: Stor
             f" VALUES ('{node_id}', 's1', {parent_sql}, {depth}, '{kind}', '{role}', '{content}', '{metadata}', '{at}', '{at}')"
         )
     store = store_backend.open()
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
     assert store.get_session("s1").owner is None  # made before owners: only an admin key reaches it
     nodes = {n.id: n.message for n in store.load_nodes("s1")}
     assert [nodes[i].content for i in ("n0", "n1", "n2", "n3", "n4")] == [r[5] for r in rows]

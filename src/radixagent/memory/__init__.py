@@ -15,6 +15,7 @@ from radixagent.memory.sqlite import SQLiteStore, default_db_path
 from radixagent.memory.store import (
     AssessmentRecord,
     FeedbackRecord,
+    RequestRecord,
     RunMetrics,
     SessionRecord,
     Store,
@@ -58,6 +59,7 @@ __all__ = [
     "PromptPrefix",
     "PromptRecord",
     "RadixMemory",
+    "RequestRecord",
     "RunMetrics",
     "SQLiteStore",
     "SessionRecord",

@@ -152,6 +152,18 @@ TABLES: tuple[Table, ...] = (
         (Index("nodes_by_session", ("session_id", "seq")), Index("nodes_by_parent", ("parent_id",))),
     ),
     Table(
+        "requests",
+        (
+            _c("id", "text", "PRIMARY KEY"),
+            _c("session_id", "text", "NOT NULL", "sessions(id) ON DELETE CASCADE"),
+            _c("key", "text", "NOT NULL"),
+            _c("digest", "text", "NOT NULL"),
+            _c("result", "json", "NOT NULL", label="request result"),
+            _c("at", "timestamp", "NOT NULL"),
+        ),
+        (Index("requests_by_session", ("session_id",)),),
+    ),
+    Table(
         "usage",
         (
             _c("id", "key"),
@@ -234,11 +246,12 @@ TABLES: tuple[Table, ...] = (
 TABLE: Mapping[str, Table] = {t.name: t for t in TABLES}
 
 
-def create_statements(dialect: Dialect, tables: Sequence[Table] = TABLES) -> list[str]:
-    """The DDL creating `tables` (in order) and their indexes in `dialect`."""
+def create_statements(dialect: Dialect, tables: Sequence[Table] = TABLES, *, existing: Sequence[str] = ()) -> list[str]:
+    """The DDL creating `tables` (in order) and their indexes in `dialect`; `existing`: tables
+    already in the database (a migration adding a table), which its references may name."""
     statements: list[str] = []
     deferred: list[str] = []
-    created: set[str] = set()
+    created: set[str] = set(existing)
     for table in tables:
         created.add(table.name)
         lines = []
@@ -322,6 +335,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         3,
         "sessions belong to the API key that made them (a hash of it; NULL: made before keys, or without any)",
         lambda d: [f"ALTER TABLE sessions ADD COLUMN owner {d.type('text')}"],
+    ),
+    Migration(
+        4,
+        "a session's requests are answered once: the result of each message sent with an idempotency key",
+        lambda d: create_statements(d, [TABLE["requests"]], existing=["sessions"]),
     ),
 )
 """Every schema change, oldest first; append to it (see the module docstring)."""

@@ -44,6 +44,7 @@ from radixagent.memory.schema import SCHEMA_VERSION, TABLE, Column, Dialect, quo
 from radixagent.memory.store import (
     AssessmentRecord,
     FeedbackRecord,
+    RequestRecord,
     RunMetrics,
     SessionRecord,
     ToolCallMetric,
@@ -482,6 +483,25 @@ class SQLStore(ABC):
             prompt=PromptRecord.model_validate(prompt) if prompt is not None else None,
         )
 
+    # --- requests answered once ---------------------------------------------------------
+
+    def get_request(self, session_id: str, key: str) -> RequestRecord | None:
+        """The stored answer to the session's request with idempotency `key`, if any."""
+        rows = self._read("SELECT * FROM requests WHERE id = ?", (_request_id(session_id, key),))
+        return self._record(RequestRecord, "requests", rows[0]) if rows else None
+
+    def add_request(self, record: RequestRecord) -> RequestRecord:
+        """Keep a request's answer; when one is stored under its key already (a repeat that
+        ran at the same time on another replica), that one stays and is returned."""
+        values = {"id": _request_id(record.session_id, record.key)} | self._record_values(record, "requests")
+        sql, params = self._insert_sql("requests", values)
+        with self._transaction() as conn:
+            self._lock_session(conn, record.session_id, "KEY SHARE")
+            self._run(conn, sql + " ON CONFLICT (id) DO NOTHING", params)
+        stored = self.get_request(record.session_id, record.key)
+        assert stored is not None  # just written, or kept
+        return stored
+
     # --- usage ---------------------------------------------------------------------------
 
     def add_usage(self, record: UsageRecord) -> UsageRecord:
@@ -575,6 +595,10 @@ def _insert_statement(dialect: Dialect, table: str, names: tuple[str, ...]) -> t
         f" VALUES ({', '.join(dialect.param(c) for c in columns)})"
     )
     return sql, columns
+
+
+def _request_id(session_id: str, key: str) -> str:
+    return f"{session_id}/{key}"
 
 
 def _tools(tools: Sequence[ToolSchema]) -> list[dict[str, Any]]:

@@ -53,6 +53,17 @@ class SessionRecord(BaseModel):
     )
 
 
+class RequestRecord(BaseModel):
+    """What a request sent with an idempotency key got: a repeat of it (a client retrying
+    after a dropped connection) is answered with `result` instead of running again."""
+
+    session_id: str
+    key: str = Field(description="the client's idempotency key, unique within the session")
+    digest: str = Field(description="a hash of what the request asked, so a key reused for another request is refused")
+    result: dict[str, Any] = Field(description="the answer given, as JSON")
+    at: datetime = Field(default_factory=_now)
+
+
 class UsageRecord(BaseModel):
     """The engine's own token counts for one call, and how much of the prompt an ideal prefix
     cache could have reused (`cacheable_tokens`)."""
@@ -188,6 +199,10 @@ class Store(Protocol):
     ) -> datetime: ...
     def set_head(self, session_id: str, node_id: str) -> datetime: ...
     def load_nodes(self, session_id: str) -> list[ConversationNode]: ...
+
+    # requests answered once (idempotency keys)
+    def get_request(self, session_id: str, key: str) -> RequestRecord | None: ...
+    def add_request(self, record: RequestRecord) -> RequestRecord: ...
 
     # usage
     def add_usage(self, record: UsageRecord) -> UsageRecord: ...

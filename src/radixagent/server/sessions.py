@@ -24,12 +24,14 @@ store is read and written in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,7 +47,7 @@ from radixagent.agent import (
 from radixagent.engine.tap import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, SessionNotFoundError
 from radixagent.feedback import FeedbackCollector
-from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord
+from radixagent.memory.store import AssessmentRecord, FeedbackRecord, RequestRecord, SessionRecord
 from radixagent.memory.tree import ConversationNode
 from radixagent.schemas import AgentResponse, MessagePart, QualityAssessment, ToolSchema
 from radixagent.server.agents import SessionConfig, SessionEngineSettings
@@ -122,6 +124,16 @@ class MessageCreate(_Body):
     content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the user's message")
     stream: bool = Field(default=False, description="send the run as server-sent events")
     max_iterations: int | None = Field(default=None, ge=1, le=50)
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="an idempotency key (or the Idempotency-Key header): a repeat of the request is answered with the first answer, not run again",
+    )
+
+    def digest(self) -> str:
+        """What the request asks, hashed: a key sent again must come with the same request."""
+        return hashlib.sha256(json.dumps([self.content, self.max_iterations]).encode()).hexdigest()
 
 
 class RunResult(BaseModel):
@@ -323,33 +335,58 @@ async def _run(
         if on_event is not None:
             on_event(event)
 
+    key = body.request_id
     async with state.sessions.lease(session_id, known=known) as agent:
+        if key is not None:  # under the session's lock: a repeat sent meanwhile waits, then finds the answer
+            stored = await asyncio.to_thread(state.store.get_request, session_id, key)
+            if stored is not None:
+                if stored.digest != body.digest():
+                    reused = InputError(f"The idempotency key {key!r} was sent with another message before: give each new message a new key.")
+                    reused.param = "request_id"
+                    raise reused
+                return RunResult.model_validate(stored.result), RunTiming(total_ms=(time.perf_counter() - started) * 1000, engine_ms=0.0, tools_ms=0.0)
         with tap_scope(on_text=on_text) as tap:
             response = await agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
+        failed = not response.is_successful
+        result = RunResult(
+            session_id=session_id,
+            node_id=response.node_id,
+            response=response,
+            outcome="failed" if failed else "answered",
+            failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
+            if failed
+            else None,
+        )
+        if key is not None:
+            record = RequestRecord(session_id=session_id, key=key, digest=body.digest(), result=result.model_dump(mode="json"))
+            await asyncio.to_thread(state.store.add_request, record)
     timing = RunTiming(
         total_ms=(time.perf_counter() - started) * 1000,
         engine_ms=tap.engine_ms,
         tools_ms=sum(c.duration_ms for c in response.tool_calls),
     )
     _record_run(state, response, timing)
-    failed = not response.is_successful
-    result = RunResult(
-        session_id=session_id,
-        node_id=response.node_id,
-        response=response,
-        outcome="failed" if failed else "answered",
-        failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
-        if failed
-        else None,
-    )
     return result, timing
 
 
 @router.post("/sessions/{session_id}/messages", response_model=RunResult, responses=ERRORS)
 async def post_message(
-    session_id: str, body: MessageCreate, state: State, caller: CallerDep, response: Response
+    session_id: str,
+    body: MessageCreate,
+    state: State,
+    caller: CallerDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200, description="the same as `request_id`")] = None,
 ) -> RunResult | StreamingResponse:
-    """Run the agent on a user message; the answer and every step are stored in the session."""
+    """Run the agent on a user message; the answer and every step are stored in the session.
+    With an idempotency key (`request_id`, or the Idempotency-Key header), a repeat of the
+    request, e.g. a client's retry after its connection dropped, gets the first answer."""
+    if idempotency_key is not None:
+        if body.request_id not in (None, idempotency_key):
+            differ = InputError("The Idempotency-Key header and request_id differ: send one key, or the same in both.")
+            differ.param = "request_id"
+            raise differ
+        body = body.model_copy(update={"request_id": idempotency_key})
     record = await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
     lifecycle = state.lifecycle
     deadline = lifecycle.deadline()
