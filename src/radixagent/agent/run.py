@@ -22,7 +22,7 @@ from radixagent.agent.events import (
 from radixagent.decision import Decision, decide
 from radixagent.engine import ChatMessage, SamplingParams, Usage
 from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError
-from radixagent.memory.radix import EngineCall
+from radixagent.memory.radix import EngineCall, off_loop
 from radixagent.memory.tree import Branch, PromptRecord
 from radixagent.prompting import Transcript
 from radixagent.recovery import (
@@ -72,16 +72,17 @@ class Run:
             if inspect.isawaitable(outcome):
                 await outcome
 
-    def add(
+    async def add(
         self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None, call: EngineCall | None = None
     ) -> str:
-        """Store a message on the run's branch; `call`: the engine call that produced it."""
+        """Store a message on the run's branch; `call`: the engine call that produced it. On
+        a store that may block (`Store.blocks`: PostgreSQL), in a worker thread."""
         if self.branch is not None:
-            self.head_id = self.branch.add_message(role, content, parts, prompt=prompt)
+            self.head_id = await off_loop(self.memory.store, self.branch.add_message, role, content, parts, prompt=prompt)
             if call is not None:
-                self.memory.record_usage(call.usage, call.cacheable_tokens, call.latency_ms, node_id=self.head_id)
+                await off_loop(self.memory.store, self.memory.record_usage, call.usage, call.cacheable_tokens, call.latency_ms, node_id=self.head_id)
         else:
-            self.head_id = self.memory.add_message(role, content, parts, prompt=prompt, call=call)
+            self.head_id = await off_loop(self.memory.store, self.memory.add_message, role, content, parts, prompt=prompt, call=call)
         return self.head_id
 
     async def loop(self, transcript: Transcript, max_iterations: int, started: float) -> AgentResponse:
@@ -108,7 +109,7 @@ class Run:
                 error, decision = exc, None
             if decision is not None and decision.action == "answer" and agent.output.is_text:
                 decision = decision.model_copy(update={"text": self._finished_answer(decision.text, step)})
-            node_id = self._commit_turn(transcript, turn, step_started, decision)
+            node_id = await self._commit_turn(transcript, turn, step_started, decision)
             transcript = turn
             if decision is None:
                 assert error is not None
@@ -141,7 +142,7 @@ class Run:
             await self._note(transcript, result.retry_prompt or format_retry_prompt(result.errors))
         return await self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
 
-    def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None) -> str:
+    async def _commit_turn(self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None) -> str:
         """Store the assistant turn, what it decided, its exact prompt record and the engine's numbers."""
         prompt_ids = before.ids
         record = PromptRecord(
@@ -152,7 +153,7 @@ class Run:
         )
         usage, cacheable = turn.usage, turn.cacheable_tokens
         call = EngineCall(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000)
-        node_id = self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record, call=call)
+        node_id = await self.add("assistant", record.output_text or "", _decision_parts(decision), prompt=record, call=call)
         self.usage = self.usage + usage
         self.cacheable += cacheable
         turn.usage, turn.cacheable_tokens = Usage(), 0
@@ -224,7 +225,7 @@ class Run:
         await self._observe(transcript, "observation", text, [ObservationPart(content=text)])
 
     async def _observe(self, transcript: Transcript, role: MessageRole, text: str, parts: Sequence[MessagePart]) -> None:
-        self.add(role, text, parts)
+        await self.add(role, text, parts)
         await self.agent._render(transcript, [Message(role=role, content=text, parts=list(parts))], "assistant")
 
     async def _fit(self, transcript: Transcript) -> Transcript:

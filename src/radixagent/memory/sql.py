@@ -81,6 +81,11 @@ class SQLStore(ABC):
 
     DIALECT: ClassVar[Dialect]
 
+    blocks: ClassVar[bool] = True
+    """Whether a call may wait on something slow (a network round trip, a server restarting):
+    an agent on an event loop then writes in a worker thread. SQLite's local writes take less
+    than the thread hop would."""
+
     where: str
     """Where the database is, for messages and repr (never a password)."""
 

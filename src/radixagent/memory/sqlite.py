@@ -57,6 +57,7 @@ class SQLiteStore(SQLStore):
     JSON as text, and `BEGIN IMMEDIATE` (the database's write lock) standing for row locks."""
 
     DIALECT = SQLITE
+    blocks = False  # a local file: a write takes microseconds, less than a hop to a worker thread
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = 10.0) -> None:
         self.path = ":memory:" if path == ":memory:" else Path(path) if path is not None else default_db_path()

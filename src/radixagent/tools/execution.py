@@ -187,6 +187,8 @@ class ToolExecutor:
     async def execute_many(self, calls: Sequence[ToolCall]) -> list[ToolCallRecord]:
         """Run the calls of one step concurrently; records come back in the calls' order."""
         targets = [self._target(call, None, None) for call in calls]  # unknown names fail before any runs
+        if len(targets) == 1:  # no task around it: under load every extra wake-up waits behind every ready request
+            return [(await self._run(*targets[0]))[0]]
         results = await asyncio.gather(*(self._run(*t) for t in targets))
         return [record for record, _ in results]
 
@@ -355,6 +357,27 @@ class _Expired(Exception):
 async def _bounded(awaitable: Any, timeout: float) -> Any:
     """Await `awaitable` for at most `timeout` seconds; on expiry cancel it and raise _Expired.
     Unlike wait_for, a TimeoutError raised by the tool itself stays the tool's error."""
+    if isinstance(awaitable, asyncio.Future):
+        # a thread's result: awaited directly, with a timer, so its caller wakes up once (not
+        # again for asyncio.wait's bookkeeping), which under load saves a wait behind every
+        # ready request
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            awaitable.cancel()
+
+        timer = asyncio.get_running_loop().call_later(timeout, expire)
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if expired:
+                raise _Expired() from None
+            awaitable.cancel()
+            raise
+        finally:
+            timer.cancel()
     task = asyncio.ensure_future(awaitable)
     try:
         done, _ = await asyncio.wait({task}, timeout=timeout)
