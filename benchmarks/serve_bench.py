@@ -178,7 +178,10 @@ async def load_run(sessions: int, turns: int, concurrency_limit: int, slow_clien
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            limits = httpx.Limits(max_connections=sessions + 8, max_keepalive_connections=sessions + 8)
+            # idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one
+            # the server is closing at that moment fails with ReadError (between rounds, most of
+            # them sit idle while the sessions are checked and made)
+            limits = httpx.Limits(max_connections=sessions + 8, max_keepalive_connections=sessions + 8, keepalive_expiry=2.0)
             async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits, headers=AUTH) as http:
                 for _ in range(600):
                     try:

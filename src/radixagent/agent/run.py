@@ -22,7 +22,8 @@ from radixagent.agent.events import (
 from radixagent.decision import Decision, decide
 from radixagent.engine import ChatMessage, SamplingParams, Usage
 from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError
-from radixagent.memory.radix import EngineCall, off_loop
+from radixagent.memory.radix import EngineCall
+from radixagent.memory.store import off_loop
 from radixagent.memory.tree import Branch, PromptRecord
 from radixagent.prompting import Transcript
 from radixagent.recovery import (

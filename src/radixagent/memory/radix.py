@@ -12,12 +12,11 @@ after a restart.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Callable, ItemsView, Sequence
+from collections.abc import ItemsView, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -80,25 +79,6 @@ class CompactionResult(BaseModel):
     head_id: str = Field(description="the new current head, at the end of the compacted branch")
     replaced: int = Field(description="messages the summary stands for")
     kept: int = Field(description="messages copied after the summary")
-
-
-T = TypeVar("T")
-
-
-async def off_loop(store: Store, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`fn(*args, **kwargs)`, a call that writes to `store`: in a worker thread when the store
-    may block (`blocks`, true unless it says otherwise), else right here. A cancelled caller
-    still waits for the write to finish, so no write of a run lands after the run has unwound
-    (and, on a server, after its session's lock is released): a write is idempotent (node ids
-    are made before it), never half-done, and the caller learns of it when it returns."""
-    if not getattr(store, "blocks", True):
-        return fn(*args, **kwargs)
-    task = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await asyncio.wait({task})
-        raise
 
 
 class RadixMemory:

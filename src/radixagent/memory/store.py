@@ -19,9 +19,10 @@ than misread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field, computed_field, model_validator
 
@@ -218,3 +219,22 @@ class Store(Protocol):
     def list_runs(self, session_id: str | None = None) -> list[RunMetrics]: ...
 
     def close(self) -> None: ...
+
+
+T = TypeVar("T")
+
+
+async def off_loop(store: Store, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)`, a call that writes to `store`: in a worker thread when the store
+    may block (`blocks`, true unless it says otherwise), else right here. A cancelled caller
+    still waits for the write to finish, so no write of a run lands after the run has unwound
+    (and, on a server, after its session's lock is released): a write is idempotent (node ids
+    are made before it), never half-done, and the caller learns of it when it returns."""
+    if not getattr(store, "blocks", True):
+        return fn(*args, **kwargs)
+    task = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise
