@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -752,6 +753,29 @@ def test_sqlite_store_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "a.db") as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_sqlite_checkpoints_in_its_own_thread_not_in_a_commit(tmp_path: Path) -> None:
+    """The store's commits never copy the log into the file (that copy and its fsync stalled
+    the commit that crossed 1000 pages); a thread of the store's does, within a second or two,
+    and stops when the store closes."""
+    store = SQLiteStore(tmp_path / "c.db")
+    assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    session, tree = _session(store)
+    parent = tree.root
+    for i in range(200):
+        node = _node(parent, "user" if i % 2 else "assistant", "x" * 2000)
+        store.add_nodes(session.id, [node], head_id=node.id)
+        parent = node
+    before = (tmp_path / "c.db").stat().st_size
+    deadline = time.monotonic() + 10
+    while (tmp_path / "c.db").stat().st_size <= before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (tmp_path / "c.db").stat().st_size > before + 200 * 2000
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    store.close()
+    assert not checkpointer._thread.is_alive()
 
 
 def test_default_path_is_under_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
