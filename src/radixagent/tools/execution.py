@@ -14,6 +14,7 @@ import contextvars
 import copy
 import inspect
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -310,7 +311,7 @@ class ToolExecutor:
                 logger.warning("tool %r timed out; its thread is abandoned and may still be running", name)
 
         future.add_done_callback(on_done)
-        threading.Thread(target=target, name=f"radixagent-tool-{name}", daemon=True).start()
+        _TOOL_THREADS.run(target)
         return future
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -352,6 +353,36 @@ class ToolExecutor:
 
 class _Expired(Exception):
     """Our own deadline passed (kept apart from a TimeoutError the tool itself raises)."""
+
+
+class _ToolThreads:
+    """Daemon threads that run sync tools, kept for the next call. Starting a thread per call
+    made the event loop wait for each new thread to start (a round trip of the GIL: 1-2 ms
+    under load). A call takes an idle thread or starts one, so a tool that hangs holds only its
+    own thread, as before; daemons, so a hung tool never keeps the process from exiting."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1  # that thread's next item is this one
+        self._work.put(fn)
+        if spawn:
+            threading.Thread(target=self._serve, name="radixagent-tool", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._work.get()()  # `target` in _in_thread: it never raises
+            with self._lock:
+                self._idle += 1
+
+
+_TOOL_THREADS = _ToolThreads()
 
 
 async def _bounded(awaitable: Any, timeout: float) -> Any:
