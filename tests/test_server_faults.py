@@ -293,12 +293,17 @@ def test_postgres_restarting_under_two_replicas_loses_and_duplicates_nothing(pos
                     except httpx.TransportError:
                         refused.append(0)
                     assert time.monotonic() < deadline, f"{message} never went through"
-                    time.sleep(0.2)
-                    try:
-                        tree = httpx.get(replica.url + f"/v1/sessions/{sid}/tree", timeout=10)
-                    except httpx.TransportError:
-                        continue
-                    if tree.status_code == 200 and message in [n["content"] for n in tree.json()["nodes"] if n["role"] == "user"]:
+                    # resend only once the store answers that the message is not in it (a write
+                    # whose acknowledgement the crash lost may still have committed)
+                    tree = None
+                    while tree is None or tree.status_code != 200:
+                        assert time.monotonic() < deadline, f"{message}: the tree never came back"
+                        time.sleep(0.2)
+                        try:
+                            tree = httpx.get(replica.url + f"/v1/sessions/{sid}/tree", timeout=10)
+                        except httpx.TransportError:
+                            tree = None
+                    if message in [n["content"] for n in tree.json()["nodes"] if n["role"] == "user"]:
                         break  # stored before the failure: the run is over, the session goes on from it
 
         workers = [threading.Thread(target=converse, args=(i,)) for i in range(sessions)]
@@ -326,3 +331,40 @@ def test_postgres_restarting_under_two_replicas_loses_and_duplicates_nothing(pos
     finally:
         for replica in replicas:
             replica.stop()
+
+
+# --- a client's retry is answered, not run again -------------------------------------------------
+
+
+def test_a_message_sent_again_with_its_idempotency_key_runs_once(tmp_path: Path) -> None:
+    """A client that lost its connection resends with the same key (header or `request_id`):
+    it gets the first answer and the agent does not run again, even when both arrive at once;
+    the key sent with another message is refused."""
+    engine = ScriptedEngine(lambda prompt, constraint: " answer" if isinstance(constraint, ChoicesConstraint) else "Noted.")
+    app = create_app(ServerSettings(decision_evidence=False), engine=engine, store=SQLiteStore(tmp_path / "s.db"), close_on_shutdown=True)
+    with BackgroundServer(app) as server:
+        http = httpx.Client(base_url=server.url, timeout=30)
+        sid = http.post("/v1/sessions", json={"engine_settings": {"allow_ask": False}}).json()["id"]
+        url = f"/v1/sessions/{sid}/messages"
+        first = http.post(url, json={"content": "hello"}, headers={"Idempotency-Key": "k1"})
+        assert first.status_code == 200, first.text
+        prompts = len(engine.prompts)
+        for again in (
+            http.post(url, json={"content": "hello"}, headers={"Idempotency-Key": "k1"}),
+            http.post(url, json={"content": "hello", "request_id": "k1"}),
+        ):
+            assert again.status_code == 200 and again.json() == first.json()
+        assert len(engine.prompts) == prompts
+
+        async def twice() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                return list(await asyncio.gather(*(client.post(url, json={"content": "again", "request_id": "k2"}) for _ in range(2))))
+
+        both = asyncio.run(twice())
+        assert [r.status_code for r in both] == [200, 200] and both[0].json() == both[1].json()
+
+        reused = http.post(url, json={"content": "something else"}, headers={"Idempotency-Key": "k1"})
+        assert reused.status_code == 400 and reused.json()["error"]["param"] == "request_id", reused.text
+        differ = http.post(url, json={"content": "hello", "request_id": "k1"}, headers={"Idempotency-Key": "k9"})
+        assert differ.status_code == 400, differ.text
+        check_tree(http.get(f"/v1/sessions/{sid}/tree").json(), ["hello", "again"])

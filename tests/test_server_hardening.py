@@ -328,6 +328,21 @@ def test_schema_guard_accepts_ordinary_schemas_and_validates_without_fetching(sc
         check_schema({"items": {"$ref": "#"}})
 
 
+def test_a_validator_is_built_once_per_schema_and_no_caller_can_change_it() -> None:
+    """Checking a schema against its metaschema costs milliseconds: the same schema (in any key
+    order) gets the same validator; a schema changed after it was given does not change it; an
+    invalid schema is refused every time, never kept."""
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}
+    first = safe_validator(schema)
+    assert safe_validator({"properties": {"n": {"maximum": 3, "type": "integer"}}, "type": "object"}) is first
+    schema["properties"]["n"]["maximum"] = 100
+    assert not first.is_valid({"n": 50})
+    assert safe_validator(schema).is_valid({"n": 50})
+    for _ in range(2):
+        with pytest.raises(ConstraintError, match="not valid"):
+            safe_validator({"type": "no-such-type"})
+
+
 # --- unexpected errors: one line, with an id the client gets ------------------------------------
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -38,6 +39,7 @@ from radixagent.memory import (
     FeedbackRecord,
     PostgresStore,
     PromptRecord,
+    RequestRecord,
     RunMetrics,
     SessionRecord,
     SQLiteStore,
@@ -197,10 +199,15 @@ def test_a_failure_mid_write_writes_nothing(store: Any) -> None:
         store.add_nodes(session.id, [n1, n2, n3, n4], head_id=n4.id)
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
     assert store.get_session(session.id).head_node_id == tree.root_id
-    # a database-level failure (a duplicate id) rolls back the same way
-    with pytest.raises(StoreError):
-        store.add_nodes(session.id, [n1, n2, n1.model_copy()], head_id=n2.id)
+    # an id another session's node has is found taken once the nodes before it are inserted:
+    # rolled back the same way
+    other, other_tree = _session(store)
+    taken = _node(other_tree.root, "user", "elsewhere")
+    store.add_nodes(other.id, [taken])
+    with pytest.raises(InputError, match="taken"):
+        store.add_nodes(session.id, [n1, n2, _node(n2, "user", "mine").model_copy(update={"id": taken.id})], head_id=n2.id)
     assert [n.id for n in store.load_nodes(session.id)] == [tree.root_id]
+    assert [n.content for n in store.load_nodes(other.id)] == ["sys", "elsewhere"]
     # a head that is not in the session rolls back the nodes written before it
     with pytest.raises(NodeNotFoundError):
         store.add_nodes(session.id, [n1, n2], head_id="elsewhere")
@@ -208,6 +215,42 @@ def test_a_failure_mid_write_writes_nothing(store: Any) -> None:
     # and the store still works afterwards
     store.add_nodes(session.id, [n1, n2], head_id=n2.id)
     assert len(store.load_nodes(session.id)) == 3
+
+
+def test_a_write_retried_after_it_committed_stores_nothing_twice(store: Any) -> None:
+    """The commit went through but its answer was lost (the connection dropped): the retry of
+    the same nodes, with their usage, stores nothing again and still moves the head."""
+    session, tree = _session(store)
+    n1 = _node(tree.root, "user", "one")
+    n2 = _node(n1, "assistant", "two")
+    usage = UsageRecord(session_id=session.id, node_id=n2.id, prompt_tokens=10, completion_tokens=2)
+    first = store.add_nodes(session.id, [n1, n2], head_id=n2.id, usage=[usage])
+    assert store.get_session(session.id).updated_at == first
+    store.set_head(session.id, tree.root_id)
+    store.add_nodes(session.id, [n1, n2], head_id=n2.id, usage=[usage])
+    assert [n.content for n in store.load_nodes(session.id)] == ["sys", "one", "two"]
+    assert store.get_session(session.id).head_node_id == n2.id
+    assert [u.node_id for u in store.list_usage(session.id)] == [n2.id]
+    # the same id under another parent is another node: refused, nothing written
+    with pytest.raises(InputError, match="taken"):
+        store.add_nodes(session.id, [n1.model_copy(update={"parent_id": n2.id, "depth": 3})])
+    assert len(store.load_nodes(session.id)) == 3
+
+
+def test_a_request_answer_is_kept_once_per_key_and_goes_with_its_session(store: Any) -> None:
+    session, _ = _session(store)
+    assert store.get_request(session.id, "k") is None
+    first = store.add_request(RequestRecord(session_id=session.id, key="k", digest="d1", result={"answer": "first"}))
+    # a repeat that ran at the same time elsewhere: the first answer stays, and is what both get
+    second = store.add_request(RequestRecord(session_id=session.id, key="k", digest="d1", result={"answer": "second"}))
+    assert second.result == first.result == {"answer": "first"}
+    assert store.get_request(session.id, "k") == first
+    other, _ = _session(store)
+    assert store.get_request(other.id, "k") is None  # keys are per session
+    with pytest.raises(SessionNotFoundError):
+        store.add_request(RequestRecord(session_id="nope", key="k", digest="d", result={}))
+    store.delete_session(session.id)
+    assert store.get_request(session.id, "k") is None
 
 
 def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBackend) -> None:
@@ -227,7 +270,7 @@ def test_a_crash_mid_write_leaves_nothing_half_written(store_backend: StoreBacke
         from radixagent.memory.tree import make_node, new_message
 
         class Dying(Base):
-            def _set_head(self, conn, session_id, node_id):
+            def _set_head(self, conn, session_id, node_id, now=None):
                 # the 4 new nodes are in the database, uncommitted: show it, then die
                 print(conn.execute("SELECT COUNT(*) AS n FROM nodes").fetchone()["n"], flush=True)
                 os._exit(3)
@@ -673,7 +716,7 @@ def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: Stor
             f" VALUES ('{node_id}', 's1', {parent_sql}, {depth}, '{kind}', '{role}', '{content}', '{metadata}', '{at}', '{at}')"
         )
     store = store_backend.open()
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     assert store.get_session("s1").owner is None  # made before owners: only an admin key reaches it
     nodes = {n.id: n.message for n in store.load_nodes("s1")}
     assert [nodes[i].content for i in ("n0", "n1", "n2", "n3", "n4")] == [r[5] for r in rows]
@@ -688,9 +731,10 @@ def test_a_database_made_by_v1_opens_with_its_messages_typed(store_backend: Stor
     assert store.load_nodes(session.id)[-1].message.parts == [ObservationPart(content="retry")]
 
 
-def test_a_v3_database_gains_the_approvals_table_and_keeps_its_sessions(store_backend: StoreBackend) -> None:
-    """Version 4 adds the table of approval decisions (v3's schema is today's without it);
-    what a v3 database holds stays, and the table comes out as a new database has it."""
+def test_a_v3_database_gains_the_approvals_and_requests_tables_and_keeps_its_sessions(store_backend: StoreBackend) -> None:
+    """Version 4 adds the table of approval decisions, version 5 the answers to idempotent
+    requests (v3's schema is today's without both); what a v3 database holds stays, and the
+    tables come out as a new database has them."""
     v3 = store_backend.open()
     fresh = _catalog(store_backend)
     session, tree = _session(v3)
@@ -698,15 +742,16 @@ def test_a_v3_database_gains_the_approvals_table_and_keeps_its_sessions(store_ba
     v3.add_nodes(session.id, [turn], head_id=turn.id)
     v3.close()
     store_backend.sql("DROP TABLE approvals")
+    store_backend.sql("DROP TABLE requests")
     store_backend.sql("UPDATE schema_version SET version = 3")
     store = store_backend.open()
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     assert _catalog(store_backend) == fresh
     assert store.load_nodes(session.id)[-1].message.parts == turn.message.parts
     stored = store.add_approval(ApprovalRecord(session_id=session.id, node_id=turn.id, call_id="c1", decision="approve"))
     assert store.list_approvals(session.id) == [stored]
     store.close()
-    store_backend.open().close()  # a second open finds version 4 and changes nothing
+    store_backend.open().close()  # a second open finds version 5 and changes nothing
 
 
 def test_a_migration_appended_to_the_list_runs_once(
@@ -741,6 +786,29 @@ def test_sqlite_store_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "a.db") as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_sqlite_checkpoints_in_its_own_thread_not_in_a_commit(tmp_path: Path) -> None:
+    """The store's commits never copy the log into the file (that copy and its fsync stalled
+    the commit that crossed 1000 pages); a thread of the store's does, within a second or two,
+    and stops when the store closes."""
+    store = SQLiteStore(tmp_path / "c.db")
+    assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    session, tree = _session(store)
+    parent = tree.root
+    for i in range(200):
+        node = _node(parent, "user" if i % 2 else "assistant", "x" * 2000)
+        store.add_nodes(session.id, [node], head_id=node.id)
+        parent = node
+    before = (tmp_path / "c.db").stat().st_size
+    deadline = time.monotonic() + 10
+    while (tmp_path / "c.db").stat().st_size <= before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (tmp_path / "c.db").stat().st_size > before + 200 * 2000
+    checkpointer = store._checkpointer
+    assert checkpointer is not None and checkpointer._thread.is_alive()
+    store.close()
+    assert not checkpointer._thread.is_alive()
 
 
 def test_default_path_is_under_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

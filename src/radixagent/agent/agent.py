@@ -324,7 +324,7 @@ class Agent:
             return await run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
         try:
             transcript, last = await self._transcript(run.head_id)
-            run.add("user", query)
+            await run.add("user", query)
             await self._render(transcript, [Message(role="user", content=query)], last)
             return await run.loop(transcript, max_iterations, started)
         except (EngineError, ContextOverflowError) as exc:

@@ -26,6 +26,8 @@ from radixagent.agent.events import (
 from radixagent.decision import Decision, decide
 from radixagent.engine import ChatMessage, SamplingParams, Usage
 from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError, ToolError
+from radixagent.memory.radix import EngineCall
+from radixagent.memory.store import off_loop
 from radixagent.memory.tree import Branch, ConversationNode, PromptRecord
 from radixagent.prompting import Transcript
 from radixagent.recovery import (
@@ -80,11 +82,17 @@ class Run:
             if inspect.isawaitable(outcome):
                 await outcome
 
-    def add(self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None) -> str:
+    async def add(
+        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None, call: EngineCall | None = None
+    ) -> str:
+        """Store a message on the run's branch; `call`: the engine call that produced it. On
+        a store that may block (`Store.blocks`: PostgreSQL), in a worker thread."""
         if self.branch is not None:
-            self.head_id = self.branch.add_message(role, content, parts, prompt=prompt)
+            self.head_id = await off_loop(self.memory.store, self.branch.add_message, role, content, parts, prompt=prompt)
+            if call is not None:
+                await off_loop(self.memory.store, self.memory.record_usage, call.usage, call.cacheable_tokens, call.latency_ms, node_id=self.head_id)
         else:
-            self.head_id = self.memory.add_message(role, content, parts, prompt=prompt)
+            self.head_id = await off_loop(self.memory.store, self.memory.add_message, role, content, parts, prompt=prompt, call=call)
         return self.head_id
 
     async def loop(self, transcript: Transcript, max_iterations: int, started: float, first_step: int = 1) -> AgentResponse:
@@ -112,7 +120,7 @@ class Run:
             if decision is not None and decision.action == "answer" and agent.output.is_text:
                 decision = decision.model_copy(update={"text": self._finished_answer(decision.text, step)})
             held = await self._held(decision.calls) if decision is not None and decision.action == "call" else []
-            node_id = self._commit_turn(transcript, turn, step_started, decision, held)
+            node_id = await self._commit_turn(transcript, turn, step_started, decision, held)
             transcript = turn
             if decision is None:
                 assert error is not None
@@ -147,11 +155,11 @@ class Run:
             await self._note(transcript, result.retry_prompt or format_retry_prompt(result.errors))
         return await self.failure(f"No answer after {max_iterations} steps: raise max_iterations or simplify the request.", started, transcript)
 
-    def _commit_turn(
+    async def _commit_turn(
         self, before: Transcript, turn: Transcript, step_started: float, decision: Decision | None, held: Sequence[ToolCall] = ()
     ) -> str:
         """Store the assistant turn, what it decided (and which calls wait for approval), its
-        exact prompt record and the engine's numbers."""
+        exact prompt record and the engine's numbers, in one write."""
         prompt_ids = before.ids
         record = PromptRecord(
             prompt_text=before.text,
@@ -160,11 +168,11 @@ class Run:
             output_text=turn.text[len(before.text) :],
         )
         parts = _decision_parts(decision) + [ApprovalRequestPart(call_id=c.id) for c in held]
-        node_id = self.add("assistant", record.output_text or "", parts, prompt=record)
         usage, cacheable = turn.usage, turn.cacheable_tokens
+        call = EngineCall(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000)
+        node_id = await self.add("assistant", record.output_text or "", parts, prompt=record, call=call)
         self.usage = self.usage + usage
         self.cacheable += cacheable
-        self.memory.record_usage(usage, min(cacheable, usage.prompt_tokens), (time.perf_counter() - step_started) * 1000, node_id=node_id)
         turn.usage, turn.cacheable_tokens = Usage(), 0
         return node_id
 
@@ -287,7 +295,7 @@ class Run:
         await self._observe(transcript, "observation", text, [ObservationPart(content=text)])
 
     async def _observe(self, transcript: Transcript, role: MessageRole, text: str, parts: Sequence[MessagePart]) -> None:
-        self.add(role, text, parts)
+        await self.add(role, text, parts)
         await self.agent._render(transcript, [Message(role=role, content=text, parts=list(parts))], "assistant")
 
     async def _fit(self, transcript: Transcript) -> Transcript:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
@@ -187,14 +188,28 @@ def _expanded_size(
 def safe_validator(schema: dict[str, Any], *, param: str = "schema") -> jsonschema.protocols.Validator:
     """A validator for `schema` (its draft, or 2020-12) that never retrieves a reference: the
     registry is empty and has no retrieval, so a `$ref` outside the schema fails to resolve.
-    Raises ConstraintError for a schema that is not valid JSON Schema."""
+    Raises ConstraintError for a schema that is not valid JSON Schema.
+
+    Checking a schema against its metaschema costs far more than validating a value with it
+    (milliseconds), and the same schemas come back on every turn, so validators are kept per
+    schema text: each is built over its own copy, which no caller can change afterwards."""
     try:
-        json.dumps(schema)
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        cls.check_schema(schema)
+        text = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _refuse(f"The JSON schema at {param} is not serialisable as JSON: {exc}", param) from None
+    try:
+        return _validator(text)
     except jsonschema.SchemaError as exc:
         raise _refuse(f"The JSON schema at {param} is not valid: {exc.message}. Fix it and try again.", param) from None
     except (TypeError, ValueError, RecursionError) as exc:
-        raise _refuse(f"The JSON schema at {param} is not serialisable as JSON: {exc}", param) from None
+        raise _refuse(f"The JSON schema at {param} is not usable: {exc}", param) from None
+
+
+@lru_cache(maxsize=1024)
+def _validator(text: str) -> jsonschema.protocols.Validator:
+    """The checked validator of one schema text (a failed check raises and is not kept)."""
+    schema = json.loads(text)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    cls.check_schema(schema)
     validator: jsonschema.protocols.Validator = cls(schema, registry=Registry())
     return validator

@@ -12,8 +12,10 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from functools import lru_cache
 
 import jsonschema
+from referencing import Registry
 
 from radixagent.engine.base import Engine, Prompt
 from radixagent.engine.prefix import PrefixLedger
@@ -184,13 +186,28 @@ class ScriptedEngine(Engine):
         return ModelInfo(name=self.model, context_size=self.context_size)
 
 
+@lru_cache(maxsize=256)
+def _validator(schema: str) -> jsonschema.protocols.Validator:
+    """A validator of one constraint's schema text, kept: a script's replies check against the
+    same few schemas again and again. The schema is not checked against its metaschema (the
+    code that made the constraint did), and no reference is ever retrieved."""
+    loaded = json.loads(schema)
+    validator: jsonschema.protocols.Validator = jsonschema.validators.validator_for(loaded, default=jsonschema.Draft202012Validator)(
+        loaded, registry=Registry()
+    )
+    return validator
+
+
 def _check(text: str, constraint: Constraint | None) -> None:
     """Fail when a scripted reply breaks the constraint it was generated under."""
     if isinstance(constraint, JsonSchemaConstraint):
         try:
-            jsonschema.validate(json.loads(text), constraint.json_schema)
-        except (ValueError, jsonschema.ValidationError) as exc:
-            raise ConstraintError(f"Scripted reply {text!r} does not satisfy its JSON schema: {exc}") from exc
+            value = json.loads(text)
+        except ValueError as exc:
+            raise ConstraintError(f"Scripted reply {text!r} does not satisfy its JSON schema: it is not JSON ({exc})") from exc
+        error = jsonschema.exceptions.best_match(_validator(json.dumps(constraint.json_schema, sort_keys=True)).iter_errors(value))
+        if error is not None:
+            raise ConstraintError(f"Scripted reply {text!r} does not satisfy its JSON schema: {error}")
     elif isinstance(constraint, RegexConstraint):
         if not re.fullmatch(constraint.pattern, text):
             raise ConstraintError(f"Scripted reply {text!r} does not match /{constraint.pattern}/")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import ItemsView, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -60,6 +62,16 @@ class MemoryStatistics(BaseModel):
         return self.model_dump().items()
 
 
+@dataclass(frozen=True)
+class EngineCall:
+    """One engine call's numbers, to store with the message it produced."""
+
+    usage: Usage
+    cacheable_tokens: int
+    """How many of its prompt tokens an earlier prompt shared."""
+    latency_ms: float
+
+
 class CompactionResult(BaseModel):
     """What `RadixMemory.compact` did."""
 
@@ -99,6 +111,8 @@ class RadixMemory:
         self._lock = threading.RLock()
         self._tree: ConversationTree | None = None
         self._session_id: str | None = None
+        self.updated_at: datetime | None = None
+        """The session's `updated_at` as this memory's last write set it (None before one)."""
 
     # --- sessions ------------------------------------------------------------------------
 
@@ -156,13 +170,20 @@ class RadixMemory:
     # --- adding messages -----------------------------------------------------------------
 
     def add_message(
-        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), *, prompt: PromptRecord | None = None
+        self,
+        role: MessageRole,
+        content: str,
+        parts: Sequence[MessagePart] = (),
+        *,
+        prompt: PromptRecord | None = None,
+        call: EngineCall | None = None,
     ) -> str:
         """Append a message to the current branch and move the head to it; returns its id.
 
-        Assistant messages may carry the exact engine `prompt` record that produced them."""
+        Assistant messages may carry the exact engine `prompt` record that produced them, and
+        the engine `call`'s numbers, stored with the message in one write."""
         with self._lock:
-            return self._append(self._require_tree().head_id, new_message(role, content, parts), prompt, move_head=True).id
+            return self._append(self._require_tree().head_id, new_message(role, content, parts), prompt, move_head=True, call=call).id
 
     def append(self, parent_id: str, message: Message, *, prompt: PromptRecord | None = None) -> ConversationNode:
         """Add a message under `parent_id` without moving the current head (what a `Branch`
@@ -170,11 +191,14 @@ class RadixMemory:
         with self._lock:
             return self._append(parent_id, message, prompt, move_head=False)
 
-    def _append(self, parent_id: str, message: Message, prompt: PromptRecord | None, *, move_head: bool) -> ConversationNode:
+    def _append(
+        self, parent_id: str, message: Message, prompt: PromptRecord | None, *, move_head: bool, call: EngineCall | None = None
+    ) -> ConversationNode:
         tree = self._require_tree()
         node = make_node(tree.get(parent_id), message, prompt=prompt)
         assert self._session_id is not None
-        self.store.add_nodes(self._session_id, [node], head_id=node.id if move_head else None)
+        usage = [self._usage_record(call, node.id)] if call is not None else []
+        self.updated_at = self.store.add_nodes(self._session_id, [node], head_id=node.id if move_head else None, usage=usage)
         tree.attach([node])
         if move_head:
             tree.branch_from_node(node.id)
@@ -226,7 +250,7 @@ class RadixMemory:
             if self._tree is None or node_id not in self._tree:
                 return False
             assert self._session_id is not None
-            self.store.set_head(self._session_id, node_id)
+            self.updated_at = self.store.set_head(self._session_id, node_id)
             self._tree.branch_from_node(node_id)
             return True
 
@@ -246,7 +270,7 @@ class RadixMemory:
             tree = self._require_tree()
             plan: CompactionPlan = plan_compaction(tree, keep_last, summary, role=role)
             assert self._session_id is not None
-            self.store.add_nodes(self._session_id, plan.nodes, head_id=plan.head_id)
+            self.updated_at = self.store.add_nodes(self._session_id, plan.nodes, head_id=plan.head_id)
             tree.attach(plan.nodes)
             tree.branch_from_node(plan.head_id)
             return CompactionResult(
@@ -268,7 +292,14 @@ class RadixMemory:
     ) -> UsageRecord:
         """Store one engine call's usage as the engine reported it. `cacheable_tokens` is how
         many of its prompt tokens an earlier prompt shared (see `common_prefix_length`);
-        `node_id` is the message the call produced, if any."""
+        `node_id` is the message the call produced, if any (`add_message(call=...)` stores the
+        message and its call's usage in one write)."""
+        with self._lock:
+            self._require_tree()
+            return self.store.add_usage(self._usage_record(EngineCall(usage, cacheable_tokens, latency_ms), node_id))
+
+    def _usage_record(self, call: EngineCall, node_id: str | None) -> UsageRecord:
+        usage, cacheable_tokens, latency_ms = call.usage, call.cacheable_tokens, call.latency_ms
         if cacheable_tokens < 0 or cacheable_tokens > usage.prompt_tokens:
             raise InputError(
                 f"cacheable_tokens must be between 0 and the call's {usage.prompt_tokens} prompt tokens, "
@@ -276,20 +307,16 @@ class RadixMemory:
             )
         if latency_ms < 0:
             raise InputError(f"latency_ms cannot be negative ({latency_ms}).")
-        with self._lock:
-            self._require_tree()
-            assert self._session_id is not None
-            return self.store.add_usage(
-                UsageRecord(
-                    session_id=self._session_id,
-                    node_id=node_id,
-                    prompt_tokens=usage.prompt_tokens,
-                    completion_tokens=usage.completion_tokens,
-                    cached_tokens=usage.cached_tokens,
-                    cacheable_tokens=cacheable_tokens,
-                    latency_ms=latency_ms,
-                )
-            )
+        assert self._session_id is not None
+        return UsageRecord(
+            session_id=self._session_id,
+            node_id=node_id,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            cached_tokens=usage.cached_tokens,
+            cacheable_tokens=cacheable_tokens,
+            latency_ms=latency_ms,
+        )
 
     # --- approvals -----------------------------------------------------------------------
 

@@ -152,6 +152,18 @@ TABLES: tuple[Table, ...] = (
         (Index("nodes_by_session", ("session_id", "seq")), Index("nodes_by_parent", ("parent_id",))),
     ),
     Table(
+        "requests",
+        (
+            _c("id", "text", "PRIMARY KEY"),
+            _c("session_id", "text", "NOT NULL", "sessions(id) ON DELETE CASCADE"),
+            _c("key", "text", "NOT NULL"),
+            _c("digest", "text", "NOT NULL"),
+            _c("result", "json", "NOT NULL", label="request result"),
+            _c("at", "timestamp", "NOT NULL"),
+        ),
+        (Index("requests_by_session", ("session_id",)),),
+    ),
+    Table(
         "usage",
         (
             _c("id", "key"),
@@ -342,6 +354,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         4,
         "a person's decisions on tool calls that wait for approval",
         lambda d: create_statements(d, [TABLE["approvals"]]),
+    ),
+    Migration(
+        5,
+        "a session's requests are answered once: the result of each message sent with an idempotency key",
+        lambda d: create_statements(d, [TABLE["requests"]]),
     ),
 )
 """Every schema change, oldest first; append to it (see the module docstring)."""

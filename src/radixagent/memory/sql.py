@@ -45,6 +45,7 @@ from radixagent.memory.store import (
     ApprovalRecord,
     AssessmentRecord,
     FeedbackRecord,
+    RequestRecord,
     RunMetrics,
     SessionRecord,
     ToolCallMetric,
@@ -80,6 +81,11 @@ class SQLStore(ABC):
     Subclasses open the database, call `_migrate` and speak their driver's dialect."""
 
     DIALECT: ClassVar[Dialect]
+
+    blocks: ClassVar[bool] = True
+    """Whether a call may wait on something slow (a network round trip, a server restarting):
+    an agent on an event loop then writes in a worker thread. SQLite's local writes take less
+    than the thread hop would."""
 
     where: str
     """Where the database is, for messages and repr (never a password)."""
@@ -346,11 +352,25 @@ class SQLStore(ABC):
 
     # --- nodes ---------------------------------------------------------------------------
 
-    def add_nodes(self, session_id: str, nodes: Sequence[ConversationNode], *, head_id: str | None = None) -> None:
+    def add_nodes(
+        self,
+        session_id: str,
+        nodes: Sequence[ConversationNode],
+        *,
+        head_id: str | None = None,
+        usage: Sequence[UsageRecord] = (),
+    ) -> datetime:
         """Store new nodes (parents first) and, when given, move the session's head: all in
-        one transaction, serialised with the session's other writers by its row lock."""
+        one transaction, serialised with the session's other writers by its row lock.
+        `usage`: rows of the engine calls that produced these nodes, written with them (a
+        turn's message and its numbers are one write). Returns the session's new `updated_at`.
+
+        Idempotent: a node already stored in this session (the same id: ids are uuids made
+        before the write) is left as it is, with its usage, so a write retried after its
+        commit was lost in transit stores nothing twice. An id taken by another session's
+        node is refused."""
+        now = _now()
         with self._transaction() as conn:
-            self._lock_session(conn, session_id, "NO KEY UPDATE")
             outside = {n.parent_id for n in nodes if n.parent_id is not None} - {n.id for n in nodes}
             stored: set[str] = set()
             if outside:
@@ -359,25 +379,52 @@ class SQLStore(ABC):
                     conn, f"SELECT id FROM nodes WHERE session_id = ? AND {condition}", (session_id, *ids)
                 ).fetchall()
                 stored = {r["id"] for r in rows}
+            if not stored or self._lock_clause("NO KEY UPDATE"):
+                # a stored parent proves the session exists; where the transaction does not already
+                # hold the write lock, the row lock is taken anyway
+                self._lock_session(conn, session_id, "NO KEY UPDATE")
             seen: set[str] = set()
             for node in nodes:
                 if node.parent_id is None:
                     raise InputError(f"Node {node.id!r} has no parent: a session has one root, made with the session.")
                 if node.parent_id not in stored and node.parent_id not in seen:
                     raise NodeNotFoundError(node.parent_id, session_id)
+                if node.id in seen:
+                    raise InputError(f"The node {node.id!r} is listed twice in one write: list each node once.")
                 seen.add(node.id)
             with self._batch(conn):
-                for node in nodes:
-                    self._run(conn, *self._insert_sql("nodes", self._node_values(session_id, node)))
+                cursors = [
+                    self._run(conn, f"{sql} ON CONFLICT (id) DO NOTHING", params)
+                    for sql, params in (self._insert_sql("nodes", self._node_values(session_id, n)) for n in nodes)
+                ]
+            kept = {node.id for node, cursor in zip(nodes, cursors, strict=True) if cursor.rowcount == 0}  # read once the batch is sent
+            if kept:
+                self._check_retried(conn, session_id, nodes, kept)
+            for record in usage:
+                if record.node_id not in kept:
+                    self._insert(conn, *self._insert_sql("usage", self._record_values(record, "usage")))
             if head_id is not None:
-                self._set_head(conn, session_id, head_id)
+                self._set_head(conn, session_id, head_id, now)
             else:
-                self._run(conn, "UPDATE sessions SET updated_at = ? WHERE id = ?", (self._to_ts(_now()), session_id))
+                self._run(conn, "UPDATE sessions SET updated_at = ? WHERE id = ?", (self._to_ts(now), session_id))
+        return now
 
-    def set_head(self, session_id: str, node_id: str) -> None:
+    def _check_retried(self, conn: Any, session_id: str, nodes: Sequence[ConversationNode], kept: set[str]) -> None:
+        """The nodes whose ids were already stored must be these very nodes, stored before."""
+        condition, ids = self._id_in("id", kept)
+        rows = self._run(conn, f"SELECT id, session_id, parent_id FROM nodes WHERE {condition}", ids).fetchall()
+        found = {r["id"]: (r["session_id"], r["parent_id"]) for r in rows}
+        for node in nodes:
+            if node.id in kept and found.get(node.id) != (session_id, node.parent_id):
+                raise InputError(f"The node id {node.id!r} is taken by another node: give each new node a new id.")
+
+    def set_head(self, session_id: str, node_id: str) -> datetime:
+        """Move the session's head; returns its new `updated_at`."""
+        now = _now()
         with self._transaction() as conn:
             self._lock_session(conn, session_id, "NO KEY UPDATE")
-            self._set_head(conn, session_id, node_id)
+            self._set_head(conn, session_id, node_id, now)
+        return now
 
     def load_nodes(self, session_id: str) -> list[ConversationNode]:
         """Every node of the session, parents before children; children lists filled in."""
@@ -392,12 +439,12 @@ class SQLStore(ABC):
                 by_id[node.parent_id].children.append(node.id)
         return nodes
 
-    def _set_head(self, conn: Any, session_id: str, node_id: str) -> None:
+    def _set_head(self, conn: Any, session_id: str, node_id: str, now: datetime | None = None) -> None:
         cursor = self._run(
             conn,
             "UPDATE sessions SET head_node_id = ?, updated_at = ? WHERE id = ?"
             " AND EXISTS (SELECT 1 FROM nodes WHERE id = ? AND session_id = ?)",
-            (node_id, self._to_ts(_now()), session_id, node_id, session_id),
+            (node_id, self._to_ts(now or _now()), session_id, node_id, session_id),
         )
         if cursor.rowcount == 0:
             raise NodeNotFoundError(node_id, session_id)
@@ -441,6 +488,25 @@ class SQLStore(ABC):
             source_id=values["source_id"],
             prompt=PromptRecord.model_validate(prompt) if prompt is not None else None,
         )
+
+    # --- requests answered once ---------------------------------------------------------
+
+    def get_request(self, session_id: str, key: str) -> RequestRecord | None:
+        """The stored answer to the session's request with idempotency `key`, if any."""
+        rows = self._read("SELECT * FROM requests WHERE id = ?", (_request_id(session_id, key),))
+        return self._record(RequestRecord, "requests", rows[0]) if rows else None
+
+    def add_request(self, record: RequestRecord) -> RequestRecord:
+        """Keep a request's answer; when one is stored under its key already (a repeat that
+        ran at the same time on another replica), that one stays and is returned."""
+        values = {"id": _request_id(record.session_id, record.key)} | self._record_values(record, "requests")
+        sql, params = self._insert_sql("requests", values)
+        with self._transaction() as conn:
+            self._lock_session(conn, record.session_id, "KEY SHARE")
+            self._run(conn, sql + " ON CONFLICT (id) DO NOTHING", params)
+        stored = self.get_request(record.session_id, record.key)
+        assert stored is not None  # just written, or kept
+        return stored
 
     # --- usage ---------------------------------------------------------------------------
 
@@ -552,6 +618,10 @@ def _insert_statement(dialect: Dialect, table: str, names: tuple[str, ...]) -> t
         f" VALUES ({', '.join(dialect.param(c) for c in columns)})"
     )
     return sql, columns
+
+
+def _request_id(session_id: str, key: str) -> str:
+    return f"{session_id}/{key}"
 
 
 def _tools(tools: Sequence[ToolSchema]) -> list[dict[str, Any]]:

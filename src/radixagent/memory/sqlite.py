@@ -7,6 +7,7 @@ Several server replicas on several machines share a `PostgresStore` instead.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,8 @@ from typing import Any
 from radixagent.errors import ConfigurationError, StoreError
 from radixagent.memory.schema import Dialect
 from radixagent.memory.sql import LockMode, SQLStore
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_DB_NAME = "radixagent.db"
 
@@ -57,6 +60,7 @@ class SQLiteStore(SQLStore):
     JSON as text, and `BEGIN IMMEDIATE` (the database's write lock) standing for row locks."""
 
     DIALECT = SQLITE
+    blocks = False  # a local file: a write takes microseconds, less than a hop to a worker thread
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = 10.0) -> None:
         self.path = ":memory:" if path == ":memory:" else Path(path) if path is not None else default_db_path()
@@ -81,6 +85,11 @@ class SQLiteStore(SQLStore):
             self._conn.execute("PRAGMA foreign_keys = ON")
             self.journal_mode = str(self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
             self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._checkpointer: _Checkpointer | None = None
+        if isinstance(self.path, Path) and self.journal_mode == "wal":
+            with self._guard():
+                self._conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
+            self._checkpointer = _Checkpointer(self.path, timeout)
         self._migrate()
 
     # --- plumbing ------------------------------------------------------------------------
@@ -144,5 +153,41 @@ class SQLiteStore(SQLStore):
         return json.loads(value)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
             self._conn.close()
+
+
+CHECKPOINT_INTERVAL_S = 1.0
+
+
+class _Checkpointer:
+    """Copies the write-ahead log into the database file every second, from a thread and a
+    connection of its own. SQLite's automatic checkpoint runs inside the commit that takes the
+    log past 1000 pages, and its copy and fsync held that commit (on a server, the event loop)
+    for milliseconds; a passive checkpoint here never blocks the store's writers."""
+
+    def __init__(self, path: Path, timeout: float, interval: float = CHECKPOINT_INTERVAL_S) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path, timeout, interval), name="radixagent-sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path, timeout: float, interval: float) -> None:
+        try:
+            conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            logger.warning("no checkpoints for %s (%s): SQLite's own will not run either; the log grows until the store closes", path, exc)
+            return
+        try:
+            while not self._stop.wait(interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # busy, or the file went away: the next round tries again
+                    logger.debug("checkpoint of %s skipped: %s", path, exc)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)

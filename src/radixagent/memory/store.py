@@ -19,9 +19,10 @@ than misread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, Field, computed_field, model_validator
 
@@ -51,6 +52,17 @@ class SessionRecord(BaseModel):
         default=None,
         description="who may see the session: a hash of the API key that made it (never the key); None: no one in particular",
     )
+
+
+class RequestRecord(BaseModel):
+    """What a request sent with an idempotency key got: a repeat of it (a client retrying
+    after a dropped connection) is answered with `result` instead of running again."""
+
+    session_id: str
+    key: str = Field(description="the client's idempotency key, unique within the session")
+    digest: str = Field(description="a hash of what the request asked, so a key reused for another request is refused")
+    result: dict[str, Any] = Field(description="the answer given, as JSON")
+    at: datetime = Field(default_factory=_now)
 
 
 class UsageRecord(BaseModel):
@@ -191,9 +203,20 @@ class Store(Protocol):
     def delete_session(self, session_id: str) -> None: ...
 
     # the conversation tree
-    def add_nodes(self, session_id: str, nodes: Sequence[ConversationNode], *, head_id: str | None = None) -> None: ...
-    def set_head(self, session_id: str, node_id: str) -> None: ...
+    def add_nodes(
+        self,
+        session_id: str,
+        nodes: Sequence[ConversationNode],
+        *,
+        head_id: str | None = None,
+        usage: Sequence[UsageRecord] = (),
+    ) -> datetime: ...
+    def set_head(self, session_id: str, node_id: str) -> datetime: ...
     def load_nodes(self, session_id: str) -> list[ConversationNode]: ...
+
+    # requests answered once (idempotency keys)
+    def get_request(self, session_id: str, key: str) -> RequestRecord | None: ...
+    def add_request(self, record: RequestRecord) -> RequestRecord: ...
 
     # usage
     def add_usage(self, record: UsageRecord) -> UsageRecord: ...
@@ -213,3 +236,22 @@ class Store(Protocol):
     def list_approvals(self, session_id: str) -> list[ApprovalRecord]: ...
 
     def close(self) -> None: ...
+
+
+T = TypeVar("T")
+
+
+async def off_loop(store: Store, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)`, a call that writes to `store`: in a worker thread when the store
+    may block (`blocks`, true unless it says otherwise), else right here. A cancelled caller
+    still waits for the write to finish, so no write of a run lands after the run has unwound
+    (and, on a server, after its session's lock is released): a write is idempotent (node ids
+    are made before it), never half-done, and the caller learns of it when it returns."""
+    if not getattr(store, "blocks", True):
+        return fn(*args, **kwargs)
+    task = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise

@@ -27,7 +27,7 @@ from radixagent.agent import DEFAULT_INSTRUCTIONS, Agent, ApprovalPolicy
 from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.base import Engine
 from radixagent.engine.tap import EngineTap
-from radixagent.errors import InputError, RadixAgentError, UnknownToolError
+from radixagent.errors import InputError, UnknownToolError
 from radixagent.memory.store import SessionRecord, Store
 from radixagent.prompting import ChatFormat
 from radixagent.schemas import ToolDefinition
@@ -249,15 +249,16 @@ class SessionAgents:
                 await asyncio.to_thread(agent.open_session, session_id)
                 entry = _Entry(agent, record.updated_at)
             self._keep(session_id, entry)
+            written = entry.agent.memory.updated_at
             try:
                 yield entry.agent
             except BaseException:  # failed or cancelled part-way: rebuild from the store next time
                 self._entries.pop(session_id, None)
                 raise
-            try:
-                entry.seen = (await asyncio.to_thread(self.store.get_session, session_id)).updated_at
-            except RadixAgentError:  # the store failed: rebuild from it next time
-                self._entries.pop(session_id, None)
+            if entry.agent.memory.updated_at != written:
+                # the session's updated_at as the agent's last write set it (no read): a write of
+                # another replica since then changes it, and the next lease reloads
+                entry.seen = entry.agent.memory.updated_at or entry.seen
 
     async def delete(self, session_id: str, *, owner: str | None = None) -> None:
         """Delete the session; `owner` (its record's) says who hears of it on the event feed."""

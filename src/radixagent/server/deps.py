@@ -1,5 +1,8 @@
 """FastAPI dependencies: the server's state, the caller (who the API key says it is, see
-server/auth.py), and the drain check."""
+server/auth.py), and the drain check.
+
+They are `async def` though none awaits: FastAPI runs a plain `def` dependency in its thread
+pool, a thread hop per dependency per request for a few microseconds of work."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from radixagent.server.state import AppState
 __all__ = ["Caller", "CallerDep", "Protected", "State", "accepting", "get_state", "require_api_key"]
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.radixagent
     return state
 
@@ -22,7 +25,7 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def require_api_key(request: Request, state: State) -> Caller:
+async def require_api_key(request: Request, state: State) -> Caller:
     """With API keys configured, every request must carry one as a Bearer token; without,
     the server is open (bind it to loopback)."""
     try:
@@ -35,7 +38,7 @@ def require_api_key(request: Request, state: State) -> Caller:
 CallerDep = Annotated[Caller, Depends(require_api_key)]
 
 
-def accepting(state: State) -> None:
+async def accepting(state: State) -> None:
     """Refuse new work while the server drains for shutdown."""
     if state.lifecycle.draining:
         state.metrics.rejected.labels(reason="draining").inc()

@@ -8,6 +8,7 @@ or an `error` event that ends the stream. The engine and store close after that.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -31,6 +32,13 @@ class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, state: AppState) -> None:
         super().__init__(config)
         self.app_state = state
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # What is loaded by now (modules, the app, the engine) lives as long as the process: out
+        # of the collector's sight, a full collection no longer walks it in the middle of requests.
+        gc.collect()
+        gc.freeze()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         grace = self.app_state.settings.shutdown_timeout

@@ -28,12 +28,14 @@ store is read and written in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -52,7 +54,7 @@ from radixagent.agent import (
 from radixagent.engine.tap import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, SessionNotFoundError
 from radixagent.feedback import FeedbackCollector
-from radixagent.memory.store import AssessmentRecord, FeedbackRecord, SessionRecord, UsageRecord
+from radixagent.memory.store import AssessmentRecord, FeedbackRecord, RequestRecord, SessionRecord, UsageRecord
 from radixagent.memory.tree import ConversationNode
 from radixagent.schemas import (
     AgentResponse,
@@ -141,6 +143,16 @@ class MessageCreate(_Body):
     content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, description="the user's message")
     stream: bool = Field(default=False, description="send the run as server-sent events")
     max_iterations: int | None = Field(default=None, ge=1, le=50)
+    request_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="an idempotency key (or the Idempotency-Key header): a repeat of the request is answered with the first answer, not run again",
+    )
+
+    def digest(self) -> str:
+        """What the request asks, hashed: a key sent again must come with the same request."""
+        return hashlib.sha256(json.dumps([self.content, self.max_iterations]).encode()).hexdigest()
 
 
 Outcome = Literal["answered", "failed", "awaiting_approval"]
@@ -366,7 +378,10 @@ async def _run(
     on_event: Any = None,
     on_text: Any = None,
     known: SessionRecord | None = None,
+    request: MessageCreate | None = None,
 ) -> tuple[RunResult, RunTiming]:
+    """Run `act` on the session's agent. `request`: the message it answers, whose idempotency
+    key (if any) makes a repeat get the stored answer instead of a second run."""
     started = time.perf_counter()
     failures: list[FailureEvent] = []
 
@@ -376,56 +391,89 @@ async def _run(
         if on_event is not None:
             on_event(event)
 
+    key = request.request_id if request is not None else None
     async with state.sessions.lease(session_id, known=known) as agent:
+        if request is not None and key is not None:  # under the session's lock: a repeat sent meanwhile waits, then finds the answer
+            stored = await asyncio.to_thread(state.store.get_request, session_id, key)
+            if stored is not None:
+                if stored.digest != request.digest():
+                    reused = InputError(f"The idempotency key {key!r} was sent with another message before: give each new message a new key.")
+                    reused.param = "request_id"
+                    raise reused
+                return RunResult.model_validate(stored.result), RunTiming(total_ms=(time.perf_counter() - started) * 1000, engine_ms=0.0, tools_ms=0.0)
         with tap_scope(on_text=on_text) as tap:
             response = await act(agent, watch)
+        failed = not response.is_successful
+        result = RunResult(
+            session_id=session_id,
+            node_id=response.node_id,
+            response=response,
+            outcome="awaiting_approval" if response.awaiting_approval else "failed" if failed else "answered",
+            failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
+            if failed
+            else None,
+        )
+        if request is not None and key is not None:
+            record = RequestRecord(session_id=session_id, key=key, digest=request.digest(), result=result.model_dump(mode="json"))
+            await asyncio.to_thread(state.store.add_request, record)
     timing = RunTiming(
         total_ms=(time.perf_counter() - started) * 1000,
         engine_ms=tap.engine_ms,
         tools_ms=sum(c.duration_ms for c in response.tool_calls),
     )
     _record_run(state, response, timing)
-    failed = not response.is_successful
-    result = RunResult(
-        session_id=session_id,
-        node_id=response.node_id,
-        response=response,
-        outcome="awaiting_approval" if response.awaiting_approval else "failed" if failed else "answered",
-        failure=(failures[-1] if failures else FailureEvent(operation="run", error_type="unknown_error", message=response.error_message or ""))
-        if failed
-        else None,
-    )
     return result, timing
 
 
 @router.post("/sessions/{session_id}/messages", response_model=RunResult, responses=ERRORS)
 async def post_message(
-    session_id: str, body: MessageCreate, state: State, caller: CallerDep, response: Response
+    session_id: str,
+    body: MessageCreate,
+    state: State,
+    caller: CallerDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200, description="the same as `request_id`")] = None,
 ) -> RunResult | StreamingResponse:
     """Run the agent on a user message; the answer and every step are stored in the session.
-    409 (`approval_pending`) while the session's head waits for approvals."""
+    409 (`approval_pending`) while the session's head waits for approvals.
+    With an idempotency key (`request_id`, or the Idempotency-Key header), a repeat of the
+    request, e.g. a client's retry after its connection dropped, gets the first answer."""
+    if idempotency_key is not None:
+        if body.request_id not in (None, idempotency_key):
+            differ = InputError("The Idempotency-Key header and request_id differ: send one key, or the same in both.")
+            differ.param = "request_id"
+            raise differ
+        body = body.model_copy(update={"request_id": idempotency_key})
     record = await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
 
     def act(agent: Agent, watch: EventHandler) -> Awaitable[AgentResponse]:
         return agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
 
-    return await _respond(state, session_id, act, body.stream, record, response, "messages")
+    return await _respond(state, session_id, act, body.stream, record, response, "messages", request=body)
 
 
 async def _respond(
-    state: AppState, session_id: str, act: Act, stream: bool, record: SessionRecord, response: Response, route: str
+    state: AppState,
+    session_id: str,
+    act: Act,
+    stream: bool,
+    record: SessionRecord,
+    response: Response,
+    route: str,
+    *,
+    request: MessageCreate | None = None,
 ) -> RunResult | StreamingResponse:
     lifecycle = state.lifecycle
     deadline = lifecycle.deadline()
     if not stream:
-        result, timing = await lifecycle.run(_run(state, session_id, act, known=record), deadline=deadline)
+        result, timing = await lifecycle.run(_run(state, session_id, act, known=record, request=request), deadline=deadline)
         response.headers["Server-Timing"] = timing.header()
         return result
     path = f"/v1/sessions/{session_id}/{route}"
-    return StreamingResponse(_events(state, session_id, act, deadline, path), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+    return StreamingResponse(_events(state, session_id, act, deadline, path, request), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 
-async def _events(state: AppState, session_id: str, act: Act, deadline: float, path: str) -> AsyncIterator[bytes]:
+async def _events(state: AppState, session_id: str, act: Act, deadline: float, path: str, request: MessageCreate | None = None) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
     sequence = 0
 
@@ -446,6 +494,7 @@ async def _events(state: AppState, session_id: str, act: Act, deadline: float, p
                 act,
                 on_event=on_event,
                 on_text=lambda text: queue.put_nowait(TokenEvent(text=text)),
+                request=request,
             )
             queue.put_nowait(
                 FinalEvent(session_id=result.session_id, node_id=result.node_id, response=result.response, outcome=result.outcome, failure=result.failure)

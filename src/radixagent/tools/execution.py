@@ -14,6 +14,7 @@ import contextvars
 import copy
 import inspect
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -187,6 +188,8 @@ class ToolExecutor:
     async def execute_many(self, calls: Sequence[ToolCall]) -> list[ToolCallRecord]:
         """Run the calls of one step concurrently; records come back in the calls' order."""
         targets = [self._target(call, None, None) for call in calls]  # unknown names fail before any runs
+        if len(targets) == 1:  # no task around it: under load every extra wake-up waits behind every ready request
+            return [(await self._run(*targets[0]))[0]]
         results = await asyncio.gather(*(self._run(*t) for t in targets))
         return [record for record, _ in results]
 
@@ -308,7 +311,7 @@ class ToolExecutor:
                 logger.warning("tool %r timed out; its thread is abandoned and may still be running", name)
 
         future.add_done_callback(on_done)
-        threading.Thread(target=target, name=f"radixagent-tool-{name}", daemon=True).start()
+        _TOOL_THREADS.run(target)
         return future
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -352,9 +355,60 @@ class _Expired(Exception):
     """Our own deadline passed (kept apart from a TimeoutError the tool itself raises)."""
 
 
+class _ToolThreads:
+    """Daemon threads that run sync tools, kept for the next call. Starting a thread per call
+    made the event loop wait for each new thread to start (a round trip of the GIL: 1-2 ms
+    under load). A call takes an idle thread or starts one, so a tool that hangs holds only its
+    own thread, as before; daemons, so a hung tool never keeps the process from exiting."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[[], None]) -> None:
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1  # that thread's next item is this one
+        self._work.put(fn)
+        if spawn:
+            threading.Thread(target=self._serve, name="radixagent-tool", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._work.get()()  # `target` in _in_thread: it never raises
+            with self._lock:
+                self._idle += 1
+
+
+_TOOL_THREADS = _ToolThreads()
+
+
 async def _bounded(awaitable: Any, timeout: float) -> Any:
     """Await `awaitable` for at most `timeout` seconds; on expiry cancel it and raise _Expired.
     Unlike wait_for, a TimeoutError raised by the tool itself stays the tool's error."""
+    if isinstance(awaitable, asyncio.Future):
+        # a thread's result: awaited directly, with a timer, so its caller wakes up once (not
+        # again for asyncio.wait's bookkeeping), which under load saves a wait behind every
+        # ready request
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            awaitable.cancel()
+
+        timer = asyncio.get_running_loop().call_later(timeout, expire)
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if expired:
+                raise _Expired() from None
+            awaitable.cancel()
+            raise
+        finally:
+            timer.cancel()
     task = asyncio.ensure_future(awaitable)
     try:
         done, _ = await asyncio.wait({task}, timeout=timeout)
