@@ -168,8 +168,9 @@ def test_a_tool_result_turn_gets_an_answer_and_reuses_the_cache(api: openai.Open
     second = api.chat.completions.create(model="m", messages=history, tools=[ADD], tool_choice="none", max_tokens=24)
     assert second.choices[0].finish_reason in ("stop", "length")
     assert second.choices[0].message.content and not second.choices[0].message.tool_calls
-    # the resent history is served from the engine's prefix cache up to the new turn
-    assert second.usage.prompt_tokens_details.cached_tokens >= first.usage.prompt_tokens // 2
+    # the resent history is served from the engine's prefix cache up to the new turn (the
+    # first request's own count holds every scoring request it made, so it is no yardstick)
+    assert second.usage.prompt_tokens_details.cached_tokens >= second.usage.prompt_tokens // 2
 
 
 @pytest.mark.parametrize(

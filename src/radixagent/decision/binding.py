@@ -6,7 +6,8 @@ order, and an enum value is picked by its first token. Where the narrowed schema
 several parameters a short list of values (the request's numbers, dates and spans, an enum),
 and two of them can take the same value or one chooses among values the request does not name,
 `bind` scores every assignment of those values as a whole argument object, after the same
-prompt, and keeps the likeliest:
+prompt, and keeps the likeliest (when generation gave no value twice, only the parameters
+choosing among values the request does not name are chosen again):
 
 - an enum value the request does not name also counts by how strongly the request calls for
   it (`_associations`: "Japanese yen" for `JPY`);
@@ -41,10 +42,17 @@ async def bind(transcript: Transcript, start: Mark, arguments: dict[str, Any], s
     domains = _domains(arguments, schema)
     if not _undecided(domains, evidence):
         return arguments
+    repeats = _repeats(evidence)
+    if _allowed([arguments[name] for name in domains], repeats):
+        # generation gave no value twice: what it copied from the request stays (its order of
+        # mention is usually right), only values the request does not name are chosen again
+        domains = {name: values if _unnamed(values, evidence) else [arguments[name]] for name, values in domains.items()}
+        if not any(len(values) > 1 for values in domains.values()):
+            return arguments
     association = await _associations(transcript, domains, evidence) if evidence is not None else {}
     written = transcript.text[start[0] :]
     transcript.rewind(start)
-    chosen = await _jointly(transcript, arguments, domains, _repeats(evidence), association)
+    chosen = await _jointly(transcript, arguments, domains, repeats, association)
     await transcript.append(written if chosen == arguments else json.dumps(chosen, ensure_ascii=False))
     return chosen
 
@@ -90,8 +98,20 @@ def _undecided(domains: dict[str, list[Scalar]], evidence: Evidence | None) -> b
     for `JPY`). One parameter choosing among the request's own spans is left to generation."""
     keys = [_key(v) for values in domains.values() if len(values) > 1 for v in values]
     shared = any(len([1 for values in domains.values() if _key(v) in {_key(w) for w in values}]) > 1 for v in keys)
-    unnamed = any(len(values) > 1 and (evidence is None or not all(evidence.mentions(str(v)) for v in values)) for values in domains.values())
-    return shared or unnamed
+    return shared or any(_unnamed(values, evidence) for values in domains.values())
+
+
+def _unnamed(values: list[Scalar], evidence: Evidence | None) -> bool:
+    """A choice among several values some of which the request does not name."""
+    return len(values) > 1 and (evidence is None or not all(evidence.mentions(str(v)) for v in values))
+
+
+def _allowed(values: list[Any], repeats: dict[Scalar, int]) -> bool:
+    """No value given to more parameters than the request says it (flags aside)."""
+    counts: dict[Scalar, int] = {}
+    for value in values:
+        counts[_key(value)] = counts.get(_key(value), 0) + 1
+    return all(n <= max(1, repeats.get(v, 0)) for v, n in counts.items() if not isinstance(v, bool))
 
 
 def _assignments(arguments: dict[str, Any], domains: dict[str, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
@@ -99,12 +119,8 @@ def _assignments(arguments: dict[str, Any], domains: dict[str, list[Scalar]], re
     the request says it twice (flags aside): "from km to km" is never meant."""
     names = list(domains)
     for combination in itertools.product(*(domains[n] for n in names)):
-        counts: dict[Scalar, int] = {}
-        for value in combination:
-            counts[_key(value)] = counts.get(_key(value), 0) + 1
-        if any(n > max(1, repeats.get(v, 0)) for v, n in counts.items() if not isinstance(v, bool)):
-            continue
-        yield {**arguments, **dict(zip(names, combination, strict=True))}
+        if _allowed(list(combination), repeats):
+            yield {**arguments, **dict(zip(names, combination, strict=True))}
 
 
 def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
