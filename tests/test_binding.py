@@ -192,3 +192,17 @@ async def test_the_model_picks_units_the_request_names_in_words(engine: Embedded
     arguments = json.loads(result.tool_calls[0].arguments)
     # the two units it names in words, each once (which is which, the 135M model may swap)
     assert arguments["value"] == 26.2 and {arguments["from_unit"], arguments["to_unit"]} == {"mi", "km"}
+
+
+async def test_one_named_value_narrowed_onto_two_parameters_reopens_their_own_values() -> None:
+    units = {"type": "string", "enum": ["kg", "g", "lb"]}
+    original = {"type": "object", "properties": {"value": {"type": "number"}, "from_unit": units, "to_unit": units}}
+    narrowed = {"type": "object", "properties": {"value": {"type": "number", "enum": [3]}, "from_unit": {**units, "enum": ["kg"]}, "to_unit": {**units, "enum": ["kg"]}}}
+    chooser = Chooser({"value": 3, "from_unit": "kg", "to_unit": "lb"})
+    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    start = transcript.mark()
+    generated = {"value": 3, "from_unit": "kg", "to_unit": "kg"}
+    await transcript.append(json.dumps(generated))
+    result = await bind(transcript, start, generated, narrowed, Evidence.of("What is 3 kg in pounds?"), original)
+    assert result == {"value": 3, "from_unit": "kg", "to_unit": "lb"}
+    assert '{"value": 3, "from_unit": "kg", "to_unit": "kg"}' not in chooser.asked[0]

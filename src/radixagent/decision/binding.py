@@ -35,11 +35,24 @@ MAX_VALUES = 24
 Scalar = str | int | float | bool
 
 
-async def bind(transcript: Transcript, start: Mark, arguments: dict[str, Any], schema: dict[str, Any], evidence: Evidence | None) -> dict[str, Any]:
+async def bind(
+    transcript: Transcript,
+    start: Mark,
+    arguments: dict[str, Any],
+    schema: dict[str, Any],
+    evidence: Evidence | None,
+    original: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The likeliest assignment of the open parameters' values. `arguments` is what generation
-    wrote after `start` (their key order is kept); when another assignment wins, the transcript
-    is rewound to `start` and ends with it instead."""
+    wrote after `start` (their key order is kept) under `schema`, the tool's `original` schema
+    narrowed to the request's values; when another assignment wins, the transcript is rewound to
+    `start` and ends with it instead."""
     domains = _domains(arguments, schema)
+    if original is not None and not _allowed([arguments[name] for name in domains], _repeats(evidence)):
+        # narrowing left two parameters the one enum value the request names ("70 kg" for both
+        # units of "How many pounds is 70 kg?"): they choose among the tool's own values again
+        wide = _domains(arguments, original)
+        domains = {name: wide.get(name, values) if len(values) == 1 else values for name, values in domains.items()}
     if not _undecided(domains, evidence):
         return arguments
     repeats = _repeats(evidence)

@@ -245,13 +245,13 @@ async def _arguments(
             # every value was written and only whitespace followed: the brackets are all that is missing
             await transcript.append(closed[len(completion.text) :])
             arguments: dict[str, Any] = json.loads(closed)
-            return await bind(transcript, start, arguments, schema, evidence) if settings.bind_arguments else arguments
+            return await bind(transcript, start, arguments, schema, evidence, tool.parameters) if settings.bind_arguments else arguments
         if room != settings.argument_tokens // 2:
             transcript.rewind(start)
     value = parse_json(completion, f"the arguments of {tool.name}")
     if not isinstance(value, dict):
         raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")
-    return await bind(transcript, start, value, schema, evidence) if settings.bind_arguments else value
+    return await bind(transcript, start, value, schema, evidence, tool.parameters) if settings.bind_arguments else value
 
 
 async def _free_text(transcript: Transcript, label: str, settings: DecisionSettings, schema: dict[str, Any] | None) -> str:
