@@ -52,18 +52,21 @@ async def decide_by_score(
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
     prior = {name: settings.evidence_weight * value for name, value in support.items()}
-    may_abstain = bool(tools) and not require_tool and evidence is not None and settings.abstain_below is not None
     margin: float | None = None
-    if evidence is not None and tools and ((settings.channel_weight > 0 and len(tools) > 1) or (may_abstain and settings.uses_channel_to_abstain)):
+    if evidence is not None and settings.channel_weight > 0 and len(tools) > 1:
         channel, question = await _noisy_channel(transcript, evidence.text, tools)
         best = max(channel.values())
         margin = best - question
-        if settings.channel_weight > 0:
-            prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
+        prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
     options = list(by_name)
     if not require_tool or not options:
-        if may_abstain and evidence is not None and settings.abstain_below is not None:
-            if evidence.asks_about_the_world() or _abstains(_grounds(evidence, tools) < settings.abstain_below, margin, settings):
+        if options and evidence is not None and settings.abstain_below is not None:
+            lexical = _grounds(evidence, tools) < settings.abstain_below
+            world = evidence.asks_about_the_world()
+            if margin is None and not world and (settings.question_margin is not None or (lexical and settings.tool_margin is not None)):
+                channel, question = await _noisy_channel(transcript, evidence.text, tools)
+                margin = max(channel.values()) - question
+            if world or _abstains(lexical, margin, settings):
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])

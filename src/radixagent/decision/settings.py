@@ -57,9 +57,10 @@ class DecisionSettings(BaseModel):
         "another language than the request; 0 = off",
     )
     question_margin: float | None = Field(
-        default=2.0,
+        default=None,
         description="score strategy, tool_choice auto: answer directly when the request is likelier, by more than this "
-        "(nats), as a question to a chat assistant than as a request to the likeliest tool (one scoring request per tool); None = off",
+        "(nats), as a question to a chat assistant than as a request to the likeliest tool (one scoring request per tool); "
+        "None = off (the default: a tool described in another language than the request reads as no fit)",
     )
     tool_margin: float | None = Field(
         default=10.0,
@@ -81,10 +82,6 @@ class DecisionSettings(BaseModel):
         return self.model_copy(
             update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False, "question_margin": None, "tool_margin": None}
         )
-
-    @property
-    def uses_channel_to_abstain(self) -> bool:
-        return self.question_margin is not None or self.tool_margin is not None
 
     @property
     def uses_evidence(self) -> bool:
