@@ -57,10 +57,10 @@ class DecisionSettings(BaseModel):
         "another language than the request; 0 = off",
     )
     question_margin: float | None = Field(
-        default=None,
+        default=5.0,
         description="score strategy, tool_choice auto: answer directly when the request is likelier, by more than this "
         "(nats), as a question to a chat assistant than as a request to the likeliest tool (one scoring request per tool); "
-        "None = off (the default: a tool described in another language than the request reads as no fit)",
+        "None = off. Not smaller: a tool described in another language than the request fits it less well",
     )
     tool_margin: float | None = Field(
         default=10.0,
