@@ -87,6 +87,8 @@ def scripted_engine() -> ScriptedEngine:
         turn = text[text.rfind("<|im_start|>user\n") :]
         tail = text[text.rfind("<|im_start|>assistant\n") :]
         matches = list(QUESTION.finditer(text))
+        if not matches and isinstance(constraint, ChoicesConstraint) and len(constraint.choices) == 1:
+            return constraint.choices[0]  # the request scored beside a tool's description (noisy channel)
         if not matches:
             raise AssertionError("no question in the prompt")
         last = matches[-1]
