@@ -184,7 +184,10 @@ def test_unknown_session_ids_leave_no_state_behind() -> None:
 
 
 class SlowStore(SQLiteStore):
-    """A store whose session reads take 0.5 s, as a remote database under load might."""
+    """A store whose session reads take 0.5 s, as a remote database under load might; it says
+    it may block, as the PostgreSQL store does, so its calls run in worker threads."""
+
+    blocks = True
 
     def get_session(self, session_id: str) -> Any:
         time.sleep(0.5)

@@ -132,10 +132,13 @@ class ScriptedEngine(Engine):
             model=self.model,
         )
 
-    def _piece(self, token_id: int) -> str:
+    def _piece_table(self) -> dict[int, str]:
         if len(self._pieces) != len(self._vocab):
             self._pieces = {i: piece for piece, i in self._vocab.items()}
-        return self._pieces.get(token_id, "")
+        return self._pieces
+
+    def _piece(self, token_id: int) -> str:
+        return self._piece_table().get(token_id, "")
 
     def decode(self, prompt: Prompt) -> str:
         """The text of a prompt as this engine saw it (for reply functions that look at it)."""
@@ -143,7 +146,8 @@ class ScriptedEngine(Engine):
             return prompt
         if is_chat(prompt):
             return "".join(m.content for m in prompt)
-        return "".join(self._piece(int(i)) for i in prompt)
+        pieces = self._piece_table()
+        return "".join([pieces.get(int(i), "") for i in prompt])
 
     async def _stream(
         self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams

@@ -133,7 +133,8 @@ class Usage(BaseModel):
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
+        # sums of valid counts are valid: no validation (a run adds usages at every request)
+        return Usage.model_construct(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,

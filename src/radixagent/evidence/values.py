@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from radixagent.evidence.words import IRREGULAR, STOP_WORDS, terms
@@ -72,7 +72,10 @@ class Evidence:
     """Where each typed value (as found: "2025-03-03", 13.0 ...) stands, as token ranges."""
 
     @classmethod
+    @lru_cache(maxsize=256)
     def of(cls, text: str) -> Evidence:
+        """What `text` holds. Cached: a request is read again at every step of its run, and
+        evidence is never changed once read."""
         found = cls(text=text, words={IRREGULAR.get(w, w) for w in terms(text)})
         bounds = [m.span() for m in re.finditer(r"\S+", text)]
         found.tokens = [text[a:b].strip(EDGE) for a, b in bounds]

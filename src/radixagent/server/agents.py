@@ -28,7 +28,7 @@ from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.base import Engine
 from radixagent.engine.tap import EngineTap
 from radixagent.errors import InputError, UnknownToolError
-from radixagent.memory.store import SessionRecord, Store
+from radixagent.memory.store import SessionRecord, Store, off_loop
 from radixagent.prompting import ChatFormat
 from radixagent.schemas import ToolDefinition
 from radixagent.server.hub import EventHub, SessionCreatedEvent, SessionDeletedEvent
@@ -209,7 +209,7 @@ class SessionAgents:
             session_id = agent.open_session(title=title, engine_settings=settings)
             return self.store.get_session(session_id)
 
-        record = await asyncio.to_thread(store_it)
+        record = await off_loop(self.store, store_it)
         self._keep(record.id, _Entry(self._observe(agent, record), record.updated_at))
         if self.events is not None:
             self.events.publish(record.id, owner, SessionCreatedEvent(title=title))
@@ -234,7 +234,7 @@ class SessionAgents:
             if known is not None and known.id == session_id:
                 record = known
             else:
-                record = await asyncio.to_thread(self.store.get_session, session_id)  # SessionNotFoundError for unknown ids
+                record = await off_loop(self.store, self.store.get_session, session_id)  # SessionNotFoundError for unknown ids
             entry = self._entries.get(session_id)
             if entry is None or entry.seen != record.updated_at:
                 if entry is not None:
@@ -246,7 +246,7 @@ class SessionAgents:
                 if not same_model:
                     logger.info("session %s was written by model %s: continuing it as text", session_id, stored_model)
                 agent = self._observe(self._build(self.config_of(record), token_ids=same_model), record)
-                await asyncio.to_thread(agent.open_session, session_id)
+                await off_loop(self.store, agent.open_session, session_id)
                 entry = _Entry(agent, record.updated_at)
             self._keep(session_id, entry)
             written = entry.agent.memory.updated_at
@@ -263,7 +263,7 @@ class SessionAgents:
     async def delete(self, session_id: str, *, owner: str | None = None) -> None:
         """Delete the session; `owner` (its record's) says who hears of it on the event feed."""
         async with self.locks.hold(session_id):
-            await asyncio.to_thread(self.store.delete_session, session_id)
+            await off_loop(self.store, self.store.delete_session, session_id)
             self._entries.pop(session_id, None)
         if self.events is not None:
             self.events.publish(session_id, owner, SessionDeletedEvent())

@@ -54,7 +54,14 @@ from radixagent.agent import (
 from radixagent.engine.tap import tap_scope
 from radixagent.errors import InputError, NodeNotFoundError, RadixAgentError, SessionNotFoundError
 from radixagent.feedback import FeedbackCollector
-from radixagent.memory.store import AssessmentRecord, FeedbackRecord, RequestRecord, SessionRecord, UsageRecord
+from radixagent.memory.store import (
+    AssessmentRecord,
+    FeedbackRecord,
+    RequestRecord,
+    SessionRecord,
+    UsageRecord,
+    off_loop,
+)
 from radixagent.memory.tree import ConversationNode
 from radixagent.schemas import (
     AgentResponse,
@@ -296,7 +303,7 @@ class ErrorEvent(BaseModel):
 async def owned(state: AppState, caller: Caller, session_id: str) -> SessionRecord:
     """The session, if the caller may see it; SessionNotFoundError (404) otherwise, the same
     answer as for a session that does not exist."""
-    record = await asyncio.to_thread(state.store.get_session, session_id)
+    record = await off_loop(state.store, state.store.get_session, session_id)
     if not caller.sees(record):
         raise SessionNotFoundError(session_id)
     return record
@@ -334,7 +341,7 @@ async def list_sessions(
     state: State, caller: CallerDep, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000)
 ) -> SessionList:
     """The caller's sessions (an admin key's: all of them), most recently updated first."""
-    records = await asyncio.to_thread(state.store.list_sessions, limit, offset, owner=caller.lists)
+    records = await off_loop(state.store, state.store.list_sessions, limit, offset, owner=caller.lists)
     return SessionList(data=[SessionInfo.of(r) for r in records])
 
 
@@ -394,7 +401,7 @@ async def _run(
     key = request.request_id if request is not None else None
     async with state.sessions.lease(session_id, known=known) as agent:
         if request is not None and key is not None:  # under the session's lock: a repeat sent meanwhile waits, then finds the answer
-            stored = await asyncio.to_thread(state.store.get_request, session_id, key)
+            stored = await off_loop(state.store, state.store.get_request, session_id, key)
             if stored is not None:
                 if stored.digest != request.digest():
                     reused = InputError(f"The idempotency key {key!r} was sent with another message before: give each new message a new key.")
@@ -415,7 +422,7 @@ async def _run(
         )
         if request is not None and key is not None:
             record = RequestRecord(session_id=session_id, key=key, digest=request.digest(), result=result.model_dump(mode="json"))
-            await asyncio.to_thread(state.store.add_request, record)
+            await off_loop(state.store, state.store.add_request, record)
     timing = RunTiming(
         total_ms=(time.perf_counter() - started) * 1000,
         engine_ms=tap.engine_ms,
@@ -600,14 +607,14 @@ async def move_head(session_id: str, body: HeadUpdate, state: State, caller: Cal
                 raise NodeNotFoundError(body.node_id, session_id)
 
     await state.lifecycle.run(work())
-    return SessionInfo.of(await asyncio.to_thread(state.store.get_session, session_id))
+    return SessionInfo.of(await off_loop(state.store, state.store.get_session, session_id))
 
 
 @router.get("/sessions/{session_id}/tree", response_model=TreeOut, responses=ERRORS)
 async def get_tree(session_id: str, state: State, caller: CallerDep) -> TreeOut:
     record = await owned(state, caller, session_id)
-    nodes = await asyncio.to_thread(state.store.load_nodes, session_id)
-    usage = {u.node_id: u for u in await asyncio.to_thread(state.store.list_usage, session_id) if u.node_id is not None}
+    nodes = await off_loop(state.store, state.store.load_nodes, session_id)
+    usage = {u.node_id: u for u in await off_loop(state.store, state.store.list_usage, session_id) if u.node_id is not None}
     root = next(n for n in nodes if n.parent_id is None)
     return TreeOut(
         session_id=session_id, root_id=root.id, head_node_id=record.head_node_id, nodes=[NodeOut.of(n, usage.get(n.id)) for n in nodes]
