@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from radixagent.engine import ChatMessage, Completion, Constraint, Engine, SamplingParams, ScoreResult, Usage
-from radixagent.engine.prefix import PrefixLedger
+from radixagent.engine.prefix import PrefixLedger, computable_once
 
 _S, _U, _A, _U2 = "\x01S\x01", "\x01U\x01", "\x01A\x01", "\x01V\x01"
 
@@ -186,9 +186,8 @@ class Transcript:
     async def score(self, choices: list[str]) -> ScoreResult:
         """Score continuations of the transcript (nothing is appended)."""
         view = await self._token_view()
-        first = self.ledger.shared(view)  # each request is the prefix plus a choice
+        first = self.ledger.record(view)  # each request is the prefix plus a choice
         result = await self.engine.score(self._prompt(), choices)
-        self.ledger.observe(view)
         self._scored = list(choices)
         # every choice after the first can reuse the whole prefix
         self._count(result.usage, first + (len(choices) - 1) * len(view))
@@ -198,9 +197,8 @@ class Transcript:
         """Score `choices` after a prompt of their own, not the transcript's (the request given
         a tool's description); its usage counts with the transcript's."""
         tokens = await self.engine.tokenize(prefix)
-        cacheable = self.ledger.cacheable(tokens)
+        cacheable = computable_once(self.ledger.record(tokens), len(tokens))
         result = await self.engine.score(prefix, choices)
-        self.ledger.observe(tokens)
         self._count(result.usage, cacheable)
         return result
 

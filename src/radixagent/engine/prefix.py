@@ -30,6 +30,12 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
 _Trie: TypeAlias = dict[int, "_Trie"]
 
 
+def computable_once(shared: int, length: int) -> int:
+    """Of a prompt of `length` tokens whose first `shared` were seen before, what a prefix cache
+    could reuse: an engine always computes the last prompt token, to sample the next one."""
+    return min(shared, max(length - 1, 0))
+
+
 class PrefixLedger:
     """Every token sequence the engine has been sent or has generated, to count how much of
     a new prompt an ideal prefix cache could reuse (its `cacheable` tokens). The engine's
@@ -53,7 +59,20 @@ class PrefixLedger:
     def cacheable(self, ids: list[int]) -> int:
         """What of a prompt `ids` a prefix cache could reuse: an engine always computes the
         last prompt token, to sample the next one from it."""
-        return min(self.shared(ids), max(len(ids) - 1, 0))
+        return computable_once(self.shared(ids), len(ids))
+
+    def record(self, ids: list[int]) -> int:
+        """`shared(ids)`, then `observe(ids)`, in one walk (for a prompt being sent)."""
+        node = self._root
+        depth = 0
+        for token in ids:
+            child = node.get(token)
+            if child is None:
+                break
+            node, depth = child, depth + 1
+        for token in ids[depth:]:
+            node = node.setdefault(token, {})
+        return depth
 
     def observe(self, ids: list[int]) -> None:
         node = self._root

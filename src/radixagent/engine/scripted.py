@@ -18,7 +18,7 @@ import jsonschema
 from referencing import Registry
 
 from radixagent.engine.base import Engine, Prompt
-from radixagent.engine.prefix import PrefixLedger
+from radixagent.engine.prefix import PrefixLedger, computable_once
 from radixagent.engine.types import (
     ChoicesConstraint,
     ChoiceScore,
@@ -90,7 +90,7 @@ class ScriptedEngine(Engine):
             return self._ids(prompt)
         if is_chat(prompt):
             return self._ids("".join(f"<|{m.role}|>{m.content}<|end|>" for m in prompt) + "<|assistant|>")
-        return [int(i) for i in prompt]
+        return list(map(int, prompt))
 
     def _cached(self, ids: list[int]) -> int:
         return self._cache.cacheable(ids)
@@ -170,8 +170,7 @@ class ScriptedEngine(Engine):
         usage = Usage()
         for choice in choices:
             ids = base + self._ids(choice)
-            usage = usage + Usage(prompt_tokens=len(ids), cached_tokens=self._cached(ids))
-            self._cache.observe(ids)
+            usage = usage + Usage(prompt_tokens=len(ids), cached_tokens=computable_once(self._cache.record(ids), len(ids)))
         return ScoreResult(
             scores=[
                 ChoiceScore(choice=c, mean_logprob=0.0 if c == text else -10.0, token_logprobs=[])
