@@ -120,7 +120,7 @@ async def radixagent_face(engine: TimedEngine, tasks: Sequence[Task], args: argp
     """`Agent` with its defaults, one per tool set; each task a branch from the system prompt."""
     scores: list[TaskScore] = []
     for name, group in by_toolset(tasks).items():
-        agent = Agent(engine, tools=toolset(name, engine.engine))
+        agent = Agent(engine, tools=toolset(name, engine.inner))
         if args.max_tokens:  # the budgets only: every other decision setting stays the library's default
             agent.decision = agent.decision.model_copy(update={"answer_tokens": args.max_tokens, "argument_tokens": args.max_tokens})
         schemas = agent.tool_manager.schemas()
@@ -159,7 +159,7 @@ async def tutorial_face(engine: TimedEngine, tasks: Sequence[Task], args: argpar
     """The tutorial's loop on the same tools; each task a new conversation."""
     scores: list[TaskScore] = []
     for name, group in by_toolset(tasks).items():
-        tools = registry_of(toolset(name, engine.engine))
+        tools = registry_of(toolset(name, engine.inner))
         for task in group:
             calls, usage = engine.model_calls, engine.usage
             started = time.perf_counter()
