@@ -40,9 +40,8 @@ from radixagent.engine import (
     Completion,
     Constraint,
     Engine,
-    EngineHealth,
+    EngineWrapper,
     JsonSchemaConstraint,
-    ModelInfo,
     Prompt,
     SamplingParams,
     ScoreResult,
@@ -94,21 +93,16 @@ TOOLS = [get_weather, add, multiply]
 SETTINGS = DecisionSettings(answer_tokens=48, argument_tokens=48, max_calls=1, allow_ask=False)
 
 
-class TimedEngine(Engine):
+class TimedEngine(EngineWrapper):
     """Another engine, with the wall time spent inside its calls summed up, its calls counted
     by kind, and the usage the engine reported for every generate and score added up."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.name = engine.name
+        super().__init__(engine)
         self.seconds = 0.0
         self.tokenize_seconds = 0.0
         self.calls: Counter[str] = Counter()
         self.usage = Usage()
-
-    @property
-    def takes_token_ids(self) -> bool:
-        return self.engine.takes_token_ids
 
     @property
     def model_calls(self) -> int:
@@ -127,33 +121,27 @@ class TimedEngine(Engine):
                 self.tokenize_seconds += spent
 
     async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
-        completion: Completion = await self._timed("generate", self.engine.generate(prompt, constraint=constraint, sampling=sampling))
+        completion: Completion = await self._timed("generate", self.inner.generate(prompt, constraint=constraint, sampling=sampling))
         self.usage = self.usage + completion.usage
         return completion
 
     async def _stream(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> AsyncIterator[StreamChunk]:
         self.calls["stream"] += 1
-        async for chunk in self.engine.stream(prompt, constraint=constraint, sampling=sampling):
+        async for chunk in self.inner.stream(prompt, constraint=constraint, sampling=sampling):
             if chunk.completion is not None:
                 self.usage = self.usage + chunk.completion.usage
             yield chunk
 
     async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
-        result: ScoreResult = await self._timed("score", self.engine.score(prefix, choices))
+        result: ScoreResult = await self._timed("score", self.inner.score(prefix, choices))
         self.usage = self.usage + result.usage
         return result
 
     async def tokenize(self, text: str) -> list[int]:
-        return await self._timed("tokenize", self.engine.tokenize(text))
+        return await self._timed("tokenize", self.inner.tokenize(text))
 
     async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
-        return await self._timed("render_chat", self.engine.render_chat(messages))
-
-    async def health(self) -> EngineHealth:
-        return await self.engine.health()
-
-    async def model_info(self) -> ModelInfo:
-        return await self.engine.model_info()
+        return await self._timed("render_chat", self.inner.render_chat(messages))
 
 
 # --- the tutorial's approach --------------------------------------------------------------------
@@ -341,7 +329,7 @@ def overhead_table(steps: int) -> None:
                 n += len(response.reasoning_steps)
             return time.perf_counter() - started, engine.seconds, engine.tokenize_seconds, n
         finally:
-            await engine.engine.aclose()
+            await engine.aclose()
 
     console.print("[bold](b) framework time per step[/]")
     wall, n = asyncio.run(scripted_run())

@@ -71,6 +71,7 @@ from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.errors import RadixAgentError
 from radixagent.schemas import ToolSchema
 from radixagent.tools import ToolRegistry
+from reporting import add_model_options, add_report_options, settings, write_json
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_TASKS = HERE / "agent_runs" / "tasks.jsonl"
@@ -120,7 +121,7 @@ async def radixagent_face(engine: TimedEngine, tasks: Sequence[Task], args: argp
     """`Agent` with its defaults, one per tool set; each task a branch from the system prompt."""
     scores: list[TaskScore] = []
     for name, group in by_toolset(tasks).items():
-        agent = Agent(engine, tools=toolset(name, engine.engine))
+        agent = Agent(engine, tools=toolset(name, engine.inner))
         if args.max_tokens:  # the budgets only: every other decision setting stays the library's default
             agent.decision = agent.decision.model_copy(update={"answer_tokens": args.max_tokens, "argument_tokens": args.max_tokens})
         schemas = agent.tool_manager.schemas()
@@ -159,7 +160,7 @@ async def tutorial_face(engine: TimedEngine, tasks: Sequence[Task], args: argpar
     """The tutorial's loop on the same tools; each task a new conversation."""
     scores: list[TaskScore] = []
     for name, group in by_toolset(tasks).items():
-        tools = registry_of(toolset(name, engine.engine))
+        tools = registry_of(toolset(name, engine.inner))
         for task in group:
             calls, usage = engine.model_calls, engine.usage
             started = time.perf_counter()
@@ -377,11 +378,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faces", type=lambda s: [f for f in s.split(",") if f], default=list(FACES), help="comma-separated, of: radixagent,tutorial")
     parser.add_argument("--max-tokens", type=int, default=128, help="radixagent's answer and argument budgets; the tutorial's decision (arguments and answer in one JSON) gets twice this")
     parser.add_argument("--max-iterations", type=int, default=4, help="decisions per task, for both approaches (3 tool steps and the answer)")
-    parser.add_argument("--model", default=None, help="GGUF path (default: the bundled SmolLM2-135M)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads of the engine")
-    parser.add_argument("--context", type=int, default=4096, help="context tokens per slot")
-    parser.add_argument("--show-wrong", type=int, default=3, help="failed tasks to print per approach")
-    parser.add_argument("--json", type=Path, default=None, help="write the reports (every task's outcome) and the comparison here")
+    add_model_options(parser, context=4096)
+    add_report_options(parser, show_wrong=3, show_wrong_help="failed tasks to print per approach", json_help="write the reports (every task's outcome) and the comparison here")
     args = parser.parse_args(argv)
     if not args.faces or set(args.faces) - set(FACES):
         parser.error(f"--faces takes {','.join(FACES)}")
@@ -420,14 +418,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for report in reports:
         show_wrong(report, by_id, args.show_wrong)
     if args.json:
-        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         payload = {
-            "settings": settings,
+            "settings": settings(args),
             "tasks": [t.id for t in tasks],
             "faces": {r.face: r.model_dump(mode="json", by_alias=True) for r in reports},
             "comparison": compared,
         }
-        args.json.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_json(args.json, payload)
     return 0
 
 

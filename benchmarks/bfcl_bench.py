@@ -60,6 +60,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.table import Table
 
+from reporting import add_model_options, add_report_options, settings, write_json
 from toolcall_bench import llama_server
 
 CATEGORIES = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")
@@ -524,13 +525,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smallest", action="store_true", help="each category's shortest requests instead of a seeded sample (a smoke run)")
     parser.add_argument("--systems", type=lambda s: s.split(","), default=list(SYSTEMS), help="comma-separated, of: radixagent,llama.cpp")
     parser.add_argument("--max-tokens", type=int, default=256, help="max_tokens of every request")
-    parser.add_argument("--model", default=None, help="GGUF path (default: the bundled SmolLM2-135M)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads of each engine")
-    parser.add_argument("--context", type=int, default=8192, help="context tokens per slot (live_multiple's prompts are long)")
-    parser.add_argument("--request-timeout", type=float, default=600.0, help="seconds one request may take")
-    parser.add_argument("--baseline-template", choices=("tools", "model"), default="tools", help="llama.cpp's chat template (see the module docstring)")
-    parser.add_argument("--show-wrong", type=int, default=0, help="failing radixagent cases to print per category")
-    parser.add_argument("--json", type=Path, default=None, help="write every verdict here")
+    add_model_options(parser, context=8192, context_help="context tokens per slot (live_multiple's prompts are long)", llama_server=True)
+    add_report_options(parser, show_wrong=0, show_wrong_help="failing radixagent cases to print per category", json_help="write every verdict here")
     args = parser.parse_args(argv)
     if set(args.categories) - set(CATEGORIES):
         parser.error(f"--categories takes {','.join(CATEGORIES)} (BFCL's other categories are left alone)")
@@ -559,7 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         report = {
             "cases": [c.id for c in cases],
-            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "settings": settings(args),
             "systems": {
                 system: {
                     "rows": [vars(r) | {"accuracy": r.accuracy} for r in rows(verdicts, args.categories)],
@@ -568,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for system, verdicts in results.items()
             },
         }
-        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1))
+        write_json(args.json, report)
     return 0
 
 

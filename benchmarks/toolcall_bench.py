@@ -54,6 +54,7 @@ from radixagent.decision import DecisionSettings, DecisionStrategy
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.engine.models import default_model_path
 from radixagent.errors import RadixAgentError
+from reporting import add_model_options, add_report_options, write_json
 from toolcalls.scoring import (
     CATEGORIES,
     Case,
@@ -357,13 +358,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tool-choice", type=lambda s: s.split(","), default=list(TOOL_CHOICES), help="comma-separated, of: auto,required")
     parser.add_argument("--max-tokens", type=int, default=128, help="max_tokens of every request")
     parser.add_argument("--max-calls", type=int, default=None, help="python face only: DecisionSettings.max_calls (default: the library's)")
-    parser.add_argument("--model", default=None, help="GGUF path (default: the bundled SmolLM2-135M)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads of each engine")
-    parser.add_argument("--context", type=int, default=4096, help="context tokens per slot")
-    parser.add_argument("--request-timeout", type=float, default=600.0, help="seconds one request may take")
-    parser.add_argument("--baseline-template", choices=("tools", "model"), default="tools", help="the llama face's chat template")
-    parser.add_argument("--show-wrong", type=int, default=3, help="failed cases to print per run")
-    parser.add_argument("--json", type=Path, default=None, help="write every run's report (with each case's output) here")
+    add_model_options(parser, context=4096, llama_server=True)
+    add_report_options(parser, show_wrong=3, show_wrong_help="failed cases to print per run", json_help="write every run's report (with each case's output) here")
     args = parser.parse_args(argv)
     for name, allowed, given in (("faces", FACES, args.faces), ("tool-choice", TOOL_CHOICES, args.tool_choice)):
         if set(given) - set(allowed):
@@ -388,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.print(run_table(run))
         runs.extend(new)
         if args.json:  # after every face, so a long run's finished parts are kept
-            args.json.write_text(json.dumps({"runs": [r.model_dump(mode="json") for r in runs]}, ensure_ascii=False, indent=1))
+            write_json(args.json, {"runs": [r.model_dump(mode="json") for r in runs]})
 
     for face in args.faces:
         if face == "python":

@@ -110,10 +110,9 @@ async def test_an_error_result_is_a_tool_error_with_the_servers_message(toolset:
 
 
 async def test_a_slow_call_times_out_and_the_connection_stays_usable(toolset: MCPToolset) -> None:
-    started = time.perf_counter()
-    with pytest.raises(ToolTimeoutError):
+    with pytest.raises(ToolTimeoutError) as caught:  # a 30-s sleep that ran out would return its text
         await toolset.call("sleep", {"seconds": 30})
-    assert time.perf_counter() - started < 5
+    assert caught.value.timeout_s == 2.0  # the toolset's own timeout ended it
     assert await toolset.call("add", {"a": 1, "b": 1}) == "2"
     assert toolset.connects == 1
 
@@ -170,11 +169,10 @@ async def test_a_server_that_cannot_start_is_a_connection_error() -> None:
 
 
 async def test_a_server_that_never_answers_is_a_connection_error_after_the_connect_timeout() -> None:
-    mute = MCPServerConfig(name="mute", command=sys.executable, args=["-c", "import time; time.sleep(60)"], connect_timeout_s=1.0)
-    started = time.perf_counter()
+    # it would sleep past the test's own timeout: connect() returns at all only by stopping it
+    mute = MCPServerConfig(name="mute", command=sys.executable, args=["-c", "import time; time.sleep(3600)"], connect_timeout_s=1.0)
     with pytest.raises(MCPConnectionError, match="did not answer within 1 s"):
         await MCPToolset(mute).connect()
-    assert time.perf_counter() - started < 8  # the timeout, then the SDK's bounded stop of the process
 
 
 def test_the_sync_api_serves_run_sync() -> None:

@@ -47,15 +47,14 @@ async def bind(
     wrote after `start` (their key order is kept) under `schema`, the tool's `original` schema
     narrowed to the request's values; when another assignment wins, the transcript is rewound to
     `start` and ends with it instead."""
-    domains = _domains(arguments, schema)
-    if original is not None and not _allowed([arguments[name] for name in domains], _repeats(evidence)):
+    domains, repeats = _domains(arguments, schema), _repeats(evidence)
+    if original is not None and not _allowed([arguments[name] for name in domains], repeats):
         # narrowing left two parameters the one enum value the request names ("70 kg" for both
         # units of "How many pounds is 70 kg?"): they choose among the tool's own values again
         wide = _domains(arguments, original)
         domains = {name: wide.get(name, values) if len(values) == 1 else values for name, values in domains.items()}
     if not _undecided(domains, evidence):
         return arguments
-    repeats = _repeats(evidence)
     if _allowed([arguments[name] for name in domains], repeats):
         # generation gave no value twice: what it copied from the request stays (its order of
         # mention is usually right), only values the request does not name are chosen again

@@ -1,7 +1,8 @@
 """Engines: one interface (`Engine`) over the embedded llama.cpp engine, SGLang, any
-OpenAI-compatible server, and a scripted engine for tests."""
+OpenAI-compatible server, and a scripted engine for tests; `EngineWrapper` is the base of an
+engine that adds something around another."""
 
-from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.base import Engine, EngineWrapper, Prompt
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.engine.factory import create_engine
 from radixagent.engine.openai_compat import OpenAICompatibleEngine
@@ -38,6 +39,7 @@ __all__ = [
     "EmbeddedEngine",
     "Engine",
     "EngineHealth",
+    "EngineWrapper",
     "FinishReason",
     "GrammarConstraint",
     "JsonSchemaConstraint",

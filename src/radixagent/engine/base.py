@@ -3,6 +3,8 @@
 An engine is written async once (`_generate`, `_stream`, ...). The public methods check the
 request first (an empty prompt never reaches an engine), and each has a `*_sync` twin that
 runs the same coroutine on a background loop, so scripts and notebooks need no asyncio.
+`EngineWrapper` forwards every call to another engine: the base of the engines that add
+something around one (tracing, the engine tap, recovery), each overriding only what it adds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from radixagent.engine.types import (
 )
 from radixagent.errors import EmptyPromptError, InputError
 
-__all__ = ["Engine", "Prompt"]
+__all__ = ["Engine", "EngineWrapper", "Prompt"]
 
 
 class Engine(abc.ABC):
@@ -174,3 +176,42 @@ class Engine(abc.ABC):
                 raise EmptyPromptError()
             return messages
         raise InputError("A prompt is a string, a list of token ids, or a list of ChatMessage.")
+
+
+class EngineWrapper(Engine):
+    """Forwards every call to `inner`, under its name.
+
+    The hooks call the inner engine's hooks directly: the wrapper's public methods already
+    checked the request, so a long token-id prompt is not checked twice."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.inner = engine
+        self.name = engine.name
+
+    @property
+    def takes_token_ids(self) -> bool:
+        return self.inner.takes_token_ids
+
+    async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
+        return await self.inner._generate(prompt, constraint, sampling)
+
+    def _stream(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> AsyncIterator[StreamChunk]:
+        return self.inner._stream(prompt, constraint, sampling)
+
+    async def _score(self, prefix: str | Sequence[int], choices: Sequence[str]) -> ScoreResult:
+        return await self.inner._score(prefix, choices)
+
+    async def tokenize(self, text: str) -> list[int]:
+        return await self.inner.tokenize(text)
+
+    async def health(self) -> EngineHealth:
+        return await self.inner.health()
+
+    async def model_info(self) -> ModelInfo:
+        return await self.inner.model_info()
+
+    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
+        return await self.inner.render_chat(messages)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

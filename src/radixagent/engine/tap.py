@@ -14,14 +14,11 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from radixagent.engine.base import Engine
+from radixagent.engine.base import Engine, EngineWrapper
 from radixagent.engine.types import (
-    ChatMessage,
     Completion,
     Constraint,
-    EngineHealth,
     FinishReason,
-    ModelInfo,
     Prompt,
     SamplingParams,
     ScoreResult,
@@ -61,7 +58,7 @@ def tap_scope(on_text: Callable[[str], None] | None = None) -> Iterator[TapState
         _TAP.reset(token)
 
 
-class EngineTap(Engine):
+class EngineTap(EngineWrapper):
     """An engine that forwards to another and reports to the current `tap_scope`.
 
     Inside a scope with `on_text`, an unconstrained generation from a text or token-id prompt
@@ -71,8 +68,7 @@ class EngineTap(Engine):
     it is a plain pass-through."""
 
     def __init__(self, engine: Engine, *, token_ids: bool = True) -> None:
-        self.inner = engine
-        self.name = engine.name
+        super().__init__(engine)
         self._token_ids = token_ids
 
     @property
@@ -142,15 +138,3 @@ class EngineTap(Engine):
         finally:
             if state is not None:
                 state.engine_ms += (time.perf_counter() - started) * 1000
-
-    async def health(self) -> EngineHealth:
-        return await self.inner.health()
-
-    async def model_info(self) -> ModelInfo:
-        return await self.inner.model_info()
-
-    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
-        return await self.inner.render_chat(messages)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

@@ -257,6 +257,20 @@ class SQLStore(ABC):
             new_id = self._insert(conn, sql, params)
         return record.model_copy(update={"id": new_id})
 
+    def _add_session_record(self, record: R, table: str, session_id: str, node_id: str | None) -> R:
+        """Store `record` as one new row of `table`, a row of session `session_id` that points at
+        the session's node `node_id` when given; returns it with the id given. Raises
+        SessionNotFoundError or NodeNotFoundError when the session or the node is not there."""
+        sql, params = self._insert_sql(table, self._record_values(record, table))
+        with self._transaction() as conn:
+            self._lock_session(conn, session_id, "KEY SHARE")
+            if node_id is not None:
+                row = self._run(conn, "SELECT 1 FROM nodes WHERE id = ? AND session_id = ?", (node_id, session_id)).fetchone()
+                if row is None:
+                    raise NodeNotFoundError(node_id, session_id)
+            new_id = self._insert(conn, sql, params)
+        return record.model_copy(update={"id": new_id})
+
     def _list_records(self, model: type[R], table: str, session_id: str | None) -> list[R]:
         """Every row of `table` (of one session, when given) as records, in insertion order."""
         sql, params = _scoped(f"SELECT * FROM {table}", session_id)
@@ -511,17 +525,7 @@ class SQLStore(ABC):
     # --- usage ---------------------------------------------------------------------------
 
     def add_usage(self, record: UsageRecord) -> UsageRecord:
-        sql, params = self._insert_sql("usage", self._record_values(record, "usage"))
-        with self._transaction() as conn:
-            self._lock_session(conn, record.session_id, "KEY SHARE")
-            if record.node_id is not None:
-                row = self._run(
-                    conn, "SELECT 1 FROM nodes WHERE id = ? AND session_id = ?", (record.node_id, record.session_id)
-                ).fetchone()
-                if row is None:
-                    raise NodeNotFoundError(record.node_id, record.session_id)
-            usage_id = self._insert(conn, sql, params)
-        return record.model_copy(update={"id": usage_id})
+        return self._add_session_record(record, "usage", record.session_id, record.node_id)
 
     def list_usage(self, session_id: str | None = None) -> list[UsageRecord]:
         return self._list_records(UsageRecord, "usage", session_id)
@@ -581,16 +585,7 @@ class SQLStore(ABC):
     # --- approvals -----------------------------------------------------------------------
 
     def add_approval(self, record: ApprovalRecord) -> ApprovalRecord:
-        sql, params = self._insert_sql("approvals", self._record_values(record, "approvals"))
-        with self._transaction() as conn:
-            self._lock_session(conn, record.session_id, "KEY SHARE")
-            row = self._run(
-                conn, "SELECT 1 FROM nodes WHERE id = ? AND session_id = ?", (record.node_id, record.session_id)
-            ).fetchone()
-            if row is None:
-                raise NodeNotFoundError(record.node_id, record.session_id)
-            approval_id = self._insert(conn, sql, params)
-        return record.model_copy(update={"id": approval_id})
+        return self._add_session_record(record, "approvals", record.session_id, record.node_id)
 
     def list_approvals(self, session_id: str) -> list[ApprovalRecord]:
         return self._list_records(ApprovalRecord, "approvals", session_id)

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from radixagent.engine.base import Engine, Prompt
+from radixagent.engine.base import Engine, EngineWrapper, Prompt
 from radixagent.engine.types import (
     ChatMessage,
     Completion,
@@ -42,7 +42,7 @@ class RecoveryStats(BaseModel):
     circuit: CircuitSnapshot
 
 
-class RecoveringEngine(Engine):
+class RecoveringEngine(EngineWrapper):
     """Another engine with retries, a circuit breaker and an optional fallback engine (which
     is just another Engine, like pydantic-ai's FallbackModel).
 
@@ -60,18 +60,18 @@ class RecoveringEngine(Engine):
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.fallback = fallback
         self.policy = policy or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(engine.name)
-        self.name = engine.name
         self._sleep = sleep
         self._rng = rng
         self._stats = {"calls": 0, "retries": 0, "failures": 0, "fallback_calls": 0, "fallback_successes": 0}
 
     @property
-    def takes_token_ids(self) -> bool:
-        return self.engine.takes_token_ids
+    def engine(self) -> Engine:
+        """The primary engine."""
+        return self.inner
 
     def stats(self) -> RecoveryStats:
         return RecoveryStats(**self._stats, circuit=self.breaker.snapshot())
@@ -83,7 +83,7 @@ class RecoveringEngine(Engine):
 
     async def _on_primary(self, op: Callable[[Engine], Awaitable[T]]) -> T:
         async def attempt() -> T:
-            return await self.breaker.call(lambda: op(self.engine))
+            return await self.breaker.call(lambda: op(self.inner))
 
         return await with_retries(attempt, self.policy, sleep=self._sleep, rng=self._rng, on_retry=self._count_retry)
 
@@ -151,7 +151,7 @@ class RecoveringEngine(Engine):
                 model="",
                 detail=f"circuit open after {snapshot.consecutive_failures} failures; next try in {snapshot.retry_in_s:.1f} s",
             )
-        return await self.engine.health()
+        return await self.inner.health()
 
     async def model_info(self) -> ModelInfo:
         return await self._run(lambda e: e.model_info(), fallback=False)
@@ -160,6 +160,6 @@ class RecoveringEngine(Engine):
         return await self._run(lambda e: e.render_chat(messages), fallback=False)
 
     async def aclose(self) -> None:
-        await self.engine.aclose()
+        await self.inner.aclose()
         if self.fallback is not None:
             await self.fallback.aclose()

@@ -18,12 +18,10 @@ from contextlib import contextmanager
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from radixagent.engine.base import Engine
+from radixagent.engine.base import Engine, EngineWrapper
 from radixagent.engine.types import (
-    ChatMessage,
     Completion,
     Constraint,
-    EngineHealth,
     ModelInfo,
     Prompt,
     SamplingParams,
@@ -64,21 +62,13 @@ def traced(engine: Engine) -> TracingEngine:
     return engine if isinstance(engine, TracingEngine) else TracingEngine(engine)
 
 
-class TracingEngine(Engine):
+class TracingEngine(EngineWrapper):
     """Forwards every call to `inner`; while a tracer provider is configured, each generation,
     stream and score is a span, a child of the current span (the agent's step, the chat request)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.inner = engine
-        self.name = engine.name
+        super().__init__(engine)
         self._model: str | None = None
-
-    @property
-    def takes_token_ids(self) -> bool:
-        return self.inner.takes_token_ids
-
-    # The public methods already checked the prompt: the inner engine's hooks are called
-    # directly, so the wrapper adds no second check of a long token-id prompt.
 
     async def _generate(self, prompt: Prompt, constraint: Constraint | None, sampling: SamplingParams) -> Completion:
         found = tracer()
@@ -134,24 +124,10 @@ class TracingEngine(Engine):
             set_usage(span, result.usage)
             return result
 
-    # --- pass-through --------------------------------------------------------------------
-
-    async def tokenize(self, text: str) -> list[int]:
-        return await self.inner.tokenize(text)
-
-    async def health(self) -> EngineHealth:
-        return await self.inner.health()
-
     async def model_info(self) -> ModelInfo:
         info = await self.inner.model_info()
         self._model = info.name or self._model
         return info
-
-    async def render_chat(self, messages: Sequence[ChatMessage]) -> str | None:
-        return await self.inner.render_chat(messages)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
     # --- spans ---------------------------------------------------------------------------
 
