@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_KEPT_TEXTS = 512
+_KEPT_TEXT_CHARS = 200
+"""How many short texts' tokens an engine keeps, and how long a kept text may be."""
+
 
 class RecoveryStats(BaseModel):
     """What a RecoveringEngine did: calls made, retries, and calls the fallback answered."""
@@ -67,6 +71,7 @@ class RecoveringEngine(EngineWrapper):
         self._sleep = sleep
         self._rng = rng
         self._stats = {"calls": 0, "retries": 0, "failures": 0, "fallback_calls": 0, "fallback_successes": 0}
+        self._tokens: dict[str, tuple[int, ...]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -140,7 +145,17 @@ class RecoveringEngine(EngineWrapper):
         return await self._run(lambda e: e.score(prefix, choices), fallback=fallback)
 
     async def tokenize(self, text: str) -> list[int]:
-        return await self._run(lambda e: e.tokenize(text), fallback=False)
+        """The primary's tokens of `text` (never the fallback's: token ids are the primary
+        model's). Short texts are kept: every step appends the same protocol lines."""
+        kept = self._tokens.get(text)
+        if kept is not None:
+            return list(kept)
+        ids = await self._run(lambda e: e.tokenize(text), fallback=False)
+        if len(text) <= _KEPT_TEXT_CHARS:
+            if len(self._tokens) >= _KEPT_TEXTS:
+                self._tokens.pop(next(iter(self._tokens)))
+            self._tokens[text] = tuple(ids)
+        return ids
 
     async def health(self) -> EngineHealth:
         """The primary's health; while the circuit is open, the breaker's word, without a call."""
