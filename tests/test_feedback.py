@@ -333,7 +333,6 @@ _GOOD = json.dumps(
         "accuracy_score": 5,
         "coherence_score": 4,
         "completeness_score": 4,
-        "overall_score": 4,
     }
 )
 
@@ -342,14 +341,15 @@ def test_judge_schema_bounds_what_the_model_can_leave_open() -> None:
     schema = judge_schema(120)
     assert list(schema["properties"])[0] == "feedback_comment"
     assert schema["properties"]["feedback_comment"]["maxLength"] == 120
-    for name in ("accuracy_score", "coherence_score", "completeness_score", "overall_score"):
+    assert "overall_score" not in schema["properties"]  # the mean of the three, not the model's word
+    for name in ("accuracy_score", "coherence_score", "completeness_score"):
         assert schema["properties"][name] | {"description": ""} == {
             "type": "integer",
             "minimum": 0,
             "maximum": 5,
             "description": "",
         }
-    assert set(schema["required"]) == set(QualityAssessment.model_fields)
+    assert set(schema["required"]) == set(QualityAssessment.model_fields) - {"overall_score"}
 
 
 async def test_judge_returns_a_validated_assessment() -> None:
@@ -357,7 +357,7 @@ async def test_judge_returns_a_validated_assessment() -> None:
     judge = LLMJudge(engine)
     result = await judge.ajudge("What is 2+2?", "4")
     assert result.attempts == 1
-    assert result.assessment == QualityAssessment.model_validate_json(_GOOD)
+    assert result.assessment == QualityAssessment(**json.loads(_GOOD), overall_score=4.3)  # (5 + 4 + 4) / 3
     assert result.usage.completion_tokens > 0
     prompt = engine.prompts[0]
     assert isinstance(prompt, list) and "What is 2+2?" in prompt[1].content and "4" in prompt[1].content

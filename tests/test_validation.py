@@ -302,3 +302,6 @@ def test_a_lone_list_marker_opening_an_answer_is_dropped() -> None:
     assert tidy_answer("1. Preheat the oven.\n2. Mix.") == "1. Preheat the oven.\n2. Mix."  # a real list stays
     assert tidy_answer("7") == "7"  # a number alone is the answer
     assert tidy_answer("42\nis the count") == "42\nis the count"
+    assert tidy_answer("1\nCats sleep most of the afternoon.") == "Cats sleep most of the afternoon."  # a new sentence follows
+    assert tidy_answer("2.\nÉclairs come from Lyon.") == "Éclairs come from Lyon."
+    assert tidy_answer("1\n2. Mix the dough.") == "1\n2. Mix the dough."

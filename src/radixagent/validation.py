@@ -130,13 +130,18 @@ def extract_json(text: str) -> str:
     raise ValueError("no JSON value found")
 
 
-_LONE_MARKER = re.compile(r"\A\s*(?:\d{1,3}[.)]?|[-*•])[ \t]*\n[ \t]*\n(?=\s*\S)")
+_LONE_MARKER = re.compile(r"\A\s*(?:\d{1,3}[.)]?|[-*•])[ \t]*\n(?P<blank>[ \t]*\n)?\s*(?=\S)")
 
 
 def tidy_answer(text: str) -> str:
     """The answer without a list marker standing alone on its first line ("1.\n\nPython is
-    ..."): a small model opens answers so, and it is no part of the answer."""
-    return _LONE_MARKER.sub("", text, count=1).strip()
+    ...", "1\nPython is ..."): a small model opens answers so, and it is no part of the answer.
+    A number followed on the next line by a lowercase continuation ("42\nis the count") is the
+    answer itself and stays."""
+    found = _LONE_MARKER.match(text)
+    if found is not None and (found["blank"] is not None or text[found.end()].isupper()):
+        text = text[found.end() :]
+    return text.strip()
 
 
 GROUNDED_RESULT_CHARS = 300

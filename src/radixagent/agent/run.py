@@ -142,7 +142,7 @@ class Run:
                 continue
             if decision.action == "ask":
                 self.steps.append(f"step {step}: asked for more information (confidence {decision.confidence:.2f})")
-                return await self.success(decision.text, transcript, started, node_id)
+                return await self.success(tidy_answer(decision.text), transcript, started, node_id)
             self.steps.append(f"step {step}: answered (confidence {decision.confidence:.2f})")
             result = await agent.output.avalidate(decision.text)
             if result.ok:

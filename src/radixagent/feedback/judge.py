@@ -1,6 +1,8 @@
-"""The LLM judge: a model rates an answer, generated under `QualityAssessment`'s JSON schema
-so the output is well-formed by construction, then validated, and retried with the problem
-fed back when it is cut short or out of range."""
+"""The LLM judge: a model rates an answer, generated under a JSON schema (its comment, then
+accuracy, coherence and completeness) so the output is well-formed by construction, then
+validated, and retried with the problem fed back when it is cut short or out of range. The
+overall score is the mean of the three: a small model's own overall score contradicted them
+(5, 5 and 5, then 1, copying the shape of its second example)."""
 
 from __future__ import annotations
 
@@ -16,21 +18,21 @@ from radixagent.schemas import QualityAssessment
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["JUDGE_INSTRUCTIONS", "JudgeResult", "LLMJudge", "judge_schema"]
+__all__ = ["JUDGE_INSTRUCTIONS", "JudgeOutput", "JudgeResult", "LLMJudge", "judge_schema"]
 
 JUDGE_INSTRUCTIONS = (
     "You are a strict judge of answers. Rate the answer to the question from 0 (worst) to 5 (best) "
-    "on accuracy (is it correct?), coherence (is it clear and consistent?), completeness (does it "
-    "answer all of the question?) and overall. First write a one-sentence comment, then the scores. "
+    "on accuracy (is it correct?), coherence (is it clear and consistent?) and completeness (does it "
+    "answer all of the question?). First write a one-sentence comment, then the scores. "
     "Reply with the JSON object only.\n\n"
     # Two worked examples: SmolLM2-135M scored every answer 0 without them, and told
     # "Paris" from "Berlin" for the capital of France with them (small models need the shape shown).
     "Example. Question: What is 3 + 4? Answer: 7.\n"
     '{"feedback_comment": "Correct, clear and complete.", "accuracy_score": 5, "coherence_score": 5, '
-    '"completeness_score": 5, "overall_score": 5}\n\n'
+    '"completeness_score": 5}\n\n'
     "Example. Question: Which planet is the largest? Answer: Mars.\n"
     '{"feedback_comment": "Wrong: the largest planet is Jupiter.", "accuracy_score": 0, "coherence_score": 4, '
-    '"completeness_score": 2, "overall_score": 1}'
+    '"completeness_score": 2}'
 )
 
 
@@ -43,12 +45,25 @@ class JudgeResult(BaseModel):
     raw: str = Field(description="the accepted output, as generated")
 
 
+class JudgeOutput(BaseModel):
+    """What the judge writes; the assessment adds the overall score, the mean of the three."""
+
+    feedback_comment: str
+    accuracy_score: float = Field(ge=0.0, le=5.0)
+    coherence_score: float = Field(ge=0.0, le=5.0)
+    completeness_score: float = Field(ge=0.0, le=5.0)
+
+    def assessment(self) -> QualityAssessment:
+        overall = round((self.accuracy_score + self.coherence_score + self.completeness_score) / 3, 1)
+        return QualityAssessment(**self.model_dump(), overall_score=overall)
+
+
 def judge_schema(comment_max_length: int = 200) -> dict[str, Any]:
-    """QualityAssessment's JSON schema as the judge generates under it: the comment first (the
-    judge explains, then scores), scores as integers 0-5 (llama.cpp grammars enforce integer
-    ranges but not number ranges), the comment bounded so the object always closes."""
+    """The JSON schema the judge generates under: the comment first (the judge explains, then
+    scores), scores as integers 0-5 (llama.cpp grammars enforce integer ranges but not number
+    ranges), the comment bounded so the object always closes."""
     source = QualityAssessment.model_json_schema()["properties"]
-    order = ["feedback_comment", "accuracy_score", "coherence_score", "completeness_score", "overall_score"]
+    order = list(JudgeOutput.model_fields)
     properties: dict[str, Any] = {}
     for name in order:
         spec = {k: v for k, v in source[name].items() if k != "title"}
@@ -98,7 +113,7 @@ class LLMJudge:
             usage = usage + completion.usage
             problem = self._problem(completion.text, completion.finish_reason)
             if problem is None:
-                assessment = QualityAssessment.model_validate_json(completion.text)
+                assessment = JudgeOutput.model_validate_json(completion.text).assessment()
                 return JudgeResult(assessment=assessment, attempts=attempt, usage=usage, raw=completion.text)
             logger.info("judge attempt %d/%d gave no valid assessment: %s", attempt, self.max_attempts, problem)
             errors.append(problem)
@@ -118,7 +133,7 @@ class LLMJudge:
         if finish_reason == "length":
             return "the output was cut off before the JSON object closed"
         try:
-            QualityAssessment.model_validate_json(text)
+            JudgeOutput.model_validate_json(text)
         except ValidationError as exc:
             return "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'output'}: {e['msg']}" for e in exc.errors(include_url=False)
