@@ -55,6 +55,22 @@ def test_tool_call_then_answer() -> None:
     assert history == ["system", "user", "assistant", "tool", "assistant"]
 
 
+def test_a_question_back_must_be_a_question_else_it_is_the_answer() -> None:
+    agent, _ = make_agent([" ask", "Which of your two gardens do you mean?"])
+    asked = agent.run_sync("Water the garden.")
+    assert asked.content == "Which of your two gardens do you mean?"
+    assert any("asked for more information" in s for s in asked.reasoning_steps)
+
+    agent, _ = make_agent([" ask", "Otters sleep holding hands so they do not drift apart."])
+    answered = agent.run_sync("Why do otters hold hands?")
+    assert answered.content == "Otters sleep holding hands so they do not drift apart."
+    assert any("answered" in s for s in answered.reasoning_steps)
+    assert not any("asked" in s for s in answered.reasoning_steps)
+
+    agent, _ = make_agent([" ask", "어느 정원을 말씀하시나요？"])  # a full-width question mark
+    assert any("asked for more information" in s for s in agent.run_sync("정원에 물을 주세요.").reasoning_steps)
+
+
 def test_second_run_extends_the_first_exactly() -> None:
     agent, engine = make_agent([" answer", "Hello!", " answer", "Still here."])
     agent.run_sync("Hi")

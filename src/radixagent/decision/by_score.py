@@ -79,7 +79,11 @@ async def decide_by_score(
     if action == ANSWER:
         return Decision(action="answer", text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
     if action == ASK:
-        return Decision(action="ask", text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
+        asked = await _free_text(transcript, "Question:", settings, None)
+        if answer_schema is None and not any(mark in asked for mark in QUESTION_MARKS):
+            # no question back: a small model often writes its answer after "Question:"
+            return Decision(action="answer", text=asked, confidence=confidence)
+        return Decision(action="ask", text=asked, confidence=confidence)
 
     # a call of this tool failed on the request's values: its error message (in the transcript)
     # says what it takes instead, so the model writes the arguments under the tool's own schema
@@ -114,6 +118,8 @@ async def _calls_until_run(
 
 
 QUESTION_PROMPT = "A question a user asks a chat assistant:"
+QUESTION_MARKS = ("?", "？", "؟")
+"""What a question back to the user ends with, in the scripts that mark one."""
 
 
 async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> tuple[dict[str, float], float]:
