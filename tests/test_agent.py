@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from radixagent.agent import Agent
 from radixagent.decision import DecisionSettings
 from radixagent.engine import ScriptedEngine
-from radixagent.errors import EngineUnavailableError
+from radixagent.errors import EngineUnavailableError, InputError
 from radixagent.memory import RadixMemory, SQLiteStore
 from radixagent.recovery import RetryPolicy
 from radixagent.schemas import ToolSchema
@@ -166,6 +166,26 @@ def test_engine_drop_mid_run_fails_cleanly_and_keeps_the_conversation() -> None:
     roles = [m.role for m in agent.memory.get_conversation_history()]
     assert roles == ["system", "user", "assistant", "tool"]  # complete messages only
     assert agent.memory.current_node_id == response.node_id
+
+
+def test_a_retried_message_with_its_id_is_answered_again_not_stored_twice() -> None:
+    down = EngineUnavailableError("engine went away")
+    replies = [" add", '{"a": 20, "b": 3}', down, down, " add", '{"a": 20, "b": 3}', " answer", "It is 23."]
+    agent, _ = make_agent(replies, retry_policy=RetryPolicy(max_attempts=2, base_delay_s=0))
+    first = asyncio.run(agent.run("What is 20 + 3?", message_id="msg-one"))
+    assert not first.is_successful
+    again = asyncio.run(agent.run("What is 20 + 3?", message_id="msg-one"))
+    assert again.is_successful and again.content == "It is 23."
+    tree = agent.memory.tree
+    assert tree is not None
+    users = [n for n in tree.nodes() if n.message.role == "user"]
+    assert [n.id for n in users] == ["msg-one"]  # stored once
+    assert [m.role for m in agent.memory.get_conversation_history()] == ["system", "user", "assistant", "tool", "assistant"]
+    # the first attempt's partial turn stays on a branch of its own beside the answer
+    assert len(tree.get("msg-one").children) == 2
+
+    with pytest.raises(InputError, match="holds another message"):
+        asyncio.run(agent.run("What is 2 + 2?", message_id="msg-one"))
 
 
 def test_bad_input_is_refused_without_touching_the_engine() -> None:

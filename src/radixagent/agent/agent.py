@@ -55,7 +55,7 @@ from radixagent.errors import (
 )
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory import RadixMemory
-from radixagent.memory.store import Store
+from radixagent.memory.store import Store, off_loop
 from radixagent.memory.tree import Branch, ConversationNode
 from radixagent.prompting import CHATML, ChatFormat, Speaker, Transcript, TurnWriter
 from radixagent.recovery import (
@@ -191,12 +191,19 @@ class Agent:
 
     # --- running -------------------------------------------------------------------------
 
-    async def run(self, query: str, *, max_iterations: int | None = None, on_event: EventHandler | None = None) -> AgentResponse:
+    async def run(
+        self, query: str, *, max_iterations: int | None = None, on_event: EventHandler | None = None, message_id: str | None = None
+    ) -> AgentResponse:
         """Answer `query` on the current branch of the conversation. `on_event` hears each
-        step, tool call and tool result as it happens (a server streams them)."""
+        step, tool call and tool result as it happens (a server streams them).
+
+        `message_id`: the id to store the user's message under, made by the caller from its
+        request's idempotency key. When the session already holds that message (a retry of a
+        request whose run failed after storing it), it is answered again from where it stands,
+        not stored twice."""
         async with self._lock:
             self._ensure_session()
-            return await self._run(query, None, max_iterations or self.max_iterations, on_event)
+            return await self._run(query, None, max_iterations or self.max_iterations, message_id, on_event)
 
     def run_sync(self, query: str, *, max_iterations: int | None = None) -> AgentResponse:
         return run_sync(self.run(query, max_iterations=max_iterations))
@@ -278,7 +285,7 @@ class Agent:
         async with self._lock:
             self._ensure_session()
         branches = self.memory.fork(node_id, len(queries))
-        return list(await asyncio.gather(*(self._run(q, b, self.max_iterations, None) for q, b in zip(queries, branches, strict=True))))
+        return list(await asyncio.gather(*(self._run(q, b, self.max_iterations, None, None) for q, b in zip(queries, branches, strict=True))))
 
     def fork_sync(self, queries: Sequence[str], *, node_id: str | None = None) -> list[AgentResponse]:
         return run_sync(self.fork(queries, node_id=node_id))
@@ -315,21 +322,42 @@ class Agent:
         self._tools_at_start = tools
 
     @traced_run
-    async def _run(self, query: str, branch: Branch | None, max_iterations: int, on_event: EventHandler | None = None) -> AgentResponse:
+    async def _run(
+        self, query: str, branch: Branch | None, max_iterations: int, message_id: str | None, on_event: EventHandler | None = None
+    ) -> AgentResponse:
         started = time.perf_counter()
+        stored = self._stored_message(message_id, query)
+        if stored is not None:  # answered again from the stored message, on a branch of its own
+            await off_loop(self.memory.store, self.memory.branch_from_node, stored.id)
         run = Run(self, branch, on_event, query)
-        self._check_not_paused(run.head_id)
+        if stored is None:
+            self._check_not_paused(run.head_id)
         check = check_message(query, max_length=self.max_input_chars)
         if not check.is_valid:
             return await run.failure(f"The input was refused: {check.error_message} {check.suggested_fix or ''}".strip(), started)
         try:
-            transcript, last = await self._transcript(run.head_id)
-            await run.add("user", query)
+            if stored is None:
+                transcript, last = await self._transcript(run.head_id)
+                await run.add("user", query, node_id=message_id)
+            else:
+                assert stored.parent_id is not None  # a user message is never the root
+                transcript, last = await self._transcript(stored.parent_id)
             await self._render(transcript, [Message(role="user", content=query)], last)
             return await run.loop(transcript, max_iterations, started)
         except (EngineError, ContextOverflowError) as exc:
             await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
             return await run.failure(str(exc), started)
+
+    def _stored_message(self, message_id: str | None, query: str) -> ConversationNode | None:
+        """The session's user message of id `message_id`, if stored; InputError when that id
+        holds another message (the caller gave one key to two messages)."""
+        tree = self.memory.tree
+        if message_id is None or tree is None or message_id not in tree:
+            return None
+        node = tree.get(message_id)
+        if node.message.role != "user" or node.message.content != query:
+            raise InputError(f"The message id {message_id!r} holds another message: give each new message a new id.")
+        return node
 
     @traced_run
     async def _resume(self, node: ConversationNode, denied: Mapping[str, str], max_iterations: int, on_event: EventHandler | None) -> AgentResponse:

@@ -83,7 +83,13 @@ class Run:
                 await outcome
 
     async def add(
-        self, role: MessageRole, content: str, parts: Sequence[MessagePart] = (), prompt: PromptRecord | None = None, call: EngineCall | None = None
+        self,
+        role: MessageRole,
+        content: str,
+        parts: Sequence[MessagePart] = (),
+        prompt: PromptRecord | None = None,
+        call: EngineCall | None = None,
+        node_id: str | None = None,
     ) -> str:
         """Store a message on the run's branch; `call`: the engine call that produced it. On
         a store that may block (`Store.blocks`: PostgreSQL), in a worker thread."""
@@ -92,7 +98,7 @@ class Run:
             if call is not None:
                 await off_loop(self.memory.store, self.memory.record_usage, call.usage, call.cacheable_tokens, call.latency_ms, node_id=self.head_id)
         else:
-            self.head_id = await off_loop(self.memory.store, self.memory.add_message, role, content, parts, prompt=prompt, call=call)
+            self.head_id = await off_loop(self.memory.store, self.memory.add_message, role, content, parts, prompt=prompt, call=call, node_id=node_id)
         return self.head_id
 
     async def loop(self, transcript: Transcript, max_iterations: int, started: float, first_step: int = 1) -> AgentResponse:

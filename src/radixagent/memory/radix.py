@@ -177,13 +177,16 @@ class RadixMemory:
         *,
         prompt: PromptRecord | None = None,
         call: EngineCall | None = None,
+        node_id: str | None = None,
     ) -> str:
         """Append a message to the current branch and move the head to it; returns its id.
 
         Assistant messages may carry the exact engine `prompt` record that produced them, and
-        the engine `call`'s numbers, stored with the message in one write."""
+        the engine `call`'s numbers, stored with the message in one write. `node_id`: the
+        node's id, when the caller derives it (a retried request's message keeps its id)."""
         with self._lock:
-            return self._append(self._require_tree().head_id, new_message(role, content, parts), prompt, move_head=True, call=call).id
+            message = new_message(role, content, parts)
+            return self._append(self._require_tree().head_id, message, prompt, move_head=True, call=call, node_id=node_id).id
 
     def append(self, parent_id: str, message: Message, *, prompt: PromptRecord | None = None) -> ConversationNode:
         """Add a message under `parent_id` without moving the current head (what a `Branch`
@@ -192,10 +195,17 @@ class RadixMemory:
             return self._append(parent_id, message, prompt, move_head=False)
 
     def _append(
-        self, parent_id: str, message: Message, prompt: PromptRecord | None, *, move_head: bool, call: EngineCall | None = None
+        self,
+        parent_id: str,
+        message: Message,
+        prompt: PromptRecord | None,
+        *,
+        move_head: bool,
+        call: EngineCall | None = None,
+        node_id: str | None = None,
     ) -> ConversationNode:
         tree = self._require_tree()
-        node = make_node(tree.get(parent_id), message, prompt=prompt)
+        node = make_node(tree.get(parent_id), message, prompt=prompt, node_id=node_id)
         assert self._session_id is not None
         usage = [self._usage_record(call, node.id)] if call is not None else []
         self.updated_at = self.store.add_nodes(self._session_id, [node], head_id=node.id if move_head else None, usage=usage)

@@ -141,13 +141,16 @@ def make_node(
     prompt: PromptRecord | None = None,
     kind: NodeKind = "message",
     source_id: str | None = None,
+    node_id: str | None = None,
 ) -> ConversationNode:
-    """A new node under `parent` (not yet linked into any tree): checks what a user can get wrong."""
+    """A new node under `parent` (not yet linked into any tree): checks what a user can get wrong.
+    `node_id`: the node's id when the caller chose it (default: a new uuid)."""
     if parent is None and message.role != "system":
         raise InputError(f"The root of a conversation is its system message, not a {message.role!r} message.")
     if prompt is not None and message.role != "assistant":
         raise InputError(f"Only assistant messages carry an engine prompt record, not {message.role!r} messages.")
     return ConversationNode(
+        id=node_id or new_id(),
         parent_id=parent.id if parent else None,
         message=message,
         depth=parent.depth + 1 if parent else 0,

@@ -161,6 +161,13 @@ class MessageCreate(_Body):
         """What the request asks, hashed: a key sent again must come with the same request."""
         return hashlib.sha256(json.dumps([self.content, self.max_iterations]).encode()).hexdigest()
 
+    def message_id(self, session_id: str) -> str | None:
+        """The id the user's message is stored under, made from the idempotency key: a retry
+        whose first run failed after storing the message answers that message, not a copy."""
+        if self.request_id is None:
+            return None
+        return hashlib.sha256(json.dumps([session_id, self.request_id]).encode()).hexdigest()[:16]
+
 
 Outcome = Literal["answered", "failed", "awaiting_approval"]
 
@@ -454,7 +461,7 @@ async def post_message(
     record = await owned(state, caller, session_id)  # an unknown session is a 404 before anything starts
 
     def act(agent: Agent, watch: EventHandler) -> Awaitable[AgentResponse]:
-        return agent.run(body.content, max_iterations=body.max_iterations, on_event=watch)
+        return agent.run(body.content, max_iterations=body.max_iterations, on_event=watch, message_id=body.message_id(session_id))
 
     return await _respond(state, session_id, act, body.stream, record, response, "messages", request=body)
 
