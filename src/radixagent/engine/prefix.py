@@ -45,8 +45,8 @@ class PrefixLedger:
     def __init__(self) -> None:
         self._root: _Trie = {}
 
-    def shared(self, ids: list[int]) -> int:
-        """The length of the longest prefix of `ids` seen before."""
+    def _seen(self, ids: list[int]) -> tuple[_Trie, int]:
+        """The trie node at the end of the longest prefix of `ids` seen before, and its length."""
         node = self._root
         depth = 0
         for token in ids:
@@ -54,7 +54,11 @@ class PrefixLedger:
             if child is None:
                 break
             node, depth = child, depth + 1
-        return depth
+        return node, depth
+
+    def shared(self, ids: list[int]) -> int:
+        """The length of the longest prefix of `ids` seen before."""
+        return self._seen(ids)[1]
 
     def cacheable(self, ids: list[int]) -> int:
         """What of a prompt `ids` a prefix cache could reuse: an engine always computes the
@@ -63,13 +67,7 @@ class PrefixLedger:
 
     def record(self, ids: list[int]) -> int:
         """`shared(ids)`, then `observe(ids)`, in one walk (for a prompt being sent)."""
-        node = self._root
-        depth = 0
-        for token in ids:
-            child = node.get(token)
-            if child is None:
-                break
-            node, depth = child, depth + 1
+        node, depth = self._seen(ids)
         for token in ids[depth:]:
             node = node.setdefault(token, {})
         return depth
