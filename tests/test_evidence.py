@@ -109,7 +109,12 @@ def test_parts_split_coordination_but_not_numbers_or_dates() -> None:
 
 
 def test_terms_stem_lightly_so_plurals_meet() -> None:
-    assert terms("lights balances boxes weekly") == ["light", "balance", "box", "week"]
+    assert terms("lights balances boxes weekly") == ["light", "balanc", "box", "week"]
+    assert terms("balance") == terms("balances")
+    # the verb and the noun of one word meet: "summarise" the text for a tool named for a "summary"
+    assert terms("summarise summarize summary") == ["summar"] * 3
+    assert terms("translate translation") == terms("translates translations")
+    assert terms("city query") == ["city", "query"]  # short words keep their ending
     assert terms("get_current_weather") == ["get", "current", "weather"]
 
 

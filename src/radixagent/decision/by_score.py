@@ -14,7 +14,7 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.engine.constraints import fit_schema
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
-from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms
+from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms, value_kind
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolCallRecord, ToolSchema
 
@@ -38,6 +38,63 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
                 pending.append(part)
     return pending
 
+
+
+def follow_up(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> tuple[ToolSchema, Evidence] | None:
+    """A tool the request points to that has not run, whose every required parameter the last
+    result offers a value for: a date for a date, the value after the parameter's own name
+    ("tracking number DHL-7731" for `tracking_number`). The result is its input: "When will
+    order A-1042 arrive?" looks the order up, then tracks the package the order names."""
+    results = [r for r in done if r.error is None and r.result]
+    if not results:
+        return None
+    ran = {r.tool for r in done}
+    observed = Evidence.of(results[-1].result or "")
+    support = rank_tools(evidence.text, tools)  # the request's words point to it (its values went to the first call)
+    for tool in sorted(tools, key=lambda t: -support[t.name]):
+        if tool.name not in ran and support[tool.name] > 0 and _offers(observed, tool):
+            return tool, observed
+    return None
+
+
+def _offers(found: Evidence, tool: ToolSchema) -> bool:
+    properties = tool.parameters.get("properties") or {}
+    required = [n for n in tool.parameters.get("required") or [] if isinstance(properties.get(n), dict)]
+    if not required:
+        return False
+    for name in required:
+        node = properties[name]
+        kind = value_kind(name, node)
+        if kind in ("date", "time", "email"):
+            if not found.strings_for(node, kind):
+                return False
+        elif node.get("type") != "string" or not found.after_name(name):
+            return False
+    return True
+
+
+def later_part(part: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> Evidence:
+    """A part of the request left for a later step, as evidence. One that quotes nothing and
+    names no value of its own ("summarise what you find"), or points back by a pronoun ("tell
+    me its sentiment"), refers to the last result: the input its call takes."""
+    found = Evidence.of(part.text)
+    found.opens = part.opens
+    results = [r for r in done if r.error is None and r.result]
+    if results and not part.quoted and (not part.values(tools) or {t.casefold() for t in part.tokens} & _BACK_REFERENCES):
+        found.referent = (results[-1].result or "").strip()
+    return found
+
+
+_BACK_REFERENCES = frozenset({"it", "its", "them", "their", "they", "this", "that", "these", "those"})
+
+
+def continued(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> ToolSchema | None:
+    """The tool of the last successful call, when the request's parts left name no tool of
+    their own: "Compare the weather in Berlin and Seoul" asks for Seoul's weather too."""
+    results = [r for r in done if r.error is None]
+    if not results or any(value > 0 for value in _support(evidence, tools).values()):
+        return None
+    return next((t for t in tools if t.name == results[-1].tool), None)
 
 
 async def decide_by_score(
@@ -72,7 +129,8 @@ async def decide_by_score(
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
     # each coordinated part of the request is a call: the first one serves the first part
     splitting = evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1
-    if splitting and evidence is not None:
+    if evidence is not None and settings.split_calls and len(evidence.parts) > 1:
+        # the parts are served in order: the first one first, even one call a step at a time
         first_part = _support(evidence.parts[0], tools)
         prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
     action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
@@ -84,8 +142,9 @@ async def decide_by_score(
     # a call of this tool failed on the request's values: its error message (in the transcript)
     # says what it takes instead, so the model writes the arguments under the tool's own schema
     extract = evidence if settings.extract_arguments and action not in failed else None
-    first = extract.parts[0] if extract is not None and splitting else extract  # the whole request is its fallback
-    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract)]
+    # a call takes its values from the part of the request it serves; the whole is its fallback
+    first = extract.parts[0] if extract is not None and splitting else _part_for(by_name[action], extract, tools) if extract is not None else None
+    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract, part_first=not splitting)]
     if evidence is not None and settings.split_calls:
         await _split_calls(transcript, by_name, settings, evidence, extract, calls)
         ran = False
@@ -142,6 +201,17 @@ def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings) -
     return lexical and (settings.tool_margin is None or margin < settings.tool_margin)
 
 
+def _part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> Evidence:
+    """The coordinated part of the request with the most evidence for `tool` ("Search the
+    documents for X" of "Search the documents for X and summarise what you find"), or the
+    whole request when no part has any."""
+    if len(evidence.parts) < 2:
+        return evidence
+    scores = [_support(part, tools)[tool.name] for part in evidence.parts]
+    best = max(range(len(scores)), key=scores.__getitem__)
+    return evidence.parts[best] if scores[best] > 0 else evidence
+
+
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     """Each tool's evidence in the request, to rank the tools: BM25 over its words, plus half a
     point for each of its typed parameters (a date pattern, an e-mail format ...) the request
@@ -195,6 +265,7 @@ async def _call(
     earlier: list[ToolCall] | None = None,
     *,
     context: Evidence | None = None,
+    part_first: bool = False,
 ) -> ToolCall:
     used: dict[str, set[Any]] = {}
     for call in earlier or []:
@@ -204,7 +275,7 @@ async def _call(
                     used.setdefault(key, set()).add(value)
     schema = object_schema(tool.parameters)
     if evidence is not None:
-        schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name))
+        schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
     arguments = await _arguments(transcript, tool, schema, settings, evidence)
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from radixagent.evidence.words import IRREGULAR, STOP_WORDS, terms
+from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
 _MONTHS = {
@@ -70,6 +70,12 @@ class Evidence:
     """The text's whitespace-separated words, edge punctuation trimmed."""
     places: dict[Any, list[tuple[int, int]]] = field(default_factory=dict)
     """Where each typed value (as found: "2025-03-03", 13.0 ...) stands, as token ranges."""
+    opens: bool = True
+    """Whether the text opens a sentence, so that its first word's capital says nothing (a
+    later part of a request, "... and Seoul", does not)."""
+    referent: str | None = None
+    """What the text refers back to ("summarise what you find", "tell me its sentiment"): an
+    earlier result, the input of a call that names none of its own."""
 
     @classmethod
     def of(cls, text: str) -> Evidence:
@@ -134,21 +140,77 @@ class Evidence:
             quoted = next(g for g in m.groups() if g is not None).strip()
             if quoted:
                 found.quoted.append(quoted)
+        code = _CODE_TAIL.search(text)
+        if code and not _QUOTED.fullmatch(code[1]) and any(c in code[1] for c in "()[]{}=<>*+/") and code[1] not in found.quoted:
+            found.quoted.append(code[1])  # "Run this code: print(2 ** 10)": the code after the colon, whole
         found.spans = _spans(text, found.quoted)
         return found
 
     # --- what a parameter can take from here ----------------------------------------------
 
     def mentions(self, phrase: str) -> bool:
-        """Whether every term of `phrase` (an enum value, a parameter's name) is in the text."""
-        wanted = [IRREGULAR.get(w, w) for w in terms(str(phrase))]
+        """Whether every term of `phrase` (an enum value, a parameter's name) is in the text,
+        or the text names it as a short code by its long form ("kilometres" for `km`)."""
+        return self._spelled(str(phrase)) or bool(self.abbreviated(str(phrase)))
+
+    def _spelled(self, phrase: str) -> bool:
+        wanted = [IRREGULAR.get(w, w) for w in terms(phrase)]
         return bool(wanted) and all(w in self.words for w in wanted)
+
+    def named(self, values: Iterable[Any]) -> list[Any]:
+        """The values (an enum's) the text mentions; where words abbreviate several of them,
+        only the one they abbreviate most letters of ("miles" is `mi`, not `m`)."""
+        strings = [v for v in values if isinstance(v, str)]
+        spelled = [v for v in strings if self._spelled(v)]
+        best: dict[tuple[int, int], str] = {}
+        for value in strings:
+            if value in spelled:
+                continue
+            for run in self.abbreviated(value):
+                if run not in best or len(value) > len(best[run]):
+                    best[run] = value
+        return [v for v in strings if v in spelled or v in best.values()]
+
+    def abbreviated(self, code: str) -> list[tuple[int, int]]:
+        """Where the text names a short code (up to 4 letters: a unit, a currency) by the words
+        it abbreviates, as a quantity's unit: "5 kilometres" (`km`), "to miles" (`mi`), "in
+        Celsius" (`C`), "how many US dollars" (`USD`), "Japanese yen" (`JPY`). Each word gives
+        the code its first letter and maybe more, in order; the words stand where a unit
+        stands (after a number, with at most one word between, or after to/in/into/as/many),
+        so "convert" is not `C`. The code written as such is a mention, not an abbreviation."""
+        folded = code.casefold()
+        if not (0 < len(folded) <= MAX_CODE and folded.isalpha()):
+            return []
+        words = [t.casefold() for t in self.tokens]
+        out = []
+        for start in range(len(words)):
+            if not self._unit_slot(start):
+                continue
+            for size in range(1, 4):
+                run = words[start : start + size]
+                if len(run) < size or not all(w.isalpha() and w not in STOP_WORDS - {"us"} for w in run):
+                    break
+                if (size > 1 or len(run[0]) > MAX_CODE - 1) and len("".join(run)) > len(folded) and _abbreviates(folded, run):
+                    out.append((start, start + size))
+                    break
+        return out
+
+    def after_number(self, start: int) -> bool:
+        """Whether the token at `start` follows a number, directly or past one word ("5 km",
+        "100 degrees Fahrenheit"): the unit the number is in."""
+        numeric = [i for i, t in enumerate(self.tokens) if _NUMBER.fullmatch(t) or _SCALED.fullmatch(t)]
+        return (start - 1) in numeric or ((start - 2) in numeric and self.tokens[start - 1].isalpha())
+
+    def _unit_slot(self, start: int) -> bool:
+        before = self.tokens[start - 1].casefold() if start > 0 else ""
+        return self.after_number(start) or before in _UNIT_CUES
 
     def strings_for(self, schema: dict[str, Any], kind: str | None = None) -> list[str]:
         """Strings of the text a string parameter could take: by what it holds (`kind`, else its
-        format: dates, times, e-mail addresses), by its pattern, else quoted phrases and word spans."""
+        format: dates, times, e-mail addresses), by its pattern (or the shape of the code or id
+        its description gives as an example), else quoted phrases and word spans."""
         kind = kind or schema.get("format")
-        pattern = schema.get("pattern")
+        pattern = schema.get("pattern") or (example_shape(schema) if not kind else None)
         if kind == "email":
             pool = list(self.emails)
         elif kind == "date":
@@ -169,6 +231,21 @@ class Evidence:
         floor = schema.get("minLength", 0)
         return list(dict.fromkeys(s for s in pool if floor <= len(s) <= (limit if isinstance(limit, int) else 10**6)))
 
+    def after_name(self, name: str) -> list[str]:
+        """The identifiers and names standing right after a parameter's name written as words:
+        "order A-1042" for `order_id`, "tracking number DHL-7731" for `tracking_number`."""
+        wanted = [IRREGULAR.get(w, stem(w)) for w in name_words(name)]
+        telling = [w for w in wanted if w not in GENERIC_NAME_WORDS] or wanted
+        stems = [(terms(t) or [t.casefold()])[0] for t in self.tokens]
+        out = []
+        for words in (wanted, telling):
+            size = len(words)
+            for i in range(len(stems) - size):
+                value = self.tokens[i + size]
+                if stems[i : i + size] == words and value in self.name_tokens and not terms(value) == words[:1]:
+                    out.append(value)
+        return list(dict.fromkeys(out))
+
     def where(self, value: Any) -> list[tuple[int, int]]:
         """The token ranges where a value stands: as found (typed values) or as its words."""
         if value in self.places:
@@ -179,6 +256,8 @@ class Evidence:
         wanted = [w for w in wanted if w]
         if not wanted:
             return []
+        if isinstance(value, str) and not self._spelled(value) and (runs := self.abbreviated(value)):
+            return runs  # "kilometres" for km; "inches", not the word "in", for in
         if len(wanted) == 1 and wanted[0] not in (t.casefold() for t in self.tokens):
             # an enum value named in other words ("living_room" as "living room", "lights" for "light")
             stems = terms(str(value))
@@ -223,13 +302,26 @@ class Evidence:
         return len(found[kind])
 
     def typed_matches(self, tool: ToolSchema) -> int:
-        """How many of the tool's pattern- or format-constrained parameters find a value here:
-        evidence that the request is meant for it even when it shares no word with it."""
+        """How many of the tool's pattern- or format-constrained parameters find a value here,
+        how many of its string parameters a value stands after the name of ("order A-1042"),
+        and how many of its enum values the text abbreviates: evidence that the request is
+        meant for it even when it shares no word with it."""
         count = 0
+        codes: set[str] = set()
         for node in leaves(tool.parameters):
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
-        return count
+            codes.update(v for v in self.named(node.get("enum", [])) if not self._spelled(v))
+        for name, node in (tool.parameters.get("properties") or {}).items():
+            if not isinstance(node, dict) or node.get("type") != "string" or "enum" in node or node.get("pattern") or node.get("format"):
+                continue
+            if self.after_name(name) or (example_shape(node) and self.strings_for(node)):
+                count += 1  # "order A-1042" for order_id; an id shaped like the example
+            elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
+                count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
+        # each code the text names in its long form ("kilometres" for km): its words meet none
+        # of the tool's, yet they say which tool it is
+        return count + len(codes)
 
     # --- parts of a request ------------------------------------------------------------------
 
@@ -238,7 +330,12 @@ class Evidence:
         """The coordinated parts of the text ("A and B", "A, B and C", "A; then B"): each may be
         a call of its own. A text with no coordination is one part."""
         pieces = _pieces(self.text)
-        return [self] if len(pieces) < 2 else [Evidence.of(p) for p in pieces]
+        if len(pieces) < 2:
+            return [self]
+        parts = [Evidence.of(p) for p in pieces]
+        for part in parts[1:]:
+            part.opens = False
+        return parts
 
     def asks_about_the_world(self) -> bool:
         """Whether the text is a question about the world rather than a request to act on
@@ -256,7 +353,12 @@ class Evidence:
     @cached_property
     def name_tokens(self) -> list[str]:
         """Identifiers and capitalised words (past the first): the words that name a thing."""
-        return [t for i, t in enumerate(self.tokens) if t and (any(c.isdigit() for c in t) or (i > 0 and t[:1].isupper()))]
+        return [t for i, t in enumerate(self.tokens) if t and (any(c.isdigit() for c in t) or ((i > 0 or not self.opens) and t[:1].isupper()))]
+
+    @cached_property
+    def identifiers(self) -> list[str]:
+        """Tokens of letters and digits together: ids, codes ("A-1042", "Q3")."""
+        return [t for t in self.tokens if any(c.isdigit() for c in t) and any(c.isalpha() for c in t)]
 
     def names(self) -> list[str]:
         """Quoted phrases, then the words that name a thing."""
@@ -296,6 +398,56 @@ class Evidence:
 
 def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
+
+
+GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
+"""Words of parameter names that say little of what the parameter is ("order_id": "order")."""
+_EXAMPLE = re.compile(r"\be\.g\.,?\s+([A-Za-z0-9][\w-]*[A-Za-z0-9])")
+
+
+def example_shape(schema: dict[str, Any]) -> str | None:
+    """A pattern for a parameter from the code or id its description gives as an example:
+    "e.g. USD" -> three capitals, "e.g. DHL-7731" -> three capitals, a dash, four digits. A
+    plain word ("e.g. Paris") gives none: a name has no shape."""
+    if schema.get("type") != "string" or "enum" in schema:
+        return None
+    example = _EXAMPLE.search(str(schema.get("description", "")))
+    if example is None:
+        return None
+    text = example[1]
+    if not (any(c.isdigit() for c in text) or (text.isupper() and len(text) > 1)) or len(text) > 24:
+        return None
+    shape = ""
+    for run in re.finditer(r"[A-Z]+|[a-z]+|[0-9]+|.", text):
+        piece = run.group(0)
+        cls = "[A-Z]" if piece.isupper() else "[a-z]" if piece.islower() else "[0-9]" if piece.isdigit() else None
+        shape += f"{cls}{{{len(piece)}}}" if cls else re.escape(piece)
+    return f"^{shape}$"
+
+
+MAX_CODE = 4
+"""The longest code `Evidence.abbreviated` reads from its long form."""
+_UNIT_CUES = frozenset({"to", "in", "into", "as", "many", "much"})
+"""Words a unit follows: "to miles", "in Celsius", "how many pounds"."""
+
+
+def _abbreviates(code: str, words: list[str]) -> bool:
+    """Whether `code` is made of letters of `words` in order, each word giving its first
+    letter and maybe more of its letters: "km" of ["kilometres"], "usd" of ["us", "dollars"]."""
+    if not words:
+        return not code
+    word = words[0]
+    if not code or code[0] != word[0]:
+        return False
+    for taken in range(1, len(code) + 1):
+        if _subsequence(code[1:taken], word[1:]) and _abbreviates(code[taken:], words[1:]):
+            return True
+    return False
+
+
+def _subsequence(letters: str, word: str) -> bool:
+    rest = iter(word)
+    return all(letter in rest for letter in letters)
 
 
 _QUESTION_WORDS = frozenset(
@@ -354,17 +506,24 @@ def _within(number: float, schema: dict[str, Any]) -> bool:
     return not ("exclusiveMaximum" in schema and number >= schema["exclusiveMaximum"])
 
 
+_CODE_TAIL = re.compile(r":\s+(\S.*?)\s*$", re.DOTALL)
+"""What follows a colon at the end of a request: code to run, when it looks like code."""
 _RANGE = re.compile(r"\b(between\s+\S+(?:\s+\S+)?)\s+and\s+", re.IGNORECASE)
 
 
 def _pieces(text: str) -> list[str]:
-    """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118') and a range
-    ("between 2024-11-01 and 2024-12-31") are not cut."""
+    """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118'), a range
+    ("between 2024-11-01 and 2024-12-31") and brackets ("range(1, 11)") are not cut."""
 
     def shield(match: re.Match[str]) -> str:
         return match.group(0).replace(",", "\x00").replace(" ", "\x01")
 
     shielded = _RANGE.sub(shield, _QUOTED.sub(shield, text))
+    depth, chars = 0, []
+    for char in shielded:
+        depth = depth + 1 if char in "([{" else max(0, depth - 1) if char in ")]}" else depth
+        chars.append(("\x00" if char == "," else "\x01" if char == " " else char) if depth else char)
+    shielded = "".join(chars)
     return [p.replace("\x00", ",").replace("\x01", " ") for p in _SPLIT.split(shielded) if p and p.strip(EDGE + " ")]
 
 

@@ -17,15 +17,21 @@ STOP_WORDS = frozenset(
     "what which who how me my i you your do does please can could would should".split()
 )
 _SUFFIXES = ("ing", "ly", "ed", "s")
+_DERIVATIONS = ("ion", "ise", "ize", "y", "e")
+"""Endings of the verb and noun of one word: summarise/summary, translate/translation."""
 
 
 def stem(word: str) -> str:
-    """A light English stem (lights -> light, balances -> balance, weekly -> week): enough to
-    meet a tool's words."""
+    """A light English stem (lights -> light, balances -> balance, weekly -> week, summarise
+    and summary -> summar): enough to meet a tool's words."""
     if word.endswith("es") and word[-3:-2] in ("s", "x", "z") or word.endswith(("ches", "shes")):
         return word[:-2]
     for suffix in _SUFFIXES:
         if suffix != "es" and len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    for suffix in _DERIVATIONS:
+        if len(word) - len(suffix) >= 5 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
