@@ -38,6 +38,15 @@ def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:
         return f"Invoice {invoice_id}: unpaid, payment reference PAY-7788."
 
     @agent.tool
+    def invoice_lines(invoice_id: str) -> str:
+        """List the lines of an invoice.
+
+        Args:
+            invoice_id: the invoice's id, e.g. INV-1001
+        """
+        return "2 lines: paper, ink."
+
+    @agent.tool
     def check_payment(payment_reference: str) -> str:
         """Check a payment: whether and when it clears.
 
@@ -79,6 +88,8 @@ def test_a_result_holding_another_tools_input_is_followed_up() -> None:
 
 
 def test_no_follow_up_when_the_request_points_to_no_other_tool() -> None:
+    # invoice_lines is named ("invoice") and the result names an invoice again, but the request's
+    # own: nothing new for it to take
     agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-2002"}', "It is unpaid."])
     response = agent.run_sync("Show me invoice INV-2002.")
     assert [c.tool for c in response.tool_calls] == ["find_invoice"]
@@ -89,7 +100,9 @@ def test_a_part_that_refers_back_takes_the_result_as_its_input() -> None:
     # step 1 serves the first part with its own words ("plum cake", not "what you find");
     # step 2's part names no value: the search's result is the text to condense
     found = "Plum cake: bake 40 minutes at 180 C with ripe plums."
-    agent, engine = agent_with([" search_recipes", '{"query": "plum cake"}', " condense", f'{{"text": "{found}"}}', "Plum cake, 40 min."])
+    # (step 2's part names condense, and find_invoice for "find"; its verb, "make", names condense
+    # only: nothing to score)
+    agent, engine = agent_with([" search_recipes", '{"query": "plum cake"}', f'{{"text": "{found}"}}', "Plum cake, 40 min."])
     response = agent.run_sync("Search the recipe box for plum cake and make a summary of what you find.")
     assert response.is_successful, response.error_message
     assert [(c.tool, c.arguments) for c in response.tool_calls] == [("search_recipes", {"query": "plum cake"}), ("condense", {"text": found})]

@@ -175,3 +175,57 @@ def test_a_source_the_request_does_not_name_is_left_to_the_model() -> None:
         "required": ["text", "source_lang", "target_lang"],
     }
     assert enums(schema, "Render 'good night' into Italian") == {"text": ["good night", "Italian"], "source_lang": None, "target_lang": ["Italian"]}
+
+
+def test_a_code_the_tools_examples_give_is_read_in_full() -> None:
+    # "e.g. NOK" and "e.g. SEK": the tool takes those codes, which a request may write in full
+    assert enums(TRANSFER, "Send 200 Norwegian kroner as Swedish krona")["from_currency"] == ["NOK"]
+    assert enums(TRANSFER, "Send 200 Norwegian kroner as Swedish krona")["to_currency"] == ["SEK"]
+    # "how many X" asks for X: where the amount goes; the origin, no example's, is the model's to write
+    props = narrow_arguments(TRANSFER, Evidence.of("I hold 50 pesos. How many Swedish krona is that?"))["properties"]
+    assert props["to_currency"]["enum"] == ["SEK"] and props["from_currency"]["pattern"] == "^[A-Z]{3}$"
+    tool = ToolSchema(name="transfer", description="Move money.", parameters=TRANSFER)
+    assert Evidence.of("How many Swedish krona is 30 pesos?").typed_matches(tool) == 2  # each code parameter
+
+
+BOOKING = ToolSchema(
+    name="get_booking",
+    description="Get a booking, with its confirmation code once confirmed.",
+    parameters={"type": "object", "properties": {"booking_id": {"type": "string", "description": "e.g. B-1001"}}, "required": ["booking_id"]},
+)
+CHECK_IN = ToolSchema(
+    name="check_in_status",
+    description="Whether a guest checked in, and when they arrive, by confirmation code.",
+    parameters={"type": "object", "properties": {"confirmation_code": {"type": "string", "description": "e.g. CF-88120"}}, "required": ["confirmation_code"]},
+)
+TIMER = ToolSchema(
+    name="start_timer",
+    description="Start a timer on the booking desk.",
+    parameters={"type": "object", "properties": {"minutes": {"type": "integer"}}, "required": ["minutes"]},
+)
+
+
+def test_the_tool_that_gives_a_missing_input_comes_first() -> None:
+    # "arrive" points to check_in_status, which needs a confirmation code the request lacks;
+    # get_booking says it gives one
+    support = _support(Evidence.of("When does booking B-2002 arrive?"), [BOOKING, CHECK_IN])
+    assert support["get_booking"] > support["check_in_status"]
+
+
+def test_a_number_a_tool_needs_and_the_request_lacks_counts_against_it() -> None:
+    assert Evidence.of("Anything on the booking desk?").typed_matches(TIMER) == -1
+    assert Evidence.of("Start 10 on the booking desk").typed_matches(TIMER) == 0
+
+
+def test_a_part_naming_the_last_tools_result_refers_to_it() -> None:
+    tools = [ToolSchema(name="render_text", description="Render a text in a language.", parameters={"type": "object", "properties": {"text": {"type": "string"}, "target": {"type": "string"}}, "required": ["text", "target"]})]
+    done = [ToolCallRecord(id="c1", tool="shorten_notes", arguments={"text": "x"}, result="Water the ferns weekly.")]
+    part = later_part(Evidence.of("render the notes into Dutch"), tools, done)
+    assert part.referent == "Water the ferns weekly."
+    assert enums(tools[0].parameters, part) == {"text": ["Water the ferns weekly."], "target": ["Dutch"]}
+    # a name of its own is the part's value, not a reference ("the weather in Seoul")
+    weather = [ToolCallRecord(id="c2", tool="get_weather", arguments={"city": "Oslo"}, result="Oslo: snow")]
+    city = ToolSchema(name="get_weather", description="Weather in a city.", parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+    later = later_part(Evidence.of("Compare the weather in Oslo and the weather in Bergen").parts[1], [city], weather)
+    options = enums(city.parameters, later)["city"]
+    assert "Bergen" in options and "Oslo: snow" not in options

@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from radixagent.decision.by_schema import decide_by_schema, decision_schema
-from radixagent.decision.by_score import continued, decide_by_score, follow_up, later_part, unserved_parts
+from radixagent.decision.by_score import continued, decide_by_score, follow_up, later_part, named_tools, unserved_parts
 from radixagent.decision.protocol import protocol_text
 from radixagent.decision.settings import Decision, DecisionSettings, DecisionStrategy
 from radixagent.evidence import Evidence
@@ -100,4 +100,7 @@ async def decide(
         tool = continued(evidence, tools, done)
         if tool is not None:  # "... and Seoul": the same tool again
             return await decide_by_score(transcript, [tool], settings, answer_schema, True, evidence, failed)
+        named = named_tools(evidence, tools)
+        if named:  # the part names its tools: one of them serves it (left alone, the model repeats its last call)
+            return await decide_by_score(transcript, named, settings, answer_schema, True, evidence, failed)
     return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence, failed)

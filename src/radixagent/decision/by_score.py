@@ -15,6 +15,8 @@ from radixagent.engine.constraints import fit_schema
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms, value_kind
+from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
+from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolCallRecord, ToolSchema
 
@@ -50,14 +52,16 @@ def follow_up(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCa
         return None
     ran = {r.tool for r in done}
     observed = Evidence.of(results[-1].result or "")
+    known = " ".join([evidence.text, *(json.dumps(r.arguments, ensure_ascii=False) for r in done)]).casefold()
     support = rank_tools(evidence.text, tools)  # the request's words point to it (its values went to the first call)
     for tool in sorted(tools, key=lambda t: -support[t.name]):
-        if tool.name not in ran and support[tool.name] > 0 and _offers(observed, tool):
+        if tool.name not in ran and support[tool.name] > 0 and _offers(observed, tool, known):
             return tool, observed
     return None
 
 
-def _offers(found: Evidence, tool: ToolSchema) -> bool:
+def _offers(found: Evidence, tool: ToolSchema, known: str) -> bool:
+    """Whether `found` holds a new value (one `known` does not) for every required parameter."""
     properties = tool.parameters.get("properties") or {}
     required = [n for n in tool.parameters.get("required") or [] if isinstance(properties.get(n), dict)]
     if not required:
@@ -65,10 +69,8 @@ def _offers(found: Evidence, tool: ToolSchema) -> bool:
     for name in required:
         node = properties[name]
         kind = value_kind(name, node)
-        if kind in ("date", "time", "email"):
-            if not found.strings_for(node, kind):
-                return False
-        elif node.get("type") != "string" or not found.after_name(name):
+        values = found.strings_for(node, kind) if kind in ("date", "time", "email") else found.after_name(name) if node.get("type") == "string" else []
+        if not [v for v in values if v.casefold() not in known]:
             return False
     return True
 
@@ -80,12 +82,30 @@ def later_part(part: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallR
     found = Evidence.of(part.text)
     found.opens = part.opens
     results = [r for r in done if r.error is None and r.result]
-    if results and not part.quoted and (not part.values(tools) or {t.casefold() for t in part.tokens} & _BACK_REFERENCES):
-        found.referent = (results[-1].result or "").strip()
+    if not results or part.quoted:
+        return found
+    words = [t.casefold() for t in part.tokens]
+    named = {words[i + 1] for i in range(len(words) - 1) if words[i] == "the"}  # "translate the summary"
+    if not part.values(tools) or set(words) & _BACK_REFERENCES or {stem(w) for w in named} & set(terms(results[-1].tool)):
+        text = " ".join((results[-1].result or "").split())
+        # room for it in the arguments' budget, cut at a word
+        found.referent = text if len(text) <= REFERENT_CHARS else text[:REFERENT_CHARS].rsplit(" ", 1)[0]
     return found
 
 
 _BACK_REFERENCES = frozenset({"it", "its", "them", "their", "they", "this", "that", "these", "those"})
+REFERENT_CHARS = 300
+"""The most of an earlier result a later call takes as its input (a few sentences, about 100 tokens)."""
+
+
+def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]:
+    """The tools a part of the request has evidence for; those its first word (the verb of an
+    instruction) names, when it names any: "translate the summary" names the summary's tool
+    too, but asks for a translation."""
+    support = _support(evidence, tools)
+    named = [t for t in tools if support[t.name] > 0]
+    verb = rank_tools(evidence.tokens[0], named) if evidence.tokens and len(named) > 1 else {}
+    return [t for t in named if verb.get(t.name, 0.0) > 0] or named
 
 
 def continued(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> ToolSchema | None:
@@ -118,12 +138,16 @@ async def decide_by_score(
     options = list(by_name)
     if not require_tool or not options:
         if options and evidence is not None and settings.abstain_below is not None:
-            lexical = _grounds(evidence, tools) < settings.abstain_below
+            grounds = _grounds(evidence, tools)
+            lexical = grounds < settings.abstain_below
             world = evidence.asks_about_the_world()
-            if margin is None and not world and (settings.question_margin is not None or (lexical and settings.tool_margin is not None)):
+            # a request sharing two terms with one tool is meant for it, however likely it reads as a
+            # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
+            asking = settings.question_margin is not None and grounds < STRONG_GROUNDS
+            if margin is None and not world and (asking or (lexical and settings.tool_margin is not None)):
                 channel, question = await _noisy_channel(transcript, evidence.text, tools)
                 margin = max(channel.values()) - question
-            if world or _abstains(lexical, margin, settings):
+            if world or _abstains(lexical, margin, settings, grounds):
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
@@ -172,6 +196,9 @@ async def _calls_until_run(
     return False
 
 
+STRONG_GROUNDS = 2
+"""Terms (and typed values) a request shares with one tool past which the noisy channel no
+longer turns it away as a question to an assistant."""
 QUESTION_PROMPT = "A question a user asks a chat assistant:"
 
 
@@ -189,14 +216,15 @@ async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolS
     return totals, sum(question.scores[0].token_logprobs)
 
 
-def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings) -> bool:
+def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings, grounds: float = 0.0) -> bool:
     """Whether to answer a request that is no question about the world directly
     (`tool_choice=auto`): it shares nothing with any tool (`lexical`) unless the likeliest tool explains it far better than a question to an
     assistant does; or a question to an assistant explains it better than any tool (`margin`:
-    the best tool's log-probability of the request minus the question's)."""
+    the best tool's log-probability of the request minus the question's), unless it shares
+    `STRONG_GROUNDS` terms with one tool (`grounds`)."""
     if margin is None:
         return lexical
-    if settings.question_margin is not None and margin < -settings.question_margin:
+    if settings.question_margin is not None and grounds < STRONG_GROUNDS and margin < -settings.question_margin:
         return True
     return lexical and (settings.tool_margin is None or margin < settings.tool_margin)
 
@@ -217,14 +245,63 @@ def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     point for each of its typed parameters (a date pattern, an e-mail format ...) the request
     has a value for."""
     lexical = rank_tools(evidence.text, tools)
-    return {t.name: lexical.get(t.name, 0.0) + 0.5 * evidence.typed_matches(t) for t in tools}
+    codes = _codes(tools)
+    support = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t)) for t in tools}
+    # a tool the words point to that lacks an input the request does not hold ("When will order
+    # A-1042 arrive?" names no tracking number): the tools that say they give it come first
+    for tool in tools:
+        if lexical.get(tool.name, 0.0) <= 0:
+            continue
+        for name in _missing(evidence, tool):
+            wanted = {w for w in terms(name.replace("_", " ")) if w not in GENERIC_NAME_WORDS}
+            for other in tools:
+                if other is not tool and wanted and wanted <= set(terms(other.description)):
+                    support[other.name] += lexical[tool.name]
+    return support
+
+
+def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
+    """The tool's parameters that hold a date, a time or an address by their name or
+    description only (no format or pattern: `typed_matches` counts those) and find one here."""
+    count = 0
+    for name, node in (tool.parameters.get("properties") or {}).items():
+        if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
+            kind = value_kind(name, node)
+            if kind in ("date", "time", "email") and evidence.strings_for(node, kind):
+                count += 1
+    return count
+
+
+def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
+    """The required parameters of `tool` with a shape (a date, an id like its example) or a
+    number that the request has no value for."""
+    properties = tool.parameters.get("properties") or {}
+    out = []
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if not isinstance(node, dict) or "enum" in node:
+            continue
+        if node.get("type") in ("integer", "number"):
+            if not evidence.numbers_for(node):
+                out.append(name)
+            continue
+        kind = value_kind(name, node)
+        if (kind or node.get("pattern") or example_shape(node)) and not evidence.strings_for(node, kind) and not evidence.after_name(name):
+            out.append(name)
+    return out
 
 
 def _grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
     """Whether the request is meant for any tool at all: the most terms it shares with one tool
     (not BM25, whose weights are relative to the tool set), plus that tool's typed matches."""
     shared = shared_terms(evidence.text, tools)
-    return max(shared[t.name] + evidence.typed_matches(t) for t in tools)
+    codes = _codes(tools)
+    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) for t in tools)
+
+
+def _codes(tools: list[ToolSchema]) -> list[str]:
+    """Every tool's short enum values: codes a request may write in full, each naming one tool."""
+    return [v for t in tools for node in leaves(t.parameters) for v in node.get("enum", []) if isinstance(v, str) and len(v) <= 4]
 
 
 async def _split_calls(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from radixagent.evidence.values import EDGE, GENERIC_NAME_WORDS, Evidence, example_shape
+from radixagent.evidence.values import EDGE, GENERIC_NAME_WORDS, Evidence, example_code, example_codes, example_shape
 from radixagent.evidence.words import IRREGULAR, name_words, stem, terms
 
 
@@ -61,6 +60,8 @@ class _Narrowing:
     against: bool = False
     part_first: bool = False
     """Whether a free text comes from the part first (the part a call was chosen for)."""
+    schema: dict[str, Any] = field(default_factory=dict)
+    """The tool's own schema, as given."""
     single: bool = False
     """Whether the tool takes one free text (a string of no format, pattern or enum) only."""
     """Whether the last `pick` saw values by the opposite direction only ("into Spanish" for a source)."""
@@ -72,6 +73,7 @@ class _Narrowing:
         required = set(node.get("required") or [])
         if not path:
             self.single = [_free(properties.get(n)) for n in required].count(True) == 1
+            self.schema = copy.deepcopy(node)
         claimed = _claims(node, self.whole)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and _said(n, c, self.whole)}
         spoken = Counter(value_kind(n, properties[n]) for n in said)
@@ -128,7 +130,7 @@ class _Narrowing:
             options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) if v not in taken], strict=True)
             return {**node, "enum": options} if options else node
         if declared == "string":
-            free = not (kind or node.get("pattern"))
+            free = not (kind or node.get("pattern") or example_shape(node))
             quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single else []
             if quoted:
                 # the one free text a tool takes is what the request quotes, when it quotes
@@ -136,14 +138,21 @@ class _Narrowing:
                 return {**node, "enum": quoted}
             whole_first = free and not self.part.names() and not self.part_first
             options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=whole_first)
-            if free and self.part.referent is not None and not self.anchored:
-                options = [self.part.referent]  # "summarise what you find": what was found
-            elif free and self.against and all(o in self.whole.quoted for o in options):
+            if free and self.against and (self.part.referent is not None or all(o in self.whole.quoted for o in options)):
                 return node  # "Translate 'X' into Spanish" names the target only: the source is the model's to write
+            if free and self.part.referent is not None and not self.anchored and not _loose_names(self.part):
+                options = [self.part.referent]  # "summarise what you find": what was found
+            if not options and not free and self.part.referent is not None:
+                # "where was the package left?": the id or date it needs is in the result it refers to
+                options = self.strings(Evidence.of(self.part.referent), node, kind, name, taken)
+            if not options and example_code(node):
+                # a code written in full: the codes the tool's examples give ("US dollars" for USD,
+                # one parameter's example serving another), by direction like an enum's values; a
+                # code no example gives ("Swiss francs"), the model writes in the code's shape
+                codes = example_codes(self.schema)
+                options = self.pick(name, lambda text: [c for c in text.named(codes) if c not in taken], strict=True)
+                return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
-                shape = example_shape(node) if free else None
-                if shape and re.fullmatch(r"\^(\[A-Z\]\{\d+\})+\$", shape):
-                    return {**node, "pattern": shape}  # "US dollars" for a code like "USD": the model writes the code
                 return node
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             return {**narrowed, "enum": options}
@@ -180,9 +189,10 @@ class _Narrowing:
         words = name_words(name)
         own = _own(name, description)
         direction = _FROM if _FROM & set(words) else _TO if _TO & set(words) else frozenset()
-        opposite = (_TO | {"in"}) if direction is _FROM else _FROM if direction else frozenset()
+        # "How many euros is 75 dollars?" asks for euros: "many" and "much" lead to where a quantity goes
+        opposite = (_TO | {"in", "many", "much"}) if direction is _FROM else _FROM if direction else frozenset()
         if direction is _TO:
-            direction = direction | {"in"}
+            direction = direction | {"in", "many", "much"}
         fallback: list[Any] = []
         self.anchored, self.against = False, False
         for text in (self.whole,) if whole_first else (self.part, self.whole):
@@ -199,7 +209,7 @@ class _Narrowing:
             if opposite:  # "from X to Y": the origin is not the value after "to"
                 other = text.anchored(options, set(opposite), "after")
                 self.against = self.against or bool(other)
-                if strict and direction is _FROM and other and set(other) == set(options):
+                if strict and direction is _FROM and other and set(other) >= set(options):
                     return []  # "10 pounds to kilograms" names where it goes only: the origin is the model's to choose
                 options = [o for o in options if o not in other] or options
             if direction and not numeric:
@@ -215,6 +225,13 @@ class _Narrowing:
                 return options  # an enum value this part names is its own ("my checking and my savings accounts")
             fallback = fallback or options  # a value may stand by its name elsewhere ("2 adults and 1 child", "..., IBAN X")
         return fallback
+
+
+def _loose_names(text: Evidence) -> list[str]:
+    """The names a text holds that no direction claims ("Seoul" in "the weather in Seoul",
+    not "French" in "into French"): values of its own, not a reference to an earlier result."""
+    folded = [t.casefold() for t in text.tokens]
+    return [t for t in text.name_tokens if not any(folded[i - 1] in _FROM | _TO for i, w in enumerate(text.tokens) if w == t and i > 0)]
 
 
 def _free(node: Any) -> bool:

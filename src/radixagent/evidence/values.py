@@ -157,19 +157,23 @@ class Evidence:
         wanted = [IRREGULAR.get(w, w) for w in terms(phrase)]
         return bool(wanted) and all(w in self.words for w in wanted)
 
-    def named(self, values: Iterable[Any]) -> list[Any]:
-        """The values (an enum's) the text mentions; where words abbreviate several of them,
-        only the one they abbreviate most letters of ("miles" is `mi`, not `m`)."""
+    def named(self, values: Iterable[Any], rivals: Iterable[str] = ()) -> list[Any]:
+        """The values (an enum's) the text mentions. Where words abbreviate several codes (of
+        `values`, or `rivals`: other tools' codes), only the one they abbreviate best: the most
+        letters from the start, then the most letters, then the earliest ("miles" is `mi`, not
+        `m`; "kilograms" is `kg`, not `km` or `K`)."""
         strings = [v for v in values if isinstance(v, str)]
         spelled = [v for v in strings if self._spelled(v)]
-        best: dict[tuple[int, int], str] = {}
-        for value in strings:
+        best: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
+        for value in dict.fromkeys([*strings, *rivals]):
             if value in spelled:
                 continue
             for run in self.abbreviated(value):
-                if run not in best or len(value) > len(best[run]):
-                    best[run] = value
-        return [v for v in strings if v in spelled or v in best.values()]
+                rank = _rank(value.casefold(), [t.casefold() for t in self.tokens[run[0] : run[1]]])
+                if run not in best or rank > best[run][0]:
+                    best[run] = (rank, value)
+        chosen = {value for _, value in best.values()}
+        return [v for v in strings if v in spelled or v in chosen]
 
     def abbreviated(self, code: str) -> list[tuple[int, int]]:
         """Where the text names a short code (up to 4 letters: a unit, a currency) by the words
@@ -301,7 +305,7 @@ class Evidence:
         found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "number": self.numbers}
         return len(found[kind])
 
-    def typed_matches(self, tool: ToolSchema) -> int:
+    def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:
         """How many of the tool's pattern- or format-constrained parameters find a value here,
         how many of its string parameters a value stands after the name of ("order A-1042"),
         and how many of its enum values the text abbreviates: evidence that the request is
@@ -311,14 +315,20 @@ class Evidence:
         for node in leaves(tool.parameters):
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
-            codes.update(v for v in self.named(node.get("enum", [])) if not self._spelled(v))
+            codes.update(v for v in self.named(node.get("enum", []), rivals) if not self._spelled(v))
         for name, node in (tool.parameters.get("properties") or {}).items():
             if not isinstance(node, dict) or node.get("type") != "string" or "enum" in node or node.get("pattern") or node.get("format"):
                 continue
             if self.after_name(name) or (example_shape(node) and self.strings_for(node)):
                 count += 1  # "order A-1042" for order_id; an id shaped like the example
+            elif example_code(node) and self.named(example_codes(tool.parameters), rivals):
+                count += 1  # "euros" for a currency code whose example is EUR
             elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
                 count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
+        for name in tool.parameters.get("required") or []:
+            needed = (tool.parameters.get("properties") or {}).get(name)
+            if isinstance(needed, dict) and needed.get("type") in ("integer", "number") and "enum" not in needed and not self.numbers_for(needed):
+                count -= 1  # a number it needs and the request does not give ("anything on 2026-12-09?" for a duration)
         # each code the text names in its long form ("kilometres" for km): its words meet none
         # of the tool's, yet they say which tool it is
         return count + len(codes)
@@ -375,9 +385,8 @@ class Evidence:
                 continue  # "2-day": its number is the value
             if word.lower() not in inside_quotes and not any(word in v for v in found):
                 found.append(word)
-        for tool in tools:
-            for node in leaves(tool.parameters):
-                found.extend(v for v in node.get("enum", []) if isinstance(v, str) and self.mentions(v))
+        enums = [v for tool in tools for node in leaves(tool.parameters) for v in node.get("enum", []) if isinstance(v, str)]
+        found.extend(self.named(enums, enums))
         return list(dict.fromkeys(found))
 
     def served_by(self, arguments: Sequence[dict[str, Any]], tools: Sequence[ToolSchema]) -> bool:
@@ -403,6 +412,19 @@ def _number_text(value: float) -> str:
 GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
 """Words of parameter names that say little of what the parameter is ("order_id": "order")."""
 _EXAMPLE = re.compile(r"\be\.g\.,?\s+([A-Za-z0-9][\w-]*[A-Za-z0-9])")
+
+
+def example_code(schema: dict[str, Any]) -> str | None:
+    """The code a parameter's description gives as an example, when it is a code of capitals
+    ("e.g. USD"): a value the parameter takes, which a request may write in full ("US dollars")."""
+    shape = example_shape(schema)
+    example = _EXAMPLE.search(str(schema.get("description", "")))
+    return example[1] if shape and example and re.fullmatch(r"\^(\[A-Z\]\{\d+\})+\$", shape) else None
+
+
+def example_codes(schema: dict[str, Any]) -> list[str]:
+    """Every example code of an object schema's parameters."""
+    return list(dict.fromkeys(code for node in leaves(schema) if (code := example_code(node))))
 
 
 def example_shape(schema: dict[str, Any]) -> str | None:
@@ -443,6 +465,19 @@ def _abbreviates(code: str, words: list[str]) -> bool:
         if _subsequence(code[1:taken], word[1:]) and _abbreviates(code[taken:], words[1:]):
             return True
     return False
+
+
+def _rank(code: str, words: list[str]) -> tuple[int, int, int]:
+    """How well `code` abbreviates `words`, to compare codes: the letters it shares with their
+    start, its length, and how early its letters come (by the earliest reading)."""
+    joined = "".join(words)
+    prefix = next((i for i, (a, b) in enumerate(zip(code, joined, strict=False)) if a != b), min(len(code), len(joined)))
+    at, spent = 0, 0
+    for letter in code:
+        at = joined.find(letter, at)
+        spent += at
+        at += 1
+    return prefix, len(code), -spent
 
 
 def _subsequence(letters: str, word: str) -> bool:

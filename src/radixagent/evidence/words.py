@@ -15,6 +15,7 @@ CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the this to was were will with "
     "what which who how me my i you your do does please can could would should".split()
+    + ["s", "t", "ll", "re", "ve"]  # what's, don't, we'll, you're, I've
 )
 _SUFFIXES = ("ing", "ly", "ed", "s")
 _DERIVATIONS = ("ion", "ise", "ize", "y", "e")
