@@ -51,7 +51,7 @@ def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:
         """Check a payment: whether and when it clears.
 
         Args:
-            payment_reference: e.g. PAY-1234
+            payment_reference: e.g. PAY-12345
         """
         return f"Payment {payment_reference} clears on Friday."
 
@@ -69,8 +69,9 @@ def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:
 
 
 def test_a_part_naming_no_tool_continues_with_the_last_tool() -> None:
-    # step 1 scores the tools; step 2 has one tool left to offer (nothing scored); step 3 answers
-    agent, engine = agent_with([" air_quality", '{"town": "Lyon"}', '{"town": "Nantes"}', "Both are fine."])
+    # step 1 offers the one tool the first part names, step 2 the same tool (nothing scored);
+    # step 3 answers
+    agent, engine = agent_with(['{"town": "Lyon"}', '{"town": "Nantes"}', "Both are fine."])
     response = agent.run_sync("What is the air quality in Lyon and Nantes?")
     assert response.is_successful, response.error_message
     assert [(c.tool, c.arguments) for c in response.tool_calls] == [("air_quality", {"town": "Lyon"}), ("air_quality", {"town": "Nantes"})]
@@ -102,7 +103,7 @@ def test_a_part_that_refers_back_takes_the_result_as_its_input() -> None:
     found = "Plum cake: bake 40 minutes at 180 C with ripe plums."
     # (step 2's part names condense, and find_invoice for "find"; its verb, "make", names condense
     # only: nothing to score)
-    agent, engine = agent_with([" search_recipes", '{"query": "plum cake"}', f'{{"text": "{found}"}}', "Plum cake, 40 min."])
+    agent, engine = agent_with(['{"query": "plum cake"}', f'{{"text": "{found}"}}', "Plum cake, 40 min."])
     response = agent.run_sync("Search the recipe box for plum cake and make a summary of what you find.")
     assert response.is_successful, response.error_message
     assert [(c.tool, c.arguments) for c in response.tool_calls] == [("search_recipes", {"query": "plum cake"}), ("condense", {"text": found})]
@@ -112,6 +113,19 @@ def test_a_part_that_refers_back_takes_the_result_as_its_input() -> None:
 def test_a_call_that_names_no_value_of_its_part_breaks_the_script() -> None:
     """The first call may take only its own part's words: a script replying with the other
     part's fails its constraint (the scripted engine refuses a reply its constraint forbids)."""
-    agent, _ = agent_with([" search_recipes", '{"query": "what you find"}'])
+    agent, _ = agent_with(['{"query": "what you find"}'])
     with pytest.raises(ConstraintError, match="plum cake"):
         agent.run_sync("Search the recipe box for plum cake and make a summary of what you find.")
+
+
+def test_the_first_step_serves_the_first_part() -> None:
+    # the second part names check_payment ("check", "clears", "payment"); one call a step, the
+    # first part comes first: only the invoice tools are offered
+    agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-3003"}'])
+    engine.add_replies('{"payment_reference": "PAY-7788"}', "Friday.")
+    response = agent.run_sync("Open invoice INV-3003, then check when the payment clears")
+    assert [c.tool for c in response.tool_calls] == ["find_invoice", "check_payment"]
+    # the first choice is among the first part's tools only: a script naming the other one breaks it
+    agent, _ = agent_with([" check_payment"])
+    with pytest.raises(ConstraintError, match=r"not one of \[' find_invoice', ' invoice_lines'\]"):
+        agent.run_sync("Open invoice INV-3003, then check when the payment clears")

@@ -229,3 +229,16 @@ def test_a_part_naming_the_last_tools_result_refers_to_it() -> None:
     later = later_part(Evidence.of("Compare the weather in Oslo and the weather in Bergen").parts[1], [city], weather)
     options = enums(city.parameters, later)["city"]
     assert "Bergen" in options and "Oslo: snow" not in options
+
+
+def test_a_duration_in_another_unit_is_converted_to_the_parameters() -> None:
+    schema = {"type": "object", "properties": {"timeout_seconds": {"type": "integer"}, "label": {"type": "string"}}, "required": ["timeout_seconds"]}
+    assert enums(schema, "Wait a 3-minute pause")["timeout_seconds"] == [180]
+    assert enums(schema, "Give it 2 minutes")["timeout_seconds"] == [120]
+    assert enums(schema, "Give it 45 seconds")["timeout_seconds"] == [45]
+    assert enums(schema, "Retry 3 times")["timeout_seconds"] == [3]  # no unit of time: the number as it is
+
+
+def test_a_long_quotation_is_one_value() -> None:
+    text = "Shorten this: '" + " ".join(["The harbour festival returns in June with boats, music and food stalls."] * 5) + "'"
+    assert len(Evidence.of(text).quoted[0]) > 300

@@ -136,6 +136,10 @@ async def decide_by_score(
         margin = best - question
         prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
     options = list(by_name)
+    if evidence is not None and settings.split_calls and settings.max_calls == 1 and len(evidence.parts) > 1:
+        # one call a step, the parts in order: the first step chooses among the tools the first part names
+        opening = {t.name for t in named_tools(evidence.parts[0], tools)}
+        options = [name for name in options if name in opening] or options
     if not require_tool or not options:
         if options and evidence is not None and settings.abstain_below is not None:
             grounds = _grounds(evidence, tools)

@@ -8,7 +8,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from radixagent.evidence.values import EDGE, GENERIC_NAME_WORDS, Evidence, example_code, example_codes, example_shape
+from radixagent.evidence.values import (
+    EDGE,
+    GENERIC_NAME_WORDS,
+    Evidence,
+    example_code,
+    example_codes,
+    example_shape,
+    time_unit,
+)
 from radixagent.evidence.words import IRREGULAR, name_words, stem, terms
 
 
@@ -157,8 +165,9 @@ class _Narrowing:
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
+            unit = next((u for w in name_words(name) if (u := time_unit(w))), None)  # duration_minutes: minutes
             options = self.pick(
-                name, lambda text: [n for n in text.numbers_for(node) if n not in taken], description=str(node.get("description", "")), numeric=True
+                name, lambda text: [n for n in text.numbers_for(node, unit) if n not in taken], description=str(node.get("description", "")), numeric=True
             )
             return {**node, "enum": options} if options else node
         return node

@@ -34,7 +34,7 @@ _URL = re.compile(r"https?://\S+")
 _NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-(?![a-z]+\b)\w|\.\d)")
 # A closing ' must not run into a Latin letter or digit ("it's", "the '90s"); a particle in a
 # script without spaces may follow it ("'감사합니다'라는").
-_QUOTED = re.compile(r"'([^']{1,200})'(?![A-Za-z0-9_])|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
+_QUOTED = re.compile(r"'([^']{1,1000})'(?![A-Za-z0-9_])|\"([^\"]{1,1000})\"|‘([^’]{1,1000})’|“([^”]{1,1000})”")
 # "50 million", "2.5bn", "40k": the scale word is part of the number
 _SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
 _SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
@@ -286,10 +286,15 @@ class Evidence:
                     break
         return out
 
-    def numbers_for(self, schema: dict[str, Any]) -> list[int | float]:
-        """Numbers of the text within the parameter's bounds (whole ones for an integer)."""
+    def numbers_for(self, schema: dict[str, Any], unit: str | None = None) -> list[int | float]:
+        """Numbers of the text within the parameter's bounds (whole ones for an integer). For a
+        parameter counted in a unit of time (`unit`: "minute" for `duration_minutes`), a number
+        given in another ("a 2-hour gap") is converted to it (120)."""
         out: list[int | float] = []
         for value in dict.fromkeys(self.numbers):
+            given = self._time_unit(value) if unit in SECONDS else None
+            if given is not None and unit is not None and given != unit:
+                value = value * SECONDS[given] / SECONDS[unit]
             if schema.get("type") == "integer":
                 if not value.is_integer():
                     continue
@@ -299,6 +304,16 @@ class Evidence:
             if _within(number, schema):
                 out.append(number)
         return out
+
+    def _time_unit(self, value: float) -> str | None:
+        """The unit of time a number of the text is given in: "2-hour", "90 minutes"."""
+        for start, end in self.places.get(value, []):
+            token = self.tokens[start].casefold()
+            word = token.split("-", 1)[1] if "-" in token else self.tokens[end].casefold() if end < len(self.tokens) else ""
+            unit = time_unit(word)
+            if unit is not None:
+                return unit
+        return None
 
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "number") the text holds."""
@@ -445,6 +460,18 @@ def example_shape(schema: dict[str, Any]) -> str | None:
         cls = "[A-Z]" if piece.isupper() else "[a-z]" if piece.islower() else "[0-9]" if piece.isdigit() else None
         shape += f"{cls}{{{len(piece)}}}" if cls else re.escape(piece)
     return f"^{shape}$"
+
+
+SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+"""Units of time, in seconds."""
+_TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour"}
+
+
+def time_unit(word: str) -> str | None:
+    """The unit of time a word names: "hours", "hour", "hrs" -> "hour"."""
+    word = word.casefold().strip(EDGE)
+    word = _TIME_WORDS.get(word, word[:-1] if word.endswith("s") and word[:-1] in SECONDS else word)
+    return word if word in SECONDS else None
 
 
 MAX_CODE = 4
