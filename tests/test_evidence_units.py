@@ -120,8 +120,8 @@ def test_an_example_in_the_description_gives_the_shape_of_an_id_or_code() -> Non
     assert support["get_ticket"] > 0 > support["locate_parcel"]
 
 
-def test_a_code_the_request_writes_in_full_is_generated_in_the_codes_shape() -> None:
-    props = narrow_arguments(TRANSFER, Evidence.of("Send 200 Norwegian crowns to Sweden"))["properties"]
+def test_a_code_the_request_does_not_write_is_generated_in_the_codes_shape() -> None:
+    props = narrow_arguments(TRANSFER, Evidence.of("Send 200 of them, the usual way"))["properties"]
     assert props["from_currency"]["pattern"] == "^[A-Z]{3}$" and "enum" not in props["from_currency"]
     jsonschema.validate({"amount": 200, "from_currency": "NOK", "to_currency": "SEK"}, {**TRANSFER, "properties": props})
     # codes the request writes as such are its values
@@ -181,9 +181,9 @@ def test_a_code_the_tools_examples_give_is_read_in_full() -> None:
     # "e.g. NOK" and "e.g. SEK": the tool takes those codes, which a request may write in full
     assert enums(TRANSFER, "Send 200 Norwegian kroner as Swedish krona")["from_currency"] == ["NOK"]
     assert enums(TRANSFER, "Send 200 Norwegian kroner as Swedish krona")["to_currency"] == ["SEK"]
-    # "how many X" asks for X: where the amount goes; the origin, no example's, is the model's to write
+    # "how many X" asks for X: where the amount goes; the origin is the other
     props = narrow_arguments(TRANSFER, Evidence.of("I hold 50 pesos. How many Swedish krona is that?"))["properties"]
-    assert props["to_currency"]["enum"] == ["SEK"] and props["from_currency"]["pattern"] == "^[A-Z]{3}$"
+    assert props["to_currency"]["enum"] == ["SEK"] and props["from_currency"]["enum"] == ["PES"]
     tool = ToolSchema(name="transfer", description="Move money.", parameters=TRANSFER)
     assert Evidence.of("How many Swedish krona is 30 pesos?").typed_matches(tool) == 2  # each code parameter
 
@@ -242,3 +242,10 @@ def test_a_duration_in_another_unit_is_converted_to_the_parameters() -> None:
 def test_a_long_quotation_is_one_value() -> None:
     text = "Shorten this: '" + " ".join(["The harbour festival returns in June with boats, music and food stalls."] * 5) + "'"
     assert len(Evidence.of(text).quoted[0]) > 300
+
+
+def test_a_code_no_example_gives_is_offered_as_the_words_letters_make_it() -> None:
+    # "Danish kroner" is no example's code: the codes its letters make, for the model to choose
+    options = enums(TRANSFER, "Change 80 Danish kroner into Swedish krona")["from_currency"]
+    assert "DAK" in options and all(len(o) == 3 and o.isupper() for o in options)
+    assert enums(TRANSFER, "Change 80 Danish kroner into Swedish krona")["to_currency"] == ["SEK"]

@@ -159,6 +159,9 @@ class _Narrowing:
                 # code no example gives ("Swiss francs"), the model writes in the code's shape
                 codes = example_codes(self.schema)
                 options = self.pick(name, lambda text: [c for c in text.named(codes) if c not in taken], strict=True)
+                if not options:  # "Canadian dollars": CAD, CND, CDD, and the model writes the real one
+                    size = len(str(example_code(node)))
+                    options = self.pick(name, lambda text: [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []], strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node

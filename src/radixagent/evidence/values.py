@@ -199,6 +199,29 @@ class Evidence:
                     break
         return out
 
+    def spelled_codes(self, size: int) -> list[str]:
+        """Codes of `size` capitals the text may write in full where a unit stands, built from
+        the words' letters as codes are ("euros" EUR, "US dollars" USD, "Canadian dollars" CAD,
+        "Japanese yen" JPY): a word's first letters; the first two of one word and the first of
+        the next; or its first letter, one of its consonants and the next word's first letter.
+        A model tells the real one from the rest."""
+        words = [t.casefold() for t in self.tokens]
+        out: list[str] = []
+        for start in range(len(words)):
+            if not self._unit_slot(start):
+                continue
+            run = [w for w in words[start : start + 2] if w.isalpha() and w not in STOP_WORDS and w not in _PRONOUNS]
+            if not run or run[0] != words[start]:
+                continue
+            first = run[0]
+            if len(run) == 1 or len(first) >= size:
+                out.append(first[:size])
+            if len(run) == 2 and size == 3:
+                second = run[1]
+                out.append(first[:2] + second[0])
+                out.extend(first[0] + c + second[0] for c in dict.fromkeys(first[1:]) if c not in "aeiou")
+        return [c.upper() for c in dict.fromkeys(out) if len(c) == size and c.isalpha()]
+
     def after_number(self, start: int) -> bool:
         """Whether the token at `start` follows a number, directly or past one word ("5 km",
         "100 degrees Fahrenheit"): the unit the number is in."""
@@ -474,6 +497,7 @@ def time_unit(word: str) -> str | None:
     return word if word in SECONDS else None
 
 
+_PRONOUNS = frozenset({"it", "its", "them", "their", "they", "this", "that", "these", "those", "some", "all"})
 MAX_CODE = 4
 """The longest code `Evidence.abbreviated` reads from its long form."""
 _UNIT_CUES = frozenset({"to", "in", "into", "as", "many", "much"})
