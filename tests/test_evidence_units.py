@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 
 from radixagent.decision.by_score import _support, later_part
-from radixagent.evidence import Evidence, narrow_arguments, terms
+from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
 from radixagent.evidence.values import example_shape
 from radixagent.schemas import ToolCallRecord, ToolSchema
 
@@ -249,3 +249,16 @@ def test_a_code_no_example_gives_is_offered_as_the_words_letters_make_it() -> No
     options = enums(TRANSFER, "Change 80 Danish kroner into Swedish krona")["from_currency"]
     assert "DAK" in options and all(len(o) == 3 and o.isupper() for o in options)
     assert enums(TRANSFER, "Change 80 Danish kroner into Swedish krona")["to_currency"] == ["SEK"]
+
+
+def test_after_a_failed_call_the_codes_its_error_lists_are_the_choice() -> None:
+    message = "Tool 'transfer' failed: ValueError: unknown currency 'DAK': use a three-letter code, one of NOK, SEK, DKK, EUR"
+    props = offered_codes(TRANSFER, message)["properties"]
+    assert props["from_currency"]["enum"] == ["NOK", "SEK", "DKK", "EUR"] == props["to_currency"]["enum"]
+    assert "enum" not in props["amount"]
+    assert "enum" not in offered_codes(TRANSFER, "timed out")["properties"]["to_currency"]
+
+
+def test_the_pronoun_i_names_nothing() -> None:
+    assert Evidence.of("What do I have on 2025-01-02, and am I free?").name_tokens == ["2025-01-02"]
+    assert Evidence.of("What do I have on 2025-01-02").values([]) == ["2025-01-02"]

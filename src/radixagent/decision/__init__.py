@@ -86,7 +86,7 @@ async def decide(
     if settings.strategy is DecisionStrategy.SCHEMA:
         return await decide_by_schema(transcript, tools, settings, answer_schema, require_tool)
     evidence = Evidence.of(request) if request and request.strip() and settings.uses_evidence else None
-    failed = frozenset(r.tool for r in done if r.error is not None)
+    failed = {r.tool: r.error or "" for r in done if r.error is not None}
     if evidence is not None and done:
         pending = unserved_parts(evidence, tools, done)
         if not pending:

@@ -4,7 +4,7 @@ evidence as a prior), then write each call's arguments under its tool's narrowed
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from radixagent.decision.binding import bind
@@ -14,7 +14,7 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.engine.constraints import fit_schema
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
-from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms, value_kind
+from radixagent.evidence import Evidence, narrow_arguments, offered_codes, rank_tools, shared_terms, terms, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
 from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
@@ -124,7 +124,7 @@ async def decide_by_score(
     answer_schema: dict[str, Any] | None,
     require_tool: bool,
     evidence: Evidence | None,
-    failed: frozenset[str] = frozenset(),
+    failed: Mapping[str, str] | None = None,
 ) -> Decision:
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
@@ -168,11 +168,13 @@ async def decide_by_score(
         return Decision(action="ask", text=await _free_text(transcript, "Question:", settings, None), confidence=confidence)
 
     # a call of this tool failed on the request's values: its error message (in the transcript)
-    # says what it takes instead, so the model writes the arguments under the tool's own schema
+    # says what it takes instead, so the model writes the arguments under the tool's own schema,
+    # its codes those the message lists
+    failed = failed or {}
     extract = evidence if settings.extract_arguments and action not in failed else None
     # a call takes its values from the part of the request it serves; the whole is its fallback
     first = extract.parts[0] if extract is not None and splitting else _part_for(by_name[action], extract, tools) if extract is not None else None
-    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract, part_first=not splitting)]
+    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract, part_first=not splitting, offered=failed.get(action), request=evidence)]
     if evidence is not None and settings.split_calls:
         await _split_calls(transcript, by_name, settings, evidence, extract, calls)
         ran = False
@@ -347,7 +349,12 @@ async def _call(
     *,
     context: Evidence | None = None,
     part_first: bool = False,
+    offered: str | None = None,
+    request: Evidence | None = None,
 ) -> ToolCall:
+    """One call of `tool`, its arguments narrowed to `evidence` (the part of the request it
+    serves; `context`, the whole). After a failed call, `offered` is its error message: the
+    codes it lists are the only ones its code parameters take, bound by the `request`'s words."""
     used: dict[str, set[Any]] = {}
     for call in earlier or []:
         if call.tool_name == tool.name:
@@ -357,7 +364,9 @@ async def _call(
     schema = object_schema(tool.parameters)
     if evidence is not None:
         schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
-    arguments = await _arguments(transcript, tool, schema, settings, evidence)
+    elif offered:
+        schema = offered_codes(schema, offered)
+    arguments = await _arguments(transcript, tool, schema, settings, evidence or (request if offered else None))
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
 
 

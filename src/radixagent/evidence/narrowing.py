@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -237,6 +238,22 @@ class _Narrowing:
                 return options  # an enum value this part names is its own ("my checking and my savings accounts")
             fallback = fallback or options  # a value may stand by its name elsewhere ("2 adults and 1 child", "..., IBAN X")
         return fallback
+
+
+def offered_codes(schema: dict[str, Any], message: str) -> dict[str, Any]:
+    """A copy of an object schema whose code parameters (a code of capitals for an example:
+    "e.g. USD") take only the codes of that shape `message` lists ("unknown currency 'Swiss':
+    use a three-letter code, one of USD, EUR, GBP ..."), when it lists several; the rest as
+    they are."""
+    out = copy.deepcopy(schema)
+    found = Evidence.of(message)
+    for node in (out.get("properties") or {}).values():
+        shape = example_shape(node) if isinstance(node, dict) and example_code(node) else None
+        # not the code it refused ("unknown currency 'SWF'")
+        codes = list(dict.fromkeys(t for t in found.tokens if shape and re.fullmatch(shape, t) and t not in found.quoted))
+        if len(codes) > 1:
+            node["enum"] = codes
+    return out
 
 
 def _loose_names(text: Evidence) -> list[str]:

@@ -401,7 +401,10 @@ class Evidence:
     @cached_property
     def name_tokens(self) -> list[str]:
         """Identifiers and capitalised words (past the first): the words that name a thing."""
-        return [t for i, t in enumerate(self.tokens) if t and (any(c.isdigit() for c in t) or ((i > 0 or not self.opens) and t[:1].isupper()))]
+        return [
+            t for i, t in enumerate(self.tokens)
+            if t and t.split("'")[0] != "I" and (any(c.isdigit() for c in t) or ((i > 0 or not self.opens) and t[:1].isupper()))
+        ]  # "I" names no thing
 
     @cached_property
     def identifiers(self) -> list[str]:
