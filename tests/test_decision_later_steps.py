@@ -129,3 +129,28 @@ def test_the_first_step_serves_the_first_part() -> None:
     agent, _ = agent_with([" check_payment"])
     with pytest.raises(ConstraintError, match=r"not one of \[' find_invoice', ' invoice_lines'\]"):
         agent.run_sync("Open invoice INV-3003, then check when the payment clears")
+
+
+def test_a_refused_value_is_written_again_among_the_values_the_error_offers() -> None:
+    engine = ScriptedEngine([])
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def send_money(amount: float, currency: str) -> str:
+        """Send money abroad.
+
+        Args:
+            amount: how much
+            currency: three-letter code, e.g. NOK
+        """
+        if currency not in ("NOK", "SEK", "DKK"):
+            raise ValueError(f"unknown currency {currency!r}: use one of NOK, SEK, DKK")
+        return f"sent {amount} {currency}"
+
+    # the first call takes the code the request's words make ("KRO" for "kroner"), which the
+    # tool refuses; the next keeps the amount and chooses among the codes the error lists
+    # (binding scores the codes the request does not name: its association, then the whole objects)
+    engine.add_replies('{"amount": 80, "currency": "KRO"}', '{"amount": 80, "currency": "DKK"}', " DKK", " DKK", '{"amount": 80, "currency": "DKK"}', "Sent.")
+    response = agent.run_sync("Send 80 kroner home")
+    assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "KRO"}, {"amount": 80, "currency": "DKK"}]
+    assert response.tool_calls[1].error is None

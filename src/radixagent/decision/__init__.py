@@ -96,11 +96,12 @@ async def decide(
             if chained is not None:
                 return await decide_by_score(transcript, [chained[0]], settings, answer_schema, True, chained[1], failed)
             return await decide_by_score(transcript, [], settings.model_copy(update={"allow_ask": False}), answer_schema, False, None)
-        evidence = later_part(pending[0], tools, done)  # the parts left, in order
+        whole, evidence = evidence, later_part(pending[0], tools, done)  # the parts left, in order
         tool = continued(evidence, tools, done)
         if tool is not None:  # "... and Seoul": the same tool again
-            return await decide_by_score(transcript, [tool], settings, answer_schema, True, evidence, failed)
+            return await decide_by_score(transcript, [tool], settings, answer_schema, True, evidence, failed, whole)
         named = named_tools(evidence, tools)
         if named:  # the part names its tools: one of them serves it (left alone, the model repeats its last call)
-            return await decide_by_score(transcript, named, settings, answer_schema, True, evidence, failed)
+            return await decide_by_score(transcript, named, settings, answer_schema, True, evidence, failed, whole)
+        return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence, failed, whole)
     return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence, failed)

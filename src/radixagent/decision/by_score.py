@@ -125,6 +125,7 @@ async def decide_by_score(
     require_tool: bool,
     evidence: Evidence | None,
     failed: Mapping[str, str] | None = None,
+    context: Evidence | None = None,
 ) -> Decision:
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
@@ -171,10 +172,11 @@ async def decide_by_score(
     # says what it takes instead, so the model writes the arguments under the tool's own schema,
     # its codes those the message lists
     failed = failed or {}
-    extract = evidence if settings.extract_arguments and action not in failed else None
+    extract = evidence if settings.extract_arguments else None
     # a call takes its values from the part of the request it serves; the whole is its fallback
     first = extract.parts[0] if extract is not None and splitting else _part_for(by_name[action], extract, tools) if extract is not None else None
-    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract, part_first=not splitting, offered=failed.get(action), request=evidence)]
+    whole = context if context is not None and extract is not None else extract  # a later step's part: the request around it
+    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=whole, part_first=not splitting, refused=failed.get(action))]
     if evidence is not None and settings.split_calls:
         await _split_calls(transcript, by_name, settings, evidence, extract, calls)
         ran = False
@@ -349,12 +351,12 @@ async def _call(
     *,
     context: Evidence | None = None,
     part_first: bool = False,
-    offered: str | None = None,
-    request: Evidence | None = None,
+    refused: str | None = None,
 ) -> ToolCall:
     """One call of `tool`, its arguments narrowed to `evidence` (the part of the request it
-    serves; `context`, the whole). After a failed call, `offered` is its error message: the
-    codes it lists are the only ones its code parameters take, bound by the `request`'s words."""
+    serves; `context`, the whole). After a failed call, `refused` is its error message: the
+    parameters holding a value it quotes ("unknown currency 'BRI'") are written again under the
+    tool's own schema, code parameters among the codes it lists."""
     used: dict[str, set[Any]] = {}
     for call in earlier or []:
         if call.tool_name == tool.name:
@@ -363,11 +365,23 @@ async def _call(
                     used.setdefault(key, set()).add(value)
     schema = object_schema(tool.parameters)
     if evidence is not None:
-        schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
-    elif offered:
-        schema = offered_codes(schema, offered)
-    arguments = await _arguments(transcript, tool, schema, settings, evidence or (request if offered else None))
+        narrowed = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
+        schema = narrowed if refused is None else reopened(narrowed, schema, refused)
+    arguments = await _arguments(transcript, tool, schema, settings, evidence)
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
+
+
+def reopened(narrowed: dict[str, Any], schema: dict[str, Any], message: str) -> dict[str, Any]:
+    """`narrowed` with each parameter whose values include one the failed call's error quotes
+    given back its own schema (`schema`'s), or, for a code, the codes the error lists."""
+    refused = set(Evidence.of(message).quoted)
+    offered = offered_codes(schema, message)["properties"]
+    properties = dict(narrowed.get("properties") or {})
+    for name, node in properties.items():
+        values = node.get("enum") if isinstance(node, dict) else None
+        if values is None or refused & {str(v) for v in values}:
+            properties[name] = offered.get(name, node)
+    return {**narrowed, "properties": properties}
 
 
 async def _choose(
