@@ -154,3 +154,13 @@ def test_a_refused_value_is_written_again_among_the_values_the_error_offers() ->
     response = agent.run_sync("Send 80 kroner home")
     assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "KRO"}, {"amount": 80, "currency": "DKK"}]
     assert response.tool_calls[1].error is None
+
+
+def test_a_later_part_offers_its_clear_best_tool_alone() -> None:
+    from radixagent.decision.by_score import named_tools
+    from radixagent.evidence import Evidence
+
+    agent, _ = agent_with([])
+    tools = agent.tool_manager.schemas()
+    # "payment", "clears" and the verb "check" point to check_payment far more than "invoice" does
+    assert [t.name for t in named_tools(Evidence.of("check when the invoice payment clears"), tools)] == ["check_payment"]

@@ -105,7 +105,16 @@ def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]
     support = _support(evidence, tools)
     named = [t for t in tools if support[t.name] > 0]
     verb = rank_tools(evidence.tokens[0], named) if evidence.tokens and len(named) > 1 else {}
-    return [t for t in named if verb.get(t.name, 0.0) > 0] or named
+    named = [t for t in named if verb.get(t.name, 0.0) > 0] or named
+    # one far ahead of the rest is the one: after a call the model favours repeating it by more
+    # than any prior ("when am I free for 30 minutes that day?" after listing that day's events)
+    best = max((support[t.name] for t in named), default=0.0)
+    return [t for t in named if support[t.name] > best - CLEAR_LEAD]
+
+
+CLEAR_LEAD = 1.0
+"""How far (in evidence points, each worth `evidence_weight` nats) a later part's best tool must
+lead the others to be offered alone."""
 
 
 def continued(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> ToolSchema | None:
