@@ -35,7 +35,7 @@ def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:
         Args:
             invoice_id: the invoice's id, e.g. INV-1001
         """
-        return f"Invoice {invoice_id}: unpaid, payment reference PAY-7788."
+        return f"Invoice {invoice_id}: unpaid, payment reference PY-7788."
 
     @agent.tool
     def invoice_lines(invoice_id: str) -> str:
@@ -51,7 +51,7 @@ def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:
         """Check a payment: whether and when it clears.
 
         Args:
-            payment_reference: e.g. PAY-12345
+            payment_reference: e.g. PY-1234
         """
         return f"Payment {payment_reference} clears on Friday."
 
@@ -80,11 +80,11 @@ def test_a_part_naming_no_tool_continues_with_the_last_tool() -> None:
 
 def test_a_result_holding_another_tools_input_is_followed_up() -> None:
     # "clears" points to check_payment, whose input only the invoice holds
-    agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-2002"}', '{"payment_reference": "PAY-7788"}', "Friday."])
+    agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-2002"}', '{"payment_reference": "PY-7788"}', "Friday."])
     response = agent.run_sync("When will invoice INV-2002 clear?")
     assert response.is_successful, response.error_message
     assert [c.tool for c in response.tool_calls] == ["find_invoice", "check_payment"]
-    assert response.tool_calls[1].arguments == {"payment_reference": "PAY-7788"}
+    assert response.tool_calls[1].arguments == {"payment_reference": "PY-7788"}
     assert engine.replies_left == 0
 
 
@@ -122,7 +122,7 @@ def test_the_first_step_serves_the_first_part() -> None:
     # the second part names check_payment ("check", "clears", "payment"); one call a step, the
     # first part comes first: only the invoice tools are offered
     agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-3003"}'])
-    engine.add_replies('{"payment_reference": "PAY-7788"}', "Friday.")
+    engine.add_replies('{"payment_reference": "PY-7788"}', "Friday.")
     response = agent.run_sync("Open invoice INV-3003, then check when the payment clears")
     assert [c.tool for c in response.tool_calls] == ["find_invoice", "check_payment"]
     # the first choice is among the first part's tools only: a script naming the other one breaks it

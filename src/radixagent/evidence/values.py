@@ -470,8 +470,9 @@ def example_codes(schema: dict[str, Any]) -> list[str]:
 
 def example_shape(schema: dict[str, Any]) -> str | None:
     """A pattern for a parameter from the code or id its description gives as an example:
-    "e.g. USD" -> three capitals, "e.g. DHL-7731" -> three capitals, a dash, four digits. A
-    plain word ("e.g. Paris") gives none: a name has no shape."""
+    "e.g. USD" -> three capitals, "e.g. DHL-7731" -> three capitals, a dash, digits. A
+    plain word ("e.g. Paris") gives none: a name has no shape. Digits may run longer or shorter
+    than the example's ("e.g. LH400" fits AF22)."""
     if schema.get("type") != "string" or "enum" in schema:
         return None
     example = _EXAMPLE.search(str(schema.get("description", "")))
@@ -484,7 +485,8 @@ def example_shape(schema: dict[str, Any]) -> str | None:
     for run in re.finditer(r"[A-Z]+|[a-z]+|[0-9]+|.", text):
         piece = run.group(0)
         cls = "[A-Z]" if piece.isupper() else "[a-z]" if piece.islower() else "[0-9]" if piece.isdigit() else None
-        shape += f"{cls}{{{len(piece)}}}" if cls else re.escape(piece)
+        # letters as many as the example's; digits any number ("e.g. LH400" fits AF22)
+        shape += ("[0-9]+" if cls == "[0-9]" else f"{cls}{{{len(piece)}}}") if cls else re.escape(piece)
     return f"^{shape}$"
 
 
