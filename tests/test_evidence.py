@@ -109,7 +109,12 @@ def test_parts_split_coordination_but_not_numbers_or_dates() -> None:
 
 
 def test_terms_stem_lightly_so_plurals_meet() -> None:
-    assert terms("lights balances boxes weekly") == ["light", "balance", "box", "week"]
+    assert terms("lights balances boxes weekly") == ["light", "balanc", "box", "week"]
+    assert terms("balance") == terms("balances")
+    # the verb and the noun of one word meet: "summarise" the text for a tool named for a "summary"
+    assert terms("summarise summarize summary") == ["summar"] * 3
+    assert terms("translate translation") == terms("translates translations")
+    assert terms("city query") == ["city", "query"]  # short words keep their ending
     assert terms("get_current_weather") == ["get", "current", "weather"]
 
 
@@ -227,8 +232,8 @@ async def test_each_coordinated_part_gets_its_own_call() -> None:
     chat, _ = completer([" set_light", '{"room": "kitchen", "on": false}', '{"door": "front", "locked": true}'])
     result = await chat.complete(request("Switch off the kitchen light and lock the front door", [LIGHT, DOOR]))
     assert [c.name for c in result.tool_calls] == ["set_light", "lock_door"]
-    # turned off, one
-    chat, _ = completer([" set_light", '{"room": "kitchen", "on": false}'])
+    # turned off, one: for the first part, whose one tool is offered alone (nothing to score)
+    chat, _ = completer(['{"room": "kitchen", "on": false}'])
     result = await chat.complete(request("Switch off the kitchen light and lock the front door", [LIGHT, DOOR], parallel_tool_calls=False))
     assert [c.name for c in result.tool_calls] == ["set_light"]
 
@@ -381,6 +386,7 @@ def test_abstaining_weighs_the_words_and_the_noisy_channel() -> None:
     settings = DecisionSettings(question_margin=2.0, tool_margin=10.0)
     assert _abstains(True, None, settings) and not _abstains(False, None, settings)  # the words alone
     assert _abstains(False, -3.0, settings)  # far likelier as a question to an assistant than for any tool
+    assert not _abstains(False, -3.0, settings, grounds=2)  # unless it shares two terms with a tool
     assert not _abstains(False, -1.0, settings)
     assert not _abstains(True, 12.0, settings)  # no shared word, but the tool explains it far better
     assert _abstains(True, 6.0, settings)

@@ -4,7 +4,7 @@ evidence as a prior), then write each call's arguments under its tool's narrowed
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from radixagent.decision.binding import bind
@@ -14,7 +14,9 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.engine.constraints import fit_schema
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
-from radixagent.evidence import Evidence, narrow_arguments, rank_tools, shared_terms, terms
+from radixagent.evidence import Evidence, narrow_arguments, offered_codes, rank_tools, shared_terms, terms, value_kind
+from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
+from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolCallRecord, ToolSchema
 
@@ -40,6 +42,90 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
 
 
 
+def follow_up(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> tuple[ToolSchema, Evidence] | None:
+    """A tool the request points to that has not run, whose every required parameter the last
+    result offers a value for: a date for a date, the value after the parameter's own name
+    ("tracking number DHL-7731" for `tracking_number`). The result is its input: "When will
+    order A-1042 arrive?" looks the order up, then tracks the package the order names."""
+    results = [r for r in done if r.error is None and r.result]
+    if not results:
+        return None
+    ran = {r.tool for r in done}
+    observed = Evidence.of(results[-1].result or "")
+    known = " ".join([evidence.text, *(json.dumps(r.arguments, ensure_ascii=False) for r in done)]).casefold()
+    support = rank_tools(evidence.text, tools)  # the request's words point to it (its values went to the first call)
+    for tool in sorted(tools, key=lambda t: -support[t.name]):
+        if tool.name not in ran and support[tool.name] > 0 and _offers(observed, tool, known):
+            return tool, observed
+    return None
+
+
+def _offers(found: Evidence, tool: ToolSchema, known: str) -> bool:
+    """Whether `found` holds a new value (one `known` does not) for every required parameter."""
+    properties = tool.parameters.get("properties") or {}
+    required = [n for n in tool.parameters.get("required") or [] if isinstance(properties.get(n), dict)]
+    if not required:
+        return False
+    for name in required:
+        node = properties[name]
+        kind = value_kind(name, node)
+        values = found.strings_for(node, kind) if kind in ("date", "time", "email") else found.after_name(name) if node.get("type") == "string" else []
+        if not [v for v in values if v.casefold() not in known]:
+            return False
+    return True
+
+
+def later_part(part: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> Evidence:
+    """A part of the request left for a later step, as evidence. One that quotes nothing and
+    names no value of its own ("summarise what you find"), or points back by a pronoun ("tell
+    me its sentiment"), refers to the last result: the input its call takes."""
+    found = Evidence.of(part.text)
+    found.opens = part.opens
+    results = [r for r in done if r.error is None and r.result]
+    if not results or part.quoted:
+        return found
+    words = [t.casefold() for t in part.tokens]
+    named = {words[i + 1] for i in range(len(words) - 1) if words[i] == "the"}  # "translate the summary"
+    if not part.values(tools) or set(words) & _BACK_REFERENCES or {stem(w) for w in named} & set(terms(results[-1].tool)):
+        text = " ".join((results[-1].result or "").split())
+        # room for it in the arguments' budget, cut at a word
+        found.referent = text if len(text) <= REFERENT_CHARS else text[:REFERENT_CHARS].rsplit(" ", 1)[0]
+    return found
+
+
+_BACK_REFERENCES = frozenset({"it", "its", "them", "their", "they", "this", "that", "these", "those"})
+REFERENT_CHARS = 300
+"""The most of an earlier result a later call takes as its input (a few sentences, about 100 tokens)."""
+
+
+def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]:
+    """The tools a part of the request has evidence for; those its first word (the verb of an
+    instruction) names, when it names any: "translate the summary" names the summary's tool
+    too, but asks for a translation."""
+    support = _support(evidence, tools)
+    named = [t for t in tools if support[t.name] > 0]
+    verb = rank_tools(evidence.tokens[0], named) if evidence.tokens and len(named) > 1 else {}
+    named = [t for t in named if verb.get(t.name, 0.0) > 0] or named
+    # one far ahead of the rest is the one: after a call the model favours repeating it by more
+    # than any prior ("when am I free for 30 minutes that day?" after listing that day's events)
+    best = max((support[t.name] for t in named), default=0.0)
+    return [t for t in named if support[t.name] > best - CLEAR_LEAD]
+
+
+CLEAR_LEAD = 1.0
+"""How far (in evidence points, each worth `evidence_weight` nats) a later part's best tool must
+lead the others to be offered alone."""
+
+
+def continued(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> ToolSchema | None:
+    """The tool of the last successful call, when the request's parts left name no tool of
+    their own: "Compare the weather in Berlin and Seoul" asks for Seoul's weather too."""
+    results = [r for r in done if r.error is None]
+    if not results or any(value > 0 for value in _support(evidence, tools).values()):
+        return None
+    return next((t for t in tools if t.name == results[-1].tool), None)
+
+
 async def decide_by_score(
     transcript: Transcript,
     tools: list[ToolSchema],
@@ -47,7 +133,8 @@ async def decide_by_score(
     answer_schema: dict[str, Any] | None,
     require_tool: bool,
     evidence: Evidence | None,
-    failed: frozenset[str] = frozenset(),
+    failed: Mapping[str, str] | None = None,
+    context: Evidence | None = None,
 ) -> Decision:
     by_name = {t.name: t for t in tools}
     support = _support(evidence, tools) if evidence is not None else {}
@@ -59,20 +146,29 @@ async def decide_by_score(
         margin = best - question
         prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
     options = list(by_name)
+    if evidence is not None and settings.split_calls and settings.max_calls == 1 and len(evidence.parts) > 1:
+        # one call a step, the parts in order: the first step chooses among the tools the first part names
+        opening = {t.name for t in named_tools(evidence.parts[0], tools)}
+        options = [name for name in options if name in opening] or options
     if not require_tool or not options:
         if options and evidence is not None and settings.abstain_below is not None:
-            lexical = _grounds(evidence, tools) < settings.abstain_below
+            grounds = _grounds(evidence, tools)
+            lexical = grounds < settings.abstain_below
             world = evidence.asks_about_the_world()
-            if margin is None and not world and (settings.question_margin is not None or (lexical and settings.tool_margin is not None)):
+            # a request sharing two terms with one tool is meant for it, however likely it reads as a
+            # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
+            asking = settings.question_margin is not None and grounds < STRONG_GROUNDS
+            if margin is None and not world and (asking or (lexical and settings.tool_margin is not None)):
                 channel, question = await _noisy_channel(transcript, evidence.text, tools)
                 margin = max(channel.values()) - question
-            if world or _abstains(lexical, margin, settings):
+            if world or _abstains(lexical, margin, settings, grounds):
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])
     # each coordinated part of the request is a call: the first one serves the first part
     splitting = evidence is not None and settings.split_calls and settings.max_calls > 1 and len(evidence.parts) > 1
-    if splitting and evidence is not None:
+    if evidence is not None and settings.split_calls and len(evidence.parts) > 1:
+        # the parts are served in order: the first one first, even one call a step at a time
         first_part = _support(evidence.parts[0], tools)
         prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
     action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
@@ -86,10 +182,14 @@ async def decide_by_score(
         return Decision(action="ask", text=asked, confidence=confidence)
 
     # a call of this tool failed on the request's values: its error message (in the transcript)
-    # says what it takes instead, so the model writes the arguments under the tool's own schema
-    extract = evidence if settings.extract_arguments and action not in failed else None
-    first = extract.parts[0] if extract is not None and splitting else extract  # the whole request is its fallback
-    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=extract)]
+    # says what it takes instead, so the model writes the arguments under the tool's own schema,
+    # its codes those the message lists
+    failed = failed or {}
+    extract = evidence if settings.extract_arguments else None
+    # a call takes its values from the part of the request it serves; the whole is its fallback
+    first = extract.parts[0] if extract is not None and splitting else _part_for(by_name[action], extract, tools) if extract is not None else None
+    whole = context if context is not None and extract is not None else extract  # a later step's part: the request around it
+    calls = [await _call(transcript, by_name[action], settings, first, confidence, context=whole, part_first=not splitting, refused=failed.get(action))]
     if evidence is not None and settings.split_calls:
         await _split_calls(transcript, by_name, settings, evidence, extract, calls)
         ran = False
@@ -117,6 +217,9 @@ async def _calls_until_run(
     return False
 
 
+STRONG_GROUNDS = 2
+"""Terms (and typed values) a request shares with one tool past which the noisy channel no
+longer turns it away as a question to an assistant."""
 QUESTION_PROMPT = "A question a user asks a chat assistant:"
 QUESTION_MARKS = ("?", "？", "؟")
 """What a question back to the user ends with, in the scripts that mark one."""
@@ -136,16 +239,28 @@ async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolS
     return totals, sum(question.scores[0].token_logprobs)
 
 
-def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings) -> bool:
+def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings, grounds: float = 0.0) -> bool:
     """Whether to answer a request that is no question about the world directly
     (`tool_choice=auto`): it shares nothing with any tool (`lexical`) unless the likeliest tool explains it far better than a question to an
     assistant does; or a question to an assistant explains it better than any tool (`margin`:
-    the best tool's log-probability of the request minus the question's)."""
+    the best tool's log-probability of the request minus the question's), unless it shares
+    `STRONG_GROUNDS` terms with one tool (`grounds`)."""
     if margin is None:
         return lexical
-    if settings.question_margin is not None and margin < -settings.question_margin:
+    if settings.question_margin is not None and grounds < STRONG_GROUNDS and margin < -settings.question_margin:
         return True
     return lexical and (settings.tool_margin is None or margin < settings.tool_margin)
+
+
+def _part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> Evidence:
+    """The coordinated part of the request with the most evidence for `tool` ("Search the
+    documents for X" of "Search the documents for X and summarise what you find"), or the
+    whole request when no part has any."""
+    if len(evidence.parts) < 2:
+        return evidence
+    scores = [_support(part, tools)[tool.name] for part in evidence.parts]
+    best = max(range(len(scores)), key=scores.__getitem__)
+    return evidence.parts[best] if scores[best] > 0 else evidence
 
 
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
@@ -153,14 +268,63 @@ def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     point for each of its typed parameters (a date pattern, an e-mail format ...) the request
     has a value for."""
     lexical = rank_tools(evidence.text, tools)
-    return {t.name: lexical.get(t.name, 0.0) + 0.5 * evidence.typed_matches(t) for t in tools}
+    codes = _codes(tools)
+    support = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t)) for t in tools}
+    # a tool the words point to that lacks an input the request does not hold ("When will order
+    # A-1042 arrive?" names no tracking number): the tools that say they give it come first
+    for tool in tools:
+        if lexical.get(tool.name, 0.0) <= 0:
+            continue
+        for name in _missing(evidence, tool):
+            wanted = {w for w in terms(name.replace("_", " ")) if w not in GENERIC_NAME_WORDS}
+            for other in tools:
+                if other is not tool and wanted and wanted <= set(terms(other.description)):
+                    support[other.name] += lexical[tool.name]
+    return support
+
+
+def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
+    """The tool's parameters that hold a date, a time or an address by their name or
+    description only (no format or pattern: `typed_matches` counts those) and find one here."""
+    count = 0
+    for name, node in (tool.parameters.get("properties") or {}).items():
+        if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
+            kind = value_kind(name, node)
+            if kind in ("date", "time", "email") and evidence.strings_for(node, kind):
+                count += 1
+    return count
+
+
+def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
+    """The required parameters of `tool` with a shape (a date, an id like its example) or a
+    number that the request has no value for."""
+    properties = tool.parameters.get("properties") or {}
+    out = []
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if not isinstance(node, dict) or "enum" in node:
+            continue
+        if node.get("type") in ("integer", "number"):
+            if not evidence.numbers_for(node):
+                out.append(name)
+            continue
+        kind = value_kind(name, node)
+        if (kind or node.get("pattern") or example_shape(node)) and not evidence.strings_for(node, kind) and not evidence.after_name(name):
+            out.append(name)
+    return out
 
 
 def _grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
     """Whether the request is meant for any tool at all: the most terms it shares with one tool
     (not BM25, whose weights are relative to the tool set), plus that tool's typed matches."""
     shared = shared_terms(evidence.text, tools)
-    return max(shared[t.name] + evidence.typed_matches(t) for t in tools)
+    codes = _codes(tools)
+    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) for t in tools)
+
+
+def _codes(tools: list[ToolSchema]) -> list[str]:
+    """Every tool's short enum values: codes a request may write in full, each naming one tool."""
+    return [v for t in tools for node in leaves(t.parameters) for v in node.get("enum", []) if isinstance(v, str) and len(v) <= 4]
 
 
 async def _split_calls(
@@ -201,7 +365,13 @@ async def _call(
     earlier: list[ToolCall] | None = None,
     *,
     context: Evidence | None = None,
+    part_first: bool = False,
+    refused: str | None = None,
 ) -> ToolCall:
+    """One call of `tool`, its arguments narrowed to `evidence` (the part of the request it
+    serves; `context`, the whole). After a failed call, `refused` is its error message: the
+    parameters holding a value it quotes ("unknown currency 'BRI'") are written again under the
+    tool's own schema, code parameters among the codes it lists."""
     used: dict[str, set[Any]] = {}
     for call in earlier or []:
         if call.tool_name == tool.name:
@@ -210,9 +380,23 @@ async def _call(
                     used.setdefault(key, set()).add(value)
     schema = object_schema(tool.parameters)
     if evidence is not None:
-        schema = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name))
+        narrowed = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
+        schema = narrowed if refused is None else reopened(narrowed, schema, refused)
     arguments = await _arguments(transcript, tool, schema, settings, evidence)
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
+
+
+def reopened(narrowed: dict[str, Any], schema: dict[str, Any], message: str) -> dict[str, Any]:
+    """`narrowed` with each parameter whose values include one the failed call's error quotes
+    given back its own schema (`schema`'s), or, for a code, the codes the error lists."""
+    refused = set(Evidence.of(message).quoted)
+    offered = offered_codes(schema, message)["properties"]
+    properties = dict(narrowed.get("properties") or {})
+    for name, node in properties.items():
+        values = node.get("enum") if isinstance(node, dict) else None
+        if values is None or refused & {str(v) for v in values}:
+            properties[name] = offered.get(name, node)
+    return {**narrowed, "properties": properties}
 
 
 async def _choose(

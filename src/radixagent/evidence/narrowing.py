@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from radixagent.evidence.values import EDGE, Evidence
+from radixagent.evidence.values import (
+    EDGE,
+    GENERIC_NAME_WORDS,
+    Evidence,
+    example_code,
+    example_codes,
+    example_shape,
+    time_unit,
+)
 from radixagent.evidence.words import IRREGULAR, name_words, stem, terms
 
 
@@ -19,6 +28,7 @@ def narrow_arguments(
     context: Evidence | None = None,
     used: dict[str, set[Any]] | None = None,
     tool_words: Iterable[str] | None = None,
+    part_first: bool = False,
 ) -> dict[str, Any]:
     """A copy of an object schema whose values can only come from the request where it has them.
 
@@ -35,14 +45,17 @@ def narrow_arguments(
     fallback for values the part does not hold. `used` maps a parameter path to the values
     earlier calls of the same tool gave it, which this call does not repeat. A free string
     takes no span holding `tool_words` (the words naming the tool: they ask for it, they are
-    not its input)."""
-    narrowing = _Narrowing(evidence, context or evidence, used or {}, set(tool_words or ()))
+    not its input); with `part_first`, it comes from `evidence` before `context` (the part of
+    the request the call was chosen for)."""
+    narrowing = _Narrowing(evidence, context or evidence, used or {}, set(tool_words or ()), part_first=part_first)
     return narrowing.object(copy.deepcopy(schema), "")
 
 
 _FROM = frozenset({"from", "origin", "source", "sender"})
 _TO = frozenset({"to", "destination", "target", "into"})
-_GENERIC = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
+_GENERIC = GENERIC_NAME_WORDS
+_PREPOSITIONS = frozenset({"from", "to", "into", "in"})
+"""Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 
 
 @dataclass
@@ -51,22 +64,35 @@ class _Narrowing:
     whole: Evidence
     used: dict[str, set[Any]]
     tool_words: set[str]
+    anchored: bool = False
+    """Whether the last `pick` found values by the parameter's name or direction."""
+    against: bool = False
+    part_first: bool = False
+    """Whether a free text comes from the part first (the part a call was chosen for)."""
+    schema: dict[str, Any] = field(default_factory=dict)
+    """The tool's own schema, as given."""
+    single: bool = False
+    """Whether the tool takes one free text (a string of no format, pattern or enum) only."""
+    """Whether the last `pick` saw values by the opposite direction only ("into Spanish" for a source)."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         properties = node.get("properties")
         if not isinstance(properties, dict):
             return node
         required = set(node.get("required") or [])
+        if not path:
+            self.single = [_free(properties.get(n)) for n in required].count(True) == 1
+            self.schema = copy.deepcopy(node)
         claimed = _claims(node, self.whole)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and _said(n, c, self.whole)}
-        spoken = Counter(_value_kind(n, properties[n]) for n in said)
+        spoken = Counter(value_kind(n, properties[n]) for n in said)
         kept: dict[str, Any] = {}
         for name, child in properties.items():
             if not isinstance(child, dict):
                 kept[name] = child
                 continue
             if name not in required:
-                kind = _value_kind(name, child)
+                kind = value_kind(name, child)
                 if kind is None and name not in said:
                     continue
                 # a date, a number ... for it: named, one the required parameters leave over;
@@ -110,17 +136,42 @@ class _Narrowing:
                 flag = _boolean(name, self.whole)
             return node if flag is None else {**node, "enum": [flag]}
         if "enum" in node:
-            options = self.pick(name, lambda text: [v for v in node["enum"] if isinstance(v, str) and text.mentions(v) and v not in taken], strict=True)
+            options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) if v not in taken], strict=True)
             return {**node, "enum": options} if options else node
         if declared == "string":
-            options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=not (kind or node.get("pattern") or self.part.names()))
+            free = not (kind or node.get("pattern") or example_shape(node))
+            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single else []
+            if quoted:
+                # the one free text a tool takes is what the request quotes, when it quotes
+                # ("Execute this code and tell me the output: print(2 ** 10)")
+                return {**node, "enum": quoted}
+            whole_first = free and not self.part.names() and not self.part_first
+            options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=whole_first)
+            if free and self.against and (self.part.referent is not None or all(o in self.whole.quoted for o in options)):
+                return node  # "Translate 'X' into Spanish" names the target only: the source is the model's to write
+            if free and self.part.referent is not None and not self.anchored and not _loose_names(self.part):
+                options = [self.part.referent]  # "summarise what you find": what was found
+            if not options and not free and self.part.referent is not None:
+                # "where was the package left?": the id or date it needs is in the result it refers to
+                options = self.strings(Evidence.of(self.part.referent), node, kind, name, taken)
+            if not options and example_code(node):
+                # a code written in full: the codes the tool's examples give ("US dollars" for USD,
+                # one parameter's example serving another), by direction like an enum's values; a
+                # code no example gives ("Swiss francs"), the model writes in the code's shape
+                codes = example_codes(self.schema)
+                options = self.pick(name, lambda text: [c for c in text.named(codes) if c not in taken], strict=True)
+                if not options:  # "Canadian dollars": CAD, CND, CDD, and the model writes the real one
+                    size = len(str(example_code(node)))
+                    options = self.pick(name, lambda text: [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []], strict=True)
+                return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
+            unit = next((u for w in name_words(name) if (u := time_unit(w))), None)  # duration_minutes: minutes
             options = self.pick(
-                name, lambda text: [n for n in text.numbers_for(node) if n not in taken], description=str(node.get("description", "")), numeric=True
+                name, lambda text: [n for n in text.numbers_for(node, unit) if n not in taken], description=str(node.get("description", "")), numeric=True
             )
             return {**node, "enum": options} if options else node
         return node
@@ -128,7 +179,7 @@ class _Narrowing:
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
         own = set(terms(name))
         typed = {*text.dates, *text.times, *text.emails}
-        first = text.tokens[0].casefold() if text is self.whole and len(text.tokens) > 2 else None
+        first = text.tokens[0].casefold() if (text is self.whole or self.part_first) and len(text.tokens) > 2 else None
         out = []
         for option in text.strings_for(node, kind):
             if option in taken:
@@ -151,10 +202,12 @@ class _Narrowing:
         words = name_words(name)
         own = _own(name, description)
         direction = _FROM if _FROM & set(words) else _TO if _TO & set(words) else frozenset()
-        opposite = (_TO | {"in"}) if direction is _FROM else _FROM if direction else frozenset()
+        # "How many euros is 75 dollars?" asks for euros: "many" and "much" lead to where a quantity goes
+        opposite = (_TO | {"in", "many", "much"}) if direction is _FROM else _FROM if direction else frozenset()
         if direction is _TO:
-            direction = direction | {"in"}
+            direction = direction | {"in", "many", "much"}
         fallback: list[Any] = []
+        self.anchored, self.against = False, False
         for text in (self.whole,) if whole_first else (self.part, self.whole):
             options = candidates(text)
             if not options:
@@ -164,19 +217,60 @@ class _Narrowing:
             near = text.anchored(options, own, sides[0]) or text.anchored(options, own, sides[1])
             near = near or text.anchored(options, set(direction), "after")  # "from Munich"
             if near:
+                self.anchored = True
                 return near
             if opposite:  # "from X to Y": the origin is not the value after "to"
-                options = [o for o in options if o not in text.anchored(options, set(opposite), "after")] or options
+                other = text.anchored(options, set(opposite), "after")
+                self.against = self.against or bool(other)
+                if strict and direction is _FROM and other and set(other) >= set(options):
+                    return []  # "10 pounds to kilograms" names where it goes only: the origin is the model's to choose
+                options = [o for o in options if o not in other] or options
+            if direction and not numeric:
+                # a quantity's unit stands after its number ("12 inches"): the unit it is in, the
+                # origin; the other is where it goes ("How many centimetres are in 12 inches?"),
+                # which the model chooses when the request names no other ("Convert 250 g to ounces")
+                counted = [o for o in options if any(text.after_number(start) for start, _ in text.where(o))]
+                if 0 < len(counted) < len(options):
+                    options = counted if direction is _FROM else [o for o in options if o not in counted]
+                elif counted and direction is not _FROM:
+                    return []
             if strict:
                 return options  # an enum value this part names is its own ("my checking and my savings accounts")
             fallback = fallback or options  # a value may stand by its name elsewhere ("2 adults and 1 child", "..., IBAN X")
         return fallback
 
 
+def offered_codes(schema: dict[str, Any], message: str) -> dict[str, Any]:
+    """A copy of an object schema whose code parameters (a code of capitals for an example:
+    "e.g. USD") take only the codes of that shape `message` lists ("unknown currency 'Swiss':
+    use a three-letter code, one of USD, EUR, GBP ..."), when it lists several; the rest as
+    they are."""
+    out = copy.deepcopy(schema)
+    found = Evidence.of(message)
+    for node in (out.get("properties") or {}).values():
+        shape = example_shape(node) if isinstance(node, dict) and example_code(node) else None
+        # not the code it refused ("unknown currency 'SWF'")
+        codes = list(dict.fromkeys(t for t in found.tokens if shape and re.fullmatch(shape, t) and t not in found.quoted))
+        if len(codes) > 1:
+            node["enum"] = codes
+    return out
+
+
+def _loose_names(text: Evidence) -> list[str]:
+    """The names a text holds that no direction claims ("Seoul" in "the weather in Seoul",
+    not "French" in "into French"): values of its own, not a reference to an earlier result."""
+    folded = [t.casefold() for t in text.tokens]
+    return [t for t in text.name_tokens if not any(folded[i - 1] in _FROM | _TO for i, w in enumerate(text.tokens) if w == t and i > 0)]
+
+
+def _free(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("type") == "string" and not any(k in node for k in ("enum", "pattern", "format"))
+
+
 def _own(name: str, description: str = "") -> set[str]:
     """The words that name a parameter in a request: its name's telling words (and long words
     of its description)."""
-    return {IRREGULAR.get(w, stem(w)) for w in name_words(name) if w not in _GENERIC and len(w) > 1} | {
+    return {IRREGULAR.get(w, stem(w)) for w in name_words(name) if w not in _GENERIC and w not in _PREPOSITIONS and len(w) > 1} | {
         t for t in terms(description) if len(t) > 3
     }
 
@@ -193,11 +287,11 @@ def _claims(node: dict[str, Any], text: Evidence) -> Counter[str | None]:
         if child.get("type") == "object" and (name in required or _said(name, child, text)):
             claimed.update(_claims(child, text))
         elif name in required:
-            claimed[_value_kind(name, child)] += 1
+            claimed[value_kind(name, child)] += 1
     return claimed
 
 
-def _value_kind(name: str, node: dict[str, Any]) -> str | None:
+def value_kind(name: str, node: dict[str, Any]) -> str | None:
     """Which of the text's typed values (dates, times, e-mail addresses, numbers) a parameter takes."""
     if node.get("type") in ("integer", "number") and "enum" not in node:
         return "number"

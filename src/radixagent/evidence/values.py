@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any
 
-from radixagent.evidence.words import IRREGULAR, STOP_WORDS, terms
+from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
 _MONTHS = {
@@ -34,7 +34,7 @@ _URL = re.compile(r"https?://\S+")
 _NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w@/]|-(?![a-z]+\b)\w|\.\d)")
 # A closing ' must not run into a Latin letter or digit ("it's", "the '90s"); a particle in a
 # script without spaces may follow it ("'감사합니다'라는").
-_QUOTED = re.compile(r"'([^']{1,200})'(?![A-Za-z0-9_])|\"([^\"]{1,200})\"|‘([^’]{1,200})’|“([^”]{1,200})”")
+_QUOTED = re.compile(r"'([^']{1,1000})'(?![A-Za-z0-9_])|\"([^\"]{1,1000})\"|‘([^’]{1,1000})’|“([^”]{1,1000})”")
 # "50 million", "2.5bn", "40k": the scale word is part of the number
 _SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
 _SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
@@ -70,6 +70,12 @@ class Evidence:
     """The text's whitespace-separated words, edge punctuation trimmed."""
     places: dict[Any, list[tuple[int, int]]] = field(default_factory=dict)
     """Where each typed value (as found: "2025-03-03", 13.0 ...) stands, as token ranges."""
+    opens: bool = True
+    """Whether the text opens a sentence, so that its first word's capital says nothing (a
+    later part of a request, "... and Seoul", does not)."""
+    referent: str | None = None
+    """What the text refers back to ("summarise what you find", "tell me its sentiment"): an
+    earlier result, the input of a call that names none of its own."""
 
     @classmethod
     @lru_cache(maxsize=256)
@@ -137,21 +143,104 @@ class Evidence:
             quoted = next(g for g in m.groups() if g is not None).strip()
             if quoted:
                 found.quoted.append(quoted)
+        code = _CODE_TAIL.search(text)
+        if code and not _QUOTED.fullmatch(code[1]) and any(c in code[1] for c in "()[]{}=<>*+/") and code[1] not in found.quoted:
+            found.quoted.append(code[1])  # "Run this code: print(2 ** 10)": the code after the colon, whole
         found.spans = _spans(text, found.quoted)
         return found
 
     # --- what a parameter can take from here ----------------------------------------------
 
     def mentions(self, phrase: str) -> bool:
-        """Whether every term of `phrase` (an enum value, a parameter's name) is in the text."""
-        wanted = [IRREGULAR.get(w, w) for w in terms(str(phrase))]
+        """Whether every term of `phrase` (an enum value, a parameter's name) is in the text,
+        or the text names it as a short code by its long form ("kilometres" for `km`)."""
+        return self._spelled(str(phrase)) or bool(self.abbreviated(str(phrase)))
+
+    def _spelled(self, phrase: str) -> bool:
+        wanted = [IRREGULAR.get(w, w) for w in terms(phrase)]
         return bool(wanted) and all(w in self.words for w in wanted)
+
+    def named(self, values: Iterable[Any], rivals: Iterable[str] = ()) -> list[Any]:
+        """The values (an enum's) the text mentions. Where words abbreviate several codes (of
+        `values`, or `rivals`: other tools' codes), only the one they abbreviate best: the most
+        letters from the start, then the most letters, then the earliest ("miles" is `mi`, not
+        `m`; "kilograms" is `kg`, not `km` or `K`)."""
+        strings = [v for v in values if isinstance(v, str)]
+        spelled = [v for v in strings if self._spelled(v)]
+        best: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
+        for value in dict.fromkeys([*strings, *rivals]):
+            if value in spelled:
+                continue
+            for run in self.abbreviated(value):
+                rank = _rank(value.casefold(), [t.casefold() for t in self.tokens[run[0] : run[1]]])
+                if run not in best or rank > best[run][0]:
+                    best[run] = (rank, value)
+        chosen = {value for _, value in best.values()}
+        return [v for v in strings if v in spelled or v in chosen]
+
+    def abbreviated(self, code: str) -> list[tuple[int, int]]:
+        """Where the text names a short code (up to 4 letters: a unit, a currency) by the words
+        it abbreviates, as a quantity's unit: "5 kilometres" (`km`), "to miles" (`mi`), "in
+        Celsius" (`C`), "how many US dollars" (`USD`), "Japanese yen" (`JPY`). Each word gives
+        the code its first letter and maybe more, in order; the words stand where a unit
+        stands (after a number, with at most one word between, or after to/in/into/as/many),
+        so "convert" is not `C`. The code written as such is a mention, not an abbreviation."""
+        folded = code.casefold()
+        if not (0 < len(folded) <= MAX_CODE and folded.isalpha()):
+            return []
+        words = [t.casefold() for t in self.tokens]
+        out = []
+        for start in range(len(words)):
+            if not self._unit_slot(start):
+                continue
+            for size in range(1, 4):
+                run = words[start : start + size]
+                if len(run) < size or not all(w.isalpha() and w not in STOP_WORDS - {"us"} for w in run):
+                    break
+                if (size > 1 or len(run[0]) > MAX_CODE - 1) and len("".join(run)) > len(folded) and _abbreviates(folded, run):
+                    out.append((start, start + size))
+                    break
+        return out
+
+    def spelled_codes(self, size: int) -> list[str]:
+        """Codes of `size` capitals the text may write in full where a unit stands, built from
+        the words' letters as codes are ("euros" EUR, "US dollars" USD, "Canadian dollars" CAD,
+        "Japanese yen" JPY): a word's first letters; the first two of one word and the first of
+        the next; or its first letter, one of its consonants and the next word's first letter.
+        A model tells the real one from the rest."""
+        words = [t.casefold() for t in self.tokens]
+        out: list[str] = []
+        for start in range(len(words)):
+            if not self._unit_slot(start):
+                continue
+            run = [w for w in words[start : start + 2] if w.isalpha() and w not in STOP_WORDS and w not in _PRONOUNS]
+            if not run or run[0] != words[start]:
+                continue
+            first = run[0]
+            if len(run) == 1 or len(first) >= size:
+                out.append(first[:size])
+            if len(run) == 2 and size == 3:
+                second = run[1]
+                out.append(first[:2] + second[0])
+                out.extend(first[0] + c + second[0] for c in dict.fromkeys(first[1:]) if c not in "aeiou")
+        return [c.upper() for c in dict.fromkeys(out) if len(c) == size and c.isalpha()]
+
+    def after_number(self, start: int) -> bool:
+        """Whether the token at `start` follows a number, directly or past one word ("5 km",
+        "100 degrees Fahrenheit"): the unit the number is in."""
+        numeric = [i for i, t in enumerate(self.tokens) if _NUMBER.fullmatch(t) or _SCALED.fullmatch(t)]
+        return (start - 1) in numeric or ((start - 2) in numeric and self.tokens[start - 1].isalpha())
+
+    def _unit_slot(self, start: int) -> bool:
+        before = self.tokens[start - 1].casefold() if start > 0 else ""
+        return self.after_number(start) or before in _UNIT_CUES
 
     def strings_for(self, schema: dict[str, Any], kind: str | None = None) -> list[str]:
         """Strings of the text a string parameter could take: by what it holds (`kind`, else its
-        format: dates, times, e-mail addresses), by its pattern, else quoted phrases and word spans."""
+        format: dates, times, e-mail addresses), by its pattern (or the shape of the code or id
+        its description gives as an example), else quoted phrases and word spans."""
         kind = kind or schema.get("format")
-        pattern = schema.get("pattern")
+        pattern = schema.get("pattern") or (example_shape(schema) if not kind else None)
         if kind == "email":
             pool = list(self.emails)
         elif kind == "date":
@@ -172,6 +261,21 @@ class Evidence:
         floor = schema.get("minLength", 0)
         return list(dict.fromkeys(s for s in pool if floor <= len(s) <= (limit if isinstance(limit, int) else 10**6)))
 
+    def after_name(self, name: str) -> list[str]:
+        """The identifiers and names standing right after a parameter's name written as words:
+        "order A-1042" for `order_id`, "tracking number DHL-7731" for `tracking_number`."""
+        wanted = [IRREGULAR.get(w, stem(w)) for w in name_words(name)]
+        telling = [w for w in wanted if w not in GENERIC_NAME_WORDS] or wanted
+        stems = [(terms(t) or [t.casefold()])[0] for t in self.tokens]
+        out = []
+        for words in (wanted, telling):
+            size = len(words)
+            for i in range(len(stems) - size):
+                value = self.tokens[i + size]
+                if stems[i : i + size] == words and value in self.name_tokens and not terms(value) == words[:1]:
+                    out.append(value)
+        return list(dict.fromkeys(out))
+
     def where(self, value: Any) -> list[tuple[int, int]]:
         """The token ranges where a value stands: as found (typed values) or as its words."""
         if value in self.places:
@@ -182,6 +286,8 @@ class Evidence:
         wanted = [w for w in wanted if w]
         if not wanted:
             return []
+        if isinstance(value, str) and not self._spelled(value) and (runs := self.abbreviated(value)):
+            return runs  # "kilometres" for km; "inches", not the word "in", for in
         if len(wanted) == 1 and wanted[0] not in (t.casefold() for t in self.tokens):
             # an enum value named in other words ("living_room" as "living room", "lights" for "light")
             stems = terms(str(value))
@@ -206,10 +312,15 @@ class Evidence:
                     break
         return out
 
-    def numbers_for(self, schema: dict[str, Any]) -> list[int | float]:
-        """Numbers of the text within the parameter's bounds (whole ones for an integer)."""
+    def numbers_for(self, schema: dict[str, Any], unit: str | None = None) -> list[int | float]:
+        """Numbers of the text within the parameter's bounds (whole ones for an integer). For a
+        parameter counted in a unit of time (`unit`: "minute" for `duration_minutes`), a number
+        given in another ("a 2-hour gap") is converted to it (120)."""
         out: list[int | float] = []
         for value in dict.fromkeys(self.numbers):
+            given = self._time_unit(value) if unit in SECONDS else None
+            if given is not None and unit is not None and given != unit:
+                value = value * SECONDS[given] / SECONDS[unit]
             if schema.get("type") == "integer":
                 if not value.is_integer():
                     continue
@@ -220,19 +331,48 @@ class Evidence:
                 out.append(number)
         return out
 
+    def _time_unit(self, value: float) -> str | None:
+        """The unit of time a number of the text is given in: "2-hour", "90 minutes"."""
+        for start, end in self.places.get(value, []):
+            token = self.tokens[start].casefold()
+            word = token.split("-", 1)[1] if "-" in token else self.tokens[end].casefold() if end < len(self.tokens) else ""
+            unit = time_unit(word)
+            if unit is not None:
+                return unit
+        return None
+
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "number") the text holds."""
         found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "number": self.numbers}
         return len(found[kind])
 
-    def typed_matches(self, tool: ToolSchema) -> int:
-        """How many of the tool's pattern- or format-constrained parameters find a value here:
-        evidence that the request is meant for it even when it shares no word with it."""
+    def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:
+        """How many of the tool's pattern- or format-constrained parameters find a value here,
+        how many of its string parameters a value stands after the name of ("order A-1042"),
+        and how many of its enum values the text abbreviates: evidence that the request is
+        meant for it even when it shares no word with it."""
         count = 0
+        codes: set[str] = set()
         for node in leaves(tool.parameters):
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
-        return count
+            codes.update(v for v in self.named(node.get("enum", []), rivals) if not self._spelled(v))
+        for name, node in (tool.parameters.get("properties") or {}).items():
+            if not isinstance(node, dict) or node.get("type") != "string" or "enum" in node or node.get("pattern") or node.get("format"):
+                continue
+            if self.after_name(name) or (example_shape(node) and self.strings_for(node)):
+                count += 1  # "order A-1042" for order_id; an id shaped like the example
+            elif example_code(node) and self.named(example_codes(tool.parameters), rivals):
+                count += 1  # "euros" for a currency code whose example is EUR
+            elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
+                count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
+        for name in tool.parameters.get("required") or []:
+            needed = (tool.parameters.get("properties") or {}).get(name)
+            if isinstance(needed, dict) and needed.get("type") in ("integer", "number") and "enum" not in needed and not self.numbers_for(needed):
+                count -= 1  # a number it needs and the request does not give ("anything on 2026-12-09?" for a duration)
+        # each code the text names in its long form ("kilometres" for km): its words meet none
+        # of the tool's, yet they say which tool it is
+        return count + len(codes)
 
     # --- parts of a request ------------------------------------------------------------------
 
@@ -241,7 +381,12 @@ class Evidence:
         """The coordinated parts of the text ("A and B", "A, B and C", "A; then B"): each may be
         a call of its own. A text with no coordination is one part."""
         pieces = _pieces(self.text)
-        return [self] if len(pieces) < 2 else [Evidence.of(p) for p in pieces]
+        if len(pieces) < 2:
+            return [self]
+        parts = [Evidence.of(p) for p in pieces]
+        for part in parts[1:]:
+            part.opens = False
+        return parts
 
     def asks_about_the_world(self) -> bool:
         """Whether the text is a question about the world rather than a request to act on
@@ -259,7 +404,15 @@ class Evidence:
     @cached_property
     def name_tokens(self) -> list[str]:
         """Identifiers and capitalised words (past the first): the words that name a thing."""
-        return [t for i, t in enumerate(self.tokens) if t and (any(c.isdigit() for c in t) or (i > 0 and t[:1].isupper()))]
+        return [
+            t for i, t in enumerate(self.tokens)
+            if t and t.split("'")[0] != "I" and (any(c.isdigit() for c in t) or ((i > 0 or not self.opens) and t[:1].isupper()))
+        ]  # "I" names no thing
+
+    @cached_property
+    def identifiers(self) -> list[str]:
+        """Tokens of letters and digits together: ids, codes ("A-1042", "Q3")."""
+        return [t for t in self.tokens if any(c.isdigit() for c in t) and any(c.isalpha() for c in t)]
 
     def names(self) -> list[str]:
         """Quoted phrases, then the words that name a thing."""
@@ -276,9 +429,8 @@ class Evidence:
                 continue  # "2-day": its number is the value
             if word.lower() not in inside_quotes and not any(word in v for v in found):
                 found.append(word)
-        for tool in tools:
-            for node in leaves(tool.parameters):
-                found.extend(v for v in node.get("enum", []) if isinstance(v, str) and self.mentions(v))
+        enums = [v for tool in tools for node in leaves(tool.parameters) for v in node.get("enum", []) if isinstance(v, str)]
+        found.extend(self.named(enums, enums))
         return list(dict.fromkeys(found))
 
     def served_by(self, arguments: Sequence[dict[str, Any]], tools: Sequence[ToolSchema]) -> bool:
@@ -299,6 +451,97 @@ class Evidence:
 
 def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
+
+
+GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
+"""Words of parameter names that say little of what the parameter is ("order_id": "order")."""
+_EXAMPLE = re.compile(r"\be\.g\.,?\s+([A-Za-z0-9][\w-]*[A-Za-z0-9])")
+
+
+def example_code(schema: dict[str, Any]) -> str | None:
+    """The code a parameter's description gives as an example, when it is a code of capitals
+    ("e.g. USD"): a value the parameter takes, which a request may write in full ("US dollars")."""
+    shape = example_shape(schema)
+    example = _EXAMPLE.search(str(schema.get("description", "")))
+    return example[1] if shape and example and re.fullmatch(r"\^(\[A-Z\]\{\d+\})+\$", shape) else None
+
+
+def example_codes(schema: dict[str, Any]) -> list[str]:
+    """Every example code of an object schema's parameters."""
+    return list(dict.fromkeys(code for node in leaves(schema) if (code := example_code(node))))
+
+
+def example_shape(schema: dict[str, Any]) -> str | None:
+    """A pattern for a parameter from the code or id its description gives as an example:
+    "e.g. USD" -> three capitals, "e.g. DHL-7731" -> three capitals, a dash, digits. A
+    plain word ("e.g. Paris") gives none: a name has no shape. Digits may run longer or shorter
+    than the example's ("e.g. LH400" fits AF22)."""
+    if schema.get("type") != "string" or "enum" in schema:
+        return None
+    example = _EXAMPLE.search(str(schema.get("description", "")))
+    if example is None:
+        return None
+    text = example[1]
+    if not (any(c.isdigit() for c in text) or (text.isupper() and len(text) > 1)) or len(text) > 24:
+        return None
+    shape = ""
+    for run in re.finditer(r"[A-Z]+|[a-z]+|[0-9]+|.", text):
+        piece = run.group(0)
+        cls = "[A-Z]" if piece.isupper() else "[a-z]" if piece.islower() else "[0-9]" if piece.isdigit() else None
+        # letters as many as the example's; digits any number ("e.g. LH400" fits AF22)
+        shape += ("[0-9]+" if cls == "[0-9]" else f"{cls}{{{len(piece)}}}") if cls else re.escape(piece)
+    return f"^{shape}$"
+
+
+SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+"""Units of time, in seconds."""
+_TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour"}
+
+
+def time_unit(word: str) -> str | None:
+    """The unit of time a word names: "hours", "hour", "hrs" -> "hour"."""
+    word = word.casefold().strip(EDGE)
+    word = _TIME_WORDS.get(word, word[:-1] if word.endswith("s") and word[:-1] in SECONDS else word)
+    return word if word in SECONDS else None
+
+
+_PRONOUNS = frozenset({"it", "its", "them", "their", "they", "this", "that", "these", "those", "some", "all"})
+MAX_CODE = 4
+"""The longest code `Evidence.abbreviated` reads from its long form."""
+_UNIT_CUES = frozenset({"to", "in", "into", "as", "many", "much"})
+"""Words a unit follows: "to miles", "in Celsius", "how many pounds"."""
+
+
+def _abbreviates(code: str, words: list[str]) -> bool:
+    """Whether `code` is made of letters of `words` in order, each word giving its first
+    letter and maybe more of its letters: "km" of ["kilometres"], "usd" of ["us", "dollars"]."""
+    if not words:
+        return not code
+    word = words[0]
+    if not code or code[0] != word[0]:
+        return False
+    for taken in range(1, len(code) + 1):
+        if _subsequence(code[1:taken], word[1:]) and _abbreviates(code[taken:], words[1:]):
+            return True
+    return False
+
+
+def _rank(code: str, words: list[str]) -> tuple[int, int, int]:
+    """How well `code` abbreviates `words`, to compare codes: the letters it shares with their
+    start, its length, and how early its letters come (by the earliest reading)."""
+    joined = "".join(words)
+    prefix = next((i for i, (a, b) in enumerate(zip(code, joined, strict=False)) if a != b), min(len(code), len(joined)))
+    at, spent = 0, 0
+    for letter in code:
+        at = joined.find(letter, at)
+        spent += at
+        at += 1
+    return prefix, len(code), -spent
+
+
+def _subsequence(letters: str, word: str) -> bool:
+    rest = iter(word)
+    return all(letter in rest for letter in letters)
 
 
 _QUESTION_WORDS = frozenset(
@@ -357,17 +600,24 @@ def _within(number: float, schema: dict[str, Any]) -> bool:
     return not ("exclusiveMaximum" in schema and number >= schema["exclusiveMaximum"])
 
 
+_CODE_TAIL = re.compile(r":\s+(\S.*?)\s*$", re.DOTALL)
+"""What follows a colon at the end of a request: code to run, when it looks like code."""
 _RANGE = re.compile(r"\b(between\s+\S+(?:\s+\S+)?)\s+and\s+", re.IGNORECASE)
 
 
 def _pieces(text: str) -> list[str]:
-    """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118') and a range
-    ("between 2024-11-01 and 2024-12-31") are not cut."""
+    """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118'), a range
+    ("between 2024-11-01 and 2024-12-31") and brackets ("range(1, 11)") are not cut."""
 
     def shield(match: re.Match[str]) -> str:
         return match.group(0).replace(",", "\x00").replace(" ", "\x01")
 
     shielded = _RANGE.sub(shield, _QUOTED.sub(shield, text))
+    depth, chars = 0, []
+    for char in shielded:
+        depth = depth + 1 if char in "([{" else max(0, depth - 1) if char in ")]}" else depth
+        chars.append(("\x00" if char == "," else "\x01" if char == " " else char) if depth else char)
+    shielded = "".join(chars)
     return [p.replace("\x00", ",").replace("\x01", " ") for p in _SPLIT.split(shielded) if p and p.strip(EDGE + " ")]
 
 

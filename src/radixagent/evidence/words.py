@@ -15,17 +15,24 @@ CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the this to was were will with "
     "what which who how me my i you your do does please can could would should".split()
+    + ["s", "t", "ll", "re", "ve"]  # what's, don't, we'll, you're, I've
 )
 _SUFFIXES = ("ing", "ly", "ed", "s")
+_DERIVATIONS = ("ion", "ise", "ize", "y", "e")
+"""Endings of the verb and noun of one word: summarise/summary, translate/translation."""
 
 
 def stem(word: str) -> str:
-    """A light English stem (lights -> light, balances -> balance, weekly -> week): enough to
-    meet a tool's words."""
+    """A light English stem (lights -> light, balances -> balance, weekly -> week, summarise
+    and summary -> summar): enough to meet a tool's words."""
     if word.endswith("es") and word[-3:-2] in ("s", "x", "z") or word.endswith(("ches", "shes")):
         return word[:-2]
     for suffix in _SUFFIXES:
         if suffix != "es" and len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)]
+            break
+    for suffix in _DERIVATIONS:
+        if len(word) - len(suffix) >= 5 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 

@@ -1,0 +1,166 @@
+"""Later steps of an agent's run, on the scripted engine (deterministic): a part left that
+names no tool of its own continues with the last call's tool; a result that holds the input of
+another tool the request points to is followed up; a part that refers back to a result takes it
+as its input; and a multi-part request is served part by part, each call taking its values
+from its own part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from radixagent import Agent
+from radixagent.decision import DecisionSettings
+from radixagent.engine import ScriptedEngine
+from radixagent.errors import ConstraintError
+
+LEXICAL = DecisionSettings(question_margin=None, tool_margin=None)
+"""The request's own words only (the noisy channel's scoring requests are tested elsewhere)."""
+
+
+def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:
+    engine = ScriptedEngine(replies)
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def air_quality(town: str) -> str:
+        """Air quality index in a town."""
+        return f"{town}: AQI 42"
+
+    @agent.tool
+    def find_invoice(invoice_id: str) -> str:
+        """Find an invoice by its id.
+
+        Args:
+            invoice_id: the invoice's id, e.g. INV-1001
+        """
+        return f"Invoice {invoice_id}: unpaid, payment reference PY-7788."
+
+    @agent.tool
+    def invoice_lines(invoice_id: str) -> str:
+        """List the lines of an invoice.
+
+        Args:
+            invoice_id: the invoice's id, e.g. INV-1001
+        """
+        return "2 lines: paper, ink."
+
+    @agent.tool
+    def check_payment(payment_reference: str) -> str:
+        """Check a payment: whether and when it clears.
+
+        Args:
+            payment_reference: e.g. PY-1234
+        """
+        return f"Payment {payment_reference} clears on Friday."
+
+    @agent.tool
+    def search_recipes(query: str) -> str:
+        """Search the recipe box."""
+        return "Plum cake: bake 40 minutes at 180 C with ripe plums."
+
+    @agent.tool
+    def condense(text: str) -> str:
+        """Make a summary of a text."""
+        return "Plum cake, 40 min."
+
+    return agent, engine
+
+
+def test_a_part_naming_no_tool_continues_with_the_last_tool() -> None:
+    # step 1 offers the one tool the first part names, step 2 the same tool (nothing scored);
+    # step 3 answers
+    agent, engine = agent_with(['{"town": "Lyon"}', '{"town": "Nantes"}', "Both are fine."])
+    response = agent.run_sync("What is the air quality in Lyon and Nantes?")
+    assert response.is_successful, response.error_message
+    assert [(c.tool, c.arguments) for c in response.tool_calls] == [("air_quality", {"town": "Lyon"}), ("air_quality", {"town": "Nantes"})]
+    assert engine.replies_left == 0
+
+
+def test_a_result_holding_another_tools_input_is_followed_up() -> None:
+    # "clears" points to check_payment, whose input only the invoice holds
+    agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-2002"}', '{"payment_reference": "PY-7788"}', "Friday."])
+    response = agent.run_sync("When will invoice INV-2002 clear?")
+    assert response.is_successful, response.error_message
+    assert [c.tool for c in response.tool_calls] == ["find_invoice", "check_payment"]
+    assert response.tool_calls[1].arguments == {"payment_reference": "PY-7788"}
+    assert engine.replies_left == 0
+
+
+def test_no_follow_up_when_the_request_points_to_no_other_tool() -> None:
+    # invoice_lines is named ("invoice") and the result names an invoice again, but the request's
+    # own: nothing new for it to take
+    agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-2002"}', "It is unpaid."])
+    response = agent.run_sync("Show me invoice INV-2002.")
+    assert [c.tool for c in response.tool_calls] == ["find_invoice"]
+    assert engine.replies_left == 0
+
+
+def test_a_part_that_refers_back_takes_the_result_as_its_input() -> None:
+    # step 1 serves the first part with its own words ("plum cake", not "what you find");
+    # step 2's part names no value: the search's result is the text to condense
+    found = "Plum cake: bake 40 minutes at 180 C with ripe plums."
+    # (step 2's part names condense, and find_invoice for "find"; its verb, "make", names condense
+    # only: nothing to score)
+    agent, engine = agent_with(['{"query": "plum cake"}', f'{{"text": "{found}"}}', "Plum cake, 40 min."])
+    response = agent.run_sync("Search the recipe box for plum cake and make a summary of what you find.")
+    assert response.is_successful, response.error_message
+    assert [(c.tool, c.arguments) for c in response.tool_calls] == [("search_recipes", {"query": "plum cake"}), ("condense", {"text": found})]
+    assert engine.replies_left == 0
+
+
+def test_a_call_that_names_no_value_of_its_part_breaks_the_script() -> None:
+    """The first call may take only its own part's words: a script replying with the other
+    part's fails its constraint (the scripted engine refuses a reply its constraint forbids)."""
+    agent, _ = agent_with(['{"query": "what you find"}'])
+    with pytest.raises(ConstraintError, match="plum cake"):
+        agent.run_sync("Search the recipe box for plum cake and make a summary of what you find.")
+
+
+def test_the_first_step_serves_the_first_part() -> None:
+    # the second part names check_payment ("check", "clears", "payment"); one call a step, the
+    # first part comes first: only the invoice tools are offered
+    agent, engine = agent_with([" find_invoice", '{"invoice_id": "INV-3003"}'])
+    engine.add_replies('{"payment_reference": "PY-7788"}', "Friday.")
+    response = agent.run_sync("Open invoice INV-3003, then check when the payment clears")
+    assert [c.tool for c in response.tool_calls] == ["find_invoice", "check_payment"]
+    # the first choice is among the first part's tools only: a script naming the other one breaks it
+    agent, _ = agent_with([" check_payment"])
+    with pytest.raises(ConstraintError, match=r"not one of \[' find_invoice', ' invoice_lines'\]"):
+        agent.run_sync("Open invoice INV-3003, then check when the payment clears")
+
+
+def test_a_refused_value_is_written_again_among_the_values_the_error_offers() -> None:
+    engine = ScriptedEngine([])
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def send_money(amount: float, currency: str) -> str:
+        """Send money abroad.
+
+        Args:
+            amount: how much
+            currency: three-letter code, e.g. NOK
+        """
+        if currency not in ("NOK", "SEK", "DKK"):
+            raise ValueError(f"unknown currency {currency!r}: use one of NOK, SEK, DKK")
+        return f"sent {amount} {currency}"
+
+    # the first call takes the code the request's words make ("KRO" for "kroner"), which the
+    # tool refuses; the next keeps the amount and chooses among the codes the error lists
+    # (binding scores the codes the request does not name: its association, then the whole objects)
+    engine.add_replies('{"amount": 80, "currency": "KRO"}', '{"amount": 80, "currency": "DKK"}', " DKK", " DKK", '{"amount": 80, "currency": "DKK"}', "Sent.")
+    response = agent.run_sync("Send 80 kroner home")
+    assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "KRO"}, {"amount": 80, "currency": "DKK"}]
+    assert response.tool_calls[1].error is None
+
+
+def test_a_later_part_offers_its_clear_best_tool_alone() -> None:
+    from radixagent.decision.by_score import named_tools
+    from radixagent.evidence import Evidence
+
+    agent, _ = agent_with([])
+    tools = agent.tool_manager.schemas()
+    # "payment", "clears" and the verb "check" point to check_payment far more than "invoice" does
+    assert [t.name for t in named_tools(Evidence.of("check when the invoice payment clears"), tools)] == ["check_payment"]

@@ -1,0 +1,265 @@
+"""Evidence a request gives beyond the words it shares with a tool: units and codes written in
+full ("litres" for `l`), the direction of a conversion, ids shaped like a parameter's example,
+values named after a parameter, code after a colon, a quoted text as a tool's one free text, and
+a later part's reference to an earlier result. Plain text processing: no engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from radixagent.decision.by_score import _support, later_part
+from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
+from radixagent.evidence.values import example_shape
+from radixagent.schemas import ToolCallRecord, ToolSchema
+
+UNITS = ["l", "ml", "gal", "cup"]
+VOLUME = ToolSchema(
+    name="convert_volume",
+    description="Convert a volume between units.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "value": {"type": "number"},
+            "from_unit": {"type": "string", "enum": UNITS, "description": "the unit of the value"},
+            "to_unit": {"type": "string", "enum": UNITS, "description": "the unit wanted"},
+        },
+        "required": ["value", "from_unit", "to_unit"],
+    },
+)
+SPEED = ToolSchema(
+    name="convert_speed",
+    description="Convert a speed between units.",
+    parameters={
+        "type": "object",
+        "properties": {"value": {"type": "number"}, "unit": {"type": "string", "enum": ["kph", "mph", "knot"]}},
+        "required": ["value", "unit"],
+    },
+)
+TICKET = ToolSchema(
+    name="get_ticket",
+    description="Look up a support ticket.",
+    parameters={
+        "type": "object",
+        "properties": {"ticket_id": {"type": "string", "description": "the ticket's id, e.g. TK-4471"}},
+        "required": ["ticket_id"],
+    },
+)
+PARCEL = ToolSchema(
+    name="locate_parcel",
+    description="Locate a parcel by its consignment number.",
+    parameters={
+        "type": "object",
+        "properties": {"consignment_number": {"type": "string", "description": "e.g. 88-ZQ-1200"}},
+        "required": ["consignment_number"],
+    },
+)
+TRANSFER = {
+    "type": "object",
+    "properties": {
+        "amount": {"type": "number"},
+        "from_currency": {"type": "string", "description": "three-letter code, e.g. NOK"},
+        "to_currency": {"type": "string", "description": "three-letter code, e.g. SEK"},
+    },
+    "required": ["amount", "from_currency", "to_currency"],
+}
+
+
+def enums(schema: dict[str, Any], message: str | Evidence, **kwargs: Any) -> dict[str, Any]:
+    found = Evidence.of(message) if isinstance(message, str) else message
+    props = narrow_arguments(schema, found, **kwargs)["properties"]
+    return {name: node.get("enum") for name, node in props.items()}
+
+
+# --- codes written in full ----------------------------------------------------------------------
+
+
+def test_a_unit_written_in_full_names_its_code_where_a_unit_stands() -> None:
+    found = Evidence.of("Pour 3 litres into gallons")
+    assert found.named(UNITS) == ["l", "gal"]
+    assert found.where("gal") == [(4, 5)]
+    # where no unit stands (no number before it, no to/in/into/how many), no code is read
+    assert Evidence.of("Convert the file for Fred").named(["C", "F"]) == []
+    # a run naming several codes names the one it spells most of: "millilitres" is ml, not l
+    assert Evidence.of("How many millilitres are in a cup?").named(UNITS) == ["ml", "cup"]
+    # several words: the initials and more of each ("Swedish kronor" -> SEK)
+    assert Evidence.of("Change 40 Swedish kronor to euros").named(["SEK", "EUR", "USD"]) == ["SEK", "EUR"]
+
+
+def test_a_code_written_in_full_is_evidence_for_the_tool_that_takes_it() -> None:
+    support = _support(Evidence.of("How fast is 30 knots in miles per hour?"), [VOLUME, SPEED])
+    assert support["convert_speed"] > support["convert_volume"]
+    # no word of the request meets the volume tool's words; its units still point to it (a
+    # unit spelled as its code, "cups", meets the tool's words already)
+    assert Evidence.of("How many millilitres are in 2 gallons?").typed_matches(VOLUME) == 2
+    assert Evidence.of("How many millilitres are in 2 cups?").typed_matches(VOLUME) == 1
+
+
+def test_the_unit_after_the_number_is_the_origin() -> None:
+    assert enums(VOLUME.parameters, "How many millilitres are in 2 cups?")["from_unit"] == ["cup"]
+    assert enums(VOLUME.parameters, "How many millilitres are in 2 cups?")["to_unit"] == ["ml"]
+    assert enums(VOLUME.parameters, "Pour 3 litres into gallons") == {"value": [3], "from_unit": ["l"], "to_unit": ["gal"]}
+    # one unit named, after its number: where it goes is left to the model, among the tool's units
+    assert enums(VOLUME.parameters, "Convert 3 litres to something bigger")["to_unit"] == UNITS
+    # one unit named, where it goes: the origin is left to the model
+    assert enums(VOLUME.parameters, "Turn 5 of them into litres") == {"value": [5], "from_unit": UNITS, "to_unit": ["l"]}
+
+
+# --- ids and codes shaped like the example -------------------------------------------------------
+
+
+def test_an_example_in_the_description_gives_the_shape_of_an_id_or_code() -> None:
+    assert example_shape(TICKET.parameters["properties"]["ticket_id"]) == r"^[A-Z]{2}\-[0-9]+$"
+    assert example_shape({"type": "string", "description": "the city, e.g. Lyon"}) is None  # a name has no shape
+    found = Evidence.of("Is ticket PQ-1180 about parcel 12-AB-3456?")
+    assert found.strings_for(TICKET.parameters["properties"]["ticket_id"]) == ["PQ-1180"]
+    assert found.strings_for(PARCEL.parameters["properties"]["consignment_number"]) == ["12-AB-3456"]
+    # the request's id fits one tool's parameter and not the other's
+    support = _support(Evidence.of("What is going on with PQ-1180?"), [TICKET, PARCEL])
+    assert support["get_ticket"] > 0 > support["locate_parcel"]
+
+
+def test_a_code_the_request_does_not_write_is_generated_in_the_codes_shape() -> None:
+    props = narrow_arguments(TRANSFER, Evidence.of("Send 200 of them, the usual way"))["properties"]
+    assert props["from_currency"]["pattern"] == "^[A-Z]{3}$" and "enum" not in props["from_currency"]
+    jsonschema.validate({"amount": 200, "from_currency": "NOK", "to_currency": "SEK"}, {**TRANSFER, "properties": props})
+    # codes the request writes as such are its values
+    assert enums(TRANSFER, "Send 200 NOK to SEK") == {"amount": [200], "from_currency": ["NOK"], "to_currency": ["SEK"]}
+
+
+def test_a_value_after_a_parameters_name_belongs_to_it() -> None:
+    found = Evidence.of("Booked, confirmation number QX-88 sent to you.")
+    assert found.after_name("confirmation_number") == ["QX-88"]
+    assert found.after_name("booking_id") == []
+    assert Evidence.of("Reopen ticket TK-9 please").typed_matches(TICKET) == 1  # after its name and of its shape: one parameter
+    assert Evidence.of("Reopen ticket TKT-9 please").typed_matches(TICKET) == 1  # after its name only
+    assert Evidence.of("Reopen TK-9000 please").typed_matches(TICKET) == 1  # of its shape
+    assert Evidence.of("Reopen it please").typed_matches(TICKET) == 0
+
+
+# --- free text ---------------------------------------------------------------------------------
+
+
+CODE = {
+    "type": "object",
+    "properties": {"snippet": {"type": "string"}, "runtime": {"type": "string", "enum": ["python", "node"]}},
+    "required": ["snippet"],
+}
+
+
+def test_code_after_a_colon_is_taken_whole() -> None:
+    found = Evidence.of("Evaluate this and show me what it prints: len([4, 5, 6])")
+    assert found.quoted == ["len([4, 5, 6])"]
+    assert [p.text for p in Evidence.of("Evaluate max(3, 9) and min(3, 9)").parts] == ["Evaluate max(3, 9)", "min(3, 9)"]
+    # the tool's one free text is what the request quotes, not the words around it
+    assert enums(CODE, found, tool_words=terms("run_snippet"))["snippet"] == ["len([4, 5, 6])"]
+    # a colon before prose is no code
+    assert Evidence.of("For ticket TK-1: who opened it, and when?").quoted == []
+
+
+def test_a_later_part_that_names_nothing_takes_the_last_result_as_its_input() -> None:
+    tools = [ToolSchema(name="shorten_text", description="Shorten a text.", parameters={"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]})]
+    done = [ToolCallRecord(id="c1", tool="find_notes", arguments={"query": "roses"}, result="Note 3: prune roses in March.")]
+    part = later_part(Evidence.of("shorten what you find"), tools, done)
+    assert part.referent == "Note 3: prune roses in March."
+    assert enums(tools[0].parameters, part)["text"] == ["Note 3: prune roses in March."]
+    # a part with its own value keeps it
+    own = later_part(Evidence.of("and for Oslo"), tools, done)
+    assert own.referent is None
+
+
+def test_a_source_the_request_does_not_name_is_left_to_the_model() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"text": {"type": "string"}, "source_lang": {"type": "string"}, "target_lang": {"type": "string"}},
+        "required": ["text", "source_lang", "target_lang"],
+    }
+    assert enums(schema, "Render 'good night' into Italian") == {"text": ["good night", "Italian"], "source_lang": None, "target_lang": ["Italian"]}
+
+
+def test_a_code_the_tools_examples_give_is_read_in_full() -> None:
+    # "e.g. NOK" and "e.g. SEK": the tool takes those codes, which a request may write in full
+    assert enums(TRANSFER, "Send 200 Norwegian kroner as Swedish krona")["from_currency"] == ["NOK"]
+    assert enums(TRANSFER, "Send 200 Norwegian kroner as Swedish krona")["to_currency"] == ["SEK"]
+    # "how many X" asks for X: where the amount goes; the origin is the other
+    props = narrow_arguments(TRANSFER, Evidence.of("I hold 50 pesos. How many Swedish krona is that?"))["properties"]
+    assert props["to_currency"]["enum"] == ["SEK"] and props["from_currency"]["enum"] == ["PES"]
+    tool = ToolSchema(name="transfer", description="Move money.", parameters=TRANSFER)
+    assert Evidence.of("How many Swedish krona is 30 pesos?").typed_matches(tool) == 2  # each code parameter
+
+
+BOOKING = ToolSchema(
+    name="get_booking",
+    description="Get a booking, with its confirmation code once confirmed.",
+    parameters={"type": "object", "properties": {"booking_id": {"type": "string", "description": "e.g. B-1001"}}, "required": ["booking_id"]},
+)
+CHECK_IN = ToolSchema(
+    name="check_in_status",
+    description="Whether a guest checked in, and when they arrive, by confirmation code.",
+    parameters={"type": "object", "properties": {"confirmation_code": {"type": "string", "description": "e.g. CF-88120"}}, "required": ["confirmation_code"]},
+)
+TIMER = ToolSchema(
+    name="start_timer",
+    description="Start a timer on the booking desk.",
+    parameters={"type": "object", "properties": {"minutes": {"type": "integer"}}, "required": ["minutes"]},
+)
+
+
+def test_the_tool_that_gives_a_missing_input_comes_first() -> None:
+    # "arrive" points to check_in_status, which needs a confirmation code the request lacks;
+    # get_booking says it gives one
+    support = _support(Evidence.of("When does booking B-2002 arrive?"), [BOOKING, CHECK_IN])
+    assert support["get_booking"] > support["check_in_status"]
+
+
+def test_a_number_a_tool_needs_and_the_request_lacks_counts_against_it() -> None:
+    assert Evidence.of("Anything on the booking desk?").typed_matches(TIMER) == -1
+    assert Evidence.of("Start 10 on the booking desk").typed_matches(TIMER) == 0
+
+
+def test_a_part_naming_the_last_tools_result_refers_to_it() -> None:
+    tools = [ToolSchema(name="render_text", description="Render a text in a language.", parameters={"type": "object", "properties": {"text": {"type": "string"}, "target": {"type": "string"}}, "required": ["text", "target"]})]
+    done = [ToolCallRecord(id="c1", tool="shorten_notes", arguments={"text": "x"}, result="Water the ferns weekly.")]
+    part = later_part(Evidence.of("render the notes into Dutch"), tools, done)
+    assert part.referent == "Water the ferns weekly."
+    assert enums(tools[0].parameters, part) == {"text": ["Water the ferns weekly."], "target": ["Dutch"]}
+    # a name of its own is the part's value, not a reference ("the weather in Seoul")
+    weather = [ToolCallRecord(id="c2", tool="get_weather", arguments={"city": "Oslo"}, result="Oslo: snow")]
+    city = ToolSchema(name="get_weather", description="Weather in a city.", parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+    later = later_part(Evidence.of("Compare the weather in Oslo and the weather in Bergen").parts[1], [city], weather)
+    options = enums(city.parameters, later)["city"]
+    assert "Bergen" in options and "Oslo: snow" not in options
+
+
+def test_a_duration_in_another_unit_is_converted_to_the_parameters() -> None:
+    schema = {"type": "object", "properties": {"timeout_seconds": {"type": "integer"}, "label": {"type": "string"}}, "required": ["timeout_seconds"]}
+    assert enums(schema, "Wait a 3-minute pause")["timeout_seconds"] == [180]
+    assert enums(schema, "Give it 2 minutes")["timeout_seconds"] == [120]
+    assert enums(schema, "Give it 45 seconds")["timeout_seconds"] == [45]
+    assert enums(schema, "Retry 3 times")["timeout_seconds"] == [3]  # no unit of time: the number as it is
+
+
+def test_a_long_quotation_is_one_value() -> None:
+    text = "Shorten this: '" + " ".join(["The harbour festival returns in June with boats, music and food stalls."] * 5) + "'"
+    assert len(Evidence.of(text).quoted[0]) > 300
+
+
+def test_a_code_no_example_gives_is_offered_as_the_words_letters_make_it() -> None:
+    # "Danish kroner" is no example's code: the codes its letters make, for the model to choose
+    options = enums(TRANSFER, "Change 80 Danish kroner into Swedish krona")["from_currency"]
+    assert "DAK" in options and all(len(o) == 3 and o.isupper() for o in options)
+    assert enums(TRANSFER, "Change 80 Danish kroner into Swedish krona")["to_currency"] == ["SEK"]
+
+
+def test_after_a_failed_call_the_codes_its_error_lists_are_the_choice() -> None:
+    message = "Tool 'transfer' failed: ValueError: unknown currency 'DAK': use a three-letter code, one of NOK, SEK, DKK, EUR"
+    props = offered_codes(TRANSFER, message)["properties"]
+    assert props["from_currency"]["enum"] == ["NOK", "SEK", "DKK", "EUR"] == props["to_currency"]["enum"]
+    assert "enum" not in props["amount"]
+    assert "enum" not in offered_codes(TRANSFER, "timed out")["properties"]["to_currency"]
+
+
+def test_the_pronoun_i_names_nothing() -> None:
+    assert Evidence.of("What do I have on 2025-01-02, and am I free?").name_tokens == ["2025-01-02"]
+    assert Evidence.of("What do I have on 2025-01-02").values([]) == ["2025-01-02"]
