@@ -118,6 +118,23 @@ def test_a_call_that_names_no_value_of_its_part_breaks_the_script() -> None:
         agent.run_sync("Search the recipe box for plum cake and make a summary of what you find.")
 
 
+def test_values_coordinated_after_a_call_s_part_belong_to_the_same_call() -> None:
+    """ "Multiply 6 and 7": the part "7" names no tool and the call has a parameter left for it,
+    so both numbers are offered to the one call (cut at "and", "7" alone would be refused)."""
+    engine = ScriptedEngine(['{"x": 6, "y": 7}', "42"])
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def multiply(x: int, y: int) -> int:
+        """Multiply two integers."""
+        return x * y
+
+    response = agent.run_sync("Multiply 6 and 7.")
+    assert response.is_successful, response.error_message
+    assert [(c.tool, c.arguments, c.result) for c in response.tool_calls] == [("multiply", {"x": 6, "y": 7}, "42")]
+    assert engine.replies_left == 0
+
+
 def test_the_first_step_serves_the_first_part() -> None:
     # the second part names check_payment ("check", "clears", "payment"); one call a step, the
     # first part comes first: only the invoice tools are offered

@@ -258,9 +258,36 @@ def _part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> 
     whole request when no part has any."""
     if len(evidence.parts) < 2:
         return evidence
-    scores = [_support(part, tools)[tool.name] for part in evidence.parts]
-    best = max(range(len(scores)), key=scores.__getitem__)
-    return evidence.parts[best] if scores[best] > 0 else evidence
+    parts = evidence.parts
+    support = [_support(part, tools) for part in parts]
+    best = max(range(len(parts)), key=lambda i: support[i][tool.name])
+    if support[best][tool.name] <= 0:
+        return evidence
+    # "Add 2 and 40": parts after it that name no tool hold more of its values, while the call
+    # has parameters left for them
+    room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
+    end = best
+    while end + 1 < len(parts) and max(support[end + 1].values()) <= 0 and len(_span(evidence, best, end).values([tool])) < room:
+        end += 1
+    return parts[best] if end == best else _span(evidence, best, end)
+
+
+def _span(evidence: Evidence, first: int, last: int) -> Evidence:
+    """The request's text from its part `first` through its part `last`, as evidence."""
+    if first == last:
+        return evidence.parts[first]
+    text, start = evidence.text, 0
+    bounds = []
+    for part in evidence.parts[: last + 1]:
+        at = text.find(part.text.strip(), start)
+        bounds.append((at, at + len(part.text.strip())))
+        start = bounds[-1][1]
+    return Evidence.of(text[bounds[first][0] : bounds[last][1]])
+
+
+def _required(tool: ToolSchema) -> list[dict[str, Any]]:
+    properties = tool.parameters.get("properties") or {}
+    return [node for name in tool.parameters.get("required") or [] if isinstance(node := properties.get(name), dict)]
 
 
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
