@@ -260,7 +260,13 @@ def _part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> 
         return evidence
     scores = [_support(part, tools)[tool.name] for part in evidence.parts]
     best = max(range(len(scores)), key=scores.__getitem__)
-    return evidence.parts[best] if scores[best] > 0 else evidence
+    if scores[best] <= 0:
+        return evidence
+    part = evidence.parts[best]
+    # "add 2 and 3": a part short of the numbers the tool takes lists them with the parts after it
+    properties = tool.parameters.get("properties") or {}
+    needed = sum(1 for n in tool.parameters.get("required") or [] if isinstance(properties.get(n), dict) and properties[n].get("type") in ("integer", "number"))
+    return evidence if len(set(part.numbers)) < needed and len(set(evidence.numbers)) > len(set(part.numbers)) else part
 
 
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
