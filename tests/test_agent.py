@@ -55,6 +55,28 @@ def test_tool_call_then_answer() -> None:
     assert history == ["system", "user", "assistant", "tool", "assistant"]
 
 
+def test_each_message_is_stored_with_the_reply_to_it() -> None:
+    """The user's message is written with the call that answers it, the tool's result with the
+    answer: one write per assistant turn, every message stored once and in order."""
+    store = SQLiteStore(":memory:")
+    writes: list[list[str]] = []
+    add_nodes = store.add_nodes
+
+    def counted(session_id, nodes, **options):  # type: ignore[no-untyped-def]
+        writes.append([n.message.role for n in nodes])
+        return add_nodes(session_id, nodes, **options)
+
+    store.add_nodes = counted  # type: ignore[method-assign]
+    agent, _ = make_agent([" add", '{"a": 2, "b": 40}', " answer", "The sum is 42."], store=store)
+    response = agent.run_sync("What is 2 + 40?")
+    assert response.is_successful, response.error_message
+    assert writes == [["user", "assistant"], ["tool", "assistant"]]
+    stored = store.load_nodes(agent.memory.session_id or "")
+    assert [n.message.role for n in stored] == ["system", "user", "assistant", "tool", "assistant"]
+    assert [n.parent_id for n in stored[1:]] == [n.id for n in stored[:-1]]
+    assert store.get_session(agent.memory.session_id or "").head_node_id == response.node_id == stored[-1].id
+
+
 def test_a_question_back_must_be_a_question_else_it_is_the_answer() -> None:
     agent, _ = make_agent([" ask", "Which of your two gardens do you mean?"])
     asked = agent.run_sync("Water the garden.")

@@ -148,6 +148,23 @@ def test_the_first_step_serves_the_first_part() -> None:
         agent.run_sync("Open invoice INV-3003, then check when the payment clears")
 
 
+def test_numbers_listed_across_parts_go_to_one_call() -> None:
+    # "add 2 and 3" is cut at "and", but the first part holds one number for a tool taking two:
+    # the call takes both (a script writing the second number would break a one-number constraint)
+    engine = ScriptedEngine(['{"a": 2, "b": 3}', "5"])
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    response = agent.run_sync("add 2 and 3")
+    assert response.is_successful, response.error_message
+    assert [(c.tool, c.arguments) for c in response.tool_calls] == [("add", {"a": 2, "b": 3})]
+    assert engine.replies_left == 0
+
+
 def test_a_refused_value_is_written_again_among_the_values_the_error_offers() -> None:
     engine = ScriptedEngine([])
     agent = Agent(engine, decision=LEXICAL)

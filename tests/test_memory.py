@@ -336,3 +336,29 @@ def test_common_prefix_length() -> None:
     assert common_prefix_length([1, 2, 3], [1, 2, 4, 5]) == 2
     assert common_prefix_length([], [1]) == 0
     assert common_prefix_length([1, 2], [1, 2, 3]) == 2
+
+
+def test_the_prefix_ledger_agrees_with_a_plain_search_of_what_it_saw() -> None:
+    """The ledger's radix tree (runs of tokens per edge, split where a sequence leaves one)
+    gives the longest prefix seen, as a search of every recorded sequence does."""
+    import random
+
+    from radixagent.engine.prefix import PrefixLedger
+
+    def longest(seen: list[list[int]], ids: list[int]) -> int:
+        return max((common_prefix_length(s, ids) for s in seen), default=0)
+
+    rng = random.Random(7)
+    for _ in range(200):
+        ledger, seen = PrefixLedger(), list[list[int]]()
+        pool = [[rng.randrange(4) for _ in range(rng.randrange(12))] for _ in range(5)]
+        for _ in range(40):
+            base = rng.choice(pool)
+            ids = base[: rng.randrange(len(base) + 1)] + [rng.randrange(4) for _ in range(rng.randrange(6))]
+            if rng.random() < 0.5:
+                assert ledger.shared(ids) == longest(seen, ids)
+            else:
+                assert ledger.record(ids) == longest(seen, ids)
+                seen.append(ids)
+            pool.append(ids)
+        assert ledger.cacheable([9, 9]) == 0

@@ -368,7 +368,7 @@ def test_a_message_sent_again_with_its_idempotency_key_runs_once(tmp_path: Path)
 
 
 class LosesOneAcknowledgement(SQLiteStore):
-    """A store whose second node write commits, then fails as a connection lost before the
+    """A store whose first node write commits, then fails as a connection lost before the
     commit's acknowledgement would (the write is in; the writer cannot know it)."""
 
     writes = 0
@@ -376,15 +376,15 @@ class LosesOneAcknowledgement(SQLiteStore):
     def add_nodes(self, *args: Any, **kwargs: Any) -> Any:
         done = super().add_nodes(*args, **kwargs)
         LosesOneAcknowledgement.writes += 1
-        if LosesOneAcknowledgement.writes == 2:
+        if LosesOneAcknowledgement.writes == 1:
             raise StoreUnavailableError("the connection to the database was lost")
         return done
 
 
 def test_a_message_resent_after_its_run_failed_is_stored_once(tmp_path: Path) -> None:
-    """The first attempt stores the user's message, then its next write's acknowledgement is
-    lost (503). The client resends with the same key: the stored message is answered, not
-    stored again; without a key the resend would be a second message."""
+    """The first attempt stores the user's message with its answer, and that write's
+    acknowledgement is lost (503). The client resends with the same key: the stored message is
+    answered again, not stored again; without a key the resend would be a second message."""
     engine = ScriptedEngine(lambda prompt, constraint: " answer" if isinstance(constraint, ChoicesConstraint) else "Noted.")
     store = LosesOneAcknowledgement(tmp_path / "s.db")
     app = create_app(ServerSettings(decision_evidence=False), engine=engine, store=store, close_on_shutdown=True)

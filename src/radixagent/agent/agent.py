@@ -338,7 +338,7 @@ class Agent:
         try:
             if stored is None:
                 transcript, last = await self._transcript(run.head_id)
-                await run.add("user", query, node_id=message_id)
+                await run.add("user", query, node_id=message_id, with_reply=True)
             else:
                 assert stored.parent_id is not None  # a user message is never the root
                 transcript, last = await self._transcript(stored.parent_id)
@@ -347,6 +347,9 @@ class Agent:
         except (EngineError, ContextOverflowError) as exc:
             await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
             return await run.failure(str(exc), started)
+        except BaseException:
+            await _settle_unwinding(run)
+            raise
 
     def _stored_message(self, message_id: str | None, query: str) -> ConversationNode | None:
         """The session's user message of id `message_id`, if stored; InputError when that id
@@ -376,6 +379,9 @@ class Agent:
         except (EngineError, ContextOverflowError) as exc:
             await run.emit(FailureEvent(operation="run", error_type=classify_error(exc), message=f"{type(exc).__name__}: {exc}"))
             return await run.failure(str(exc), started)
+        except BaseException:
+            await _settle_unwinding(run)
+            raise
 
     # --- transcripts ---------------------------------------------------------------------
 
@@ -467,3 +473,13 @@ class Agent:
 
     def close(self) -> None:
         run_sync(self.aclose())
+
+
+async def _settle_unwinding(run: Run) -> None:
+    """A run unwinding on an error or a cancellation (a request's deadline) still stores the
+    messages waiting for a reply, as each was stored at once before; a failure to store them
+    is logged, and the error that ended the run is the one raised."""
+    try:
+        await run.settle()
+    except Exception:
+        logger.exception("the messages of an interrupted run could not be stored")

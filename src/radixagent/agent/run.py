@@ -28,7 +28,7 @@ from radixagent.engine import ChatMessage, SamplingParams, Usage
 from radixagent.errors import ContextOverflowError, DecisionError, RadixAgentError, ToolError
 from radixagent.memory.radix import EngineCall
 from radixagent.memory.store import off_loop
-from radixagent.memory.tree import Branch, ConversationNode, PromptRecord
+from radixagent.memory.tree import Branch, ConversationNode, PromptRecord, new_message
 from radixagent.prompting import Transcript
 from radixagent.recovery import (
     RetryBudget,
@@ -75,6 +75,8 @@ class Run:
         self.budget = RetryBudget(agent.tool_retries, agent.output_retries)
         self.answer_now = False
         """Set when the model repeats a call it already made: the next step may only answer."""
+        self.waiting: list[tuple[Message, str | None]] = []
+        """Messages (with their node ids) to store with the next one: see `add`."""
 
     async def emit(self, event: AgentEvent) -> None:
         for observer in [*self.agent.observers, *([self.on_event] if self.on_event else [])]:
@@ -90,16 +92,33 @@ class Run:
         prompt: PromptRecord | None = None,
         call: EngineCall | None = None,
         node_id: str | None = None,
+        *,
+        with_reply: bool = False,
     ) -> str:
         """Store a message on the run's branch; `call`: the engine call that produced it. On
-        a store that may block (`Store.blocks`: PostgreSQL), in a worker thread."""
+        a store that may block (`Store.blocks`: PostgreSQL), in a worker thread.
+
+        `with_reply`: a message the run answers (the user's, a tool's result, a note to the
+        model) waits for the assistant turn that replies to it, and both are stored in one
+        write: a write per message cost a transaction each. Nothing acknowledges a message
+        before its reply is stored; a run that ends without one stores it (`settle`)."""
         if self.branch is not None:
             self.head_id = await off_loop(self.memory.store, self.branch.add_message, role, content, parts, prompt=prompt)
             if call is not None:
                 await off_loop(self.memory.store, self.memory.record_usage, call.usage, call.cacheable_tokens, call.latency_ms, node_id=self.head_id)
-        else:
-            self.head_id = await off_loop(self.memory.store, self.memory.add_message, role, content, parts, prompt=prompt, call=call, node_id=node_id)
+            return self.head_id
+        self.waiting.append((new_message(role, content, parts), node_id))
+        if with_reply:
+            return self.head_id
+        messages, self.waiting = self.waiting, []
+        self.head_id = await off_loop(self.memory.store, self.memory.add_messages, messages, prompt=prompt, call=call)
         return self.head_id
+
+    async def settle(self) -> None:
+        """Store the messages still waiting for a reply: the run ends without one."""
+        if self.waiting:
+            messages, self.waiting = self.waiting, []
+            self.head_id = await off_loop(self.memory.store, self.memory.add_messages, messages)
 
     async def loop(self, transcript: Transcript, max_iterations: int, started: float, first_step: int = 1) -> AgentResponse:
         agent = self.agent
@@ -301,7 +320,7 @@ class Run:
         await self._observe(transcript, "observation", text, [ObservationPart(content=text)])
 
     async def _observe(self, transcript: Transcript, role: MessageRole, text: str, parts: Sequence[MessagePart]) -> None:
-        await self.add(role, text, parts)
+        await self.add(role, text, parts, with_reply=True)
         await self.agent._render(transcript, [Message(role=role, content=text, parts=list(parts))], "assistant")
 
     async def _fit(self, transcript: Transcript) -> Transcript:
@@ -312,6 +331,7 @@ class Run:
         budget = agent.decision.answer_tokens + agent.decision.argument_tokens * agent.decision.max_calls
         if used + budget <= size * 0.9:
             return transcript
+        await self.settle()
         history = self.memory.path_to_root(self.head_id)[1:]
         if len(history) <= 2:
             raise ContextOverflowError(used + budget, size, "Even the latest turn does not fit; shorten the input.")
@@ -334,6 +354,7 @@ class Run:
     async def _response(
         self, content: str, started: float, *, ok: bool, error: str | None = None, output: Any = None, pending: Sequence[PendingApproval] = ()
     ) -> AgentResponse:
+        await self.settle()
         response = AgentResponse(
             content=content,
             tool_calls=self.records,
@@ -360,6 +381,7 @@ class Run:
     async def failure(self, error: str, started: float, transcript: Transcript | None = None) -> AgentResponse:
         """End the run unsuccessfully; its complete messages stay on the branch, and
         `node_id` points at the last of them (branch from an earlier node to leave them out)."""
+        await self.settle()
         if transcript is not None and self.head_id:
             self.agent.keep_transcript(self.head_id, transcript, "user")
         return await self._response("", started, ok=False, error=error)

@@ -293,7 +293,23 @@ def _required(tool: ToolSchema) -> list[dict[str, Any]]:
 def _support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     """Each tool's evidence in the request, to rank the tools: BM25 over its words, plus half a
     point for each of its typed parameters (a date pattern, an e-mail format ...) the request
-    has a value for."""
+    has a value for. Remembered for the same evidence and tool objects: a step asks it of the
+    request and of each part several times, and every step of a run asks again."""
+    key = (id(evidence), evidence.opens, evidence.referent, *map(id, tools))
+    known = _SUPPORTED.get(key)
+    if known is None:
+        # the entry holds the objects themselves, so their ids are not reused while it lives
+        known = _SUPPORTED[key] = (evidence, tuple(tools), _supported(evidence, tools))
+        if len(_SUPPORTED) > _SUPPORTED_MAX:
+            del _SUPPORTED[next(iter(_SUPPORTED))]
+    return dict(known[2])
+
+
+_SUPPORTED: dict[tuple[object, ...], tuple[Evidence, tuple[ToolSchema, ...], dict[str, float]]] = {}
+_SUPPORTED_MAX = 256
+
+
+def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     lexical = rank_tools(evidence.text, tools)
     codes = _codes(tools)
     support = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t)) for t in tools}

@@ -6,6 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from radixagent.schemas import ToolSchema
@@ -41,6 +42,16 @@ def terms(text: str) -> list[str]:
     """Lower-cased, stemmed words (snake_case and camelCase split, English stop words out);
     words in scripts without spaces between morphemes (Hangul, CJK) also give their character
     bigrams, so "감정을" still meets "감정"."""
+    return list(_terms(text) if len(text) <= _REMEMBERED_CHARS else _terms.__wrapped__(text))
+
+
+_REMEMBERED_CHARS = 4096
+"""The longest text whose terms are remembered (a request, a tool's words; not a long result)."""
+
+
+@lru_cache(maxsize=2048)
+def _terms(text: str) -> tuple[str, ...]:
+    """`terms`, remembered: every step of a run reads the request and each tool's words again."""
     out: list[str] = []
     for word in _WORD.findall(CAMEL.sub(" ", text).replace("_", " ")):
         word = word.lower()
@@ -49,7 +60,7 @@ def terms(text: str) -> list[str]:
         out.append(stem(word) if word.isascii() else word)
         if not word.isascii() and len(word) > 2:
             out.extend(word[i : i + 2] for i in range(len(word) - 1))
-    return out
+    return tuple(out)
 
 
 def tool_text(schema: ToolSchema) -> str:

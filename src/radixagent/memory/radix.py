@@ -184,35 +184,52 @@ class RadixMemory:
         Assistant messages may carry the exact engine `prompt` record that produced them, and
         the engine `call`'s numbers, stored with the message in one write. `node_id`: the
         node's id, when the caller derives it (a retried request's message keeps its id)."""
+        return self.add_messages([(new_message(role, content, parts), node_id)], prompt=prompt, call=call)
+
+    def add_messages(
+        self,
+        messages: Sequence[tuple[Message, str | None]],
+        *,
+        prompt: PromptRecord | None = None,
+        call: EngineCall | None = None,
+    ) -> str:
+        """Append messages, each with its node id (None: a new one), one after the other to the
+        current branch and move the head to the last, in one write (a turn's user message and
+        the reply it got are one commit); returns the last id. `prompt` and `call` are the
+        last message's, as in `add_message`."""
         with self._lock:
-            message = new_message(role, content, parts)
-            return self._append(self._require_tree().head_id, message, prompt, move_head=True, call=call, node_id=node_id).id
+            return self._append(self._require_tree().head_id, messages, prompt, move_head=True, call=call)[-1].id
 
     def append(self, parent_id: str, message: Message, *, prompt: PromptRecord | None = None) -> ConversationNode:
         """Add a message under `parent_id` without moving the current head (what a `Branch`
         from `fork` uses)."""
         with self._lock:
-            return self._append(parent_id, message, prompt, move_head=False)
+            return self._append(parent_id, [(message, None)], prompt, move_head=False)[-1]
 
     def _append(
         self,
         parent_id: str,
-        message: Message,
+        messages: Sequence[tuple[Message, str | None]],
         prompt: PromptRecord | None,
         *,
         move_head: bool,
         call: EngineCall | None = None,
-        node_id: str | None = None,
-    ) -> ConversationNode:
+    ) -> list[ConversationNode]:
+        if not messages:
+            raise InputError("add_messages needs at least one message.")
         tree = self._require_tree()
-        node = make_node(tree.get(parent_id), message, prompt=prompt, node_id=node_id)
+        parent, nodes = tree.get(parent_id), list[ConversationNode]()
+        for i, (message, node_id) in enumerate(messages):
+            parent = make_node(parent, message, prompt=prompt if i == len(messages) - 1 else None, node_id=node_id)
+            nodes.append(parent)
         assert self._session_id is not None
-        usage = [self._usage_record(call, node.id)] if call is not None else []
-        self.updated_at = self.store.add_nodes(self._session_id, [node], head_id=node.id if move_head else None, usage=usage)
-        tree.attach([node])
+        last = nodes[-1].id
+        usage = [self._usage_record(call, last)] if call is not None else []
+        self.updated_at = self.store.add_nodes(self._session_id, nodes, head_id=last if move_head else None, usage=usage)
+        tree.attach(nodes)
         if move_head:
-            tree.branch_from_node(node.id)
-        return node
+            tree.branch_from_node(last)
+        return nodes
 
     # --- reading -------------------------------------------------------------------------
 

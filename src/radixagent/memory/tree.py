@@ -212,13 +212,13 @@ class ConversationTree:
         """Link ready-made nodes (parents first) into the tree: all of them or, on an unknown
         parent or a duplicate id, none."""
         with self._lock:
-            known = set(self._nodes)
+            added: set[str] = set()  # not a copy of every id: a long session attaches often
             for node in nodes:
-                if node.id in known:
+                if node.id in self._nodes or node.id in added:
                     raise InputError(f"The tree already has a node {node.id!r}.")
-                if node.parent_id is None or node.parent_id not in known:
+                if node.parent_id is None or not (node.parent_id in self._nodes or node.parent_id in added):
                     raise NodeNotFoundError(str(node.parent_id))
-                known.add(node.id)
+                added.add(node.id)
             for node in nodes:
                 assert node.parent_id is not None  # checked above
                 self._nodes[node.id] = node

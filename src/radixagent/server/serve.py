@@ -26,6 +26,13 @@ from radixagent.telemetry import configure_tracing
 logger = logging.getLogger(__name__)
 
 
+GC_THRESHOLDS = (10_000, 20, 20)
+"""The collector's thresholds while serving (Python's default: 700, 10, 10). A turn allocates
+thousands of short-lived objects (pydantic models, prompt pieces); at 700 the young collection
+ran several times a turn and promoted what was still in use to be walked again. Measured on
+serve_bench's load (50 sessions x 6 turns): 0.13 ms less CPU per turn."""
+
+
 class DrainingServer(uvicorn.Server):
     """uvicorn's server, telling the app to drain before it closes connections."""
 
@@ -39,6 +46,7 @@ class DrainingServer(uvicorn.Server):
         # of the collector's sight, a full collection no longer walks it in the middle of requests.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         grace = self.app_state.settings.shutdown_timeout
