@@ -14,7 +14,7 @@ import pytest
 
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings
-from radixagent.engine import ScriptedEngine
+from radixagent.engine import ChoicesConstraint, Constraint, JsonSchemaConstraint, Prompt, ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
 from radixagent.schemas import ToolSchema
@@ -106,6 +106,29 @@ def test_parts_split_coordination_but_not_numbers_or_dates() -> None:
     ]
     assert len(Evidence.of("Send $1,250.75 on March 3, 2025 to Carlos").parts) == 1
     assert len(Evidence.of("Turn off the light, lock the front door and set the heating to 18").parts) == 3
+
+
+def test_a_comma_between_names_says_more_of_the_first_unless_a_list_closes() -> None:
+    assert len(Evidence.of("Find a quiet hotel in Lyon, France for the weekend").parts) == 1
+    assert len(Evidence.of("Book a room at the Grand Hotel, Tartu for Friday").parts) == 1
+    assert [p.text for p in Evidence.of("Ship the crates to Porto, Braga and Faro").parts] == ["Ship the crates to Porto", "Braga", "Faro"]
+    assert [p.text for p in Evidence.of("Ship the crates to Porto, Braga or Faro, whichever is cheaper").parts] == [
+        "Ship the crates to Porto",
+        "Braga or Faro",
+        "whichever is cheaper",
+    ]
+
+
+def test_a_name_of_several_capitalised_words_is_one_value() -> None:
+    assert Evidence.of("Put on something by Nina Simone, please").values([]) == ["Nina Simone"]
+    assert Evidence.of("Flights from Buenos Aires to Santiago").values([]) == ["Buenos Aires", "Santiago"]
+    # punctuation ends a name: the next sentence's first word is no part of it
+    assert "Gdansk" in Evidence.of("Is it snowing in Gdansk? Tell me.").values([])
+
+
+def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
+    assert Evidence.of("The pump is broken. Could you reorder it? Thanks").name_tokens == []
+    assert Evidence.of("Ring Dr. Okafor at noon").name_tokens == ["Dr", "Okafor"]
 
 
 def test_terms_stem_lightly_so_plurals_meet() -> None:
@@ -247,6 +270,70 @@ async def test_a_part_whose_values_the_first_call_took_adds_no_call() -> None:
     chat, _ = completer(['{"emails": ["a@x.io", "b@y.io"]}'])
     result = await chat.complete(request("Invite a@x.io and b@y.io to the meeting", [invite], parallel_tool_calls=True))
     assert len(result.tool_calls) == 1
+
+
+FILMS = ToolSchema(
+    name="find_films",
+    description="Find films by director and cast",
+    parameters={
+        "type": "object",
+        "properties": {"directed_by": {"type": "string", "description": "the film's director"}, "cast": {"type": "string", "description": "an actor in it"}},
+        "required": [],
+    },
+)
+
+
+def first_allowed(prompt: Prompt, constraint: Constraint | None) -> str:
+    """A scripted model that writes the first value each constraint allows: the tests below
+    count calls, whatever their values."""
+    if isinstance(constraint, ChoicesConstraint):
+        return constraint.choices[0]
+    if isinstance(constraint, JsonSchemaConstraint):
+        properties = constraint.json_schema.get("properties") or {}
+        return json.dumps({k: node["enum"][0] if "enum" in node else "x" for k, node in properties.items()})
+    return " x"
+
+
+async def test_a_part_speaking_of_another_parameter_continues_the_call() -> None:
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    result = await chat.complete(request("Show me a film with Saoirse Ronan in the cast and directed by Greta Gerwig", [FILMS], parallel_tool_calls=True))
+    assert len(result.tool_calls) == 1
+
+
+async def test_a_part_repeating_the_calls_parameter_is_a_call_of_its_own() -> None:
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    result = await chat.complete(request("Find films directed by Agnes Varda and directed by Chantal Akerman", [FILMS], parallel_tool_calls=True))
+    assert [json.loads(c.arguments)["directed_by"] for c in result.tool_calls] == ["Agnes Varda", "Chantal Akerman"]
+    chat, _ = completer(['{"city": "Tartu"}', '{"city": "Narva"}'])
+    result = await chat.complete(request("What is the weather in Tartu and Narva?", [WEATHER], parallel_tool_calls=True))
+    assert [json.loads(c.arguments)["city"] for c in result.tool_calls] == ["Tartu", "Narva"]
+
+
+async def test_parts_that_hold_no_value_add_no_call() -> None:
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    result = await chat.complete(request("Hi, it's a rainy day and I'm tired. Find me films directed by Agnes Varda.", [FILMS], parallel_tool_calls=True))
+    assert [json.loads(c.arguments) for c in result.tool_calls] == [{"directed_by": "Agnes Varda"}]
+
+
+async def test_a_city_and_its_region_are_one_call() -> None:
+    chat, _ = completer(['{"city": "Tartu, Estonia"}'])
+    result = await chat.complete(request("What is the weather in Tartu, Estonia?", [WEATHER], parallel_tool_calls=True))
+    assert [json.loads(c.arguments) for c in result.tool_calls] == [{"city": "Tartu, Estonia"}]
+
+
+def test_a_name_without_the_qualifier_the_examples_show_gets_one_written() -> None:
+    node = {"type": "string", "description": "The town and its province, such as 'Ghent, BE' or 'Porto, PT'."}
+    schema = {"type": "object", "properties": {"town": node}, "required": ["town"]}
+    narrowed = narrow_arguments(schema, Evidence.of("Are there buses in Leuven tonight?"))
+    pattern = narrowed["properties"]["town"]["pattern"]
+    assert jsonschema.Draft202012Validator({"pattern": pattern}).is_valid("Leuven, BE")
+    assert not jsonschema.Draft202012Validator({"pattern": pattern}).is_valid("Leuven")
+    # a request that writes the qualifier keeps its own
+    offered = narrow_arguments(schema, Evidence.of("Are there buses in Leuven, Flanders tonight?"))["properties"]["town"]["enum"]
+    assert "Leuven, Flanders" in offered and "Leuven" not in offered
+    # a format's placeholders are no example
+    bare = {"type": "object", "properties": {"town": {"type": "string", "description": "in the format 'Town, Province'"}}, "required": ["town"]}
+    assert "Leuven" in narrow_arguments(bare, Evidence.of("Are there buses in Leuven tonight?"))["properties"]["town"]["enum"]
 
 
 # --- each strategy end to end, on the real embedded engine -----------------------------------

@@ -14,7 +14,16 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.engine.constraints import fit_schema
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
-from radixagent.evidence import Evidence, narrow_arguments, offered_codes, rank_tools, shared_terms, terms, value_kind
+from radixagent.evidence import (
+    Evidence,
+    narrow_arguments,
+    offered_codes,
+    rank_tools,
+    shared_terms,
+    speaks_of,
+    terms,
+    value_kind,
+)
 from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
 from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
@@ -187,11 +196,15 @@ async def decide_by_score(
     failed = failed or {}
     extract = evidence if settings.extract_arguments else None
     # a call takes its values from the part of the request it serves; the whole is its fallback
-    first = extract.parts[0] if extract is not None and splitting else _part_for(by_name[action], extract, tools) if extract is not None else None
+    # the first call serves the first part that holds a value ("Hey, I'm bored and ... find me a
+    # film by X" is one call), with the parts that continue it
+    anchor = next((i for i, part in enumerate(evidence.parts) if part.values(tools)), 0) if evidence is not None and splitting else 0
+    served = _extent(by_name[action], evidence, tools, anchor) if evidence is not None and splitting else 0
+    first = _span(extract, anchor, served) if extract is not None and splitting else _part_for(by_name[action], extract, tools) if extract is not None else None
     whole = context if context is not None and extract is not None else extract  # a later step's part: the request around it
     calls = [await _call(transcript, by_name[action], settings, first, confidence, context=whole, part_first=not splitting, refused=failed.get(action))]
     if evidence is not None and settings.split_calls:
-        await _split_calls(transcript, by_name, settings, evidence, extract, calls)
+        await _split_calls(transcript, by_name, settings, evidence, extract, calls, served + 1)
         ran = False
     else:
         ran = await _calls_until_run(transcript, by_name, settings, extract, prior, calls)
@@ -254,22 +267,34 @@ def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings, g
 
 def _part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> Evidence:
     """The coordinated part of the request with the most evidence for `tool` ("Search the
-    documents for X" of "Search the documents for X and summarise what you find"), or the
-    whole request when no part has any."""
+    documents for X" of "Search the documents for X and summarise what you find"), with the
+    parts after it that continue the same call, or the whole request when no part has any."""
     if len(evidence.parts) < 2:
         return evidence
-    parts = evidence.parts
-    support = [_support(part, tools) for part in parts]
-    best = max(range(len(parts)), key=lambda i: support[i][tool.name])
-    if support[best][tool.name] <= 0:
+    support = [_support(part, tools)[tool.name] for part in evidence.parts]
+    best = max(range(len(support)), key=support.__getitem__)
+    if support[best] <= 0:
         return evidence
-    # "Add 2 and 40": parts after it that name no tool hold more of its values, while the call
-    # has parameters left for them
+    return _span(evidence, best, _extent(tool, evidence, tools, best))
+
+
+def _extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first: int) -> int:
+    """The last part of the request that the call of `tool` serving part `first` takes its
+    values from. A part after it that names no tool continues the call while the call has
+    required parameters left for its values ("Add 2 and 40"), or when it speaks of a parameter
+    the call's text has not ("starring Lawrence Bender and directed by Quentin Tarantino"); a
+    part that only repeats what the call has ("weather in Paris and London") is a call of its own."""
+    parts = evidence.parts
+    properties = tool.parameters.get("properties") or {}
     room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
-    end = best
-    while end + 1 < len(parts) and max(support[end + 1].values()) <= 0 and len(_span(evidence, best, end).values([tool])) < room:
+    end = first
+    while end + 1 < len(parts) and max(_support(parts[end + 1], tools).values(), default=0.0) <= max(0.0, _support(parts[end + 1], tools)[tool.name]):
+        span, following = _span(evidence, first, end), parts[end + 1]
+        new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following) and not speaks_of(n, node, span)]
+        if len(span.values([tool])) >= room and not new:
+            break
         end += 1
-    return parts[best] if end == best else _span(evidence, best, end)
+    return end
 
 
 def _span(evidence: Evidence, first: int, last: int) -> Evidence:
@@ -377,12 +402,15 @@ async def _split_calls(
     evidence: Evidence,
     extract: Evidence | None,
     calls: list[ToolCall],
+    start: int,
 ) -> None:
-    """One more call for each coordinated part of the request whose values no call has taken yet."""
+    """One more call for each coordinated part of the request, from part `start` on, whose
+    values no call has taken yet; each takes the parts after it that continue it."""
     tools = list(by_name.values())
-    for part in evidence.parts[1:]:
-        if len(calls) >= settings.max_calls:
-            return
+    index = start
+    while index < len(evidence.parts) and len(calls) < settings.max_calls:
+        part = evidence.parts[index]
+        index += 1
         if part.served_by([c.arguments or {} for c in calls], tools):
             continue  # an item of an earlier call's list, a detail of it ("for 14 days")
         support = _support(part, tools)
@@ -396,7 +424,10 @@ async def _split_calls(
             action, confidence = await _choose(transcript, "\nAction:", named, settings.length_normalized, prior)
         else:  # "... and in Helsinki": the part continues the previous request
             action, confidence = await _choose(transcript, "\nAction:", [last], settings.length_normalized, {})
-        calls.append(await _call(transcript, by_name[action], settings, part if extract is not None else None, confidence, calls, context=extract))
+        end = _extent(by_name[action], evidence, tools, index - 1)
+        taken = _span(evidence, index - 1, end) if extract is not None else None
+        index = end + 1
+        calls.append(await _call(transcript, by_name[action], settings, taken, confidence, calls, context=extract))
 
 
 async def _call(

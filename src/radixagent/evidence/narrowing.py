@@ -16,6 +16,8 @@ from radixagent.evidence.values import (
     example_code,
     example_codes,
     example_shape,
+    qualifier_shape,
+    regex_literal,
     time_unit,
 )
 from radixagent.evidence.words import IRREGULAR, name_words, stem, terms
@@ -84,7 +86,7 @@ class _Narrowing:
             self.single = [_free(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
         claimed = _claims(node, self.whole)
-        said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and _said(n, c, self.whole)}
+        said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole)}
         spoken = Counter(value_kind(n, properties[n]) for n in said)
         kept: dict[str, Any] = {}
         for name, child in properties.items():
@@ -167,6 +169,14 @@ class _Narrowing:
             if not options:
                 return node
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
+            qualifier = qualifier_shape(node) if free else None
+            bare = [o for o in options if qualifier and "," not in o and o[:1].isupper()]
+            if qualifier and bare:
+                # "Boston" for a parameter whose examples read 'Berkeley, CA': the model writes the
+                # qualifier the examples show
+                alternatives = [regex_literal(o) for o in options if o not in bare]
+                alternatives.append(f"(?:{'|'.join(map(regex_literal, bare))}), {qualifier}")
+                return {**narrowed, "pattern": f"^(?:{'|'.join(alternatives)})$"}
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
             unit = next((u for w in name_words(name) if (u := time_unit(w))), None)  # duration_minutes: minutes
@@ -284,7 +294,7 @@ def _claims(node: dict[str, Any], text: Evidence) -> Counter[str | None]:
     for name, child in (node.get("properties") or {}).items():
         if not isinstance(child, dict):
             continue
-        if child.get("type") == "object" and (name in required or _said(name, child, text)):
+        if child.get("type") == "object" and (name in required or speaks_of(name, child, text)):
             claimed.update(_claims(child, text))
         elif name in required:
             claimed[value_kind(name, child)] += 1
@@ -320,7 +330,7 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
     return None
 
 
-def _said(name: str, node: dict[str, Any], text: Evidence) -> bool:
+def speaks_of(name: str, node: dict[str, Any], text: Evidence) -> bool:
     """Whether the text says anything of an optional parameter: its name (any telling word of
     it) or description, a value of its enum, a flag it sets, the items of a typed list."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
@@ -332,7 +342,7 @@ def _said(name: str, node: dict[str, Any], text: Evidence) -> bool:
     kind = _kind(name, node)
     if node.get("type") == "object":
         children = node.get("properties") or {}
-        return any(_said(n, c, text) for n, c in children.items() if isinstance(c, dict))
+        return any(speaks_of(n, c, text) for n, c in children.items() if isinstance(c, dict))
     items = node.get("items")
     if node.get("type") == "array" and isinstance(items, dict):
         # a list of addresses, dates ... the text holds several of

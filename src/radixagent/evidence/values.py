@@ -403,11 +403,29 @@ class Evidence:
 
     @cached_property
     def name_tokens(self) -> list[str]:
-        """Identifiers and capitalised words (past the first): the words that name a thing."""
+        """Identifiers and capitalised words (past the first word of each sentence, which any
+        word may open): the words that name a thing."""
+        raw = self.text.split()
+        openers = {i for i in range(1, len(raw)) if _ENDS_SENTENCE.search(raw[i - 1])} | ({0} if self.opens else set())
         return [
             t for i, t in enumerate(self.tokens)
-            if t and t.split("'")[0] != "I" and (any(c.isdigit() for c in t) or ((i > 0 or not self.opens) and t[:1].isupper()))
+            if t and t.split("'")[0] != "I" and (any(c.isdigit() for c in t) or (i not in openers and t[:1].isupper()))
         ]  # "I" names no thing
+
+    @cached_property
+    def names_whole(self) -> list[str]:
+        """The name tokens, each run of capitalised words written together kept whole: "Quentin
+        Tarantino" is one value, not two."""
+        names = set(self.name_tokens)
+        whole: list[str] = []
+        for match in _CAPITALISED_RUN.finditer(self.text):
+            words = match[0].split(" ")
+            while words and words[0] not in names:
+                words = words[1:]  # "Can Lawrence ...": the sentence's first word names no thing
+            if len(words) > 1 and all(w in names for w in words):
+                whole.append(" ".join(words))
+        inside = {w for run in whole for w in run.split(" ")}
+        return whole + [t for t in self.name_tokens if t not in inside]
 
     @cached_property
     def identifiers(self) -> list[str]:
@@ -424,7 +442,7 @@ class Evidence:
         found = [*self.dates, *self.times, *self.emails, *self.quoted]
         found += [_number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
-        for word in self.name_tokens:
+        for word in self.names_whole:
             if _COMPOUND.fullmatch(word):
                 continue  # "2-day": its number is the value
             if word.lower() not in inside_quotes and not any(word in v for v in found):
@@ -491,6 +509,31 @@ def example_shape(schema: dict[str, Any]) -> str | None:
         # letters as many as the example's; digits any number ("e.g. LH400" fits AF22)
         shape += ("[0-9]+" if cls == "[0-9]" else f"{cls}{{{len(piece)}}}") if cls else re.escape(piece)
     return f"^{shape}$"
+
+
+_QUALIFIED = re.compile(r"\b([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)*), ([A-Z][A-Za-z]*)\b")
+_PLACEHOLDERS = frozenset({"state", "country", "province", "region", "code", "abbr", "abbreviation"})
+
+
+def qualifier_shape(schema: dict[str, Any]) -> str | None:
+    """A pattern for what a parameter's examples write after a name and a comma: "such as
+    'Berkeley, CA' or 'New York, NY'" -> two or three capitals; "'London, UK' or 'Paris,
+    France'" -> a capitalised word. A format's placeholders ("in the format of 'City, State'")
+    are no example. None when the description gives no such example."""
+    if schema.get("type") != "string" or "enum" in schema:
+        return None
+    tails = [m[2] for m in _QUALIFIED.finditer(str(schema.get("description", ""))) if m[2].casefold() not in _PLACEHOLDERS]
+    if not tails:
+        return None
+    return "[A-Z]{2,3}" if all(t.isupper() and 2 <= len(t) <= 3 for t in tails) else "[A-Z][A-Za-z]+"
+
+
+def regex_literal(text: str) -> str:
+    """`text` as a regex matching itself, in the syntax every engine's grammar takes (no escaped space)."""
+    return "".join(f"\\{c}" if c in _REGEX_META else c for c in text)
+
+
+_REGEX_META = frozenset("\\.^$|?*+()[]{}")
 
 
 SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
@@ -603,6 +646,12 @@ def _within(number: float, schema: dict[str, Any]) -> bool:
 _CODE_TAIL = re.compile(r":\s+(\S.*?)\s*$", re.DOTALL)
 """What follows a colon at the end of a request: code to run, when it looks like code."""
 _RANGE = re.compile(r"\b(between\s+\S+(?:\s+\S+)?)\s+and\s+", re.IGNORECASE)
+_APPOSITION = re.compile(r"(\b[A-Z][^\s,]*),(\s+)(?=[A-Z])")
+_ENDS_SENTENCE = re.compile(r"(?:[?!]|(?<![A-Z])(?<![A-Z][a-z])(?<![A-Z][a-z]{2})\.)[\"')\]]*$")
+"""A word that ends a sentence: "done." or "Really?", not "Dr." or "St." (a capitalised
+abbreviation of up to three letters)."""
+_CAPITALISED_RUN = re.compile(r"[A-Z][^\W\d_]*(?:'[^\W\d_]+)?(?: [A-Z][^\W\d_]*(?:'[^\W\d_]+)?)+")
+_LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 
 def _pieces(text: str) -> list[str]:
@@ -612,7 +661,15 @@ def _pieces(text: str) -> list[str]:
     def shield(match: re.Match[str]) -> str:
         return match.group(0).replace(",", "\x00").replace(" ", "\x01")
 
-    shielded = _RANGE.sub(shield, _QUOTED.sub(shield, text))
+    def apposed(match: re.Match[str]) -> str:
+        # a comma between two names with no "and" or "or" after it in its sentence: the second
+        # says more of the first ("Naples, Florida", "Austin, TX, on Monday"), where a list
+        # closes with one ("Paris, Rome and Oslo")
+        rest = match.string[match.end() :]
+        sentence = re.split(r"[.?!;]", rest, maxsplit=1)[0]
+        return match.group(0) if _LIST_CLOSE.search(sentence) else f"{match[1]}\x00{match[2].replace(' ', chr(1))}"
+
+    shielded = _APPOSITION.sub(apposed, _RANGE.sub(shield, _QUOTED.sub(shield, text)))
     depth, chars = 0, []
     for char in shielded:
         depth = depth + 1 if char in "([{" else max(0, depth - 1) if char in ")]}" else depth
@@ -630,7 +687,9 @@ def _spans(text: str, quoted: Iterable[str]) -> list[str]:
     pieces = [p.split() for segment in _QUOTED.sub("\n", text).split("\n") if segment.strip() for p in _pieces(segment)]
     for size in range(MAX_SPAN_WORDS, 0, -1):
         for piece in pieces:
-            out.extend(_runs([w.strip(EDGE) for w in piece], size))
+            # a comma inside a run stays ("Naples, Florida"); other punctuation ends it
+            words = [w.strip(EDGE) + ("," if w.endswith(",") and w.strip(EDGE) else "") for w in piece]
+            out.extend(run.rstrip(",") for run in _runs(words, size))
     return list(dict.fromkeys(out))
 
 
@@ -643,7 +702,7 @@ def _runs(words: list[str], size: int) -> list[str]:
         run = words[start : start + size]
         if not run[0] or not run[-1]:
             continue
-        if any(w.lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
+        if any(w.rstrip(",").lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
             continue
         end = start + size
         if (start > 1 and _capital(words[start - 1]) and _capital(run[0])) or (end < len(words) and _capital(run[-1]) and _capital(words[end])):
@@ -653,7 +712,7 @@ def _runs(words: list[str], size: int) -> list[str]:
 
 
 def _capital(word: str) -> bool:
-    return word[:1].isupper() and word.lower() not in STOP_WORDS
+    return word[:1].isupper() and word.rstrip(",").lower() not in STOP_WORDS
 
 
 def leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:
