@@ -336,6 +336,29 @@ def test_a_name_without_the_qualifier_the_examples_show_gets_one_written() -> No
     assert "Leuven" in narrow_arguments(bare, Evidence.of("Are there buses in Leuven tonight?"))["properties"]["town"]["enum"]
 
 
+def test_words_every_parameter_shares_say_nothing_of_one() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "dish": {"type": "string", "description": "the dish of the recipes"},
+            "cuisine": {"type": "string", "description": "cuisine of the recipes"},
+            "chef": {"type": "string", "description": "chef who wrote the recipes"},
+        },
+        "required": ["dish"],
+    }
+    narrowed = narrow_arguments(schema, Evidence.of("Find recipes for tofu curry"), tool_words=terms("find_recipes"))
+    assert list(narrowed["properties"]) == ["dish"]
+    narrowed = narrow_arguments(schema, Evidence.of("Find recipes for tofu curry by a famous chef"), tool_words=terms("find_recipes"))
+    assert list(narrowed["properties"]) == ["dish", "chef"]
+
+
+def test_a_code_example_after_such_as_makes_codes_of_the_names() -> None:
+    node = {"type": "string", "description": "Two-letter province code, such as 'ON' for Ontario"}
+    schema = {"type": "object", "properties": {"province": node}, "required": ["province"]}
+    assert "BC" in narrow_arguments(schema, Evidence.of("Which holidays are there in British Columbia?"))["properties"]["province"]["enum"]
+    assert "MB" in narrow_arguments(schema, Evidence.of("Which holidays are there in Manitoba?"))["properties"]["province"]["enum"]
+
+
 # --- each strategy end to end, on the real embedded engine -----------------------------------
 
 

@@ -22,6 +22,7 @@ from radixagent.evidence import (
     shared_terms,
     speaks_of,
     terms,
+    untelling_terms,
     value_kind,
 )
 from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
@@ -287,10 +288,11 @@ def _extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first
     parts = evidence.parts
     properties = tool.parameters.get("properties") or {}
     room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
+    untelling = set(terms(tool.name)) | untelling_terms(properties)
     end = first
     while end + 1 < len(parts) and max(_support(parts[end + 1], tools).values(), default=0.0) <= max(0.0, _support(parts[end + 1], tools)[tool.name]):
         span, following = _span(evidence, first, end), parts[end + 1]
-        new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following) and not speaks_of(n, node, span)]
+        new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following, untelling) and not speaks_of(n, node, span, untelling)]
         if len(span.values([tool])) >= room and not new:
             break
         end += 1

@@ -19,8 +19,8 @@ to leave out optional arguments the message says nothing about, and to count the
 Everything here is plain text processing: deterministic, engine-free, a few ms per request.
 """
 
-from radixagent.evidence.narrowing import narrow_arguments, offered_codes, speaks_of, value_kind
+from radixagent.evidence.narrowing import narrow_arguments, offered_codes, speaks_of, untelling_terms, value_kind
 from radixagent.evidence.values import Evidence
 from radixagent.evidence.words import rank_tools, shared_terms, terms, tool_text
 
-__all__ = ["Evidence", "narrow_arguments", "offered_codes", "speaks_of", "value_kind", "rank_tools", "shared_terms", "terms", "tool_text"]
+__all__ = ["Evidence", "narrow_arguments", "offered_codes", "speaks_of", "untelling_terms", "value_kind", "rank_tools", "shared_terms", "terms", "tool_text"]

@@ -86,7 +86,8 @@ class _Narrowing:
             self.single = [_free(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
         claimed = _claims(node, self.whole)
-        said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole)}
+        common = self.tool_words | untelling_terms(properties)
+        said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole, common)}
         spoken = Counter(value_kind(n, properties[n]) for n in said)
         kept: dict[str, Any] = {}
         for name, child in properties.items():
@@ -330,19 +331,31 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
     return None
 
 
-def speaks_of(name: str, node: dict[str, Any], text: Evidence) -> bool:
+def untelling_terms(properties: dict[str, Any]) -> set[str]:
+    """Terms in the descriptions of two or more parameters ("movies" in each parameter of a
+    film search): they tell none of them apart."""
+    seen: Counter[str] = Counter()
+    for node in properties.values():
+        if isinstance(node, dict):
+            seen.update(set(terms(str(node.get("description", "")))))
+    return {t for t, n in seen.items() if n > 1}
+
+
+def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterable[str] = ()) -> bool:
     """Whether the text says anything of an optional parameter: its name (any telling word of
-    it) or description, a value of its enum, a flag it sets, the items of a typed list."""
+    it) or description (a term not in `untelling`: the tool's name, the words every parameter
+    shares), a value of its enum, a flag it sets, the items of a typed list."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
     if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in node.get("enum", []) if isinstance(v, str)):
         return True
-    description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3]
+    skip = set(untelling)
+    description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3 and t not in skip]
     if description and any(t in text.words for t in description):
         return True
     kind = _kind(name, node)
     if node.get("type") == "object":
         children = node.get("properties") or {}
-        return any(speaks_of(n, c, text) for n, c in children.items() if isinstance(c, dict))
+        return any(speaks_of(n, c, text, skip) for n, c in children.items() if isinstance(c, dict))
     items = node.get("items")
     if node.get("type") == "array" and isinstance(items, dict):
         # a list of addresses, dates ... the text holds several of

@@ -207,7 +207,9 @@ class Evidence:
         the words' letters as codes are ("euros" EUR, "US dollars" USD, "Canadian dollars" CAD,
         "Japanese yen" JPY): a word's first letters; the first two of one word and the first of
         the next; or its first letter, one of its consonants and the next word's first letter.
-        A model tells the real one from the rest."""
+        A name ("British Columbia", "Texas") makes codes too: its words' initials, or for one
+        word its first letters, or its first letter and a later consonant (BC, TX, CA). A model
+        tells the real one from the rest."""
         words = [t.casefold() for t in self.tokens]
         out: list[str] = []
         for start in range(len(words)):
@@ -223,6 +225,14 @@ class Evidence:
                 second = run[1]
                 out.append(first[:2] + second[0])
                 out.extend(first[0] + c + second[0] for c in dict.fromkeys(first[1:]) if c not in "aeiou")
+        for name in self.names_whole:
+            parts = name.casefold().split()
+            if len(parts) == size:
+                out.append("".join(p[0] for p in parts))
+            elif len(parts) == 1 and parts[0].isalpha():
+                out.append(parts[0][:size])
+                if size == 2:
+                    out.extend(parts[0][0] + c for c in dict.fromkeys(parts[0][1:]) if c not in "aeiou")
         return [c.upper() for c in dict.fromkeys(out) if len(c) == size and c.isalpha()]
 
     def after_number(self, start: int) -> bool:
@@ -473,7 +483,7 @@ def _number_text(value: float) -> str:
 
 GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
 """Words of parameter names that say little of what the parameter is ("order_id": "order")."""
-_EXAMPLE = re.compile(r"\be\.g\.,?\s+([A-Za-z0-9][\w-]*[A-Za-z0-9])")
+_EXAMPLE = re.compile(r"\b(?:e\.g\.|such as|for example|for instance),?:?\s+['\"]?([A-Za-z0-9][\w-]*[A-Za-z0-9])", re.IGNORECASE)
 
 
 def example_code(schema: dict[str, Any]) -> str | None:
