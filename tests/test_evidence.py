@@ -131,6 +131,29 @@ def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
     assert Evidence.of("Ring Dr. Okafor at noon").name_tokens == ["Dr", "Okafor"]
 
 
+def test_dates_written_with_dots_or_without_a_year() -> None:
+    assert Evidence.of("Book it for 2026.2.9, please").dates == ["2026-02-09"]
+    found = Evidence.of("Is the pool open on the 9th of February or February 11th?")
+    assert (found.dates, found.undated) == ([], ["02-11", "02-09"])
+    # a year the request gives for one date is the others' too; a word of a date names nothing
+    found = Evidence.of("Move the 9th of February meeting to March 2, 2027")
+    assert sorted(found.dates) == ["2027-02-09", "2027-03-02"] and found.values([]) == ["2027-03-02", "2027-02-09"]
+    assert Evidence.of("You may 3 times").undated == []
+
+
+def test_a_date_without_a_year_leaves_the_model_the_year() -> None:
+    schema = {"type": "object", "properties": {"day": {"type": "string", "description": "YYYY-MM-DD"}, "venue": {"type": "string"}}, "required": ["day", "venue"]}
+    narrowed = narrow_arguments(schema, Evidence.of("Is the Aquadrome pool open on the 9th of February?"))["properties"]
+    assert narrowed["day"]["pattern"] == "^[0-9]{4}-(?:02-09)$"
+    assert "9th of February" not in narrowed["venue"]["enum"] and "Aquadrome" in narrowed["venue"]["enum"]
+
+
+def test_a_label_word_is_no_value() -> None:
+    schema = {"type": "object", "properties": {"app": {"type": "string"}, "release": {"type": "string"}}, "required": ["app", "release"]}
+    narrowed = narrow_arguments(schema, Evidence.of("Open the notes for Wombat. Use release number 31."))["properties"]
+    assert narrowed["release"]["enum"] == ["31"]
+
+
 def test_terms_stem_lightly_so_plurals_meet() -> None:
     assert terms("lights balances boxes weekly") == ["light", "balanc", "box", "week"]
     assert terms("balance") == terms("balances")

@@ -261,5 +261,5 @@ def test_after_a_failed_call_the_codes_its_error_lists_are_the_choice() -> None:
 
 
 def test_the_pronoun_i_names_nothing() -> None:
-    assert Evidence.of("What do I have on 2025-01-02, and am I free?").name_tokens == ["2025-01-02"]
+    assert Evidence.of("What do I have with Ines, and am I free?").name_tokens == ["Ines"]
     assert Evidence.of("What do I have on 2025-01-02").values([]) == ["2025-01-02"]

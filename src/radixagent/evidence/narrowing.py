@@ -56,6 +56,7 @@ def narrow_arguments(
 _FROM = frozenset({"from", "origin", "source", "sender"})
 _TO = frozenset({"to", "destination", "target", "into"})
 _GENERIC = GENERIC_NAME_WORDS
+_LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 
@@ -154,6 +155,9 @@ class _Narrowing:
                 return node  # "Translate 'X' into Spanish" names the target only: the source is the model's to write
             if free and self.part.referent is not None and not self.anchored and not _loose_names(self.part):
                 options = [self.part.referent]  # "summarise what you find": what was found
+            if not options and kind == "date" and (undated := self.part.undated or self.whole.undated):
+                # "the 7th of March": the day is the request's, the year the model's to write
+                return {**node, "pattern": f"^[0-9]{{4}}-(?:{'|'.join(undated)})$"}
             if not options and not free and self.part.referent is not None:
                 # "where was the package left?": the id or date it needs is in the result it refers to
                 options = self.strings(Evidence.of(self.part.referent), node, kind, name, taken)
@@ -201,6 +205,8 @@ class _Narrowing:
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
                     continue  # the request's verb; a date or an address belongs to its own parameter
+                if option.split()[0].casefold() in _LABELS or text.overlaps_typed(option):
+                    continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's
             out.append(option)
         return out
 

@@ -25,6 +25,14 @@ _MONTHS = {
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_DOTTED_DATE = re.compile(r"\b(\d{4})[./](\d{1,2})[./](\d{1,2})\b")
+_MONTH_DAY = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.IGNORECASE)
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?![a-z])", re.IGNORECASE)
+_CALENDAR_WORDS = frozenset(
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+"""Words English capitalises that name no thing of their own: a date's, a day's."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.IGNORECASE)
 _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
@@ -59,6 +67,10 @@ class Evidence:
 
     text: str
     dates: list[str] = field(default_factory=list)
+    taken: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    """The characters read as a typed value (a date, a time, an address, a number)."""
+    undated: list[str] = field(default_factory=list)
+    """Days of a month the text gives without a year ("the 7th of March": "03-07")."""
     times: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
@@ -85,7 +97,7 @@ class Evidence:
         found = cls(text=text, words={IRREGULAR.get(w, w) for w in terms(text)})
         bounds = [m.span() for m in re.finditer(r"\S+", text)]
         found.tokens = [text[a:b].strip(EDGE) for a, b in bounds]
-        taken: list[tuple[int, int]] = []  # characters already read as a date, time, address...
+        taken = found.taken  # characters already read as a date, time, address...
         last: list[tuple[int, int]] = []
 
         def take(match: re.Match[str]) -> bool:
@@ -119,6 +131,17 @@ class Evidence:
         for m in _DAY_MONTH_YEAR.finditer(text):
             if take(m) and _valid_date(int(m[3]), _month(m[2]), int(m[1])):
                 add(found.dates, _iso(int(m[3]), _month(m[2]), int(m[1])))
+        for m in _DOTTED_DATE.finditer(text):
+            if _valid_date(int(m[1]), int(m[2]), int(m[3])) and take(m):
+                add(found.dates, _iso(int(m[1]), int(m[2]), int(m[3])))
+        for m, month, day in [*((m, m[1], m[2]) for m in _MONTH_DAY.finditer(text)), *((m, m[2], m[1]) for m in _DAY_MONTH.finditer(text))]:
+            if 0 < int(day) <= 31 and month[:1].isupper() and take(m):  # "I may 5 times" names no month
+                # a year the text gives for another date is this one's too; else it is the model's to write
+                year = int(found.dates[0][:4]) if found.dates else None
+                if year is not None and _valid_date(year, _month(month), int(day)):
+                    add(found.dates, _iso(year, _month(month), int(day)))
+                elif year is None:
+                    add(found.undated, f"{_month(month):02d}-{int(day):02d}")
         for m in _CLOCK.finditer(text):
             if take(m):
                 add(found.times, f"{_hour(int(m[1]), m[3]):02d}:{m[2]}")
@@ -271,6 +294,14 @@ class Evidence:
         floor = schema.get("minLength", 0)
         return list(dict.fromkeys(s for s in pool if floor <= len(s) <= (limit if isinstance(limit, int) else 10**6)))
 
+    def overlaps_typed(self, phrase: str) -> bool:
+        """Whether `phrase`, where the text holds it, runs into a date, a time or an address."""
+        typed = [(s, e) for s, e in self.taken if not _NUMBER.fullmatch(self.text[s:e])]
+        for match in re.finditer(re.escape(phrase), self.text):
+            if any(s < match.end() and match.start() < e for s, e in typed):
+                return True
+        return False
+
     def after_name(self, name: str) -> list[str]:
         """The identifiers and names standing right after a parameter's name written as words:
         "order A-1042" for `order_id`, "tracking number DHL-7731" for `tracking_number`."""
@@ -415,11 +446,16 @@ class Evidence:
     def name_tokens(self) -> list[str]:
         """Identifiers and capitalised words (past the first word of each sentence, which any
         word may open): the words that name a thing."""
-        raw = self.text.split()
+        bounds = [m.span() for m in re.finditer(r"\S+", self.text)]
+        raw = [self.text[a:b] for a, b in bounds]
         openers = {i for i in range(1, len(raw)) if _ENDS_SENTENCE.search(raw[i - 1])} | ({0} if self.opens else set())
+        # a word inside a date or a time is that value's, not a name ("7th" of "the 7th of March")
+        inner = [(a + len(w) - len(w.lstrip(EDGE)), b - len(w) + len(w.rstrip(EDGE))) for (a, b), w in zip(bounds, raw, strict=True)]
+        dated = {i for i, (a, b) in enumerate(inner) if any(s <= a and b <= e and not _NUMBER.fullmatch(self.text[s:e]) for s, e in self.taken)}
         return [
             t for i, t in enumerate(self.tokens)
-            if t and t.split("'")[0] != "I" and (any(c.isdigit() for c in t) or (i not in openers and t[:1].isupper()))
+            if t and i not in dated and t.split("'")[0] != "I" and t.casefold() not in _CALENDAR_WORDS
+            and (any(c.isdigit() for c in t) or (i not in openers and t[:1].isupper()))
         ]  # "I" names no thing
 
     @cached_property
@@ -600,7 +636,8 @@ def _subsequence(letters: str, word: str) -> bool:
 _QUESTION_WORDS = frozenset(
     "what what's whats why how who whom which when where is are does do did can should could would will".split()
 )
-_FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent"}
+_FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent", "number", "no", "id", "#"}
+"""Words that may stand between a parameter's name and its value ("volume of 25", "version number 5")."""
 
 
 def _anchor(token: str, anchors: set[str]) -> bool:
