@@ -338,6 +338,21 @@ async def test_parts_that_hold_no_value_add_no_call() -> None:
     assert [json.loads(c.arguments) for c in result.tool_calls] == [{"directed_by": "Agnes Varda"}]
 
 
+async def test_a_part_giving_the_date_the_call_lacks_continues_it() -> None:
+    forecast = ToolSchema(
+        name="forecast",
+        description="Weather forecast for a city",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}, "date": {"type": "string", "description": "YYYY-MM-DD"}}, "required": ["city"]},
+    )
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    result = await chat.complete(request("Forecast for Lima please, assuming it is 2026-03-02", [forecast], parallel_tool_calls=True))
+    assert [json.loads(c.arguments) for c in result.tool_calls] == [{"city": "Lima", "date": "2026-03-02"}]
+    # a second date is a second call
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    result = await chat.complete(request("Forecast for Lima on 2026-03-02, and for Lima on 2026-03-09", [forecast], parallel_tool_calls=True))
+    assert len(result.tool_calls) == 2
+
+
 async def test_a_city_and_its_region_are_one_call() -> None:
     chat, _ = completer(['{"city": "Tartu, Estonia"}'])
     result = await chat.complete(request("What is the weather in Tartu, Estonia?", [WEATHER], parallel_tool_calls=True))

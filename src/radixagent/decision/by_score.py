@@ -281,22 +281,36 @@ def _part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> 
 
 def _extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first: int) -> int:
     """The last part of the request that the call of `tool` serving part `first` takes its
-    values from. A part after it that names no tool continues the call while the call has
-    required parameters left for its values ("Add 2 and 40"), or when it speaks of a parameter
-    the call's text has not ("starring Lawrence Bender and directed by Quentin Tarantino"); a
-    part that only repeats what the call has ("weather in Paris and London") is a call of its own."""
+    values from. A part after it that names no other tool continues the call while the call
+    has required parameters left for its values ("Add 2 and 40"), or when it speaks of a
+    parameter the call's text has not ("starring Lawrence Bender and directed by Quentin
+    Tarantino") or gives a date, time or number no value of the call's text has ("..., assuming
+    today is April 4th"); a part that only repeats what the call has ("weather in Paris and
+    London") is a call of its own."""
     parts = evidence.parts
     properties = tool.parameters.get("properties") or {}
     room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
     untelling = set(terms(tool.name)) | untelling_terms(properties)
+    others = [t for t in tools if t is not tool]
     end = first
-    while end + 1 < len(parts) and max(_support(parts[end + 1], tools).values(), default=0.0) <= max(0.0, _support(parts[end + 1], tools)[tool.name]):
+    while end + 1 < len(parts):
         span, following = _span(evidence, first, end), parts[end + 1]
+        kinds = {kind for n, node in properties.items() if isinstance(node, dict) and (kind := value_kind(n, node)) in _TYPED}
+        fills = any(following.count(kind) and not span.count(kind) for kind in kinds)
+        support = _support(following, tools)
+        if max(support.values(), default=0.0) > max(0.0, support[tool.name]):
+            # another tool's words or typed values: a part that only fills the call's empty
+            # typed parameters still continues it, unless it names the other tool in two words
+            if not fills or max(shared_terms(following.text, others).values(), default=0) >= STRONG_GROUNDS:
+                break
         new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following, untelling) and not speaks_of(n, node, span, untelling)]
-        if len(span.values([tool])) >= room and not new:
+        if len(span.values([tool])) >= room and not new and not fills:
             break
         end += 1
     return end
+
+
+_TYPED = ("date", "time", "email", "number")
 
 
 def _span(evidence: Evidence, first: int, last: int) -> Evidence:
