@@ -154,6 +154,12 @@ def test_a_label_word_is_no_value() -> None:
     assert narrowed["release"]["enum"] == ["31"]
 
 
+def test_a_name_before_the_parameters_name_beats_a_plain_word_after_it() -> None:
+    schema = {"type": "object", "properties": {"album": {"type": "string"}}, "required": ["album"]}
+    assert "The Velvet Quarry" in narrow_arguments(schema, Evidence.of("I hear The Velvet Quarry album is great."))["properties"]["album"]["enum"]
+    assert "Blue Harbor" in narrow_arguments(schema, Evidence.of("Play the album Blue Harbor now"))["properties"]["album"]["enum"]
+
+
 def test_terms_stem_lightly_so_plurals_meet() -> None:
     assert terms("lights balances boxes weekly") == ["light", "balanc", "box", "week"]
     assert terms("balance") == terms("balances")

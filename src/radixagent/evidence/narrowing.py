@@ -232,6 +232,10 @@ class _Narrowing:
             # "IBAN DE89...", "the Recipes folder"; numbers: "2 adults", "volume 25"
             sides = ("before", "after") if numeric else ("after", "before")
             near = text.anchored(options, own, sides[0]) or text.anchored(options, own, sides[1])
+            if not numeric and near and not any(_named(o) for o in near):
+                # "The Martin Garrix Experience album is great": a name on the other side of the
+                # parameter's name is its value, not the plain word on this side
+                near = [o for o in text.anchored(options, own, sides[1]) if _named(o)] or near
             near = near or text.anchored(options, set(direction), "after")  # "from Munich"
             if near:
                 self.anchored = True
@@ -278,6 +282,11 @@ def _loose_names(text: Evidence) -> list[str]:
     not "French" in "into French"): values of its own, not a reference to an earlier result."""
     folded = [t.casefold() for t in text.tokens]
     return [t for t in text.name_tokens if not any(folded[i - 1] in _FROM | _TO for i, w in enumerate(text.tokens) if w == t and i > 0)]
+
+
+def _named(option: Any) -> bool:
+    """Whether a candidate is a name: capitalised or with digits, not a plain word."""
+    return isinstance(option, str) and (option[:1].isupper() or any(c.isdigit() for c in option))
 
 
 def _free(node: Any) -> bool:
