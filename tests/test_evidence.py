@@ -146,6 +146,9 @@ def test_a_date_without_a_year_leaves_the_model_the_year() -> None:
     narrowed = narrow_arguments(schema, Evidence.of("Is the Aquadrome pool open on the 9th of February?"))["properties"]
     assert narrowed["day"]["pattern"] == "^[0-9]{4}-(?:02-09)$"
     assert "9th of February" not in narrowed["venue"]["enum"] and "Aquadrome" in narrowed["venue"]["enum"]
+    # an address is no date: it stays a value
+    link = {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]}
+    assert "https://example.org/feed-2024.json" in narrow_arguments(link, Evidence.of("Fetch https://example.org/feed-2024.json?"))["properties"]["url"]["enum"]
 
 
 def test_a_label_word_is_no_value() -> None:

@@ -205,7 +205,7 @@ class _Narrowing:
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
                     continue  # the request's verb; a date or an address belongs to its own parameter
-                if option.split()[0].casefold() in _LABELS or text.overlaps_typed(option):
+                if option.split()[0].casefold() in _LABELS or text.runs_into_date(option):
                     continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's
             out.append(option)
         return out

@@ -67,8 +67,8 @@ class Evidence:
 
     text: str
     dates: list[str] = field(default_factory=list)
-    taken: list[tuple[int, int]] = field(default_factory=list, repr=False)
-    """The characters read as a typed value (a date, a time, an address, a number)."""
+    calendar: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    """The characters read as a date or a time."""
     undated: list[str] = field(default_factory=list)
     """Days of a month the text gives without a year ("the 7th of March": "03-07")."""
     times: list[str] = field(default_factory=list)
@@ -97,14 +97,16 @@ class Evidence:
         found = cls(text=text, words={IRREGULAR.get(w, w) for w in terms(text)})
         bounds = [m.span() for m in re.finditer(r"\S+", text)]
         found.tokens = [text[a:b].strip(EDGE) for a, b in bounds]
-        taken = found.taken  # characters already read as a date, time, address...
+        taken: list[tuple[int, int]] = []  # characters already read as a date, time, address...
         last: list[tuple[int, int]] = []
 
-        def take(match: re.Match[str]) -> bool:
+        def take(match: re.Match[str], calendar: bool = False) -> bool:
             start, end = match.span()
             if any(s < end and start < e for s, e in taken):
                 return False
             taken.append((start, end))
+            if calendar:
+                found.calendar.append((start, end))
             first = next((i for i, (a, b) in enumerate(bounds) if b > start), 0)
             final = max((i for i, (a, b) in enumerate(bounds) if a < end), default=first)
             last[:] = [(first, final + 1)]
@@ -123,19 +125,19 @@ class Evidence:
         for m in _URL.finditer(text):
             take(m)
         for m in _ISO_DATE.finditer(text):
-            if take(m) and _valid_date(int(m[1]), int(m[2]), int(m[3])):
+            if take(m, calendar=True) and _valid_date(int(m[1]), int(m[2]), int(m[3])):
                 add(found.dates, m.group(0))
         for m in _MONTH_DAY_YEAR.finditer(text):
-            if take(m) and _valid_date(int(m[3]), _month(m[1]), int(m[2])):
+            if take(m, calendar=True) and _valid_date(int(m[3]), _month(m[1]), int(m[2])):
                 add(found.dates, _iso(int(m[3]), _month(m[1]), int(m[2])))
         for m in _DAY_MONTH_YEAR.finditer(text):
-            if take(m) and _valid_date(int(m[3]), _month(m[2]), int(m[1])):
+            if take(m, calendar=True) and _valid_date(int(m[3]), _month(m[2]), int(m[1])):
                 add(found.dates, _iso(int(m[3]), _month(m[2]), int(m[1])))
         for m in _DOTTED_DATE.finditer(text):
-            if _valid_date(int(m[1]), int(m[2]), int(m[3])) and take(m):
+            if _valid_date(int(m[1]), int(m[2]), int(m[3])) and take(m, calendar=True):
                 add(found.dates, _iso(int(m[1]), int(m[2]), int(m[3])))
         for m, month, day in [*((m, m[1], m[2]) for m in _MONTH_DAY.finditer(text)), *((m, m[2], m[1]) for m in _DAY_MONTH.finditer(text))]:
-            if 0 < int(day) <= 31 and month[:1].isupper() and take(m):  # "I may 5 times" names no month
+            if 0 < int(day) <= 31 and month[:1].isupper() and take(m, calendar=True):  # "I may 5 times" names no month
                 # a year the text gives for another date is this one's too; else it is the model's to write
                 year = int(found.dates[0][:4]) if found.dates else None
                 if year is not None and _valid_date(year, _month(month), int(day)):
@@ -143,13 +145,13 @@ class Evidence:
                 elif year is None:
                     add(found.undated, f"{_month(month):02d}-{int(day):02d}")
         for m in _CLOCK.finditer(text):
-            if take(m):
+            if take(m, calendar=True):
                 add(found.times, f"{_hour(int(m[1]), m[3]):02d}:{m[2]}")
         for m in _MERIDIEM.finditer(text):
-            if take(m):
+            if take(m, calendar=True):
                 add(found.times, f"{_hour(int(m[1]), m[2]):02d}:00")
         for m in re.finditer(r"\bnoon\b", text, re.IGNORECASE):
-            if take(m):
+            if take(m, calendar=True):
                 add(found.times, "12:00")
         for m in _SCALED.finditer(text):
             if take(m):
@@ -294,11 +296,10 @@ class Evidence:
         floor = schema.get("minLength", 0)
         return list(dict.fromkeys(s for s in pool if floor <= len(s) <= (limit if isinstance(limit, int) else 10**6)))
 
-    def overlaps_typed(self, phrase: str) -> bool:
-        """Whether `phrase`, where the text holds it, runs into a date, a time or an address."""
-        typed = [(s, e) for s, e in self.taken if not _NUMBER.fullmatch(self.text[s:e])]
+    def runs_into_date(self, phrase: str) -> bool:
+        """Whether `phrase`, where the text holds it, runs into a date or a time."""
         for match in re.finditer(re.escape(phrase), self.text):
-            if any(s < match.end() and match.start() < e for s, e in typed):
+            if any(s < match.end() and match.start() < e for s, e in self.calendar):
                 return True
         return False
 
@@ -451,7 +452,7 @@ class Evidence:
         openers = {i for i in range(1, len(raw)) if _ENDS_SENTENCE.search(raw[i - 1])} | ({0} if self.opens else set())
         # a word inside a date or a time is that value's, not a name ("7th" of "the 7th of March")
         inner = [(a + len(w) - len(w.lstrip(EDGE)), b - len(w) + len(w.rstrip(EDGE))) for (a, b), w in zip(bounds, raw, strict=True)]
-        dated = {i for i, (a, b) in enumerate(inner) if any(s <= a and b <= e and not _NUMBER.fullmatch(self.text[s:e]) for s, e in self.taken)}
+        dated = {i for i, (a, b) in enumerate(inner) if any(s <= a and b <= e for s, e in self.calendar)}
         return [
             t for i, t in enumerate(self.tokens)
             if t and i not in dated and t.split("'")[0] != "I" and t.casefold() not in _CALENDAR_WORDS
