@@ -753,14 +753,18 @@ def _runs(words: list[str], size: int) -> list[str]:
         if any(w.rstrip(",").lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
             continue
         end = start + size
-        if (start > 1 and _capital(words[start - 1]) and _capital(run[0])) or (end < len(words) and _capital(run[-1]) and _capital(words[end])):
+        # a comma ends a name ("Lena Hoffmann, IBAN DE89...")
+        if (start > 1 and _capital(words[start - 1]) and not words[start - 1].endswith(",") and _capital(run[0])) or (
+            end < len(words) and _capital(run[-1]) and not run[-1].endswith(",") and _capital(words[end])
+        ):
             continue
         out.append(" ".join(run))
     return out
 
 
 def _capital(word: str) -> bool:
-    return word[:1].isupper() and word.rstrip(",").lower() not in STOP_WORDS
+    """A capitalised word of a name (an id with digits is a value of its own)."""
+    return word[:1].isupper() and word.rstrip(",").lower() not in STOP_WORDS and not any(c.isdigit() for c in word)
 
 
 def leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:
