@@ -378,6 +378,10 @@ def test_a_name_without_the_qualifier_the_examples_show_gets_one_written() -> No
     # a request that writes the qualifier keeps its own
     offered = narrow_arguments(schema, Evidence.of("Are there buses in Leuven, Flanders tonight?"))["properties"]["town"]["enum"]
     assert "Leuven, Flanders" in offered and "Leuven" not in offered
+    # a name that ends in a qualifier of the examples' shape has one
+    pattern = narrow_arguments(schema, Evidence.of("Are there buses in Leuven BE tonight?"))["properties"]["town"]["pattern"]
+    assert jsonschema.Draft202012Validator({"pattern": pattern}).is_valid("Leuven BE")
+    assert not jsonschema.Draft202012Validator({"pattern": pattern}).is_valid("Leuven BE, FR")
     # a format's placeholders are no example
     bare = {"type": "object", "properties": {"town": {"type": "string", "description": "in the format 'Town, Province'"}}, "required": ["town"]}
     assert "Leuven" in narrow_arguments(bare, Evidence.of("Are there buses in Leuven tonight?"))["properties"]["town"]["enum"]

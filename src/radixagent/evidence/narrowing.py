@@ -175,7 +175,12 @@ class _Narrowing:
                 return node
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             qualifier = qualifier_shape(node) if free else None
-            bare = [o for o in options if qualifier and "," not in o and all(w[:1].isupper() for w in o.split())]
+            # a name with no qualifier yet: "St Helena CA" ends in one of the examples' shape already,
+            # and "CA" alone is one
+            bare = [
+                o for o in options
+                if qualifier and "," not in o and all(w[:1].isupper() for w in o.split()) and not re.fullmatch(qualifier, o.split()[-1])
+            ]
             if qualifier and bare:
                 # "Leuven, Flanders" in the request: its own qualifier, not one the model writes
                 options = [o for o in options if o not in bare or not any(q.startswith(f"{o},") or q.endswith(f", {o}") for q in options)]
