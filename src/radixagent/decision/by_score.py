@@ -26,7 +26,7 @@ from radixagent.evidence import (
     value_kind,
 )
 from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
-from radixagent.evidence.words import CAMEL, stem
+from radixagent.evidence.words import name_words, stem
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolCallRecord, ToolSchema
 
@@ -401,7 +401,7 @@ def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
 def _names_a_tool(evidence: Evidence, tools: list[ToolSchema]) -> bool:
     """Whether the request holds a telling word of a tool's name ("What is the version?" for
     `get_version`): a question in its words may be a question for that tool."""
-    return any(w in evidence.words for t in tools for w in terms(CAMEL.sub(" ", t.name.replace("_", " ").replace(".", " "))) if len(w) > 3 and w not in _NAME_VERBS)
+    return any(w in evidence.words for t in tools for w in terms(" ".join(name_words(t.name))) if len(w) > 3 and w not in _NAME_VERBS)
 
 
 _NAME_VERBS = frozenset(terms("get set list find search create update delete fetch retrieve make check lookup"))
