@@ -553,14 +553,3 @@ def test_abstaining_weighs_the_words_and_the_noisy_channel() -> None:
     assert _abstains(True, 6.0, settings)
     off = DecisionSettings(question_margin=None, tool_margin=None)
     assert _abstains(True, 12.0, off) and not _abstains(False, -30.0, off)
-
-
-async def test_a_question_in_a_tools_own_words_may_be_for_the_tool() -> None:
-    tide = ToolSchema(name="get_tide_height", description="Tide level at a harbour now", parameters={"type": "object", "properties": {}})
-    # "tide" names the tool: the question goes on to the likelihoods (here the scripted engine's pick)
-    chat, _ = completer([" get_tide_height", "{}"])
-    result = await chat.complete(request("What is the tide height?", [tide, WEATHER]))
-    assert [c.name for c in result.tool_calls] == ["get_tide_height"]
-    chat, _ = completer(["Refraction of sunlight."])
-    result = await chat.complete(request("Why do rainbows appear after a storm?", [tide, WEATHER]))
-    assert result.content == "Refraction of sunlight." and not result.tool_calls

@@ -26,7 +26,7 @@ from radixagent.evidence import (
     value_kind,
 )
 from radixagent.evidence.values import GENERIC_NAME_WORDS, example_shape, leaves
-from radixagent.evidence.words import name_words, stem
+from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolCallRecord, ToolSchema
 
@@ -164,7 +164,7 @@ async def decide_by_score(
         if options and evidence is not None and settings.abstain_below is not None:
             grounds = _grounds(evidence, tools)
             lexical = grounds < settings.abstain_below
-            world = evidence.asks_about_the_world() and not _names_a_tool(evidence, tools)
+            world = evidence.asks_about_the_world()
             # a request sharing two terms with one tool is meant for it, however likely it reads as a
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and grounds < STRONG_GROUNDS
@@ -396,16 +396,6 @@ def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
         if (kind or node.get("pattern") or example_shape(node)) and not evidence.strings_for(node, kind) and not evidence.after_name(name):
             out.append(name)
     return out
-
-
-def _names_a_tool(evidence: Evidence, tools: list[ToolSchema]) -> bool:
-    """Whether the request holds a telling word of a tool's name ("What is the version?" for
-    `get_version`): a question in its words may be a question for that tool."""
-    return any(w in evidence.words for t in tools for w in terms(" ".join(name_words(t.name))) if len(w) > 3 and w not in _NAME_VERBS)
-
-
-_NAME_VERBS = frozenset(terms("get set list find search create update delete fetch retrieve make check lookup"))
-"""Words of tool names that say what it does to a thing, not which thing: a question names the thing."""
 
 
 def _grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
