@@ -191,8 +191,8 @@ def test_a_refused_value_is_written_again_among_the_values_the_error_offers() ->
 
 
 def test_a_later_part_offers_its_clear_best_tool_alone() -> None:
-    from radixagent.decision.by_score import named_tools
     from radixagent.evidence import Evidence
+    from radixagent.evidence.parts import named_tools
 
     agent, _ = agent_with([])
     tools = agent.tool_manager.schemas()

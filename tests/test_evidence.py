@@ -547,7 +547,7 @@ def test_abstaining_weighs_the_words_and_the_noisy_channel() -> None:
     settings = DecisionSettings(question_margin=2.0, tool_margin=10.0)
     assert _abstains(True, None, settings) and not _abstains(False, None, settings)  # the words alone
     assert _abstains(False, -3.0, settings)  # far likelier as a question to an assistant than for any tool
-    assert not _abstains(False, -3.0, settings, grounds=2)  # unless it shares two terms with a tool
+    assert not _abstains(False, -3.0, settings, shared=2)  # unless it shares two terms with a tool
     assert not _abstains(False, -1.0, settings)
     assert not _abstains(True, 12.0, settings)  # no shared word, but the tool explains it far better
     assert _abstains(True, 6.0, settings)

@@ -9,8 +9,9 @@ from typing import Any
 
 import jsonschema
 
-from radixagent.decision.by_score import _support, later_part
+from radixagent.decision.later_steps import later_part
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
+from radixagent.evidence.support import support
 from radixagent.evidence.values import example_shape
 from radixagent.schemas import ToolCallRecord, ToolSchema
 
@@ -88,8 +89,8 @@ def test_a_unit_written_in_full_names_its_code_where_a_unit_stands() -> None:
 
 
 def test_a_code_written_in_full_is_evidence_for_the_tool_that_takes_it() -> None:
-    support = _support(Evidence.of("How fast is 30 knots in miles per hour?"), [VOLUME, SPEED])
-    assert support["convert_speed"] > support["convert_volume"]
+    points = support(Evidence.of("How fast is 30 knots in miles per hour?"), [VOLUME, SPEED])
+    assert points["convert_speed"] > points["convert_volume"]
     # no word of the request meets the volume tool's words; its units still point to it (a
     # unit spelled as its code, "cups", meets the tool's words already)
     assert Evidence.of("How many millilitres are in 2 gallons?").typed_matches(VOLUME) == 2
@@ -116,8 +117,8 @@ def test_an_example_in_the_description_gives_the_shape_of_an_id_or_code() -> Non
     assert found.strings_for(TICKET.parameters["properties"]["ticket_id"]) == ["PQ-1180"]
     assert found.strings_for(PARCEL.parameters["properties"]["consignment_number"]) == ["12-AB-3456"]
     # the request's id fits one tool's parameter and not the other's
-    support = _support(Evidence.of("What is going on with PQ-1180?"), [TICKET, PARCEL])
-    assert support["get_ticket"] > 0 > support["locate_parcel"]
+    points = support(Evidence.of("What is going on with PQ-1180?"), [TICKET, PARCEL])
+    assert points["get_ticket"] > 0 > points["locate_parcel"]
 
 
 def test_a_code_the_request_does_not_write_is_generated_in_the_codes_shape() -> None:
@@ -209,8 +210,8 @@ TIMER = ToolSchema(
 def test_the_tool_that_gives_a_missing_input_comes_first() -> None:
     # "arrive" points to check_in_status, which needs a confirmation code the request lacks;
     # get_booking says it gives one
-    support = _support(Evidence.of("When does booking B-2002 arrive?"), [BOOKING, CHECK_IN])
-    assert support["get_booking"] > support["check_in_status"]
+    points = support(Evidence.of("When does booking B-2002 arrive?"), [BOOKING, CHECK_IN])
+    assert points["get_booking"] > points["check_in_status"]
 
 
 def test_a_number_a_tool_needs_and_the_request_lacks_counts_against_it() -> None:

@@ -49,7 +49,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from radixagent.decision.by_schema import decide_by_schema, decision_schema
-from radixagent.decision.by_score import continued, decide_by_score, follow_up, later_part, named_tools, unserved_parts
+from radixagent.decision.by_score import decide_by_score
+from radixagent.decision.later_steps import decide_later_step, unserved_parts
 from radixagent.decision.protocol import protocol_text
 from radixagent.decision.settings import Decision, DecisionSettings, DecisionStrategy
 from radixagent.evidence import Evidence
@@ -86,22 +87,6 @@ async def decide(
     if settings.strategy is DecisionStrategy.SCHEMA:
         return await decide_by_schema(transcript, tools, settings, answer_schema, require_tool)
     evidence = Evidence.of(request) if request and request.strip() and settings.uses_evidence else None
-    failed = {r.tool: r.error or "" for r in done if r.error is not None}
     if evidence is not None and done:
-        pending = unserved_parts(evidence, tools, done)
-        if not pending:
-            # the observations hold what was asked, unless the last one is the input of a tool
-            # the request points to (an order's tracking number, to track the package)
-            chained = follow_up(evidence, tools, done)
-            if chained is not None:
-                return await decide_by_score(transcript, [chained[0]], settings, answer_schema, True, chained[1], failed)
-            return await decide_by_score(transcript, [], settings.model_copy(update={"allow_ask": False}), answer_schema, False, None)
-        whole, evidence = evidence, later_part(pending[0], tools, done)  # the parts left, in order
-        tool = continued(evidence, tools, done)
-        if tool is not None:  # "... and Seoul": the same tool again
-            return await decide_by_score(transcript, [tool], settings, answer_schema, True, evidence, failed, whole)
-        named = named_tools(evidence, tools)
-        if named:  # the part names its tools: one of them serves it (left alone, the model repeats its last call)
-            return await decide_by_score(transcript, named, settings, answer_schema, True, evidence, failed, whole)
-        return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence, failed, whole)
-    return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence, failed)
+        return await decide_later_step(transcript, tools, settings, answer_schema, require_tool, evidence, done)
+    return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence)

@@ -1,0 +1,96 @@
+"""Which parts of a request one call serves: "Add 2 and 40" is one call over two parts,
+"the weather in Paris and London" two calls of one part each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from radixagent.evidence.narrowing import speaks_of, untelling_terms, value_kind
+from radixagent.evidence.support import STRONG_GROUNDS, support
+from radixagent.evidence.values import Evidence
+from radixagent.evidence.words import rank_tools, shared_terms, terms
+from radixagent.schemas import ToolSchema
+
+
+def part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> Evidence:
+    """The coordinated part of the request with the most evidence for `tool` ("Search the
+    documents for X" of "Search the documents for X and summarise what you find"), with the
+    parts after it that continue the same call, or the whole request when no part has any."""
+    if len(evidence.parts) < 2:
+        return evidence
+    points = [support(part, tools)[tool.name] for part in evidence.parts]
+    best = max(range(len(points)), key=points.__getitem__)
+    if points[best] <= 0:
+        return evidence
+    return span(evidence, best, extent(tool, evidence, tools, best))
+
+
+def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first: int) -> int:
+    """The last part of the request that the call of `tool` serving part `first` takes its
+    values from. A part after it that names no other tool continues the call while the call
+    has required parameters left for its values ("Add 2 and 40"), or when it speaks of a
+    parameter the call's text has not ("starring Lawrence Bender and directed by Quentin
+    Tarantino") or gives a date, time or number no value of the call's text has ("..., assuming
+    today is April 4th"); a part that only repeats what the call has ("weather in Paris and
+    London") is a call of its own."""
+    parts = evidence.parts
+    properties = tool.parameters.get("properties") or {}
+    room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
+    untelling = set(terms(tool.name)) | untelling_terms(properties)
+    others = [t for t in tools if t is not tool]
+    end = first
+    while end + 1 < len(parts):
+        served, following = span(evidence, first, end), parts[end + 1]
+        kinds = {kind for n, node in properties.items() if isinstance(node, dict) and (kind := value_kind(n, node)) in _TYPED}
+        fills = any(following.count(kind) and not served.count(kind) for kind in kinds)
+        points = support(following, tools)
+        if max(points.values(), default=0.0) > max(0.0, points[tool.name]):
+            # another tool's words or typed values: a part that only fills the call's empty
+            # typed parameters still continues it, unless it names the other tool in two words
+            if not fills or max(shared_terms(following.text, others).values(), default=0) >= STRONG_GROUNDS:
+                break
+        new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following, untelling) and not speaks_of(n, node, served, untelling)]
+        if len(served.values([tool])) >= room and not new and not fills:
+            break
+        end += 1
+    return end
+
+
+_TYPED = ("date", "time", "email", "number")
+
+
+def span(evidence: Evidence, first: int, last: int) -> Evidence:
+    """The request's text from its part `first` through its part `last`, as evidence."""
+    if first == last:
+        return evidence.parts[first]
+    text, start = evidence.text, 0
+    bounds = []
+    for part in evidence.parts[: last + 1]:
+        at = text.find(part.text.strip(), start)
+        bounds.append((at, at + len(part.text.strip())))
+        start = bounds[-1][1]
+    return Evidence.of(text[bounds[first][0] : bounds[last][1]])
+
+
+def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]:
+    """The tools a part of the request has evidence for; those its first word (the verb of an
+    instruction) names, when it names any: "translate the summary" names the summary's tool
+    too, but asks for a translation."""
+    points = support(evidence, tools)
+    named = [t for t in tools if points[t.name] > 0]
+    verb = rank_tools(evidence.tokens[0], named) if evidence.tokens and len(named) > 1 else {}
+    named = [t for t in named if verb.get(t.name, 0.0) > 0] or named
+    # one far ahead of the rest is the one: after a call the model favours repeating it by more
+    # than any prior ("when am I free for 30 minutes that day?" after listing that day's events)
+    best = max((points[t.name] for t in named), default=0.0)
+    return [t for t in named if points[t.name] > best - CLEAR_LEAD]
+
+
+CLEAR_LEAD = 1.0
+"""How far (in evidence points, each worth `evidence_weight` nats) a later part's best tool must
+lead the others to be offered alone."""
+
+
+def _required(tool: ToolSchema) -> list[dict[str, Any]]:
+    properties = tool.parameters.get("properties") or {}
+    return [node for name in tool.parameters.get("required") or [] if isinstance(node := properties.get(name), dict)]

@@ -1,0 +1,93 @@
+"""How strongly a request, or one part of it, points to each tool: the evidence that ranks the
+tools before the model chooses, and that tells a request meant for a tool from one that is not."""
+
+from __future__ import annotations
+
+from radixagent.evidence.narrowing import value_kind
+from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
+from radixagent.evidence.words import rank_tools, shared_terms, terms
+from radixagent.schemas import ToolSchema
+
+STRONG_GROUNDS = 2
+"""Terms (and typed values) a request shares with one tool past which the noisy channel no
+longer turns it away as a question to an assistant."""
+
+
+def support(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
+    """Each tool's evidence in the request, to rank the tools: BM25 over its words, plus half a
+    point for each of its typed parameters (a date pattern, an e-mail format ...) the request
+    has a value for. Remembered for the same evidence and tool objects: a step asks it of the
+    request and of each part several times, and every step of a run asks again."""
+    key = (id(evidence), evidence.opens, evidence.referent, *map(id, tools))
+    known = _SUPPORTED.get(key)
+    if known is None:
+        # the entry holds the objects themselves, so their ids are not reused while it lives
+        known = _SUPPORTED[key] = (evidence, tuple(tools), _supported(evidence, tools))
+        if len(_SUPPORTED) > _SUPPORTED_MAX:
+            del _SUPPORTED[next(iter(_SUPPORTED))]
+    return dict(known[2])
+
+
+_SUPPORTED: dict[tuple[object, ...], tuple[Evidence, tuple[ToolSchema, ...], dict[str, float]]] = {}
+_SUPPORTED_MAX = 256
+
+
+def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
+    lexical = rank_tools(evidence.text, tools)
+    codes = _codes(tools)
+    found = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t)) for t in tools}
+    # a tool the words point to that lacks an input the request does not hold ("When will order
+    # A-1042 arrive?" names no tracking number): the tools that say they give it come first
+    for tool in tools:
+        if lexical.get(tool.name, 0.0) <= 0:
+            continue
+        for name in _missing(evidence, tool):
+            wanted = {w for w in terms(name.replace("_", " ")) if w not in GENERIC_NAME_WORDS}
+            for other in tools:
+                if other is not tool and wanted and wanted <= set(terms(other.description)):
+                    found[other.name] += lexical[tool.name]
+    return found
+
+
+def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
+    """The tool's parameters that hold a date, a time or an address by their name or
+    description only (no format or pattern: `typed_matches` counts those) and find one here."""
+    count = 0
+    for name, node in (tool.parameters.get("properties") or {}).items():
+        if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
+            kind = value_kind(name, node)
+            if kind in ("date", "time", "email") and evidence.strings_for(node, kind):
+                count += 1
+    return count
+
+
+def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
+    """The required parameters of `tool` with a shape (a date, an id like its example) or a
+    number that the request has no value for."""
+    properties = tool.parameters.get("properties") or {}
+    out = []
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if not isinstance(node, dict) or "enum" in node:
+            continue
+        if node.get("type") in ("integer", "number"):
+            if not evidence.numbers_for(node):
+                out.append(name)
+            continue
+        kind = value_kind(name, node)
+        if (kind or node.get("pattern") or example_shape(node)) and not evidence.strings_for(node, kind) and not evidence.after_name(name):
+            out.append(name)
+    return out
+
+
+def grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
+    """Whether the request is meant for any tool at all: the most terms it shares with one tool
+    (not BM25, whose weights are relative to the tool set), plus that tool's typed matches."""
+    shared = shared_terms(evidence.text, tools)
+    codes = _codes(tools)
+    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) for t in tools)
+
+
+def _codes(tools: list[ToolSchema]) -> list[str]:
+    """Every tool's short enum values: codes a request may write in full, each naming one tool."""
+    return [v for t in tools for node in leaves(t.parameters) for v in node.get("enum", []) if isinstance(v, str) and len(v) <= 4]
