@@ -438,3 +438,24 @@ def test_code_has_no_privileges(runner: CodeRunner) -> None:
     )
     # no capabilities, no_new_privs; user namespaces are off (their count is capped at 0: ENOSPC)
     assert output.splitlines() == ["0000000000000000 0000000000000000 1", "-1 No space left on device"]
+
+
+def test_code_runs_as_a_notebook_cell(runner: CodeRunner) -> None:
+    # the value of a last bare expression is printed; nothing else is
+    assert run(runner, "6 * 7") == "42\n"
+    assert run(runner, "word = 'ab'\nword * 2") == "'abab'\n"
+    assert run(runner, "print('once')") == "once\n"  # print's None is not shown
+    assert run(runner, "items = []\nitems.append(1)") == ""
+    assert run(runner, "for n in range(2):\n    n") == ""  # only a top-level last expression
+    assert run(runner, "import sys\nprint(__name__, sys.argv == [__file__])") == "__main__ True\n"
+
+
+def test_errors_read_as_the_script_s_own(runner: CodeRunner) -> None:
+    failed = runner.run("def half(n):\n    return n / 0\n\nhalf(4)")
+    assert failed.exit_code == 1
+    assert failed.output.startswith("Traceback (most recent call last):\n  File \"/tmp/main.py\", line 4")
+    assert failed.output.endswith("ZeroDivisionError: division by zero\n") and "<string>" not in failed.output
+    broken = runner.run("total = (1 +")
+    assert broken.exit_code == 1 and broken.output.startswith('  File "/tmp/main.py", line 1')
+    assert "SyntaxError" in broken.output and "Traceback" not in broken.output
+    assert runner.run("import sys\nsys.exit(3)").exit_code == 3

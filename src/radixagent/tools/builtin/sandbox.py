@@ -72,8 +72,36 @@ _LAUNCHER = (
     "import os, resource, sys\n"
     "n = int(sys.argv[1])\n"
     "resource.setrlimit(resource.RLIMIT_NPROC, (n, n))\n"
-    "os.execv(sys.executable, [sys.executable, '-I', '-u', sys.argv[2]])\n"
+    "os.execv(sys.executable, [sys.executable, '-I', '-u', '-c', sys.argv[3], sys.argv[2]])\n"
 )
+
+# Runs the script as a notebook cell runs: as `__main__`, with the value of a last bare
+# expression printed ("17 * 23" shows 391), since a model's code often ends with the value it
+# wants to see. Tracebacks show the script's frames only; `sys.exit` keeps its status.
+_CELL = """\
+import ast, sys, traceback
+path = sys.argv[1]
+sys.argv = [path]
+namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+try:
+    with open(path, "rb") as script:
+        tree = ast.parse(script.read(), path)
+except Exception as error:  # a syntax error, a null byte, nesting too deep to parse
+    sys.stderr.write("".join(traceback.format_exception_only(type(error), error)))
+    sys.exit(1)
+last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+try:
+    exec(compile(tree, path, "exec"), namespace)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), path, "eval"), namespace)
+        if value is not None:
+            print(repr(value))
+except SystemExit:
+    raise
+except BaseException as error:
+    traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+    sys.exit(1)
+"""
 
 
 @dataclass(frozen=True)
@@ -195,7 +223,7 @@ class Sandbox:
                 "--remount-ro", "/dev",
                 "--remount-ro", "/",
                 "--chdir", "/tmp",
-                self.python, "-I", "-S", "-c", _LAUNCHER, str(limits.max_processes), SCRIPT_PATH,
+                self.python, "-I", "-S", "-c", _LAUNCHER, str(limits.max_processes), SCRIPT_PATH, _CELL,
             ]  # fmt: skip
             switch_user = os.geteuid() == 0
             uid = _sandbox_uid() if switch_user else None
