@@ -6,6 +6,7 @@ from its own part."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from radixagent import Agent
 from radixagent.decision import DecisionSettings
 from radixagent.engine import ScriptedEngine
+from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.errors import ConstraintError
 
 LEXICAL = DecisionSettings(question_margin=None, tool_margin=None)
@@ -198,3 +200,56 @@ def test_a_later_part_offers_its_clear_best_tool_alone() -> None:
     tools = agent.tool_manager.schemas()
     # "payment", "clears" and the verb "check" point to check_payment far more than "invoice" does
     assert [t.name for t in named_tools(Evidence.of("check when the invoice payment clears"), tools)] == ["check_payment"]
+
+
+# --- a later part no word ties to a tool: the model's noisy channel, on the real embedded engine ---
+
+
+@pytest.fixture(scope="module")
+async def engine() -> AsyncIterator[EmbeddedEngine]:
+    eng = EmbeddedEngine(context_size=4096, slots=1, threads=2)
+    await eng.start()
+    yield eng
+    await eng.aclose()
+
+
+def review_agent(engine: EmbeddedEngine) -> Agent:
+    """Tools described in Korean only, as the tutorial's are: no word of an English request meets them."""
+    agent = Agent(engine, decision=DecisionSettings(answer_tokens=24, argument_tokens=64))
+
+    @agent.tool
+    def find_reviews(product: str) -> str:
+        """상품 리뷰를 검색한다"""
+        return f"3 reviews of {product}: 'Boils fast, love it.' 'Great value.' 'Quiet and pretty.'"
+
+    @agent.tool
+    def judge_mood(text: str) -> str:
+        """글의 기분이 긍정인지 부정인지 판정한다"""
+        return "positive"
+
+    @agent.tool
+    def make_shorter(text: str) -> str:
+        """글을 짧게 줄인다"""
+        return text[:40]
+
+    @agent.tool
+    def to_language(text: str) -> str:
+        """글을 다른 언어로 옮긴다"""
+        return text
+
+    return agent
+
+
+async def test_a_later_part_no_word_ties_to_a_tool_goes_to_the_tool_the_model_finds_it_for(engine: EmbeddedEngine) -> None:
+    agent = review_agent(engine)
+    response = await agent.run("Find the reviews for the Zephyr kettle and tell me if they sound happy or unhappy.")
+    assert [c.tool for c in response.tool_calls] == ["find_reviews", "judge_mood"], response.tool_calls
+    # the part points back to what was found: the reviews are the mood tool's input
+    assert "Boils fast" in response.tool_calls[1].arguments["text"]
+    # a part that only asks to see what was found asks for no further tool
+    shown = await agent.run("Find the reviews for the Zephyr kettle and show me the results.")
+    assert [c.tool for c in shown.tool_calls] == ["find_reviews"], shown.tool_calls
+    # off, the first call serves the request
+    agent.decision = agent.decision.model_copy(update={"channel_lead": None})
+    plain = await agent.run("Find the reviews for the Aurora toaster and tell me whether people are pleased or angry.")
+    assert [c.tool for c in plain.tool_calls] == ["find_reviews"], plain.tool_calls

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from radixagent.decision.arguments import write_call
+from radixagent.decision.channel import noisy_channel
 from radixagent.decision.protocol import ANSWER, ASK, RUN
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
@@ -34,7 +35,7 @@ async def decide_by_score(
     prior = {name: settings.evidence_weight * value for name, value in points.items()}
     margin: float | None = None
     if evidence is not None and settings.channel_weight > 0 and len(tools) > 1:
-        channel, question = await _noisy_channel(transcript, evidence.text, tools)
+        channel, question = await noisy_channel(transcript, evidence.text, tools)
         best = max(channel.values())
         margin = best - question
         prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
@@ -52,7 +53,7 @@ async def decide_by_score(
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and shared < STRONG_GROUNDS
             if margin is None and not world and (asking or (lexical and settings.tool_margin is not None)):
-                channel, question = await _noisy_channel(transcript, evidence.text, tools)
+                channel, question = await noisy_channel(transcript, evidence.text, tools)
                 margin = max(channel.values()) - question
             if world or _abstains(lexical, margin, settings, shared):
                 options = [ANSWER]
@@ -114,23 +115,8 @@ async def _calls_until_run(
     return False
 
 
-QUESTION_PROMPT = "A question a user asks a chat assistant:"
 QUESTION_MARKS = ("?", "？", "؟")
 """What a question back to the user ends with, in the scripts that mark one."""
-
-
-async def _noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> tuple[dict[str, float], float]:
-    """Each tool's log-probability of the request given the tool ("noisy channel"), and the
-    request's log-probability as a question to a chat assistant. The request is scored after
-    each tool's name and description, so a terse description, or one in another language than
-    the request, still tells the tools apart. Each prompt is its own, and cached across requests."""
-    totals = {}
-    for tool in tools:
-        prefix = f"Tool {tool.name}: {tool.description}\nA request a user sends to the tool {tool.name}:"
-        result = await transcript.score_beside(prefix, [f" {request.strip()}"])
-        totals[tool.name] = sum(result.scores[0].token_logprobs)
-    question = await transcript.score_beside(QUESTION_PROMPT, [f" {request.strip()}"])
-    return totals, sum(question.scores[0].token_logprobs)
 
 
 def _abstains(lexical: bool, margin: float | None, settings: DecisionSettings, shared: float = 0.0) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from radixagent.decision.by_score import decide_by_score
+from radixagent.decision.channel import noisy_channel
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.evidence import Evidence, rank_tools, terms, value_kind
 from radixagent.evidence.parts import named_tools
@@ -37,6 +38,9 @@ async def decide_later_step(
         chained = follow_up(evidence, tools, done)
         if chained is not None:
             return await decide_by_score(transcript, [chained[0]], settings, answer_schema, True, chained[1], failed)
+        told = await _told_by_the_model(transcript, evidence, tools, done, settings)
+        if told is not None:
+            return await decide_by_score(transcript, [told[0]], settings, answer_schema, True, told[1], failed, evidence)
         return await decide_by_score(transcript, [], settings.model_copy(update={"allow_ask": False}), answer_schema, False, None)
     whole, part = evidence, later_part(pending[0], tools, done)  # the parts left, in order
     tool = continued(part, tools, done)
@@ -67,6 +71,27 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
                 pending.append(part)
     return pending
 
+
+
+async def _told_by_the_model(
+    transcript: Transcript, evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord], settings: DecisionSettings
+) -> tuple[ToolSchema, Evidence] | None:
+    """A tool for a later part of the request that names no value and no tool's words ("...
+    and tell me whether its tone is positive or negative" for a tool described in Korean): the
+    tool the model finds the part far likelier for than for any other tool (by
+    `settings.channel_lead`), and likelier than as a question to an assistant, unless it has
+    run already. The part takes the last result as its input."""
+    if settings.channel_lead is None or len(tools) < 2:
+        return None
+    ran = {r.tool for r in done if r.error is None}
+    for part in evidence.parts[1:]:
+        if part.values(tools) or max(support(part, tools).values()) > 0:
+            continue
+        channel, question = await noisy_channel(transcript, part.text, tools)
+        best, second = sorted(channel, key=channel.__getitem__, reverse=True)[:2]
+        if best not in ran and channel[best] > question and channel[best] - channel[second] >= settings.channel_lead:
+            return next(t for t in tools if t.name == best), later_part(part, tools, done)
+    return None
 
 
 def follow_up(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> tuple[ToolSchema, Evidence] | None:

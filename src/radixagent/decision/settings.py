@@ -67,6 +67,12 @@ class DecisionSettings(BaseModel):
         description="score strategy, tool_choice auto: call a tool although the request shares no word with any tool when "
         "the likeliest tool explains the request better than a question to an assistant by more than this (nats); None = off",
     )
+    channel_lead: float | None = Field(
+        default=4.0,
+        description="score strategy, after a tool ran: a later part of the request that names no value and no tool's "
+        "words ('... and tell me whether its tone is positive') is served by the tool whose noisy-channel score leads every "
+        "other tool's by this (nats) and the question's; None = such a part asks for no tool",
+    )
     bind_arguments: bool = Field(
         default=True,
         description="score strategy: where several parameters each allow a short list of values (the request's, an enum), "
@@ -80,7 +86,7 @@ class DecisionSettings(BaseModel):
     def model_only(self) -> DecisionSettings:
         """These settings with every use of the request's own words off: the model decides alone."""
         return self.model_copy(
-            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False, "question_margin": None, "tool_margin": None}
+            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False, "question_margin": None, "tool_margin": None, "channel_lead": None}
         )
 
     @property
