@@ -253,3 +253,37 @@ async def test_a_later_part_no_word_ties_to_a_tool_goes_to_the_tool_the_model_fi
     agent.decision = agent.decision.model_copy(update={"channel_lead": None})
     plain = await agent.run("Find the reviews for the Aurora toaster and tell me whether people are pleased or angry.")
     assert [c.tool for c in plain.tool_calls] == ["find_reviews"], plain.tool_calls
+
+
+def test_every_value_a_tool_refused_is_written_again() -> None:
+    # the first call's source code is refused, then the retry's target code: the third call
+    # writes both under the codes the errors list, neither narrowed to the request's guesses again
+    engine = ScriptedEngine(
+        [
+            '{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}',
+            '{"amount": 5, "from_code": "BBB", "to_code": "PLU"}',
+            '{"amount": 5, "from_code": "BBB", "to_code": "CCC"}',
+            "5 BBB are 10 CCC.",
+        ]
+    )
+    agent = Agent(engine, decision=LEXICAL.model_copy(update={"bind_arguments": False}))
+    known = ("AAA", "BBB", "CCC")
+
+    @agent.tool
+    def exchange(amount: float, from_code: str, to_code: str) -> str:
+        """Exchange an amount of money between two currencies.
+
+        Args:
+            amount: how much money
+            from_code: three-letter code of the currency held, e.g. USD
+            to_code: three-letter code of the currency wanted, e.g. EUR
+        """
+        for code in (from_code, to_code):
+            if code not in known:
+                raise ValueError(f"unknown currency {code!r}: use a three-letter code, one of {', '.join(known)}")
+        return f"{amount:g} {from_code} = {2 * amount:g} {to_code}"
+
+    response = agent.run_sync("Exchange 5 zorkian crowns to plutonian marks.", max_iterations=5)
+    assert response.is_successful, response.error_message
+    assert [c.arguments["to_code"] for c in response.tool_calls] == ["PLU", "PLU", "CCC"]
+    assert response.tool_calls[-1].result == "5 BBB = 10 CCC" and engine.replies_left == 0

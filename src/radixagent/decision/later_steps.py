@@ -5,7 +5,7 @@ the last result holds the input of), and when the observations answer the reques
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from radixagent.decision.by_score import decide_by_score
@@ -30,7 +30,10 @@ async def decide_later_step(
 ) -> Decision:
     """One decision after the calls in `done`: an answer once they served every part of the
     request, else a call serving the first part left, its tools narrowed to those the part names."""
-    failed: Mapping[str, str] = {r.tool: r.error or "" for r in done if r.error is not None}
+    failed: dict[str, str] = {}
+    for record in done:
+        if record.error is not None:  # every error of a tool: each value any of them refused is written again
+            failed[record.tool] = f"{failed[record.tool]}\n{record.error}" if record.tool in failed else record.error
     pending = unserved_parts(evidence, tools, done)
     if not pending:
         # the observations hold what was asked, unless the last one is the input of a tool
