@@ -287,3 +287,32 @@ def test_every_value_a_tool_refused_is_written_again() -> None:
     assert response.is_successful, response.error_message
     assert [c.arguments["to_code"] for c in response.tool_calls] == ["PLU", "PLU", "CCC"]
     assert response.tool_calls[-1].result == "5 BBB = 10 CCC" and engine.replies_left == 0
+
+
+def test_a_call_that_wrote_the_request_s_names_as_codes_served_it() -> None:
+    # "Zorkian crowns" went into the call as ZOR: the request is served, not asked again
+    engine = ScriptedEngine(['{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}', "5 ZOR are 10 PLU."])
+    agent = Agent(engine, decision=LEXICAL.model_copy(update={"bind_arguments": False}))
+
+    @agent.tool
+    def exchange(amount: float, from_code: str, to_code: str) -> str:
+        """Exchange an amount of money between two currencies.
+
+        Args:
+            amount: how much money
+            from_code: three-letter code of the currency held, e.g. USD
+            to_code: three-letter code of the currency wanted, e.g. EUR
+        """
+        return f"{amount:g} {from_code} = {2 * amount:g} {to_code}"
+
+    response = agent.run_sync("Exchange 5 Zorkian crowns to Plutonian marks.")
+    assert response.is_successful, response.error_message
+    assert [c.tool for c in response.tool_calls] == ["exchange"] and "10 PLU" in response.content
+    # a name no call took is still a part left: "and to Plutonian marks" after a call to another code
+    from radixagent.decision import unserved_parts
+    from radixagent.evidence import Evidence
+    from radixagent.schemas import ToolCallRecord
+
+    done = [ToolCallRecord(id="call_1", tool="exchange", arguments={"amount": 5, "from_code": "ZOR", "to_code": "AAA"}, result="5 ZOR = 10 AAA")]
+    left = unserved_parts(Evidence.of("Exchange 5 Zorkian crowns to Vegan marks and to Plutonian marks."), agent.tool_manager.schemas(), done)
+    assert [p.text.strip() for p in left] == ["to Plutonian marks."]

@@ -14,6 +14,7 @@ from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.evidence import Evidence, rank_tools, terms, value_kind
 from radixagent.evidence.parts import named_tools
 from radixagent.evidence.support import support
+from radixagent.evidence.values import example_code
 from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCallRecord, ToolSchema
@@ -64,8 +65,9 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
         return list(evidence.parts)
     ran = {r.tool for r in ok}
     pending = []
+    coding = [r.arguments for r in ok if _takes_codes(r.tool, tools)]
     for part in evidence.parts:
-        if not part.served_by([r.arguments for r in ok], tools):
+        if not part.served_by([r.arguments for r in ok], tools) and not any(part.served_by([a], tools, names_as_codes=True) for a in coding):
             pending.append(part)
         elif not part.values(tools):
             points = support(part, tools)
@@ -74,6 +76,13 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
                 pending.append(part)
     return pending
 
+
+
+def _takes_codes(name: str, tools: list[ToolSchema]) -> bool:
+    """Whether the tool has a parameter that takes a code of capitals ("e.g. USD")."""
+    tool = next((t for t in tools if t.name == name), None)
+    properties = tool.parameters.get("properties") or {} if tool is not None else {}
+    return any(isinstance(node, dict) and example_code(node) for node in properties.values())
 
 
 async def _told_by_the_model(
