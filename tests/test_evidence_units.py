@@ -168,6 +168,11 @@ def test_a_later_part_that_names_nothing_takes_the_last_result_as_its_input() ->
     # a part with its own value keeps it
     own = later_part(Evidence.of("and for Oslo"), tools, done)
     assert own.referent is None
+    # a quotation elsewhere in the request is the search's, not the input of the part that points back
+    whole = Evidence.of("Search the notes for 'pruning roses' and shorten them.")
+    back = later_part(Evidence.of("shorten them."), tools, done)
+    schema = tools[0].parameters
+    assert narrow_arguments(schema, back, context=whole, part_first=True)["properties"]["text"]["enum"] == ["Note 3: prune roses in March."]
 
 
 def test_a_source_the_request_does_not_name_is_left_to_the_model() -> None:

@@ -144,7 +144,10 @@ class _Narrowing:
             return {**node, "enum": options} if options else node
         if declared == "string":
             free = not (kind or node.get("pattern") or example_shape(node))
-            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single else []
+            # a part that points back to a result and quotes nothing takes the result, not a quotation
+            # elsewhere in the request ("Search the documents for 'AI ethics' and summarize them")
+            refers = self.part.referent is not None and not self.part.quoted
+            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single and not refers else []
             if quoted:
                 # the one free text a tool takes is what the request quotes, when it quotes
                 # ("Execute this code and tell me the output: print(2 ** 10)")
