@@ -165,11 +165,15 @@ class _Narrowing:
                 # a code written in full: the codes the tool's examples give ("US dollars" for USD,
                 # one parameter's example serving another), by direction like an enum's values; a
                 # code no example gives ("Swiss francs"), the model writes in the code's shape
-                codes = example_codes(self.schema)
-                options = self.pick(name, lambda text: [c for c in text.named(codes) if c not in taken], strict=True)
-                if not options:  # "Canadian dollars": CAD, CND, CDD, and the model writes the real one
-                    size = len(str(example_code(node)))
-                    options = self.pick(name, lambda text: [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []], strict=True)
+                codes, size = example_codes(self.schema), len(str(example_code(node)))
+
+                def coded(text: Evidence) -> list[str]:
+                    named = [c for c in text.named(codes) if c not in taken]
+                    # "Canadian dollars": CAD, CND, CDD, and the model writes the real one; the part's
+                    # own before the request's ("... and to British pounds" after "to US dollars")
+                    return named or [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []]
+
+                options = self.pick(name, coded, strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node
@@ -253,6 +257,8 @@ class _Narrowing:
                 other = text.anchored(options, set(opposite), "after")
                 self.against = self.against or bool(other)
                 if strict and direction is _FROM and other and set(other) >= set(options):
+                    if text is self.part and self.part is not self.whole:
+                        continue  # "... and to British pounds": the origin is in the request around the part
                     return []  # "10 pounds to kilograms" names where it goes only: the origin is the model's to choose
                 options = [o for o in options if o not in other] or options
             if direction and not numeric:
