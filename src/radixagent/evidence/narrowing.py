@@ -167,13 +167,18 @@ class _Narrowing:
                 # code no example gives ("Swiss francs"), the model writes in the code's shape
                 codes, size = example_codes(self.schema), len(str(example_code(node)))
 
-                def coded(text: Evidence) -> list[str]:
-                    named = [c for c in text.named(codes) if c not in taken]
-                    # "Canadian dollars": CAD, CND, CDD, and the model writes the real one; the part's
-                    # own before the request's ("... and to British pounds" after "to US dollars")
-                    return named or [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []]
+                def named(text: Evidence) -> list[str]:
+                    return [c for c in text.named(codes) if c not in taken]
 
-                options = self.pick(name, coded, strict=True)
+                def spelled(text: Evidence) -> list[str]:  # "Canadian dollars": CAD, CND, CDD, and the model writes the real one
+                    return [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []]
+
+                options = []
+                if self.part is not self.whole and not named(self.part):
+                    # "... and to British pounds" after "to US dollars": the part's own name comes
+                    # before the codes the request names elsewhere
+                    options = self.pick(name, lambda text: spelled(text) if text is self.part else [], strict=True)
+                options = options or self.pick(name, named, strict=True) or self.pick(name, spelled, strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node
@@ -257,8 +262,6 @@ class _Narrowing:
                 other = text.anchored(options, set(opposite), "after")
                 self.against = self.against or bool(other)
                 if strict and direction is _FROM and other and set(other) >= set(options):
-                    if text is self.part and self.part is not self.whole:
-                        continue  # "... and to British pounds": the origin is in the request around the part
                     return []  # "10 pounds to kilograms" names where it goes only: the origin is the model's to choose
                 options = [o for o in options if o not in other] or options
             if direction and not numeric:
