@@ -38,7 +38,7 @@ from radixagent.tools.builtin import (
 )
 from radixagent.tools.builtin.documents import fts5_available, fts_query, split_passages
 from radixagent.tools.builtin.sentiment import sentiment_prompt
-from radixagent.tools.builtin.text import to_bullets, truncate_words
+from radixagent.tools.builtin.text import clean_model_text, to_bullets, truncate_words
 
 # --- document store ----------------------------------------------------------------------
 
@@ -607,3 +607,12 @@ async def test_real_model_summary_honours_max_length(real_engine) -> None:  # ty
     lines = bullets.splitlines()
     assert lines and all(line.startswith("- ") and line[2:].strip() for line in lines)
     assert sum(len(line[2:].split()) for line in lines) <= 12
+
+
+def test_a_phrase_the_model_looped_on_is_written_once() -> None:
+    assert clean_model_text("좋은 아침 맑은 하늘 맑은 하늘 맑은 하늘") == "좋은 아침 맑은 하늘"
+    assert clean_model_text("Le chat dort. Le chat dort. Le chat dort.") == "Le chat dort."
+    assert clean_model_text("おはようおはようおはよう世界") == "おはよう世界"
+    # said twice, or inside a number or a word, it stays
+    for kept in ("Bye, bye.", "very very good", "1000000 won", "3.333333", "Mississippi", "aaa"):
+        assert clean_model_text(kept) == kept

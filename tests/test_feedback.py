@@ -409,14 +409,18 @@ def test_judge_with_the_embedded_model(model_path: str) -> None:
     valid QualityAssessment (constrained generation + validation + bounded retry)."""
     from radixagent.engine.embedded import EmbeddedEngine
 
-    engine = EmbeddedEngine(model_path, slots=1, context_size=1024)
+    engine = EmbeddedEngine(model_path, slots=1, context_size=2048)
     try:
         result = LLMJudge(engine, max_tokens=120).judge("What is the capital of France?", "Paris.")
+        # an answer in Korean, which the model copies into its comment: three byte tokens a
+        # character, and the default budget still closes the object
+        korean = LLMJudge(engine).judge("Translate 'Good night' into Korean.", "좋은 밤 되세요 좋은 밤")
     finally:
         engine.close()
     assert isinstance(result.assessment, QualityAssessment)
     assert 1 <= result.attempts <= 3
     assert result.usage.prompt_tokens > 0
+    assert isinstance(korean.assessment, QualityAssessment)
 
 
 def test_run_metrics_fill_totals() -> None:

@@ -16,6 +16,7 @@ from radixagent.agent import Agent, AgentStatus
 from radixagent.compat.agent import TUTORIAL_INSTRUCTIONS
 from radixagent.decision import DecisionSettings
 from radixagent.engine import Engine
+from radixagent.errors import JudgeError
 from radixagent.schemas import AgentResponse, QualityAssessment, ToolCallRecord
 
 
@@ -106,10 +107,14 @@ def run_demo(
         result = ScenarioResult.of(scenario, response)
         if scenario.name == "translation" and response.is_successful:
             progress(f"[{i}/{len(SCENARIOS)}] {scenario.name}: the judge assesses the answer")
-            judged = LLMJudge(engine).assess(scenario.query, response.content)
-            agent.add_quality_assessment(judged)
             agent.add_feedback(scenario.query, response.content, rating=4.0, comment="rated by the demo")
-            result.assessment = judged
+            try:
+                judged = LLMJudge(engine).assess(scenario.query, response.content)
+            except JudgeError as exc:  # the demo goes on; the report says there is no assessment
+                progress(f"[{i}/{len(SCENARIOS)}] {scenario.name}: {exc}")
+            else:
+                agent.add_quality_assessment(judged)
+                result.assessment = judged
         results.append(result)
     progress("status report")
     info = engine.model_info_sync()

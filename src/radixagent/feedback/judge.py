@@ -84,7 +84,7 @@ class LLMJudge:
         engine: Engine,
         *,
         max_attempts: int = 3,
-        max_tokens: int = 160,
+        max_tokens: int | None = None,
         comment_max_length: int = 200,
         instructions: str = JUDGE_INSTRUCTIONS,
     ) -> None:
@@ -94,7 +94,9 @@ class LLMJudge:
         self.max_attempts = max_attempts
         self.instructions = instructions
         self.constraint = JsonSchemaConstraint(json_schema=judge_schema(comment_max_length))
-        self.sampling = SamplingParams(max_tokens=max_tokens, temperature=0.0)
+        # room for the longest comment the schema allows in any script (a Korean character can
+        # take three byte tokens), and the scores
+        self.sampling = SamplingParams(max_tokens=max_tokens or 3 * comment_max_length + 64, temperature=0.0)
 
     def _prompt(self, query: str, answer: str, reference: str | None) -> list[ChatMessage]:
         text = f"Question:\n{query}\n\nAnswer:\n{answer}\n"

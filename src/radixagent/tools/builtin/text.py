@@ -149,9 +149,14 @@ def language_name(language: str) -> str:
 
 
 def clean_model_text(text: str) -> str:
-    """The answer part of a model's text: no think block, no "Summary:" label, trimmed."""
-    text = _THINK.sub("", text)
+    """The answer part of a model's text: no think block, no "Summary:" label, a phrase the
+    model looped on written once, trimmed."""
+    text = _LOOP.sub(r"\1", _THINK.sub("", text))
     return _LABEL.sub("", text.strip(), count=1).strip()
+
+
+_LOOP = re.compile(r"(?<![0-9A-Za-z])([^\W\d_][^\n]{1,39}?)(?:\s*\1){2,}(?![0-9A-Za-z])")
+"""A phrase said three times or more in a row: a small model's greedy loop ("새로운 새로운 새로운")."""
 
 
 def truncate_words(text: str, max_words: int) -> str:
