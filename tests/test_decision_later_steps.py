@@ -316,3 +316,37 @@ def test_a_call_that_wrote_the_request_s_names_as_codes_served_it() -> None:
     done = [ToolCallRecord(id="call_1", tool="exchange", arguments={"amount": 5, "from_code": "ZOR", "to_code": "AAA"}, result="5 ZOR = 10 AAA")]
     left = unserved_parts(Evidence.of("Exchange 5 Zorkian crowns to Vegan marks and to Plutonian marks."), agent.tool_manager.schemas(), done)
     assert [p.text.strip() for p in left] == ["to Plutonian marks."]
+
+
+def test_a_call_serves_the_part_it_holds_the_values_of_else_the_first_part_left() -> None:
+    from radixagent.decision import unserved_parts
+    from radixagent.evidence import Evidence
+    from radixagent.schemas import ToolCallRecord, ToolSchema
+
+    tools = [
+        ToolSchema(name="get_booking", description="Find a booking by the guest's name.", parameters={"type": "object", "properties": {"guest": {"type": "string"}}}),
+        ToolSchema(name="list_arrivals", description="List the arrivals on a day.", parameters={"type": "object", "properties": {"day": {"type": "string"}}}),
+    ]
+    request = Evidence.of("Show the arrivals on Friday, and find the booking of Ravi Kumar.")
+    # the booking was looked up first: the arrivals are left, whatever the order
+    booking = ToolCallRecord(id="call_1", tool="get_booking", arguments={"guest": "Ravi Kumar"}, result="room 12")
+    assert [p.text.strip() for p in unserved_parts(request, tools, [booking])] == ["Show the arrivals on Friday"]
+    # a call that holds none of the values left ("Fri" for Friday) served the first part left
+    arrivals = ToolCallRecord(id="call_2", tool="list_arrivals", arguments={"day": "Fri"}, result="2 arrivals")
+    assert [p.text.strip(" .") for p in unserved_parts(request, tools, [arrivals])] == ["find the booking of Ravi Kumar"]
+    assert unserved_parts(request, tools, [booking, arrivals]) == []
+
+
+def test_a_call_made_for_a_part_serves_it_whatever_code_its_name_became() -> None:
+    from radixagent.decision import unserved_parts
+    from radixagent.evidence import Evidence
+    from radixagent.schemas import ToolCallRecord, ToolSchema
+
+    code = {"type": "string", "description": "three-letter code, e.g. USD"}
+    tools = [ToolSchema(name="exchange", description="Exchange money.", parameters={"type": "object", "properties": {"amount": {"type": "number"}, "from_code": code, "to_code": code}})]
+    request = Evidence.of("Exchange 5 US dollars to euros and to Plutonian marks.")
+    first = ToolCallRecord(id="call_1", tool="exchange", arguments={"amount": 5, "from_code": "USD", "to_code": "EUR"}, result="4.6 EUR")
+    assert [p.text.strip(" .") for p in unserved_parts(request, tools, [first])] == ["to Plutonian marks"]
+    # the next call was made for "to Plutonian marks": the code the tool took is the name's
+    second = ToolCallRecord(id="call_2", tool="exchange", arguments={"amount": 5, "from_code": "USD", "to_code": "AAA"}, result="9 AAA")
+    assert unserved_parts(request, tools, [first, second]) == []

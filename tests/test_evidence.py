@@ -410,6 +410,27 @@ def test_a_code_example_after_such_as_makes_codes_of_the_names() -> None:
     assert "MB" in narrow_arguments(schema, Evidence.of("Which holidays are there in Manitoba?"))["properties"]["province"]["enum"]
 
 
+def test_one_call_a_step_serves_the_first_part_holding_a_value() -> None:
+    from radixagent.evidence.parts import part_for
+
+    guest = ToolSchema(
+        name="get_booking",
+        description="Find a booking by the guest's name: its day, its room and its nights.",
+        parameters={"type": "object", "properties": {"guest": {"type": "string"}}, "required": ["guest"]},
+    )
+    day = ToolSchema(
+        name="list_arrivals",
+        description="List the guests arriving at the hotel on a day.",
+        parameters={"type": "object", "properties": {"date": {"type": "string"}}, "required": ["date"]},
+    )
+    request = Evidence.of("When does Ravi Kumar check in, and who else arrives that day?")
+    # the booking's lookup serves the first part (the later one speaks of "day" too)
+    assert part_for(guest, request, [guest, day]).text == "When does Ravi Kumar check in"
+    # a part naming another tool more is not taken for this one: the arrivals serve the second
+    request = Evidence.of("Show the arrivals on Friday, and find the booking of Ravi Kumar.")
+    assert part_for(guest, request, [guest, day]).text.strip(" .") == "find the booking of Ravi Kumar"
+
+
 # --- each strategy end to end, on the real embedded engine -----------------------------------
 
 

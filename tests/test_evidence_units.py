@@ -269,3 +269,14 @@ def test_after_a_failed_call_the_codes_its_error_lists_are_the_choice() -> None:
 def test_the_pronoun_i_names_nothing() -> None:
     assert Evidence.of("What do I have with Ines, and am I free?").name_tokens == ["Ines"]
     assert Evidence.of("What do I have on 2025-01-02").values([]) == ["2025-01-02"]
+
+
+def test_a_later_part_s_own_codes_come_before_the_request_s() -> None:
+    code = {"type": "string", "description": "three-letter code, e.g. USD"}
+    target = {"type": "string", "description": "three-letter code, e.g. EUR"}
+    schema = {"type": "object", "properties": {"amount": {"type": "number"}, "from_code": code, "to_code": target}, "required": ["amount", "from_code", "to_code"]}
+    whole = Evidence.of("Exchange 5 US dollars to euros and to Plutonian marks.")
+    narrowed = narrow_arguments(schema, Evidence.of("and to Plutonian marks."), context=whole, part_first=True)["properties"]
+    # the part's name makes the target's codes; the amount and the origin come from around it
+    assert narrowed["to_code"]["enum"] and all(c.startswith("P") for c in narrowed["to_code"]["enum"])
+    assert narrowed["from_code"]["enum"] == ["USD"] and narrowed["amount"]["enum"] == [5]

@@ -14,7 +14,6 @@ from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.evidence import Evidence, rank_tools, terms, value_kind
 from radixagent.evidence.parts import named_tools
 from radixagent.evidence.support import support
-from radixagent.evidence.values import example_code
 from radixagent.evidence.words import stem
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCallRecord, ToolSchema
@@ -58,16 +57,28 @@ async def decide_later_step(
 
 def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> list[Evidence]:
     """The parts of a request that the successful calls in `done` have not served. A part is
-    served when the calls hold every value it names, and, when it names no value ("then
-    summarise them"), when the tool its words point to has run (or none does)."""
+    served when the calls hold every value it names, or when a call was made for it: a call
+    that holds no value of the parts left serves the first of them, as it was decided to
+    ("... and to British pounds" by the call that wrote GBP, "250 Swiss francs" by one that
+    wrote CHF), unless that part names other tools. A part that names no value ("then summarise them") is served when the tool its
+    words point to has run (or none does)."""
     ok = [r for r in done if r.error is None]
     if not ok:
         return list(evidence.parts)
+    parts = evidence.parts
+    held: list[dict[str, Any]] = []
+    made_for: set[int] = set()
+    for record in ok:
+        left = [i for i, part in enumerate(parts) if i not in made_for and not part.served_by(held, tools)]
+        held.append(record.arguments)
+        if left and not any(parts[i].served_by(held, tools) for i in left):
+            named = {t.name for t in named_tools(parts[left[0]], tools)}
+            if not named or record.tool in named:
+                made_for.add(left[0])
     ran = {r.tool for r in ok}
     pending = []
-    coding = [r.arguments for r in ok if _takes_codes(r.tool, tools)]
-    for part in evidence.parts:
-        if not part.served_by([r.arguments for r in ok], tools) and not any(part.served_by([a], tools, names_as_codes=True) for a in coding):
+    for i, part in enumerate(parts):
+        if i not in made_for and not part.served_by(held, tools):
             pending.append(part)
         elif not part.values(tools):
             points = support(part, tools)
@@ -75,14 +86,6 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
             if best is not None and points[best] > 0 and best not in ran:
                 pending.append(part)
     return pending
-
-
-
-def _takes_codes(name: str, tools: list[ToolSchema]) -> bool:
-    """Whether the tool has a parameter that takes a code of capitals ("e.g. USD")."""
-    tool = next((t for t in tools if t.name == name), None)
-    properties = tool.parameters.get("properties") or {} if tool is not None else {}
-    return any(isinstance(node, dict) and example_code(node) for node in properties.values())
 
 
 async def _told_by_the_model(

@@ -168,11 +168,20 @@ class _Narrowing:
                 # a code written in full: the codes the tool's examples give ("US dollars" for USD,
                 # one parameter's example serving another), by direction like an enum's values; a
                 # code no example gives ("Swiss francs"), the model writes in the code's shape
-                codes = example_codes(self.schema)
-                options = self.pick(name, lambda text: [c for c in text.named(codes) if c not in taken], strict=True)
-                if not options:  # "Canadian dollars": CAD, CND, CDD, and the model writes the real one
-                    size = len(str(example_code(node)))
-                    options = self.pick(name, lambda text: [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []], strict=True)
+                codes, size = example_codes(self.schema), len(str(example_code(node)))
+
+                def named(text: Evidence) -> list[str]:
+                    return [c for c in text.named(codes) if c not in taken]
+
+                def spelled(text: Evidence) -> list[str]:  # "Canadian dollars": CAD, CND, CDD, and the model writes the real one
+                    return [c for c in text.spelled_codes(size) if c not in taken and not text.named([c], codes) == []]
+
+                options = []
+                if self.part is not self.whole and not named(self.part):
+                    # "... and to British pounds" after "to US dollars": the part's own name comes
+                    # before the codes the request names elsewhere
+                    options = self.pick(name, lambda text: spelled(text) if text is self.part else [], strict=True)
+                options = options or self.pick(name, named, strict=True) or self.pick(name, spelled, strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node

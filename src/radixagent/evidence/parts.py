@@ -13,11 +13,19 @@ from radixagent.schemas import ToolSchema
 
 
 def part_for(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema]) -> Evidence:
-    """The coordinated part of the request with the most evidence for `tool` ("Search the
-    documents for X" of "Search the documents for X and summarise what you find"), with the
-    parts after it that continue the same call, or the whole request when no part has any."""
+    """The coordinated part of the request a call of `tool` serves, with the parts after it
+    that continue the call: the first part holding a value, unless another tool has more
+    evidence in it ("When is my call with Mia, and what else is on my calendar that day?" looks
+    up Mia's call, not "day": the parts are served in order); else the part with the most
+    evidence for `tool` ("Search the documents for X" of "Search the documents for X and
+    summarise what you find"); else the whole request."""
     if len(evidence.parts) < 2:
         return evidence
+    anchor = next((i for i, part in enumerate(evidence.parts) if part.values(tools)), None)
+    if anchor is not None:
+        held = support(evidence.parts[anchor], tools)
+        if held[tool.name] >= max(held.values()):
+            return span(evidence, anchor, extent(tool, evidence, tools, anchor))
     points = [support(part, tools)[tool.name] for part in evidence.parts]
     best = max(range(len(points)), key=points.__getitem__)
     if points[best] <= 0:

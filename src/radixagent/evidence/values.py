@@ -498,26 +498,20 @@ class Evidence:
         found.extend(self.named(enums, enums))
         return list(dict.fromkeys(found))
 
-    def served_by(self, arguments: Sequence[dict[str, Any]], tools: Sequence[ToolSchema], *, names_as_codes: bool = False) -> bool:
+    def served_by(self, arguments: Sequence[dict[str, Any]], tools: Sequence[ToolSchema]) -> bool:
         """Whether the given calls' arguments already hold every value of this text (the part
-        was an item of an array, or a detail of the same call). With `names_as_codes`, a name
-        counts as held once another value is: the call wrote it as a code ("250 Swiss francs"
-        as 250 and CHF)."""
+        was an item of an array, or a detail of the same call)."""
         written = " ".join(json.dumps(a, ensure_ascii=False) for a in arguments).casefold()
         numbers = {float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", written)}
-        held = 0
         for value in self.values(tools):
             try:
                 if float(value) in numbers:
-                    held += 1
                     continue
             except ValueError:
                 pass
-            if value.casefold() in written:
-                held += 1
-            elif not (names_as_codes and value in self.names_whole):
+            if value.casefold() not in written:
                 return False
-        return held > 0 or not names_as_codes
+        return True
 
 
 def _number_text(value: float) -> str:
