@@ -350,3 +350,31 @@ def test_a_call_made_for_a_part_serves_it_whatever_code_its_name_became() -> Non
     # the next call was made for "to Plutonian marks": the code the tool took is the name's
     second = ToolCallRecord(id="call_2", tool="exchange", arguments={"amount": 5, "from_code": "USD", "to_code": "AAA"}, result="9 AAA")
     assert unserved_parts(request, tools, [first, second]) == []
+
+
+def test_a_part_pointing_back_goes_to_the_tool_the_result_feeds() -> None:
+    from radixagent.decision.later_steps import fed_by_the_result, later_part
+    from radixagent.evidence import Evidence
+    from radixagent.evidence.parts import named_tools
+    from radixagent.schemas import ToolCallRecord, ToolSchema
+
+    find = ToolSchema(
+        name="find_trip",
+        description="Find a trip in my planner by its name: its day and its place.",
+        parameters={"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+    )
+    by_day = ToolSchema(
+        name="list_trips",
+        description="List the trips in my planner on a day.",
+        parameters={"type": "object", "properties": {"date": {"type": "string", "description": "the day, e.g. 2026-05-01"}}, "required": ["date"]},
+    )
+    request = Evidence.of("When is my trip to Oslo, and what else is in my planner that day?")
+    done = [ToolCallRecord(id="call_1", tool="find_trip", arguments={"name": "Oslo"}, result="Trip to Oslo: 2026-05-14, by train.")]
+    part = later_part(request.parts[1], [find, by_day], done)
+    named = named_tools(part, [find, by_day])
+    assert {t.name for t in named} == {"find_trip", "list_trips"}  # the words name both
+    # the result holds a new date: the trips of that day, not another lookup by name
+    assert [t.name for t in fed_by_the_result(part, named, request, done)] == ["list_trips"]
+    # a part that does not point back keeps the tools its words name
+    own = later_part(Evidence.of("and for Bergen?"), [find, by_day], done)
+    assert fed_by_the_result(own, named, request, done) == named

@@ -49,7 +49,7 @@ async def decide_later_step(
     tool = continued(part, tools, done)
     if tool is not None:  # "... and Seoul": the same tool again
         return await decide_by_score(transcript, [tool], settings, answer_schema, True, part, failed, whole)
-    named = named_tools(part, tools)
+    named = fed_by_the_result(part, named_tools(part, tools), whole, done)
     if named:  # the part names its tools: one of them serves it (left alone, the model repeats its last call)
         return await decide_by_score(transcript, named, settings, answer_schema, True, part, failed, whole)
     return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, part, failed, whole)
@@ -107,6 +107,17 @@ async def _told_by_the_model(
         if best not in ran and channel[best] > question and channel[best] - channel[second] >= settings.channel_lead:
             return next(t for t in tools if t.name == best), later_part(part, tools, done)
     return None
+
+
+def fed_by_the_result(part: Evidence, named: list[ToolSchema], evidence: Evidence, done: Sequence[ToolCallRecord]) -> list[ToolSchema]:
+    """Of the tools a part that points back to the last result names, those the result offers a
+    new value for every required parameter of ("... and what else is on my calendar that day?"
+    after an event's lookup: the events of its date, not another lookup), when there are such."""
+    if part.referent is None or len(named) < 2:
+        return named
+    known = " ".join([evidence.text, *(json.dumps(r.arguments, ensure_ascii=False) for r in done)]).casefold()
+    found = Evidence.of(part.referent)
+    return [t for t in named if _offers(found, t, known)] or named
 
 
 def follow_up(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCallRecord]) -> tuple[ToolSchema, Evidence] | None:
