@@ -60,8 +60,8 @@ def unserved_parts(evidence: Evidence, tools: list[ToolSchema], done: Sequence[T
     served when the calls hold every value it names, or when a call was made for it: a call
     that holds no value of the parts left serves the first of them, as it was decided to
     ("... and to British pounds" by the call that wrote GBP, "250 Swiss francs" by one that
-    wrote CHF), unless that part names other tools. A part that names no value ("then summarise them") is served when the tool its
-    words point to has run (or none does)."""
+    wrote CHF), unless that part names other tools. A part that names no value ("then
+    summarise them") is served when the tool its words point to has run (or none does)."""
     ok = [r for r in done if r.error is None]
     if not ok:
         return list(evidence.parts)
@@ -115,7 +115,7 @@ def fed_by_the_result(part: Evidence, named: list[ToolSchema], evidence: Evidenc
     after an event's lookup: the events of its date, not another lookup), when there are such."""
     if part.referent is None or len(named) < 2:
         return named
-    known = " ".join([evidence.text, *(json.dumps(r.arguments, ensure_ascii=False) for r in done)]).casefold()
+    known = _known(evidence, done)
     found = Evidence.of(part.referent)
     return [t for t in named if _offers(found, t, known)] or named
 
@@ -130,12 +130,17 @@ def follow_up(evidence: Evidence, tools: list[ToolSchema], done: Sequence[ToolCa
         return None
     ran = {r.tool for r in done}
     observed = Evidence.of(results[-1].result or "")
-    known = " ".join([evidence.text, *(json.dumps(r.arguments, ensure_ascii=False) for r in done)]).casefold()
+    known = _known(evidence, done)
     lexical = rank_tools(evidence.text, tools)  # the request's words point to it (its values went to the first call)
     for tool in sorted(tools, key=lambda t: -lexical[t.name]):
         if tool.name not in ran and lexical[tool.name] > 0 and _offers(observed, tool, known):
             return tool, observed
     return None
+
+
+def _known(evidence: Evidence, done: Sequence[ToolCallRecord]) -> str:
+    """The request and the arguments of the calls made for it: a value in them is no new one."""
+    return " ".join([evidence.text, *(json.dumps(r.arguments, ensure_ascii=False) for r in done)]).casefold()
 
 
 def _offers(found: Evidence, tool: ToolSchema, known: str) -> bool:
