@@ -12,10 +12,14 @@ from typing import Any
 import pytest
 
 from radixagent import Agent
-from radixagent.decision import DecisionSettings
+from radixagent.decision import DecisionSettings, unserved_parts
+from radixagent.decision.later_steps import fed_by_the_result, later_part
 from radixagent.engine import ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.errors import ConstraintError
+from radixagent.evidence import Evidence
+from radixagent.evidence.parts import named_tools
+from radixagent.schemas import ToolCallRecord, ToolSchema
 
 LEXICAL = DecisionSettings(question_margin=None, tool_margin=None)
 """The request's own words only (the noisy channel's scoring requests are tested elsewhere)."""
@@ -193,8 +197,6 @@ def test_a_refused_value_is_written_again_among_the_values_the_error_offers() ->
 
 
 def test_a_later_part_offers_its_clear_best_tool_alone() -> None:
-    from radixagent.evidence import Evidence
-    from radixagent.evidence.parts import named_tools
 
     agent, _ = agent_with([])
     tools = agent.tool_manager.schemas()
@@ -255,19 +257,10 @@ async def test_a_later_part_no_word_ties_to_a_tool_goes_to_the_tool_the_model_fi
     assert [c.tool for c in plain.tool_calls] == ["find_reviews"], plain.tool_calls
 
 
-def test_every_value_a_tool_refused_is_written_again() -> None:
-    # the first call's source code is refused, then the retry's target code: the third call
-    # writes both under the codes the errors list, neither narrowed to the request's guesses again
-    engine = ScriptedEngine(
-        [
-            '{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}',
-            '{"amount": 5, "from_code": "BBB", "to_code": "PLU"}',
-            '{"amount": 5, "from_code": "BBB", "to_code": "CCC"}',
-            "5 BBB are 10 CCC.",
-        ]
-    )
+def exchange_agent(engine: ScriptedEngine, known: tuple[str, ...] | None = None) -> Agent:
+    """An agent with one currency tool whose codes are shaped like its examples'; with `known`,
+    it refuses any other code, listing those it takes."""
     agent = Agent(engine, decision=LEXICAL.model_copy(update={"bind_arguments": False}))
-    known = ("AAA", "BBB", "CCC")
 
     @agent.tool
     def exchange(amount: float, from_code: str, to_code: str) -> str:
@@ -279,9 +272,25 @@ def test_every_value_a_tool_refused_is_written_again() -> None:
             to_code: three-letter code of the currency wanted, e.g. EUR
         """
         for code in (from_code, to_code):
-            if code not in known:
+            if known is not None and code not in known:
                 raise ValueError(f"unknown currency {code!r}: use a three-letter code, one of {', '.join(known)}")
         return f"{amount:g} {from_code} = {2 * amount:g} {to_code}"
+
+    return agent
+
+
+def test_every_value_a_tool_refused_is_written_again() -> None:
+    # the first call's source code is refused, then the retry's target code: the third call
+    # writes both under the codes the errors list, neither narrowed to the request's guesses again
+    engine = ScriptedEngine(
+        [
+            '{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}',
+            '{"amount": 5, "from_code": "BBB", "to_code": "PLU"}',
+            '{"amount": 5, "from_code": "BBB", "to_code": "CCC"}',
+            "5 BBB are 10 CCC.",
+        ]
+    )
+    agent = exchange_agent(engine, known=("AAA", "BBB", "CCC"))
 
     response = agent.run_sync("Exchange 5 zorkian crowns to plutonian marks.", max_iterations=5)
     assert response.is_successful, response.error_message
@@ -292,26 +301,12 @@ def test_every_value_a_tool_refused_is_written_again() -> None:
 def test_a_call_that_wrote_the_request_s_names_as_codes_served_it() -> None:
     # "Zorkian crowns" went into the call as ZOR: the request is served, not asked again
     engine = ScriptedEngine(['{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}', "5 ZOR are 10 PLU."])
-    agent = Agent(engine, decision=LEXICAL.model_copy(update={"bind_arguments": False}))
-
-    @agent.tool
-    def exchange(amount: float, from_code: str, to_code: str) -> str:
-        """Exchange an amount of money between two currencies.
-
-        Args:
-            amount: how much money
-            from_code: three-letter code of the currency held, e.g. USD
-            to_code: three-letter code of the currency wanted, e.g. EUR
-        """
-        return f"{amount:g} {from_code} = {2 * amount:g} {to_code}"
+    agent = exchange_agent(engine)
 
     response = agent.run_sync("Exchange 5 Zorkian crowns to Plutonian marks.")
     assert response.is_successful, response.error_message
     assert [c.tool for c in response.tool_calls] == ["exchange"] and "10 PLU" in response.content
     # a name no call took is still a part left: "and to Plutonian marks" after a call to another code
-    from radixagent.decision import unserved_parts
-    from radixagent.evidence import Evidence
-    from radixagent.schemas import ToolCallRecord
 
     done = [ToolCallRecord(id="call_1", tool="exchange", arguments={"amount": 5, "from_code": "ZOR", "to_code": "AAA"}, result="5 ZOR = 10 AAA")]
     left = unserved_parts(Evidence.of("Exchange 5 Zorkian crowns to Vegan marks and to Plutonian marks."), agent.tool_manager.schemas(), done)
@@ -319,9 +314,6 @@ def test_a_call_that_wrote_the_request_s_names_as_codes_served_it() -> None:
 
 
 def test_a_call_serves_the_part_it_holds_the_values_of_else_the_first_part_left() -> None:
-    from radixagent.decision import unserved_parts
-    from radixagent.evidence import Evidence
-    from radixagent.schemas import ToolCallRecord, ToolSchema
 
     tools = [
         ToolSchema(name="get_booking", description="Find a booking by the guest's name.", parameters={"type": "object", "properties": {"guest": {"type": "string"}}}),
@@ -338,9 +330,6 @@ def test_a_call_serves_the_part_it_holds_the_values_of_else_the_first_part_left(
 
 
 def test_a_call_made_for_a_part_serves_it_whatever_code_its_name_became() -> None:
-    from radixagent.decision import unserved_parts
-    from radixagent.evidence import Evidence
-    from radixagent.schemas import ToolCallRecord, ToolSchema
 
     code = {"type": "string", "description": "three-letter code, e.g. USD"}
     tools = [ToolSchema(name="exchange", description="Exchange money.", parameters={"type": "object", "properties": {"amount": {"type": "number"}, "from_code": code, "to_code": code}})]
@@ -353,10 +342,6 @@ def test_a_call_made_for_a_part_serves_it_whatever_code_its_name_became() -> Non
 
 
 def test_a_part_pointing_back_goes_to_the_tool_the_result_feeds() -> None:
-    from radixagent.decision.later_steps import fed_by_the_result, later_part
-    from radixagent.evidence import Evidence
-    from radixagent.evidence.parts import named_tools
-    from radixagent.schemas import ToolCallRecord, ToolSchema
 
     find = ToolSchema(
         name="find_trip",
