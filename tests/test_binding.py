@@ -35,11 +35,13 @@ class Chooser:
         self.pick = json.dumps(pick) if pick is not None else None
         self.asked: list[list[str]] = []
         self.associations: list[list[str]] = []
+        self.association_prompts: list[Prompt] = []
 
     def __call__(self, prompt: Prompt, constraint: Constraint | None) -> str:
         assert isinstance(constraint, ChoicesConstraint)
         if not constraint.choices[0].startswith("{"):  # an enum value's association with the request
             self.associations.append(list(constraint.choices))
+            self.association_prompts.append(prompt)
             return constraint.choices[0]
         self.asked.append(list(constraint.choices))
         return self.pick or constraint.choices[0]
@@ -80,8 +82,10 @@ async def test_an_enum_the_request_does_not_name_is_scored_whole() -> None:
     }
     result, chooser, _ = await bound({"amount": 120, "currency": "JOD"}, schema, "Send 120 in Japanese yen", {"amount": 120, "currency": "JPY"})
     assert result["currency"] == "JPY" and len(chooser.asked[0]) == 3
-    # its values are scored after the request and after a request that says nothing
-    assert chooser.associations == [[" JOD", " JPY", " USD"]] * 2
+    # its values are scored, as a glossary writes codes, after a phrase that says nothing and
+    # after the request's phrase that writes a currency out
+    assert chooser.associations == [["JOD)", "JPY)", "USD)"]] * 3
+    assert chooser.association_prompts == ["currency:\nit (", "currency:\nJapanese yen (", "currency:\nJapanese ("]
 
 
 async def test_nothing_to_choose_scores_nothing() -> None:
@@ -206,3 +210,30 @@ async def test_one_named_value_narrowed_onto_two_parameters_reopens_their_own_va
     result = await bind(transcript, start, generated, narrowed, Evidence.of("What is 3 kg in pounds?"), original)
     assert result == {"value": 3, "from_unit": "kg", "to_unit": "lb"}
     assert '{"value": 3, "from_unit": "kg", "to_unit": "kg"}' not in chooser.asked[0]
+
+
+def test_the_phrases_a_code_may_be_written_out_as() -> None:
+    # the words where a unit stands, and names, each once
+    assert Evidence.of("Wire 60 Polish zloty in Danish kroner").value_phrases == ["Polish zloty", "zloty", "Danish kroner", "Polish", "Danish"]
+    assert Evidence.of("Post the letter to Norway by Friday").value_phrases == ["Norway"]  # a weekday is a date
+
+
+def _coded(name: str, description: str, parameters: dict[str, tuple[str, list[str]]]) -> ToolSchema:
+    properties: dict[str, Any] = {"quantity": {"type": "number"}}
+    properties |= {key: {"type": "string", "description": text, "enum": values} for key, (text, values) in parameters.items()}
+    return ToolSchema(name=name, description=description, parameters={"type": "object", "properties": properties, "required": list(properties)})
+
+
+async def test_the_model_picks_the_codes_a_request_writes_out_in_words(engine: EmbeddedEngine) -> None:
+    # codes no letter of the request spells, each chosen by the phrase that writes it out (scored
+    # against the whole request instead, the model's favourites won: USD, US)
+    chat = ChatCompleter(engine, decision=DecisionSettings())
+    money = ["USD", "EUR", "GBP", "INR", "SEK", "CHF", "KRW", "JPY"]
+    pay = _coded("pay_abroad", "Pay an amount abroad", {"source": ("currency code of the amount", money), "target": ("currency code paid out", money)})
+    result = await chat.complete(_request("Pay 70 Japanese yen in Swiss francs", [pay]))
+    arguments = json.loads(result.tool_calls[0].arguments)
+    assert {arguments["source"], arguments["target"]} == {"JPY", "CHF"}, arguments
+    countries = ["US", "DE", "CH", "JP", "FR", "KR", "GB", "IT"]
+    ship = _coded("ship_boxes", "Ship boxes abroad", {"country": ("two-letter country code of the destination", countries)})
+    result = await chat.complete(_request("Ship 2 crates to Germany", [ship]))
+    assert json.loads(result.tool_calls[0].arguments)["country"] == "DE"

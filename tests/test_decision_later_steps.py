@@ -190,7 +190,7 @@ def test_a_refused_value_is_written_again_among_the_values_the_error_offers() ->
     # the first call takes the code the request's words make ("KRO" for "kroner"), which the
     # tool refuses; the next keeps the amount and chooses among the codes the error lists
     # (binding scores the codes the request does not name: its association, then the whole objects)
-    engine.add_replies('{"amount": 80, "currency": "KRO"}', '{"amount": 80, "currency": "DKK"}', " DKK", " DKK", '{"amount": 80, "currency": "DKK"}', "Sent.")
+    engine.add_replies('{"amount": 80, "currency": "KRO"}', '{"amount": 80, "currency": "DKK"}', "DKK)", "DKK)", "DKK)", '{"amount": 80, "currency": "DKK"}', "Sent.")
     response = agent.run_sync("Send 80 kroner home")
     assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "KRO"}, {"amount": 80, "currency": "DKK"}]
     assert response.tool_calls[1].error is None
@@ -257,9 +257,9 @@ async def test_a_later_part_no_word_ties_to_a_tool_goes_to_the_tool_the_model_fi
     assert [c.tool for c in plain.tool_calls] == ["find_reviews"], plain.tool_calls
 
 
-def exchange_agent(engine: ScriptedEngine, known: tuple[str, ...] | None = None) -> Agent:
+def exchange_agent(engine: ScriptedEngine, known: tuple[str, ...] | None = None, *, lists: bool = True) -> Agent:
     """An agent with one currency tool whose codes are shaped like its examples'; with `known`,
-    it refuses any other code, listing those it takes."""
+    it refuses any other code, listing those it takes (unless not `lists`)."""
     agent = Agent(engine, decision=LEXICAL.model_copy(update={"bind_arguments": False}))
 
     @agent.tool
@@ -273,7 +273,8 @@ def exchange_agent(engine: ScriptedEngine, known: tuple[str, ...] | None = None)
         """
         for code in (from_code, to_code):
             if known is not None and code not in known:
-                raise ValueError(f"unknown currency {code!r}: use a three-letter code, one of {', '.join(known)}")
+                offer = f": use a three-letter code, one of {', '.join(known)}" if lists else ""
+                raise ValueError(f"unknown currency {code!r}{offer}")
         return f"{amount:g} {from_code} = {2 * amount:g} {to_code}"
 
     return agent
@@ -281,7 +282,7 @@ def exchange_agent(engine: ScriptedEngine, known: tuple[str, ...] | None = None)
 
 def test_every_value_a_tool_refused_is_written_again() -> None:
     # the first call's source code is refused, then the retry's target code: the third call
-    # writes both under the codes the errors list, neither narrowed to the request's guesses again
+    # writes both under the tool's own schema, neither narrowed to the request's guesses again
     engine = ScriptedEngine(
         [
             '{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}',
@@ -290,11 +291,23 @@ def test_every_value_a_tool_refused_is_written_again() -> None:
             "5 BBB are 10 CCC.",
         ]
     )
-    agent = exchange_agent(engine, known=("AAA", "BBB", "CCC"))
+    agent = exchange_agent(engine, known=("AAA", "BBB", "CCC"), lists=False)
 
     response = agent.run_sync("Exchange 5 zorkian crowns to plutonian marks.", max_iterations=5)
     assert response.is_successful, response.error_message
     assert [c.arguments["to_code"] for c in response.tool_calls] == ["PLU", "PLU", "CCC"]
+    assert response.tool_calls[-1].result == "5 BBB = 10 CCC" and engine.replies_left == 0
+
+
+def test_a_code_the_error_does_not_list_is_written_again_among_those_it_lists() -> None:
+    # the error quotes the source code only, but lists the codes the tool takes: the target the
+    # request's words spelled ("PLU") is none of them, so the retry writes both among them
+    engine = ScriptedEngine(['{"amount": 5, "from_code": "ZOR", "to_code": "PLU"}', '{"amount": 5, "from_code": "BBB", "to_code": "CCC"}', "5 BBB are 10 CCC."])
+    agent = exchange_agent(engine, known=("AAA", "BBB", "CCC"))
+
+    response = agent.run_sync("Exchange 5 zorkian crowns to plutonian marks.", max_iterations=5)
+    assert response.is_successful, response.error_message
+    assert [c.arguments["to_code"] for c in response.tool_calls] == ["PLU", "CCC"]
     assert response.tool_calls[-1].result == "5 BBB = 10 CCC" and engine.replies_left == 0
 
 

@@ -51,13 +51,16 @@ async def write_call(
 
 def _reopened(narrowed: dict[str, Any], schema: dict[str, Any], message: str) -> dict[str, Any]:
     """`narrowed` with each parameter whose values include one the failed call's error quotes
-    given back its own schema (`schema`'s), or, for a code, the codes the error lists."""
+    given back its own schema (`schema`'s), or, for a code, the codes the error lists; a code
+    parameter none of whose values the error lists takes those too ("BRI", spelled from "British
+    pounds", once the error says the codes are USD, GBP, ...)."""
     refused = set(Evidence.of(message).quoted)
     offered = offered_codes(schema, message)["properties"]
     properties = dict(narrowed.get("properties") or {})
     for name, node in properties.items():
-        values = node.get("enum") if isinstance(node, dict) else None
-        if values is None or refused & {str(v) for v in values}:
+        values = {str(v) for v in node.get("enum") or []} if isinstance(node, dict) and "enum" in node else None
+        listed = offered.get(name, {}).get("enum")
+        if values is None or refused & values or (listed and not values & {str(v) for v in listed}):
             properties[name] = offered.get(name, node)
     return {**narrowed, "properties": properties}
 

@@ -9,8 +9,8 @@ and two of them can take the same value or one chooses among values the request 
 prompt, and keeps the likeliest (when generation gave no value twice, only the parameters
 choosing among values the request does not name are chosen again):
 
-- an enum value the request does not name also counts by how strongly the request calls for
-  it (`_associations`: "Japanese yen" for `JPY`);
+- an enum value the request does not name also counts by how strongly a phrase of the request
+  calls for it (`_associations`: "Swiss francs" for `CHF`);
 - no value goes to two parameters unless the request repeats it;
 - the other parameters keep what generation wrote;
 - with too many assignments to score at once, each parameter is chosen in turn, among the
@@ -31,6 +31,8 @@ MAX_ASSIGNMENTS = 48
 """Whole argument objects scored in one request; past it, one parameter at a time."""
 MAX_VALUES = 24
 """A parameter with more allowed values than this (a long enum) keeps what generation wrote."""
+MAX_PHRASES = 6
+"""Phrases of the request an enum value's association is scored against, in order."""
 
 Scalar = str | int | float | bool
 
@@ -61,7 +63,7 @@ async def bind(
         domains = {name: values if _unnamed(values, evidence) else [arguments[name]] for name, values in domains.items()}
         if not any(len(values) > 1 for values in domains.values()):
             return arguments
-    association = await _associations(transcript, domains, evidence) if evidence is not None else {}
+    association = await _associations(transcript, domains, evidence, original or schema) if evidence is not None else {}
     written = transcript.text[start[0] :]
     transcript.rewind(start)
     chosen = await _jointly(transcript, arguments, domains, repeats, association)
@@ -168,21 +170,31 @@ async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], asso
     return options[max(range(len(options)), key=lambda i: probabilities[texts[i]])]
 
 
-async def _associations(transcript: Transcript, domains: dict[str, list[Scalar]], evidence: Evidence) -> dict[tuple[str, Scalar], float]:
-    """For each enum value the request does not name, how much likelier the model finds it for
-    the parameter after the request than after a request that says nothing ("Japanese yen"
-    calls for `JPY`): log p(value | request) - log p(value | "it"). The difference takes out
-    the model's preference for some values whatever the request (`en`, `USD`), which alone
-    picks them for most requests."""
+async def _associations(
+    transcript: Transcript, domains: dict[str, list[Scalar]], evidence: Evidence, schema: dict[str, Any]
+) -> dict[tuple[str, Scalar], float]:
+    """For each enum value the request does not name, how strongly a phrase of the request
+    calls for it ("Swiss francs" for `CHF`, "into Korean" for `ko`): the most, over the phrases
+    a value may be written out as, of log p(value | phrase) - log p(value | "it"), each value
+    written in brackets after the phrase, below the parameter's name and description, as a
+    glossary writes a code. The difference takes out the model's preference for some values
+    whatever the phrase (`en`, `USD`), which alone picks them for most requests. A request
+    with no such phrase is the phrase itself."""
     out: dict[tuple[str, Scalar], float] = {}
-    request = " ".join(evidence.text.split())[:500].replace('"', "'")
+    properties = schema.get("properties") or {}
+    phrases = evidence.value_phrases[:MAX_PHRASES] or [" ".join(evidence.text.split())[:300]]
     for name, values in domains.items():
         strings = [v for v in values if isinstance(v, str)]
         if len(strings) < 2 or all(evidence.mentions(v) for v in strings):
             continue
-        choices = [f" {v}" for v in strings]
-        said = await transcript.score_beside(f'{name} for "{request}":', choices)
-        unsaid = await transcript.score_beside(f'{name} for "it":', choices)
-        for value, with_request, without in zip(strings, said.scores, unsaid.scores, strict=True):
-            out[(name, value)] = sum(with_request.token_logprobs) - sum(without.token_logprobs)
+        node = properties.get(name)
+        description = " ".join(str(node.get("description") or "").split())[:200] if isinstance(node, dict) else ""
+        head = f"{name}: {description}\n" if description else f"{name}:\n"
+        choices = [f"{v})" for v in strings]
+        unsaid = await transcript.score_beside(f"{head}it (", choices)
+        for phrase in phrases:
+            said = await transcript.score_beside(f"{head}{phrase} (", choices)
+            for value, with_phrase, without in zip(strings, said.scores, unsaid.scores, strict=True):
+                lift = sum(with_phrase.token_logprobs) - sum(without.token_logprobs)
+                out[(name, value)] = max(out.get((name, value), lift), lift)
     return out

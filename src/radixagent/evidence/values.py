@@ -235,14 +235,9 @@ class Evidence:
         A name ("British Columbia", "Texas") makes codes too: its words' initials, or for one
         word its first letters, or its first letter and a later consonant (BC, TX, CA). A model
         tells the real one from the rest."""
-        words = [t.casefold() for t in self.tokens]
         out: list[str] = []
-        for start in range(len(words)):
-            if not self._unit_slot(start):
-                continue
-            run = [w for w in words[start : start + 2] if w.isalpha() and w not in STOP_WORDS and w not in _PRONOUNS]
-            if not run or run[0] != words[start]:
-                continue
+        for run in self._unit_runs():
+            run = [w.casefold() for w in run]
             first = run[0]
             if len(run) == 1 or len(first) >= size:
                 out.append(first[:size])
@@ -259,6 +254,25 @@ class Evidence:
                 if size == 2:
                     out.extend(parts[0][0] + c for c in dict.fromkeys(parts[0][1:]) if c not in "aeiou")
         return [c.upper() for c in dict.fromkeys(out) if len(c) == size and c.isalpha()]
+
+    def _unit_runs(self) -> list[list[str]]:
+        """The words (one or two, as written) where a unit or a code stands: "Swiss francs" in
+        "250 Swiss francs", "British pounds" in "in British pounds"."""
+        runs = []
+        for start in range(len(self.tokens)):
+            if not self._unit_slot(start):
+                continue
+            run = [w for w in self.tokens[start : start + 2] if w.isalpha() and w.casefold() not in STOP_WORDS | _PRONOUNS]
+            if run and run[0] == self.tokens[start]:
+                runs.append(run)
+        return runs
+
+    @cached_property
+    def value_phrases(self) -> list[str]:
+        """The phrases a code or an enum value may be written out as: the words where a unit
+        stands ("Swiss francs", "learn Spanish") and the names ("Switzerland", "Spanish"), each once."""
+        names = [n for n in self.names_whole if any(c.isalpha() for c in n)]
+        return list(dict.fromkeys([*(" ".join(run) for run in self._unit_runs()), *names]))
 
     def after_number(self, start: int) -> bool:
         """Whether the token at `start` follows a number, directly or past one word ("5 km",
