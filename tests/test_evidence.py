@@ -12,11 +12,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from radixagent import Agent
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings
 from radixagent.engine import ChoicesConstraint, Constraint, JsonSchemaConstraint, Prompt, ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
+from radixagent.evidence.support import unheld_inputs
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -574,3 +576,52 @@ def test_abstaining_weighs_the_words_and_the_noisy_channel() -> None:
     assert _abstains(True, 6.0, settings)
     off = DecisionSettings(question_margin=None, tool_margin=None)
     assert _abstains(True, 12.0, off) and not _abstains(False, -30.0, off)
+
+
+SPA = ToolSchema(
+    name="find_spa",
+    description="Find a spa offering a massage in a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}, "treatment": {"type": "string"}}, "required": ["city"]},
+)
+TILES = ToolSchema(
+    name="price_tiles",
+    description="Price floor tiles for a room",
+    parameters={"type": "object", "properties": {"width": {"type": "number"}, "length": {"type": "number"}}, "required": ["width", "length"]},
+)
+REFUND = ToolSchema(
+    name="refund_booking",
+    description="Refund a booking",
+    parameters={"type": "object", "properties": {"booking_id": {"type": "string"}, "reason": {"type": "string", "default": "other"}}, "required": ["booking_id"]},
+)
+
+
+def test_the_inputs_a_request_holds_no_value_for() -> None:
+    assert unheld_inputs(Evidence.of("I could use a massage somewhere nice"), SPA) == ["city"]
+    assert unheld_inputs(Evidence.of("Find me a massage in Utrecht"), SPA) == []
+    assert unheld_inputs(Evidence.of("마사지 받을 곳 찾아줘"), SPA) == []  # no capitals to tell a name by
+    assert unheld_inputs(Evidence.of("How much would tiling the hallway cost?"), TILES) == ["width", "length"]
+    assert unheld_inputs(Evidence.of("Tiles for a hallway 2 by 5 metres"), TILES) == []
+    assert unheld_inputs(Evidence.of("Refund my booking please"), REFUND) == ["booking_id"]
+    assert unheld_inputs(Evidence.of("Refund booking QX7731"), REFUND) == []
+    assert unheld_inputs(Evidence.of("Refund booking Lakeview"), REFUND) == []  # a name right after the parameter's
+
+
+async def test_a_tool_whose_input_the_request_does_not_hold_is_not_called() -> None:
+    # "massage" meets the spa tool, but no city is named: the call would make one up
+    chat, engine = completer([" find_spa", "Which city are you in?"])  # the model's choice, then its answer
+    result = await chat.complete(request("I could use a massage somewhere nice", [SPA, TILES]))
+    assert not result.tool_calls and result.content == "Which city are you in?"
+    # the same request when a call is required: the call is made
+    chat, _ = completer(['{"city": "nice"}'])
+    result = await chat.complete(request("I could use a massage somewhere nice", [SPA], tool_choice="required"))
+    assert [c.name for c in result.tool_calls] == ["find_spa"]
+    # an agent asks for it
+    agent = Agent(ScriptedEngine(["Which city are you in?"]), decision=LEXICAL)  # one tool: no choice to score
+
+    @agent.tool
+    def find_spa(city: str, treatment: str = "") -> str:
+        """Find a spa offering a massage in a city."""
+        return f"Spa Aurora in {city}"
+
+    response = agent.run_sync("I could use a massage somewhere nice")
+    assert not response.tool_calls and response.content == "Which city are you in?"

@@ -4,7 +4,7 @@ the request that needs its own (the arguments: `decision.arguments`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from radixagent.decision.arguments import write_call
@@ -15,7 +15,7 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence
 from radixagent.evidence.parts import extent, named_tools, part_for, span
-from radixagent.evidence.support import STRONG_GROUNDS, grounds, support
+from radixagent.evidence.support import STRONG_GROUNDS, grounds, support, unheld_inputs
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolSchema
 
@@ -65,7 +65,14 @@ async def decide_by_score(
         # the parts are served in order: the first one first, even one call a step at a time
         first_part = support(evidence.parts[0], tools)
         prior = {name: value + settings.evidence_weight * first_part[name] for name, value in prior.items()}
-    action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior)
+    instead = None
+    if not require_tool and context is None and evidence is not None and settings.abstain_below is not None:
+        # a tool whose required input the request does not hold would be called with a value made
+        # up ("I need a haircut" as the city): ask for it, or answer
+        def instead(choice: str) -> str | None:
+            return (ASK if settings.allow_ask else ANSWER) if choice in by_name and unheld_inputs(evidence, by_name[choice]) else None
+
+    action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior, instead)
     if action == ANSWER:
         return Decision(action="answer", text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
     if action == ASK:
@@ -168,10 +175,15 @@ async def _split_calls(
 
 
 async def _choose(
-    transcript: Transcript, label: str, options: list[str], length_normalized: bool, prior: dict[str, float]
+    transcript: Transcript,
+    label: str,
+    options: list[str],
+    length_normalized: bool,
+    prior: dict[str, float],
+    instead: Callable[[str], str | None] | None = None,
 ) -> tuple[str, float]:
     """Score `label <option>` for each option (plus its prior, in log space), append the
-    winner, return it with its probability."""
+    winner (or what `instead` puts in its place), return it with its probability."""
     await transcript.append(label)
     if len(options) == 1:
         choice, confidence = options[0], 1.0
@@ -180,6 +192,8 @@ async def _choose(
         probabilities = result.probabilities(length_normalized=length_normalized, prior={f" {k}": v for k, v in prior.items()})
         best = max(probabilities, key=probabilities.__getitem__)
         choice, confidence = best[1:], probabilities[best]
+    if instead is not None and (other := instead(choice)) is not None:
+        choice = other
     await transcript.append(f" {choice}")
     return choice, confidence
 

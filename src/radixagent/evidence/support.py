@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from radixagent.evidence.narrowing import value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
-from radixagent.evidence.words import rank_tools, shared_terms, terms
+from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -78,6 +78,38 @@ def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
         if (kind or node.get("pattern") or example_shape(node)) and not evidence.strings_for(node, kind) and not evidence.after_name(name):
             out.append(name)
     return out
+
+
+def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
+    """The required parameters of `tool` (without a default) that the request holds no value of
+    the kind they take: a number where it has none; a place or a person ("city", "username")
+    where it names nothing (no capitalised name, no quotation); an id where it has no token with
+    a digit. A call would make such a value up ("I need a haircut" is no city)."""
+    properties = tool.parameters.get("properties") or {}
+    cased = any(c.isalpha() and c.lower() != c.upper() for c in evidence.text) and not any(
+        c.isalpha() and c.lower() == c.upper() for c in evidence.text
+    )  # a script without capitals (Chinese, Korean) writes names like any word
+    out = []
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if not isinstance(node, dict) or "enum" in node or "default" in node or evidence.after_name(name):
+            continue
+        words = set(name_words(name))
+        if node.get("type") in ("integer", "number") and "id" not in words:
+            if not evidence.numbers:
+                out.append(name)
+        elif node.get("type") in ("string", "integer") and words & _ID_WORDS:
+            if not any(any(c.isdigit() for c in t) for t in evidence.tokens) and not evidence.quoted:
+                out.append(name)
+        elif node.get("type") == "string" and words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
+            if cased and not evidence.names_whole and not evidence.quoted:
+                out.append(name)
+    return out
+
+
+_ID_WORDS = frozenset({"id", "ids", "uuid"})
+_PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
+_FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 
 
 def grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
