@@ -603,7 +603,10 @@ def test_the_inputs_a_request_holds_no_value_for() -> None:
     assert unheld_inputs(Evidence.of("Tiles for a hallway 2 by 5 metres"), TILES) == []
     assert unheld_inputs(Evidence.of("Refund my booking please"), REFUND) == ["booking_id"]
     assert unheld_inputs(Evidence.of("Refund booking QX7731"), REFUND) == []
-    assert unheld_inputs(Evidence.of("Refund booking Lakeview"), REFUND) == []  # a name right after the parameter's
+    assert unheld_inputs(Evidence.of("Refund booking Lakeview"), REFUND) == []
+    fetch = ToolSchema(name="fetch_page", description="Fetch a web page", parameters={"type": "object", "properties": {"page_url": {"type": "string"}}, "required": ["page_url"]})
+    assert unheld_inputs(Evidence.of("Fetch the page about tide tables"), fetch) == ["page_url"]
+    assert unheld_inputs(Evidence.of("Fetch tides.example.net/brest for me"), fetch) == []  # a name right after the parameter's
 
 
 async def test_a_tool_whose_input_the_request_does_not_hold_is_not_called() -> None:

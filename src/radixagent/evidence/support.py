@@ -3,6 +3,8 @@ tools before the model chooses, and that tells a request meant for a tool from o
 
 from __future__ import annotations
 
+import re
+
 from radixagent.evidence.narrowing import value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms
@@ -84,7 +86,8 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
     """The required parameters of `tool` (without a default) that the request holds no value of
     the kind they take: a number where it has none; a place or a person ("city", "username")
     where it names nothing (no capitalised name, no quotation); an id where it has no token with
-    a digit. A call would make such a value up ("I need a haircut" is no city)."""
+    a digit; a URL where it has no domain or path. A call would make such a value up ("I need a
+    haircut" is no city)."""
     properties = tool.parameters.get("properties") or {}
     cased = any(c.isalpha() and c.lower() != c.upper() for c in evidence.text) and not any(
         c.isalpha() and c.lower() == c.upper() for c in evidence.text
@@ -101,6 +104,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") in ("string", "integer") and words & _ID_WORDS:
             if not any(any(c.isdigit() for c in t) for t in evidence.tokens) and not evidence.quoted:
                 out.append(name)
+        elif node.get("type") == "string" and words & _URL_WORDS and "name" not in words:
+            if not _ADDRESS.search(evidence.text):
+                out.append(name)
         elif node.get("type") == "string" and words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
             if cased and not evidence.names_whole and not evidence.quoted:
                 out.append(name)
@@ -108,6 +114,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
 
 
 _ID_WORDS = frozenset({"id", "ids", "uuid"})
+_URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
+_ADDRESS = re.compile(r"\w\.\w|/")
+"""Something of a web address: a domain's dot ("example.org") or a path's slash."""
 _PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
 _FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 
