@@ -305,3 +305,6 @@ def test_a_lone_list_marker_opening_an_answer_is_dropped() -> None:
     assert tidy_answer("1\nCats sleep most of the afternoon.") == "Cats sleep most of the afternoon."  # a new sentence follows
     assert tidy_answer("2.\nÉclairs come from Lyon.") == "Éclairs come from Lyon."
     assert tidy_answer("1\n2. Mix the dough.") == "1\n2. Mix the dough."
+    assert tidy_answer("2031-07-14 09:15:02\n\nThe ferry leaves at noon.") == "The ferry leaves at noon."
+    assert tidy_answer("2031-07-14T09:15:02Z\n\nNo ferries today.") == "No ferries today."
+    assert tidy_answer("2031-07-14\nis the day the ferry leaves") == "2031-07-14\nis the day the ferry leaves"

@@ -131,16 +131,20 @@ def extract_json(text: str) -> str:
 
 
 _LONE_MARKER = re.compile(r"\A\s*(?:\d{1,3}[.)]?|[-*•])[ \t]*\n(?P<blank>[ \t]*\n)?\s*(?=\S)")
+_LONE_STAMP = re.compile(r"\A\s*\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?[ \t]*\n[ \t]*\n\s*(?=\S)")
 
 
 def tidy_answer(text: str) -> str:
     """The answer without a list marker standing alone on its first line ("1.\n\nPython is
-    ...", "1\nPython is ..."): a small model opens answers so, and it is no part of the answer.
+    ...", "1\nPython is ..."), or a date or timestamp alone on it before a blank line: a small
+    model opens answers so, and it is no part of the answer.
     A number followed on the next line by a lowercase continuation ("42\nis the count") is the
     answer itself and stays."""
     found = _LONE_MARKER.match(text)
     if found is not None and (found["blank"] is not None or text[found.end()].isupper()):
         text = text[found.end() :]
+    elif (stamp := _LONE_STAMP.match(text)) is not None:
+        text = text[stamp.end() :]  # "2023-01-01T00:00:00Z\n\nThe weather ...": a timestamp no one asked for
     return text.strip()
 
 

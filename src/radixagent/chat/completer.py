@@ -66,6 +66,7 @@ from radixagent.errors import (
 from radixagent.prompting import CHATML, ChatFormat, Transcript, TurnWriter
 from radixagent.schemas import ToolCallRecord
 from radixagent.telemetry.chat import ChatSpan, chat_span
+from radixagent.validation import tidy_answer
 
 logger = logging.getLogger(__name__)
 
@@ -296,8 +297,10 @@ class ChatCompleter:
         if decision.action == "call":
             calls = self._tool_calls(decision, plan, transcript.text[before:])
             return result(tool_calls=calls, finish_reason="tool_calls", confidence=decision.confidence)
-        self._check_answer(decision.text, plan)
-        return result(content=decision.text, finish_reason="stop", confidence=decision.confidence)
+        # a text answer is tidied as the agent's is (a JSON one is the client's schema's)
+        text = decision.text if plan.answer_schema is not None else tidy_answer(decision.text)
+        self._check_answer(text, plan)
+        return result(content=text, finish_reason="stop", confidence=decision.confidence)
 
     def _tool_calls(self, decision: Decision, plan: ChatPlan, generated: str) -> list[ChatToolCall]:
         raw = _raw_arguments(generated, len(decision.calls)) if self.decision.strategy is DecisionStrategy.SCORE else None
