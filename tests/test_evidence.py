@@ -628,3 +628,10 @@ async def test_a_tool_whose_input_the_request_does_not_hold_is_not_called() -> N
 
     response = agent.run_sync("I could use a massage somewhere nice")
     assert not response.tool_calls and response.content == "Which city are you in?"
+
+
+async def test_chat_tidies_its_text_answer_as_the_agent_does() -> None:
+    # a lone list marker opening a chat answer is no part of it
+    chat, _ = completer(["1\n\nOtters hold hands while they sleep."])
+    result = await chat.complete(request("Why do otters hold hands?", [LIGHT, DOOR]))
+    assert result.content == "Otters hold hands while they sleep."
