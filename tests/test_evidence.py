@@ -635,3 +635,16 @@ async def test_chat_tidies_its_text_answer_as_the_agent_does() -> None:
     chat, _ = completer(["1\n\nOtters hold hands while they sleep."])
     result = await chat.complete(request("Why do otters hold hands?", [LIGHT, DOOR]))
     assert result.content == "Otters hold hands while they sleep."
+
+
+def test_a_parameter_named_for_a_time_takes_a_time_whatever_formats_it_lists() -> None:
+    # the description lists a date format among others: the name says what it holds
+    remind = {
+        "type": "object",
+        "properties": {"remind_time": {"type": "string", "description": "When to remind, as 'YYYY-MM-DD HH:MM' or 'HH:MM'"}},
+        "required": ["remind_time"],
+    }
+    narrowed = narrow_arguments(remind, Evidence.of("Remind me to stretch at 4 pm"))
+    assert narrowed["properties"]["remind_time"]["enum"] == ["16:00"]
+    dated = {"type": "object", "properties": {"start": {"type": "string", "description": "day of the trip, YYYY-MM-DD"}}, "required": ["start"]}
+    assert narrow_arguments(dated, Evidence.of("We leave on 2031-05-02 at 9 am"))["properties"]["start"]["enum"] == ["2031-05-02"]

@@ -360,10 +360,13 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return str(target["format"])
     if target.get("pattern"):
         return None
-    words = set(terms(f"{name} {node.get('description', '')} {target.get('description', '')}")) | set(name.lower().split("_"))
-    for kind, cues in _KINDS:
-        if any(w.startswith(cue) or w.endswith(cue) for w in words for cue in cues):  # "mail", "email", "e-mail"
-            return kind
+    # the name first: `alarm_time` described as "'YYYY-MM-DD HH:MM:SS', 'HH:MM' ..." holds a time
+    own = set(terms(name.replace("_", " "))) | set(name_words(name))
+    told = set(terms(f"{node.get('description', '')} {target.get('description', '')}"))
+    for words in (own, own | told):
+        for kind, cues in _KINDS:
+            if any(w.startswith(cue) or w.endswith(cue) for w in words for cue in cues):  # "mail", "email", "e-mail"
+                return kind
     return None
 
 
