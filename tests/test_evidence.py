@@ -648,3 +648,17 @@ def test_a_parameter_named_for_a_time_takes_a_time_whatever_formats_it_lists() -
     assert narrowed["properties"]["remind_time"]["enum"] == ["16:00"]
     dated = {"type": "object", "properties": {"start": {"type": "string", "description": "day of the trip, YYYY-MM-DD"}}, "required": ["start"]}
     assert narrow_arguments(dated, Evidence.of("We leave on 2031-05-02 at 9 am"))["properties"]["start"]["enum"] == ["2031-05-02"]
+
+
+def test_a_place_or_a_person_is_offered_the_names_the_request_gives() -> None:
+    parks = {
+        "type": "object",
+        "properties": {"location": {"type": "string", "description": "city, e.g. 'Austin, TX'"}, "artist": {"type": "string"}},
+        "required": ["location", "artist"],
+    }
+    narrowed = narrow_arguments(parks, Evidence.of("Find open-air concerts by Nina Okafor in Salt Lake City this summer"))["properties"]
+    # the names, each with the qualifier the example shows where it has none; no span around them
+    assert narrowed["location"]["pattern"] == "^(?:(?:Salt Lake City|Nina Okafor), [A-Z]{2,3})$"  # "in" puts the city first
+    assert sorted(narrowed["artist"]["enum"]) == ["Nina Okafor", "Salt Lake City"]
+    # written in lower case, a place is no name: the spans stay offered
+    assert "boston" in narrow_arguments(parks, Evidence.of("concerts by the river in boston"))["properties"]["location"]["enum"]

@@ -185,6 +185,9 @@ class _Narrowing:
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node
+            named_words = {*self.whole.name_tokens, *self.part.name_tokens}
+            if free and takes_a_name(name) and (names := [o for o in options if _names_only(o, named_words)]):
+                options = names  # a city is "Salt Lake City", not "dog parks in Salt Lake City"
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             qualifier = qualifier_shape(node) if free else None
             # a name with no qualifier yet: "St Helena CA" ends in one of the examples' shape already,
@@ -305,6 +308,13 @@ def _loose_names(text: Evidence) -> list[str]:
     return [t for t in text.name_tokens if not any(folded[i - 1] in _FROM | _TO for i, w in enumerate(text.tokens) if w == t and i > 0)]
 
 
+def _names_only(option: str, names: set[str]) -> bool:
+    """Whether a string is made of the text's name words only, maybe joined by commas ("New
+    Delhi, India"; not "Parks" opening a sentence)."""
+    words = option.replace(",", " ").split()
+    return bool(words) and all(w in names for w in words)
+
+
 def _named(option: Any) -> bool:
     """Whether a candidate is a name: capitalised or with digits, not a plain word."""
     return isinstance(option, str) and (option[:1].isupper() or any(c.isdigit() for c in option))
@@ -368,6 +378,17 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
             if any(w.startswith(cue) or w.endswith(cue) for w in words for cue in cues):  # "mail", "email", "e-mail"
                 return kind
     return None
+
+
+def takes_a_name(name: str) -> bool:
+    """Whether a parameter, by its name, takes the name of a place or a person (`city`,
+    `location`, `username`, `artist`), not free text (`user_query`)."""
+    words = set(name_words(name))
+    return bool(words & _PLACE_OR_PERSON) and not words & _FREE_TEXT
+
+
+_PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
+_FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 
 
 def untelling_terms(properties: dict[str, Any]) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from radixagent.evidence.narrowing import value_kind
+from radixagent.evidence.narrowing import takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
@@ -107,7 +107,7 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") == "string" and words & _URL_WORDS and "name" not in words:
             if not _ADDRESS.search(evidence.text):
                 out.append(name)
-        elif node.get("type") == "string" and words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
+        elif node.get("type") == "string" and takes_a_name(name):
             if cased and not evidence.names_whole and not evidence.quoted:
                 out.append(name)
     return out
@@ -117,8 +117,6 @@ _ID_WORDS = frozenset({"id", "ids", "uuid"})
 _URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
 _ADDRESS = re.compile(r"\w\.\w|/")
 """Something of a web address: a domain's dot ("example.org") or a path's slash."""
-_PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
-_FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 
 
 def grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
