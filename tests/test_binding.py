@@ -237,3 +237,21 @@ async def test_the_model_picks_the_codes_a_request_writes_out_in_words(engine: E
     ship = _coded("ship_boxes", "Ship boxes abroad", {"country": ("two-letter country code of the destination", countries)})
     result = await chat.complete(_request("Ship 2 crates to Germany", [ship]))
     assert json.loads(result.tool_calls[0].arguments)["country"] == "DE"
+
+
+async def test_a_tool_whose_schema_asks_for_unique_items_is_called(engine: EmbeddedEngine) -> None:
+    # `uniqueItems` is an assertion llama.cpp's grammar engine cannot compile: the call is made
+    # without it in the grammar, and a repeated tag is left out of what it wrote
+    tag = ToolSchema(
+        name="tag_photo",
+        description="Tag a photo",
+        parameters={
+            "type": "object",
+            "properties": {"photo": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+            "required": ["photo", "tags"],
+        },
+    )
+    chat = ChatCompleter(engine, decision=DecisionSettings())
+    result = await chat.complete(_request("Tag photo IMG-2291 with beach, sunset and beach", [tag]))
+    arguments = json.loads(result.tool_calls[0].arguments)
+    assert arguments["photo"] == "IMG-2291" and len(set(arguments["tags"])) == len(arguments["tags"]) > 0, arguments

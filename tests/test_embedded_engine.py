@@ -32,6 +32,7 @@ from radixagent.engine.constraints import (
     choices_grammar,
     regex_grammar,
     to_llama,
+    without_repeats,
 )
 from radixagent.engine.llamacpp import CompletionRequest, LlamaCppClient
 from radixagent.errors import (
@@ -131,6 +132,30 @@ def test_every_constraint_compiles_or_raises() -> None:
         to_llama(GrammarConstraint(grammar="%llguidance {}\nstart: ::="))
     with pytest.raises(ConstraintError, match="backslash"):
         regex_grammar("abc\\")
+
+
+PLAYLIST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "songs": {"type": "array", "items": {"type": "string"}, "uniqueItems": True, "contains": {"const": "Intro"}},
+        "mood": {"type": "string", "not": {"const": "angry"}},
+        "shuffle": {"type": "boolean"},
+    },
+    "required": ["songs"],
+    "dependentRequired": {"shuffle": ["mood"]},
+    "unevaluatedProperties": False,
+}
+"""Assertions llguidance refuses to compile, as a client's tool may carry them."""
+
+
+def test_assertions_the_grammar_engine_cannot_compile_are_left_to_validation() -> None:
+    out = bounded_schema(PLAYLIST_SCHEMA)
+    assert to_llama(JsonSchemaConstraint(json_schema=PLAYLIST_SCHEMA)).grammar  # compiles instead of raising
+    assert "uniqueItems" not in out["properties"]["songs"] and "not" not in out["properties"]["mood"]
+    assert "dependentRequired" not in out and out["additionalProperties"] is False  # closed as unevaluatedProperties said
+    # a repeated item is the one such assertion mended without a guess
+    assert without_repeats({"songs": ["Intro", "Tide", "Intro"], "mood": "calm"}, PLAYLIST_SCHEMA) == {"songs": ["Intro", "Tide"], "mood": "calm"}
+    assert without_repeats({"songs": [{"a": 1}, {"a": 1}]}, {"properties": {"songs": {"uniqueItems": True}}}) == {"songs": [{"a": 1}]}
 
 
 def test_choices_grammar_quotes_each_choice_as_a_literal() -> None:

@@ -11,7 +11,7 @@ from radixagent.decision.binding import bind
 from radixagent.decision.protocol import object_schema, parse_json
 from radixagent.decision.settings import DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
-from radixagent.engine.constraints import fit_schema
+from radixagent.engine.constraints import fit_schema, without_repeats
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
@@ -45,7 +45,7 @@ async def write_call(
     if evidence is not None:
         narrowed = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
         schema = narrowed if refused is None else _reopened(narrowed, schema, refused)
-    arguments = await _arguments(transcript, tool, schema, settings, evidence)
+    arguments = without_repeats(await _arguments(transcript, tool, schema, settings, evidence), tool.parameters)
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
 
 

@@ -49,6 +49,13 @@ LLGUIDANCE_FORMATS = frozenset(
 """String formats llguidance enforces; it rejects a schema with any other. JSON Schema makes
 `format` an annotation by default, so the others are dropped rather than refused."""
 
+UNENFORCED_KEYWORDS = frozenset(
+    {"uniqueItems", "contains", "minContains", "maxContains", "dependentRequired", "dependentSchemas", "propertyNames",
+     "not", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems"}
+)
+"""Assertions llguidance cannot compile (it refuses the whole schema): the grammar goes without
+them, and what was generated is checked against the schema as given."""
+
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_SINGLES = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
@@ -64,8 +71,10 @@ def bounded_schema(
     """A copy of `schema` whose outputs are finite: arrays get `maxItems`, strings
     `maxLength`, objects with named properties `additionalProperties: false` and free-form
     objects `maxProperties`, wherever the schema left them open (recursively, including
-    `$defs`, `anyOf`, `items` ...). Every output valid for the result is valid for `schema`.
-    Unknown string formats (annotations in JSON Schema) are dropped."""
+    `$defs`, `anyOf`, `items` ...). Unknown string formats (annotations in JSON Schema) are
+    dropped, and so are the assertions the grammar engine cannot compile (`UNENFORCED_KEYWORDS`:
+    `uniqueItems`, `not` ...); apart from those, every output valid for the result is valid for
+    `schema`."""
     bounded: dict[str, Any] = _bound(copy.deepcopy(schema), max_items, max_length, max_properties, in_all_of=False)
     return bounded
 
@@ -93,6 +102,11 @@ def _bound(node: Any, max_items: int, max_length: int, max_properties: int, *, i
     fixed = "enum" in node or "const" in node
     if "format" in node and node["format"] not in LLGUIDANCE_FORMATS:
         del node["format"]
+    composed = any(k in node for k in ("allOf", "anyOf", "oneOf", "$ref"))
+    if node.get("unevaluatedProperties") is False and node.get("properties") and "additionalProperties" not in node and not composed:
+        node["additionalProperties"] = False  # the nearest the grammar can say
+    for key in UNENFORCED_KEYWORDS & node.keys():
+        del node[key]
     if "array" in types and "maxItems" not in node and not fixed:
         node["maxItems"] = max(max_items, int(node.get("minItems", 0)))
     if "string" in types and "maxLength" not in node and "format" not in node and not fixed:
@@ -121,6 +135,23 @@ def _bound(node: Any, max_items: int, max_length: int, max_properties: int, *, i
         if key in node:
             node[key] = _bound(node[key], max_items, max_length, max_properties, in_all_of=False)
     return node
+
+
+def without_repeats(value: Any, schema: Any) -> Any:
+    """`value` with the repeated items of every array its schema marks `uniqueItems` left
+    out (the first of each kept), through properties and items: the one assertion of
+    `UNENFORCED_KEYWORDS` generation commonly breaks, and one that is mended without a guess."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        return {k: without_repeats(v, properties.get(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [without_repeats(v, schema.get("items")) for v in value]
+        if schema.get("uniqueItems") is True:
+            items = [v for i, v in enumerate(items) if v not in items[:i]]  # equality as JSON's: unhashable items too
+        return items
+    return value
 
 
 # --- grammars ----------------------------------------------------------------------------------
