@@ -89,9 +89,8 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
     a digit; a URL where it has no domain or path. A call would make such a value up ("I need a
     haircut" is no city)."""
     properties = tool.parameters.get("properties") or {}
-    cased = any(c.isalpha() and c.lower() != c.upper() for c in evidence.text) and not any(
-        c.isalpha() and c.lower() == c.upper() for c in evidence.text
-    )  # a script without capitals (Chinese, Korean) writes names like any word
+    # a script without capitals (Chinese, Korean) writes names like any other word
+    cased = all(c.lower() != c.upper() for c in evidence.text if c.isalpha())
     out = []
     for name in tool.parameters.get("required") or []:
         node = properties.get(name)
