@@ -156,6 +156,7 @@ def test_assertions_the_grammar_engine_cannot_compile_are_left_to_validation() -
     # a repeated item is the one such assertion mended without a guess
     assert without_repeats({"songs": ["Intro", "Tide", "Intro"], "mood": "calm"}, PLAYLIST_SCHEMA) == {"songs": ["Intro", "Tide"], "mood": "calm"}
     assert without_repeats({"songs": [{"a": 1}, {"a": 1}]}, {"properties": {"songs": {"uniqueItems": True}}}) == {"songs": [{"a": 1}]}
+    assert without_repeats([1, True, 1.0, {"a": [2]}, {"a": [2.0]}], {"uniqueItems": True}) == [1, True, {"a": [2]}]  # true is not 1; 1.0 is
 
 
 def test_choices_grammar_quotes_each_choice_as_a_literal() -> None:

@@ -149,9 +149,23 @@ def without_repeats(value: Any, schema: Any) -> Any:
     if isinstance(value, list):
         items = [without_repeats(v, schema.get("items")) for v in value]
         if schema.get("uniqueItems") is True:
-            items = [v for i, v in enumerate(items) if v not in items[:i]]  # equality as JSON's: unhashable items too
+            seen = [_json_equality(v) for v in items]
+            items = [v for i, v in enumerate(items) if seen[i] not in seen[:i]]
         return items
     return value
+
+
+def _json_equality(value: Any) -> Any:
+    """A key equal for values JSON Schema calls equal: 1 and 1.0 are, true and 1 are not."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return (type(value).__name__, value)
+    if isinstance(value, int | float):
+        return ("number", float(value))
+    if isinstance(value, list):
+        return ("array", tuple(_json_equality(v) for v in value))
+    if isinstance(value, dict):
+        return ("object", tuple(sorted((k, _json_equality(v)) for k, v in value.items())))
+    return ("other", repr(value))
 
 
 # --- grammars ----------------------------------------------------------------------------------
