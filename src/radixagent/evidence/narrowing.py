@@ -185,9 +185,10 @@ class _Narrowing:
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
             if not options:
                 return node
-            named_words = {*self.whole.name_tokens, *self.part.name_tokens}
-            if free and takes_a_name(name) and (names := [o for o in options if _names_only(o, named_words)]):
-                options = names  # a city is "Salt Lake City", not "dog parks in Salt Lake City"
+            if free and takes_a_name(name):
+                # a city is "Salt Lake City", not "dog parks in Salt Lake City"
+                named_words = {*self.whole.name_tokens, *self.part.name_tokens}
+                options = [o for o in options if _names_only(o, named_words)] or options
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             qualifier = qualifier_shape(node) if free else None
             # a name with no qualifier yet: "St Helena CA" ends in one of the examples' shape already,

@@ -236,7 +236,7 @@ class Evidence:
         word its first letters, or its first letter and a later consonant (BC, TX, CA). A model
         tells the real one from the rest."""
         out: list[str] = []
-        for run in self._unit_runs():
+        for run in self._unit_runs:
             run = [w.casefold() for w in run]
             first = run[0]
             if len(run) == 1 or len(first) >= size:
@@ -255,6 +255,7 @@ class Evidence:
                     out.extend(parts[0][0] + c for c in dict.fromkeys(parts[0][1:]) if c not in "aeiou")
         return [c.upper() for c in dict.fromkeys(out) if len(c) == size and c.isalpha()]
 
+    @cached_property
     def _unit_runs(self) -> list[list[str]]:
         """The words (one or two, as written) where a unit or a code stands: "Swiss francs" in
         "250 Swiss francs", "British pounds" in "in British pounds"."""
@@ -262,7 +263,7 @@ class Evidence:
         for start in range(len(self.tokens)):
             if not self._unit_slot(start):
                 continue
-            run = [w for w in self.tokens[start : start + 2] if w.isalpha() and w.casefold() not in STOP_WORDS | _PRONOUNS]
+            run = [w for w in self.tokens[start : start + 2] if w.isalpha() and w.casefold() not in _NO_UNIT_WORDS]
             if run and run[0] == self.tokens[start]:
                 runs.append(run)
         return runs
@@ -272,7 +273,7 @@ class Evidence:
         """The phrases a code or an enum value may be written out as: the words where a unit
         stands ("Swiss francs", "learn Spanish") and the names ("Switzerland", "Spanish"), each once."""
         names = [n for n in self.names_whole if any(c.isalpha() for c in n)]
-        return list(dict.fromkeys([*(" ".join(run) for run in self._unit_runs()), *names]))
+        return list(dict.fromkeys([*(" ".join(run) for run in self._unit_runs), *names]))
 
     def after_number(self, start: int) -> bool:
         """Whether the token at `start` follows a number, directly or past one word ("5 km",
@@ -610,6 +611,7 @@ def time_unit(word: str) -> str | None:
 
 
 _PRONOUNS = frozenset({"it", "its", "them", "their", "they", "this", "that", "these", "those", "some", "all"})
+_NO_UNIT_WORDS = STOP_WORDS | _PRONOUNS
 MAX_CODE = 4
 """The longest code `Evidence.abbreviated` reads from its long form."""
 _UNIT_CUES = frozenset({"to", "in", "into", "as", "many", "much"})
