@@ -662,3 +662,26 @@ def test_a_place_or_a_person_is_offered_the_names_the_request_gives() -> None:
     assert sorted(narrowed["artist"]["enum"]) == ["Nina Okafor", "Salt Lake City"]
     # written in lower case, a place is no name: the spans stay offered
     assert "boston" in narrow_arguments(parks, Evidence.of("concerts by the river in boston"))["properties"]["location"]["enum"]
+
+
+def test_code_is_what_the_request_quotes_or_writes_out_as_an_expression() -> None:
+    run = {
+        "type": "object",
+        "properties": {"source_code": {"type": "string"}, "country_code": {"type": "string"}},
+        "required": ["source_code", "country_code"],
+    }
+    narrowed = narrow_arguments(run, Evidence.of("With a quick program, work out 48 / 6 + 1 for the team in Oslo"))["properties"]
+    assert narrowed["source_code"]["enum"] == ["48 / 6 + 1"]  # not "program", "work out 48" or "Oslo"
+    assert "Oslo" in narrowed["country_code"]["enum"]  # a code of letters is no program
+    # no expression written out: the model writes the code
+    assert "enum" not in narrow_arguments(run, Evidence.of("Write a script that counts the vowels in banana"))["properties"]["source_code"]
+    formula = {"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}
+    assert narrow_arguments(formula, Evidence.of("Evaluate hypot(6, 8) and round it"))["properties"]["expression"]["enum"] == ["hypot(6, 8)"]
+
+
+def test_a_free_text_does_not_stop_on_the_number_that_tells_which_one() -> None:
+    wiki = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    options = narrow_arguments(wiki, Evidence.of("Search the wiki for the 1998 flood report, page 4"), tool_words=terms("search_wiki"))["properties"]["query"]["enum"]
+    assert "1998 flood report" in options
+    assert "1998" not in options and "the 1998" not in options  # the year says which report, not what to search
+    assert "4" in options  # a number at the end of its phrase stands alone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 from collections import Counter
@@ -20,7 +21,7 @@ from radixagent.evidence.values import (
     regex_literal,
     time_unit,
 )
-from radixagent.evidence.words import IRREGULAR, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
 
 
 def narrow_arguments(
@@ -147,6 +148,13 @@ class _Narrowing:
             # a part that points back to a result and quotes nothing takes the result, not a quotation
             # elsewhere in the request ("Search the documents for 'AI ethics' and summarize them")
             refers = self.part.referent is not None and not self.part.quoted
+            if free and takes_code(name):
+                # code is what the request quotes or an expression it writes out ("compute 17 * 23"),
+                # never a span of its prose ("Python to compute"); else the model writes it
+                calls = _CALL.findall(self.whole.text)  # spans stop at brackets: "hypot(6, 8)" is found whole here
+                written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
+                written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
+                return {**node, "enum": written} if written else node
             quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single and not refers else []
             if quoted:
                 # the one free text a tool takes is what the request quotes, when it quotes
@@ -232,6 +240,8 @@ class _Narrowing:
                     continue  # the request's verb; a date or an address belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or text.runs_into_date(option):
                     continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's
+                if self.single and _cut_from_its_noun(option, text.text):
+                    continue  # "2025" of "the 2025 vendor contract" is no search on its own
             out.append(option)
         return out
 
@@ -300,6 +310,16 @@ def offered_codes(schema: dict[str, Any], message: str) -> dict[str, Any]:
         if len(codes) > 1:
             node["enum"] = codes
     return out
+
+
+def _cut_from_its_noun(option: str, text: str) -> bool:
+    """Whether a phrase ends on a number (or a code with digits) that a word follows in the
+    text: "2025" of "the 2025 vendor contract", "Q3" of "Q3 2026 sales": the number tells
+    which one, the words after it what."""
+    if not any(c.isdigit() for c in option.split()[-1]):
+        return False
+    after = re.finditer(rf"(?<!\w){re.escape(option)}[ \t]+([^\W_]+)", text)
+    return any(m.group(1).casefold() not in STOP_WORDS for m in after)
 
 
 def _loose_names(text: Evidence) -> list[str]:
@@ -386,6 +406,29 @@ def takes_a_name(name: str) -> bool:
     `location`, `username`, `artist`), not free text (`user_query`)."""
     words = set(name_words(name))
     return bool(words & _PLACE_OR_PERSON) and not words & _FREE_TEXT
+
+
+def takes_code(name: str) -> bool:
+    """Whether a parameter, by its name, takes code to run or evaluate (`code`, `python_code`,
+    `script`, `expression`), not a code of letters (`country_code`, `promo_code`)."""
+    words = name_words(name)
+    return bool(set(words) & _PROGRAM) or (words[-1:] == ["code"] and set(words[:-1]) <= _LANGUAGES)
+
+
+_PROGRAM = frozenset({"script", "snippet", "expression", "formula"})
+_LANGUAGES = frozenset({"source", "python", "py", "js", "javascript", "program", "shell", "bash", "sql"})
+_CALL = re.compile(r"[A-Za-z_][\w.]*\([^()\n]*\)")
+_OPERATIONS = (ast.BinOp, ast.Call, ast.Subscript, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)
+
+
+def reads_as_code(text: str) -> bool:
+    """Whether a phrase is an expression that computes something ("17 * 23", "sqrt(2)",
+    "2 ** 10"), not words that happen to parse ("Paris", "cats in Paris")."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(node, _OPERATIONS) for node in ast.walk(tree))
 
 
 _PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
