@@ -18,7 +18,7 @@ from radixagent.decision import DecisionSettings
 from radixagent.engine import ChoicesConstraint, Constraint, JsonSchemaConstraint, Prompt, ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
-from radixagent.evidence.support import unheld_inputs
+from radixagent.evidence.support import hands_over_a_passage, unheld_inputs
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -685,3 +685,27 @@ def test_a_free_text_does_not_stop_on_the_number_that_tells_which_one() -> None:
     assert "1998 flood report" in options
     assert "1998" not in options and "the 1998" not in options  # the year says which report, not what to search
     assert "4" in options  # a number at the end of its phrase stands alone
+    # an id is no search: the word after it says what happened to it, not what it is
+    order = {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}
+    assert "K-3310" in narrow_arguments(order, Evidence.of("Did order K-3310 arrive?"))["properties"]["order_id"]["enum"]
+
+
+TONE = ToolSchema(
+    name="rate_tone",
+    description="Rate the mood of a passage",
+    parameters={"type": "object", "properties": {"passage": {"type": "string"}}, "required": ["passage"]},
+)
+
+
+async def test_a_request_handing_over_a_passage_is_meant_for_a_tool() -> None:
+    # no word of the request is the tool's, but the quotation is text handed over to work on
+    asked = "Would you call this note friendly or rude? 'Drop the files on my desk before noon, thanks.'"
+    chat, _ = completer(['{"passage": "Drop the files on my desk before noon, thanks."}'])
+    result = await chat.complete(request(asked, [TONE]))
+    assert [c.name for c in result.tool_calls] == ["rate_tone"]
+    # a word or two quoted is no passage: answered
+    chat, _ = completer(["It reads as friendly."])
+    result = await chat.complete(request("Would you call 'cheers mate' friendly or rude?", [TONE]))
+    assert not result.tool_calls and result.content == "It reads as friendly."
+    # no tool takes free text: nothing to hand the passage to
+    assert not hands_over_a_passage(Evidence.of(asked), [LIGHT, DOOR])

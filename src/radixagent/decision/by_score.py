@@ -15,7 +15,7 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence
 from radixagent.evidence.parts import extent, named_tools, part_for, span
-from radixagent.evidence.support import STRONG_GROUNDS, grounds, support, unheld_inputs
+from radixagent.evidence.support import STRONG_GROUNDS, grounds, hands_over_a_passage, support, unheld_inputs
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolSchema
 
@@ -55,7 +55,7 @@ async def decide_by_score(
             if margin is None and not world and (asking or (lexical and settings.tool_margin is not None)):
                 channel, question = await noisy_channel(transcript, evidence.text, tools)
                 margin = max(channel.values()) - question
-            if world or _abstains(lexical, margin, settings, shared):
+            if world or (_abstains(lexical, margin, settings, shared) and not hands_over_a_passage(evidence, tools)):
                 options = [ANSWER]
         else:
             options += [ANSWER] + ([ASK] if settings.allow_ask else [])

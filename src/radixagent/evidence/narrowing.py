@@ -85,7 +85,7 @@ class _Narrowing:
             return node
         required = set(node.get("required") or [])
         if not path:
-            self.single = [_free(properties.get(n)) for n in required].count(True) == 1
+            self.single = [free_text(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
@@ -227,6 +227,7 @@ class _Narrowing:
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
         own = set(terms(name))
         typed = {*text.dates, *text.times, *text.emails}
+        searched = bool(set(name_words(name)) & _TOPIC)  # a query or a text, not an id that a verb follows ("B-2077 shipped")
         first = text.tokens[0].casefold() if (text is self.whole or self.part_first) and len(text.tokens) > 2 else None
         out = []
         for option in text.strings_for(node, kind):
@@ -240,7 +241,7 @@ class _Narrowing:
                     continue  # the request's verb; a date or an address belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or text.runs_into_date(option):
                     continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's
-                if self.single and _cut_from_its_noun(option, text.text):
+                if searched and _cut_from_its_noun(option, text.text):
                     continue  # "2025" of "the 2025 vendor contract" is no search on its own
             out.append(option)
         return out
@@ -341,7 +342,8 @@ def _named(option: Any) -> bool:
     return isinstance(option, str) and (option[:1].isupper() or any(c.isdigit() for c in option))
 
 
-def _free(node: Any) -> bool:
+def free_text(node: Any) -> bool:
+    """Whether a parameter takes free text: a string of no enum, pattern or format."""
     return isinstance(node, dict) and node.get("type") == "string" and not any(k in node for k in ("enum", "pattern", "format"))
 
 
@@ -433,6 +435,7 @@ def reads_as_code(text: str) -> bool:
 
 _PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
 _FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
+_TOPIC = _FREE_TEXT | {"topic", "subject", "title", "term", "terms", "search"}
 
 
 def untelling_terms(properties: dict[str, Any]) -> set[str]:

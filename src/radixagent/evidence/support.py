@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from radixagent.evidence.narrowing import takes_a_name, value_kind
+from radixagent.evidence.narrowing import free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
@@ -110,6 +110,19 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
             if cased and not evidence.names_whole and not evidence.quoted:
                 out.append(name)
     return out
+
+
+PASSAGE_WORDS = 3
+"""Words of a quotation past which it is a passage handed over to be worked on."""
+
+
+def hands_over_a_passage(evidence: Evidence, tools: list[ToolSchema]) -> bool:
+    """Whether the request quotes a passage to work on (`PASSAGE_WORDS` words or more) and a
+    tool takes a free text it has to be given: "Is this review positive or negative? 'The
+    package arrived broken ...'" is meant for a tool, whatever words it asks in."""
+    if not any(len(q.split()) >= PASSAGE_WORDS for q in evidence.quoted):
+        return False
+    return any(free_text((t.parameters.get("properties") or {}).get(n)) for t in tools for n in t.parameters.get("required") or [])
 
 
 _ID_WORDS = frozenset({"id", "ids", "uuid"})
