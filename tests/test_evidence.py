@@ -709,3 +709,12 @@ async def test_a_request_handing_over_a_passage_is_meant_for_a_tool() -> None:
     assert not result.tool_calls and result.content == "It reads as friendly."
     # no tool takes free text: nothing to hand the passage to
     assert not hands_over_a_passage(Evidence.of(asked), [LIGHT, DOOR])
+
+
+def test_a_name_ending_in_a_word_still_gets_the_qualifier_the_examples_show() -> None:
+    venue = {"type": "object", "properties": {"place": {"type": "string", "description": "where, such as 'Lyon, France' or 'Austin, TX'"}}, "required": ["place"]}
+    # "Porto Alegre" ends in a capitalised word, which is the name's own, not a qualifier
+    assert narrow_arguments(venue, Evidence.of("Find jazz clubs in Porto Alegre"))["properties"]["place"]["pattern"] == "^(?:(?:Porto Alegre), [A-Z][A-Za-z]+)$"
+    # a code after the name is its qualifier already; so is one after a comma
+    assert narrow_arguments(venue, Evidence.of("Find jazz clubs in Dayton OH"))["properties"]["place"]["enum"] == ["Dayton OH"]
+    assert "Ghent, Belgium" in narrow_arguments(venue, Evidence.of("Find jazz clubs in Ghent, Belgium"))["properties"]["place"]["enum"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from radixagent.evidence.values import (
+    CODE_QUALIFIER,
     EDGE,
     GENERIC_NAME_WORDS,
     Evidence,
@@ -199,11 +200,12 @@ class _Narrowing:
                 options = [o for o in options if _names_only(o, named_words)] or options
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             qualifier = qualifier_shape(node) if free else None
-            # a name with no qualifier yet: "St Helena CA" ends in one of the examples' shape already,
-            # and "CA" alone is one
+            # a name with no qualifier yet: "St Helena CA" ends in a code of the examples' shape
+            # already, and "CA" alone is one; without a comma, a word is the name's own ("New York")
             bare = [
                 o for o in options
-                if qualifier and "," not in o and all(w[:1].isupper() for w in o.split()) and not re.fullmatch(qualifier, o.split()[-1])
+                if qualifier and "," not in o and all(w[:1].isupper() for w in o.split())
+                and not (re.fullmatch(qualifier, o.split()[-1]) and re.fullmatch(CODE_QUALIFIER, o.split()[-1]))
             ]
             if qualifier and bare:
                 # "Leuven, Flanders" in the request: its own qualifier, not one the model writes

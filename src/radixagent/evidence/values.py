@@ -577,6 +577,10 @@ _QUALIFIED = re.compile(r"\b([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)*), ([A-Z][A-Za-z]*)
 _PLACEHOLDERS = frozenset({"state", "country", "province", "region", "code", "abbr", "abbreviation"})
 
 
+CODE_QUALIFIER = "[A-Z]{2,3}"
+"""A qualifier written as a code ("CA", "USA"): one after a name needs no comma to be one."""
+
+
 def qualifier_shape(schema: dict[str, Any]) -> str | None:
     """A pattern for what a parameter's examples write after a name and a comma: "such as
     'Berkeley, CA' or 'New York, NY'" -> two or three capitals; "'London, UK' or 'Paris,
@@ -587,7 +591,7 @@ def qualifier_shape(schema: dict[str, Any]) -> str | None:
     tails = [m[2] for m in _QUALIFIED.finditer(str(schema.get("description", ""))) if m[2].casefold() not in _PLACEHOLDERS]
     if not tails:
         return None
-    return "[A-Z]{2,3}" if all(t.isupper() and 2 <= len(t) <= 3 for t in tails) else "[A-Z][A-Za-z]+"
+    return CODE_QUALIFIER if all(t.isupper() and 2 <= len(t) <= 3 for t in tails) else "[A-Z][A-Za-z]+"
 
 
 def regex_literal(text: str) -> str:
