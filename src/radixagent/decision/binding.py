@@ -14,8 +14,8 @@ choosing among values the request does not name are chosen again):
 - no value goes to two parameters unless the request repeats it, at any depth (a nested
   object's parameters count with the top level's: "2 rooms for 4 adults" gives no child 2);
 - the other parameters keep what generation wrote;
-- with too many assignments to score at once, each parameter is chosen in turn, among the
-  values the ones before it left.
+- with too many assignments to score at once, or none that gives every parameter a value of
+  its own, each parameter is chosen in turn, among the values the ones before it left.
 """
 
 from __future__ import annotations
@@ -82,8 +82,11 @@ async def _jointly(
     association: dict[tuple[Path, Scalar], float],
 ) -> dict[str, Any]:
     candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
-    if len(candidates) <= MAX_ASSIGNMENTS:
-        return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0] if candidates else arguments
+    if 0 < len(candidates) <= MAX_ASSIGNMENTS:
+        return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0]
+    # too many assignments, or none (more parameters than values: "2 rooms for 4 adults" leaves a
+    # child count without one): each parameter in turn, among the values the ones before it left;
+    # one with none left keeps what generation wrote
     best, taken = dict(arguments), list[Scalar]()
     for path, values in domains.items():
         options = [_with(best, {path: v}) for v in values if isinstance(v, bool) or taken.count(_key(v)) < max(1, repeats.get(_key(v), 0))]
