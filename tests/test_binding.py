@@ -88,6 +88,29 @@ async def test_an_enum_the_request_does_not_name_is_scored_whole() -> None:
     assert chooser.association_prompts == ["currency:\nit (", "currency:\nJapanese yen (", "currency:\nJapanese ("]
 
 
+async def test_a_value_said_once_goes_to_one_parameter_at_any_depth() -> None:
+    three = {"type": "integer", "enum": [3, 5, 2]}
+    booking = {"type": "object", "properties": {"cabins": three, "party": {"type": "object", "properties": {"grown_ups": three, "kids": three}}}}
+    written = {"cabins": 3, "party": {"grown_ups": 5, "kids": 3}}  # the 3 of "3 cabins" given to the kids too
+    wanted = {"cabins": 3, "party": {"grown_ups": 5, "kids": 2}}
+    result, chooser, transcript = await bound(written, booking, "3 cabins on the ferry for 5 grown-ups and 2 kids", wanted)
+    # every assignment scored gives each number to one parameter only, nested ones included
+    scored = [json.loads(o) for o in chooser.asked[0]]
+    assert len(scored) == 6 and all(sorted([o["cabins"], *o["party"].values()]) == [2, 3, 5] for o in scored)
+    assert result == wanted and transcript.text == f"Arguments: {json.dumps(wanted)}"
+
+
+async def test_more_parameters_than_values_still_bind_the_values_there_are() -> None:
+    day, count = {"type": "string", "enum": ["2031-06-02", "2031-06-09"]}, {"type": "integer", "enum": [2, 4]}
+    schema = {"type": "object", "properties": {"arrive": day, "leave": day, "rooms": count, "adults": count, "kids": count}}
+    written = {"arrive": "2031-06-02", "leave": "2031-06-02", "rooms": 2, "adults": 4, "kids": 2}
+    result, chooser, _ = await bound(written, schema, "Book 2 rooms for 4 adults from 2031-06-02 to 2031-06-09", None)
+    # no assignment gives three counts two numbers once each: one parameter at a time, the day
+    # generation gave twice goes once; the count left without a number keeps what was written
+    assert result == {"arrive": "2031-06-02", "leave": "2031-06-09", "rooms": 2, "adults": 4, "kids": 2}
+    assert [len(asked) for asked in chooser.asked] == [2, 2]
+
+
 async def test_nothing_to_choose_scores_nothing() -> None:
     schema = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "enum": [3]}}}
     result, chooser, transcript = await bound({"city": "Oslo", "days": 3}, schema, "Oslo for 3 days", {})

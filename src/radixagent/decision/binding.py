@@ -11,10 +11,11 @@ choosing among values the request does not name are chosen again):
 
 - an enum value the request does not name also counts by how strongly a phrase of the request
   calls for it (`_associations`: "Swiss francs" for `CHF`);
-- no value goes to two parameters unless the request repeats it;
+- no value goes to two parameters unless the request repeats it, at any depth (a nested
+  object's parameters count with the top level's: "2 rooms for 4 adults" gives no child 2);
 - the other parameters keep what generation wrote;
-- with too many assignments to score at once, each parameter is chosen in turn, among the
-  values the ones before it left.
+- with too many assignments to score at once, or none that gives every parameter a value of
+  its own, each parameter is chosen in turn, among the values the ones before it left.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ MAX_PHRASES = 6
 """Phrases of the request an enum value's association is scored against, in order."""
 
 Scalar = str | int | float | bool
+Path = tuple[str, ...]
+"""Where a parameter stands in the arguments: ("recipient", "name")."""
 
 
 async def bind(
@@ -50,17 +53,17 @@ async def bind(
     narrowed to the request's values; when another assignment wins, the transcript is rewound to
     `start` and ends with it instead."""
     domains, repeats = _domains(arguments, schema), _repeats(evidence)
-    if original is not None and not _allowed([arguments[name] for name in domains], repeats):
+    if original is not None and not _allowed([_get(arguments, path) for path in domains], repeats):
         # narrowing left two parameters the one enum value the request names ("70 kg" for both
         # units of "How many pounds is 70 kg?"): they choose among the tool's own values again
         wide = _domains(arguments, original)
-        domains = {name: wide.get(name, values) if len(values) == 1 else values for name, values in domains.items()}
+        domains = {path: wide.get(path, values) if len(values) == 1 else values for path, values in domains.items()}
     if not _undecided(domains, evidence):
         return arguments
-    if _allowed([arguments[name] for name in domains], repeats):
+    if _allowed([_get(arguments, path) for path in domains], repeats):
         # generation gave no value twice: what it copied from the request stays (its order of
         # mention is usually right), only values the request does not name are chosen again
-        domains = {name: values if _unnamed(values, evidence) else [arguments[name]] for name, values in domains.items()}
+        domains = {path: values if _unnamed(values, evidence) else [_get(arguments, path)] for path, values in domains.items()}
         if not any(len(values) > 1 for values in domains.values()):
             return arguments
     association = await _associations(transcript, domains, evidence, original or schema) if evidence is not None else {}
@@ -74,39 +77,76 @@ async def bind(
 async def _jointly(
     transcript: Transcript,
     arguments: dict[str, Any],
-    domains: dict[str, list[Scalar]],
+    domains: dict[Path, list[Scalar]],
     repeats: dict[Scalar, int],
-    association: dict[tuple[str, Scalar], float],
+    association: dict[tuple[Path, Scalar], float],
 ) -> dict[str, Any]:
     candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
-    if len(candidates) <= MAX_ASSIGNMENTS:
-        return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0] if candidates else arguments
+    if 0 < len(candidates) <= MAX_ASSIGNMENTS:
+        return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0]
+    # too many assignments, or none (more parameters than values: "2 rooms for 4 adults" leaves a
+    # child count without one): each parameter in turn, among the values the ones before it left;
+    # one with none left keeps what generation wrote
     best, taken = dict(arguments), list[Scalar]()
-    for name, values in domains.items():
-        options = [{**best, name: v} for v in values if isinstance(v, bool) or taken.count(_key(v)) < max(1, repeats.get(_key(v), 0))]
+    for path, values in domains.items():
+        options = [_with(best, {path: v}) for v in values if isinstance(v, bool) or taken.count(_key(v)) < max(1, repeats.get(_key(v), 0))]
         if len(options) > 1:
             best = await _likeliest(transcript, options, association)
         elif options:
             best = options[0]
-        taken.append(_key(best[name]))
+        taken.append(_key(_get(best, path)))
     return best
 
 
-def _domains(arguments: dict[str, Any], schema: dict[str, Any]) -> dict[str, list[Scalar]]:
-    """The parameters whose schema allows a short list of scalar values, with those values."""
+def _domains(arguments: dict[str, Any], schema: dict[str, Any], at: Path = ()) -> dict[Path, list[Scalar]]:
+    """The parameters (nested objects' included) whose schema allows a short list of scalar
+    values, with those values."""
     properties = schema.get("properties") or {}
-    out: dict[str, list[Scalar]] = {}
-    for name in arguments:
+    out: dict[Path, list[Scalar]] = {}
+    for name, value in arguments.items():
         node = properties.get(name)
         if not isinstance(node, dict):
             continue
+        if isinstance(value, dict) and node.get("type") == "object":
+            out.update(_domains(value, node, (*at, name)))
+            continue
         values = node.get("enum")
         if isinstance(values, list) and 0 < len(values) <= MAX_VALUES and all(isinstance(v, Scalar) for v in values):
-            out[name] = list(values)
+            out[(*at, name)] = list(values)
     return out
 
 
-def _undecided(domains: dict[str, list[Scalar]], evidence: Evidence | None) -> bool:
+def _get(arguments: dict[str, Any], path: Path) -> Any:
+    value: Any = arguments
+    for name in path:
+        value = value[name]
+    return value
+
+
+def _with(arguments: dict[str, Any], values: dict[Path, Any]) -> dict[str, Any]:
+    """A copy of `arguments` with the value at each path replaced (the objects on the way copied)."""
+    out = dict(arguments)
+    for path, value in values.items():
+        node = out
+        for name in path[:-1]:
+            node[name] = dict(node[name])
+            node = node[name]
+        node[path[-1]] = value
+    return out
+
+
+def _leaves(arguments: dict[str, Any], at: Path = ()) -> list[tuple[Path, Any]]:
+    return [leaf for name, value in arguments.items() for leaf in (_leaves(value, (*at, name)) if isinstance(value, dict) else [((*at, name), value)])]
+
+
+def _node(schema: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    node: Any = schema
+    for name in path:
+        node = (node.get("properties") or {}).get(name) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def _undecided(domains: dict[Path, list[Scalar]], evidence: Evidence | None) -> bool:
     """Whether generation's left-to-right choice may be wrong: two parameters can take the
     same value, or a parameter chooses among values the request does not name ("Japanese yen"
     for `JPY`). One parameter choosing among the request's own spans is left to generation."""
@@ -128,13 +168,13 @@ def _allowed(values: list[Any], repeats: dict[Scalar, int]) -> bool:
     return all(n <= max(1, repeats.get(v, 0)) for v, n in counts.items() if not isinstance(v, bool))
 
 
-def _assignments(arguments: dict[str, Any], domains: dict[str, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
+def _assignments(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
     """Every assignment of the domains' values, none giving one value to two parameters unless
     the request says it twice (flags aside): "from km to km" is never meant."""
-    names = list(domains)
-    for combination in itertools.product(*(domains[n] for n in names)):
+    paths = list(domains)
+    for combination in itertools.product(*(domains[p] for p in paths)):
         if _allowed(list(combination), repeats):
-            yield {**arguments, **dict(zip(names, combination, strict=True))}
+            yield _with(arguments, dict(zip(paths, combination, strict=True)))
 
 
 def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
@@ -161,18 +201,18 @@ def _key(value: Any) -> Scalar:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], association: dict[tuple[str, Scalar], float]) -> dict[str, Any]:
+async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], association: dict[tuple[Path, Scalar], float]) -> dict[str, Any]:
     texts = [json.dumps(o, ensure_ascii=False) for o in options]
     # by each object's total log-probability (a permutation of the same values has the same
     # length), plus how strongly the request calls for each value it does not name
-    prior = {text: sum(association.get((name, _key(value)), 0.0) for name, value in option.items()) for text, option in zip(texts, options, strict=True)}
+    prior = {text: sum(association.get((path, _key(value)), 0.0) for path, value in _leaves(option)) for text, option in zip(texts, options, strict=True)}
     probabilities = (await transcript.score(texts)).probabilities(length_normalized=False, prior=prior)
     return options[max(range(len(options)), key=lambda i: probabilities[texts[i]])]
 
 
 async def _associations(
-    transcript: Transcript, domains: dict[str, list[Scalar]], evidence: Evidence, schema: dict[str, Any]
-) -> dict[tuple[str, Scalar], float]:
+    transcript: Transcript, domains: dict[Path, list[Scalar]], evidence: Evidence, schema: dict[str, Any]
+) -> dict[tuple[Path, Scalar], float]:
     """For each enum value the request does not name, how strongly a phrase of the request
     calls for it ("Swiss francs" for `CHF`, "into Korean" for `ko`): the most, over the phrases
     a value may be written out as, of log p(value | phrase) - log p(value | "it"), each value
@@ -180,15 +220,14 @@ async def _associations(
     glossary writes a code. The difference takes out the model's preference for some values
     whatever the phrase (`en`, `USD`), which alone picks them for most requests. A request
     with no such phrase is the phrase itself."""
-    out: dict[tuple[str, Scalar], float] = {}
-    properties = schema.get("properties") or {}
+    out: dict[tuple[Path, Scalar], float] = {}
     phrases = evidence.value_phrases[:MAX_PHRASES] or [" ".join(evidence.text.split())[:300]]
-    for name, values in domains.items():
+    for path, values in domains.items():
         strings = [v for v in values if isinstance(v, str)]
         if len(strings) < 2 or all(evidence.mentions(v) for v in strings):
             continue
-        node = properties.get(name)
-        description = " ".join(str(node.get("description") or "").split())[:200] if isinstance(node, dict) else ""
+        node, name = _node(schema, path), path[-1]
+        description = " ".join(str(node.get("description") or "").split())[:200] if node is not None else ""
         head = f"{name}: {description}\n" if description else f"{name}:\n"
         choices = [f"{v})" for v in strings]
         unsaid = await transcript.score_beside(f"{head}it (", choices)
@@ -196,5 +235,5 @@ async def _associations(
             said = await transcript.score_beside(f"{head}{phrase} (", choices)
             for value, with_phrase, without in zip(strings, said.scores, unsaid.scores, strict=True):
                 lift = sum(with_phrase.token_logprobs) - sum(without.token_logprobs)
-                out[(name, value)] = max(out.get((name, value), lift), lift)
+                out[(path, value)] = max(out.get((path, value), lift), lift)
     return out
