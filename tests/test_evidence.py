@@ -718,3 +718,21 @@ def test_a_name_ending_in_a_word_still_gets_the_qualifier_the_examples_show() ->
     # a code after the name is its qualifier already; so is one after a comma
     assert narrow_arguments(venue, Evidence.of("Find jazz clubs in Dayton OH"))["properties"]["place"]["enum"] == ["Dayton OH"]
     assert "Ghent, Belgium" in narrow_arguments(venue, Evidence.of("Find jazz clubs in Ghent, Belgium"))["properties"]["place"]["enum"]
+
+
+def test_a_name_no_kept_parameter_takes_goes_to_the_one_that_takes_a_name() -> None:
+    films = {
+        "type": "object",
+        "properties": {"genre": {"type": "string", "enum": ["Western", "Comedy"]}, "starring": {"type": "string", "default": "any"}, "year": {"type": "integer"}},
+        "required": ["genre"],
+    }
+    narrowed = narrow_arguments(films, Evidence.of("Any good westerns with Dolores Mae-Vance?"))
+    assert narrowed["properties"]["starring"]["enum"] == ["Dolores Mae-Vance"] and "year" not in narrowed["properties"]
+    # no name left over: nothing added
+    assert "starring" not in narrow_arguments(films, Evidence.of("Any good westerns?"))["properties"]
+    # two parameters could take it: which one is not the words' to say
+    both = {**films, "properties": {**films["properties"], "director": {"type": "string"}}}
+    assert set(narrow_arguments(both, Evidence.of("Any good westerns with Dolores Vance?"))["properties"]) == {"genre"}
+    # a free text kept may hold the name itself
+    notes = {"type": "object", "properties": {"text": {"type": "string"}, "author": {"type": "string"}}, "required": ["text"]}
+    assert "author" not in narrow_arguments(notes, Evidence.of("Save a note: lunch with Dolores Vance"))["properties"]

@@ -109,11 +109,29 @@ class _Narrowing:
                     continue
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
+        if (loose := self.loose_names(properties, required, kept)) is not None:
+            taker, names = loose
+            kept = {n: {**properties[n], "enum": names} if n == taker else kept[n] for n in properties if n in kept or n == taker}
         node["properties"] = kept
         # what the text speaks of is given: the model would skip it as readily as it invents the rest
         node["required"] = list(kept)
         node.setdefault("additionalProperties", False)  # a parameter left out stays out
         return node
+
+    def loose_names(self, properties: dict[str, Any], required: set[str], kept: dict[str, Any]) -> tuple[str, list[str]] | None:
+        """The one optional parameter left out that takes a person's or a place's name, with the
+        names of the request no kept parameter is offered ("a thriller with Roberts Blossom"
+        gives `starring` its name when only `genre` is kept): a name the request gives is meant
+        for something."""
+        takers = [n for n, c in properties.items() if n not in kept and n not in required and free_text(c) and takes_a_name(n)]
+        offered = [c for c in kept.values() if isinstance(c, dict)]
+        if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
+            return None
+        names = [
+            n for n in self.part.names_whole
+            if n[:1].isupper() and not any(c.isdigit() for c in n) and not any(n in (c.get("enum") or []) or n in str(c.get("pattern", "")) for c in offered)
+        ]
+        return (takers[0], names) if names else None
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
         declared = node.get("type")
@@ -435,7 +453,10 @@ def reads_as_code(text: str) -> bool:
     return any(isinstance(node, _OPERATIONS) for node in ast.walk(tree))
 
 
-_PLACE_OR_PERSON = frozenset({"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"})
+_PLACE_OR_PERSON = frozenset(
+    {"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"}
+    | {"starring", "actor", "actors", "actress", "cast", "director", "directed", "singer", "performer", "composer", "writer", "band"}
+)
 _FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 _TOPIC = _FREE_TEXT | {"topic", "subject", "title", "term", "terms", "search"}
 

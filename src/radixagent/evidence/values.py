@@ -718,7 +718,9 @@ _APPOSITION = re.compile(r"(\b[A-Z][^\s,]*),(\s+)(?=[A-Z])")
 _ENDS_SENTENCE = re.compile(r"(?:[?!]|(?<![A-Z])(?<![A-Z][a-z])(?<![A-Z][a-z]{2})\.)[\"')\]]*$")
 """A word that ends a sentence: "done." or "Really?", not "Dr." or "St." (a capitalised
 abbreviation of up to three letters)."""
-_CAPITALISED_RUN = re.compile(r"[A-Z][^\W\d_]*(?:'[^\W\d_]+)?(?: [A-Z][^\W\d_]*(?:'[^\W\d_]+)?)+")
+_NAME_WORD = r"[A-Z][^\W\d_]*(?:-[A-Z][^\W\d_]*)*(?:'[^\W\d_]+)?"
+"""A capitalised word of a name: "Zalamea", "Christina-Ann", "O'Neil"."""
+_CAPITALISED_RUN = re.compile(rf"{_NAME_WORD}(?: {_NAME_WORD})+")
 _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 
