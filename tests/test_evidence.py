@@ -736,3 +736,22 @@ def test_a_name_no_kept_parameter_takes_goes_to_the_one_that_takes_a_name() -> N
     # a free text kept may hold the name itself
     notes = {"type": "object", "properties": {"text": {"type": "string"}, "author": {"type": "string"}}, "required": ["text"]}
     assert "author" not in narrow_arguments(notes, Evidence.of("Save a note: lunch with Dolores Vance"))["properties"]
+
+
+async def test_a_value_written_for_two_parameters_is_written_again_without_it() -> None:
+    edit = ToolSchema(
+        name="edit_order",
+        description="Change an item of an order",
+        parameters={"type": "object", "properties": {"item": {"type": "string"}, "modification": {"type": "string"}}, "required": ["item", "modification"]},
+    )
+    twice, once = '{"item": "garden salad", "modification": "garden salad"}', '{"item": "garden salad", "modification": "no croutons"}'
+    chat, engine = completer([twice, once])
+    # the later parameter is written again without the value, before any binding
+    asked = "I would like to change my lunch order by making the side dish called 'garden salad' come with 'no croutons' today"
+    result = await chat.complete(request(asked, [edit]))
+    assert json.loads(result.tool_calls[0].arguments) == {"item": "garden salad", "modification": "no croutons"}
+    assert engine.replies_left == 0
+    # said twice, a value may serve two parameters: written once
+    chat, engine = completer(['{"item": "soup", "modification": "soup"}', once])
+    result = await chat.complete(request("Change the soup of my order to another soup", [edit]))
+    assert json.loads(result.tool_calls[0].arguments) == {"item": "soup", "modification": "soup"} and engine.replies_left == 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from radixagent.decision.binding import bind
+from radixagent.decision.binding import bind, once_each
 from radixagent.decision.protocol import object_schema, parse_json
 from radixagent.decision.settings import DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
@@ -72,6 +72,19 @@ async def _arguments(
     if not schema.get("properties") and schema.get("additionalProperties") is False:
         await transcript.append("{}")  # nothing to choose: a small model may pad an empty object with whitespace forever
         return {}
+    start = transcript.mark()
+    arguments = await _written(transcript, tool, schema, settings)
+    if evidence is not None and (narrower := once_each(arguments, schema, evidence)) is not None:
+        # a value the request says once, written for two parameters ("chicken dish" as the dish
+        # and as the change to it): written again, the later parameters without it
+        transcript.rewind(start)
+        schema = narrower
+        arguments = await _written(transcript, tool, schema, settings)
+    return await bind(transcript, start, arguments, schema, evidence, tool.parameters) if settings.bind_arguments else arguments
+
+
+async def _written(transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings) -> dict[str, Any]:
+    """The arguments the model writes under `schema`, appended to the transcript."""
     # room for every value within the token budget, so the JSON closes even when a small
     # model rambles inside a string; cut off anyway, once more with half the room
     start = transcript.mark()
@@ -87,13 +100,13 @@ async def _arguments(
             # every value was written and only whitespace followed: the brackets are all that is missing
             await transcript.append(closed[len(completion.text) :])
             arguments: dict[str, Any] = json.loads(closed)
-            return await bind(transcript, start, arguments, schema, evidence, tool.parameters) if settings.bind_arguments else arguments
+            return arguments
         if room != settings.argument_tokens // 2:
             transcript.rewind(start)
     value = parse_json(completion, f"the arguments of {tool.name}")
     if not isinstance(value, dict):
         raise DecisionError(f"The arguments of {tool.name} are not a JSON object: {completion.text!r}")
-    return await bind(transcript, start, value, schema, evidence, tool.parameters) if settings.bind_arguments else value
+    return value
 
 
 def _closed(text: str, schema: dict[str, Any]) -> str | None:

@@ -20,6 +20,7 @@ choosing among values the request does not name are chosen again):
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from collections.abc import Iterator
@@ -72,6 +73,25 @@ async def bind(
     chosen = await _jointly(transcript, arguments, domains, repeats, association)
     await transcript.append(written if chosen == arguments else json.dumps(chosen, ensure_ascii=False))
     return chosen
+
+
+def once_each(arguments: dict[str, Any], schema: dict[str, Any], evidence: Evidence) -> dict[str, Any] | None:
+    """A copy of `schema` (narrowed) in which each parameter after the first that generation gave
+    a string the request says once no longer offers it (where it offers others: the spans of a
+    free text, more than binding chooses among); None when no such string was given twice."""
+    repeats, seen = _repeats(evidence), set[str]()
+    out: dict[str, Any] | None = None
+    for path, value in _leaves(arguments):
+        if not isinstance(value, str):
+            continue
+        node = _node(out or schema, path)
+        offered = node.get("enum") if node is not None else None
+        if value in seen and repeats.get(value, 0) <= 1 and isinstance(offered, list) and len(offered) > 1:
+            out = out if out is not None else copy.deepcopy(schema)
+            if (target := _node(out, path)) is not None:
+                target["enum"] = [v for v in offered if v != value]
+        seen.add(value)
+    return out
 
 
 async def _jointly(
