@@ -635,6 +635,10 @@ async def test_chat_tidies_its_text_answer_as_the_agent_does() -> None:
     chat, _ = completer(["1\n\nOtters hold hands while they sleep."])
     result = await chat.complete(request("Why do otters hold hands?", [LIGHT, DOOR]))
     assert result.content == "Otters hold hands while they sleep."
+    # nor does it repeat the protocol the system prompt teaches
+    chat, _ = completer(["You can call a tool once for each thing you need.\nOtters hold hands while they sleep. When the observations answer the request, write"])
+    result = await chat.complete(request("Why do otters hold hands?", [LIGHT, DOOR]))
+    assert result.content == "Otters hold hands while they sleep."
 
 
 def test_a_parameter_named_for_a_time_takes_a_time_whatever_formats_it_lists() -> None:

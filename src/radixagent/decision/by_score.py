@@ -9,7 +9,7 @@ from typing import Any
 
 from radixagent.decision.arguments import write_call
 from radixagent.decision.channel import noisy_channel
-from radixagent.decision.protocol import ANSWER, ASK, RUN
+from radixagent.decision.protocol import ANSWER, ASK, RUN, without_protocol
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.errors import DecisionError
@@ -204,4 +204,5 @@ async def _free_text(transcript: Transcript, label: str, settings: DecisionSetti
     completion = await transcript.generate(constraint=constraint, sampling=SamplingParams(max_tokens=settings.answer_tokens))
     if constraint is not None and completion.finish_reason == "length":
         raise DecisionError(f"The answer was cut off at {settings.answer_tokens} tokens before its JSON closed.")
-    return completion.text.strip()
+    # an answer or a question in words does not repeat the protocol the system prompt teaches
+    return completion.text.strip() if constraint is not None else without_protocol(completion.text)
