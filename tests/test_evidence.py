@@ -759,3 +759,11 @@ async def test_a_value_written_for_two_parameters_is_written_again_without_it() 
     chat, engine = completer(['{"item": "soup", "modification": "soup"}', once])
     result = await chat.complete(request("Change the soup of my order to another soup", [edit]))
     assert json.loads(result.tool_calls[0].arguments) == {"item": "soup", "modification": "soup"} and engine.replies_left == 1
+
+
+def test_a_text_keeps_the_time_it_runs_into_when_no_parameter_takes_one() -> None:
+    note = {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}
+    assert "water the ferns at 6 pm" in narrow_arguments(note, Evidence.of("Jot this down: water the ferns at 6 pm"))["properties"]["note"]["enum"]
+    # a tool that takes the time on its own: the text leaves it
+    timed = {"type": "object", "properties": {"note": {"type": "string"}, "at": {"type": "string", "format": "time"}}, "required": ["note", "at"]}
+    assert "water the ferns at 6 pm" not in narrow_arguments(timed, Evidence.of("Jot this down: water the ferns at 6 pm"))["properties"]["note"]["enum"]

@@ -78,6 +78,8 @@ class _Narrowing:
     """The tool's own schema, as given."""
     single: bool = False
     """Whether the tool takes one free text (a string of no format, pattern or enum) only."""
+    dated: bool = True
+    """Whether the tool has a parameter for a date or a time: else a text takes the ones it runs into."""
     """Whether the last `pick` saw values by the opposite direction only ("into Spanish" for a source)."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
@@ -88,6 +90,7 @@ class _Narrowing:
         if not path:
             self.single = [free_text(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
+            self.dated = bool(_kinds(node) & {"date", "time"})
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole, common)}
@@ -259,8 +262,8 @@ class _Narrowing:
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
                     continue  # the request's verb; a date or an address belongs to its own parameter
-                if option.split()[0].casefold() in _LABELS or text.runs_into_date(option):
-                    continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's
+                if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
+                    continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's (where a parameter takes one)
                 if searched and _cut_from_its_noun(option, text.text):
                     continue  # "2025" of "the 2025 vendor contract" is no search on its own
             out.append(option)
@@ -389,6 +392,17 @@ def _claims(node: dict[str, Any], text: Evidence) -> Counter[str | None]:
         elif name in required:
             claimed[value_kind(name, child)] += 1
     return claimed
+
+
+def _kinds(node: dict[str, Any]) -> set[str | None]:
+    """The kinds of value (`value_kind`) an object schema's parameters take, nested ones included."""
+    out: set[str | None] = set()
+    for name, child in (node.get("properties") or {}).items():
+        if isinstance(child, dict):
+            items = child.get("items")
+            inner = child if child.get("type") == "object" else items if isinstance(items, dict) and items.get("type") == "object" else None
+            out |= _kinds(inner) if inner is not None else {value_kind(name, child)}
+    return out
 
 
 def value_kind(name: str, node: dict[str, Any]) -> str | None:
