@@ -15,7 +15,15 @@ import pytest
 from radixagent import Agent
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings
-from radixagent.engine import ChoicesConstraint, Constraint, JsonSchemaConstraint, Prompt, ScriptedEngine
+from radixagent.engine import (
+    ChoicesConstraint,
+    Completion,
+    Constraint,
+    JsonSchemaConstraint,
+    Prompt,
+    ScriptedEngine,
+    Usage,
+)
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
 from radixagent.evidence.support import hands_over_a_passage, unheld_inputs
@@ -755,6 +763,12 @@ async def test_a_value_written_for_two_parameters_is_written_again_without_it() 
     result = await chat.complete(request(asked, [edit]))
     assert json.loads(result.tool_calls[0].arguments) == {"item": "garden salad", "modification": "no croutons"}
     assert engine.replies_left == 0
+    # out of room the second time (twice): what was written first stands, and binding scores
+    # its values instead, one parameter at a time (the last two replies)
+    cut = Completion(text='{"item": "garden salad", "modification": "lunch order I booked', finish_reason="length", usage=Usage())
+    chat, engine = completer([twice, cut, cut, twice, once])
+    result = await chat.complete(request(asked, [edit]))
+    assert json.loads(result.tool_calls[0].arguments) == json.loads(once) and engine.replies_left == 0
     # said twice, a value may serve two parameters: written once
     chat, engine = completer(['{"item": "soup", "modification": "soup"}', once])
     result = await chat.complete(request("Change the soup of my order to another soup", [edit]))

@@ -76,10 +76,15 @@ async def _arguments(
     arguments = await _written(transcript, tool, schema, settings)
     if evidence is not None and (narrower := once_each(arguments, schema, evidence)) is not None:
         # a value the request says once, written for two parameters ("chicken dish" as the dish
-        # and as the change to it): written again, the later parameters without it
+        # and as the change to it): written again, the later parameters without it; what was
+        # written stands if the model runs out of room the second time
+        first = transcript.text[start[0] :]
         transcript.rewind(start)
-        schema = narrower
-        arguments = await _written(transcript, tool, schema, settings)
+        try:
+            arguments, schema = await _written(transcript, tool, narrower, settings), narrower
+        except DecisionError:
+            transcript.rewind(start)
+            await transcript.append(first)
     return await bind(transcript, start, arguments, schema, evidence, tool.parameters) if settings.bind_arguments else arguments
 
 
