@@ -100,6 +100,18 @@ async def test_a_value_said_once_goes_to_one_parameter_at_any_depth() -> None:
     assert result == wanted and transcript.text == f"Arguments: {json.dumps(wanted)}"
 
 
+async def test_the_items_of_a_list_bind_their_values_once_each() -> None:
+    fruit, grams = {"type": "string", "enum": ["plums", "figs"]}, {"type": "integer", "enum": [300, 120]}
+    basket = {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {"fruit": fruit, "grams": grams}}}}}
+    written = {"items": [{"fruit": "plums", "grams": 120}, {"fruit": "figs", "grams": 120}]}
+    wanted = {"items": [{"fruit": "plums", "grams": 300}, {"fruit": "figs", "grams": 120}]}
+    result, chooser, transcript = await bound(written, basket, "300 g of plums and 120 g of figs", wanted)
+    scored = [json.loads(o)["items"] for o in chooser.asked[0]]
+    assert scored and all(sorted(item["grams"] for item in items) == [120, 300] for items in scored)
+    assert result == wanted and transcript.text == f"Arguments: {json.dumps(wanted)}"
+    assert written["items"][0]["grams"] == 120  # the arguments written are not changed in place
+
+
 async def test_more_parameters_than_values_still_bind_the_values_there_are() -> None:
     day, count = {"type": "string", "enum": ["2031-06-02", "2031-06-09"]}, {"type": "integer", "enum": [2, 4]}
     schema = {"type": "object", "properties": {"arrive": day, "leave": day, "rooms": count, "adults": count, "kids": count}}

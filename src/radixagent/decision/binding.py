@@ -12,7 +12,8 @@ choosing among values the request does not name are chosen again):
 - an enum value the request does not name also counts by how strongly a phrase of the request
   calls for it (`_associations`: "Swiss francs" for `CHF`);
 - no value goes to two parameters unless the request repeats it, at any depth (a nested
-  object's parameters count with the top level's: "2 rooms for 4 adults" gives no child 2);
+  object's parameters, and each list item's, count with the top level's: "2 rooms for 4
+  adults" gives no child 2);
 - the other parameters keep what generation wrote;
 - with too many assignments to score at once, or none that gives every parameter a value of
   its own, each parameter is chosen in turn, among the values the ones before it left.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from radixagent.evidence import Evidence
@@ -37,8 +38,8 @@ MAX_PHRASES = 6
 """Phrases of the request an enum value's association is scored against, in order."""
 
 Scalar = str | int | float | bool
-Path = tuple[str, ...]
-"""Where a parameter stands in the arguments: ("recipient", "name")."""
+Path = tuple[str | int, ...]
+"""Where a parameter stands in the arguments: ("recipient", "name"), ("foods", 1, "grams")."""
 
 
 async def bind(
@@ -130,6 +131,12 @@ def _domains(arguments: dict[str, Any], schema: dict[str, Any], at: Path = ()) -
         if isinstance(value, dict) and node.get("type") == "object":
             out.update(_domains(value, node, (*at, name)))
             continue
+        items = node.get("items")
+        if isinstance(value, list) and isinstance(items, dict) and items.get("type") == "object":
+            for index, item in enumerate(value):  # "300 g of salmon and 200 g of potatoes": an object each
+                if isinstance(item, dict):
+                    out.update(_domains(item, items, (*at, name, index)))
+            continue
         values = node.get("enum")
         if isinstance(values, list) and 0 < len(values) <= MAX_VALUES and all(isinstance(v, Scalar) for v in values):
             out[(*at, name)] = list(values)
@@ -138,31 +145,41 @@ def _domains(arguments: dict[str, Any], schema: dict[str, Any], at: Path = ()) -
 
 def _get(arguments: dict[str, Any], path: Path) -> Any:
     value: Any = arguments
-    for name in path:
-        value = value[name]
+    for key in path:
+        value = value[key]
     return value
 
 
 def _with(arguments: dict[str, Any], values: dict[Path, Any]) -> dict[str, Any]:
-    """A copy of `arguments` with the value at each path replaced (the objects on the way copied)."""
+    """A copy of `arguments` with the value at each path replaced (the objects and lists on the
+    way copied)."""
     out = dict(arguments)
     for path, value in values.items():
-        node = out
-        for name in path[:-1]:
-            node[name] = dict(node[name])
-            node = node[name]
+        node: Any = out
+        for key in path[:-1]:
+            node[key] = dict(node[key]) if isinstance(node[key], dict) else list(node[key])
+            node = node[key]
         node[path[-1]] = value
     return out
 
 
-def _leaves(arguments: dict[str, Any], at: Path = ()) -> list[tuple[Path, Any]]:
-    return [leaf for name, value in arguments.items() for leaf in (_leaves(value, (*at, name)) if isinstance(value, dict) else [((*at, name), value)])]
+def _leaves(value: Any, at: Path = ()) -> list[tuple[Path, Any]]:
+    """Each scalar (or list of scalars) in the arguments, with its path."""
+    if isinstance(value, dict):
+        children: Iterable[tuple[str | int, Any]] = value.items()
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        children = enumerate(value)
+    else:
+        return [(at, value)]
+    return [leaf for key, child in children for leaf in _leaves(child, (*at, key))]
 
 
 def _node(schema: dict[str, Any], path: Path) -> dict[str, Any] | None:
     node: Any = schema
-    for name in path:
-        node = (node.get("properties") or {}).get(name) if isinstance(node, dict) else None
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get("items") if isinstance(key, int) else (node.get("properties") or {}).get(key)
     return node if isinstance(node, dict) else None
 
 
