@@ -781,3 +781,15 @@ def test_a_text_keeps_the_time_it_runs_into_when_no_parameter_takes_one() -> Non
     # a tool that takes the time on its own: the text leaves it
     timed = {"type": "object", "properties": {"note": {"type": "string"}, "at": {"type": "string", "format": "time"}}, "required": ["note", "at"]}
     assert "water the ferns at 6 pm" not in narrow_arguments(timed, Evidence.of("Jot this down: water the ferns at 6 pm"))["properties"]["note"]["enum"]
+
+
+def test_a_value_another_parameter_lists_is_no_free_text() -> None:
+    deploy = {
+        "type": "object",
+        "properties": {"app": {"type": "string"}, "stage": {"type": "string", "enum": ["live", "sandbox"]}},
+        "required": ["app", "stage"],
+    }
+    narrowed = narrow_arguments(deploy, Evidence.of("Redeploy the billing-worker app on sandbox"))["properties"]
+    assert narrowed["app"]["enum"] == ["billing-worker"] and narrowed["stage"]["enum"] == ["sandbox"]
+    offered = narrow_arguments(deploy, Evidence.of("Redeploy the ledger app in sandbox for the auditors"))["properties"]["app"]["enum"]
+    assert "ledger" in offered and not any("sandbox" in (o.split()[0], o.split()[-1]) for o in offered)  # nor a span it opens or closes

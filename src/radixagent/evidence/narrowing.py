@@ -18,6 +18,7 @@ from radixagent.evidence.values import (
     example_code,
     example_codes,
     example_shape,
+    leaves,
     qualifier_shape,
     regex_literal,
     time_unit,
@@ -80,6 +81,8 @@ class _Narrowing:
     """Whether the tool takes one free text (a string of no format, pattern or enum) only."""
     dated: bool = True
     """Whether the tool has a parameter for a date or a time: else a text takes the ones it runs into."""
+    listed: set[str] = field(default_factory=set)
+    """The values the tool's enums list: each is its parameter's, no free text's ("in production")."""
     """Whether the last `pick` saw values by the opposite direction only ("into Spanish" for a source)."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class _Narrowing:
             self.single = [free_text(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
             self.dated = bool(_kinds(node) & {"date", "time"})
+            self.listed = {v.casefold() for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str)}
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole, common)}
@@ -260,6 +264,8 @@ class _Narrowing:
                 words = set(terms(option))
                 if words & self.tool_words or (words and terms(option.split()[0])[:1] == list(own)[:1] and len(option.split()) > 1):
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
+                if {option.split()[0].casefold(), option.split()[-1].casefold(), option.casefold()} & self.listed:
+                    continue  # "production" (or "production to 12") for `service` when `environment` lists it
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
                     continue  # the request's verb; a date or an address belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
