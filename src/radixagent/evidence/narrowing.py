@@ -73,6 +73,7 @@ class _Narrowing:
     anchored: bool = False
     """Whether the last `pick` found values by the parameter's name or direction."""
     against: bool = False
+    """Whether the last `pick` saw values by the opposite direction only ("into Spanish" for a source)."""
     part_first: bool = False
     """Whether a free text comes from the part first (the part a call was chosen for)."""
     schema: dict[str, Any] = field(default_factory=dict)
@@ -83,7 +84,6 @@ class _Narrowing:
     """Whether the tool has a parameter for a date or a time: else a text takes the ones it runs into."""
     listed: set[str] = field(default_factory=set)
     """The values the tool's enums list: each is its parameter's, no free text's ("in production")."""
-    """Whether the last `pick` saw values by the opposite direction only ("into Spanish" for a source)."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         properties = node.get("properties")
