@@ -1,6 +1,7 @@
 """A tool call's arguments: narrowed to the values the request holds, written by the model under
-that schema (its JSON closed when the model ran out of room after the last value), then bound
-jointly by likelihood (`binding`)."""
+that schema (its JSON closed when the model ran out of room after the last value; written again
+when it gave a value the request says once to two parameters), then bound jointly by likelihood
+(`binding`)."""
 
 from __future__ import annotations
 
