@@ -745,6 +745,9 @@ def test_a_name_no_kept_parameter_takes_goes_to_the_one_that_takes_a_name() -> N
     # two parameters could take it: which one is not the words' to say
     both = {**films, "properties": {**films["properties"], "director": {"type": "string"}}}
     assert set(narrow_arguments(both, Evidence.of("Any good westerns with Dolores Vance?"))["properties"]) == {"genre"}
+    # a name inside a value offered is that value's: the song 'Luna de Miel' names no one
+    songs = {"type": "object", "properties": {"song": {"type": "string", "enum": ["Luna de Miel", "Blue"]}, "artist": {"type": "string"}}, "required": ["song"]}
+    assert "artist" not in narrow_arguments(songs, Evidence.of("Play 'Luna de Miel' please"))["properties"]
     # a free text kept may hold the name itself
     notes = {"type": "object", "properties": {"text": {"type": "string"}, "author": {"type": "string"}}, "required": ["text"]}
     assert "author" not in narrow_arguments(notes, Evidence.of("Save a note: lunch with Dolores Vance"))["properties"]

@@ -134,10 +134,9 @@ class _Narrowing:
         offered = [c for c in kept.values() if isinstance(c, dict)]
         if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
             return None
-        names = [
-            n for n in self.part.names_whole
-            if n[:1].isupper() and not any(c.isdigit() for c in n) and not any(n in (c.get("enum") or []) or n in str(c.get("pattern", "")) for c in offered)
-        ]
+        # a name inside a value offered ("Clair" of the song 'Clair de Lune') is that value's
+        values = [str(v) for c in offered for v in c.get("enum") or []] + [str(c.get("pattern", "")) for c in offered]
+        names = [n for n in self.part.names_whole if n[:1].isupper() and not any(c.isdigit() for c in n) and not any(n in v for v in values)]
         return (takers[0], names) if names else None
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
