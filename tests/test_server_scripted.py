@@ -631,8 +631,39 @@ def test_a_sloppy_optional_parameter_is_left_out_and_a_sloppy_required_one_is_na
     body = {"messages": [{"role": "user", "content": "A hotel in Lyon with parking"}], "tools": [hotel]}
     plan = plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3)
     assert list(plan.decide_tools[0].parameters["properties"]) == ["city"]
-    assert plan.validators["find_hotel"].is_valid({"city": "Lyon"})  # calls are checked against the schema as sent
+    assert plan.validators["find_hotel"].is_valid({"city": "Lyon"})
     hotel["function"]["parameters"]["required"] = ["city", "parking"]  # type: ignore[index]
     with pytest.raises(ChatInputError, match="required parameter 'parking'") as refused:
         plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3)
     assert refused.value.param == "tools[0].function.parameters.properties.parking"
+
+
+def test_an_enum_spelling_its_types_values_as_strings_lists_those_values() -> None:
+    """An integer parameter whose enum lists "1" to "4" means the integers 1 to 4: generation
+    and the check of a call both read it so, required or not; a mix of spellings and other
+    strings ("dontcare") is no spelling."""
+    from radixagent.chat import plan_request
+    from radixagent.decision import DecisionSettings
+
+    seats = {"type": "integer", "enum": ["1", "2", "3", "4"]}
+    kids = {"type": "boolean", "enum": ["true", "False"]}
+    mixed = {"type": "integer", "enum": ["1", "2", "any"]}
+    ride = {
+        "type": "function",
+        "function": {
+            "name": "book_ride",
+            "parameters": {
+                "type": "object",
+                "properties": {"seats": seats, "with_kids": kids, "bags": mixed},
+                "required": ["seats"],
+            },
+        },
+    }
+    body = {"messages": [{"role": "user", "content": "A ride for two"}], "tools": [ride]}
+    plan = plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3)
+    properties = plan.decide_tools[0].parameters["properties"]
+    assert properties["seats"]["enum"] == [1, 2, 3, 4]
+    assert properties["with_kids"]["enum"] == [True, False]
+    assert "bags" not in properties
+    assert plan.validators["book_ride"].is_valid({"seats": 2, "with_kids": False})
+    assert not plan.validators["book_ride"].is_valid({"seats": "2"})

@@ -7,7 +7,8 @@ which tools it may call, and the sampling and decision settings of the turn."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -74,15 +75,15 @@ def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str
         if fn.name in validators:
             raise ChatInputError(f"Two tools are named {fn.name!r}: give each function its own name.", param=f"{where}.name", code="invalid_tool")
         parameters = fn.parameters or {"type": "object", "properties": {}}
-        validator = safe_validator(parameters, param=f"{where}.parameters")
+        safe_validator(parameters, param=f"{where}.parameters")
         if parameters.get("type", "object") != "object":
             raise ChatInputError(
                 f"The parameters of function {fn.name!r} must be a JSON schema of type 'object', not {parameters.get('type')!r}.",
                 param=f"{where}.parameters",
                 code="invalid_schema",
             )
+        usable = _satisfiable(fn.name, parameters, f"{where}.parameters")
         try:
-            usable = _satisfiable(fn.name, parameters, f"{where}.parameters")
             tools.append(ToolSchema(name=fn.name, description=fn.description or fn.name, parameters=usable))
         except ValidationError:
             raise ChatInputError(
@@ -90,21 +91,26 @@ def _tool_schemas(specs: Sequence[ToolSpec]) -> tuple[list[ToolSchema], dict[str
                 param=f"{where}.name",
                 code="invalid_tool",
             ) from None
-        validators[fn.name] = validator
+        validators[fn.name] = safe_validator(usable)
     return tools, validators
 
 
 def _satisfiable(function: str, parameters: dict[str, Any], where: str) -> dict[str, Any]:
-    """The parameters with each optional one that no value can satisfy left out (a client's
-    sloppy schema: a `boolean` whose enum lists the strings "True" and "False"); a required
-    one is refused, by name. Calls are still checked against the schema as the client sent it."""
+    """The parameters as a client meant them, from the sloppy schemas real clients send: an
+    enum that spells its type's values as strings (an `integer` listing "1" to "9") lists
+    those values; an optional parameter no value can satisfy (a `boolean` listing "True",
+    "False" and "dontcare") is left out; a required one is refused, by name. Calls are
+    checked against the schema so read."""
     properties = parameters.get("properties")
     if not isinstance(properties, dict):
         return parameters
     required = set(parameters.get("required") or [])
+    usable: dict[str, Any] = {}
     dropped = []
     for name, node in properties.items():
+        node = _spelled_out(node) if isinstance(node, dict) else node
         if not isinstance(node, dict) or _admits_a_value(node):
+            usable[name] = node
             continue
         if name in required:
             raise ChatInputError(
@@ -114,10 +120,26 @@ def _satisfiable(function: str, parameters: dict[str, Any], where: str) -> dict[
                 code="invalid_schema",
             )
         dropped.append(name)
-    if not dropped:
-        return parameters
-    logger.warning("function %r: no value satisfies the schema of its optional parameter(s) %s; they are left out", function, ", ".join(dropped))
-    return {**parameters, "properties": {k: v for k, v in properties.items() if k not in dropped}}
+    if dropped:
+        logger.warning("function %r: no value satisfies the schema of its optional parameter(s) %s; they are left out", function, ", ".join(dropped))
+    return {**parameters, "properties": usable}
+
+
+_SPELLINGS: dict[str, Callable[[str], object]] = {
+    "integer": lambda text: int(text) if re.fullmatch(r"[-+]?\d+", text.strip()) else None,
+    "number": lambda text: float(text) if re.fullmatch(r"[-+]?\d+(\.\d+)?", text.strip()) else None,
+    "boolean": lambda text: {"true": True, "false": False}.get(text.strip().lower()),
+}
+
+
+def _spelled_out(node: dict[str, Any]) -> dict[str, Any]:
+    """`node` with an enum of strings that each spell a value of its type read as those values."""
+    spell = _SPELLINGS.get(str(node.get("type")))
+    listed = node.get("enum")
+    if spell is None or not isinstance(listed, list) or not listed or not all(isinstance(v, str) for v in listed):
+        return node
+    values = [spell(v) for v in listed]
+    return node if None in values else {**node, "enum": values}
 
 
 def _admits_a_value(node: dict[str, Any]) -> bool:
