@@ -615,6 +615,19 @@ def test_the_inputs_a_request_holds_no_value_for() -> None:
     fetch = ToolSchema(name="fetch_page", description="Fetch a web page", parameters={"type": "object", "properties": {"page_url": {"type": "string"}}, "required": ["page_url"]})
     assert unheld_inputs(Evidence.of("Fetch the page about tide tables"), fetch) == ["page_url"]
     assert unheld_inputs(Evidence.of("Fetch tides.example.net/brest for me"), fetch) == []  # a name right after the parameter's
+    kayak = ToolSchema(
+        name="rent_kayak",
+        description="Rent a kayak at a lake",
+        parameters={
+            "type": "object",
+            "properties": {"lake": {"type": "string"}, "pickup_date": {"type": "string"}, "start": {"type": "string", "description": "start time, HH:MM"}},
+            "required": ["lake", "pickup_date", "start"],
+        },
+    )
+    assert unheld_inputs(Evidence.of("I'd love to paddle a kayak on Lake Bled"), kayak) == ["pickup_date", "start"]  # nothing says when
+    for when in ("on Lake Bled tomorrow", "on Lake Bled this Saturday", "on Lake Bled in August", "on Lake Bled at 9", "on Lake Bled tonight"):
+        assert unheld_inputs(Evidence.of(f"Rent me a kayak {when}"), kayak) == [], when
+    assert Evidence.of("after lunch on the 3rd of May").tells_when and not Evidence.of("a kayak with a spray deck").tells_when
 
 
 async def test_a_tool_whose_input_the_request_does_not_hold_is_not_called() -> None:

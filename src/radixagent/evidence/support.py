@@ -86,8 +86,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
     """The required parameters of `tool` (without a default) that the request holds no value of
     the kind they take: a number where it has none; a place or a person ("city", "username")
     where it names nothing (no capitalised name, no quotation); an id where it has no token with
-    a digit; a URL where it has no domain or path. A call would make such a value up ("I need a
-    haircut" is no city)."""
+    a digit; a URL where it has no domain or path; a date or a time where it says nothing of
+    when. A call would make such a value up ("I need a haircut" is no city, "a rental car in
+    Lyon" no pick-up date)."""
     properties = tool.parameters.get("properties") or {}
     # a script without capitals (Chinese, Korean) writes names like any other word
     cased = all(c.lower() != c.upper() for c in evidence.text if c.isalpha())
@@ -97,7 +98,10 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         if not isinstance(node, dict) or "enum" in node or "default" in node or evidence.after_name(name):
             continue
         words = set(name_words(name))
-        if node.get("type") in ("integer", "number") and "id" not in words:
+        if value_kind(name, node) in ("date", "time"):
+            if not evidence.tells_when:
+                out.append(name)
+        elif node.get("type") in ("integer", "number") and "id" not in words:
             if not evidence.numbers:
                 out.append(name)
         elif node.get("type") in ("string", "integer") and words & _ID_WORDS:

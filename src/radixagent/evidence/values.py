@@ -33,6 +33,12 @@ _CALENDAR_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
 """Words English capitalises that name no thing of their own: a date's, a day's."""
+_WHEN_WORDS = _CALENDAR_WORDS | frozenset(
+    "now today tonight tomorrow yesterday morning afternoon evening night noon midnight weekend week "
+    "weeks month months year years day days hour hours minute minutes am pm o'clock "
+    "mon tue tues wed thu thur thurs fri sat sun".split()
+)
+"""Words that say when, with no digit to find them by."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.IGNORECASE)
 _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
@@ -457,6 +463,14 @@ class Evidence:
         if self.dates or self.times or self.numbers or self.emails or self.quoted:
             return False
         return not self.name_tokens
+
+    @cached_property
+    def tells_when(self) -> bool:
+        """Whether the text says anything of when: a date, a time, a number (a day, an hour),
+        or a word of the calendar or the clock ("tomorrow", "Friday", "in March", "tonight")."""
+        if self.dates or self.times or self.undated or self.numbers:
+            return True
+        return any(t.casefold() in _WHEN_WORDS or t.casefold() in _MONTHS for t in self.tokens)
 
     @cached_property
     def name_tokens(self) -> list[str]:
