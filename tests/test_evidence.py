@@ -627,6 +627,14 @@ def test_the_inputs_a_request_holds_no_value_for() -> None:
     assert unheld_inputs(Evidence.of("I'd love to paddle a kayak on Lake Bled"), kayak) == ["pickup_date", "start"]  # nothing says when
     for when in ("on Lake Bled tomorrow", "on Lake Bled this Saturday", "on Lake Bled in August", "on Lake Bled at 9", "on Lake Bled tonight"):
         assert unheld_inputs(Evidence.of(f"Rent me a kayak {when}"), kayak) == [], when
+    login = ToolSchema(
+        name="sign_in",
+        description="Sign in to the forum",
+        parameters={"type": "object", "properties": {"user": {"type": "string"}, "passcode": {"type": "string"}, "api_key": {"type": "string"}}, "required": ["user", "passcode", "api_key"]},
+    )
+    assert unheld_inputs(Evidence.of("Sign me in to the forum as Marguerite"), login) == ["passcode", "api_key"]
+    assert unheld_inputs(Evidence.of("Sign me in as Marguerite, my passcode is tulip#77"), login) == []
+    assert unheld_inputs(Evidence.of("Sign in as Marguerite with 'violets' and the key 'k-1'"), login) == []
     assert Evidence.of("after lunch on the 3rd of May").tells_when and not Evidence.of("a kayak with a spray deck").tells_when
 
 

@@ -87,8 +87,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
     the kind they take: a number where it has none; a place or a person ("city", "username")
     where it names nothing (no capitalised name, no quotation); an id where it has no token with
     a digit; a URL where it has no domain or path; a date or a time where it says nothing of
-    when. A call would make such a value up ("I need a haircut" is no city, "a rental car in
-    Lyon" no pick-up date)."""
+    when; a password or a key where it quotes nothing and no word has a digit or a symbol
+    inside. A call would make such a value up ("I need a haircut" is no city, "a rental car in
+    Lyon" no pick-up date, "log me in as Ada" no password)."""
     properties = tool.parameters.get("properties") or {}
     # a script without capitals (Chinese, Korean) writes names like any other word
     cased = all(c.lower() != c.upper() for c in evidence.text if c.isalpha())
@@ -103,6 +104,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
                 out.append(name)
         elif node.get("type") in ("integer", "number") and "id" not in words:
             if not evidence.numbers:
+                out.append(name)
+        elif node.get("type") == "string" and _is_secret(words):
+            if not evidence.quoted and not any(_SECRET_LIKE.search(t) for t in evidence.tokens):
                 out.append(name)
         elif node.get("type") in ("string", "integer") and words & _ID_WORDS:
             if not any(any(c.isdigit() for c in t) for t in evidence.tokens) and not evidence.quoted:
@@ -129,6 +133,15 @@ def hands_over_a_passage(evidence: Evidence, tools: list[ToolSchema]) -> bool:
     return any(free_text((t.parameters.get("properties") or {}).get(n)) for t in tools for n in t.parameters.get("required") or [])
 
 
+def _is_secret(words: set[str]) -> bool:
+    """Whether a parameter's name words name a password, a token or a key to something."""
+    return bool(words & _SECRET_WORDS) or ("key" in words and bool(words & _KEY_KINDS))
+
+
+_SECRET_WORDS = frozenset({"password", "passwd", "passcode", "pin", "secret", "token"})
+_KEY_KINDS = frozenset({"api", "access", "auth", "private", "secret", "license"})
+_SECRET_LIKE = re.compile(r"\d|\w[@#$%&*!_.-]\w")
+"""A digit, or a symbol between letters: what a password or a key has that a word has not."""
 _ID_WORDS = frozenset({"id", "ids", "uuid"})
 _URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
 _ADDRESS = re.compile(r"\w\.\w|/")
