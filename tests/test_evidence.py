@@ -817,3 +817,15 @@ def test_a_value_another_parameter_lists_is_no_free_text() -> None:
     assert narrowed["app"]["enum"] == ["billing-worker"] and narrowed["stage"]["enum"] == ["sandbox"]
     offered = narrow_arguments(deploy, Evidence.of("Redeploy the ledger app in sandbox for the auditors"))["properties"]["app"]["enum"]
     assert "ledger" in offered and not any("sandbox" in (o.split()[0], o.split()[-1]) for o in offered)  # nor a span it opens or closes
+
+
+def test_a_word_saying_another_parameters_value_is_no_free_texts() -> None:
+    fan = {
+        "type": "object",
+        "properties": {"area": {"type": "string"}, "setting": {"type": "string", "enum": ["breeze", "gust", "low_hum", "stop"]}},
+        "required": ["area", "setting"],
+    }
+    # the value said in other words: its stem ("gusting" for `gust`), its words ("low hum" for `low_hum`)
+    assert narrow_arguments(fan, Evidence.of("Set the attic fan gusting"))["properties"]["area"]["enum"] == ["attic fan", "attic", "fan"]
+    offered = narrow_arguments(fan, Evidence.of("Put the greenhouse on a soft low hum"))["properties"]["area"]["enum"]
+    assert "greenhouse" in offered and not any(w in o.split() for o in offered for w in ("low", "hum"))

@@ -83,7 +83,8 @@ class _Narrowing:
     dated: bool = True
     """Whether the tool has a parameter for a date or a time: else a text takes the ones it runs into."""
     listed: set[str] = field(default_factory=set)
-    """The values the tool's enums list: each is its parameter's, no free text's ("in production")."""
+    """The request's words that say a value one of the tool's enums lists ("production",
+    "heating" for `heat`, "warm white" for `warm_white`): each is its parameter's, no free text's."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         properties = node.get("properties")
@@ -94,7 +95,7 @@ class _Narrowing:
             self.single = [free_text(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
             self.dated = bool(_kinds(node) & {"date", "time"})
-            self.listed = {v.casefold() for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str)}
+            self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole, common)}
@@ -263,7 +264,7 @@ class _Narrowing:
                 words = set(terms(option))
                 if words & self.tool_words or (words and terms(option.split()[0])[:1] == list(own)[:1] and len(option.split()) > 1):
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
-                if {option.split()[0].casefold(), option.split()[-1].casefold(), option.casefold()} & self.listed:
+                if {w.casefold() for w in option.split()} & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
                     continue  # the request's verb; a date or an address belongs to its own parameter

@@ -359,6 +359,16 @@ class Evidence:
         size = len(wanted)
         return [(i, i + size) for i in range(len(folded) - size + 1) if folded[i : i + size] == wanted]
 
+    def words_saying(self, values: Iterable[str]) -> set[str]:
+        """The words (casefolded) where the text says one of `values`, a value written with
+        "_" or "-" as words ("warm white" for `warm_white`), one word by its stem ("heating"
+        for `heat`)."""
+        out: set[str] = set()
+        for value in values:
+            for start, end in self.where(re.sub(r"[_-]+", " ", value).strip()):
+                out.update(t.casefold() for t in self.tokens[start:end])
+        return out
+
     def anchored(self, values: Sequence[Any], anchors: set[str], side: str) -> list[Any]:
         """The values standing on one `side` ("after", "before") of an anchor word (a parameter's
         own name, "from" for an origin...): "IBAN DE89...", "from Munich", "2 adults"."""
