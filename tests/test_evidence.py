@@ -829,3 +829,47 @@ def test_a_word_saying_another_parameters_value_is_no_free_texts() -> None:
     assert narrow_arguments(fan, Evidence.of("Set the attic fan gusting"))["properties"]["area"]["enum"] == ["attic fan", "attic", "fan"]
     offered = narrow_arguments(fan, Evidence.of("Put the greenhouse on a soft low hum"))["properties"]["area"]["enum"]
     assert "greenhouse" in offered and not any(w in o.split() for o in offered for w in ("low", "hum"))
+
+
+def test_a_postal_address_is_found_with_its_parts() -> None:
+    from radixagent.evidence.addresses import Address, find_addresses
+
+    assert find_addresses("Mail the invoice to Petra Novak, Vinohradská 48, 12000 Praha, CZ") == [
+        Address(text="Vinohradská 48, 12000 Praha, CZ", street="Vinohradská 48", city="Praha", postal_code="12000", country="CZ")
+    ]
+    assert find_addresses("Drop me at 77 Harbour Road, Wellington, NZ") == [
+        Address(text="77 Harbour Road, Wellington, NZ", street="77 Harbour Road", city="Wellington", region="NZ")
+    ]  # a code after a town is its state or its country: read as a state, a country where no state is asked
+    # an address stops at a full stop; a number and capitalised words are no street without a code or a street's word
+    assert [a.text for a in find_addresses("Pick up at 9 Lantern Lane, Bristol. Bring 2 bags")] == ["9 Lantern Lane, Bristol"]
+    assert find_addresses("We need 4 Chairs, Tables, Lamps") == []
+
+
+def test_an_address_goes_to_the_parameters_that_take_it_and_no_other() -> None:
+    parcel = {
+        "type": "object",
+        "properties": {
+            "to": {
+                "type": "object",
+                "properties": {
+                    "person": {"type": "string"},
+                    "where": {
+                        "type": "object",
+                        "properties": {"street": {"type": "string"}, "town": {"type": "string"}, "zip": {"type": "string"}, "country": {"type": "string"}},
+                        "required": ["street", "town", "zip", "country"],
+                    },
+                },
+                "required": ["person", "where"],
+            }
+        },
+        "required": ["to"],
+    }
+    narrowed = narrow_arguments(parcel, Evidence.of("Mail the invoice to Petra Novak, Vinohradská 48, 12000 Praha, CZ"))["properties"]["to"]["properties"]
+    parts = narrowed["where"]["properties"]
+    assert [parts[n]["enum"] for n in ("street", "town", "zip", "country")] == [["Vinohradská 48"], ["Praha"], ["12000"], ["CZ"]]
+    assert "Petra Novak" in narrowed["person"]["enum"] and not any("48" in o or "Praha" in o for o in narrowed["person"]["enum"])
+    cab = {"type": "object", "properties": {"dropoff": {"type": "string", "description": "street address"}}, "required": ["dropoff"]}
+    offered = narrow_arguments(cab, Evidence.of("Drop me at 77 Harbour Road, Wellington, NZ"))["properties"]["dropoff"]["enum"]
+    assert offered == ["77 Harbour Road, Wellington, NZ"]
+    country = {"type": "object", "properties": {"street": {"type": "string"}, "country": {"type": "string"}}, "required": ["street", "country"]}
+    assert narrow_arguments(country, Evidence.of("Drop me at 77 Harbour Road, Wellington, NZ"))["properties"]["country"]["enum"] == ["NZ"]

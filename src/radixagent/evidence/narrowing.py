@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from radixagent.evidence.addresses import Address
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -80,6 +81,9 @@ class _Narrowing:
     """The tool's own schema, as given."""
     single: bool = False
     """Whether the tool takes one free text (a string of no format, pattern or enum) only."""
+    addressed: set[str] = field(default_factory=set)
+    """The words of the address the request writes out, where the tool takes one: no other
+    free text's."""
     dated: bool = True
     """Whether the tool has a parameter for a date or a time: else a text takes the ones it runs into."""
     listed: set[str] = field(default_factory=set)
@@ -95,6 +99,8 @@ class _Narrowing:
             self.single = [free_text(properties.get(n)) for n in required].count(True) == 1
             self.schema = copy.deepcopy(node)
             self.dated = bool(_kinds(node) & {"date", "time"})
+            if _takes_addresses(node):
+                self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
@@ -117,6 +123,8 @@ class _Narrowing:
                     continue
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
+        for name, value in _address_parts(properties, self.part.addresses or self.whole.addresses).items():
+            kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
         if (loose := self.loose_names(properties, required, kept)) is not None:
             taker, names = loose
             kept = {n: {**properties[n], "enum": names} if n == taker else kept[n] for n in properties if n in kept or n == taker}
@@ -188,6 +196,9 @@ class _Narrowing:
                 return {**node, "enum": quoted}
             whole_first = free and not self.part.names() and not self.part_first
             options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=whole_first)
+            addresses = [a.text for a in (self.part.addresses or self.whole.addresses) if a.text not in taken]
+            if free and addresses and _takes_an_address(name, node):
+                return {**node, "enum": addresses}  # "to 123 White Street, San Jose": the address whole, past its commas
             if free and self.against and (self.part.referent is not None or all(o in self.whole.quoted for o in options)):
                 return node  # "Translate 'X' into Spanish" names the target only: the source is the model's to write
             if free and self.part.referent is not None and not self.anchored and not _loose_names(self.part):
@@ -264,6 +275,8 @@ class _Narrowing:
                 words = set(terms(option))
                 if words & self.tool_words or (words and terms(option.split()[0])[:1] == list(own)[:1] and len(option.split()) > 1):
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
+                if {w.casefold() for w in option.split()} & self.addressed:
+                    continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
                 if {w.casefold() for w in option.split()} & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
@@ -369,6 +382,49 @@ def _names_only(option: str, names: set[str]) -> bool:
 def _named(option: Any) -> bool:
     """Whether a candidate is a name: capitalised or with digits, not a plain word."""
     return isinstance(option, str) and (option[:1].isupper() or any(c.isdigit() for c in option))
+
+
+_ADDRESS_PARTS = {
+    "street": frozenset({"street", "line"}),
+    "city": frozenset({"city", "town", "locality"}),
+    "postal_code": frozenset({"postal", "zip", "postcode", "zipcode"}),
+    "region": frozenset({"state", "region", "province", "county"}),
+    "country": frozenset({"country"}),
+}
+
+
+def _address_parts(properties: dict[str, Any], addresses: list[Address]) -> dict[str, str]:
+    """The values of an object that holds an address's parts (two of street, city, postal code,
+    region, country), from the one address the text writes out: each part as written, for a
+    parameter that takes free text (or whose pattern it fits)."""
+    parts = {name: part for name, node in properties.items() if isinstance(node, dict) for part, words in _ADDRESS_PARTS.items() if set(name_words(name)) & words}
+    if len(addresses) != 1 or len(set(parts.values())) < 2:
+        return {}
+    out = {}
+    for name, part in parts.items():
+        node, value = properties[name], getattr(addresses[0], part)
+        if part == "country" and "region" not in parts.values():
+            value = value or addresses[0].region  # "Wellington, NZ": the code after a town, a country where no state is asked
+        if value and node.get("type") == "string" and "enum" not in node and not node.get("format") and re.search(node.get("pattern") or "", value):
+            out[name] = value
+    return out
+
+
+def _takes_addresses(node: dict[str, Any]) -> bool:
+    """Whether an object schema takes an address: a free text for one, or an object of its parts."""
+    properties = node.get("properties") or {}
+    parts = {part for name in properties for part, words in _ADDRESS_PARTS.items() if set(name_words(name)) & words}
+    return len(parts) >= 2 or any(
+        (free_text(child) and _takes_an_address(name, child)) or (child.get("type") == "object" and _takes_addresses(child))
+        for name, child in properties.items() if isinstance(child, dict)
+    )
+
+
+def _takes_an_address(name: str, node: dict[str, Any]) -> bool:
+    """Whether a free-text parameter takes a street address: by its name, or a description
+    that speaks of a street or an address."""
+    words = set(name_words(name)) | set(terms(str(node.get("description", ""))))
+    return bool(words & {"address", "street", "addr"})
 
 
 def free_text(node: Any) -> bool:

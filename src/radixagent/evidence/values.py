@@ -11,6 +11,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any
 
+from radixagent.evidence.addresses import Address, find_addresses
 from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
@@ -473,6 +474,11 @@ class Evidence:
         if self.dates or self.times or self.numbers or self.emails or self.quoted:
             return False
         return not self.name_tokens
+
+    @cached_property
+    def addresses(self) -> list[Address]:
+        """The postal addresses the text writes out, with their parts."""
+        return find_addresses(self.text)
 
     @cached_property
     def tells_when(self) -> bool:

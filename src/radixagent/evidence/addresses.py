@@ -1,0 +1,83 @@
+"""Postal addresses a text writes out: "Hauptstraße 12, 10115 Berlin, DE", "45 Elm Street,
+Springfield, 62704, US". An address is a run of comma-separated parts that opens with a street
+(a house number and a name, either way round) and goes on while the parts read as a place: a
+postal code, a town, a region or country code."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# a house number first ("45 Elm Street", "3-1-1 Marunouchi") or last ("Hauptstraße 12", "Rua
+# Augusta 90"), with capitalised words for the street's name; the street ends where its part does
+_NAME = r"[A-ZÀ-Þ][\w'.-]*(?:\s+(?:[A-ZÀ-Þ][\w'.-]*|de|da|do|di|del|der|la|le|van|von))*"
+_STREET = re.compile(rf"(?:\b\d[\d-]*[a-zA-Z]?\s+{_NAME}|{_NAME}\s+\d+[a-zA-Z]?)$")
+_POSTAL = r"\d[\d-]{2,9}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+_POSTAL_FIRST = re.compile(rf"^({_POSTAL})\s+({_NAME})$")  # "10115 Berlin"
+_POSTAL_LAST = re.compile(rf"^({_NAME})\s+({_POSTAL})$")  # "Springfield 62704", "Paris 75001"
+_CODE = re.compile(r"^[A-Z]{2,3}$")
+_STREET_WORD = re.compile(
+    r"\b(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|square|sq|terrace|"
+    r"highway|hwy|parkway|pkwy|alley|plaza|rue|rua|calle|via|avenida|strada)\b\.?|(?:stra(?:ß|ss)e|weg|gasse|platz|laan|straat|gatan|vej)\b",
+    re.IGNORECASE,
+)
+"""Words that make a number and a name a street, where no postal code or code says so."""
+_PLACE = re.compile(rf"^{_NAME}$")
+
+
+@dataclass(frozen=True)
+class Address:
+    """One address and its parts, each as the text writes it (empty when it gives none)."""
+
+    text: str
+    street: str
+    city: str = ""
+    postal_code: str = ""
+    region: str = ""
+    country: str = ""
+
+
+def find_addresses(text: str) -> list[Address]:
+    # the comma-separated parts of each sentence: an address does not run past a full stop
+    sentences = re.split(r"(?<=[.!?;])\s+|\n+", text.strip())
+    parts = [p.strip().rstrip(".!?;") for sentence in sentences for p in re.split(r",\s*", sentence)]
+    out = []
+    i = 0
+    while i < len(parts):
+        street = _STREET.search(parts[i])
+        fields: dict[str, str] = {}
+        taken = [street.group(0)] if street else []
+        for following in parts[i + 1 :] if street else []:
+            found = _place(following, fields)
+            if found is None:
+                break
+            fields.update(found)
+            taken.append(following)
+        # a street alone may be any number and name; with a place after it, a code or a street's word says it is one
+        coded = "postal_code" in fields or any(_CODE.match(fields.get(k, "")) for k in ("region", "country"))
+        if street and fields and (coded or _STREET_WORD.search(street.group(0))):
+            out.append(Address(text=", ".join(taken), street=street.group(0), **fields))
+            i += len(taken)
+        else:
+            i += 1
+    return out
+
+
+def _place(part: str, fields: dict[str, str]) -> dict[str, str] | None:
+    """What one part after the street says (a postal code, a town, a code), or None when it
+    reads as no part of an address; each field is filled once, in the order addresses go."""
+    if re.fullmatch(_POSTAL, part) and "postal_code" not in fields:
+        return {"postal_code": part}
+    for pattern, postal, city in ((_POSTAL_FIRST, 1, 2), (_POSTAL_LAST, 2, 1)):
+        if (m := pattern.match(part)) and "postal_code" not in fields and "city" not in fields:
+            return {"postal_code": m.group(postal), "city": m.group(city)}
+    if _CODE.match(part):
+        # "CA" after a town is its state; the last code, or one after a state, the country
+        return {"region": part} if "city" in fields and "region" not in fields and "postal_code" not in fields else {"country": part} if "country" not in fields else None
+    if _PLACE.match(part) and len(part.split()) <= 4:
+        if "city" not in fields:
+            return {"city": part}
+        if "region" not in fields and "postal_code" not in fields:
+            return {"region": part}
+        return {"country": part} if "country" not in fields else None
+    return None
