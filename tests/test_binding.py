@@ -247,6 +247,21 @@ async def test_one_named_value_narrowed_onto_two_parameters_reopens_their_own_va
     assert '{"value": 3, "from_unit": "kg", "to_unit": "kg"}' not in chooser.asked[0]
 
 
+async def test_a_parameter_narrowed_to_another_value_keeps_it_when_two_reopen() -> None:
+    units = {"type": "string", "enum": ["kg", "g", "lb"]}
+    shelf = {"type": "string", "enum": ["pantry", "fridge", "freezer"]}
+    original = {"type": "object", "properties": {"from_unit": units, "to_unit": units, "shelf": shelf}}
+    narrowed = {"type": "object", "properties": {"from_unit": {**units, "enum": ["g"]}, "to_unit": {**units, "enum": ["g"]}, "shelf": {**shelf, "enum": ["freezer"]}}}
+    chooser = Chooser({"from_unit": "g", "to_unit": "lb", "shelf": "freezer"})
+    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    start = transcript.mark()
+    generated = {"from_unit": "g", "to_unit": "g", "shelf": "freezer"}
+    await transcript.append(json.dumps(generated))
+    result = await bind(transcript, start, generated, narrowed, Evidence.of("Log 400 g of peas in the freezer, in pounds"), original)
+    assert result == {"from_unit": "g", "to_unit": "lb", "shelf": "freezer"}
+    assert all('"shelf": "freezer"' in choice for choice in chooser.asked[0])  # the freezer the request names stays
+
+
 def test_the_phrases_a_code_may_be_written_out_as() -> None:
     # the words where a unit stands, and names, each once
     assert Evidence.of("Wire 60 Polish zloty in Danish kroner").value_phrases == ["Polish zloty", "zloty", "Danish kroner", "Polish", "Danish"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,11 +56,12 @@ async def bind(
     narrowed to the request's values; when another assignment wins, the transcript is rewound to
     `start` and ends with it instead."""
     domains, repeats = _domains(arguments, schema), _repeats(evidence)
-    if original is not None and not _allowed([_get(arguments, path) for path in domains], repeats):
+    if original is not None and (over := _overgiven([_get(arguments, path) for path in domains], repeats)):
         # narrowing left two parameters the one enum value the request names ("70 kg" for both
-        # units of "How many pounds is 70 kg?"): they choose among the tool's own values again
+        # units of "How many pounds is 70 kg?"): they choose among the tool's own values again,
+        # the parameters narrowed to another value keep it ("dinner" for the meal)
         wide = _domains(arguments, original)
-        domains = {path: wide.get(path, values) if len(values) == 1 else values for path, values in domains.items()}
+        domains = {path: wide.get(path, values) if len(values) == 1 and _key(values[0]) in over else values for path, values in domains.items()}
     if not _undecided(domains, evidence):
         return arguments
     if _allowed([_get(arguments, path) for path in domains], repeats):
@@ -199,10 +201,15 @@ def _unnamed(values: list[Scalar], evidence: Evidence | None) -> bool:
 
 def _allowed(values: list[Any], repeats: dict[Scalar, int]) -> bool:
     """No value given to more parameters than the request says it (flags aside)."""
+    return not _overgiven(values, repeats)
+
+
+def _overgiven(values: list[Any], repeats: dict[Scalar, int]) -> set[Scalar]:
+    """The values given to more parameters than the request says them (flags aside)."""
     counts: dict[Scalar, int] = {}
     for value in values:
         counts[_key(value)] = counts.get(_key(value), 0) + 1
-    return all(n <= max(1, repeats.get(v, 0)) for v, n in counts.items() if not isinstance(v, bool))
+    return {v for v, n in counts.items() if not isinstance(v, bool) and n > max(1, repeats.get(v, 0))}
 
 
 def _assignments(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
@@ -224,8 +231,8 @@ def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
     for value in (*evidence.dates, *evidence.times, *evidence.emails, *evidence.quoted):
         counts[value] = counts.get(value, 0) + 1
     folded = evidence.text.casefold()
-    for span in evidence.spans:
-        counts.setdefault(span, max(1, folded.count(span.casefold())))
+    for span in evidence.spans:  # as a word of its own: "g" is said once in "Log 400 g"
+        counts.setdefault(span, max(1, len(re.findall(rf"(?<!\w){re.escape(span.casefold())}(?!\w)", folded))))
     return counts
 
 
