@@ -529,7 +529,9 @@ def test_a_part_the_first_call_left_is_served_by_a_later_step() -> None:
 def test_questions_about_the_world_are_told_from_requests() -> None:
     assert Evidence.of("Why do rainbows appear after a storm?").asks_about_the_world()
     assert Evidence.of("How many days does a leap year have?").asks_about_the_world()
-    for request in ("Will it rain in Dublin?", "How much do I still owe on my credit card?", "What is 1234 times 5678?", "Turn on the light."):
+    assert Evidence.of("Can penguins fly backwards?").asks_about_the_world()
+    requests = ("Will it rain in Dublin?", "How much do I still owe on my credit card?", "What is 1234 times 5678?", "Turn on the light.")
+    for request in (*requests, "Could you pause the dishwasher in the scullery?", "can u list the spreadsheets in the shared folder"):
         assert not Evidence.of(request).asks_about_the_world(), request
 
 

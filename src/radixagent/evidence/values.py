@@ -464,13 +464,16 @@ class Evidence:
 
     def asks_about_the_world(self) -> bool:
         """Whether the text is a question about the world rather than a request to act on
-        something: it opens with a question word and names nothing of the user's ("my") and
-        nothing specific (no date, number, address, quoted phrase or capitalised name).
+        something: it opens with a question word (not "can you ...", a polite request) and names
+        nothing of the user's ("my") and nothing specific (no date, number, address, quoted
+        phrase or capitalised name).
         "Why do rainbows appear after a storm?" is; "Will it rain in Dublin?" and "How much do
         I owe on my credit card?" are not."""
         words = [t.casefold() for t in self.tokens if t]
         if not words or words[0] not in _QUESTION_WORDS or any(w in ("my", "our", "mine", "ours") for w in words):
             return False
+        if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
+            return False  # "Could you stop the dryer?" asks to act
         if self.dates or self.times or self.numbers or self.emails or self.quoted:
             return False
         return not self.name_tokens
