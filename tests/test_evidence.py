@@ -879,3 +879,23 @@ def test_an_address_goes_to_the_parameters_that_take_it_and_no_other() -> None:
     assert offered == ["77 Harbour Road, Wellington, NZ"]
     country = {"type": "object", "properties": {"street": {"type": "string"}, "country": {"type": "string"}}, "required": ["street", "country"]}
     assert narrow_arguments(country, Evidence.of("Drop me at 77 Harbour Road, Wellington, NZ"))["properties"]["country"]["enum"] == ["NZ"]
+
+
+def test_an_items_text_leaves_its_amount_and_the_words_of_other_parameters() -> None:
+    haul = {
+        "type": "object",
+        "properties": {
+            "trip": {"type": "string", "enum": ["morning", "evening"]},
+            "catch": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"fish": {"type": "string"}, "kilos": {"type": "number"}}, "required": ["fish", "kilos"]},
+            },
+        },
+        "required": ["trip", "catch"],
+    }
+    request = Evidence.of("On the morning trip we landed 12 kilos of mackerel and 3 kilos of cod")
+    item = narrow_arguments(haul, request)["properties"]["catch"]["items"]["properties"]
+    assert item["kilos"]["enum"] == [12, 3]
+    assert {"mackerel", "cod"} <= set(item["fish"]["enum"])
+    # no amount, no "kilos of ...", no "morning" (the trip's value)
+    assert not any(set(o.split()) & {"12", "3", "morning"} or o.startswith("kilos") for o in item["fish"]["enum"])

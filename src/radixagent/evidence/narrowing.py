@@ -7,7 +7,7 @@ import copy
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from radixagent.evidence.addresses import Address
@@ -157,10 +157,12 @@ class _Narrowing:
         if declared == "array" and isinstance(node.get("items"), dict):
             items = node["items"]
             # the items of a list spread over the request's parts ("with a@x.io and b@y.io")
-            whole = _Narrowing(self.whole, self.whole, self.used, self.tool_words)
+            whole = replace(self, part=self.whole, part_first=False)  # what the tool takes stays known (`listed`, `dated` ...)
             narrowed = whole.object(items, path + "[]") if items.get("type") == "object" else whole.value(items, name, path + "[]", kind)
             out = {**node, "items": narrowed}
             if narrowed.get("type") == "object":
+                narrowed = _without_amounts(narrowed)
+                out["items"] = narrowed
                 # an item per coordinated part at most ("200 g of oatmeal and 150 g of blueberries")
                 room = len(self.whole.parts)
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
@@ -411,6 +413,31 @@ def _address_parts(properties: dict[str, Any], addresses: list[Address]) -> dict
         if value and node.get("type") == "string" and "enum" not in node and not node.get("format") and re.search(node.get("pattern") or "", value):
             out[name] = value
     return out
+
+
+def _without_amounts(item: dict[str, Any]) -> dict[str, Any]:
+    """A list item's object whose free texts are offered no span holding a number its own
+    numbers are offered, nor one opening with their name: "200 grams of oatmeal" is 200 for
+    `grams` and "oatmeal" for `name` (unless no other span is left)."""
+    properties = item.get("properties") or {}
+    numeric = {n: c for n, c in properties.items() if isinstance(c, dict) and c.get("type") in ("integer", "number")}
+    amounts = {_number_text(v) for c in numeric.values() for v in c.get("enum") or []}
+    if not amounts:
+        return item
+    labels = {t for n in numeric for t in terms(n.replace("_", " "))}
+    kept = {}
+    for name, child in properties.items():
+        options = child.get("enum") if isinstance(child, dict) and child.get("type") == "string" else None
+        if options and not {"pattern", "format"} & child.keys():
+            spared = [o for o in options if not set(str(o).split()) & amounts and not set(terms(str(o).split()[0])) & labels]
+            child = {**child, "enum": spared} if spared else child
+        kept[name] = child
+    return {**item, "properties": kept}
+
+
+def _number_text(value: Any) -> str:
+    """A number as a request writes it: 200, not 200.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _takes_addresses(node: dict[str, Any]) -> bool:
