@@ -899,3 +899,13 @@ def test_an_items_text_leaves_its_amount_and_the_words_of_other_parameters() -> 
     assert {"mackerel", "cod"} <= set(item["fish"]["enum"])
     # no amount, no "kilos of ...", no "morning" (the trip's value)
     assert not any(set(o.split()) & {"12", "3", "morning"} or o.startswith("kilos") for o in item["fish"]["enum"])
+
+
+def test_a_part_that_names_where_it_goes_takes_the_origin_from_the_request() -> None:
+    code = {"type": "string", "pattern": "^[A-Z]{3}$"}
+    move = {"type": "object", "properties": {"units": {"type": "integer"}, "from_depot": code, "to_depot": code}, "required": ["units", "from_depot", "to_depot"]}
+    request = Evidence.of("Move 40 OSL units to BER, then to MAD")
+    later = request.parts[-1]
+    assert later.text.strip(" .") == "to MAD"
+    narrowed = narrow_arguments(move, later, context=request, used={"to_depot": {"BER"}})["properties"]
+    assert narrowed["from_depot"]["enum"] == ["OSL"] and narrowed["to_depot"]["enum"] == ["MAD"]

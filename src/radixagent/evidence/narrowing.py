@@ -307,6 +307,7 @@ class _Narrowing:
         if direction is _TO:
             direction = direction | {"in", "many", "much"}
         fallback: list[Any] = []
+        countered: list[Any] = []
         self.anchored, self.against = False, False
         for text in (self.whole,) if whole_first else (self.part, self.whole):
             options = candidates(text)
@@ -328,6 +329,11 @@ class _Narrowing:
                 self.against = self.against or bool(other)
                 if strict and direction is _FROM and other and set(other) >= set(options):
                     return []  # "10 pounds to kilograms" names where it goes only: the origin is the model's to choose
+                if other and set(other) >= set(options) and text is not self.whole:
+                    # "..., to GBP" after "Convert 50 EUR to USD": the part names where it goes only,
+                    # the origin is the request's
+                    countered = countered or options
+                    continue
                 options = [o for o in options if o not in other] or options
             if direction and not numeric:
                 # a quantity's unit stands after its number ("12 inches"): the unit it is in, the
@@ -341,7 +347,7 @@ class _Narrowing:
             if strict:
                 return options  # an enum value this part names is its own ("my checking and my savings accounts")
             fallback = fallback or options  # a value may stand by its name elsewhere ("2 adults and 1 child", "..., IBAN X")
-        return fallback
+        return fallback or countered
 
 
 def offered_codes(schema: dict[str, Any], message: str) -> dict[str, Any]:
