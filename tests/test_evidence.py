@@ -909,3 +909,19 @@ def test_a_part_that_names_where_it_goes_takes_the_origin_from_the_request() -> 
     assert later.text.strip(" .") == "to MAD"
     narrowed = narrow_arguments(move, later, context=request, used={"to_depot": {"BER"}})["properties"]
     assert narrowed["from_depot"]["enum"] == ["OSL"] and narrowed["to_depot"]["enum"] == ["MAD"]
+
+
+def test_a_word_naming_another_parameter_is_no_value_of_an_enum() -> None:
+    probe = {
+        "type": "object",
+        "properties": {
+            "sensorKind": {"type": "string", "enum": ["humidity", "pressure"]},
+            "report": {"type": "string", "enum": ["sensors", "battery", "uptime"]},
+        },
+        "required": ["sensorKind", "report"],
+    }
+    # "sensor" names the `sensorKind` parameter, not the report on `sensors`
+    narrowed = narrow_arguments(probe, Evidence.of("I want battery figures for the humidity sensor"))["properties"]
+    assert narrowed["report"]["enum"] == ["battery"] and narrowed["sensorKind"]["enum"] == ["humidity"]
+    # a value said as the only one stays, whatever its words
+    assert narrow_arguments(probe, Evidence.of("List the sensors for pressure"))["properties"]["report"]["enum"] == ["sensors"]

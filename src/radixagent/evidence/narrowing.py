@@ -123,6 +123,7 @@ class _Narrowing:
                     continue
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
+        kept = _without_labels(kept, properties)
         for name, value in _address_parts(properties, self.part.addresses or self.whole.addresses).items():
             kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
         if (loose := self.loose_names(properties, required, kept)) is not None:
@@ -418,6 +419,22 @@ def _address_parts(properties: dict[str, Any], addresses: list[Address]) -> dict
             value = value or addresses[0].region  # "Wellington, NZ": the code after a town, a country where no state is asked
         if value and node.get("type") == "string" and "enum" not in node and not node.get("format") and re.search(node.get("pattern") or "", value):
             out[name] = value
+    return out
+
+
+def _without_labels(kept: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with each enum narrowed to several values the request names keeping none
+    that is only the name of another parameter ("the Ethernet interface" names the
+    `interfaceType`, not the value `interfaces` of `infoType`)."""
+    out = dict(kept)
+    for name, node in kept.items():
+        options = node.get("enum") if isinstance(node, dict) else None
+        if not isinstance(options, list) or len(options) < 2 or node is properties.get(name):
+            continue
+        labels = {t for other in properties if other != name for t in terms(other.replace("_", " ")) if t not in _GENERIC}
+        values = [v for v in options if not (isinstance(v, str) and set(terms(v)) and set(terms(v)) <= labels)]
+        if values and len(values) < len(options):
+            out[name] = {**node, "enum": values}
     return out
 
 
