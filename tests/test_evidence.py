@@ -833,6 +833,9 @@ def test_a_word_saying_another_parameters_value_is_no_free_texts() -> None:
     }
     # the value said in other words: its stem ("gusting" for `gust`), its words ("low hum" for `low_hum`)
     assert narrow_arguments(fan, Evidence.of("Set the attic fan gusting"))["properties"]["area"]["enum"] == ["attic fan", "attic", "fan"]
+    # a word whose stem is a value's, but which does not open with it, is no saying of it ("new" of `news`)
+    feed = {"type": "object", "properties": {"topic": {"type": "string"}, "kind": {"type": "string", "enum": ["news", "blogs"]}}, "required": ["topic", "kind"]}
+    assert "new bike lanes" in narrow_arguments(feed, Evidence.of("Look up new bike lanes"))["properties"]["topic"]["enum"]
     offered = narrow_arguments(fan, Evidence.of("Put the greenhouse on a soft low hum"))["properties"]["area"]["enum"]
     assert "greenhouse" in offered and not any(w in o.split() for o in offered for w in ("low", "hum"))
 

@@ -362,12 +362,15 @@ class Evidence:
 
     def words_saying(self, values: Iterable[str]) -> set[str]:
         """The words (casefolded) where the text says one of `values`, a value written with
-        "_" or "-" as words ("warm white" for `warm_white`), one word by its stem ("heating"
-        for `heat`)."""
+        "_" or "-" as words ("warm white" for `warm_white`), one word by its stem where the word
+        opens with it ("heating" for `heat`; "new" is not `news`)."""
         out: set[str] = set()
         for value in values:
-            for start, end in self.where(re.sub(r"[_-]+", " ", value).strip()):
-                out.update(t.casefold() for t in self.tokens[start:end])
+            written = re.sub(r"[_-]+", " ", value).strip()
+            for start, end in self.where(written):
+                words = [t.casefold() for t in self.tokens[start:end]]
+                if " " in written or words[0].startswith(written.casefold()):
+                    out.update(words)
         return out
 
     def anchored(self, values: Sequence[Any], anchors: set[str], side: str) -> list[Any]:
