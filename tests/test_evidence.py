@@ -928,3 +928,15 @@ def test_a_word_naming_another_parameter_is_no_value_of_an_enum() -> None:
     assert narrowed["report"]["enum"] == ["battery"] and narrowed["sensorKind"]["enum"] == ["humidity"]
     # a value said as the only one stays, whatever its words
     assert narrow_arguments(probe, Evidence.of("List the sensors for pressure"))["properties"]["report"]["enum"] == ["sensors"]
+
+
+def test_a_date_is_offered_in_the_layout_its_parameter_asks_for() -> None:
+    def ferry(description: str) -> dict[str, Any]:
+        return {"type": "object", "properties": {"sail_on": {"type": "string", "description": description}}, "required": ["sail_on"]}
+
+    request = Evidence.of("Book the ferry to Hvar on June 9th, 2027")
+    assert narrow_arguments(ferry("sailing date, in the format 'MM/DD/YYYY'"), request)["properties"]["sail_on"]["enum"] == ["06/09/2027"]
+    assert narrow_arguments(ferry("sailing date as dd.mm.yyyy"), request)["properties"]["sail_on"]["enum"] == ["09.06.2027"]
+    assert narrow_arguments(ferry("sailing date, e.g. '28/02/2027'"), request)["properties"]["sail_on"]["enum"] == ["09/06/2027"]  # the day first
+    assert narrow_arguments(ferry("sailing date, YYYY-MM-DD"), request)["properties"]["sail_on"]["enum"] == ["2027-06-09"]
+    assert narrow_arguments(ferry("sailing date, e.g. '03/04/2027'"), request)["properties"]["sail_on"]["enum"] == ["2027-06-09"]  # which is the day, it does not say

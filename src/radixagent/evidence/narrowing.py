@@ -16,9 +16,11 @@ from radixagent.evidence.values import (
     EDGE,
     GENERIC_NAME_WORDS,
     Evidence,
+    date_layout,
     example_code,
     example_codes,
     example_shape,
+    in_layout,
     leaves,
     qualifier_shape,
     regex_literal,
@@ -202,6 +204,9 @@ class _Narrowing:
                 return {**node, "enum": quoted}
             whole_first = free and not self.part.names() and not self.part_first
             options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=whole_first)
+            if kind == "date" and (layout := date_layout(node)) is not None:
+                # "in the format 'MM/DD/YYYY'": the request's dates as the parameter writes them
+                options = [d for d in dict.fromkeys(in_layout(o, layout) for o in options if re.fullmatch(r"\d{4}-\d{2}-\d{2}", o)) if d not in taken]
             addresses = [a.text for a in (self.part.addresses or self.whole.addresses) if a.text not in taken]
             if free and addresses and _takes_an_address(name, node):
                 return {**node, "enum": addresses}  # "to 123 White Street, San Jose": the address whole, past its commas

@@ -729,6 +729,31 @@ def _iso(year: int, month: int, day: int) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+_DATE_LAYOUT = re.compile(r"\b(MM|DD|YYYY)([/.-])(MM|DD|YYYY)\2(MM|DD|YYYY)\b", re.IGNORECASE)
+_DATE_EXAMPLE = re.compile(r"\b(\d{2})([/.-])(\d{2})\2(\d{4})\b")
+
+
+def date_layout(node: dict[str, Any]) -> tuple[str, str] | None:
+    """The order of a date's fields ("MDY", "DMY", "YMD") and their separator that a
+    parameter's description asks for ("in the format 'MM/DD/YYYY'", or an example such as
+    '25/04/2023' whose day tells which comes first); None for ISO dates or when it says none."""
+    text = str(node.get("description", ""))
+    if found := _DATE_LAYOUT.search(text):
+        order = "".join(found[i][0].upper() for i in (1, 3, 4))
+        layout = (order, found[2])
+    elif (example := _DATE_EXAMPLE.search(text)) and (int(example[1]) > 12) != (int(example[3]) > 12):
+        layout = ("DMY" if int(example[1]) > 12 else "MDY", example[2])
+    else:
+        return None
+    return None if layout == ("YMD", "-") or sorted(layout[0]) != ["D", "M", "Y"] else layout
+
+
+def in_layout(iso: str, layout: tuple[str, str]) -> str:
+    """An ISO date ("2023-04-23") written in `layout` (("MDY", "/"): "04/23/2023")."""
+    year, month, day = iso.split("-")
+    return layout[1].join({"Y": year, "M": month, "D": day}[field] for field in layout[0])
+
+
 def _hour(hour: int, meridiem: str | None) -> int:
     if not meridiem:
         return hour
