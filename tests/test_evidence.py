@@ -940,3 +940,18 @@ def test_a_date_is_offered_in_the_layout_its_parameter_asks_for() -> None:
     assert narrow_arguments(ferry("sailing date, e.g. '28/02/2027'"), request)["properties"]["sail_on"]["enum"] == ["09/06/2027"]  # the day first
     assert narrow_arguments(ferry("sailing date, YYYY-MM-DD"), request)["properties"]["sail_on"]["enum"] == ["2027-06-09"]
     assert narrow_arguments(ferry("sailing date, e.g. '03/04/2027'"), request)["properties"]["sail_on"]["enum"] == ["2027-06-09"]  # which is the day, it does not say
+
+
+def test_a_date_and_a_time_are_joined_for_a_parameter_that_takes_both() -> None:
+    def kiln(node: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object", "properties": {"fire_at": {"type": "string", **node}}, "required": ["fire_at"]}
+
+    request = Evidence.of("Fire the kiln on 2027-02-14 at 6:15 pm")
+    spaced = kiln({"description": "when to fire, 'YYYY-MM-DD HH:MM:SS'"})
+    assert narrow_arguments(spaced, request)["properties"]["fire_at"]["enum"] == ["2027-02-14 18:15:00"]
+    zoned = kiln({"description": "start, e.g. '2026-01-31T08:00:00Z'"})
+    assert narrow_arguments(zoned, request)["properties"]["fire_at"]["enum"] == ["2027-02-14T18:15:00Z"]
+    assert narrow_arguments(kiln({"format": "date-time"}), request)["properties"]["fire_at"]["enum"] == ["2027-02-14T18:15:00Z"]
+    # a date alone: the day is the request's, the time the model's to write
+    dated = narrow_arguments(spaced, Evidence.of("Fire the kiln on 2027-02-14"))["properties"]["fire_at"]
+    assert "enum" not in dated and re.fullmatch(dated["pattern"], "2027-02-14 07:00:00") and not re.fullmatch(dated["pattern"], "2027-02-14")

@@ -17,6 +17,7 @@ from radixagent.evidence.values import (
     GENERIC_NAME_WORDS,
     Evidence,
     date_layout,
+    datetime_layout,
     example_code,
     example_codes,
     example_shape,
@@ -202,6 +203,17 @@ class _Narrowing:
                 # the one free text a tool takes is what the request quotes, when it quotes
                 # ("Execute this code and tell me the output: print(2 ** 10)")
                 return {**node, "enum": quoted}
+            if (moment := datetime_layout(node)) is not None:
+                # one string for a date and a time ("YYYY-MM-DD HH:MM:SS"): the request's own, joined
+                sep, seconds, zone = moment
+                plain = {k: v for k, v in node.items() if k not in ("format", "pattern")}
+                for text in (self.part, self.whole):
+                    if joined := [f"{d}{sep}{t}{':00' if seconds else ''}{zone}" for d in text.dates[:1] for t in dict.fromkeys(text.times)]:
+                        return plain | {"enum": joined}
+                if dates := self.part.dates or self.whole.dates:
+                    # the day the request gives, the time the model's to write
+                    clock = "[0-9]{2}:[0-9]{2}" + (":[0-9]{2}" if seconds else "")
+                    return plain | {"pattern": f"^{dates[0]}{regex_literal(sep)}{clock}{regex_literal(zone)}$"}
             whole_first = free and not self.part.names() and not self.part_first
             options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=whole_first)
             if kind == "date" and (layout := date_layout(node)) is not None:

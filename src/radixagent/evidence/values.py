@@ -748,6 +748,21 @@ def date_layout(node: dict[str, Any]) -> tuple[str, str] | None:
     return None if layout == ("YMD", "-") or sorted(layout[0]) != ["D", "M", "Y"] else layout
 
 
+_DATETIME_EXAMPLE = re.compile(r"\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?")
+_DATETIME_LAYOUT = re.compile(r"YYYY-MM-DD([T ])HH:MM(:SS)?(Z)?", re.IGNORECASE)
+
+
+def datetime_layout(node: dict[str, Any]) -> tuple[str, bool, str] | None:
+    """How a parameter that takes a date and a time in one string writes them, by its format
+    (`date-time`) or its description's layout or example ('YYYY-MM-DD HH:MM:SS',
+    '2023-04-15T13:45:00Z'): the separator, whether seconds follow, and the zone written after."""
+    text = str(node.get("description", ""))
+    found = _DATETIME_EXAMPLE.search(text) or _DATETIME_LAYOUT.search(text)
+    if found:
+        return found[1].upper() if found[1] != " " else " ", bool(found[2]), found[3] or ""
+    return ("T", True, "Z") if node.get("format") == "date-time" else None
+
+
 def in_layout(iso: str, layout: tuple[str, str]) -> str:
     """An ISO date ("2023-04-23") written in `layout` (("MDY", "/"): "04/23/2023")."""
     year, month, day = iso.split("-")
