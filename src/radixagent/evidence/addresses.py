@@ -38,6 +38,7 @@ class Address:
 
 
 def find_addresses(text: str) -> list[Address]:
+    """The addresses `text` writes out, in order."""
     # the comma-separated parts of each sentence: an address does not run past a full stop
     sentences = re.split(r"(?<=[.!?;])\s+|\n+", text.strip())
     parts = [p.strip().rstrip(".!?;") for sentence in sentences for p in re.split(r",\s*", sentence)]
@@ -72,8 +73,10 @@ def _place(part: str, fields: dict[str, str]) -> dict[str, str] | None:
         if (m := pattern.match(part)) and "postal_code" not in fields and "city" not in fields:
             return {"postal_code": m.group(postal), "city": m.group(city)}
     if _CODE.match(part):
-        # "CA" after a town is its state; the last code, or one after a state, the country
-        return {"region": part} if "city" in fields and "region" not in fields and "postal_code" not in fields else {"country": part} if "country" not in fields else None
+        # "CA" right after a town is its state; a code after a postal code or a state, the country
+        if "city" in fields and "region" not in fields and "postal_code" not in fields:
+            return {"region": part}
+        return {"country": part} if "country" not in fields else None
     if _PLACE.match(part) and len(part.split()) <= 4:
         if "city" not in fields:
             return {"city": part}
