@@ -94,6 +94,9 @@ def test_spans_skip_stop_word_edges_and_keep_quotes_whole() -> None:
     assert "dentist" in spans and "messages about the dentist" in spans
     assert "the dentist" not in spans and "for" not in spans
     assert Evidence.of("Play 'Blue in Green' now").spans[0] == "Blue in Green"
+    # a capitalised stop word opens a name, and is no value alone
+    spans = Evidence.of("Book a room. The Grand Budapest has one").spans
+    assert "The Grand Budapest" in spans and "The" not in spans
 
 
 def test_a_quote_may_run_into_a_particle_but_not_into_a_latin_word() -> None:

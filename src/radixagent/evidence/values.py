@@ -848,8 +848,8 @@ def _runs(words: list[str], size: int) -> list[str]:
         run = words[start : start + size]
         if not run[0] or not run[-1]:
             continue
-        if any(w.rstrip(",").lower() in STOP_WORDS and not (w[:1].isupper() and at > 0) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
-            continue
+        if any(w.rstrip(",").lower() in STOP_WORDS and not (w[:1].isupper() and at > 0 and size > 1) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
+            continue  # a capitalised stop word opens a name ("The Four Seasons"), and is none alone
         end = start + size
         # a comma ends a name ("Lena Hoffmann, IBAN DE89...")
         if (start > 1 and _capital(words[start - 1]) and not words[start - 1].endswith(",") and _capital(run[0])) or (
