@@ -958,3 +958,13 @@ def test_a_date_and_a_time_are_joined_for_a_parameter_that_takes_both() -> None:
     # a date alone: the day is the request's, the time the model's to write
     dated = narrow_arguments(spaced, Evidence.of("Fire the kiln on 2027-02-14"))["properties"]["fire_at"]
     assert "enum" not in dated and re.fullmatch(dated["pattern"], "2027-02-14 07:00:00") and not re.fullmatch(dated["pattern"], "2027-02-14")
+
+
+def test_a_host_or_a_url_is_what_reads_as_one() -> None:
+    mirror = {"type": "object", "properties": {"label": {"type": "string"}, "host": {"type": "string"}}, "required": ["label", "host"]}
+    for request, host in (
+        ("Register the mirror named Kestrel, host address 'files.kestrel.example'", "files.kestrel.example"),
+        ("Add the Kestrel mirror; its host IP is 10.20.30.40", "10.20.30.40"),
+        ("Point the Kestrel mirror at host https://kestrel.example/pub", "https://kestrel.example/pub"),
+    ):
+        assert narrow_arguments(mirror, Evidence.of(request))["properties"]["host"]["enum"] == [host], request

@@ -309,6 +309,8 @@ class _Narrowing:
                 if searched and _cut_from_its_noun(option, text.text):
                     continue  # "2025" of "the 2025 vendor contract" is no search on its own
             out.append(option)
+        if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if _WEB_ADDRESS.fullmatch(o)]):
+            return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         return out
 
     def pick(
@@ -412,6 +414,10 @@ def _named(option: Any) -> bool:
     """Whether a candidate is a name: capitalised or with digits, not a plain word."""
     return isinstance(option, str) and (option[:1].isupper() or any(c.isdigit() for c in option))
 
+
+_WEB_WORDS = frozenset({"url", "uri", "endpoint", "link", "host", "hostname", "domain", "website"})
+_WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
+"""A web address, a domain or an IP address, as one word."""
 
 _ADDRESS_PARTS = {
     "street": frozenset({"street", "line"}),
