@@ -5,7 +5,6 @@ and each benchmark strategy end to end on the real embedded engine."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -716,9 +715,6 @@ def test_code_is_what_the_request_quotes_or_writes_out_as_an_expression() -> Non
     assert "enum" not in narrow_arguments(run, Evidence.of("Write a script that counts the vowels in banana"))["properties"]["source_code"]
     formula = {"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}
     assert narrow_arguments(formula, Evidence.of("Evaluate hypot(6, 8) and round it"))["properties"]["expression"]["enum"] == ["hypot(6, 8)"]
-    # an expression the model writes evaluates; it is no worked sum with its result
-    pattern = narrow_arguments(formula, Evidence.of("What is a fifth of nine hundred?"))["properties"]["expression"]["pattern"]
-    assert re.search(pattern, "900 / 5") and re.search(pattern, "x <= 3 or x == 5") and not re.search(pattern, "900 / 5 = 180")
 
 
 def test_a_free_text_does_not_stop_on_the_number_that_tells_which_one() -> None:

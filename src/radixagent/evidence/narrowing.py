@@ -194,9 +194,6 @@ class _Narrowing:
                 calls = _CALL.findall(self.whole.text)  # spans stop at brackets: "hypot(6, 8)" is found whole here
                 written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
-                if not written and set(name_words(name)) & _EXPRESSION:
-                    # an expression the model writes is one to evaluate, not a worked sum ("17 * 3 = 51")
-                    return {**node, "pattern": _NO_RESULT}
                 return {**node, "enum": written} if written else node
             quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single and not refers else []
             if quoted:
@@ -590,9 +587,6 @@ def takes_code(name: str) -> bool:
 
 
 _PROGRAM = frozenset({"script", "snippet", "expression", "formula"})
-_EXPRESSION = frozenset({"expression", "formula"})
-_NO_RESULT = r"^(?:[^=]|[<>!=]=)*$"
-"""No "=" of its own: comparisons ("==", "<=") stay."""
 _LANGUAGES = frozenset({"source", "python", "py", "js", "javascript", "program", "shell", "bash", "sql"})
 _CALL = re.compile(r"[A-Za-z_][\w.]*\([^()\n]*\)")
 _OPERATIONS = (ast.BinOp, ast.Call, ast.Subscript, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)
