@@ -5,6 +5,7 @@ and each benchmark strategy end to end on the real embedded engine."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
