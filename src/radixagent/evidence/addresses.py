@@ -1,12 +1,16 @@
 """Postal addresses a text writes out: "Hauptstraße 12, 10115 Berlin, DE", "45 Elm Street,
 Springfield, 62704, US". An address is a run of comma-separated parts that opens with a street
 (a house number and a name, either way round) and goes on while the parts read as a place: a
-postal code, a town, a region or country code."""
+postal code, a town, a region or country code. An object whose parameters are named for an
+address's parts gets each part as written."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from radixagent.evidence.words import name_words
 
 # a house number first ("45 Elm Street", "3-1-1 Marunouchi") or last ("Hauptstraße 12", "Rua
 # Augusta 90"), with capitalised words for the street's name; the street ends where its part does
@@ -84,3 +88,35 @@ def _place(part: str, fields: dict[str, str]) -> dict[str, str] | None:
             return {"region": part}
         return {"country": part} if "country" not in fields else None
     return None
+
+
+_FIELDS = {
+    "street": frozenset({"street", "line"}),
+    "city": frozenset({"city", "town", "locality"}),
+    "postal_code": frozenset({"postal", "zip", "postcode", "zipcode"}),
+    "region": frozenset({"state", "region", "province", "county"}),
+    "country": frozenset({"country"}),
+}
+"""The words of a parameter's name that say which part of an address it holds."""
+
+
+def address_fields(properties: dict[str, Any]) -> dict[str, str]:
+    """Which of an object's parameters hold which part of an address, by their names."""
+    return {name: part for name, node in properties.items() if isinstance(node, dict) for part, words in _FIELDS.items() if set(name_words(name)) & words}
+
+
+def address_values(properties: dict[str, Any], addresses: list[Address]) -> dict[str, str]:
+    """The values of an object that holds an address's parts (two of street, city, postal code,
+    region, country), from the one address the text writes out: each part as written, for a
+    parameter that takes free text (or whose pattern it fits)."""
+    fields = address_fields(properties)
+    if len(addresses) != 1 or len(set(fields.values())) < 2:
+        return {}
+    out = {}
+    for name, part in fields.items():
+        node, value = properties[name], getattr(addresses[0], part)
+        if part == "country" and "region" not in fields.values():
+            value = value or addresses[0].region  # "Wellington, NZ": the code after a town, a country where no state is asked
+        if value and node.get("type") == "string" and "enum" not in node and not node.get("format") and re.search(node.get("pattern") or "", value):
+            out[name] = value
+    return out

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from radixagent.evidence.addresses import Address
+from radixagent.evidence.addresses import address_fields, address_values
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -127,7 +127,7 @@ class _Narrowing:
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
         kept = _without_labels(kept, properties)
-        for name, value in _address_parts(properties, self.part.addresses or self.whole.addresses).items():
+        for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
             kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
         if (loose := self.loose_names(properties, required, kept)) is not None:
             taker, names = loose
@@ -416,32 +416,6 @@ _WEB_WORDS = frozenset({"url", "uri", "endpoint", "link", "host", "hostname", "d
 _WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
 """A web address, a domain or an IP address, as one word."""
 
-_ADDRESS_PARTS = {
-    "street": frozenset({"street", "line"}),
-    "city": frozenset({"city", "town", "locality"}),
-    "postal_code": frozenset({"postal", "zip", "postcode", "zipcode"}),
-    "region": frozenset({"state", "region", "province", "county"}),
-    "country": frozenset({"country"}),
-}
-
-
-def _address_parts(properties: dict[str, Any], addresses: list[Address]) -> dict[str, str]:
-    """The values of an object that holds an address's parts (two of street, city, postal code,
-    region, country), from the one address the text writes out: each part as written, for a
-    parameter that takes free text (or whose pattern it fits)."""
-    parts = {name: part for name, node in properties.items() if isinstance(node, dict) for part, words in _ADDRESS_PARTS.items() if set(name_words(name)) & words}
-    if len(addresses) != 1 or len(set(parts.values())) < 2:
-        return {}
-    out = {}
-    for name, part in parts.items():
-        node, value = properties[name], getattr(addresses[0], part)
-        if part == "country" and "region" not in parts.values():
-            value = value or addresses[0].region  # "Wellington, NZ": the code after a town, a country where no state is asked
-        if value and node.get("type") == "string" and "enum" not in node and not node.get("format") and re.search(node.get("pattern") or "", value):
-            out[name] = value
-    return out
-
-
 def _without_labels(kept: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
     """The parameters with each enum narrowed to several values the request names keeping none
     that is only the name of another parameter ("the Ethernet interface" names the
@@ -486,8 +460,7 @@ def _number_text(value: Any) -> str:
 def _takes_addresses(node: dict[str, Any]) -> bool:
     """Whether an object schema takes an address: a free text for one, or an object of its parts."""
     properties = node.get("properties") or {}
-    parts = {part for name in properties for part, words in _ADDRESS_PARTS.items() if set(name_words(name)) & words}
-    return len(parts) >= 2 or any(
+    return len(set(address_fields(properties).values())) >= 2 or any(
         (free_text(child) and _takes_an_address(name, child)) or (child.get("type") == "object" and _takes_addresses(child))
         for name, child in properties.items() if isinstance(child, dict)
     )
