@@ -200,17 +200,8 @@ class _Narrowing:
                 # the one free text a tool takes is what the request quotes, when it quotes
                 # ("Execute this code and tell me the output: print(2 ** 10)")
                 return {**node, "enum": quoted}
-            if (moment := datetime_layout(node)) is not None:
-                # one string for a date and a time ("YYYY-MM-DD HH:MM:SS"): the request's own, joined
-                sep, seconds, zone = moment
-                plain = {k: v for k, v in node.items() if k not in ("format", "pattern")}
-                for text in (self.part, self.whole):
-                    if joined := [f"{d}{sep}{t}{':00' if seconds else ''}{zone}" for d in text.dates[:1] for t in dict.fromkeys(text.times)]:
-                        return plain | {"enum": joined}
-                if dates := self.part.dates or self.whole.dates:
-                    # the day the request gives, the time the model's to write
-                    clock = "[0-9]{2}:[0-9]{2}" + (":[0-9]{2}" if seconds else "")
-                    return plain | {"pattern": f"^{dates[0]}{regex_literal(sep)}{clock}{regex_literal(zone)}$"}
+            if (moment := self.moment(node)) is not None:
+                return moment
             whole_first = free and not self.part.names() and not self.part_first
             options = self.pick(name, lambda text: self.strings(text, node, kind, name, taken), whole_first=whole_first)
             if kind == "date" and (layout := date_layout(node)) is not None:
@@ -282,8 +273,24 @@ class _Narrowing:
             return {**node, "enum": options} if options else node
         return node
 
+    def moment(self, node: dict[str, Any]) -> dict[str, Any] | None:
+        """A parameter that takes a date and a time in one string ("YYYY-MM-DD HH:MM:SS"),
+        narrowed to the request's own joined so (or its day, the time left to the model);
+        None for any other parameter, or a request with no date."""
+        if (layout := datetime_layout(node)) is None:
+            return None
+        sep, seconds, zone = layout
+        plain = {k: v for k, v in node.items() if k not in ("format", "pattern")}
+        for text in (self.part, self.whole):
+            if joined := [f"{d}{sep}{t}{':00' if seconds else ''}{zone}" for d in text.dates[:1] for t in dict.fromkeys(text.times)]:
+                return plain | {"enum": joined}
+        if dates := self.part.dates or self.whole.dates:
+            clock = "[0-9]{2}:[0-9]{2}" + (":[0-9]{2}" if seconds else "")
+            return plain | {"pattern": f"^{dates[0]}{regex_literal(sep)}{clock}{regex_literal(zone)}$"}
+        return None
+
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
-        own = set(terms(name))
+        own = terms(name)[:1]  # the name's first term, in order: a set's first element differs from run to run
         typed = {*text.dates, *text.times, *text.emails}
         searched = bool(set(name_words(name)) & _TOPIC)  # a query or a text, not an id that a verb follows ("B-2077 shipped")
         first = text.tokens[0].casefold() if (text is self.whole or self.part_first) and len(text.tokens) > 2 else None
@@ -293,7 +300,7 @@ class _Narrowing:
                 continue
             if option not in text.quoted and not kind and not node.get("pattern"):
                 words = set(terms(option))
-                if words & self.tool_words or (words and terms(option.split()[0])[:1] == list(own)[:1] and len(option.split()) > 1):
+                if words & self.tool_words or (words and terms(option.split()[0])[:1] == own and len(option.split()) > 1):
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
                 if {w.casefold() for w in option.split()} & self.addressed:
                     continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
