@@ -101,8 +101,10 @@ _FIELDS = {
 
 
 def address_fields(properties: dict[str, Any]) -> dict[str, str]:
-    """Which of an object's parameters hold which part of an address, by their names."""
-    return {name: part for name, node in properties.items() if isinstance(node, dict) for part, words in _FIELDS.items() if set(name_words(name)) & words}
+    """Which of an object's parameters hold which part of an address, by their names; none
+    unless they hold two parts or more (a `city` alone is no address)."""
+    fields = {name: part for name, node in properties.items() if isinstance(node, dict) for part, words in _FIELDS.items() if set(name_words(name)) & words}
+    return fields if len(set(fields.values())) >= 2 else {}
 
 
 def address_values(properties: dict[str, Any], addresses: list[Address]) -> dict[str, str]:
@@ -110,7 +112,7 @@ def address_values(properties: dict[str, Any], addresses: list[Address]) -> dict
     region, country), from the one address the text writes out: each part as written, for a
     parameter that takes free text (or whose pattern it fits)."""
     fields = address_fields(properties)
-    if len(addresses) != 1 or len(set(fields.values())) < 2:
+    if len(addresses) != 1 or not fields:
         return {}
     out = {}
     for name, part in fields.items():

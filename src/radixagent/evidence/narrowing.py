@@ -23,6 +23,7 @@ from radixagent.evidence.values import (
     example_shape,
     in_layout,
     leaves,
+    number_text,
     qualifier_shape,
     regex_literal,
     time_unit,
@@ -302,9 +303,10 @@ class _Narrowing:
                 words = set(terms(option))
                 if words & self.tool_words or (words and terms(option.split()[0])[:1] == own and len(option.split()) > 1):
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
-                if {w.casefold() for w in option.split()} & self.addressed:
+                folded = {w.casefold() for w in option.split()}
+                if folded & self.addressed:
                     continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
-                if {w.casefold() for w in option.split()} & self.listed:
+                if folded & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
                 if option.split()[0].casefold() == first or any(t in option for t in typed):
                     continue  # the request's verb; a date or an address belongs to its own parameter
@@ -419,9 +421,11 @@ def _named(option: Any) -> bool:
     return isinstance(option, str) and (option[:1].isupper() or any(c.isdigit() for c in option))
 
 
-_WEB_WORDS = frozenset({"url", "uri", "endpoint", "link", "host", "hostname", "domain", "website"})
+URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
+_WEB_WORDS = URL_WORDS | {"host", "hostname", "domain", "website"}
 _WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
 """A web address, a domain or an IP address, as one word."""
+
 
 def _without_labels(kept: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
     """The parameters with each enum narrowed to several values the request names keeping none
@@ -445,7 +449,7 @@ def _without_amounts(item: dict[str, Any]) -> dict[str, Any]:
     `grams` and "oatmeal" for `name` (unless no other span is left)."""
     properties = item.get("properties") or {}
     numeric = {n: c for n, c in properties.items() if isinstance(c, dict) and c.get("type") in ("integer", "number")}
-    amounts = {_number_text(v) for c in numeric.values() for v in c.get("enum") or []}
+    amounts = {number_text(v) for c in numeric.values() for v in c.get("enum") or []}
     if not amounts:
         return item
     labels = {t for n in numeric for t in terms(n.replace("_", " "))}
@@ -459,15 +463,10 @@ def _without_amounts(item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "properties": kept}
 
 
-def _number_text(value: Any) -> str:
-    """A number as a request writes it: 200, not 200.0."""
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
 def _takes_addresses(node: dict[str, Any]) -> bool:
     """Whether an object schema takes an address: a free text for one, or an object of its parts."""
     properties = node.get("properties") or {}
-    return len(set(address_fields(properties).values())) >= 2 or any(
+    return bool(address_fields(properties)) or any(
         (free_text(child) and _takes_an_address(name, child)) or (child.get("type") == "object" and _takes_addresses(child))
         for name, child in properties.items() if isinstance(child, dict)
     )

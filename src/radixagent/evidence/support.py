@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from radixagent.evidence.narrowing import free_text, takes_a_name, value_kind
+from radixagent.evidence.narrowing import URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
@@ -111,7 +111,7 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") in ("string", "integer") and words & _ID_WORDS:
             if not any(any(c.isdigit() for c in t) for t in evidence.tokens) and not evidence.quoted:
                 out.append(name)
-        elif node.get("type") == "string" and words & _URL_WORDS and "name" not in words:
+        elif node.get("type") == "string" and words & URL_WORDS and "name" not in words:
             if not _ADDRESS.search(evidence.text):
                 out.append(name)
         elif node.get("type") == "string" and takes_a_name(name):
@@ -143,7 +143,6 @@ _KEY_KINDS = frozenset({"api", "access", "auth", "private", "secret", "license"}
 _SECRET_LIKE = re.compile(r"\d|\w[@#$%&*!_.-]\w")
 """A digit, or a symbol between letters: what a password or a key has that a word has not."""
 _ID_WORDS = frozenset({"id", "ids", "uuid"})
-_URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
 _ADDRESS = re.compile(r"\w\.\w|/")
 """Something of a web address: a domain's dot ("example.org") or a path's slash."""
 

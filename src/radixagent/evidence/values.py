@@ -34,7 +34,7 @@ _CALENDAR_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
 """Words English capitalises that name no thing of their own: a date's, a day's."""
-_WHEN_WORDS = _CALENDAR_WORDS | frozenset(
+_WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
     "now today tonight tomorrow yesterday morning afternoon evening night noon midnight weekend week "
     "weeks month months year years day days hour hours minute minutes am pm o'clock "
     "mon tue tues wed thu thur thurs fri sat sun".split()
@@ -492,7 +492,7 @@ class Evidence:
         or a word of the calendar or the clock ("tomorrow", "Friday", "in March", "tonight")."""
         if self.dates or self.times or self.undated or self.numbers:
             return True
-        return any(t.casefold() in _WHEN_WORDS or t.casefold() in _MONTHS for t in self.tokens)
+        return any(t.casefold() in _WHEN_WORDS for t in self.tokens)
 
     @cached_property
     def name_tokens(self) -> list[str]:
@@ -538,7 +538,7 @@ class Evidence:
         """What a call could take from this text: typed values, quoted phrases, capitalised names
         and identifiers, and the tools' enum values it names."""
         found = [*self.dates, *self.times, *self.emails, *self.quoted]
-        found += [_number_text(n) for n in self.numbers]
+        found += [number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
         for word in self.names_whole:
             if _COMPOUND.fullmatch(word):
@@ -565,8 +565,9 @@ class Evidence:
         return True
 
 
-def _number_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() else str(value)
+def number_text(value: float) -> str:
+    """A number as a request writes it: 200, not 200.0."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
@@ -759,7 +760,7 @@ def datetime_layout(node: dict[str, Any]) -> tuple[str, bool, str] | None:
     text = str(node.get("description", ""))
     found = _DATETIME_EXAMPLE.search(text) or _DATETIME_LAYOUT.search(text)
     if found:
-        return found[1].upper() if found[1] != " " else " ", bool(found[2]), found[3] or ""
+        return found[1].upper(), bool(found[2]), found[3] or ""
     return ("T", True, "Z") if node.get("format") == "date-time" else None
 
 
