@@ -27,7 +27,7 @@ from radixagent.engine import (
 )
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
-from radixagent.evidence.support import hands_over_a_passage, unheld_inputs
+from radixagent.evidence.support import beyond_the_tools, hands_over_a_passage, unheld_inputs
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -748,6 +748,44 @@ async def test_a_request_handing_over_a_passage_is_meant_for_a_tool() -> None:
     assert not result.tool_calls and result.content == "It reads as friendly."
     # no tool takes free text: nothing to hand the passage to
     assert not hands_over_a_passage(Evidence.of(asked), [LIGHT, DOOR])
+
+
+def _tool(name: str, description: str, **properties: dict[str, Any]) -> ToolSchema:
+    return ToolSchema(name=name, description=description, parameters={"type": "object", "properties": properties, "required": list(properties)})
+
+
+JOT = _tool("jot_memo", "Save a short memo", heading={"type": "string"}, body={"type": "string"})
+FIND_MEMO = _tool("find_memos", "Look through saved memos", words={"type": "string"})
+
+
+def test_a_request_for_what_no_tool_does_is_told() -> None:
+    memos = [JOT, FIND_MEMO]
+    # code to be written, where no tool works with code
+    assert beyond_the_tools(Evidence.of("Please write me a Rust function that reverses a memo"), memos)
+    assert beyond_the_tools(Evidence.of("could u give me some javascript code to sort my memos"), memos)
+    sandbox = _tool("evaluate", "Evaluate a snippet", source={"type": "string"})
+    assert not beyond_the_tools(Evidence.of("Write a small Python script that prints the date"), [*memos, sandbox])
+    assert not beyond_the_tools(Evidence.of("Make a gift code for my memo club"), memos)  # a code, not code
+    # something removed or undone, where no tool removes anything
+    assert beyond_the_tools(Evidence.of("Hey, can you please erase my memo about the plumber?"), memos)
+    assert beyond_the_tools(Evidence.of("I'd like to cancel the memo I jotted yesterday"), memos)
+    purge = _tool("tidy_memos", "Tidy saved memos", mode={"type": "string", "enum": ["archive", "remove"]})
+    assert not beyond_the_tools(Evidence.of("Erase my memo about the plumber"), [*memos, purge])
+    assert not beyond_the_tools(Evidence.of("Jot a memo: remove the gutter leaves"), memos)  # the removing is the memo's
+    # signing out is undoing a sign-in
+    portal = _tool("portal_signin", "Sign a member in to the portal", member={"type": "string"})
+    assert beyond_the_tools(Evidence.of("Sign me out of the portal, I'm member Kestrel"), [portal])
+    session = _tool("portal_session", "Signs a member in, or signs the member out", member={"type": "string"})
+    assert not beyond_the_tools(Evidence.of("Sign me out of the portal, I'm member Kestrel"), [session])
+    # a tool that runs commands may be asked anything
+    shell = _tool("shell_exec", "Run a command line", line={"type": "string"})
+    assert not beyond_the_tools(Evidence.of("delete the folder of old memos"), [shell])
+
+
+async def test_a_request_no_tool_can_serve_is_answered_however_many_words_it_shares() -> None:
+    chat, _ = completer(["I can't remove memos, only save and find them."])
+    result = await chat.complete(request("Could you remove the saved memo about the plumber?", [JOT, FIND_MEMO]))
+    assert not result.tool_calls and result.content == "I can't remove memos, only save and find them."
 
 
 def test_a_name_ending_in_a_word_still_gets_the_qualifier_the_examples_show() -> None:

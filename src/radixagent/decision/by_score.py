@@ -15,7 +15,14 @@ from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.errors import DecisionError
 from radixagent.evidence import Evidence
 from radixagent.evidence.parts import extent, named_tools, part_for, span
-from radixagent.evidence.support import STRONG_GROUNDS, grounds, hands_over_a_passage, support, unheld_inputs
+from radixagent.evidence.support import (
+    STRONG_GROUNDS,
+    beyond_the_tools,
+    grounds,
+    hands_over_a_passage,
+    support,
+    unheld_inputs,
+)
 from radixagent.prompting import Transcript
 from radixagent.schemas import ToolCall, ToolSchema
 
@@ -48,7 +55,7 @@ async def decide_by_score(
         if options and evidence is not None and settings.abstain_below is not None:
             shared = grounds(evidence, tools)
             lexical = shared < settings.abstain_below
-            world = evidence.asks_about_the_world()
+            world = evidence.asks_about_the_world() or beyond_the_tools(evidence, tools)
             # a request sharing two terms with one tool is meant for it, however likely it reads as a
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and shared < STRONG_GROUNDS

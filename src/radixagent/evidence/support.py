@@ -3,11 +3,12 @@ tools before the model chooses, and that tells a request meant for a tool from o
 
 from __future__ import annotations
 
+import json
 import re
 
 from radixagent.evidence.narrowing import URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
-from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms
+from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -131,6 +132,72 @@ def hands_over_a_passage(evidence: Evidence, tools: list[ToolSchema]) -> bool:
     if not any(len(q.split()) >= PASSAGE_WORDS for q in evidence.quoted):
         return False
     return any(free_text((t.parameters.get("properties") or {}).get(n)) for t in tools for n in t.parameters.get("required") or [])
+
+
+def beyond_the_tools(evidence: Evidence, tools: list[ToolSchema]) -> bool:
+    """Whether the request asks for what no tool does, however many words it shares with one:
+    code written for it ("Write a Python script that renames my photos") where no tool works
+    with code, or something removed or undone ("Delete my notes about Rome", "Log me out")
+    where no tool removes anything. Such a request is answered, not sent to the tool nearest
+    in words."""
+    if any(set(name_words(t.name)) & _RUNS_ANYTHING for t in tools):
+        return False  # a tool that runs commands or code may be asked anything
+    if _WRITE_CODE.search(evidence.text):
+        return not any(_works_with_code(t) for t in tools)
+    action = _lead_action(evidence.text)
+    if action is not None and action.startswith(_UNDOING):
+        return not any(word.startswith(_UNDOING) for t in tools for word in _tool_words(t))
+    return False
+
+
+_LANGUAGES = (
+    "python|java|javascript|typescript|js|ts|c|c#|c\\+\\+|cpp|rust|go|golang|ruby|php|perl|bash|shell|powershell|sql|html|css|"
+    "kotlin|swift|scala|r|matlab|haskell|lua|dart|julia|node|nodejs"
+)
+_WRITE_CODE = re.compile(
+    rf"\b(?:write|create|make|generate|build|implement|code|give me|show me)(?:\s+(?:me|us|a|an|the|some|simple|short|small|quick|{_LANGUAGES}))*"
+    r"\s+(?:code|function|script|program|snippet|regex|api call)\b",
+    re.IGNORECASE,
+)
+"""Asking for code to be written: a verb, then at most articles, small adjectives and a
+programming language before what is written ("give me Python code", not "create a promo code")."""
+_RUNS_ANYTHING = frozenset({"execute", "exec", "run", "command", "cmd", "shell", "terminal"})
+_CODE_WORDS = frozenset({"code", "script", "program", "source", "snippet", "sql", "regex", "function"})
+_UNDOING = ("delet", "remov", "cancel", "eras", "revok", "uninstal", "discard", "unsubscrib", "purg", "deactivat", "logout", "signout")
+"""How the words that remove or undo something open (deletes, removal, cancellation)."""
+_POLITE_OPENING = re.compile(
+    r"^(?:(?:hi|hello|hey|ok|okay|so|now|please|pls|kindly|(?:can|could|would|will) (?:you|u)|i(?: want| need| would like|'d like) to|"
+    r"i wanna|help me|let's|lets|go ahead and)\b[\s,!.]*)*",
+    re.IGNORECASE,
+)
+
+
+def _lead_action(text: str) -> str | None:
+    """The verb a request opens with past its courtesies ("Could you please cancel ..." ->
+    "cancel"); "log me out" and "sign out" read as one word."""
+    words: list[str] = re.findall(r"[a-z']+", _POLITE_OPENING.sub("", text.strip()).casefold())
+    if not words:
+        return None
+    if words[0] in ("log", "sign") and "out" in words[1:3]:
+        return words[0] + "out"
+    return words[0]
+
+
+def _works_with_code(tool: ToolSchema) -> bool:
+    """Whether a tool's name or one of its parameters' names is about code (`run_script`,
+    `execute(code=...)`): code written for the request may be meant for it."""
+    names = [tool.name, *(tool.parameters.get("properties") or {})]
+    return any(set(name_words(n)) & _CODE_WORDS for n in names)
+
+
+def _tool_words(tool: ToolSchema) -> list[str]:
+    """Every word a tool is described with: its name, description, parameters and their values."""
+    text = CAMEL.sub(" ", f"{tool.name} {tool.description} {json.dumps(tool.parameters)}").replace("_", " ").casefold()
+    return re.findall(r"[a-z]+", _LOG_OUT.sub(r"\1out", text))
+
+
+_LOG_OUT = re.compile(r"\b(log|sign)s?\s+(?:\w+\s+){0,2}out\b")
+"""Logging or signing out, a word apart or not ("logs the user out")."""
 
 
 def _is_secret(words: set[str]) -> bool:
