@@ -533,6 +533,11 @@ def test_questions_about_the_world_are_told_from_requests() -> None:
     assert Evidence.of("Why do rainbows appear after a storm?").asks_about_the_world()
     assert Evidence.of("How many days does a leap year have?").asks_about_the_world()
     assert Evidence.of("Can penguins fly backwards?").asks_about_the_world()
+    # the same questions in the imperative
+    assert Evidence.of("Explain how a siphon moves water uphill.").asks_about_the_world()
+    assert Evidence.of("please tell me why owls hunt at night").asks_about_the_world()
+    assert not Evidence.of("Explain the charges on my phone bill").asks_about_the_world()
+    assert not Evidence.of("Describe the picture at pics.example.org/cat.png").asks_about_the_world()
     requests = ("Will it rain in Dublin?", "How much do I still owe on my credit card?", "What is 1234 times 5678?", "Turn on the light.")
     for request in (*requests, "Could you pause the dishwasher in the scullery?", "can u list the spreadsheets in the shared folder"):
         assert not Evidence.of(request).asks_about_the_world(), request

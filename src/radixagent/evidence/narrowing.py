@@ -15,6 +15,7 @@ from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
     GENERIC_NAME_WORDS,
+    WEB_ADDRESS,
     Evidence,
     date_layout,
     datetime_layout,
@@ -315,7 +316,7 @@ class _Narrowing:
                 if searched and _cut_from_its_noun(option, text.text):
                     continue  # "2025" of "the 2025 vendor contract" is no search on its own
             out.append(option)
-        if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if _WEB_ADDRESS.fullmatch(o)]):
+        if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if WEB_ADDRESS.fullmatch(o)]):
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         return out
 
@@ -423,8 +424,6 @@ def _named(option: Any) -> bool:
 
 URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
 _WEB_WORDS = URL_WORDS | {"host", "hostname", "domain", "website"}
-_WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
-"""A web address, a domain or an IP address, as one word."""
 
 
 def _without_labels(kept: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:

@@ -469,16 +469,20 @@ class Evidence:
         """Whether the text is a question about the world rather than a request to act on
         something: it opens with a question word (not "can you ...", a polite request) and names
         nothing of the user's ("my") and nothing specific (no date, number, address, quoted
-        phrase or capitalised name).
+        phrase or capitalised name); or asks the same in the imperative ("Explain how tides
+        work", "Tell me about volcanoes").
         "Why do rainbows appear after a storm?" is; "Will it rain in Dublin?" and "How much do
         I owe on my credit card?" are not."""
         words = [t.casefold() for t in self.tokens if t]
-        if not words or words[0] not in _QUESTION_WORDS or any(w in ("my", "our", "mine", "ours") for w in words):
+        asks = bool(words) and (words[0] in _QUESTION_WORDS or bool(_EXPLAIN.match(self.text)))
+        if not asks or any(w in ("my", "our", "mine", "ours") for w in words):
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
         if self.dates or self.times or self.numbers or self.emails or self.quoted:
             return False
+        if any(WEB_ADDRESS.search(t) for t in self.tokens):
+            return False  # "What is on example.org/news?" asks of one page
         return not self.name_tokens
 
     @cached_property
@@ -694,6 +698,10 @@ def _subsequence(letters: str, word: str) -> bool:
 _QUESTION_WORDS = frozenset(
     "what what's whats why how who whom which when where is are does do did can should could would will".split()
 )
+WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
+"""A web address: a URL, a domain (with a port and a path), an IP address."""
+_EXPLAIN = re.compile(r"\s*(?:please\s+)?(?:explain|describe|teach me|tell me (?:about|why|how|what))\b", re.IGNORECASE)
+"""A question about the world asked in the imperative."""
 _FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent", "number", "no", "id", "#"}
 """Words that may stand between a parameter's name and its value ("volume of 25", "version number 5")."""
 
