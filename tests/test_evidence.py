@@ -27,7 +27,7 @@ from radixagent.engine import (
 )
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
-from radixagent.evidence.support import beyond_the_tools, hands_over_a_passage, unheld_inputs
+from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, unheld_inputs
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -791,6 +791,24 @@ async def test_a_request_no_tool_can_serve_is_answered_however_many_words_it_sha
     chat, _ = completer(["I can't remove memos, only save and find them."])
     result = await chat.complete(request("Could you remove the saved memo about the plumber?", [JOT, FIND_MEMO]))
     assert not result.tool_calls and result.content == "I can't remove memos, only save and find them."
+
+
+TIDES = ToolSchema(
+    name="get_tide_times",
+    description="High and low tide times at a harbour",
+    parameters={"type": "object", "properties": {"harbour": {"type": "string"}}, "required": ["harbour"]},
+)
+
+
+async def test_a_verb_any_request_uses_is_no_ground_for_a_tool() -> None:
+    # "get" is all the request shares with `get_tide_times`: nothing it is about
+    asked = Evidence.of("Could you get me a good pun about cheese?")
+    assert grounds(asked, [TIDES]) == 1 and grounds(asked, [TIDES], request_verbs=False) == 0
+    chat, _ = completer(["Why did the cheese blush? It saw the milk's whey."])
+    result = await chat.complete(request("Could you get me a good pun about cheese?", [TIDES]))
+    assert not result.tool_calls and result.content.startswith("Why did the cheese blush?")
+    # a word of what the tool is about still counts, beside the verb
+    assert grounds(Evidence.of("Get me the tide times for Brest"), [TIDES], request_verbs=False) == 2
 
 
 def test_a_name_ending_in_a_word_still_gets_the_qualifier_the_examples_show() -> None:

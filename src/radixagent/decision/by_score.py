@@ -54,7 +54,9 @@ async def decide_by_score(
     if not require_tool or not options:
         if options and evidence is not None and settings.abstain_below is not None:
             shared = grounds(evidence, tools)
-            lexical = shared < settings.abstain_below
+            # a request sharing only a verb any request uses with a tool ("get" of `get_forecast`)
+            # shares nothing with it
+            lexical = grounds(evidence, tools, request_verbs=False) < settings.abstain_below
             world = evidence.asks_about_the_world() or beyond_the_tools(evidence, tools)
             # a request sharing two terms with one tool is meant for it, however likely it reads as a
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)

@@ -8,7 +8,7 @@ import re
 
 from radixagent.evidence.narrowing import URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
-from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms
+from radixagent.evidence.words import CAMEL, REQUEST_VERBS, name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -214,10 +214,11 @@ _ADDRESS = re.compile(r"\w\.\w|/")
 """Something of a web address: a domain's dot ("example.org") or a path's slash."""
 
 
-def grounds(evidence: Evidence, tools: list[ToolSchema]) -> float:
+def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool = True) -> float:
     """Whether the request is meant for any tool at all: the most terms it shares with one tool
-    (not BM25, whose weights are relative to the tool set), plus that tool's typed matches."""
-    shared = shared_terms(evidence.text, tools)
+    (not BM25, whose weights are relative to the tool set), plus that tool's typed matches.
+    Without `request_verbs`, the verbs any request uses ("get", "find", "show") are not counted."""
+    shared = shared_terms(evidence.text, tools, frozenset() if request_verbs else REQUEST_VERBS)
     codes = _codes(tools)
     return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) for t in tools)
 
