@@ -809,6 +809,9 @@ async def test_a_verb_any_request_uses_is_no_ground_for_a_tool() -> None:
     assert not result.tool_calls and result.content.startswith("Why did the cheese blush?")
     # a word of what the tool is about still counts, beside the verb
     assert grounds(Evidence.of("Get me the tide times for Brest"), [TIDES], request_verbs=False) == 2
+    # "get from ... to" says a way, not a fetch
+    route = ToolSchema(name="get_route", description="A route between two places", parameters={"type": "object", "properties": {}})
+    assert grounds(Evidence.of("How do I get from the ferry to the old mill?"), [route], request_verbs=False) == 1
 
 
 def test_a_name_ending_in_a_word_still_gets_the_qualifier_the_examples_show() -> None:

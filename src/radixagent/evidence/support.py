@@ -8,7 +8,7 @@ import re
 
 from radixagent.evidence.narrowing import URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
-from radixagent.evidence.words import CAMEL, REQUEST_VERBS, name_words, rank_tools, shared_terms, terms
+from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -218,9 +218,19 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     """Whether the request is meant for any tool at all: the most terms it shares with one tool
     (not BM25, whose weights are relative to the tool set), plus that tool's typed matches.
     Without `request_verbs`, the verbs any request uses ("get", "find", "show") are not counted."""
-    shared = shared_terms(evidence.text, tools, frozenset() if request_verbs else REQUEST_VERBS)
+    shared = shared_terms(evidence.text if request_verbs else _REQUEST_VERB.sub(" ", evidence.text), tools)
     codes = _codes(tools)
     return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) for t in tools)
+
+
+_REQUEST_VERB = re.compile(
+    r"\b(?:get|gets|getting|find|finds|finding|show|shows|showing|give|gives|giving|tell|fetch|fetches|fetching|retrieve|"
+    r"retrieves|retrieving|provide|provides|providing|display|displays|obtain|look|looking|want|wants|need|needs|like|help|use)\b"
+    r"(?!\s+(?:from|to|there|home|back|around|into|out|off)\b)",
+    re.IGNORECASE,
+)
+"""The verbs any request to any tool may use ("get me", "find", "show me"), where they do not
+say a way somewhere ("get from the bridge to the square", "get home")."""
 
 
 def _codes(tools: list[ToolSchema]) -> list[str]:

@@ -84,11 +84,10 @@ def tool_text(schema: ToolSchema) -> str:
     return " ".join(parts)
 
 
-def shared_terms(query: str, tools: Sequence[ToolSchema], ignored: frozenset[str] = frozenset()) -> dict[str, int]:
-    """How many distinct terms of `query` (past the `ignored` ones) each tool's words hold: an
-    absolute measure (BM25's weights are relative to the tool set, and a word every tool shares
-    weighs almost nothing)."""
-    query_terms = set(terms(query)) - ignored
+def shared_terms(query: str, tools: Sequence[ToolSchema]) -> dict[str, int]:
+    """How many distinct terms of `query` each tool's words hold: an absolute measure (BM25's
+    weights are relative to the tool set, and a word every tool shares weighs almost nothing)."""
+    query_terms = set(terms(query))
     return {t.name: len(query_terms & set(terms(tool_text(t)))) for t in tools}
 
 
@@ -113,10 +112,6 @@ def rank_tools(query: str, tools: Sequence[ToolSchema]) -> dict[str, float]:
             score += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(words) / avg_len))
         scores[name] = score
     return scores
-
-REQUEST_VERBS = frozenset(stem(w) for w in "get find show give tell fetch retrieve provide display obtain look want need like help use".split())
-"""The verbs any request to any tool may use ("get me", "find", "show me"): sharing one with a
-tool's name says nothing of what the request is about."""
 
 IRREGULAR = {"children": "child", "people": "person", "men": "man", "women": "woman", "feet": "foot"}
 """Plurals a suffix rule does not reach."""
