@@ -768,8 +768,10 @@ def test_a_request_for_what_no_tool_does_is_told() -> None:
     # code to be written, where no tool works with code
     assert beyond_the_tools(Evidence.of("Please write me a Rust function that reverses a memo"), memos)
     assert beyond_the_tools(Evidence.of("could u give me some javascript code to sort my memos"), memos)
-    sandbox = _tool("evaluate", "Evaluate a snippet", source={"type": "string"})
+    sandbox = _tool("evaluate", "Evaluate a snippet", snippet={"type": "string"})
     assert not beyond_the_tools(Evidence.of("Write a small Python script that prints the date"), [*memos, sandbox])
+    news = _tool("search_news", "Search news articles", terms={"type": "string"}, source={"type": "string"})
+    assert beyond_the_tools(Evidence.of("Write a small Python script that prints the date"), [*memos, news])  # a source of news
     assert not beyond_the_tools(Evidence.of("Make a gift code for my memo club"), memos)  # a code, not code
     # something removed or undone, where no tool removes anything
     assert beyond_the_tools(Evidence.of("Hey, can you please erase my memo about the plumber?"), memos)

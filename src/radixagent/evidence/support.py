@@ -162,7 +162,8 @@ _WRITE_CODE = re.compile(
 """Asking for code to be written: a verb, then at most articles, small adjectives and a
 programming language before what is written ("give me Python code", not "create a promo code")."""
 _RUNS_ANYTHING = frozenset({"execute", "exec", "run", "command", "cmd", "shell", "terminal"})
-_CODE_WORDS = frozenset({"code", "script", "program", "source", "snippet", "sql", "regex", "function"})
+_CODE_WORDS = frozenset({"code", "script", "program", "snippet", "sql", "regex", "function"})
+"""Words of a name about code (not "source": a news source, a data source)."""
 _UNDOING = ("delet", "remov", "cancel", "eras", "revok", "uninstal", "discard", "unsubscrib", "purg", "deactivat", "logout", "signout")
 """How the words that remove or undo something open (deletes, removal, cancellation)."""
 _POLITE_OPENING = re.compile(
