@@ -3,12 +3,11 @@ tools before the model chooses, and that tells a request meant for a tool from o
 
 from __future__ import annotations
 
-import json
 import re
 
 from radixagent.evidence.narrowing import URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
-from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms
+from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -192,8 +191,8 @@ def _works_with_code(tool: ToolSchema) -> bool:
 
 
 def _tool_words(tool: ToolSchema) -> list[str]:
-    """Every word a tool is described with: its name, description, parameters and their values."""
-    text = CAMEL.sub(" ", f"{tool.name} {tool.description} {json.dumps(tool.parameters)}").replace("_", " ").casefold()
+    """Every word a tool is known by (`tool_text`), "logs ... out" as one word."""
+    text = CAMEL.sub(" ", tool_text(tool)).replace("_", " ").casefold()
     return re.findall(r"[a-z]+", _LOG_OUT.sub(r"\1out", text))
 
 
