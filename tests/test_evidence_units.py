@@ -244,6 +244,39 @@ def test_a_duration_in_another_unit_is_converted_to_the_parameters() -> None:
     assert enums(schema, "Give it 2 minutes")["timeout_seconds"] == [120]
     assert enums(schema, "Give it 45 seconds")["timeout_seconds"] == [45]
     assert enums(schema, "Retry 3 times")["timeout_seconds"] == [3]  # no unit of time: the number as it is
+    # a name that says no unit: its description's ("minutes"); "for an hour" is one hour
+    session = {"type": "object", "properties": {"len": {"type": "integer", "description": "minutes"}}, "required": ["len"]}
+    assert enums(session, "Hold the sauna for 2 hours")["len"] == [120]
+    assert enums(session, "Keep the kiln going for an hour")["len"] == [60]
+    stay = {"type": "object", "properties": {"n": {"type": "integer", "description": "nights"}}, "required": ["n"]}
+    assert enums(stay, "A cabin by the lake for 2 weeks")["n"] == [14]  # a night counts as a day
+
+
+def test_a_time_is_told_by_the_part_of_the_day() -> None:
+    assert Evidence.of("Feed the cat at 7 in the morning").times == ["07:00"]
+    assert Evidence.of("Lock up at 10:45 at night and again from 6 in the evening").times == ["22:45", "18:00"]
+    assert Evidence.of("The ferry leaves at midnight").times == ["00:00"]
+    # a bare number a part of the day follows counts something unless a word leads to a time
+    counted = Evidence.of("A table for 6 in the evening")
+    assert counted.times == [] and counted.numbers == [6.0]
+
+
+def test_a_date_and_a_time_are_written_in_the_layout_the_description_gives() -> None:
+    schema = {"type": "object", "properties": {"slot": {"type": "string", "description": "when, as 'DD.MM.YYYY HH:MM'"}}, "required": ["slot"]}
+    assert enums(schema, "Book the tyre change on 2 March 2026 at 4 in the afternoon")["slot"] == ["02.03.2026 16:00"]
+    dated = narrow_arguments(schema, Evidence.of("Book the tyre change on 2 March 2026"))["properties"]["slot"]
+    assert dated["pattern"] == r"^02\.03\.2026 [0-9]{2}:[0-9]{2}$"  # the day is the request's, the time the model's
+
+
+def test_coordinates_after_a_comma_stay_one_part() -> None:
+    found = Evidence.of("Show bike shops around 59.3293, -18.0686 and around 48.85, 2.35")
+    assert [p.text for p in found.parts] == ["Show bike shops around 59.3293, -18.0686", "around 48.85, 2.35"]
+
+
+def test_a_code_holding_the_tools_own_word_is_a_value() -> None:
+    lookup = {"type": "object", "properties": {"po": {"type": "string"}}, "required": ["po"]}
+    # "PO-74410" shares "po" with `po_status` and the parameter's name: it is still the value
+    assert "PO-74410" in enums(lookup, "Has purchase order PO-74410 shipped yet?", tool_words=terms("po_status"))["po"]
 
 
 def test_a_long_quotation_is_one_value() -> None:

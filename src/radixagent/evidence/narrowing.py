@@ -268,7 +268,9 @@ class _Narrowing:
                 return {**narrowed, "pattern": f"^(?:{'|'.join(alternatives)})$"}
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
-            unit = next((u for w in name_words(name) if (u := time_unit(w))), None)  # duration_minutes: minutes
+            # duration_minutes: minutes; `dur` described as "minutes": minutes too
+            told = str(node.get("description", "")).split()
+            unit = next((u for w in [*name_words(name), *told] if (u := time_unit(w))), None)
             options = self.pick(
                 name, lambda text: [n for n in text.numbers_for(node, unit) if n not in taken], description=str(node.get("description", "")), numeric=True
             )
@@ -281,14 +283,13 @@ class _Narrowing:
         None for any other parameter, or a request with no date."""
         if (layout := datetime_layout(node)) is None:
             return None
-        sep, seconds, zone = layout
         plain = {k: v for k, v in node.items() if k not in ("format", "pattern")}
         for text in (self.part, self.whole):
-            if joined := [f"{d}{sep}{t}{':00' if seconds else ''}{zone}" for d in text.dates[:1] for t in dict.fromkeys(text.times)]:
+            if joined := [layout.write(d, t) for d in text.dates[:1] for t in dict.fromkeys(text.times)]:
                 return plain | {"enum": joined}
         if dates := self.part.dates or self.whole.dates:
-            clock = "[0-9]{2}:[0-9]{2}" + (":[0-9]{2}" if seconds else "")
-            return plain | {"pattern": f"^{dates[0]}{regex_literal(sep)}{clock}{regex_literal(zone)}$"}
+            clock = "[0-9]{2}:[0-9]{2}" + (":[0-9]{2}" if layout.seconds else "")
+            return plain | {"pattern": f"^{regex_literal(layout.day(dates[0]) + layout.sep)}{clock}{regex_literal(layout.zone)}$"}
         return None
 
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
@@ -302,7 +303,8 @@ class _Narrowing:
                 continue
             if option not in text.quoted and not kind and not node.get("pattern"):
                 words = set(terms(option))
-                if words & self.tool_words or (words and terms(option.split()[0])[:1] == own and len(option.split()) > 1):
+                coded = " " not in option and any(c.isdigit() for c in option)  # "RX-55821" names a thing, not the tool `rx_refill`
+                if (words & self.tool_words and not coded) or (words and terms(option.split()[0])[:1] == own and len(option.split()) > 1):
                     continue  # "search_inbox" for a query, "IBAN DE89..." for an iban
                 folded = {w.casefold() for w in option.split()}
                 if folded & self.addressed:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses
 from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
@@ -43,6 +43,11 @@ _WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.IGNORECASE)
 _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
+_DAYPART = re.compile(r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s+(?:o'clock\s+)?(?:in\s+the\s+(morning|afternoon|evening)|at\s+(night)|(tonight))\b", re.IGNORECASE)
+"""A 12-hour time told by the part of the day: "8 in the evening" (20:00), "7:30 in the morning",
+"12 at night" (00:00); a bare hour only after a word that leads to a time ("for 4 in the evening"
+may count people)."""
+_BEFORE_AN_HOUR = re.compile(r"\b(?:at|around|about|by|from|until|till|before|after|between|to)\s+$", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://\S+")
 # a number, and the number of a compound ("a 2-day forecast"), not a piece of an identifier
@@ -61,9 +66,11 @@ _WORD_NUMBERS = {
     )
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_ONE_UNIT = re.compile(r"(?<=\bfor\s)an?(?=\s+(?:second|minute|hour|day|night|week)\b)", re.IGNORECASE)
+"""The "a" of "for a week", "for an hour": one of the unit that follows."""
 _COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
 _COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
-_SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?!\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?![-+]?\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
 EDGE = "\"'“”‘’.,!?;:()[]{}"
 MAX_SPAN_WORDS = 8
 
@@ -151,21 +158,30 @@ class Evidence:
                     add(found.dates, _iso(year, _month(month), int(day)))
                 elif year is None:
                     add(found.undated, f"{_month(month):02d}-{int(day):02d}")
+        for m in _DAYPART.finditer(text):
+            if (m[2] or _BEFORE_AN_HOUR.search(text, 0, m.start())) and take(m, calendar=True):
+                part = (m[3] or m[4] or m[5]).lower()
+                hour = int(m[1])
+                morning = part == "morning" or (hour == 12 and part in ("night", "tonight"))
+                add(found.times, f"{_hour(hour, 'a' if morning else 'p'):02d}:{m[2] or '00'}")
         for m in _CLOCK.finditer(text):
             if take(m, calendar=True):
                 add(found.times, f"{_hour(int(m[1]), m[3]):02d}:{m[2]}")
         for m in _MERIDIEM.finditer(text):
             if take(m, calendar=True):
                 add(found.times, f"{_hour(int(m[1]), m[2]):02d}:00")
-        for m in re.finditer(r"\bnoon\b", text, re.IGNORECASE):
+        for m in re.finditer(r"\b(noon|midnight)\b", text, re.IGNORECASE):
             if take(m, calendar=True):
-                add(found.times, "12:00")
+                add(found.times, "12:00" if m[1].lower() == "noon" else "00:00")
         for m in _SCALED.finditer(text):
             if take(m):
                 add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
         for m in _NUMBER.finditer(text):
             if take(m):
                 add(found.numbers, float(m.group(0).replace(",", "")))
+        for m in _ONE_UNIT.finditer(text):
+            if take(m):
+                add(found.numbers, 1.0)  # "for an hour": one hour
         for m in _WORD_NUMBER.finditer(text):
             if _COUNTING.match(text, m.end()):
                 continue  # "two cities: Oslo and Rome" says how many values follow
@@ -645,7 +661,7 @@ _REGEX_META = frozenset("\\.^$|?*+()[]{}")
 
 SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 """Units of time, in seconds."""
-_TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour"}
+_TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "night": "day", "nights": "day", "fortnight": "week"}
 
 
 def time_unit(word: str) -> str | None:
@@ -710,6 +726,8 @@ def _anchor(token: str, anchors: set[str]) -> bool:
     word = token.casefold()
     if word in anchors:
         return True
+    if any(c.isdigit() for c in word):
+        return False  # "PO-88213" is a value (of `po`), not the parameter's name
     stems = terms(token)
     return bool(stems) and (stems[0] in anchors or IRREGULAR.get(word, "") in anchors)
 
@@ -759,17 +777,35 @@ def date_layout(node: dict[str, Any]) -> tuple[str, str] | None:
 
 _DATETIME_EXAMPLE = re.compile(r"\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?")
 _DATETIME_LAYOUT = re.compile(r"YYYY-MM-DD([T ])HH:MM(:SS)?(Z)?", re.IGNORECASE)
+_LAID_OUT_DATETIME = re.compile(r"\b(?:MM|DD|YYYY)([/.-])(?:MM|DD|YYYY)\1(?:MM|DD|YYYY)([T ])HH:MM(:SS)?", re.IGNORECASE)
 
 
-def datetime_layout(node: dict[str, Any]) -> tuple[str, bool, str] | None:
+class DatetimeLayout(NamedTuple):
+    """How one string writes a date and a time: "2023-04-15T13:45:00Z", "15/04/2023 13:45"."""
+
+    sep: str
+    seconds: bool
+    zone: str
+    date: tuple[str, str] | None = None
+    """The date's own layout (`date_layout`) where it is not ISO."""
+
+    def day(self, iso_date: str) -> str:
+        return in_layout(iso_date, self.date) if self.date else iso_date
+
+    def write(self, iso_date: str, time: str) -> str:
+        return f"{self.day(iso_date)}{self.sep}{time}{':00' if self.seconds else ''}{self.zone}"
+
+
+def datetime_layout(node: dict[str, Any]) -> DatetimeLayout | None:
     """How a parameter that takes a date and a time in one string writes them, by its format
     (`date-time`) or its description's layout or example ('YYYY-MM-DD HH:MM:SS',
-    '2023-04-15T13:45:00Z'): the separator, whether seconds follow, and the zone written after."""
+    '2023-04-15T13:45:00Z', 'dd/mm/yyyy HH:MM')."""
     text = str(node.get("description", ""))
-    found = _DATETIME_EXAMPLE.search(text) or _DATETIME_LAYOUT.search(text)
-    if found:
-        return found[1].upper(), bool(found[2]), found[3] or ""
-    return ("T", True, "Z") if node.get("format") == "date-time" else None
+    if found := _DATETIME_EXAMPLE.search(text) or _DATETIME_LAYOUT.search(text):
+        return DatetimeLayout(found[1].upper(), bool(found[2]), found[3] or "")
+    if found := _LAID_OUT_DATETIME.search(text):
+        return DatetimeLayout(found[2].upper(), bool(found[3]), "", date_layout(node))
+    return DatetimeLayout("T", True, "Z") if node.get("format") == "date-time" else None
 
 
 def in_layout(iso: str, layout: tuple[str, str]) -> str:
