@@ -313,3 +313,40 @@ def test_a_later_part_s_own_codes_come_before_the_request_s() -> None:
     # the part's name makes the target's codes; the amount and the origin come from around it
     assert narrowed["to_code"]["enum"] and all(c.startswith("P") for c in narrowed["to_code"]["enum"])
     assert narrowed["from_code"]["enum"] == ["USD"] and narrowed["amount"]["enum"] == [5]
+
+
+# --- what a parameter holds, told by a few words of description --------------------------------
+
+
+def test_a_number_a_numeric_parameter_takes_is_no_free_texts() -> None:
+    stay = {"type": "object", "properties": {"lodge": {"type": "string"}, "guests": {"type": "integer"}}, "required": ["lodge", "guests"]}
+    options = enums(stay, "Put us up at Pine Ridge for 4 guests")["lodge"]
+    assert "4" not in options and "4 guests" not in options and "Pine Ridge" in options
+    # a text whose name says it may be all digits keeps them
+    ticket = {"type": "object", "properties": {"ref_no": {"type": "string"}, "seats": {"type": "integer"}}, "required": ["ref_no", "seats"]}
+    assert "8812" in enums(ticket, "Change booking 8812 to 3 seats")["ref_no"]
+
+
+def test_a_few_words_of_description_say_what_a_parameter_holds() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"gln": {"type": "string", "description": "gallery name"}, "hdl": {"type": "string", "description": "show title"}},
+        "required": ["gln", "hdl"],
+    }
+    found = enums(schema, "Hang the 'Blue Hours' prints at Tessellate Gallery next month")
+    assert "Tessellate Gallery" in found["gln"] and "prints at Tessellate Gallery" not in found["gln"]  # names only
+    assert found["hdl"] == ["Blue Hours"]  # a title is what the request quotes
+    # a sentence of description is not read so
+    long = {"type": "object", "properties": {"gln": {"type": "string", "description": "The gallery name to use."}}, "required": ["gln"]}
+    assert len(enums(long, "Hang the prints at Tessellate Gallery")["gln"]) > 1
+
+
+def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
+    person = {"type": "string", "description": "first name"}
+    schema = {
+        "type": "object",
+        "properties": {"fn": person, "family_name": {"type": "string"}, "lastName": {"type": "string"}},
+        "required": ["fn", "family_name", "lastName"],
+    }
+    found = enums(schema, "Enrol Ingrid Solberg-Haug in the evening pottery class")
+    assert found["fn"] == ["Ingrid"] and found["family_name"] == ["Solberg-Haug"] == found["lastName"]

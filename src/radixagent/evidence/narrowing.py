@@ -67,6 +67,10 @@ _TO = frozenset({"to", "destination", "target", "into"})
 _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
+_QUANTITY = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)(?:\s+[^\W\d]+)?")
+"""A number, alone or with the one word it counts: "3", "3 nights", "1,200 pages"."""
+_DIGIT_TEXTS = frozenset({"id", "number", "num", "no", "code", "zip", "postcode", "pin", "phone", "password", "passcode", "account"})
+"""Words of a string parameter's name that say its text may be all digits."""
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 
 
@@ -145,7 +149,7 @@ class _Narrowing:
         names of the request no kept parameter is offered ("a thriller with Roberts Blossom"
         gives `starring` its name when only `genre` is kept): a name the request gives is meant
         for something."""
-        takers = [n for n, c in properties.items() if n not in kept and n not in required and free_text(c) and takes_a_name(n)]
+        takers = [n for n, c in properties.items() if n not in kept and n not in required and free_text(c) and takes_a_name(n, c)]
         offered = [c for c in kept.values() if isinstance(c, dict)]
         if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
             return None
@@ -197,10 +201,12 @@ class _Narrowing:
                 written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
                 return {**node, "enum": written} if written else node
-            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and self.single and not refers else []
+            titled = bool({*name_words(name), *terse(node)} & _TITLES)
+            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and (self.single or titled) and not refers else []
             if quoted:
-                # the one free text a tool takes is what the request quotes, when it quotes
-                # ("Execute this code and tell me the output: print(2 ** 10)")
+                # the one free text a tool takes, or a title, is what the request quotes, when it
+                # quotes ("Execute this code and tell me the output: print(2 ** 10)"; `ttl`,
+                # "episode title", of "publish 'Cold Open' with explicit language")
                 return {**node, "enum": quoted}
             if (moment := self.moment(node)) is not None:
                 return moment
@@ -241,12 +247,23 @@ class _Narrowing:
                     options = self.pick(name, lambda text: spelled(text) if text is self.part else [], strict=True)
                 options = options or self.pick(name, named, strict=True) or self.pick(name, spelled, strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
+            if free and not self.anchored and not set(name_words(name)) & _DIGIT_TEXTS:
+                # a number a numeric parameter takes is its value, said once: no free text's too
+                # ("3" or "3 nights" for the marina's name, where `nights` takes 3), unless it
+                # stands by the text's name ("password 123412") or the text may be all digits (an id)
+                options = [o for o in options if not self.counted(o)] or options
             if not options:
                 return node
-            if free and takes_a_name(name):
+            if free and takes_a_name(name, node):
                 # a city is "Salt Lake City", not "dog parks in Salt Lake City"
                 named_words = {*self.whole.name_tokens, *self.part.name_tokens}
                 options = [o for o in options if _names_only(o, named_words)] or options
+            if free and (end := _name_end(name, node)) is not None:
+                # a first name is the first word of a person's name the request writes whole
+                # ("Priya" of "Priya Raman"), a last name its last
+                named_words = {*self.whole.name_tokens, *self.part.name_tokens}
+                people = [o.split() for o in options if len(o.split()) > 1 and _names_only(o, named_words)]
+                options = list(dict.fromkeys(words[end] for words in people)) or options
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
             qualifier = qualifier_shape(node) if free else None
             # a name with no qualifier yet: "St Helena CA" ends in a code of the examples' shape
@@ -291,6 +308,19 @@ class _Narrowing:
             clock = "[0-9]{2}:[0-9]{2}" + (":[0-9]{2}" if layout.seconds else "")
             return plain | {"pattern": f"^{regex_literal(layout.day(dates[0]) + layout.sep)}{clock}{regex_literal(layout.zone)}$"}
         return None
+
+    def counted(self, option: str) -> bool:
+        """Whether a span is a number (with the word it counts: "3 nights") that one of the
+        tool's numeric parameters takes."""
+        quantity = _QUANTITY.fullmatch(option)
+        if quantity is None:
+            return False
+        number = float(quantity[1].replace(",", ""))
+        return any(
+            number in self.whole.numbers_for({**leaf, "type": "number"})
+            for leaf in leaves(self.schema)
+            if leaf.get("type") in ("integer", "number") and "enum" not in leaf
+        )
 
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
         own = terms(name)[:1]  # the name's first term, in order: a set's first element differs from run to run
@@ -410,6 +440,18 @@ def _loose_names(text: Evidence) -> list[str]:
     not "French" in "into French"): values of its own, not a reference to an earlier result."""
     folded = [t.casefold() for t in text.tokens]
     return [t for t in text.name_tokens if not any(folded[i - 1] in _FROM | _TO for i, w in enumerate(text.tokens) if w == t and i > 0)]
+
+
+def _name_end(name: str, node: dict[str, Any]) -> int | None:
+    """Which word of a person's name a parameter takes: 0 for a first name (`first_name`,
+    `given`, "forename"), -1 for a last name (`surname`, `family` described as "last name");
+    None for a whole name or any other text."""
+    words = {*name_words(name), *terse(node)}
+    if words & {"first", "given", "forename", "firstname"} and (words & {"name", "firstname", "forename"} or "given" in words):
+        return 0
+    if words & {"last", "family", "surname", "lastname"} and (words & {"name", "lastname", "surname"} or "family" in words):
+        return -1
+    return None
 
 
 def _names_only(option: str, names: set[str]) -> bool:
@@ -552,11 +594,27 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
     return None
 
 
-def takes_a_name(name: str) -> bool:
+def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     """Whether a parameter, by its name, takes the name of a place or a person (`city`,
-    `location`, `username`, `artist`), not free text (`user_query`)."""
+    `location`, `username`, `artist`), not free text (`user_query`); or, by a description of a
+    few words, the name of something (`mrn`, "marina name")."""
     words = set(name_words(name))
-    return bool(words & _PLACE_OR_PERSON) and not words & _FREE_TEXT
+    if words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
+        return True
+    said = terse(node)
+    return bool(said) and not set(said) & _FREE_TEXT and (said[-1] == "name" or bool(set(said) & _PLACE_OR_PERSON))
+
+
+def terse(node: dict[str, Any] | None) -> list[str]:
+    """The words of a description that only names what a parameter holds ("marina name",
+    "episode title", "start time"): a few words, no sentence; none for any other."""
+    description = str((node or {}).get("description", "")).strip()
+    words = name_words(description)
+    return words if 0 < len(words) <= TERSE_WORDS and not re.search(r"[.;:!?(]", description) else []
+
+
+TERSE_WORDS = 3
+_TITLES = frozenset({"title", "subject", "headline", "caption"})
 
 
 def takes_code(name: str) -> bool:
