@@ -11,6 +11,7 @@ import jsonschema
 
 from radixagent.decision.later_steps import later_part
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
+from radixagent.evidence.parts import extent
 from radixagent.evidence.support import support
 from radixagent.evidence.values import example_shape
 from radixagent.schemas import ToolCallRecord, ToolSchema
@@ -350,3 +351,17 @@ def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     }
     found = enums(schema, "Enrol Ingrid Solberg-Haug in the evening pottery class")
     assert found["fn"] == ["Ingrid"] and found["family_name"] == ["Solberg-Haug"] == found["lastName"]
+
+
+def test_a_part_holding_another_items_values_continues_the_call() -> None:
+    seats = {"type": "object", "properties": {"row": {"type": "string"}, "count": {"type": "integer"}}, "required": ["row", "count"]}
+    reserve = ToolSchema(
+        name="hold_seats",
+        description="Hold seats for a show",
+        parameters={"type": "object", "properties": {"show": {"type": "string"}, "blocks": {"type": "array", "items": seats}}, "required": ["show", "blocks"]},
+    )
+    found = Evidence.of("Hold 2 seats in row C for Hamlet and 3 in row F")
+    assert len(found.parts) == 2 and extent(reserve, found, [reserve], 0) == 1  # one call, two items
+    # a tool taking one row per call: the second part is a call of its own
+    single = ToolSchema(name="hold_seat", description="Hold seats for a show", parameters=seats | {"properties": {**seats["properties"], "show": {"type": "string"}}})
+    assert extent(single, found, [single], 0) == 0

@@ -58,13 +58,26 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
             if not fills or max(shared_terms(following.text, others).values(), default=0) >= STRONG_GROUNDS:
                 break
         new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following, untelling) and not speaks_of(n, node, served, untelling)]
-        if len(served.values([tool])) >= room and not new and not fills:
+        listed = any(following.count(kind) for kind in _item_kinds(properties))  # "... and 12 of B-220": another line of the order
+        if len(served.values([tool])) >= room and not new and not fills and not listed:
             break
         end += 1
     return end
 
 
 _TYPED = ("date", "time", "email", "number")
+
+
+def _item_kinds(properties: dict[str, Any]) -> set[str]:
+    """The typed values (of `_TYPED`) the fields of a list of objects take: a part holding one
+    is another item of the list, not another call."""
+    kinds = set()
+    for node in properties.values():
+        items = node.get("items") if isinstance(node, dict) and node.get("type") == "array" else None
+        if isinstance(items, dict) and items.get("type") == "object":
+            fields = items.get("properties") or {}
+            kinds |= {kind for n, field in fields.items() if isinstance(field, dict) and (kind := value_kind(n, field)) in _TYPED}
+    return kinds
 
 
 def span(evidence: Evidence, first: int, last: int) -> Evidence:
