@@ -365,3 +365,20 @@ def test_a_part_holding_another_items_values_continues_the_call() -> None:
     # a tool taking one row per call: the second part is a call of its own
     single = ToolSchema(name="hold_seat", description="Hold seats for a show", parameters=seats | {"properties": {**seats["properties"], "show": {"type": "string"}}})
     assert extent(single, found, [single], 0) == 0
+
+
+def test_a_phone_number_is_one_value_for_the_parameter_that_takes_it() -> None:
+    found = Evidence.of("Text Olu on +234 803 555 0172 or at the office, (212) 555-0148; the code is 40.7128")
+    assert found.phones == ["+234 803 555 0172", "(212) 555-0148"] and found.numbers == [40.7128]
+    assert Evidence.of("Ping the router at 10.0.0.12").phones == []  # an IP address is no phone
+    contact = {"type": "object", "properties": {"who": {"type": "string"}, "mobile_no": {"type": "string"}}, "required": ["who", "mobile_no"]}
+    narrowed = enums(contact, "Save Olu Adeyemi, mobile +234 803 555 0172")
+    assert narrowed["mobile_no"] == ["+234 803 555 0172"]
+    assert not any(o in "+234 803 555 0172" for o in narrowed["who"])  # no piece of it for a name
+
+
+def test_a_list_items_code_named_once_offers_the_codes_of_its_shape() -> None:
+    line = {"type": "object", "properties": {"part": {"type": "string"}, "qty": {"type": "integer"}}, "required": ["part", "qty"]}
+    order = {"type": "object", "properties": {"lines": {"type": "array", "items": line}}, "required": ["lines"]}
+    items = narrow_arguments(order, Evidence.of("Restock 6 of part ZX-41 and 9 of QW-07 for the Leeds depot"))["properties"]["lines"]["items"]
+    assert items["properties"]["part"]["enum"] == ["ZX-41", "QW-07"]

@@ -171,7 +171,7 @@ class _Narrowing:
             narrowed = whole.object(items, path + "[]") if items.get("type") == "object" else whole.value(items, name, path + "[]", kind)
             out = {**node, "items": narrowed}
             if narrowed.get("type") == "object":
-                narrowed = _without_amounts(narrowed)
+                narrowed = _alike(_without_amounts(narrowed), self.whole.identifiers)
                 out["items"] = narrowed
                 # an item per coordinated part at most ("200 g of oatmeal and 150 g of blueberries")
                 room = len(self.whole.parts)
@@ -324,7 +324,7 @@ class _Narrowing:
 
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
         own = terms(name)[:1]  # the name's first term, in order: a set's first element differs from run to run
-        typed = {*text.dates, *text.times, *text.emails}
+        typed = {*text.dates, *text.times, *text.emails, *text.phones}
         searched = bool(set(name_words(name)) & _TOPIC)  # a query or a text, not an id that a verb follows ("B-2077 shipped")
         first = text.tokens[0].casefold() if (text is self.whole or self.part_first) and len(text.tokens) > 2 else None
         out = []
@@ -341,8 +341,8 @@ class _Narrowing:
                     continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
                 if folded & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
-                if option.split()[0].casefold() == first or any(t in option for t in typed):
-                    continue  # the request's verb; a date or an address belongs to its own parameter
+                if option.split()[0].casefold() == first or any(t in option for t in typed) or any(option in p for p in text.phones):
+                    continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
                     continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's (where a parameter takes one)
                 if searched and _cut_from_its_noun(option, text.text):
@@ -486,6 +486,24 @@ def _without_labels(kept: dict[str, Any], properties: dict[str, Any]) -> dict[st
     return out
 
 
+def _alike(item: dict[str, Any], identifiers: list[str]) -> dict[str, Any]:
+    """A list item's schema whose codes the request names by the field's name ("SKU A-118") also
+    offered the request's other codes of the same shape ("... and 12 of B-220"): every item's
+    field takes one."""
+    properties = dict(item.get("properties") or {})
+    for name, node in properties.items():
+        codes = node.get("enum") if isinstance(node, dict) and node.get("type") == "string" else None
+        if codes and all(c in identifiers for c in codes):
+            shapes = {_shape(c) for c in codes}
+            properties[name] = {**node, "enum": list(dict.fromkeys([*codes, *(i for i in identifiers if _shape(i) in shapes)]))}
+    return {**item, "properties": properties}
+
+
+def _shape(code: str) -> str:
+    """A code's letters, digits and marks as classes: "A-118" and "B-220" are both "A-999"."""
+    return "".join("A" if c.isupper() else "a" if c.islower() else "9" if c.isdigit() else c for c in code)
+
+
 def _without_amounts(item: dict[str, Any]) -> dict[str, Any]:
     """A list item's object whose free texts are offered no span holding a number its own
     numbers are offered, nor one opening with their name: "200 grams of oatmeal" is 200 for
@@ -563,14 +581,16 @@ def _kinds(node: dict[str, Any]) -> set[str | None]:
 
 
 def value_kind(name: str, node: dict[str, Any]) -> str | None:
-    """Which of the text's typed values (dates, times, e-mail addresses, numbers) a parameter takes."""
+    """Which of the text's typed values (dates, times, e-mail addresses, phone numbers, numbers) a
+    parameter takes."""
     if node.get("type") in ("integer", "number") and "enum" not in node:
         return "number"
     kind = _kind(name, node)
-    return kind if kind in ("date", "time", "email") else None
+    return kind if kind in ("date", "time", "email", "phone") else None
 
 
 _KINDS = (("email", ("mail", "recipient", "cc", "bcc")), ("date", ("date", "yyyy")), ("time", ("time", "hh")))
+_PHONE_WORDS = frozenset({"phone", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "phonenumber"})
 
 
 def _kind(name: str, node: dict[str, Any]) -> str | None:
@@ -584,6 +604,8 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return str(target["format"])
     if target.get("pattern"):
         return None
+    if {*name_words(name), *terse(node)} & _PHONE_WORDS:
+        return "phone"
     # the name first: `alarm_time` described as "'YYYY-MM-DD HH:MM:SS', 'HH:MM' ..." holds a time
     own = set(terms(name.replace("_", " "))) | set(name_words(name))
     told = set(terms(f"{node.get('description', '')} {target.get('description', '')}"))

@@ -65,7 +65,7 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
     return end
 
 
-_TYPED = ("date", "time", "email", "number")
+_TYPED = ("date", "time", "email", "phone", "number")
 
 
 def _item_kinds(properties: dict[str, Any]) -> set[str]:

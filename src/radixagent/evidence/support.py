@@ -52,13 +52,13 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
 
 
 def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
-    """The tool's parameters that hold a date, a time or an address by their name or
+    """The tool's parameters that hold a date, a time, an address or a phone number by their name or
     description only (no format or pattern: `typed_matches` counts those) and find one here."""
     count = 0
     for name, node in (tool.parameters.get("properties") or {}).items():
         if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
             kind = value_kind(name, node)
-            if kind in ("date", "time", "email") and evidence.strings_for(node, kind):
+            if kind in ("date", "time", "email", "phone") and evidence.strings_for(node, kind):
                 count += 1
     return count
 

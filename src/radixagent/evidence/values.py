@@ -48,6 +48,10 @@ _DAYPART = re.compile(r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s+(?:o'clock\s+)?(?:in
 "12 at night" (00:00); a bare hour only after a word that leads to a time ("for 4 in the evening"
 may count people)."""
 _BEFORE_AN_HOUR = re.compile(r"\b(?:at|around|about|by|from|until|till|before|after|between|to)\s+$", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{1,4}(?:[ -]\d{2,4}){1,4}(?![\w-]|\.\d)")
+"""A phone number: a "+" and a country code, an area code in brackets, or groups of digits
+apart ("415-555-0199"); counted digits and separators tell it from a number, a decimal or an
+IP address."""
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://\S+")
 # a number, and the number of a compound ("a 2-day forecast"), not a piece of an identifier
@@ -88,6 +92,8 @@ class Evidence:
     times: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    """Phone numbers, as written ("+44 20 7946 0321", "415-555-0199"): one value each, no numbers."""
     quoted: list[str] = field(default_factory=list)
     spans: list[str] = field(default_factory=list)
     words: set[str] = field(default_factory=set)
@@ -173,6 +179,9 @@ class Evidence:
         for m in re.finditer(r"\b(noon|midnight)\b", text, re.IGNORECASE):
             if take(m, calendar=True):
                 add(found.times, "12:00" if m[1].lower() == "noon" else "00:00")
+        for m in _PHONE.finditer(text):
+            if 7 <= sum(c.isdigit() for c in m[0]) <= 15 and (m[0][0] in "+(" or len(re.findall(r"[ -]", m[0])) >= 2) and take(m):
+                add(found.phones, m[0])
         for m in _SCALED.finditer(text):
             if take(m):
                 add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
@@ -316,6 +325,8 @@ class Evidence:
         pattern = schema.get("pattern") or (example_shape(schema) if not kind else None)
         if kind == "email":
             pool = list(self.emails)
+        elif kind == "phone":
+            pool = list(self.phones)
         elif kind == "date":
             pool = list(self.dates)
         elif kind == "time":
@@ -436,7 +447,7 @@ class Evidence:
 
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "number") the text holds."""
-        found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "number": self.numbers}
+        found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
         return len(found[kind])
 
     def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:
@@ -495,7 +506,7 @@ class Evidence:
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
-        if self.dates or self.times or self.numbers or self.emails or self.quoted:
+        if self.dates or self.times or self.numbers or self.emails or self.phones or self.quoted:
             return False
         if any(WEB_ADDRESS.search(t) for t in self.tokens):
             return False  # "What is on example.org/news?" asks of one page
@@ -557,7 +568,7 @@ class Evidence:
     def values(self, tools: Sequence[ToolSchema]) -> list[str]:
         """What a call could take from this text: typed values, quoted phrases, capitalised names
         and identifiers, and the tools' enum values it names."""
-        found = [*self.dates, *self.times, *self.emails, *self.quoted]
+        found = [*self.dates, *self.times, *self.emails, *self.phones, *self.quoted]
         found += [number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
         for word in self.names_whole:
