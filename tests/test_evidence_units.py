@@ -351,6 +351,9 @@ def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     }
     found = enums(schema, "Enrol Ingrid Solberg-Haug in the evening pottery class")
     assert found["fn"] == ["Ingrid"] and found["family_name"] == ["Solberg-Haug"] == found["lastName"]
+    # the name is taken by its words: no optional parameter for a name gets it whole as well
+    nested = {"type": "object", "properties": {"student": {"type": "object", "properties": {"fn": person, "sn": {"type": "string", "description": "surname"}}, "required": ["fn", "sn"]}, "artist": {"type": "string"}}, "required": ["student"]}
+    assert "artist" not in enums(nested, "Enrol Ingrid Solberg-Haug in the evening pottery class")
 
 
 def test_a_part_holding_another_items_values_continues_the_call() -> None:

@@ -153,9 +153,15 @@ class _Narrowing:
         offered = [c for c in kept.values() if isinstance(c, dict)]
         if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
             return None
-        # a name inside a value offered ("Clair" of the song 'Clair de Lune') is that value's
-        values = [str(v) for c in offered for v in c.get("enum") or []] + [str(c.get("pattern", "")) for c in offered]
-        names = [n for n in self.part.names_whole if n[:1].isupper() and not any(c.isdigit() for c in n) and not any(n in v for v in values)]
+        # a name inside a value offered ("Clair" of the song 'Clair de Lune') is that value's, and
+        # so is one whose words are all offered ("Ada Lovelace" as a first and a last name)
+        nodes = [n for c in offered for n in (c, *leaves(c))]
+        values = [str(v) for c in nodes for v in c.get("enum") or []] + [str(c.get("pattern", "")) for c in offered]
+        words = {w for v in values for w in v.split()}
+        names = [
+            n for n in self.part.names_whole
+            if n[:1].isupper() and not any(c.isdigit() for c in n) and not any(n in v for v in values) and not set(n.split()) <= words
+        ]
         return (takers[0], names) if names else None
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
