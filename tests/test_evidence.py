@@ -543,6 +543,23 @@ def test_questions_about_the_world_are_told_from_requests() -> None:
         assert not Evidence.of(request).asks_about_the_world(), request
 
 
+async def test_a_question_asking_what_a_tool_tells_is_meant_for_it() -> None:
+    # a question about the world in its form, but two of its words name the tool
+    firmware = _tool("read_firmware_revision", "Read the firmware revision of this router")
+    chat, _ = completer(["{}"])
+    result = await chat.complete(request("What is the firmware revision?", [firmware]))
+    assert [c.name for c in result.tool_calls] == ["read_firmware_revision"]
+    # no word in common, but it asks when something of the user's is, and the tool tells days and times
+    booking = _tool("booking_info", "Find a booking by words of its title: its day and time", title={"type": "string"})
+    chat, _ = completer(['{"title": "piano lesson"}'])
+    result = await chat.complete(request("When is my piano lesson?", [booking]))
+    assert [c.name for c in result.tool_calls] == ["booking_info"]
+    # the same question of the world, or of a tool that tells no time, is answered
+    for asked, tool in (("When did the Hanseatic League end?", booking), ("When is my piano lesson?", _tool("booking_info", "Find a booking by words of its title", title={"type": "string"}))):
+        chat, _ = completer(["An answer."])
+        assert not (await chat.complete(request(asked, [tool]))).tool_calls, asked
+
+
 def test_a_list_of_objects_gets_an_item_per_part_at_most() -> None:
     meal = {
         "type": "object",

@@ -57,7 +57,9 @@ async def decide_by_score(
             # a request sharing only a verb any request uses with a tool ("get" of `get_forecast`)
             # shares nothing with it
             lexical = grounds(evidence, tools, request_verbs=False) < settings.abstain_below
-            world = evidence.asks_about_the_world() or beyond_the_tools(evidence, tools)
+            # a question about the world that shares two terms with a tool asks it after all
+            # ("What is the application version?" of `get_version`)
+            world = (evidence.asks_about_the_world() and grounds(evidence, tools, request_verbs=False) < STRONG_GROUNDS) or beyond_the_tools(evidence, tools)
             # a request sharing two terms with one tool is meant for it, however likely it reads as a
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and shared < STRONG_GROUNDS

@@ -220,7 +220,25 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     Without `request_verbs`, the verbs any request uses ("get", "find", "show") are not counted."""
     shared = shared_terms(evidence.text if request_verbs else _REQUEST_VERB.sub(" ", evidence.text), tools)
     codes = _codes(tools)
-    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) for t in tools)
+    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) + tells_what_is_asked(evidence, t) for t in tools)
+
+
+def tells_what_is_asked(evidence: Evidence, tool: ToolSchema) -> bool:
+    """Whether the request asks when, where or how much of something of the user's ("When is my
+    budget review?", "Where is our van?") and the tool's words say it tells that (a day or a
+    time; a place; a price or an amount): it asks for what the tool gives, in other words."""
+    asked = next((told for question, told in _ASKED if question.match(evidence.text)), None)
+    if asked is None or not _OWN.search(evidence.text):
+        return False
+    return any(w.startswith(asked) for w in terms(f"{tool.name} {tool.description}"))
+
+
+_ASKED = (
+    (re.compile(r"\W*(?:when|what time|what day|which day)\b", re.IGNORECASE), ("day", "date", "time", "schedul")),
+    (re.compile(r"\W*where\b", re.IGNORECASE), ("locat", "place", "address", "where")),
+    (re.compile(r"\W*how much\b", re.IGNORECASE), ("price", "cost", "amount", "balanc", "fee", "total")),
+)
+_OWN = re.compile(r"\b(?:my|our)\b", re.IGNORECASE)
 
 
 _REQUEST_VERB = re.compile(
