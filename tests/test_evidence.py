@@ -549,6 +549,10 @@ async def test_a_question_asking_what_a_tool_tells_is_meant_for_it() -> None:
     chat, _ = completer(["{}"])
     result = await chat.complete(request("What is the firmware revision?", [firmware]))
     assert [c.name for c in result.tool_calls] == ["read_firmware_revision"]
+    # words it shares with a parameter's values only do not name the tool
+    payments = _tool("list_payments", "Payments of an account between two dates", method={"type": "string", "enum": ["bank_transfer", "wire"]})
+    chat, _ = completer(["A wire is faster."])
+    assert not (await chat.complete(request("What is the difference between a bank transfer and a wire?", [payments]))).tool_calls
     # no word in common, but it asks when something of the user's is, and the tool tells days and times
     booking = _tool("booking_info", "Find a booking by words of its title: its day and time", title={"type": "string"})
     chat, _ = completer(['{"title": "piano lesson"}'])

@@ -20,6 +20,7 @@ from radixagent.evidence.support import (
     beyond_the_tools,
     grounds,
     hands_over_a_passage,
+    names_a_tool,
     support,
     unheld_inputs,
 )
@@ -57,9 +58,9 @@ async def decide_by_score(
             # a request sharing only a verb any request uses with a tool ("get" of `get_forecast`)
             # shares nothing with it
             lexical = grounds(evidence, tools, request_verbs=False) < settings.abstain_below
-            # a question about the world that shares two terms with a tool asks it after all
+            # a question about the world in its form that names a tool asks it after all
             # ("What is the application version?" of `get_version`)
-            world = (evidence.asks_about_the_world() and grounds(evidence, tools, request_verbs=False) < STRONG_GROUNDS) or beyond_the_tools(evidence, tools)
+            world = (evidence.asks_about_the_world() and not names_a_tool(evidence, tools)) or beyond_the_tools(evidence, tools)
             # a request sharing two terms with one tool is meant for it, however likely it reads as a
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and shared < STRONG_GROUNDS

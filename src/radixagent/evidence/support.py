@@ -220,7 +220,18 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     Without `request_verbs`, the verbs any request uses ("get", "find", "show") are not counted."""
     shared = shared_terms(evidence.text if request_verbs else _REQUEST_VERB.sub(" ", evidence.text), tools)
     codes = _codes(tools)
-    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) + tells_what_is_asked(evidence, t) for t in tools)
+    # asking a tool for what it tells of the user's own things is strong grounds: no assistant
+    # knows when the user's budget review is
+    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) + STRONG_GROUNDS * tells_what_is_asked(evidence, t) for t in tools)
+
+
+def names_a_tool(evidence: Evidence, tools: list[ToolSchema]) -> bool:
+    """Whether the request shares `STRONG_GROUNDS` terms (past the verbs any request uses) with
+    one tool's own name and description, not its parameters' words: "What is the application
+    version?" of `get_version` ("the application's version"), not "the difference between a debit
+    card and a credit card" of a tool whose account type may be `credit_card`."""
+    asked = set(terms(_REQUEST_VERB.sub(" ", evidence.text)))
+    return any(len(asked & set(terms(f"{t.name} {t.description}"))) >= STRONG_GROUNDS for t in tools)
 
 
 def tells_what_is_asked(evidence: Evidence, tool: ToolSchema) -> bool:
