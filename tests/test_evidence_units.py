@@ -225,6 +225,25 @@ def test_a_number_a_tool_needs_and_the_request_lacks_counts_against_it() -> None
     assert Evidence.of("Start 10 on the booking desk").typed_matches(TIMER) == 0
 
 
+def test_a_day_a_tool_needs_and_the_request_never_says_counts_against_it() -> None:
+    agenda = ToolSchema(
+        name="day_agenda",
+        description="What is planned for one day",
+        parameters={"type": "object", "properties": {"day": {"type": "string", "description": "YYYY-MM-DD"}}, "required": ["day"]},
+    )
+    booking = ToolSchema(
+        name="find_booking",
+        description="A booking by words of its title",
+        parameters={"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]},
+    )
+    points = support(Evidence.of("Is my haircut still on?"), [agenda, booking])
+    assert points["day_agenda"] < points["find_booking"]
+    # a request that says when is no evidence against it
+    for said in ("What is planned for Friday?", "What is planned on 2026-03-02?", "What is planned tomorrow?"):
+        points = support(Evidence.of(said), [agenda, booking])
+        assert points["day_agenda"] > points["find_booking"], said
+
+
 def test_a_part_naming_the_last_tools_result_refers_to_it() -> None:
     tools = [ToolSchema(name="render_text", description="Render a text in a language.", parameters={"type": "object", "properties": {"text": {"type": "string"}, "target": {"type": "string"}}, "required": ["text", "target"]})]
     done = [ToolCallRecord(id="c1", tool="shorten_notes", arguments={"text": "x"}, result="Water the ferns weekly.")]

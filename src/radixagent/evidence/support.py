@@ -37,7 +37,7 @@ _SUPPORTED_MAX = 256
 def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     lexical = rank_tools(evidence.text, tools)
     codes = _codes(tools)
-    found = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t)) for t in tools}
+    found = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t)) for t in tools}
     # a tool the words point to that lacks an input the request does not hold ("When will order
     # A-1042 arrive?" names no tracking number): the tools that say they give it come first
     for tool in tools:
@@ -61,6 +61,17 @@ def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
             if kind in ("date", "time", "email", "phone") and evidence.strings_for(node, kind):
                 count += 1
     return count
+
+
+def _days_lacking(evidence: Evidence, tool: ToolSchema) -> int:
+    """The tool's required dates and times, where the request says nothing of when
+    (`Evidence.tells_when`): "When is my budget review?" looks the review up; it does not list a
+    day's events."""
+    if evidence.tells_when:
+        return 0
+    properties = tool.parameters.get("properties") or {}
+    needed = [properties.get(n) for n in tool.parameters.get("required") or []]
+    return sum(1 for name, node in zip(tool.parameters.get("required") or [], needed, strict=True) if isinstance(node, dict) and "enum" not in node and value_kind(name, node) in ("date", "time"))
 
 
 def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
