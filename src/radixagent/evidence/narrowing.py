@@ -67,11 +67,11 @@ _TO = frozenset({"to", "destination", "target", "into"})
 _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
+"""Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 _QUANTITY = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)(?:\s+[^\W\d]+)?")
 """A number, alone or with the one word it counts: "3", "3 nights", "1,200 pages"."""
 _DIGIT_TEXTS = frozenset({"id", "number", "num", "no", "code", "zip", "postcode", "pin", "phone", "password", "passcode", "account"})
 """Words of a string parameter's name that say its text may be all digits."""
-"""Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 
 
 @dataclass
@@ -638,10 +638,10 @@ def terse(node: dict[str, Any] | None) -> list[str]:
     "episode title", "start time"): a few words, no sentence; none for any other."""
     description = str((node or {}).get("description", "")).strip()
     words = name_words(description)
-    return words if 0 < len(words) <= TERSE_WORDS and not re.search(r"[.;:!?(]", description) else []
+    return words if 0 < len(words) <= _TERSE_WORDS and not re.search(r"[.;:!?(]", description) else []
 
 
-TERSE_WORDS = 3
+_TERSE_WORDS = 3
 _TITLES = frozenset({"title", "subject", "headline", "caption"})
 
 

@@ -70,8 +70,8 @@ def _days_lacking(evidence: Evidence, tool: ToolSchema) -> int:
     if evidence.tells_when:
         return 0
     properties = tool.parameters.get("properties") or {}
-    needed = [properties.get(n) for n in tool.parameters.get("required") or []]
-    return sum(1 for name, node in zip(tool.parameters.get("required") or [], needed, strict=True) if isinstance(node, dict) and "enum" not in node and value_kind(name, node) in ("date", "time"))
+    required = tool.parameters.get("required") or []
+    return sum(1 for name in required if isinstance(node := properties.get(name), dict) and "enum" not in node and value_kind(name, node) in ("date", "time"))
 
 
 def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:

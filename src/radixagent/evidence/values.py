@@ -446,7 +446,7 @@ class Evidence:
         return None
 
     def count(self, kind: str) -> int:
-        """How many values of a kind ("date", "time", "email", "number") the text holds."""
+        """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
         found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
         return len(found[kind])
 
@@ -672,7 +672,7 @@ _REGEX_META = frozenset("\\.^$|?*+()[]{}")
 
 SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 """Units of time, in seconds."""
-_TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "night": "day", "nights": "day", "fortnight": "week"}
+_TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "night": "day", "nights": "day"}
 
 
 def time_unit(word: str) -> str | None:
