@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from radixagent.evidence.addresses import address_fields, address_values
@@ -260,14 +261,13 @@ class _Narrowing:
                 options = [o for o in options if not self.counted(o)] or options
             if not options:
                 return node
+            named_words = {*self.whole.name_tokens, *self.part.name_tokens}
             if free and takes_a_name(name, node):
                 # a city is "Salt Lake City", not "dog parks in Salt Lake City"
-                named_words = {*self.whole.name_tokens, *self.part.name_tokens}
                 options = [o for o in options if _names_only(o, named_words)] or options
             if free and (end := _name_end(name, node)) is not None:
                 # a first name is the first word of a person's name the request writes whole
                 # ("Priya" of "Priya Raman"), a last name its last
-                named_words = {*self.whole.name_tokens, *self.part.name_tokens}
                 people = [o.split() for o in options if len(o.split()) > 1 and _names_only(o, named_words)]
                 options = list(dict.fromkeys(words[end] for words in people)) or options
             narrowed = {k: v for k, v in node.items() if k not in ("pattern", "format", "minLength", "maxLength")}
@@ -319,14 +319,18 @@ class _Narrowing:
         """Whether a span is a number (with the word it counts: "3 nights") that one of the
         tool's numeric parameters takes."""
         quantity = _QUANTITY.fullmatch(option)
-        if quantity is None:
-            return False
-        number = float(quantity[1].replace(",", ""))
-        return any(
-            number in self.whole.numbers_for({**leaf, "type": "number"})
+        return quantity is not None and float(quantity[1].replace(",", "")) in self.numbers_taken
+
+    @cached_property
+    def numbers_taken(self) -> set[float]:
+        """The request's numbers that one of the tool's numeric parameters takes: read once per
+        call, not once per span of each free text."""
+        return {
+            float(n)
             for leaf in leaves(self.schema)
             if leaf.get("type") in ("integer", "number") and "enum" not in leaf
-        )
+            for n in self.whole.numbers_for({**leaf, "type": "number"})
+        }
 
     def strings(self, text: Evidence, node: dict[str, Any], kind: str | None, name: str, taken: set[Any]) -> list[str]:
         own = terms(name)[:1]  # the name's first term, in order: a set's first element differs from run to run
