@@ -107,9 +107,32 @@ async def test_the_items_of_a_list_bind_their_values_once_each() -> None:
     wanted = {"items": [{"fruit": "plums", "grams": 300}, {"fruit": "figs", "grams": 120}]}
     result, chooser, transcript = await bound(written, basket, "300 g of plums and 120 g of figs", wanted)
     scored = [json.loads(o)["items"] for o in chooser.asked[0]]
-    assert scored and all(sorted(item["grams"] for item in items) == [120, 300] for items in scored)
+    # each item takes the values written together: 300 with plums, 120 with figs, in either order
+    assert sorted(json.dumps(items) for items in scored) == sorted(json.dumps(items) for items in (wanted["items"], wanted["items"][::-1]))
     assert result == wanted and transcript.text == f"Arguments: {json.dumps(wanted)}"
     assert written["items"][0]["grams"] == 120  # the arguments written are not changed in place
+
+
+async def test_an_item_takes_the_values_written_beside_each_other() -> None:
+    code, crates = {"type": "string", "enum": ["K-5", "T-2"]}, {"type": "integer", "enum": [3, 9]}
+    line = {"type": "object", "properties": {"code": code, "crates": crates}}
+    schema = {"type": "object", "properties": {"depot": {"type": "string"}, "lines": {"type": "array", "items": line}}}
+    written = {"depot": "Leeds", "lines": [{"code": "K-5", "crates": 9}, {"code": "T-2", "crates": 9}]}
+    for request, pairs in (
+        ("Restock Leeds with 3 crates of K-5 and 9 of T-2", {"K-5": 3, "T-2": 9}),
+        ("For Leeds: T-2 x 3, K-5 x 9", {"T-2": 3, "K-5": 9}),
+    ):
+        result, chooser, _ = await bound(written, schema, request, None)
+        # the first assignment scored wins: every one scored pairs each code with its own count
+        for option in [json.loads(o) for o in chooser.asked[0]] + [result]:
+            assert {line["code"]: line["crates"] for line in option["lines"]} == pairs
+    # items written with no value twice but each with the other's count are bound again
+    crossed = {"depot": "Leeds", "lines": [{"code": "K-5", "crates": 9}, {"code": "T-2", "crates": 3}]}
+    result, _, _ = await bound(crossed, schema, "Restock Leeds with 3 crates of K-5 and 9 of T-2", None)
+    assert {line["code"]: line["crates"] for line in result["lines"]} == {"K-5": 3, "T-2": 9}
+    kept = {"depot": "Leeds", "lines": [{"code": "K-5", "crates": 3}, {"code": "T-2", "crates": 9}]}
+    result, chooser, _ = await bound(kept, schema, "Restock Leeds with 3 crates of K-5 and 9 of T-2", None)
+    assert result == kept and chooser.asked == []  # already together: nothing scored
 
 
 async def test_more_parameters_than_values_still_bind_the_values_there_are() -> None:

@@ -14,6 +14,8 @@ choosing among values the request does not name are chosen again):
 - no value goes to two parameters unless the request repeats it, at any depth (a nested
   object's parameters, and each list item's, count with the top level's: "2 rooms for 4
   adults" gives no child 2);
+- the items of a list take values written together ("40 of A-118 and 12 of B-220"): of the
+  assignments, those whose items' values stand closest in the request are scored;
 - the other parameters keep what generation wrote;
 - with too many assignments to score at once, or none that gives every parameter a value of
   its own, each parameter is chosen in turn, among the values the ones before it left.
@@ -26,6 +28,7 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
+from math import prod
 from typing import Any
 
 from radixagent.evidence import Evidence
@@ -64,7 +67,7 @@ async def bind(
         domains = {path: wide.get(path, values) if len(values) == 1 and _key(values[0]) in over else values for path, values in domains.items()}
     if not _undecided(domains, evidence):
         return arguments
-    if _allowed([_get(arguments, path) for path in domains], repeats):
+    if _allowed([_get(arguments, path) for path in domains], repeats) and not _apart(arguments, domains, repeats, evidence):
         # generation gave no value twice: what it copied from the request stays (its order of
         # mention is usually right), only values the request does not name are chosen again
         domains = {path: values if _unnamed(values, evidence) else [_get(arguments, path)] for path, values in domains.items()}
@@ -73,7 +76,7 @@ async def bind(
     association = await _associations(transcript, domains, evidence, original or schema) if evidence is not None else {}
     written = transcript.text[start[0] :]
     transcript.rewind(start)
-    chosen = await _jointly(transcript, arguments, domains, repeats, association)
+    chosen = await _jointly(transcript, arguments, domains, repeats, association, evidence)
     await transcript.append(written if chosen == arguments else json.dumps(chosen, ensure_ascii=False))
     return chosen
 
@@ -103,9 +106,12 @@ async def _jointly(
     domains: dict[Path, list[Scalar]],
     repeats: dict[Scalar, int],
     association: dict[tuple[Path, Scalar], float],
+    evidence: Evidence | None,
 ) -> dict[str, Any]:
     candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
     if 0 < len(candidates) <= MAX_ASSIGNMENTS:
+        if evidence is not None:
+            candidates = _closest(candidates, evidence)
         return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0]
     # too many assignments, or none (more parameters than values: "2 rooms for 4 adults" leaves a
     # child count without one): each parameter in turn, among the values the ones before it left;
@@ -119,6 +125,40 @@ async def _jointly(
             best = options[0]
         taken.append(_key(_get(best, path)))
     return best
+
+
+def _closest(candidates: list[dict[str, Any]], evidence: Evidence) -> list[dict[str, Any]]:
+    """The assignments whose list items take values written closest together: an item's values
+    stand side by side ("40 units of A-118 and 12 of B-220": 40 goes with A-118)."""
+    spreads = [sum(_spread(item, evidence) for item in _items(c)) for c in candidates]
+    return [c for c, spread in zip(candidates, spreads, strict=True) if spread == min(spreads)]
+
+
+def _apart(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int], evidence: Evidence | None) -> bool:
+    """Whether generation paired a list's items with values written apart where another
+    assignment keeps each item's values together."""
+    if evidence is None or not any(isinstance(key, int) for path in domains for key in path):
+        return False
+    candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
+    return 0 < len(candidates) <= MAX_ASSIGNMENTS and arguments not in _closest([arguments, *candidates], evidence)
+
+
+def _items(value: Any) -> Iterator[dict[str, Any]]:
+    """The objects inside the lists of the arguments, at any depth."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        if isinstance(value, list) and isinstance(child, dict):
+            yield child
+        yield from _items(child)
+
+
+def _spread(item: dict[str, Any], evidence: Evidence) -> int:
+    """How many tokens the request spans to say an item's values, taking each where it stands
+    closest to the others (a value the request does not hold counts nowhere)."""
+    places = [found for _, value in _leaves(item) if isinstance(value, str | int | float) and not isinstance(value, bool) if (found := evidence.where(value))]
+    if len(places) < 2 or prod(len(p) for p in places) > MAX_ASSIGNMENTS:
+        return 0
+    return min(max(end for _, end in chosen) - min(start for start, _ in chosen) for chosen in itertools.product(*places))
 
 
 def _domains(arguments: dict[str, Any], schema: dict[str, Any], at: Path = ()) -> dict[Path, list[Scalar]]:
