@@ -361,6 +361,19 @@ def test_a_few_words_of_description_say_what_a_parameter_holds() -> None:
     assert len(enums(long, "Hang the prints at Tessellate Gallery")["gln"]) > 1
 
 
+def test_an_id_is_what_reads_as_one() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"kiln": {"type": "string", "description": "kiln id"}, "batch_id": {"type": "string"}, "note": {"type": "string"}},
+        "required": ["kiln", "batch_id", "note"],
+    }
+    found = enums(schema, "Put GB-0412 into K7 tonight, note: celadon")
+    assert sorted(found["kiln"]) == ["GB-0412", "K7"] == sorted(found["batch_id"])  # ids only, no words around them
+    assert "K7 tonight" in found["note"]  # a parameter that takes no id still takes any span
+    # with no id in the request, an id parameter is offered the spans as before
+    assert "Holloway" in enums(schema, "Fire the Holloway batch tonight, note: celadon")["batch_id"]
+
+
 def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     person = {"type": "string", "description": "first name"}
     schema = {

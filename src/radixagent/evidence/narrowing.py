@@ -360,6 +360,8 @@ class _Narrowing:
             out.append(option)
         if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if WEB_ADDRESS.fullmatch(o)]):
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
+        if {*name_words(name), *terse(node)} & ID_WORDS and (ids := [o for o in out if o in text.identifiers]):
+            return ids  # an id is what reads as one ("MS-4" for an "instrument id"), not the word before it
         return out
 
     def pick(
@@ -477,6 +479,8 @@ def _named(option: Any) -> bool:
 
 
 URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
+ID_WORDS = frozenset({"id", "ids", "uuid"})
+"""Words of a parameter's name (or terse description) that say it takes an identifier."""
 _WEB_WORDS = URL_WORDS | {"host", "hostname", "domain", "website"}
 
 

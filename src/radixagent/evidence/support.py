@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from radixagent.evidence.narrowing import URL_WORDS, free_text, takes_a_name, value_kind
+from radixagent.evidence.narrowing import ID_WORDS, URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text
 from radixagent.schemas import ToolSchema
@@ -119,7 +119,7 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") == "string" and _is_secret(words):
             if not evidence.quoted and not any(_SECRET_LIKE.search(t) for t in evidence.tokens):
                 out.append(name)
-        elif node.get("type") in ("string", "integer") and words & _ID_WORDS:
+        elif node.get("type") in ("string", "integer") and words & ID_WORDS:
             if not any(any(c.isdigit() for c in t) for t in evidence.tokens) and not evidence.quoted:
                 out.append(name)
         elif node.get("type") == "string" and words & URL_WORDS and "name" not in words:
@@ -220,7 +220,6 @@ _SECRET_WORDS = frozenset({"password", "passwd", "passcode", "pin", "secret", "t
 _KEY_KINDS = frozenset({"api", "access", "auth", "private", "secret", "license"})
 _SECRET_LIKE = re.compile(r"\d|\w[@#$%&*!_.-]\w")
 """A digit, or a symbol between letters: what a password or a key has that a word has not."""
-_ID_WORDS = frozenset({"id", "ids", "uuid"})
 _ADDRESS = re.compile(r"\w\.\w|/")
 """Something of a web address: a domain's dot ("example.org") or a path's slash."""
 
