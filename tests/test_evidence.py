@@ -143,6 +143,9 @@ def test_a_name_of_several_capitalised_words_is_one_value() -> None:
 def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
     assert Evidence.of("The pump is broken. Could you reorder it? Thanks").name_tokens == []
     assert Evidence.of("Ring Dr. Okafor at noon").name_tokens == ["Dr", "Okafor"]
+    # a first and last name the sentence opens with, then its verb, is the sentence's subject
+    assert Evidence.of("Odile Brandt needs a quiet room. Tomas Ek has one").names_whole == ["Odile Brandt", "Tomas Ek"]
+    assert Evidence.of("Stream Nils Frahm albums").names_whole == ["Nils Frahm"]  # a verb, then a name
 
 
 def test_dates_written_with_dots_or_without_a_year() -> None:

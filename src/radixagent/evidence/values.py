@@ -549,6 +549,8 @@ class Evidence:
         whole: list[str] = []
         for match in _CAPITALISED_RUN.finditer(self.text):
             words = match[0].split(" ")
+            if len(words) == 2 and _OPENS_A_SUBJECT.match(self.text, match.end()) and words[0] != "I" and words[0].casefold() not in _CALENDAR_WORDS:
+                names.add(words[0])  # "Marcus Bell wants ...": a first and last name the sentence opens with is its subject
             while words and words[0] not in names:
                 words = words[1:]  # "Can Lawrence ...": the sentence's first word names no thing
             if len(words) > 1 and all(w in names for w in words):
@@ -853,6 +855,10 @@ abbreviation of up to three letters)."""
 _NAME_WORD = r"[A-Z][^\W\d_]*(?:-[A-Z][^\W\d_]*)*(?:'[^\W\d_]+)?"
 """A capitalised word of a name: "Zalamea", "Christina-Ann", "O'Neil"."""
 _CAPITALISED_RUN = re.compile(rf"{_NAME_WORD}(?: {_NAME_WORD})+")
+_OPENS_A_SUBJECT = re.compile(r" (?:is|was|has|had|will|would|can|could|should|must|may|might|does|did|wants|needs)\b")
+"""What follows a name that is the sentence's subject: an auxiliary or a verb of wishing that
+agrees with it ("Marcus Bell wants", "Ada Lim has"); a plural noun does not ("Play Taylor Swift
+songs")."""
 _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 
