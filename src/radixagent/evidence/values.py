@@ -70,6 +70,14 @@ _WORD_NUMBERS = {
     )
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week)s?"
+_AND_A_HALF = re.compile(
+    rf"\b(?:(?P<count>an?|one|\d+)\s+{_TIME_UNIT_WORD}\s+and\s+a\s+half"
+    rf"|(?P<whole>\d+|{'|'.join(_WORD_NUMBERS)})\s+and\s+a\s+(?P<half>half)\s+{_TIME_UNIT_WORD}"
+    rf"|half\s+(?P<half_a>an?)\s+{_TIME_UNIT_WORD})\b",
+    re.IGNORECASE,
+)
+"""Half units of time: "an hour and a half" (1.5), "two and a half days" (2.5), "half an hour" (0.5)."""
 _ONE_UNIT = re.compile(r"(?<=\bfor\s)an?(?=\s+(?:second|minute|hour|day|night|week)\b)", re.IGNORECASE)
 """The "a" of "for a week", "for an hour": one of the unit that follows."""
 _COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
@@ -182,6 +190,14 @@ class Evidence:
         for m in _PHONE.finditer(text):
             if 7 <= sum(c.isdigit() for c in m[0]) <= 15 and (m[0][0] in "+(" or len(re.findall(r"[ -]", m[0])) >= 2) and take(m):
                 add(found.phones, m[0])
+        for m in _AND_A_HALF.finditer(text):
+            if take(m):
+                count = m["count"] or m["whole"]
+                value = 0.0 if m["half_a"] else 1.0 if count.lower() in ("a", "an") else float(_WORD_NUMBERS.get(count.lower(), 0) or count)
+                # the value stands where the unit follows it: "an [hour] and a half", "two and a half [hours]"
+                mark = m.start("count") if m["count"] else m.start("half") if m["whole"] else m.start("half_a")
+                last[:] = [next((i, i + 1) for i, (_, b) in enumerate(bounds) if b > mark)]
+                add(found.numbers, value + 0.5)
         for m in _SCALED.finditer(text):
             if take(m):
                 add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
