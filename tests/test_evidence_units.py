@@ -379,6 +379,17 @@ def test_an_id_is_what_reads_as_one() -> None:
     assert "Holloway" in enums(schema, "Fire the Holloway batch tonight, note: celadon")["batch_id"]
 
 
+def test_a_postal_code_is_offered_by_its_shape() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"kg": {"type": "number"}, "dest_postcode": {"type": "string"}, "note": {"type": "string"}},
+        "required": ["kg"],
+    }
+    # optional, its name unsaid: a number the weight leaves over is the postal code
+    assert enums(schema, "Quote 3 kg of tiles to 30159")["dest_postcode"] == ["30159"]
+    assert "dest_postcode" not in enums(schema, "Quote 3 kg of tiles")  # none left over: the tool's default
+
+
 def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     person = {"type": "string", "description": "first name"}
     schema = {

@@ -107,6 +107,14 @@ def address_fields(properties: dict[str, Any]) -> dict[str, str]:
     return fields if len(set(fields.values())) >= 2 else {}
 
 
+def postal_codes(name: str, tokens: list[str]) -> list[str] | None:
+    """For a parameter named for a postal code (`to_zip`, `postcode`), the tokens shaped like
+    one ("94107", "SW1A 1AA" written as one token); None for any other parameter."""
+    if not set(name_words(name)) & _FIELDS["postal_code"]:
+        return None
+    return [t for t in tokens if re.fullmatch(_POSTAL, t)]
+
+
 def address_values(properties: dict[str, Any], addresses: list[Address]) -> dict[str, str]:
     """The values of an object that holds an address's parts (two of street, city, postal code,
     region, country), from the one address the text writes out: each part as written, for a

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from radixagent.evidence.addresses import address_fields, address_values
+from radixagent.evidence.addresses import address_fields, address_values, postal_codes
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -123,7 +123,10 @@ class _Narrowing:
                 continue
             if name not in required:
                 kind = value_kind(name, child)
-                if kind is None and name not in said:
+                # a postal code written with a number the required parameters leave over ("ship
+                # a 6 kg box to 94107") is said, though its name is not
+                posted = postal_codes(name, self.part.tokens) and self.part.count("number") > claimed["number"] + spoken["number"]
+                if kind is None and name not in said and not posted:
                     continue
                 # a date, a number ... for it: named, one the required parameters leave over;
                 # unnamed, one of this part that the named ones leave over too
@@ -360,6 +363,8 @@ class _Narrowing:
             out.append(option)
         if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if WEB_ADDRESS.fullmatch(o)]):
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
+        if codes := [o for o in out if o in (postal_codes(name, text.tokens) or ())]:
+            return codes  # a postal code is what reads as one ("94107"), not the words around it
         if {*name_words(name), *terse(node)} & ID_WORDS and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id"), not the word before it
         return out
