@@ -388,6 +388,10 @@ def test_a_postal_code_is_offered_by_its_shape() -> None:
     # optional, its name unsaid: a number the weight leaves over is the postal code
     assert enums(schema, "Quote 3 kg of tiles to 30159")["dest_postcode"] == ["30159"]
     assert "dest_postcode" not in enums(schema, "Quote 3 kg of tiles")  # none left over: the tool's default
+    # a value of its shape is evidence for the tool, whatever language describes it
+    hours = ToolSchema(name="hours", description="약국 영업시간", parameters={"type": "object", "properties": {"zip": {"type": "string"}}, "required": ["zip"]})
+    assert Evidence.of("Is the bakery near 02139 open late?").typed_matches(hours) == 1
+    assert Evidence.of("Is the bakery open late?").typed_matches(hours) == 0
 
 
 def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:

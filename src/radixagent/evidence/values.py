@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
-from radixagent.evidence.addresses import Address, find_addresses
+from radixagent.evidence.addresses import Address, find_addresses, postal_codes
 from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
@@ -484,6 +484,8 @@ class Evidence:
                 count += 1  # "order A-1042" for order_id; an id shaped like the example
             elif example_code(node) and self.named(example_codes(tool.parameters), rivals):
                 count += 1  # "euros" for a currency code whose example is EUR
+            elif postal_codes(name, self.tokens):
+                count += 1  # "60614" for a `zip`, whatever language the tool is described in
             elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
                 count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
         for name in tool.parameters.get("required") or []:
