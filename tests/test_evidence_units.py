@@ -270,6 +270,7 @@ def test_a_duration_in_another_unit_is_converted_to_the_parameters() -> None:
     assert enums(session, "Keep the kiln going for an hour")["len"] == [60]
     stay = {"type": "object", "properties": {"n": {"type": "integer", "description": "nights"}}, "required": ["n"]}
     assert enums(stay, "A cabin by the lake for 2 weeks")["n"] == [14]  # a night counts as a day
+    assert enums(stay, "A houseboat on the canal for a fortnight")["n"] == [14]
     # half units: "an hour and a half", "two and a half hours", "half an hour"
     assert enums(session, "Steam the pudding for an hour and a half")["len"] == [90]
     assert enums(session, "Let the dough rise two and a half hours, then bake at 220")["len"] == [150, 220]

@@ -70,7 +70,7 @@ _WORD_NUMBERS = {
     )
 }
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
-_TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week)s?"
+_TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week|fortnight)s?"
 _AND_A_HALF = re.compile(
     rf"\b(?:(?P<count>an?|one|\d+)\s+{_TIME_UNIT_WORD}\s+and\s+a\s+half"
     rf"|(?P<whole>\d+|{'|'.join(_WORD_NUMBERS)})\s+and\s+a\s+(?P<half>half)\s+{_TIME_UNIT_WORD}"
@@ -78,7 +78,7 @@ _AND_A_HALF = re.compile(
     re.IGNORECASE,
 )
 """Half units of time: "an hour and a half" (1.5), "two and a half days" (2.5), "half an hour" (0.5)."""
-_ONE_UNIT = re.compile(r"(?<=\bfor\s)an?(?=\s+(?:second|minute|hour|day|night|week)\b)", re.IGNORECASE)
+_ONE_UNIT = re.compile(rf"(?<=\bfor\s)an?(?=\s+{_TIME_UNIT_WORD}\b)", re.IGNORECASE)
 """The "a" of "for a week", "for an hour": one of the unit that follows."""
 _COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
 _COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
@@ -690,7 +690,7 @@ def regex_literal(text: str) -> str:
 _REGEX_META = frozenset("\\.^$|?*+()[]{}")
 
 
-SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800, "fortnight": 1209600}
 """Units of time, in seconds."""
 _TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "night": "day", "nights": "day"}
 
