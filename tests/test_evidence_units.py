@@ -299,6 +299,11 @@ def test_coordinates_after_a_comma_stay_one_part() -> None:
     assert [p.text for p in found.parts] == ["Show bike shops around 59.3293, -18.0686", "around 48.85, 2.35"]
 
 
+def test_a_postal_address_stays_one_part() -> None:
+    found = Evidence.of("Send a courier from 88 Harbour Road, Leith, UK, and I can pay 30 pounds for it")
+    assert [p.text for p in found.parts] == ["Send a courier from 88 Harbour Road, Leith, UK", "I can pay 30 pounds for it"]
+
+
 def test_a_code_holding_the_tools_own_word_is_a_value() -> None:
     lookup = {"type": "object", "properties": {"po": {"type": "string"}}, "required": ["po"]}
     # "PO-74410" shares "po" with `po_status` and the parameter's name: it is still the value

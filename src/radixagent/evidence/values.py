@@ -882,7 +882,8 @@ _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 def _pieces(text: str) -> list[str]:
     """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118'), a range
-    ("between 2024-11-01 and 2024-12-31") and brackets ("range(1, 11)") are not cut."""
+    ("between 2024-11-01 and 2024-12-31"), a postal address ("221B Baker Street, Berkeley, CA,
+    USA") and brackets ("range(1, 11)") are not cut."""
 
     def shield(match: re.Match[str]) -> str:
         return match.group(0).replace(",", "\x00").replace(" ", "\x01")
@@ -896,6 +897,8 @@ def _pieces(text: str) -> list[str]:
         return match.group(0) if _LIST_CLOSE.search(sentence) else f"{match[1]}\x00{match[2].replace(' ', chr(1))}"
 
     shielded = _APPOSITION.sub(apposed, _RANGE.sub(shield, _QUOTED.sub(shield, text)))
+    for address in find_addresses(text):
+        shielded = shielded.replace(address.text, address.text.replace(",", "\x00").replace(" ", "\x01"))
     depth, chars = 0, []
     for char in shielded:
         depth = depth + 1 if char in "([{" else max(0, depth - 1) if char in ")]}" else depth
