@@ -302,6 +302,13 @@ def test_coordinates_after_a_comma_stay_one_part() -> None:
 def test_a_postal_address_stays_one_part() -> None:
     found = Evidence.of("Send a courier from 88 Harbour Road, Leith, UK, and I can pay 30 pounds for it")
     assert [p.text for p in found.parts] == ["Send a courier from 88 Harbour Road, Leith, UK", "I can pay 30 pounds for it"]
+    # a quoted value of another parameter's enum is not the one free text the tool takes
+    cab = {
+        "type": "object",
+        "properties": {"pickup": {"type": "string", "description": "street address"}, "tier": {"type": "string", "enum": ["basic", "black"]}},
+        "required": ["pickup", "tier"],
+    }
+    assert enums(cab, "A 'Black' car from 14 Quay Street, Galway, Ireland") == {"pickup": ["14 Quay Street, Galway, Ireland"], "tier": ["black"]}
 
 
 def test_a_code_holding_the_tools_own_word_is_a_value() -> None:

@@ -212,7 +212,9 @@ class _Narrowing:
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
                 return {**node, "enum": written} if written else node
             titled = bool({*name_words(name), *terse(node)} & _TITLES)
-            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in self.whole.quoted] if free and (self.single or titled) and not refers else []
+            # a quoted value of another parameter's enum is that parameter's ("a 'Plus' type Uber")
+            quotes = [q for q in self.whole.quoted if not {w.casefold() for w in q.split()} <= self.listed]
+            quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in quotes] if free and (self.single or titled) and not refers else []
             if quoted:
                 # the one free text a tool takes, or a title, is what the request quotes, when it
                 # quotes ("Execute this code and tell me the output: print(2 ** 10)"; `ttl`,
