@@ -146,6 +146,8 @@ def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
     # a first and last name the sentence opens with, then its verb, is the sentence's subject
     assert Evidence.of("Odile Brandt needs a quiet room. Tomas Ek has one").names_whole == ["Odile Brandt", "Tomas Ek"]
     assert Evidence.of("Stream Nils Frahm albums").names_whole == ["Nils Frahm"]  # a verb, then a name
+    gift = {"type": "object", "properties": {"donor": {"type": "string"}, "usd": {"type": "number"}}, "required": ["donor", "usd"]}
+    assert "Odile Brandt" in narrow_arguments(gift, Evidence.of("Odile Brandt wants to donate 40 dollars"))["properties"]["donor"]["enum"]
 
 
 def test_dates_written_with_dots_or_without_a_year() -> None:

@@ -356,7 +356,7 @@ class _Narrowing:
                     continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
                 if folded & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
-                if option.split()[0].casefold() == first or any(t in option for t in typed) or any(option in p for p in text.phones):
+                if (option.split()[0].casefold() == first and option not in text.names_whole) or any(t in option for t in typed) or any(option in p for p in text.phones):
                     continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
                     continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's (where a parameter takes one)

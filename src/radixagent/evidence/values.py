@@ -882,7 +882,7 @@ _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 def _pieces(text: str) -> list[str]:
     """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118'), a range
-    ("between 2024-11-01 and 2024-12-31"), a postal address ("221B Baker Street, Berkeley, CA,
+    ("between 2024-11-01 and 2024-12-31"), a half ("an hour and a half"), a postal address ("221B Baker Street, Berkeley, CA,
     USA") and brackets ("range(1, 11)") are not cut."""
 
     def shield(match: re.Match[str]) -> str:
@@ -896,7 +896,7 @@ def _pieces(text: str) -> list[str]:
         sentence = re.split(r"[.?!;]", rest, maxsplit=1)[0]
         return match.group(0) if _LIST_CLOSE.search(sentence) else f"{match[1]}\x00{match[2].replace(' ', chr(1))}"
 
-    shielded = _APPOSITION.sub(apposed, _RANGE.sub(shield, _QUOTED.sub(shield, text)))
+    shielded = _APPOSITION.sub(apposed, _AND_A_HALF.sub(shield, _RANGE.sub(shield, _QUOTED.sub(shield, text))))
     for address in find_addresses(text):
         shielded = shielded.replace(address.text, address.text.replace(",", "\x00").replace(" ", "\x01"))
     depth, chars = 0, []
