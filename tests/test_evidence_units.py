@@ -408,6 +408,7 @@ def test_a_postal_code_is_offered_by_its_shape() -> None:
     hours = ToolSchema(name="hours", description="약국 영업시간", parameters={"type": "object", "properties": {"zip": {"type": "string"}}, "required": ["zip"]})
     assert Evidence.of("Is the bakery near 02139 open late?").typed_matches(hours) == 1
     assert Evidence.of("Is the bakery open late?").typed_matches(hours) == 0
+    assert Evidence.of("Is the bakery at Via Roma 5, 00184 Roma, IT open late?").typed_matches(hours) == 0  # the address's code
 
 
 def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:

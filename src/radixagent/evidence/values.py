@@ -484,8 +484,10 @@ class Evidence:
                 count += 1  # "order A-1042" for order_id; an id shaped like the example
             elif example_code(node) and self.named(example_codes(tool.parameters), rivals):
                 count += 1  # "euros" for a currency code whose example is EUR
-            elif postal_codes(name, self.tokens):
-                count += 1  # "60614" for a `zip`, whatever language the tool is described in
+            elif postal_codes(name, [t for t in self.tokens if not any(t in a.text for a in self.addresses)]):
+                # "60614" for a `zip`, whatever language describes the tool; not one inside an
+                # address written whole, which is the address's
+                count += 1
             elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
                 count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
         for name in tool.parameters.get("required") or []:
