@@ -27,7 +27,7 @@ from radixagent.engine import (
 )
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
-from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, unheld_inputs
+from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, support, unheld_inputs
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -567,6 +567,18 @@ async def test_a_question_asking_what_a_tool_tells_is_meant_for_it() -> None:
     for asked, tool in (("When did the Hanseatic League end?", booking), ("When is my piano lesson?", _tool("booking_info", "Find a booking by words of its title", title={"type": "string"}))):
         chat, _ = completer(["An answer."])
         assert not (await chat.complete(request(asked, [tool]))).tool_calls, asked
+
+
+def test_asking_what_a_tool_tells_ranks_the_tool_that_gives_its_input_first() -> None:
+    # the tool that says where a parcel is needs a tracking code the request does not hold;
+    # the tool that says it gives one comes first
+    coded = {"type": "string", "description": "e.g. PX-77"}
+    locate = _tool("locate_parcel", "Locate a parcel by its courier code: its place right now", courier_code={"type": "string", "description": "e.g. ZX0012345678"})
+    info = _tool("purchase_info", "Status of a purchase, with its courier code once sent", ref=coded)
+    contents = _tool("purchase_contents", "What a purchase holds", ref=coded)
+    points = support(Evidence.of("Where is my purchase PX-77 today?"), [locate, info, contents])
+    assert max(points, key=points.__getitem__) == "purchase_info"
+    assert points["purchase_info"] > points["purchase_contents"] + 0.5
 
 
 def test_a_list_of_objects_gets_an_item_per_part_at_most() -> None:

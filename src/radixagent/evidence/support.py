@@ -40,14 +40,16 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     found = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t)) for t in tools}
     # a tool the words point to that lacks an input the request does not hold ("When will order
     # A-1042 arrive?" names no tracking number): the tools that say they give it come first
+    # ("Where is my order D-5521?" points to the tool that says where a package is)
     for tool in tools:
-        if lexical.get(tool.name, 0.0) <= 0:
+        pointed = lexical.get(tool.name, 0.0) or float(tells_what_is_asked(evidence, tool))
+        if pointed <= 0:
             continue
         for name in _missing(evidence, tool):
             wanted = {w for w in terms(name.replace("_", " ")) if w not in GENERIC_NAME_WORDS}
             for other in tools:
                 if other is not tool and wanted and wanted <= set(terms(other.description)):
-                    found[other.name] += lexical[tool.name]
+                    found[other.name] += pointed
     return found
 
 
