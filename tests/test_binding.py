@@ -130,6 +130,13 @@ async def test_an_item_takes_the_values_written_beside_each_other() -> None:
     crossed = {"depot": "Leeds", "lines": [{"code": "K-5", "crates": 9}, {"code": "T-2", "crates": 3}]}
     result, _, _ = await bound(crossed, schema, "Restock Leeds with 3 crates of K-5 and 9 of T-2", None)
     assert {line["code"]: line["crates"] for line in result["lines"]} == {"K-5": 3, "T-2": 9}
+    # closeness pairs the values; it does not choose them: a unit beside its number is no name
+    unit = {"type": "object", "properties": {"fruit": {"type": "string", "enum": ["g", "plums", "figs"]}, "grams": {"type": "integer", "enum": [300, 120]}}}
+    basket = {"type": "object", "properties": {"items": {"type": "array", "items": unit}}}
+    wanted = {"items": [{"fruit": "plums", "grams": 300}, {"fruit": "figs", "grams": 120}]}
+    written = {"items": [{"fruit": "plums", "grams": 120}, {"fruit": "figs", "grams": 120}]}
+    result, chooser, _ = await bound(written, basket, "300 g of plums and 120 g of figs", wanted)
+    assert result == wanted and json.dumps(wanted) in chooser.asked[0]
     kept = {"depot": "Leeds", "lines": [{"code": "K-5", "crates": 3}, {"code": "T-2", "crates": 9}]}
     result, chooser, _ = await bound(kept, schema, "Restock Leeds with 3 crates of K-5 and 9 of T-2", None)
     assert result == kept and chooser.asked == []  # already together: nothing scored

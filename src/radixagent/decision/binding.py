@@ -128,10 +128,13 @@ async def _jointly(
 
 
 def _closest(candidates: list[dict[str, Any]], evidence: Evidence) -> list[dict[str, Any]]:
-    """The assignments whose list items take values written closest together: an item's values
-    stand side by side ("40 units of A-118 and 12 of B-220": 40 goes with A-118)."""
+    """Of the assignments giving the same values, those whose list items take values written
+    closest together: an item's values stand side by side ("40 units of A-118 and 12 of B-220":
+    40 goes with A-118). Which values are given stays the model's choice."""
     spreads = [sum(_spread(item, evidence) for item in _items(c)) for c in candidates]
-    return [c for c, spread in zip(candidates, spreads, strict=True) if spread == min(spreads)]
+    same = [tuple(sorted(json.dumps(value) for _, value in _leaves(c))) for c in candidates]
+    least = {key: min(s for k, s in zip(same, spreads, strict=True) if k == key) for key in same}
+    return [c for c, key, spread in zip(candidates, same, spreads, strict=True) if spread == least[key]]
 
 
 def _apart(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int], evidence: Evidence | None) -> bool:
