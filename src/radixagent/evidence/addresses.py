@@ -109,7 +109,7 @@ def address_fields(properties: dict[str, Any]) -> dict[str, str]:
 
 def postal_codes(name: str, tokens: list[str]) -> list[str] | None:
     """For a parameter named for a postal code (`to_zip`, `postcode`), the tokens shaped like
-    one ("94107", "SW1A 1AA" written as one token); None for any other parameter."""
+    one ("94107", "100-0005", "SW1A1AA"); None for any other parameter."""
     if not set(name_words(name)) & _FIELDS["postal_code"]:
         return None
     return [t for t in tokens if re.fullmatch(_POSTAL, t)]
