@@ -276,6 +276,7 @@ def test_a_duration_in_another_unit_is_converted_to_the_parameters() -> None:
     assert enums(session, "Let the dough rise two and a half hours, then bake at 220")["len"] == [150, 220]
     assert enums(session, "Rest the brisket half an hour")["len"] == [30]
     assert Evidence.of("Walk 3 km and a half").numbers == [3.0]  # no unit of time: no half read
+    assert Evidence.of("Idle for zero and a half minutes").numbers == [0.5]  # a word number of value 0 is still read
     # the "and" of a half coordinates nothing
     parts = Evidence.of("Proof the dough for an hour and a half and preheat the oven to 230").parts
     assert [p.text for p in parts] == ["Proof the dough for an hour and a half", "preheat the oven to 230"]

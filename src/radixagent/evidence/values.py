@@ -193,7 +193,7 @@ class Evidence:
         for m in _AND_A_HALF.finditer(text):
             if take(m):
                 count = m["count"] or m["whole"]
-                value = 0.0 if m["half_a"] else 1.0 if count.lower() in ("a", "an") else float(_WORD_NUMBERS.get(count.lower(), 0) or count)
+                value = 0.0 if m["half_a"] else 1.0 if count.lower() in ("a", "an") else float(_WORD_NUMBERS.get(count.lower(), count))
                 # the value stands where the unit follows it: "an [hour] and a half", "two and a half [hours]"
                 mark = m.start("count") if m["count"] else m.start("half") if m["whole"] else m.start("half_a")
                 last[:] = [next((i, i + 1) for i, (_, b) in enumerate(bounds) if b > mark)]
