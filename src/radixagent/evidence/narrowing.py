@@ -211,7 +211,7 @@ class _Narrowing:
                 written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
                 return {**node, "enum": written} if written else node
-            titled = bool({*name_words(name), *terse(node)} & _TITLES)
+            titled = bool(_told(name, node) & _TITLES)
             # a quoted value of another parameter's enum is that parameter's ("a 'Plus' type Uber")
             quotes = [q for q in self.whole.quoted if not {w.casefold() for w in q.split()} <= self.listed]
             quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in quotes] if free and (self.single or titled) and not refers else []
@@ -367,7 +367,7 @@ class _Narrowing:
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         if codes := [o for o in out if o in (postal_codes(name, text.tokens) or ())]:
             return codes  # a postal code is what reads as one ("94107"), not the words around it
-        if {*name_words(name), *terse(node)} & ID_WORDS and (ids := [o for o in out if o in text.identifiers]):
+        if _told(name, node) & ID_WORDS and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id"), not the word before it
         return out
 
@@ -465,7 +465,7 @@ def _name_end(name: str, node: dict[str, Any]) -> int | None:
     """Which word of a person's name a parameter takes: 0 for a first name (`first_name`,
     `given`, "forename"), -1 for a last name (`surname`, `family` described as "last name");
     None for a whole name or any other text."""
-    words = {*name_words(name), *terse(node)}
+    words = _told(name, node)
     if words & {"first", "given", "forename", "firstname"} and (words & {"name", "firstname", "forename"} or "given" in words):
         return 0
     if words & {"last", "family", "surname", "lastname"} and (words & {"name", "lastname", "surname"} or "family" in words):
@@ -625,7 +625,7 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return str(target["format"])
     if target.get("pattern"):
         return None
-    if {*name_words(name), *terse(node)} & _PHONE_WORDS:
+    if _told(name, node) & _PHONE_WORDS:
         return "phone"
     # the name first: `alarm_time` described as "'YYYY-MM-DD HH:MM:SS', 'HH:MM' ..." holds a time
     own = set(terms(name.replace("_", " "))) | set(name_words(name))
@@ -646,6 +646,11 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
         return True
     said = terse(node)
     return bool(said) and not set(said) & _FREE_TEXT and (said[-1] == "name" or bool(set(said) & _PLACE_OR_PERSON))
+
+
+def _told(name: str, node: dict[str, Any]) -> set[str]:
+    """The words that say what a parameter holds: its name's and a few words of description's."""
+    return {*name_words(name), *terse(node)}
 
 
 def terse(node: dict[str, Any] | None) -> list[str]:

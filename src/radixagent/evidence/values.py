@@ -477,6 +477,8 @@ class Evidence:
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
             codes.update(v for v in self.named(node.get("enum", []), rivals) if not self._spelled(v))
+        # a postal code inside an address written whole is the address's
+        unaddressed = [t for t in self.tokens if not any(t in a.text for a in self.addresses)]
         for name, node in (tool.parameters.get("properties") or {}).items():
             if not isinstance(node, dict) or node.get("type") != "string" or "enum" in node or node.get("pattern") or node.get("format"):
                 continue
@@ -484,10 +486,8 @@ class Evidence:
                 count += 1  # "order A-1042" for order_id; an id shaped like the example
             elif example_code(node) and self.named(example_codes(tool.parameters), rivals):
                 count += 1  # "euros" for a currency code whose example is EUR
-            elif postal_codes(name, [t for t in self.tokens if not any(t in a.text for a in self.addresses)]):
-                # "60614" for a `zip`, whatever language describes the tool; not one inside an
-                # address written whole, which is the address's
-                count += 1
+            elif postal_codes(name, unaddressed):
+                count += 1  # "60614" for a `zip`, whatever language describes the tool
             elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
                 count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
         for name in tool.parameters.get("required") or []:
@@ -884,11 +884,14 @@ _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 def _pieces(text: str) -> list[str]:
     """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118'), a range
-    ("between 2024-11-01 and 2024-12-31"), a half ("an hour and a half"), a postal address ("221B Baker Street, Berkeley, CA,
-    USA") and brackets ("range(1, 11)") are not cut."""
+    ("between 2024-11-01 and 2024-12-31"), a half ("an hour and a half"), a postal address
+    ("221B Baker Street, Berkeley, CA, USA") and brackets ("range(1, 11)") are not cut."""
+
+    def hide(phrase: str) -> str:
+        return phrase.replace(",", "\x00").replace(" ", "\x01")
 
     def shield(match: re.Match[str]) -> str:
-        return match.group(0).replace(",", "\x00").replace(" ", "\x01")
+        return hide(match.group(0))
 
     def apposed(match: re.Match[str]) -> str:
         # a comma between two names with no "and" or "or" after it in its sentence: the second
@@ -900,7 +903,7 @@ def _pieces(text: str) -> list[str]:
 
     shielded = _APPOSITION.sub(apposed, _AND_A_HALF.sub(shield, _RANGE.sub(shield, _QUOTED.sub(shield, text))))
     for address in find_addresses(text):
-        shielded = shielded.replace(address.text, address.text.replace(",", "\x00").replace(" ", "\x01"))
+        shielded = shielded.replace(address.text, hide(address.text))
     depth, chars = 0, []
     for char in shielded:
         depth = depth + 1 if char in "([{" else max(0, depth - 1) if char in ")]}" else depth
