@@ -111,7 +111,7 @@ async def _jointly(
 ) -> dict[str, Any]:
     candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
     if 0 < len(candidates) <= MAX_ASSIGNMENTS:
-        if evidence is not None:
+        if evidence is not None and _in_lists(domains):
             candidates = _closest(candidates, evidence)
         return await _likeliest(transcript, candidates, association) if len(candidates) > 1 else candidates[0]
     # too many assignments, or none (more parameters than values: "2 rooms for 4 adults" leaves a
@@ -141,10 +141,15 @@ def _closest(candidates: list[dict[str, Any]], evidence: Evidence) -> list[dict[
 def _apart(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int], evidence: Evidence | None) -> bool:
     """Whether generation paired a list's items with values written apart where another
     assignment keeps each item's values together."""
-    if evidence is None or not any(isinstance(key, int) for path in domains for key in path):
+    if evidence is None or not _in_lists(domains):
         return False
     candidates = list(itertools.islice(_assignments(arguments, domains, repeats), MAX_ASSIGNMENTS + 1))
     return 0 < len(candidates) <= MAX_ASSIGNMENTS and arguments not in _closest([arguments, *candidates], evidence)
+
+
+def _in_lists(domains: dict[Path, list[Scalar]]) -> bool:
+    """Whether some open parameter is a field of a list's item."""
+    return any(isinstance(key, int) for path in domains for key in path)
 
 
 def _items(value: Any) -> Iterator[dict[str, Any]]:
