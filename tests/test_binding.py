@@ -12,7 +12,7 @@ import pytest
 
 from radixagent.chat import ChatCompleter, ChatRequest
 from radixagent.decision import DecisionSettings
-from radixagent.decision.binding import bind
+from radixagent.decision.binding import bind, once_each
 from radixagent.engine import ChoicesConstraint, Constraint, Prompt, ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.engine.prefix import PrefixLedger
@@ -140,6 +140,34 @@ async def test_an_item_takes_the_values_written_beside_each_other() -> None:
     kept = {"depot": "Leeds", "lines": [{"code": "K-5", "crates": 3}, {"code": "T-2", "crates": 9}]}
     result, chooser, _ = await bound(kept, schema, "Restock Leeds with 3 crates of K-5 and 9 of T-2", None)
     assert result == kept and chooser.asked == []  # already together: nothing scored
+
+
+async def test_an_item_finds_its_values_beside_each_other_in_the_whole_request() -> None:
+    # the call serves the request's second part, which holds one item's values only: closeness
+    # is read over the whole request
+    code, crates = {"type": "string", "enum": ["drums", "bales"]}, {"type": "integer", "enum": [5, 2]}
+    line = {"type": "object", "properties": {"what": code, "n": crates}}
+    schema = {"type": "object", "properties": {"lines": {"type": "array", "items": line}}}
+    written = {"lines": [{"what": "drums", "n": 2}, {"what": "bales", "n": 2}]}
+    request = "Haul 5 drums and 2 bales from the yard"
+    chooser = Chooser(None)
+    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    start = transcript.mark()
+    await transcript.append(json.dumps(written))
+    part = Evidence.of(request).parts[1]
+    result = await bind(transcript, start, written, schema, part, context=Evidence.of(request))
+    assert {line["what"]: line["n"] for line in result["lines"]} == {"drums": 5, "bales": 2}
+
+
+def test_a_value_two_items_repeat_is_left_to_binding() -> None:
+    line = {"type": "object", "properties": {"what": {"type": "string", "enum": ["drums", "bales"]}, "n": {"type": "integer"}}}
+    schema = {"type": "object", "properties": {"owner": {"type": "string", "enum": ["drums", "Lola"]}, "lines": {"type": "array", "items": line}}}
+    request = Evidence.of("Haul 5 drums and 2 bales for Lola")
+    # both items wrote "drums": their one schema keeps both values, binding gives each its own
+    assert once_each({"lines": [{"what": "drums", "n": 5}, {"what": "drums", "n": 2}]}, schema, request) is None
+    # a top-level parameter repeating an item's value still loses it
+    again = once_each({"lines": [{"what": "drums", "n": 5}], "owner": "drums"}, schema, request)
+    assert again is not None and again["properties"]["owner"]["enum"] == ["Lola"]
 
 
 async def test_more_parameters_than_values_still_bind_the_values_there_are() -> None:

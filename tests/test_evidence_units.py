@@ -11,6 +11,7 @@ import jsonschema
 
 from radixagent.decision.later_steps import later_part
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
+from radixagent.evidence.addresses import find_addresses
 from radixagent.evidence.parts import extent
 from radixagent.evidence.support import support
 from radixagent.evidence.values import example_shape
@@ -455,3 +456,141 @@ def test_a_list_items_code_named_once_offers_the_codes_of_its_shape() -> None:
     order = {"type": "object", "properties": {"lines": {"type": "array", "items": line}}, "required": ["lines"]}
     items = narrow_arguments(order, Evidence.of("Restock 6 of part ZX-41 and 9 of QW-07 for the Leeds depot"))["properties"]["lines"]["items"]
     assert items["properties"]["part"]["enum"] == ["ZX-41", "QW-07"]
+
+
+def test_a_street_written_alone_is_an_address_and_its_number_counts_nothing() -> None:
+    assert [a.text for a in find_addresses("Collect the old fridge from 112 Juniper Terrace before noon")] == ["112 Juniper Terrace"]
+    assert find_addresses("Leave it at Gate 4 by the kiosk") == []  # no street word: a name that ends in a number
+    haul = {
+        "type": "object",
+        "properties": {"location": {"type": "string", "description": "street address"}, "bags": {"type": "integer"}, "zip": {"type": "integer"}},
+        "required": ["location", "bags"],
+    }
+    found = enums(haul, "Haul 3 bags of leaves away from 27 Wren Road")
+    assert found["location"] == ["27 Wren Road"] and found["bags"] == [3]  # 27 is the house's number, no count
+    # a parameter taking a postal code still gets the number of the address that is one
+    assert enums(haul, "Haul 3 bags from 8 Quay Street, Dunmore, 51007")["zip"] == [51007]
+
+
+def test_a_text_holds_no_number_a_count_takes() -> None:
+    hire = {"type": "object", "properties": {"depot": {"type": "string"}, "vans": {"type": "integer"}}, "required": ["depot", "vans"]}
+    found = enums(hire, "Hire 4 vans at Northgate depot")
+    assert found["vans"] == [4] and not any("4" in o for o in found["depot"])
+    assert "Northgate" in found["depot"]
+    # "$300", "2019 Volvo": words with a number another parameter takes are not the text
+    car = {"type": "object", "properties": {"year": {"type": "integer"}, "brand": {"type": "string"}, "limit": {"type": "integer"}}, "required": ["year", "brand", "limit"]}
+    brand = enums(car, "Insure my 2019 Volvo up to a $300 excess")["brand"]
+    assert "Volvo" in brand and not any(c.isdigit() for o in brand for c in o)
+    # a number ending a name is the name's
+    assert "Pier 7" in enums(hire, "Hire a van at Pier 7")["depot"]
+
+
+def test_words_no_value_opens_or_ends_with() -> None:
+    spans = Evidence.of("Set up their printer so much paper jams stop").spans
+    assert not {"up", "their printer", "much paper", "their", "much"} & set(spans)
+    assert "printer" in spans and "paper jams" in spans
+    assert "warm up" in Evidence.of("Let the engine warm up").spans  # a verb's particle ends a value
+
+
+def test_a_name_opening_a_sentence_before_its_verb_is_a_name() -> None:
+    assert Evidence.of("Tobias needs a ride to the airport").name_tokens == ["Tobias"]
+    assert Evidence.of("Ines would like the window seat. Yusuf wants the aisle").name_tokens == ["Ines", "Yusuf"]
+    for text in ("Somebody needs to water the plants", "Rent is due on the first", "Where would I park?"):
+        assert Evidence.of(text).name_tokens == []
+
+
+def test_a_flag_is_told_by_a_few_words_of_description() -> None:
+    scan = {"type": "object", "properties": {"res": {"type": "integer"}, "bw": {"type": "boolean", "description": "grayscale"}}, "required": ["res"]}
+    assert enums(scan, "Scan the contract at 300 dpi in grayscale")["bw"] == [True]
+    assert enums(scan, "Scan the contract at 300 dpi, not grayscale")["bw"] == [False]
+    assert "bw" not in enums(scan, "Scan the contract at 300 dpi")
+
+
+def test_an_enum_value_written_apart_or_cut_short_is_named() -> None:
+    boat = {"type": "object", "properties": {"hull": {"type": "string", "enum": ["catamaran", "jetski", "dinghy"]}}, "required": ["hull"]}
+    assert enums(boat, "Rent two jet-skis for the afternoon")["hull"] == ["jetski"]
+    assert enums(boat, "Rent two jet skis for the afternoon")["hull"] == ["jetski"]
+    month = {"type": "object", "properties": {"city": {"type": "string"}, "mon": {"type": "string", "enum": ["jan", "feb", "mar", "apr"]}}, "required": ["city"]}
+    assert enums(month, "Average rainfall in Lisbon during February")["mon"] == ["feb"]  # optional, said by the word it cuts short
+    assert "mon" not in enums(month, "Average rainfall in Lisbon")
+    # a value written in full comes before one a word only starts with ("Marchand" is no `mar`)
+    assert enums(month, "Average rainfall in Lisbon in April, says Marchand")["mon"] == ["apr"]
+
+
+def test_a_date_where_a_description_writes_the_layout_is_evidence() -> None:
+    visit = ToolSchema(name="v", description="방문 예약", parameters={"type": "object", "properties": {"d": {"type": "string", "description": "날짜 YYYY-MM-DD"}}, "required": ["d"]})
+    assert Evidence.of("Put Nala down for 2026-02-14 please").typed_matches(visit) == 1
+    assert Evidence.of("Put Nala down for Valentine's day").typed_matches(visit) == 0
+    clock = ToolSchema(name="c", description="알람", parameters={"type": "object", "properties": {"t": {"type": "string", "description": "hh:mm"}}, "required": ["t"]})
+    assert Evidence.of("Wake me at 06:40").typed_matches(clock) == 1
+
+
+def test_a_list_of_counted_items_has_an_item_per_number_written() -> None:
+    line = {"type": "object", "properties": {"thing": {"type": "string"}, "n": {"type": "integer"}}, "required": ["thing", "n"]}
+    clear = {"type": "object", "properties": {"loads": {"type": "array", "items": line}}, "required": ["loads"]}
+
+    def room(message: str) -> int:
+        return int(narrow_arguments(clear, Evidence.of(message))["properties"]["loads"]["maxItems"])
+
+    assert room("Clear out 6 crates from the cellar, on Thursday if possible") == 1
+    assert room("Clear out 3 stools, 1 bench and 5 crates") == 3
+    assert room("Clear out 2 stools and 2 benches") == 2  # the same number written twice
+
+
+def test_a_role_or_a_brand_takes_a_name() -> None:
+    lesson = {"type": "object", "properties": {"learner": {"type": "string", "description": "nom de l'élève"}, "patient": {"type": "string"}}, "required": ["patient"]}
+    assert enums(lesson, "Set up a hearing test for old Mr Okafor next week")["patient"] == ["Mr Okafor"]
+    lease = {"type": "object", "properties": {"mfr": {"type": "string", "description": "manufacturer"}, "months": {"type": "integer"}}, "required": ["mfr", "months"]}
+    assert enums(lease, "Lease me a compact Peugeot for 18 months")["mfr"] == ["Peugeot"]
+
+
+def test_words_with_no_value_of_their_own_continue_the_call() -> None:
+    quote = ToolSchema(
+        name="quote_frames",
+        description="Price picture frames",
+        parameters={
+            "type": "object",
+            "properties": {"w": {"type": "integer"}, "h": {"type": "integer"}, "finish": {"type": "string", "enum": ["oak", "walnut", "steel"]}},
+            "required": ["w", "h"],
+        },
+    )
+    found = Evidence.of("Frame 30 wide, 40 high, nice and simple, in walnut")
+    assert len(found.parts) > 2 and extent(quote, found, [quote], 0) == len(found.parts) - 1  # one call
+
+
+def test_a_verb_and_its_particle_meet_the_word_a_tool_writes_for_them() -> None:
+    assert {"checkout", "check"} <= set(terms("Check out the cart")) and "out" not in terms("Check out the cart")
+    assert "signup" in terms("sign up for the newsletter") and "signup" in terms("newsletter_signup")
+
+
+def test_a_year_is_a_number_that_reads_as_one() -> None:
+    policy = {
+        "type": "object",
+        "properties": {"yr": {"type": "integer", "description": "model year"}, "age": {"type": "integer"}, "term": {"type": "integer", "description": "years"}},
+        "required": ["yr", "age", "term"],
+    }
+    found = enums(policy, "I'm 61 and want 3 years of cover for a 1998 Saab")
+    assert found["yr"] == [1998] and found["term"] == [3] and 61 in found["age"]  # "years" counts: any number
+    assert enums(policy, "I'm 61 and want 3 years of cover")["yr"] is None  # none: the model's to write
+
+
+def test_a_duration_takes_no_measure_and_a_measure_no_duration() -> None:
+    brew = {
+        "type": "object",
+        "properties": {"steep": {"type": "integer", "description": "minutes"}, "heat": {"type": "number"}, "cups": {"type": "integer"}},
+        "required": [],
+    }
+    found = enums(brew, "Steep it 4 minutes at 85 degrees")
+    assert found["steep"] == [4] and found["heat"] == [85]
+    # an optional number kept for a number left over that it cannot take is left out
+    assert enums(brew, "Steep it for half an hour") == {"steep": [30]}
+
+
+def test_a_description_counts_time_only_where_it_says_a_unit() -> None:
+    pair = {"type": "object", "properties": {"x": {"type": "integer", "description": "The second number to add."}, "y": {"type": "integer"}}, "required": ["x", "y"]}
+    assert 12 in enums(pair, "Add 7 dollars and 12 dollars")["x"]  # "second" is an ordinal here, no unit
+    assert enums(pair, "Add 3 minutes to 2 minutes")["x"] == [3, 2]  # not 180 and 120 seconds
+    speed = {"type": "object", "properties": {"v": {"type": "number", "description": "speed in metres per second"}}, "required": ["v"]}
+    assert enums(speed, "I am doing 14 metres per second")["v"] == [14]  # a rate, no duration
+    wait = {"type": "object", "properties": {"t": {"type": "integer", "description": "time to wait in seconds"}}, "required": ["t"]}
+    assert enums(wait, "Wait 2 minutes")["t"] == [120]

@@ -46,7 +46,7 @@ async def write_call(
     if evidence is not None:
         narrowed = narrow_arguments(schema, evidence, context=context, used=used, tool_words=terms(tool.name), part_first=part_first and evidence is not context)
         schema = narrowed if refused is None else _reopened(narrowed, schema, refused)
-    arguments = without_repeats(await _arguments(transcript, tool, schema, settings, evidence), tool.parameters)
+    arguments = without_repeats(await _arguments(transcript, tool, schema, settings, evidence, context), tool.parameters)
     return ToolCall(tool_name=tool.name, arguments=arguments, confidence=confidence)
 
 
@@ -67,7 +67,7 @@ def _reopened(narrowed: dict[str, Any], schema: dict[str, Any], message: str) ->
 
 
 async def _arguments(
-    transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings, evidence: Evidence | None
+    transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings, evidence: Evidence | None, context: Evidence | None = None
 ) -> dict[str, Any]:
     await transcript.append("\nArguments: ")
     if not schema.get("properties") and schema.get("additionalProperties") is False:
@@ -86,7 +86,7 @@ async def _arguments(
         except DecisionError:
             transcript.rewind(start)
             await transcript.append(first)
-    return await bind(transcript, start, arguments, schema, evidence, tool.parameters) if settings.bind_arguments else arguments
+    return await bind(transcript, start, arguments, schema, evidence, tool.parameters, context) if settings.bind_arguments else arguments
 
 
 async def _written(transcript: Transcript, tool: ToolSchema, schema: dict[str, Any], settings: DecisionSettings) -> dict[str, Any]:

@@ -54,12 +54,15 @@ async def bind(
     schema: dict[str, Any],
     evidence: Evidence | None,
     original: dict[str, Any] | None = None,
+    context: Evidence | None = None,
 ) -> dict[str, Any]:
     """The likeliest assignment of the open parameters' values. `arguments` is what generation
     wrote after `start` (their key order is kept) under `schema`, the tool's `original` schema
     narrowed to the request's values; when another assignment wins, the transcript is rewound to
-    `start` and ends with it instead."""
+    `start` and ends with it instead. `evidence` is the part of the request the call serves,
+    `context` the whole, where a list's values are found beside each other."""
     domains, repeats = _domains(arguments, schema), _repeats(evidence)
+    near = context if context is not None else evidence
     if original is not None and (over := _overgiven([_get(arguments, path) for path in domains], repeats)):
         # narrowing left two parameters the one enum value the request names ("70 kg" for both
         # units of "How many pounds is 70 kg?"): they choose among the tool's own values again,
@@ -68,7 +71,7 @@ async def bind(
         domains = {path: wide.get(path, values) if len(values) == 1 and _key(values[0]) in over else values for path, values in domains.items()}
     if not _undecided(domains, evidence):
         return arguments
-    if _allowed([_get(arguments, path) for path in domains], repeats) and not _apart(arguments, domains, repeats, evidence):
+    if _allowed([_get(arguments, path) for path in domains], repeats) and not _apart(arguments, domains, repeats, near):
         # generation gave no value twice: what it copied from the request stays (its order of
         # mention is usually right), only values the request does not name are chosen again
         domains = {path: values if _unnamed(values, evidence) else [_get(arguments, path)] for path, values in domains.items()}
@@ -77,7 +80,7 @@ async def bind(
     association = await _associations(transcript, domains, evidence, original or schema) if evidence is not None else {}
     written = transcript.text[start[0] :]
     transcript.rewind(start)
-    chosen = await _jointly(transcript, arguments, domains, repeats, association, evidence)
+    chosen = await _jointly(transcript, arguments, domains, repeats, association, near)
     await transcript.append(written if chosen == arguments else json.dumps(chosen, ensure_ascii=False))
     return chosen
 
@@ -85,7 +88,9 @@ async def bind(
 def once_each(arguments: dict[str, Any], schema: dict[str, Any], evidence: Evidence) -> dict[str, Any] | None:
     """A copy of `schema` (narrowed) in which each parameter after the first that generation gave
     a string the request says once no longer offers it (where it offers others: the spans of a
-    free text, more than binding chooses among); None when no such string was given twice."""
+    free text, more than binding chooses among); None when no such string was given twice. A
+    list's items share one schema: a value two items repeat is left to binding, which gives
+    each item its own ("2 crates and 1 drum", written as two crates)."""
     repeats, seen = _repeats(evidence), set[str]()
     out: dict[str, Any] | None = None
     for path, value in _leaves(arguments):
@@ -93,7 +98,8 @@ def once_each(arguments: dict[str, Any], schema: dict[str, Any], evidence: Evide
             continue
         node = _node(out or schema, path)
         offered = node.get("enum") if node is not None else None
-        if value in seen and repeats.get(value, 0) <= 1 and isinstance(offered, list) and len(offered) > 1:
+        listed = any(isinstance(step, int) for step in path)
+        if value in seen and repeats.get(value, 0) <= 1 and isinstance(offered, list) and len(offered) > 1 and not listed:
             out = out if out is not None else copy.deepcopy(schema)
             if (target := _node(out, path)) is not None:
                 target["enum"] = [v for v in offered if v != value]

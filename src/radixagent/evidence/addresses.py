@@ -27,6 +27,11 @@ _STREET_WORD = re.compile(
 )
 """Words that make a number and a name a street, where no postal code or code says so."""
 _PLACE = re.compile(rf"^{_NAME}$")
+_NAMED_STREET = re.compile(
+    r"\b\d+[a-zA-Z]?\s+(?:[A-Z][\w'.-]*\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|"
+    r"Square|Sq|Terrace|Highway|Hwy|Parkway|Pkwy|Alley|Plaza)\b\.?"
+)
+"""A street written alone: a house number, capitalised words, and a capitalised street word."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,11 @@ def find_addresses(text: str) -> list[Address]:
         if street and fields and (coded or _STREET_WORD.search(street.group(0))):
             out.append(Address(text=", ".join(taken), street=street.group(0), **fields))
             i += len(taken)
-        else:
-            i += 1
+            continue
+        # a house number and a street's name ending in its capitalised word needs no town ("from
+        # 48 Cedar Lane on Friday")
+        out.extend(Address(text=m.group(0), street=m.group(0)) for m in _NAMED_STREET.finditer(parts[i]))
+        i += 1
     return out
 
 
@@ -107,12 +115,22 @@ def address_fields(properties: dict[str, Any]) -> dict[str, str]:
     return fields if len(set(fields.values())) >= 2 else {}
 
 
+def takes_a_postal_code(name: str) -> bool:
+    """Whether a parameter is named for a postal code (`to_zip`, `postcode`)."""
+    return bool(set(name_words(name)) & _FIELDS["postal_code"])
+
+
 def postal_codes(name: str, tokens: list[str]) -> list[str] | None:
     """For a parameter named for a postal code (`to_zip`, `postcode`), the tokens shaped like
     one ("94107", "100-0005", "SW1A1AA"); None for any other parameter."""
-    if not set(name_words(name)) & _FIELDS["postal_code"]:
+    if not takes_a_postal_code(name):
         return None
-    return [t for t in tokens if re.fullmatch(_POSTAL, t)]
+    return [t for t in tokens if postal_shaped(t)]
+
+
+def postal_shaped(token: str) -> bool:
+    """Whether a token reads as a postal code ("94107", "100-0005", "SW1A 1AA")."""
+    return bool(re.fullmatch(_POSTAL, token))
 
 
 def address_values(properties: dict[str, Any], addresses: list[Address]) -> dict[str, str]:

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from radixagent.evidence.addresses import address_fields, address_values, postal_codes
+from radixagent.evidence.addresses import (
+    address_fields,
+    address_values,
+    postal_codes,
+    postal_shaped,
+    takes_a_postal_code,
+)
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -71,6 +77,10 @@ _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 _QUANTITY = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)(?:\s+[^\W\d]+)?")
 """A number, alone or with the one word it counts: "3", "3 nights", "1,200 pages"."""
+_YEAR = frozenset({"year", "yr"})
+"""Words of a numeric parameter's name or description that say it is a calendar year ("years"
+counts a duration)."""
+_YEARS = (1900, 2100)
 _DIGIT_TEXTS = frozenset({"id", "number", "num", "no", "code", "zip", "postcode", "pin", "phone", "password", "passcode", "account"})
 """Words of a string parameter's name that say its text may be all digits."""
 
@@ -136,6 +146,8 @@ class _Narrowing:
                     continue
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
+            if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
+                del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
         kept = _without_labels(kept, properties)
         for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
             kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
@@ -183,8 +195,11 @@ class _Narrowing:
             if narrowed.get("type") == "object":
                 narrowed = _alike(_without_amounts(narrowed), self.whole.identifiers)
                 out["items"] = narrowed
-                # an item per coordinated part at most ("200 g of oatmeal and 150 g of blueberries")
-                room = len(self.whole.parts)
+                # an item per number where each item needs one ("2 chairs, 1 desk and 3 lamps";
+                # "4 tyres to get rid of, on Friday": one), else per coordinated part at most
+                counts = [c["enum"] for n, c in narrowed.get("properties", {}).items() if n in (items.get("required") or []) and c.get("type") in ("integer", "number") and "enum" in c]
+                # a number written twice counts twice ("2 chairs and 2 desks")
+                room = min(sum(len(self.whole.where(n)) or 1 for n in c) for c in counts) if counts else len(self.whole.parts)
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             elif "enum" in narrowed and narrowed is not items:
                 # as many items as the text has values for, so the model does not repeat one
@@ -192,12 +207,12 @@ class _Narrowing:
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             return out
         if declared == "boolean":
-            flag = _boolean(name, self.part)
-            if flag is None:
-                flag = _boolean(name, self.whole)
+            # by its name, else a few words of description (`clr`, "color": "in color")
+            said = [name, *(["_".join(terse(node))] if terse(node) else [])]
+            flag = next((f for text in (self.part, self.whole) for term in said if (f := _boolean(term, text)) is not None), None)
             return node if flag is None else {**node, "enum": [flag]}
         if "enum" in node:
-            options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) if v not in taken], strict=True)
+            options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
             return {**node, "enum": options} if options else node
         if declared == "string":
             free = not (kind or node.get("pattern") or example_shape(node))
@@ -259,11 +274,12 @@ class _Narrowing:
                     options = self.pick(name, lambda text: spelled(text) if text is self.part else [], strict=True)
                 options = options or self.pick(name, named, strict=True) or self.pick(name, spelled, strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
-            if free and not self.anchored and not set(name_words(name)) & _DIGIT_TEXTS:
+            if free and not set(name_words(name)) & _DIGIT_TEXTS:
                 # a number a numeric parameter takes is its value, said once: no free text's too
-                # ("3" or "3 nights" for the marina's name, where `nights` takes 3), unless it
-                # stands by the text's name ("password 123412") or the text may be all digits (an id)
-                options = [o for o in options if not self.counted(o)] or options
+                # ("3 nights" or "2 bikes at Riverside" for the marina's name, where a count takes
+                # it), unless it stands alone by the text's name ("password 123412") or the text
+                # may be all digits (an id)
+                options = [o for o in options if not self.counted(o, alone=not self.anchored)] or options
             if not options:
                 return node
             named_words = {*self.whole.name_tokens, *self.part.name_tokens}
@@ -296,11 +312,22 @@ class _Narrowing:
                 return {**narrowed, "pattern": f"^(?:{'|'.join(alternatives)})$"}
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
-            # duration_minutes: minutes; `dur` described as "minutes": minutes too
-            told = str(node.get("description", "")).split()
-            unit = next((u for w in [*name_words(name), *told] if (u := time_unit(w))), None)
+            unit = _time_counted(name, node)
+            postal = takes_a_postal_code(name)  # a postal code kept as a number: one of its shape, inside an address or not
+            # where another parameter counts time, a number given in hours or days is its, not this one's
+            timed = unit is None and self.counts_time
+            if _told(name, node) & _YEAR:
+                # `yr`, "model year": a number that reads as one ("a 2015 Honda", not "I'm 52")
+                years = [n for n in self.whole.numbers_for(node) if _YEARS[0] <= n <= _YEARS[1] and n not in taken]
+                return {**node, "enum": years} if years else node
             options = self.pick(
-                name, lambda text: [n for n in text.numbers_for(node, unit) if n not in taken], description=str(node.get("description", "")), numeric=True
+                name,
+                lambda text: [
+                    n for n in text.numbers_for(node, unit, postal=postal)
+                    if n not in taken and (not postal or postal_shaped(number_text(n))) and not (timed and text.in_time(n))
+                ],
+                description=str(node.get("description", "")),
+                numeric=True,
             )
             return {**node, "enum": options} if options else node
         return node
@@ -320,11 +347,27 @@ class _Narrowing:
             return plain | {"pattern": f"^{regex_literal(layout.day(dates[0]) + layout.sep)}{clock}{regex_literal(layout.zone)}$"}
         return None
 
-    def counted(self, option: str) -> bool:
-        """Whether a span is a number (with the word it counts: "3 nights") that one of the
-        tool's numeric parameters takes."""
+    def counted(self, option: str, *, alone: bool = True) -> bool:
+        """Whether a span holds a number that one of the tool's numeric parameters takes: the
+        number with the word it counts ("3 nights"; unless `alone` is false), or words around it
+        ("2 bikes at Riverside", "$1000", "2021 Ford"). A number ending a name is the name's
+        ("Dock 9", "Terminal 3")."""
         quantity = _QUANTITY.fullmatch(option)
-        return quantity is not None and float(quantity[1].replace(",", "")) in self.numbers_taken
+        if quantity is not None:
+            return alone and float(quantity[1].replace(",", "")) in self.numbers_taken
+        text = self.whole
+        names = set(text.name_tokens)
+        for number in self.numbers_taken:
+            for at, _ in text.where(number):
+                for start, end in text.where(option):
+                    if start <= at < end and not (at == end - 1 and at > start and text.tokens[at - 1] in names and not text.tokens[at - 1][:1].isdigit()):
+                        return True
+        return False
+
+    @cached_property
+    def counts_time(self) -> bool:
+        """Whether one of the tool's numeric parameters is counted in a unit of time."""
+        return any(isinstance(node, dict) and _time_counted(n, node) for n, node in (self.schema.get("properties") or {}).items())
 
     @cached_property
     def numbers_taken(self) -> set[float]:
@@ -601,6 +644,21 @@ def _kinds(node: dict[str, Any]) -> set[str | None]:
     return out
 
 
+def _time_counted(name: str, node: dict[str, Any]) -> str | None:
+    """The unit of time a numeric parameter counts in: `duration_minutes` minutes, `dur`
+    described as "minutes" minutes too; None for any other."""
+    if node.get("type") not in ("integer", "number"):
+        return None
+    if unit := next((u for w in name_words(name) if (u := time_unit(w))), None):
+        return unit
+    # "minutes", "time in seconds"; not "the second integer" or "metres per second"
+    told = [w.strip(EDGE).casefold() for w in str(node.get("description", "")).split()]
+    return next(
+        (u for before, w in zip(["", *told], told, strict=False) if (u := time_unit(w)) and before != "per" and (w.endswith("s") or before == "in")),
+        None,
+    )
+
+
 def value_kind(name: str, node: dict[str, Any]) -> str | None:
     """Which of the text's typed values (dates, times, e-mail addresses, phone numbers, numbers) a
     parameter takes."""
@@ -691,6 +749,8 @@ def reads_as_code(text: str) -> bool:
 _PLACE_OR_PERSON = frozenset(
     {"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"}
     | {"starring", "actor", "actors", "actress", "cast", "director", "directed", "singer", "performer", "composer", "writer", "band"}
+    | {"student", "patient", "guest", "customer", "client", "passenger", "employee", "member", "owner"}
+    | {"make", "brand", "manufacturer", "vendor"}
 )
 _FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 _TOPIC = _FREE_TEXT | {"topic", "subject", "title", "term", "terms", "search"}
@@ -711,7 +771,8 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
     it) or description (a term not in `untelling`: the tool's name, the words every parameter
     shares), a value of its enum, a flag it sets, the items of a typed list."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
-    if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in node.get("enum", []) if isinstance(v, str)):
+    listed = [v for v in node.get("enum", []) if isinstance(v, str)]
+    if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in listed) or text.clipped(listed):
         return True
     skip = set(untelling)
     description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3 and t not in skip]

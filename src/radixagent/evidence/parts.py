@@ -52,6 +52,9 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
         kinds = {kind for n, node in properties.items() if isinstance(node, dict) and (kind := value_kind(n, node)) in _TYPED}
         fills = any(following.count(kind) and not served.count(kind) for kind in kinds)
         points = support(following, tools)
+        if max(points.values(), default=0.0) <= 0 and not following.values(tools):
+            end += 1  # "black and white": words of the call, no value or tool of their own
+            continue
         if max(points.values(), default=0.0) > max(0.0, points[tool.name]):
             # another tool's words or typed values: a part that only fills the call's empty
             # typed parameters still continues it, unless it names the other tool in two words

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from radixagent.evidence.addresses import takes_a_postal_code
 from radixagent.evidence.narrowing import ID_WORDS, URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text
@@ -86,7 +87,7 @@ def _missing(evidence: Evidence, tool: ToolSchema) -> list[str]:
         if not isinstance(node, dict) or "enum" in node:
             continue
         if node.get("type") in ("integer", "number"):
-            if not evidence.numbers_for(node):
+            if not evidence.numbers_for(node, postal=takes_a_postal_code(name)):
                 out.append(name)
             continue
         kind = value_kind(name, node)

@@ -231,7 +231,25 @@ class Evidence:
 
     def _spelled(self, phrase: str) -> bool:
         wanted = [IRREGULAR.get(w, w) for w in terms(phrase)]
-        return bool(wanted) and all(w in self.words for w in wanted)
+        return (bool(wanted) and all(w in self.words for w in wanted)) or _compact(phrase) in self._compact_words
+
+    @cached_property
+    def _compact_words(self) -> set[str]:
+        """Each word and each two words together, letters and digits only: "e-bikes" and "e
+        bikes" say `ebike`."""
+        words = [_compact(t) for t in self.tokens]
+        return {w for w in (*words, *(a + b for a, b in zip(words, words[1:], strict=False))) if len(w) > 3}
+
+    def clipped(self, values: Iterable[Any]) -> list[str]:
+        """The values (an enum's) that a word of the text starts with, as an abbreviation cuts
+        a word short: "Saturday" says `sat`, "medium" `med`. Weaker than a mention: ask it
+        where the text mentions none of them."""
+        long = [t.casefold() for t in self.tokens if t.isalpha()]
+        return [
+            v for v in values
+            if isinstance(v, str) and v.isalpha() and 3 <= len(v) <= 4 and v.casefold() not in _NO_EDGE
+            and any(w.startswith(v.casefold()) and len(w) >= len(v) + 2 for w in long)
+        ]
 
     def named(self, values: Iterable[Any], rivals: Iterable[str] = ()) -> list[Any]:
         """The values (an enum's) the text mentions. Where words abbreviate several codes (of
@@ -432,12 +450,17 @@ class Evidence:
                     break
         return out
 
-    def numbers_for(self, schema: dict[str, Any], unit: str | None = None) -> list[int | float]:
+    def numbers_for(self, schema: dict[str, Any], unit: str | None = None, *, postal: bool = False) -> list[int | float]:
         """Numbers of the text within the parameter's bounds (whole ones for an integer). For a
         parameter counted in a unit of time (`unit`: "minute" for `duration_minutes`), a number
-        given in another ("a 2-hour gap") is converted to it (120)."""
+        given in another ("a 2-hour gap") is converted to it (120). A number inside an address
+        is the address's ("9 Oak Street" counts nothing), unless the parameter takes a postal code."""
         out: list[int | float] = []
         for value in dict.fromkeys(self.numbers):
+            if not postal and self._addressed(value):
+                continue
+            if unit in SECONDS and self._measured(value):
+                continue  # "37 degrees" is no duration
             given = self._time_unit(value) if unit in SECONDS else None
             if given is not None and unit is not None and given != unit:
                 value = value * SECONDS[given] / SECONDS[unit]
@@ -451,15 +474,34 @@ class Evidence:
                 out.append(number)
         return out
 
-    def _time_unit(self, value: float) -> str | None:
-        """The unit of time a number of the text is given in: "2-hour", "90 minutes"."""
+    def _addressed(self, value: float) -> bool:
+        """Whether a number stands inside an address the text writes out, wherever it stands."""
+        inside = [range(a, b) for address in self.addresses for a, b in self.where(address.text)]
+        return bool(inside) and all(any(start in run for run in inside) for start, _ in self.places.get(value, [(-1, 0)]))
+
+    def given_with(self, value: float) -> list[str]:
+        """The word after a number of the text, wherever it stands ("2-hour": "hour"; "37
+        degrees": "degrees"; "$40": "$"): its unit, or what it counts."""
+        out = []
         for start, end in self.places.get(value, []):
             token = self.tokens[start].casefold()
             word = token.split("-", 1)[1] if "-" in token else self.tokens[end].casefold() if end < len(self.tokens) else ""
-            unit = time_unit(word)
-            if unit is not None:
-                return unit
-        return None
+            out.append("$" if token[:1] in _CURRENCY_SIGNS else word.strip(EDGE))
+        return out
+
+    def _time_unit(self, value: float) -> str | None:
+        """The unit of time a number of the text is given in: "2-hour", "90 minutes"."""
+        return next((unit for word in self.given_with(value) if (unit := time_unit(word)) is not None), None)
+
+    def in_time(self, value: float) -> bool:
+        """Whether a number of the text is given in a unit of time ("for 2 hours")."""
+        return self._time_unit(value) is not None
+
+    def _measured(self, value: float) -> bool:
+        """Whether a number of the text is given in a unit of something other than time, every
+        place it stands ("37 degrees", "6 kg", "$40")."""
+        given = self.given_with(value)
+        return bool(given) and all(w in _MEASURES for w in given)
 
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
@@ -476,6 +518,8 @@ class Evidence:
         for node in leaves(tool.parameters):
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
+            elif node.get("type") == "string" and "enum" not in node and self.in_written_layout(str(node.get("description", ""))):
+                count += 1  # "날짜 YYYY-MM-DD" and a date: a layout written out says as much as a pattern
             codes.update(v for v in self.named(node.get("enum", []), rivals) if not self._spelled(v))
         # a postal code inside an address written whole is the address's
         unaddressed = [t for t in self.tokens if not any(t in a.text for a in self.addresses)]
@@ -497,6 +541,11 @@ class Evidence:
         # each code the text names in its long form ("kilometres" for km): its words meet none
         # of the tool's, yet they say which tool it is
         return count + len(codes)
+
+    def in_written_layout(self, description: str) -> bool:
+        """Whether the text holds a date or a time where a description writes out its layout
+        ("YYYY-MM-DD", "MM/DD/YYYY", "HH:MM")."""
+        return bool((self.dates and _DATE_LAYOUT_WORD.search(description)) or (self.times and _TIME_LAYOUT_WORD.search(description)))
 
     # --- parts of a request ------------------------------------------------------------------
 
@@ -552,6 +601,12 @@ class Evidence:
         bounds = [m.span() for m in re.finditer(r"\S+", self.text)]
         raw = [self.text[a:b] for a, b in bounds]
         openers = {i for i in range(1, len(raw)) if _ENDS_SENTENCE.search(raw[i - 1])} | ({0} if self.opens else set())
+        # "Jonah needs ...": a word the verb after it agrees with is the sentence's subject, a name
+        openers -= {
+            i for i in openers
+            if i + 1 < len(raw) and _NAME_THEN_VERB.fullmatch(raw[i + 1]) and re.fullmatch(_NAME_WORD, raw[i])
+            and raw[i].casefold() not in _NO_EDGE | _QUESTION_WORDS | _WHEN_WORDS
+        }
         # a word inside a date or a time is that value's, not a name ("7th" of "the 7th of March")
         inner = [(a + len(w) - len(w.lstrip(EDGE)), b - len(w) + len(w.rstrip(EDGE))) for (a, b), w in zip(bounds, raw, strict=True)]
         dated = {i for i, (a, b) in enumerate(inner) if any(s <= a and b <= e for s, e in self.calendar)}
@@ -697,6 +752,15 @@ SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800
 _TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour", "night": "day", "nights": "day"}
 
 
+_CURRENCY_SIGNS = frozenset("$€£¥₩")
+_MEASURES = frozenset(
+    "$ % percent degree degrees celsius fahrenheit kg kgs kilo kilos kilogram kilograms g gram grams lb lbs pound pounds oz ounce "
+    "ounces km kilometer kilometers kilometre kilometres m meter meters metre metres mi mile miles ft foot feet inch inches cm mm "
+    "l liter liters litre litres ml gallon gallons kwh dollars dollar euros euro usd eur gbp".split()
+)
+"""Units of a quantity that is no time: a number given in one is no duration."""
+
+
 def time_unit(word: str) -> str | None:
     """The unit of time a word names: "hours", "hour", "hrs" -> "hour"."""
     word = word.casefold().strip(EDGE)
@@ -724,6 +788,11 @@ def _abbreviates(code: str, words: list[str]) -> bool:
         if _subsequence(code[1:taken], word[1:]) and _abbreviates(code[taken:], words[1:]):
             return True
     return False
+
+
+def _compact(text: str) -> str:
+    """A word or phrase by its letters and digits alone, its plural ending off."""
+    return stem(re.sub(r"[\W_]+", "", text.casefold()))
 
 
 def _rank(code: str, words: list[str]) -> tuple[int, int, int]:
@@ -789,6 +858,8 @@ def _iso(year: int, month: int, day: int) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+_DATE_LAYOUT_WORD = re.compile(r"\bYYYY\b", re.IGNORECASE)
+_TIME_LAYOUT_WORD = re.compile(r"\bHH:MM\b", re.IGNORECASE)
 _DATE_LAYOUT = re.compile(r"\b(MM|DD|YYYY)([/.-])(MM|DD|YYYY)\2(MM|DD|YYYY)\b", re.IGNORECASE)
 _DATE_EXAMPLE = re.compile(r"\b(\d{2})([/.-])(\d{2})\2(\d{4})\b")
 
@@ -879,6 +950,9 @@ _OPENS_A_SUBJECT = re.compile(r" (?:is|was|has|had|will|would|can|could|should|m
 """What follows a name that is the sentence's subject: an auxiliary or a verb of wishing that
 agrees with it ("Marcus Bell wants", "Ada Lim has"); a plural noun does not ("Play Taylor Swift
 songs")."""
+_NAME_THEN_VERB = re.compile(r"(?:wants|needs|has|would|will|can|could|should|must)")
+"""A verb after a sentence's first word that makes it a subject that may be a name ("Jonah
+needs", "Mochi has"): not "is", which follows any noun ("Rent is due")."""
 _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 
@@ -927,6 +1001,17 @@ def _spans(text: str, quoted: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_NO_EDGE = STOP_WORDS | frozenset(
+    "he him his she her hers we us our ours they them their theirs i'm it's there here "
+    "much many some any all every each more most just also very really "
+    "everyone everybody someone somebody anyone anybody nobody everything something anything nothing".split()
+)
+"""Words no value opens or ends with: stop words, pronouns, quantifiers ("his shots", "much
+carprofen")."""
+_PARTICLES = frozenset({"up", "down", "out", "off", "over", "away", "back"})
+"""A verb's particle, no value alone ("up" of "Pick up"), though a value may end with it ("wake up")."""
+
+
 def _runs(words: list[str], size: int) -> list[str]:
     """The runs of `size` words, none starting or ending on an empty word or a lower-case stop
     word ("the dentist" -> "dentist"; "The Four Seasons" stays whole past the first word), and
@@ -934,9 +1019,9 @@ def _runs(words: list[str], size: int) -> list[str]:
     out: list[str] = []
     for start in range(len(words) - size + 1):
         run = words[start : start + size]
-        if not run[0] or not run[-1]:
+        if not run[0] or not run[-1] or (size == 1 and run[0].lower() in _PARTICLES):
             continue
-        if any(w.rstrip(",").lower() in STOP_WORDS and not (w[:1].isupper() and at > 0 and size > 1) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
+        if any(w.rstrip(",").lower() in _NO_EDGE and not (w[:1].isupper() and at > 0 and size > 1) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
             continue  # a capitalised stop word opens a name ("The Four Seasons"), and is none alone
         end = start + size
         # a comma ends a name ("Lena Hoffmann, IBAN DE89...")

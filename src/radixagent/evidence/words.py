@@ -53,14 +53,26 @@ _REMEMBERED_CHARS = 4096
 def _terms(text: str) -> tuple[str, ...]:
     """`terms`, remembered: every step of a run reads the request and each tool's words again."""
     out: list[str] = []
-    for word in _WORD.findall(CAMEL.sub(" ", text).replace("_", " ")):
-        word = word.lower()
+    words = [w.lower() for w in _WORD.findall(CAMEL.sub(" ", text).replace("_", " "))]
+    joined = False
+    for at, word in enumerate(words):
+        if joined:  # the particle of a verb already read
+            joined = False
+            continue
+        following = words[at + 1] if at + 1 < len(words) else ""
+        if following in _PARTICLES and word.isascii() and word.isalpha() and word not in STOP_WORDS | _PARTICLES:
+            out.append(word + following)  # "pick up" meets `pickup` as well as "pick"
+            joined = True
         if word in STOP_WORDS:
             continue
         out.append(stem(word) if word.isascii() else word)
         if not word.isascii() and len(word) > 2:
             out.extend(word[i : i + 2] for i in range(len(word) - 1))
     return tuple(out)
+
+
+_PARTICLES = frozenset({"up", "out", "off", "down", "back", "over"})
+"""Words that make one term with the verb before them, as tools write it (`pickup`, `checkout`)."""
 
 
 def tool_text(schema: ToolSchema) -> str:
