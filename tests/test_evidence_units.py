@@ -13,7 +13,7 @@ from radixagent.decision.later_steps import later_part
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
 from radixagent.evidence.addresses import find_addresses
 from radixagent.evidence.parts import extent
-from radixagent.evidence.support import support
+from radixagent.evidence.support import grounds, support
 from radixagent.evidence.values import example_shape
 from radixagent.schemas import ToolCallRecord, ToolSchema
 
@@ -517,12 +517,15 @@ def test_an_enum_value_written_apart_or_cut_short_is_named() -> None:
     assert enums(month, "Average rainfall in Lisbon in April, says Marchand")["mon"] == ["apr"]
 
 
-def test_a_date_where_a_description_writes_the_layout_is_evidence() -> None:
+def test_a_date_where_a_description_writes_the_layout_is_ground_for_the_tool() -> None:
     visit = ToolSchema(name="v", description="방문 예약", parameters={"type": "object", "properties": {"d": {"type": "string", "description": "날짜 YYYY-MM-DD"}}, "required": ["d"]})
-    assert Evidence.of("Put Nala down for 2026-02-14 please").typed_matches(visit) == 1
-    assert Evidence.of("Put Nala down for Valentine's day").typed_matches(visit) == 0
+    assert grounds(Evidence.of("Put Nala down for 2026-02-14 please"), [visit]) == 1
+    assert grounds(Evidence.of("Put Nala down for Valentine's day"), [visit]) == 0
     clock = ToolSchema(name="c", description="알람", parameters={"type": "object", "properties": {"t": {"type": "string", "description": "hh:mm"}}, "required": ["t"]})
-    assert Evidence.of("Wake me at 06:40").typed_matches(clock) == 1
+    assert grounds(Evidence.of("Wake me at 06:40"), [clock]) == 1
+    # it tells whether a tool is meant, not which: two tools taking a date rank as before
+    listing = ToolSchema(name="day_list", description="List a day", parameters=visit.parameters)
+    assert support(Evidence.of("Put Nala down for 2026-02-14 please"), [visit, listing]) == support(Evidence.of("Put Nala down for 2026-02-15 please"), [visit, listing])
 
 
 def test_a_list_of_counted_items_has_an_item_per_number_written() -> None:

@@ -16,7 +16,7 @@ choosing among values the request does not name are chosen again):
   adults" gives no child 2);
 - the items of a list take values written together ("40 of A-118 and 12 of B-220"): of the
   assignments giving the same values, those whose items' values stand closest in the request
-  are scored;
+  (the whole of it, not only the part the call serves) are scored;
 - the other parameters keep what generation wrote;
 - with too many assignments to score at once, or none that gives every parameter a value of
   its own, each parameter is chosen in turn, among the values the ones before it left.

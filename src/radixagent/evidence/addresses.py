@@ -1,7 +1,8 @@
 """Postal addresses a text writes out: "Hauptstraße 12, 10115 Berlin, DE", "45 Elm Street,
 Springfield, 62704, US". An address is a run of comma-separated parts that opens with a street
 (a house number and a name, either way round) and goes on while the parts read as a place: a
-postal code, a town, a region or country code. An object whose parameters are named for an
+postal code, a town, a region or country code; a street alone is one when it ends in its
+capitalised street word ("48 Cedar Lane"). An object whose parameters are named for an
 address's parts gets each part as written."""
 
 from __future__ import annotations

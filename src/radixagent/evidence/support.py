@@ -235,7 +235,14 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     codes = _codes(tools)
     # asking a tool for what it tells of the user's own things is strong grounds: no assistant
     # knows when the user's budget review is
-    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes)) + STRONG_GROUNDS * tells_what_is_asked(evidence, t) for t in tools)
+    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes) + _layouts_filled(evidence, t)) + STRONG_GROUNDS * tells_what_is_asked(evidence, t) for t in tools)
+
+
+def _layouts_filled(evidence: Evidence, tool: ToolSchema) -> int:
+    """The tool's string parameters whose description writes out a layout the request holds a
+    value in ("날짜 YYYY-MM-DD" and a date): as much a ground as a pattern, whatever language
+    describes the tool. Ranking counts them already (`_kinds_found`)."""
+    return sum(1 for node in leaves(tool.parameters) if node.get("type") == "string" and "enum" not in node and evidence.in_written_layout(str(node.get("description", ""))))
 
 
 def names_a_tool(evidence: Evidence, tools: list[ToolSchema]) -> bool:

@@ -518,8 +518,6 @@ class Evidence:
         for node in leaves(tool.parameters):
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
-            elif node.get("type") == "string" and "enum" not in node and self.in_written_layout(str(node.get("description", ""))):
-                count += 1  # "날짜 YYYY-MM-DD" and a date: a layout written out says as much as a pattern
             codes.update(v for v in self.named(node.get("enum", []), rivals) if not self._spelled(v))
         # a postal code inside an address written whole is the address's
         unaddressed = [t for t in self.tokens if not any(t in a.text for a in self.addresses)]
