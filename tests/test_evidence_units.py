@@ -597,3 +597,7 @@ def test_a_description_counts_time_only_where_it_says_a_unit() -> None:
     assert enums(speed, "I am doing 14 metres per second")["v"] == [14]  # a rate, no duration
     wait = {"type": "object", "properties": {"t": {"type": "integer", "description": "time to wait in seconds"}}, "required": ["t"]}
     assert enums(wait, "Wait 2 minutes")["t"] == [120]
+
+
+def test_the_us_is_a_value_where_the_pronoun_is_not() -> None:
+    assert "US" in Evidence.of("Wire 40 US dollars to Mara").spans

@@ -1000,12 +1000,12 @@ def _spans(text: str, quoted: Iterable[str]) -> list[str]:
 
 
 _NO_EDGE = STOP_WORDS | frozenset(
-    "he him his she her hers we us our ours they them their theirs i'm it's there here "
+    "he him his she her hers we our ours they them their theirs i'm it's there here "
     "much many some any all every each more most just also very really "
     "everyone everybody someone somebody anyone anybody nobody everything something anything nothing".split()
 )
 """Words no value opens or ends with: stop words, pronouns, quantifiers ("his shots", "much
-carprofen")."""
+carprofen"); not "us", which is also the US."""
 _PARTICLES = frozenset({"up", "down", "out", "off", "over", "away", "back"})
 """A verb's particle, no value alone ("up" of "Pick up"), though a value may end with it ("wake up")."""
 
