@@ -357,9 +357,10 @@ class _Narrowing:
             return alone and float(quantity[1].replace(",", "")) in self.numbers_taken
         text = self.whole
         names = set(text.name_tokens)
+        spans = text.where(option)
         for number in self.numbers_taken:
             for at, _ in text.where(number):
-                for start, end in text.where(option):
+                for start, end in spans:
                     if start <= at < end and not (at == end - 1 and at > start and text.tokens[at - 1] in names and not text.tokens[at - 1][:1].isdigit()):
                         return True
         return False

@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
-from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
 _MONTHS = {
@@ -476,8 +476,14 @@ class Evidence:
 
     def _addressed(self, value: float) -> bool:
         """Whether a number stands inside an address the text writes out, wherever it stands."""
-        inside = [range(a, b) for address in self.addresses for a, b in self.where(address.text)]
-        return bool(inside) and all(any(start in run for run in inside) for start, _ in self.places.get(value, [(-1, 0)]))
+        inside = self._address_tokens
+        return bool(inside) and all(start in inside for start, _ in self.places.get(value, [(-1, 0)]))
+
+    @cached_property
+    def _address_tokens(self) -> frozenset[int]:
+        """The tokens of the addresses the text writes out: read once, asked for each number of
+        each parameter."""
+        return frozenset(i for address in self.addresses for a, b in self.where(address.text) for i in range(a, b))
 
     def given_with(self, value: float) -> list[str]:
         """The word after a number of the text, wherever it stands ("2-hour": "hour"; "37
@@ -1006,7 +1012,7 @@ _NO_EDGE = STOP_WORDS | frozenset(
 )
 """Words no value opens or ends with: stop words, pronouns, quantifiers ("his shots", "much
 carprofen"); not "us", which is also the US."""
-_PARTICLES = frozenset({"up", "down", "out", "off", "over", "away", "back"})
+_LONE_PARTICLES = PARTICLES | {"away"}
 """A verb's particle, no value alone ("up" of "Pick up"), though a value may end with it ("wake up")."""
 
 
@@ -1017,7 +1023,7 @@ def _runs(words: list[str], size: int) -> list[str]:
     out: list[str] = []
     for start in range(len(words) - size + 1):
         run = words[start : start + size]
-        if not run[0] or not run[-1] or (size == 1 and run[0].lower() in _PARTICLES):
+        if not run[0] or not run[-1] or (size == 1 and run[0].lower() in _LONE_PARTICLES):
             continue
         if any(w.rstrip(",").lower() in _NO_EDGE and not (w[:1].isupper() and at > 0 and size > 1) for at, w in ((start, run[0]), (start + size - 1, run[-1]))):
             continue  # a capitalised stop word opens a name ("The Four Seasons"), and is none alone

@@ -60,7 +60,7 @@ def _terms(text: str) -> tuple[str, ...]:
             joined = False
             continue
         following = words[at + 1] if at + 1 < len(words) else ""
-        if following in _PARTICLES and word.isascii() and word.isalpha() and word not in STOP_WORDS | _PARTICLES:
+        if following in PARTICLES and word.isascii() and word.isalpha() and word not in STOP_WORDS | PARTICLES:
             out.append(word + following)  # "pick up" meets `pickup` as well as "pick"
             joined = True
         if word in STOP_WORDS:
@@ -71,7 +71,7 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-_PARTICLES = frozenset({"up", "out", "off", "down", "back", "over"})
+PARTICLES = frozenset({"up", "out", "off", "down", "back", "over"})
 """Words that make one term with the verb before them, as tools write it (`pickup`, `checkout`)."""
 
 
