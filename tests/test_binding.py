@@ -363,3 +363,14 @@ async def test_a_tool_whose_schema_asks_for_unique_items_is_called(engine: Embed
     result = await chat.complete(_request("Tag photo IMG-2291 with beach, sunset and beach", [tag]))
     arguments = json.loads(result.tool_calls[0].arguments)
     assert arguments["photo"] == "IMG-2291" and len(set(arguments["tags"])) == len(arguments["tags"]) > 0, arguments
+
+
+async def test_a_number_written_as_a_string_and_as_a_number_is_one_value() -> None:
+    lookup = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "enum": ["BX-2", "14"]}, "qty": {"type": "integer", "enum": [14]}},
+        "required": ["code", "qty"],
+    }
+    result, chooser, _ = await bound({"code": "14", "qty": 14}, lookup, "Restock BX-2 with 14 units", {"code": "BX-2", "qty": 14})
+    assert result == {"code": "BX-2", "qty": 14}
+    assert all('"code": "14"' not in option for asked in chooser.asked for option in asked)  # 14 once

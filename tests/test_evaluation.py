@@ -31,6 +31,7 @@ from toolcalls.scoring import (
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "benchmarks" / "toolcalls" / "cases.jsonl"
 TOOLSETS = ROOT / "benchmarks" / "toolcalls" / "toolsets.json"
+MADE_UP = ROOT / "benchmarks" / "toolcalls" / "madeup"
 
 HOME = Toolset.model_validate(
     {
@@ -290,6 +291,12 @@ def test_benchmark_data_is_large_varied_and_consistent() -> None:
             _kinds(tool.parameters, found)
     assert {"string", "enum", "bounded_integer", "number", "boolean", "array", "nested_object", "default"} <= found
     assert len({c.user for c in cases}) == len(cases)
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in MADE_UP.iterdir() if p.is_dir()), ids=lambda p: p.name)
+def test_each_made_up_set_is_consistent(folder: Path) -> None:
+    cases, toolsets = load_benchmark(folder / "cases.jsonl")
+    assert cases and not [problem for case in cases for problem in check_case(case, toolsets)]
 
 
 def test_check_case_finds_mistakes_in_the_data() -> None:

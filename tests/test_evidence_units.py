@@ -601,3 +601,53 @@ def test_a_description_counts_time_only_where_it_says_a_unit() -> None:
 
 def test_the_us_is_a_value_where_the_pronoun_is_not() -> None:
     assert "US" in Evidence.of("Wire 40 US dollars to Mara").spans
+
+
+def test_a_description_in_another_language_says_what_kind_of_value_a_parameter_takes() -> None:
+    visit = {
+        "type": "object",
+        "properties": {"guest": {"type": "string", "description": "손님 이름"}, "town": {"type": "string", "description": "Stadt oder Adresse"}},
+        "required": ["guest", "town"],
+    }
+    found = enums(visit, "Reserve a table for Ilse Brandt in Kassel near the river")
+    assert "Kassel" in found["town"] and set(found["guest"]) | set(found["town"]) <= {"Ilse Brandt", "Kassel"}  # names, no span around them
+    ferry = {"type": "object", "properties": {"pasajero": {"type": "string", "description": "nombre del pasajero"}}, "required": ["pasajero"]}
+    assert enums(ferry, "Check in Tomás Ferreira for the morning boat")["pasajero"] == ["Tomás Ferreira"]
+    booking = {"type": "object", "properties": {"ref": {"type": "string", "description": "予約番号"}, "nights": {"type": "integer"}}, "required": ["ref", "nights"]}
+    assert enums(booking, "Extend booking HK-30771 by 2 nights")["ref"] == ["HK-30771"]  # a number that names: an id
+
+
+def test_a_string_named_as_a_number_takes_the_identifier_the_request_writes() -> None:
+    reorder = {"type": "object", "properties": {"order_no": {"type": "string"}, "boxes": {"type": "integer"}}, "required": ["order_no", "boxes"]}
+    assert enums(reorder, "Reorder ZX-118 again, 6 boxes this time")["order_no"] == ["ZX-118"]
+
+
+def test_one_of_several_names_offered_to_one_parameter_is_free_for_another() -> None:
+    sitting = {
+        "type": "object",
+        "properties": {"pet": {"type": "string", "description": "pet name"}, "sitter": {"type": "string", "description": "sitter name"}},
+        "required": ["pet"],
+    }
+    found = enums(sitting, "Have Rufus looked after on Sunday by Odile")
+    assert found["pet"] == ["Rufus", "Odile"] and found["sitter"] == ["Rufus", "Odile"]  # binding gives each its own
+    assert enums(sitting, "Have Rufus looked after on Sunday") == {"pet": ["Rufus"]}  # one name: the pet's
+
+
+def test_a_listed_number_is_narrowed_where_the_request_gives_it_by_name_or_in_time() -> None:
+    spa = {
+        "type": "object",
+        "properties": {
+            "length": {"type": "integer", "enum": [60, 90, 120], "description": "minutes"},
+            "guests": {"type": "integer", "enum": [1, 2, 3, 4]},
+            "zone": {"type": "integer", "enum": [1, 2, 3, 4, 5]},
+        },
+        "required": ["zone"],
+    }
+    found = enums(spa, "Book an hour and a half of massage for three guests, rated 4 stars or better")
+    assert found["length"] == [90] and found["guests"] == [3]
+    assert found["zone"] == [1, 2, 3, 4, 5]  # "rated 4" is no zone: the tool's own values
+
+
+def test_a_word_and_the_noun_of_its_doer_meet() -> None:
+    assert set(terms("Where can I charge my scooter?")) & set(terms("find_chargers"))
+    assert set(terms("remind me at noon")) & set(terms("set_reminder"))

@@ -292,12 +292,18 @@ def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
 
 
 def _key(value: Any) -> Scalar:
-    """Numbers compare by value (3 and 3.0 are one value); booleans stay apart from 0 and 1."""
+    """Numbers compare by value (3, 3.0 and the string "3" are one value: "90" as an id and 90 as
+    a count give the request's one number twice); booleans stay apart from 0 and 1."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
         return float(value)
-    return value if isinstance(value, str) else json.dumps(value)
+    if isinstance(value, str):
+        return float(value) if _NUMBER.fullmatch(value) else value
+    return json.dumps(value)
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], association: dict[tuple[Path, Scalar], float]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from radixagent.evidence.values import (
     regex_literal,
     time_unit,
 )
-from radixagent.evidence.words import IRREGULAR, STOP_WORDS, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, STOP_WORDS, glossed, head_word, name_words, stem, terms
 
 
 def narrow_arguments(
@@ -170,14 +170,21 @@ class _Narrowing:
         if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
             return None
         # a name inside a value offered ("Clair" of the song 'Clair de Lune') is that value's, and
-        # so is one whose words are all offered ("Ada Lovelace" as a first and a last name)
+        # so is one whose words are all offered ("Ada Lovelace" as a first and a last name); one of
+        # several names offered to one parameter is not ("Book Biscuit's walk with Dana": the dog
+        # takes one of them, the walker may take the other)
         nodes = [n for c in offered for n in (c, *leaves(c))]
-        values = [str(v) for c in nodes for v in c.get("enum") or []] + [str(c.get("pattern", "")) for c in offered]
+        choices = [[str(v) for v in c.get("enum") or []] for c in nodes]
+        names_whole = {n for n in self.part.names_whole if n[:1].isupper() and not any(c.isdigit() for c in n)}
+        values = [v for options in choices for v in options] + [str(c.get("pattern", "")) for c in offered]
         words = {w for v in values for w in v.split()}
-        names = [
-            n for n in self.part.names_whole
-            if n[:1].isupper() and not any(c.isdigit() for c in n) and not any(n in v for v in values) and not set(n.split()) <= words
-        ]
+
+        def taken(name: str) -> bool:
+            if any(name in options and len(set(options) & names_whole) > 1 for options in choices) and not any(name in v and name != v for v in values):
+                return False
+            return any(name in v for v in values) or set(name.split()) <= words
+
+        names = [n for n in self.part.names_whole if n in names_whole and not taken(n)]
         return (takers[0], names) if names else None
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
@@ -211,6 +218,12 @@ class _Narrowing:
             said = [name, *(["_".join(terse(node))] if terse(node) else [])]
             flag = next((f for text in (self.part, self.whole) for term in said if (f := _boolean(term, text)) is not None), None)
             return node if flag is None else {**node, "enum": [flag]}
+        if "enum" in node and declared in ("integer", "number"):
+            # a listed number the request gives by the parameter's name or in its unit of time
+            # ("for two adults", "a 45 minute walk"); not one of another value ("rated 4" for a region)
+            unit = _time_counted(name, node)
+            options = self.pick(name, lambda text: [v for v in node["enum"] if v in text.numbers_for({"type": "number"}, unit) and v not in taken], strict=True, numeric=True)
+            return {**node, "enum": options} if options and (self.anchored or (unit and any(self.whole.in_time(v) for v in self.whole.numbers))) else node
         if "enum" in node:
             options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
             return {**node, "enum": options} if options else node
@@ -228,7 +241,8 @@ class _Narrowing:
                 return {**node, "enum": written} if written else node
             titled = bool(_told(name, node) & _TITLES)
             # a quoted value of another parameter's enum is that parameter's ("a 'Plus' type Uber")
-            quotes = [q for q in self.whole.quoted if not {w.casefold() for w in q.split()} <= self.listed]
+            # and so is a quoted date or time where the tool takes one ("as of '2023-04-01 12:00:00'")
+            quotes = [q for q in self.whole.quoted if not {w.casefold() for w in q.split()} <= self.listed and not (self.dated and _QUOTED_MOMENT.fullmatch(q) and self.whole.runs_into_date(q))]
             quoted = [q for q in self.strings(self.whole, node, kind, name, taken) if q in quotes] if free and (self.single or titled) and not refers else []
             if quoted:
                 # the one free text a tool takes, or a title, is what the request quotes, when it
@@ -274,11 +288,12 @@ class _Narrowing:
                     options = self.pick(name, lambda text: spelled(text) if text is self.part else [], strict=True)
                 options = options or self.pick(name, named, strict=True) or self.pick(name, spelled, strict=True)
                 return {**node, "enum": options} if options else {**node, "pattern": example_shape(node)}
-            if free and not set(name_words(name)) & _DIGIT_TEXTS:
+            if free and not set(name_words(name)) & _DIGIT_TEXTS and not _told(name, node) & _PROSE:
                 # a number a numeric parameter takes is its value, said once: no free text's too
                 # ("3 nights" or "2 bikes at Riverside" for the marina's name, where a count takes
-                # it), unless it stands alone by the text's name ("password 123412") or the text
-                # may be all digits (an id)
+                # it), unless it stands alone by the text's name ("password 123412"), the text
+                # may be all digits (an id) or it is prose that tells in full ("the sink in room 12
+                # drips" as the problem, the room a number as well)
                 options = [o for o in options if not self.counted(o, alone=not self.anchored)] or options
             if not options:
                 return node
@@ -411,8 +426,8 @@ class _Narrowing:
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         if codes := [o for o in out if o in (postal_codes(name, text.tokens) or ())]:
             return codes  # a postal code is what reads as one ("94107"), not the words around it
-        if _told(name, node) & ID_WORDS and (ids := [o for o in out if o in text.identifiers]):
-            return ids  # an id is what reads as one ("MS-4" for an "instrument id"), not the word before it
+        if _told(name, node) & (ID_WORDS | _NUMBERED) and (ids := [o for o in out if o in text.identifiers]):
+            return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
         return out
 
     def pick(
@@ -532,6 +547,9 @@ def _named(option: Any) -> bool:
 URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
 ID_WORDS = frozenset({"id", "ids", "uuid"})
 """Words of a parameter's name (or terse description) that say it takes an identifier."""
+_NUMBERED = frozenset({"no", "nr", "num", "number"})
+"""Words by which a string parameter takes a number that names something (`rx_no`, "order
+number"): an identifier, where the request writes one."""
 _WEB_WORDS = URL_WORDS | {"host", "hostname", "domain", "website"}
 
 
@@ -688,7 +706,7 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return "phone"
     # the name first: `alarm_time` described as "'YYYY-MM-DD HH:MM:SS', 'HH:MM' ..." holds a time
     own = set(terms(name.replace("_", " "))) | set(name_words(name))
-    told = set(terms(f"{node.get('description', '')} {target.get('description', '')}"))
+    told = set(terms(glossed(f"{node.get('description', '')} {target.get('description', '')}")))
     for words in (own, own | told):
         for kind, cues in _KINDS:
             if any(w.startswith(cue) or w.endswith(cue) for w in words for cue in cues):  # "mail", "email", "e-mail"
@@ -704,7 +722,7 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     if words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
         return True
     said = terse(node)
-    return bool(said) and not set(said) & _FREE_TEXT and (said[-1] == "name" or bool(set(said) & _PLACE_OR_PERSON))
+    return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & _PLACE_OR_PERSON))
 
 
 def _told(name: str, node: dict[str, Any]) -> set[str]:
@@ -714,12 +732,17 @@ def _told(name: str, node: dict[str, Any]) -> set[str]:
 
 def terse(node: dict[str, Any] | None) -> list[str]:
     """The words of a description that only names what a parameter holds ("marina name",
-    "episode title", "start time"): a few words, no sentence; none for any other."""
-    description = str((node or {}).get("description", "")).strip()
+    "episode title", "start time"; "nom du client" as "name du client"): a few words, no
+    sentence; none for any other."""
+    description = glossed(str((node or {}).get("description", "")).strip())
     words = name_words(description)
     return words if 0 < len(words) <= _TERSE_WORDS and not re.search(r"[.;:!?(]", description) else []
 
 
+_PROSE = frozenset({"description", "message", "text", "content", "note", "notes", "comment", "issue", "problem", "details", "body", "statement", "reason"})
+"""Words by which a free text is prose telling something, not a name or a term."""
+_QUOTED_MOMENT = re.compile(r"[\d\s:/.,TZ+-]+(?:\s*[ap]\.?m\.?)?", re.IGNORECASE)
+"""A quotation that is a date or a time and nothing else ("'2023-04-01 12:00:00'")."""
 _TERSE_WORDS = 3
 _TITLES = frozenset({"title", "subject", "headline", "caption"})
 
@@ -789,7 +812,10 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
         return (kind or items.get("pattern")) is not None and len(text.strings_for(items, kind)) > 1
     if node.get("type") == "boolean":
         return _boolean(name, text) is not None
-    return False
+    # a length of time one of its values is ("a 45 minute walk" for `mins` of 30, 45 or 60)
+    counted = [v for v in node.get("enum", []) if isinstance(v, int | float) and not isinstance(v, bool)]
+    unit = _time_counted(name, node) if counted else None
+    return unit is not None and any(text.in_time(n) for n in text.numbers) and bool(set(counted) & set(text.numbers_for({"type": "number"}, unit)))
 
 
 def _boolean(name: str, text: Evidence) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from radixagent.evidence.addresses import takes_a_postal_code
+from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
 from radixagent.evidence.narrowing import ID_WORDS, URL_WORDS, free_text, takes_a_name, value_kind
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text
@@ -119,6 +119,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") in ("integer", "number") and "id" not in words:
             if not evidence.numbers:
                 out.append(name)
+        elif postal_codes(name, evidence.tokens) is not None:
+            if not postal_codes(name, evidence.tokens):
+                out.append(name)
         elif node.get("type") == "string" and _is_secret(words):
             if not evidence.quoted and not any(_SECRET_LIKE.search(t) for t in evidence.tokens):
                 out.append(name)
@@ -128,8 +131,8 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") == "string" and words & URL_WORDS and "name" not in words:
             if not _ADDRESS.search(evidence.text):
                 out.append(name)
-        elif node.get("type") == "string" and takes_a_name(name):
-            if cased and not evidence.names_whole and not evidence.quoted:
+        elif node.get("type") == "string" and takes_a_name(name, node):
+            if cased and not any(c.isalpha() for n in evidence.names_whole for c in n) and not evidence.quoted:  # "100" names no place
                 out.append(name)
     return out
 

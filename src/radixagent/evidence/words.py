@@ -19,13 +19,14 @@ STOP_WORDS = frozenset(
     + ["s", "t", "ll", "re", "ve"]  # what's, don't, we'll, you're, I've
 )
 _SUFFIXES = ("ing", "ly", "ed", "s")
-_DERIVATIONS = ("ion", "ise", "ize", "y", "e")
-"""Endings of the verb and noun of one word: summarise/summary, translate/translation."""
+_DERIVATIONS = ("ion", "ise", "ize", "y", "e", "er")
+"""Endings of the verb and nouns of one word: summarise/summary, translate/translation,
+charge/charger."""
 
 
 def stem(word: str) -> str:
     """A light English stem (lights -> light, balances -> balance, weekly -> week, summarise
-    and summary -> summar): enough to meet a tool's words."""
+    and summary -> summar, charge and chargers -> charg): enough to meet a tool's words."""
     if word.endswith("es") and word[-3:-2] in ("s", "x", "z") or word.endswith(("ches", "shes")):
         return word[:-2]
     for suffix in _SUFFIXES:
@@ -33,7 +34,7 @@ def stem(word: str) -> str:
             word = word[: -len(suffix)]
             break
     for suffix in _DERIVATIONS:
-        if len(word) - len(suffix) >= 5 and word.endswith(suffix):
+        if len(word) - len(suffix) >= 5 and word.endswith(suffix) and not (suffix == "er" and word.endswith("ther")):  # weather, another
             return word[: -len(suffix)]
     return word
 
@@ -124,6 +125,57 @@ def rank_tools(query: str, tools: Sequence[ToolSchema]) -> dict[str, float]:
             score += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(words) / avg_len))
         scores[name] = score
     return scores
+
+
+GLOSSARY: dict[str, str] = {
+    word: english
+    for english, words in {
+        "name": "이름 성명 名前 氏名 名称 姓名 名字 nombre nom nome",
+        "date": "날짜 일자 日付 日期 fecha datum",
+        "time": "시간 시각 時間 時刻 时间 hora heure uhrzeit",
+        "city": "도시 都市 城市 ciudad stadt ville città cidade",
+        "country": "국가 国家 país pays paese",
+        "address": "주소 住所 地址 dirección adresse indirizzo endereço",
+        "place": "장소 위치 場所 地点 位置 lugar lieu ort luogo",
+        "phone": "전화 電話 电话 teléfono telefono téléphone telefon telefone",
+        "email": "이메일 メール 邮箱 correo courriel",
+        "number": "번호 番号 号码 número numéro nummer numero",
+        "title": "제목 タイトル 标题 título titre titel titolo",
+        "description": "설명 説明 描述 descripción beschreibung descrizione",
+        "message": "메시지 メッセージ 消息 mensaje nachricht messaggio",
+        "text": "텍스트 内容 テキスト 文本 texto texte testo",
+    }.items()
+    for word in words.split()
+}
+"""The words of a parameter's description, in other languages, that say what kind of value it
+holds, with the English word the rules read ("강아지 이름" is a dog's name, "numéro de chambre"
+a room number)."""
+_OF = frozenset({"de", "del", "della", "di", "du", "des", "da", "do", "dei", "delle", "degli", "dos", "das"})
+"""The prepositions after which a Romance noun phrase goes on past its head ("nombre del puerto")."""
+
+
+def glossed(text: str) -> str:
+    """`text` with the `GLOSSARY` words in English: a word spelled as one, or ending in one where
+    the script writes no spaces between words ("処方箋番号", a prescription number)."""
+
+    def english(match: re.Match[str]) -> str:
+        word = match.group().lower()
+        if word in GLOSSARY:
+            return GLOSSARY[word]
+        if not word.isascii():
+            ending = next((w for w in GLOSSARY if len(w) >= 2 and not w.isascii() and word.endswith(w)), None)
+            if ending is not None:
+                return f"{word[: -len(ending)]} {GLOSSARY[ending]}"
+        return match.group()
+
+    return _WORD.sub(english, text)
+
+
+def head_word(words: list[str]) -> str:
+    """The word a noun phrase's words name: its last ("marina name", "강아지 이름"), or in a
+    Romance language its first ("name del puerto")."""
+    return words[0] if len(words) >= 3 and words[1] in _OF else words[-1]
+
 
 IRREGULAR = {"children": "child", "people": "person", "men": "man", "women": "woman", "feet": "foot"}
 """Plurals a suffix rule does not reach."""
