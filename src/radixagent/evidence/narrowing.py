@@ -223,7 +223,7 @@ class _Narrowing:
             # ("for two adults", "a 45 minute walk"); not one of another value ("rated 4" for a region)
             unit = _time_counted(name, node)
             options = self.pick(name, lambda text: [v for v in node["enum"] if v in text.numbers_for({"type": "number"}, unit) and v not in taken], strict=True, numeric=True)
-            return {**node, "enum": options} if options and (self.anchored or (unit and any(self.whole.in_time(v) for v in self.whole.numbers))) else node
+            return {**node, "enum": options} if options and (self.anchored or _listed_in_time(name, node, self.whole)) else node
         if "enum" in node:
             options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
             return {**node, "enum": options} if options else node
@@ -812,7 +812,11 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
         return (kind or items.get("pattern")) is not None and len(text.strings_for(items, kind)) > 1
     if node.get("type") == "boolean":
         return _boolean(name, text) is not None
-    # a length of time one of its values is ("a 45 minute walk" for `mins` of 30, 45 or 60)
+    return _listed_in_time(name, node, text)  # "a 45 minute walk" for `mins` of 30, 45 or 60
+
+
+def _listed_in_time(name: str, node: dict[str, Any], text: Evidence) -> bool:
+    """Whether the text gives a length of time, and one of a numeric enum counted in time is it."""
     counted = [v for v in node.get("enum", []) if isinstance(v, int | float) and not isinstance(v, bool)]
     unit = _time_counted(name, node) if counted else None
     return unit is not None and any(text.in_time(n) for n in text.numbers) and bool(set(counted) & set(text.numbers_for({"type": "number"}, unit)))

@@ -119,8 +119,8 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") in ("integer", "number") and "id" not in words:
             if not evidence.numbers:
                 out.append(name)
-        elif postal_codes(name, evidence.tokens) is not None:
-            if not postal_codes(name, evidence.tokens):
+        elif (codes := postal_codes(name, evidence.tokens)) is not None:
+            if not codes:
                 out.append(name)
         elif node.get("type") == "string" and _is_secret(words):
             if not evidence.quoted and not any(_SECRET_LIKE.search(t) for t in evidence.tokens):
