@@ -38,6 +38,8 @@ TASKS = ROOT / "benchmarks" / "agent_runs" / "tasks.jsonl"
 HELDOUT = ROOT / "benchmarks" / "agent_runs" / "heldout.jsonl"
 """New wordings and values over the same tool sets, frozen before any rule was tuned on the
 development tasks: a run on them says how far the rules carry beyond those tasks."""
+MADE_UP = sorted((ROOT / "benchmarks" / "agent_runs" / "madeup").glob("*.jsonl"))
+"""Hand-written development tasks over the same tool sets (madeup/README.md)."""
 CELLS = ROOT / "tests" / "fixtures" / "tutorial_cells.py"
 MODEL_TOOLS = {"analyze_sentiment", "generate_summary", "translate_text"}
 """The tutorial's tools whose result the model writes: their tasks' facts are read from the run."""
@@ -78,14 +80,14 @@ def test_the_held_out_tasks_are_new_and_cover_every_tool_set() -> None:
     assert not {t.id for t in held_out} & {t.id for t in dev}
 
 
-@pytest.mark.parametrize("path", [TASKS, HELDOUT], ids=["dev", "heldout"])
+@pytest.mark.parametrize("path", [TASKS, HELDOUT, *MADE_UP], ids=["dev", "heldout", *(p.stem for p in MADE_UP)])
 def test_every_label_agrees_with_its_tool_set(path: Path) -> None:
     schemas = {name: registry.schemas() for name, registry in registries().items()}
     errors = [e for task in load_tasks(path) for e in check_task(task, schemas)]
     assert errors == []
 
 
-@pytest.mark.parametrize(("path", "at_least"), [(TASKS, 40), (HELDOUT, 15)], ids=["dev", "heldout"])
+@pytest.mark.parametrize(("path", "at_least"), [(TASKS, 40), (HELDOUT, 15), *((p, 15) for p in MADE_UP)], ids=["dev", "heldout", *(p.stem for p in MADE_UP)])
 def test_every_fixed_fact_is_what_the_deterministic_tools_return(path: Path, at_least: int) -> None:
     """Run each task's example calls (all but the model-written tools); the answer made of
     their results must meet the task's fixed fact clauses."""
