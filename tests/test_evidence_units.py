@@ -13,7 +13,7 @@ from radixagent.decision.later_steps import later_part
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
 from radixagent.evidence.addresses import find_addresses
 from radixagent.evidence.parts import extent
-from radixagent.evidence.support import grounds, support
+from radixagent.evidence.support import grounds, hands_over_a_passage, support, unheld_inputs
 from radixagent.evidence.values import example_shape
 from radixagent.schemas import ToolCallRecord, ToolSchema
 
@@ -651,3 +651,80 @@ def test_a_listed_number_is_narrowed_where_the_request_gives_it_by_name_or_in_ti
 def test_a_word_and_the_noun_of_its_doer_meet() -> None:
     assert set(terms("Where can I charge my scooter?")) & set(terms("find_chargers"))
     assert set(terms("remind me at noon")) & set(terms("set_reminder"))
+
+
+def test_an_example_in_a_description_is_no_ground_for_the_tool() -> None:
+    tide = ToolSchema(
+        name="tide_times",
+        description="High and low tide at a harbour.",
+        parameters={"type": "object", "properties": {"harbour": {"type": "string", "description": "the harbour's name, e.g. Brixham"}}, "required": ["harbour"]},
+    )
+    ferry = ToolSchema(
+        name="ferry_departures",
+        description="Ferry departures from a port, e.g. Dover or Calais.",
+        parameters={"type": "object", "properties": {"port": {"type": "string"}}, "required": ["port"]},
+    )
+    # naming Brixham or Dover says what a value looks like, not which tool is meant: no more than
+    # naming another town does
+    assert grounds(Evidence.of("Which pubs in Brixham serve lunch?"), [tide]) == grounds(Evidence.of("Which pubs in Torquay serve lunch?"), [tide])
+    assert grounds(Evidence.of("Is Dover worth a day trip?"), [ferry]) == grounds(Evidence.of("Is Hastings worth a day trip?"), [ferry]) == 0
+    assert grounds(Evidence.of("When is high tide at Brixham?"), [tide]) > 0  # its own words still count
+
+
+def test_a_number_that_names_something_is_held_by_a_token_with_a_digit() -> None:
+    reading = ToolSchema(
+        name="water_usage",
+        description="Water used by a household.",
+        parameters={"type": "object", "properties": {"meter_no": {"type": "string", "description": "water meter number"}}, "required": ["meter_no"]},
+    )
+    assert unheld_inputs(Evidence.of("How much water did meter 40-118-9 record in May?"), reading) == []
+    assert unheld_inputs(Evidence.of("How much water does a shower use?"), reading) == ["meter_no"]
+
+
+def test_only_a_tool_that_works_on_a_passage_is_handed_one_by_a_quotation() -> None:
+    florist = ToolSchema(
+        name="find_bouquet",
+        description="bouquets",
+        parameters={"type": "object", "properties": {"flower": {"type": "string", "description": "main flower"}}, "required": ["flower"]},
+    )
+    proofread = ToolSchema(
+        name="proofread",
+        description="spelling",
+        parameters={"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+    )
+    asked = Evidence.of("Who painted 'Sunflowers in a Vase' in 1888?")
+    assert not hands_over_a_passage(asked, [florist])  # a quoted title is no passage for a flower
+    assert hands_over_a_passage(Evidence.of("Check 'their going to the park tomorow' please"), [florist, proofread])
+
+
+def test_a_request_asking_of_now_or_of_later_points_to_the_tool_that_tells_it() -> None:
+    now = ToolSchema(name="river_level", description="The current water level of a river.", parameters={"type": "object", "properties": {"river": {"type": "string"}}, "required": ["river"]})
+    later = ToolSchema(name="river_outlook", description="Predicted water levels for the next days.", parameters={"type": "object", "properties": {"river": {"type": "string"}}, "required": ["river"]})
+    tools = [now, later]
+
+    def first(request: str) -> str:
+        points = support(Evidence.of(request), tools)
+        return max(points, key=points.__getitem__)
+
+    assert first("Will the Danube flood at the weekend?") == "river_outlook"
+    assert first("Is the Danube flooding right now?") == "river_level"
+    assert first("Is the Danube high?") == "river_level"  # asks how things are
+    plain = support(Evidence.of("Is the Danube high?"), [now])  # one frame offered: nothing to tell apart
+    assert plain == support(Evidence.of("The Danube, high?"), [now])
+
+
+def test_code_a_request_writes_is_taken_whole_with_the_calls_inside_it() -> None:
+    run = {"type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}
+    assert enums(run, "What would print(sorted(set('banana'))) show?")["code"] == ["print(sorted(set('banana')))"]
+
+
+def test_a_place_named_where_something_is_grounds_a_tool_that_needs_a_place() -> None:
+    surf = ToolSchema(
+        name="surf_report",
+        description="Wave height and wind at a beach.",
+        parameters={"type": "object", "properties": {"beach": {"type": "string"}, "spot_town": {"type": "string", "description": "town"}}, "required": ["spot_town"]},
+    )
+    assert Evidence.of("Should I bring my board to Biarritz, or is it flat in Hossegor?").places_named == ["Hossegor"]
+    assert Evidence.of("Anything worth doing in March at the Orsay?").places_named == ["Orsay"]  # a month is no place
+    assert grounds(Evidence.of("Is it worth paddling out in Hossegor this morning?"), [surf]) == 1
+    assert grounds(Evidence.of("Is it worth paddling out this morning?"), [surf]) == 0

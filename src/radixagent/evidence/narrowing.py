@@ -235,7 +235,7 @@ class _Narrowing:
             if free and takes_code(name):
                 # code is what the request quotes or an expression it writes out ("compute 17 * 23"),
                 # never a span of its prose ("Python to compute"); else the model writes it
-                calls = _CALL.findall(self.whole.text)  # spans stop at brackets: "hypot(6, 8)" is found whole here
+                calls = written_calls(self.whole.text)  # spans stop at brackets: "hypot(6, 8)" is found whole here
                 written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
                 return {**node, "enum": written} if written else node
@@ -426,7 +426,7 @@ class _Narrowing:
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         if codes := [o for o in out if o in (postal_codes(name, text.tokens) or ())]:
             return codes  # a postal code is what reads as one ("94107"), not the words around it
-        if _told(name, node) & (ID_WORDS | _NUMBERED) and (ids := [o for o in out if o in text.identifiers]):
+        if takes_an_identifier(name, node) and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
         return out
 
@@ -725,6 +725,32 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & _PLACE_OR_PERSON))
 
 
+def takes_a_place(name: str, node: Any) -> bool:
+    """Whether a parameter, by its name or a few words of description, takes a place: a city,
+    a location, a port ("nome del porto")."""
+    return isinstance(node, dict) and node.get("type") == "string" and "enum" not in node and bool(_told(name, node) & _PLACES)
+
+
+_PLACES = frozenset({"city", "location", "loc", "place", "town", "village", "destination", "country", "region", "area", "harbour", "harbor", "port", "marina", "airport", "station", "venue"})
+
+
+def takes_a_passage(name: str, node: Any) -> bool:
+    """Whether a parameter takes a passage to work on (`text`, `code`, `query`, `prompt`,
+    "content of the note"), not a term or a title ("main ingredient", `movie_name`)."""
+    return free_text(node) and bool(_told(name, node) & (_PROSE | _WORKED_ON))
+
+
+_WORKED_ON = frozenset({"text", "code", "script", "snippet", "query", "prompt", "input", "sentence", "question", "passage", "document", "review", "paragraph", "content"})
+"""Words by which a parameter takes text a tool works on (analyses, runs, translates, answers)."""
+
+
+def takes_an_identifier(name: str, node: dict[str, Any]) -> bool:
+    """Whether a parameter, by its name or a few words of description, takes an identifier:
+    an id (`order_id`, "instrument id") or a number that names something (`rx_no`, "customer
+    account number")."""
+    return bool(_told(name, node) & (ID_WORDS | _NUMBERED))
+
+
 def _told(name: str, node: dict[str, Any]) -> set[str]:
     """The words that say what a parameter holds: its name's and a few words of description's."""
     return {*name_words(name), *terse(node)}
@@ -756,7 +782,28 @@ def takes_code(name: str) -> bool:
 
 _PROGRAM = frozenset({"script", "snippet", "expression", "formula"})
 _LANGUAGES = frozenset({"source", "python", "py", "js", "javascript", "program", "shell", "bash", "sql"})
-_CALL = re.compile(r"[A-Za-z_][\w.]*\([^()\n]*\)")
+_CALL_OPENS = re.compile(r"[A-Za-z_][\w.]*\(")
+
+
+def written_calls(text: str) -> list[str]:
+    """The function calls a text writes out, each whole with the calls inside it:
+    "print(len('radixagent'))", not "len('radixagent')"."""
+    out: list[str] = []
+    end = 0
+    for opening in _CALL_OPENS.finditer(text):
+        if opening.start() < end:
+            continue  # inside the call found last
+        depth = 0
+        for i in range(opening.end() - 1, len(text)):
+            if text[i] == "\n":
+                break
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            if depth == 0:
+                out.append(text[opening.start() : i + 1])
+                end = i + 1
+                break
+    return out
+
 _OPERATIONS = (ast.BinOp, ast.Call, ast.Subscript, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)
 
 

@@ -4,11 +4,19 @@ tools before the model chooses, and that tells a request meant for a tool from o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
-from radixagent.evidence.narrowing import ID_WORDS, URL_WORDS, free_text, takes_a_name, value_kind
+from radixagent.evidence.narrowing import (
+    URL_WORDS,
+    takes_a_name,
+    takes_a_passage,
+    takes_a_place,
+    takes_an_identifier,
+    value_kind,
+)
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
-from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text
+from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -38,7 +46,11 @@ _SUPPORTED_MAX = 256
 def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     lexical = rank_tools(evidence.text, tools)
     codes = _codes(tools)
-    found = {t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t)) for t in tools}
+    frames = _time_frames(evidence, tools)
+    found = {
+        t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + frames[t.name] + _place_given(evidence, t))
+        for t in tools
+    }
     # a tool the words point to that lacks an input the request does not hold ("When will order
     # A-1042 arrive?" names no tracking number): the tools that say they give it come first
     # ("Where is my order D-5521?" points to the tool that says where a package is)
@@ -52,6 +64,49 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
                 if other is not tool and wanted and wanted <= set(terms(other.description)):
                     found[other.name] += pointed
     return found
+
+
+def _time_frames(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, int]:
+    """1 for each tool that tells of the time the request asks about, where one tool tells of
+    now and another of what is to come: "Will Paris be sunny tomorrow?" asks for the forecast,
+    "Is it snowing in Oslo?" for the current weather."""
+    told = {t.name: _frame(_words(f"{t.name} {without_examples(t.description)}"), _TOOL_FRAMES) for t in tools}
+    asked = _asked_frame(evidence)
+    if asked is None or not {"now", "later"} <= set(told.values()):
+        return dict.fromkeys(told, 0)
+    return {name: int(frame == asked) for name, frame in told.items()}
+
+
+def _words(text: str) -> list[str]:
+    """The words of a name or a text, lower case, a camel-case or snake-case name split."""
+    return re.findall(r"[a-z]+", CAMEL.sub(" ", text).replace("_", " ").casefold())
+
+
+def _frame(words: Iterable[str], frames: dict[str, frozenset[str]]) -> str | None:
+    """The one time frame ("now" or "later") whose words are among `words`; None for both or neither."""
+    found = {frame for frame, cues in frames.items() if any(w in cues for w in words)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _asked_frame(evidence: Evidence) -> str | None:
+    """The time a request asks about: later where it says so ("tomorrow", "will", "next week"),
+    now where it says so ("right now") or asks how things are ("Is it snowing ...?")."""
+    words = [t.casefold() for t in evidence.tokens]
+    frame = _frame(words, _ASKED_FRAMES)
+    if frame is None and words[:1] in (["is"], ["are"]) and not any(w in _ASKED_FRAMES["later"] for w in words):
+        return "now"
+    return frame
+
+
+_TOOL_FRAMES = {
+    "now": frozenset({"current", "currently", "now", "live", "realtime", "latest"}),
+    "later": frozenset({"forecast", "forecasts", "upcoming", "future", "next", "coming", "ahead", "predict", "predicted", "prediction"}),
+}
+_ASKED_FRAMES = {
+    "now": frozenset({"now", "currently", "current", "moment", "presently"}),
+    "later": frozenset({"tomorrow", "will", "next", "coming", "upcoming", "later", "ahead", "tonight", "weekend", "forecast"}),
+}
+"""The words by which a tool tells, and a request asks, of now or of what is to come."""
 
 
 def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
@@ -125,7 +180,7 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") == "string" and _is_secret(words):
             if not evidence.quoted and not any(_SECRET_LIKE.search(t) for t in evidence.tokens):
                 out.append(name)
-        elif node.get("type") in ("string", "integer") and words & ID_WORDS:
+        elif node.get("type") in ("string", "integer") and takes_an_identifier(name, node):
             if not any(any(c.isdigit() for c in t) for t in evidence.tokens) and not evidence.quoted:
                 out.append(name)
         elif node.get("type") == "string" and words & URL_WORDS and "name" not in words:
@@ -143,11 +198,12 @@ PASSAGE_WORDS = 3
 
 def hands_over_a_passage(evidence: Evidence, tools: list[ToolSchema]) -> bool:
     """Whether the request quotes a passage to work on (`PASSAGE_WORDS` words or more) and a
-    tool takes a free text it has to be given: "Is this review positive or negative? 'The
-    package arrived broken ...'" is meant for a tool, whatever words it asks in."""
+    tool has to be given a passage (`takes_a_passage`): "Is this review positive or negative?
+    'The package arrived broken ...'" is meant for a tool, whatever words it asks in; "Who wrote
+    'Salt Fat Acid Heat'?" is not meant for a recipe search by its main ingredient."""
     if not any(len(q.split()) >= PASSAGE_WORDS for q in evidence.quoted):
         return False
-    return any(free_text((t.parameters.get("properties") or {}).get(n)) for t in tools for n in t.parameters.get("required") or [])
+    return any(takes_a_passage(n, (t.parameters.get("properties") or {}).get(n)) for t in tools for n in t.parameters.get("required") or [])
 
 
 def beyond_the_tools(evidence: Evidence, tools: list[ToolSchema]) -> bool:
@@ -238,7 +294,18 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     codes = _codes(tools)
     # asking a tool for what it tells of the user's own things is strong grounds: no assistant
     # knows when the user's budget review is
-    return max(shared[t.name] + max(0, evidence.typed_matches(t, codes) + _layouts_filled(evidence, t)) + STRONG_GROUNDS * tells_what_is_asked(evidence, t) for t in tools)
+    return max(
+        shared[t.name] + max(0, evidence.typed_matches(t, codes) + _layouts_filled(evidence, t) + _place_given(evidence, t)) + STRONG_GROUNDS * tells_what_is_asked(evidence, t)
+        for t in tools
+    )
+
+
+def _place_given(evidence: Evidence, tool: ToolSchema) -> int:
+    """1 where the tool needs a place and the request names one where something is ("Do I need
+    an umbrella in Tokyo?" for a tool taking a city): a typed value, whatever words ask for it."""
+    properties = tool.parameters.get("properties") or {}
+    needs = any(takes_a_place(name, properties.get(name)) for name in tool.parameters.get("required") or [])
+    return int(needs and bool(evidence.places_named))
 
 
 def _layouts_filled(evidence: Evidence, tool: ToolSchema) -> int:

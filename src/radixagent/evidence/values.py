@@ -621,6 +621,13 @@ class Evidence:
         ]  # "I" names no thing
 
     @cached_property
+    def places_named(self) -> list[str]:
+        """The names the text puts after "in", "at", "near" or "around" ("in Lima", "at the
+        Prado"): where something is, what a place parameter takes."""
+        named = set(self.name_tokens)
+        return [m[1] for m in _LOCATIVE.finditer(self.text) if m[1] in named]
+
+    @cached_property
     def names_whole(self) -> list[str]:
         """The name tokens, each run of capitalised words written together kept whole: "Quentin
         Tarantino" is one value, not two."""
@@ -947,6 +954,7 @@ _APPOSITION = re.compile(r"(\b[A-Z][^\s,]*),(\s+)(?=[A-Z])")
 _ENDS_SENTENCE = re.compile(r"(?:[?!]|(?<![A-Z])(?<![A-Z][a-z])(?<![A-Z][a-z]{2})\.)[\"')\]]*$")
 """A word that ends a sentence: "done." or "Really?", not "Dr." or "St." (a capitalised
 abbreviation of up to three letters)."""
+_LOCATIVE = re.compile(r"\b(?:in|at|near|around)\s+(?:the\s+)?([A-ZÀ-Þ][\w'-]*)")
 _NAME_WORD = r"[A-Z][^\W\d_]*(?:-[A-Z][^\W\d_]*)*(?:'[^\W\d_]+)?"
 """A capitalised word of a name: "Zalamea", "Christina-Ann", "O'Neil"."""
 _CAPITALISED_RUN = re.compile(rf"{_NAME_WORD}(?: {_NAME_WORD})+")

@@ -77,15 +77,16 @@ PARTICLES = frozenset({"up", "out", "off", "down", "back", "over"})
 
 
 def tool_text(schema: ToolSchema) -> str:
-    """The words a tool is known by: name, description, parameter names and descriptions, enum values."""
-    parts = [schema.name, schema.description]
+    """The words a tool is known by: name, description, parameter names and descriptions (their
+    examples aside), enum values."""
+    parts = [schema.name, without_examples(schema.description)]
 
     def walk(properties: dict[str, Any]) -> None:
         for name, node in properties.items():
             if not isinstance(node, dict):
                 continue
             parts.append(name)
-            parts.append(str(node.get("description", "")))
+            parts.append(without_examples(str(node.get("description", ""))))
             parts.extend(str(v) for v in node.get("enum", []))
             walk(node.get("properties") or {})
             items = node.get("items")
@@ -95,6 +96,17 @@ def tool_text(schema: ToolSchema) -> str:
 
     walk(schema.parameters.get("properties") or {})
     return " ".join(parts)
+
+
+def without_examples(description: str) -> str:
+    """A description without the examples it gives ("the city's name, e.g. Oslo"): an example
+    shows what a value looks like, not what the tool is for, so a request naming Oslo is no more
+    meant for this tool than for another that takes a city."""
+    return _EXAMPLE.sub(" ", description)
+
+
+_EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|eg\.|ex\.|for example|for instance|such as)[,:]?\s.*?(?=[.;)\]]\s|[.;)\]]?$|\n)", re.IGNORECASE)
+"""An example a description gives, to the end of its sentence or its parenthesis."""
 
 
 def shared_terms(query: str, tools: Sequence[ToolSchema]) -> dict[str, int]:
