@@ -718,7 +718,7 @@ def test_code_a_request_writes_is_taken_whole_with_the_calls_inside_it() -> None
     assert enums(run, "What would print(sorted(set('banana'))) show?")["code"] == ["print(sorted(set('banana')))"]
 
 
-def test_a_place_named_where_something_is_grounds_a_tool_that_needs_a_place() -> None:
+def test_a_place_named_where_something_is_adds_to_the_grounds_of_a_tool_that_needs_one() -> None:
     surf = ToolSchema(
         name="surf_report",
         description="Wave height and wind at a beach.",
@@ -726,5 +726,20 @@ def test_a_place_named_where_something_is_grounds_a_tool_that_needs_a_place() ->
     )
     assert Evidence.of("Should I bring my board to Biarritz, or is it flat in Hossegor?").places_named == ["Hossegor"]
     assert Evidence.of("Anything worth doing in March at the Orsay?").places_named == ["Orsay"]  # a month is no place
-    assert grounds(Evidence.of("Is it worth paddling out in Hossegor this morning?"), [surf]) == 1
-    assert grounds(Evidence.of("Is it worth paddling out this morning?"), [surf]) == 0
+    # the place adds to the words shared with the tool ("wind"); alone it could be any tool's
+    assert grounds(Evidence.of("How strong is the wind in Hossegor this morning?"), [surf]) == 2
+    assert grounds(Evidence.of("How strong is the wind this morning?"), [surf]) == 1
+    assert grounds(Evidence.of("Is it worth paddling out in Hossegor this morning?"), [surf]) == 0
+
+
+def test_a_question_of_what_holds_in_general_asks_about_the_world_whatever_it_names() -> None:
+    assert Evidence.of("How long does a typical flight from Lisbon to Madeira take?").asks_about_the_world()
+    assert Evidence.of("What do people usually tip in Vienna?").asks_about_the_world()
+    assert not Evidence.of("How long is flight TP1689 from Lisbon today?").asks_about_the_world()
+
+
+def test_a_request_naming_an_id_asks_where_or_when_of_the_users_own_thing() -> None:
+    bikes = [
+        ToolSchema(name="rental_details", description="What a bike rental includes and where the bike is now.", parameters={"type": "object", "properties": {"rental_id": {"type": "string"}}, "required": ["rental_id"]}),
+    ]
+    assert grounds(Evidence.of("Where is the e-bike for rental BK-5530?"), bikes) > grounds(Evidence.of("Where is the e-bike for the rental?"), bikes)

@@ -48,7 +48,7 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     codes = _codes(tools)
     frames = _time_frames(evidence, tools)
     found = {
-        t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + frames[t.name] + _place_given(evidence, t))
+        t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t)) + frames[t.name]
         for t in tools
     }
     # a tool the words point to that lacks an input the request does not hold ("When will order
@@ -67,9 +67,9 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
 
 
 def _time_frames(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, int]:
-    """1 for each tool that tells of the time the request asks about, where one tool tells of
-    now and another of what is to come: "Will Paris be sunny tomorrow?" asks for the forecast,
-    "Is it snowing in Oslo?" for the current weather."""
+    """A point for each tool that tells of the time the request asks about (as much as a word
+    they share), where one tool tells of now and another of what is to come: "Will Paris be
+    sunny tomorrow?" asks for the forecast, "Is it snowing in Oslo?" for the current weather."""
     told = {t.name: _frame(_words(f"{t.name} {without_examples(t.description)}"), _TOOL_FRAMES) for t in tools}
     asked = _asked_frame(evidence)
     if asked is None or not {"now", "later"} <= set(told.values()):
@@ -114,7 +114,7 @@ def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
     description only (no format or pattern: `typed_matches` counts those) and find one here."""
     count = 0
     for name, node in (tool.parameters.get("properties") or {}).items():
-        if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
+        if isinstance(node, dict) and not (node.get("pattern") or node.get("format") or evidence.in_written_layout(str(node.get("description", "")))):
             kind = value_kind(name, node)
             if kind in ("date", "time", "email", "phone") and evidence.strings_for(node, kind):
                 count += 1
@@ -294,15 +294,36 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     codes = _codes(tools)
     # asking a tool for what it tells of the user's own things is strong grounds: no assistant
     # knows when the user's budget review is
-    return max(
-        shared[t.name] + max(0, evidence.typed_matches(t, codes) + _layouts_filled(evidence, t) + _place_given(evidence, t)) + STRONG_GROUNDS * tells_what_is_asked(evidence, t)
-        for t in tools
-    )
+    return max(_grounds(evidence, t, shared[t.name], codes) for t in tools)
+
+
+def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]) -> float:
+    found = shared + max(0, evidence.typed_matches(tool, codes) + _layouts_filled(evidence, tool))
+    # a place or a date the tool needs adds to the grounds a request gives; alone it is no
+    # ground: "Which is the longest river in Europe?" names a place too
+    given = _inputs_given(evidence, tool) if found > 0 else 0
+    return found + given + STRONG_GROUNDS * tells_what_is_asked(evidence, tool)
+
+
+def _inputs_given(evidence: Evidence, tool: ToolSchema) -> int:
+    """The tool's required places, dates, times, e-mail addresses and phone numbers (by name or
+    description; not by a format, a pattern or a layout written out: `typed_matches` and
+    `_layouts_filled` count those) that the request
+    gives ("... my dog Rocky on 2026-03-14" for a tool taking a "fecha"): typed values, whatever
+    words ask for them."""
+    properties = tool.parameters.get("properties") or {}
+    given = _place_given(evidence, tool)
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if isinstance(node, dict) and not (node.get("pattern") or node.get("format") or evidence.in_written_layout(str(node.get("description", "")))):
+            kind = value_kind(name, node)
+            given += kind in ("date", "time", "email", "phone") and bool(evidence.strings_for(node, kind))
+    return given
 
 
 def _place_given(evidence: Evidence, tool: ToolSchema) -> int:
     """1 where the tool needs a place and the request names one where something is ("Do I need
-    an umbrella in Tokyo?" for a tool taking a city): a typed value, whatever words ask for it."""
+    an umbrella in Tokyo?" for a tool taking a city)."""
     properties = tool.parameters.get("properties") or {}
     needs = any(takes_a_place(name, properties.get(name)) for name in tool.parameters.get("required") or [])
     return int(needs and bool(evidence.places_named))
@@ -329,7 +350,8 @@ def tells_what_is_asked(evidence: Evidence, tool: ToolSchema) -> bool:
     budget review?", "Where is our van?") and the tool's words say it tells that (a day or a
     time; a place; a price or an amount): it asks for what the tool gives, in other words."""
     asked = next((told for question, told in _ASKED if question.match(evidence.text)), None)
-    if asked is None or not _OWN.search(evidence.text):
+    # an id is the user's own thing too: "Where is the parcel for order A-1042?"
+    if asked is None or not (_OWN.search(evidence.text) or evidence.identifiers):
         return False
     return any(w.startswith(asked) for w in terms(f"{tool.name} {tool.description}"))
 

@@ -579,6 +579,8 @@ class Evidence:
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
+        if set(words) & _IN_GENERAL and not (self.dates or self.times or self.emails or self.phones or self.identifiers):
+            return True  # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or not
         if self.dates or self.times or self.numbers or self.emails or self.phones or self.quoted:
             return False
         if any(WEB_ADDRESS.search(t) for t in self.tokens):
@@ -829,6 +831,8 @@ _QUESTION_WORDS = frozenset(
 )
 WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
 """A web address: a URL, a domain (with a port and a path), an IP address."""
+_IN_GENERAL = frozenset({"typical", "typically", "usually", "usual", "generally", "normally", "average"})
+"""Words by which a question asks what holds in general, not of one thing."""
 _EXPLAIN = re.compile(r"\s*(?:please\s+)?(?:explain|describe|teach me|tell me (?:about|why|how|what))\b", re.IGNORECASE)
 """A question about the world asked in the imperative."""
 _FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent", "number", "no", "id", "#"}
