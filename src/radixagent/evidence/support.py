@@ -114,7 +114,7 @@ def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
     description only (no format or pattern: `typed_matches` counts those) and find one here."""
     count = 0
     for name, node in (tool.parameters.get("properties") or {}).items():
-        if isinstance(node, dict) and not (node.get("pattern") or node.get("format") or evidence.in_written_layout(str(node.get("description", "")))):
+        if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
             kind = value_kind(name, node)
             if kind in ("date", "time", "email", "phone") and evidence.strings_for(node, kind):
                 count += 1
@@ -308,9 +308,8 @@ def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]
 def _inputs_given(evidence: Evidence, tool: ToolSchema) -> int:
     """The tool's required places, dates, times, e-mail addresses and phone numbers (by name or
     description; not by a format, a pattern or a layout written out: `typed_matches` and
-    `_layouts_filled` count those) that the request
-    gives ("... my dog Rocky on 2026-03-14" for a tool taking a "fecha"): typed values, whatever
-    words ask for them."""
+    `_layouts_filled` count those) that the request gives ("... my dog Rocky on 2026-03-14" for
+    a tool taking a "fecha"): typed values, whatever words ask for them."""
     properties = tool.parameters.get("properties") or {}
     given = _place_given(evidence, tool)
     for name in tool.parameters.get("required") or []:
