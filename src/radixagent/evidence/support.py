@@ -70,16 +70,11 @@ def _time_frames(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, int]:
     """A point for each tool that tells of the time the request asks about (as much as a word
     they share), where one tool tells of now and another of what is to come: "Will Paris be
     sunny tomorrow?" asks for the forecast, "Is it snowing in Oslo?" for the current weather."""
-    told = {t.name: _frame(_words(f"{t.name} {without_examples(t.description)}"), _TOOL_FRAMES) for t in tools}
+    told = {t.name: _frame(name_words(f"{t.name} {without_examples(t.description)}"), _TOOL_FRAMES) for t in tools}
     asked = _asked_frame(evidence)
     if asked is None or not {"now", "later"} <= set(told.values()):
         return dict.fromkeys(told, 0)
     return {name: int(frame == asked) for name, frame in told.items()}
-
-
-def _words(text: str) -> list[str]:
-    """The words of a name or a text, lower case, a camel-case or snake-case name split."""
-    return re.findall(r"[a-z]+", CAMEL.sub(" ", text).replace("_", " ").casefold())
 
 
 def _frame(words: Iterable[str], frames: dict[str, frozenset[str]]) -> str | None:
@@ -112,13 +107,16 @@ _ASKED_FRAMES = {
 def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
     """The tool's parameters that hold a date, a time, an address or a phone number by their name or
     description only (no format or pattern: `typed_matches` counts those) and find one here."""
-    count = 0
-    for name, node in (tool.parameters.get("properties") or {}).items():
-        if isinstance(node, dict) and not (node.get("pattern") or node.get("format")):
-            kind = value_kind(name, node)
-            if kind in ("date", "time", "email", "phone") and evidence.strings_for(node, kind):
-                count += 1
-    return count
+    return sum(_kind_found(evidence, name, node) for name, node in (tool.parameters.get("properties") or {}).items())
+
+
+def _kind_found(evidence: Evidence, name: str, node: object) -> bool:
+    """Whether a parameter takes a date, a time, an e-mail address or a phone number by its name
+    or description (not by a format or a pattern) and the request holds one."""
+    if not isinstance(node, dict) or node.get("pattern") or node.get("format"):
+        return False
+    kind = value_kind(name, node)
+    return kind in ("date", "time", "email", "phone") and bool(evidence.strings_for(node, kind))
 
 
 def _days_lacking(evidence: Evidence, tool: ToolSchema) -> int:
@@ -314,9 +312,8 @@ def _inputs_given(evidence: Evidence, tool: ToolSchema) -> int:
     given = _place_given(evidence, tool)
     for name in tool.parameters.get("required") or []:
         node = properties.get(name)
-        if isinstance(node, dict) and not (node.get("pattern") or node.get("format") or evidence.in_written_layout(str(node.get("description", "")))):
-            kind = value_kind(name, node)
-            given += kind in ("date", "time", "email", "phone") and bool(evidence.strings_for(node, kind))
+        if isinstance(node, dict) and not evidence.in_written_layout(str(node.get("description", ""))):
+            given += _kind_found(evidence, name, node)
     return given
 
 
