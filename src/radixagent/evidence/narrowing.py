@@ -18,6 +18,7 @@ from radixagent.evidence.addresses import (
     postal_shaped,
     takes_a_postal_code,
 )
+from radixagent.evidence.codes import code_parameter
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -28,6 +29,7 @@ from radixagent.evidence.values import (
     datetime_layout,
     example_code,
     example_codes,
+    example_of,
     example_shape,
     in_layout,
     leaves,
@@ -239,6 +241,17 @@ class _Narrowing:
                 written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
                 return {**node, "enum": written} if written else node
+            if (taking := code_parameter(name, node, example_of(node))) and taking.code:
+                # a currency, a language, a country the request names by its name ("300 Swiss
+                # francs", "captions in Greek"): its code, by direction where it has two
+                def coded(text: Evidence) -> list[str]:
+                    return [c for c in text.codes_named(taking.system) if taking.written(c) not in taken]
+
+                # a later part's own name CLDR does not know ("... and to Plutonian marks") is its
+                # value, not a code the request names elsewhere: its letters make the codes below
+                unknown = self.part is not self.whole and not coded(self.part) and self.part.unit_runs
+                if not unknown and (named_codes := self.pick(name, coded, strict=True)):
+                    return {**node, "enum": list(dict.fromkeys(taking.written(c) for c in named_codes))}
             titled = bool(_told(name, node) & _TITLES)
             # a quoted value of another parameter's enum is that parameter's ("a 'Plus' type Uber")
             # and so is a quoted date or time where the tool takes one ("as of '2023-04-01 12:00:00'")

@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
+from radixagent.evidence.codes import Found, System, code_of, names_in, system_of
 from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
@@ -258,16 +259,43 @@ class Evidence:
         `m`; "kilograms" is `kg`, not `km` or `K`)."""
         strings = [v for v in values if isinstance(v, str)]
         spelled = [v for v in strings if self._spelled(v)]
+        # codes the text names by their names ("Swiss francs" CHF, "pounds" lb among units)
+        system = system_of(strings)
+        coded = [v for v in strings if system and v not in spelled and self.code_runs(v, system)]
+        covered = {i for v in coded for a, b in self.code_runs(v, system) for i in range(a, b)}
         best: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
         for value in dict.fromkeys([*strings, *rivals]):
-            if value in spelled:
+            if value in spelled or value in coded:
                 continue
             for run in self.abbreviated(value):
+                if covered & set(range(*run)):
+                    continue
                 rank = _rank(value.casefold(), [t.casefold() for t in self.tokens[run[0] : run[1]]])
                 if run not in best or rank > best[run][0]:
                     best[run] = (rank, value)
         chosen = {value for _, value in best.values()}
-        return [v for v in strings if v in spelled or v in chosen]
+        return [v for v in strings if v in spelled or v in coded or v in chosen]
+
+    @cached_property
+    def coded(self) -> list[Found]:
+        """The standard codes the text names by their names: currencies, languages, countries,
+        units ("300 Swiss francs" CHF, "in Greek" el, "to Japan" JP, "2 cups" c)."""
+        return names_in(self.tokens, self._unit_slot)
+
+    @cached_property
+    def without_codes(self) -> Evidence:
+        """The text without the names of the codes it names: what else it gives ("Wire 300
+        rupees to Asha" still names Asha; "What is the capital of Peru?" nothing)."""
+        inside = {i for _, _, start, end in self.coded for i in range(start, end)}
+        return Evidence.of(" ".join(t for i, t in enumerate(self.text.split()) if i not in inside))
+
+    def codes_named(self, system: System) -> list[str]:
+        """The codes of a system the text names, in its order."""
+        return list(dict.fromkeys(code for named, code, _, _ in self.coded if named is system))
+
+    def code_runs(self, value: str, system: System | None = None) -> list[tuple[int, int]]:
+        """Where the text names `value` (a code of `system`, else of any) by its name."""
+        return [(a, b) for named, code, a, b in self.coded if system in (None, named) and code == code_of(value, named)]
 
     def abbreviated(self, code: str) -> list[tuple[int, int]]:
         """Where the text names a short code (up to 4 letters: a unit, a currency) by the words
@@ -302,7 +330,7 @@ class Evidence:
         word its first letters, or its first letter and a later consonant (BC, TX, CA). A model
         tells the real one from the rest."""
         out: list[str] = []
-        for run in self._unit_runs:
+        for run in self.unit_runs:
             run = [w.casefold() for w in run]
             first = run[0]
             if len(run) == 1 or len(first) >= size:
@@ -322,7 +350,7 @@ class Evidence:
         return [c.upper() for c in dict.fromkeys(out) if len(c) == size and c.isalpha()]
 
     @cached_property
-    def _unit_runs(self) -> list[list[str]]:
+    def unit_runs(self) -> list[list[str]]:
         """The words (one or two, as written) where a unit or a code stands: "Swiss francs" in
         "250 Swiss francs", "British pounds" in "in British pounds"."""
         runs = []
@@ -339,7 +367,7 @@ class Evidence:
         """The phrases a code or an enum value may be written out as: the words where a unit
         stands ("Swiss francs", "learn Spanish") and the names ("Switzerland", "Spanish"), each once."""
         names = [n for n in self.names_whole if any(c.isalpha() for c in n)]
-        return list(dict.fromkeys([*(" ".join(run) for run in self._unit_runs), *names]))
+        return list(dict.fromkeys([*(" ".join(run) for run in self.unit_runs), *names]))
 
     def after_number(self, start: int) -> bool:
         """Whether the token at `start` follows a number, directly or past one word ("5 km",
@@ -411,8 +439,8 @@ class Evidence:
         wanted = [w for w in wanted if w]
         if not wanted:
             return []
-        if isinstance(value, str) and not self._spelled(value) and (runs := self.abbreviated(value)):
-            return runs  # "kilometres" for km; "inches", not the word "in", for in
+        if isinstance(value, str) and not self._spelled(value) and (runs := self.code_runs(value) or self.abbreviated(value)):
+            return runs  # "kilometres" for km; "inches", not the word "in", for in; "Greek" for el
         if len(wanted) == 1 and wanted[0] not in (t.casefold() for t in self.tokens):
             # an enum value named in other words ("living_room" as "living room", "lights" for "light")
             stems = terms(str(value))
@@ -694,6 +722,12 @@ def number_text(value: float) -> str:
 GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
 """Words of parameter names that say little of what the parameter is ("order_id": "order")."""
 _EXAMPLE = re.compile(r"\b(?:e\.g\.|such as|for example|for instance),?:?\s+['\"]?([A-Za-z0-9][\w-]*[A-Za-z0-9])", re.IGNORECASE)
+
+
+def example_of(schema: dict[str, Any]) -> str | None:
+    """The value a parameter's description gives as an example ("e.g. USD", "such as fr")."""
+    example = _EXAMPLE.search(str(schema.get("description", "")))
+    return example[1] if example else None
 
 
 def example_code(schema: dict[str, Any]) -> str | None:

@@ -20,33 +20,13 @@ from typing import Literal, get_args
 from radixagent.engine.base import Engine
 from radixagent.engine.types import ChatMessage, SamplingParams
 from radixagent.errors import EngineResponseError, ToolArgumentsError
+from radixagent.evidence.codes import language_name
 
 SummaryStyle = Literal["concise", "detailed", "bullet_points"]
 SUMMARY_STYLES: tuple[str, ...] = get_args(SummaryStyle)
 MAX_SUMMARY_WORDS = 1000
 MAX_TOKENS_CAP = 2048
 
-LANGUAGE_NAMES = {
-    "ko": "Korean",
-    "en": "English",
-    "ja": "Japanese",
-    "zh": "Chinese",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "vi": "Vietnamese",
-    "th": "Thai",
-    "id": "Indonesian",
-    "ar": "Arabic",
-    "hi": "Hindi",
-    "한국어": "Korean",
-    "영어": "English",
-    "일본어": "Japanese",
-    "중국어": "Chinese",
-}
 _WIDE_SCRIPT_LANGUAGES = frozenset({"Korean", "Japanese", "Chinese", "Thai", "Arabic", "Hindi", "Russian"})
 
 _STYLE_INSTRUCTIONS = {
@@ -140,12 +120,6 @@ class Translator:
 
 
 # --- text helpers ------------------------------------------------------------------------
-
-
-def language_name(language: str) -> str:
-    """ "ko" -> "Korean"; names pass through, capitalised."""
-    key = language.strip()
-    return LANGUAGE_NAMES.get(key.lower(), LANGUAGE_NAMES.get(key, key[:1].upper() + key[1:]))
 
 
 def clean_model_text(text: str) -> str:
