@@ -7,7 +7,7 @@ from its own part."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -16,6 +16,7 @@ from radixagent.decision import DecisionSettings, unserved_parts
 from radixagent.decision.later_steps import fed_by_the_result, later_part
 from radixagent.engine import ScriptedEngine
 from radixagent.engine.embedded import EmbeddedEngine
+from radixagent.engine.types import ChoicesConstraint, JsonSchemaConstraint
 from radixagent.errors import ConstraintError
 from radixagent.evidence import Evidence
 from radixagent.evidence.parts import named_tools
@@ -187,12 +188,13 @@ def test_a_refused_value_is_written_again_among_the_values_the_error_offers() ->
             raise ValueError(f"unknown currency {currency!r}: use one of NOK, SEK, DKK")
         return f"sent {amount} {currency}"
 
-    # the first call takes the code the request's words make ("KRO" for "kroner"), which the
+    # the first call takes the code the request's words make ("CRO" for "crowns", a name no
+    # currency has in CLDR), which the
     # tool refuses; the next keeps the amount and chooses among the codes the error lists
     # (binding scores the codes the request does not name: its association, then the whole objects)
-    engine.add_replies('{"amount": 80, "currency": "KRO"}', '{"amount": 80, "currency": "DKK"}', "DKK)", "DKK)", "DKK)", '{"amount": 80, "currency": "DKK"}', "Sent.")
-    response = agent.run_sync("Send 80 kroner home")
-    assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "KRO"}, {"amount": 80, "currency": "DKK"}]
+    engine.add_replies('{"amount": 80, "currency": "CRO"}', '{"amount": 80, "currency": "DKK"}', "DKK)", "DKK)", "DKK)", '{"amount": 80, "currency": "DKK"}', "Sent.")
+    response = agent.run_sync("Send 80 crowns home")
+    assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "CRO"}, {"amount": 80, "currency": "DKK"}]
     assert response.tool_calls[1].error is None
 
 
@@ -376,3 +378,42 @@ def test_a_part_pointing_back_goes_to_the_tool_the_result_feeds() -> None:
     # a part that does not point back keeps the tools its words name
     own = later_part(Evidence.of("and for Bergen?"), [find, by_day], done)
     assert fed_by_the_result(own, named, request, done) == named
+
+
+def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills() -> None:
+    def reply(prompt: Any, constraint: Any) -> str:
+        if isinstance(constraint, ChoicesConstraint):
+            # the model likes the booking tool best, whatever the request
+            return next((c for c in constraint.choices if c.strip() == "book_table"), constraint.choices[0])
+        if isinstance(constraint, JsonSchemaConstraint):
+            return '{"amount": 4, "from_unit": "tsp", "to_unit": "tbsp"}'
+        return "4 tsp is 1.33 tbsp."
+
+    engine = ScriptedEngine(reply)
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def book_table(city: str, people: int) -> str:
+        """Book a restaurant table.
+
+        Args:
+            city: the city
+            people: how many people
+        """
+        return f"a table for {people} in {city}"
+
+    @agent.tool
+    def kitchen_convert(amount: float, from_unit: Literal["tsp", "tbsp", "cup"], to_unit: Literal["tsp", "tbsp", "cup"]) -> str:
+        """Kitchen measures.
+
+        Args:
+            amount: how much
+            from_unit: the unit of the amount
+            to_unit: the unit wanted
+        """
+        return f"{amount} {from_unit} = {amount / 3:.2f} {to_unit}"
+
+    # the request names no city: the booking tool would make one up; the measures tool has the
+    # request's units and amount for evidence
+    response = agent.run_sync("Change 4 teaspoons into tablespoons")
+    assert [c.tool for c in response.tool_calls][:1] == ["kitchen_convert"]

@@ -197,15 +197,18 @@ async def _choose(
     """Score `label <option>` for each option (plus its prior, in log space), append the
     winner (or what `instead` puts in its place), return it with its probability."""
     await transcript.append(label)
-    if len(options) == 1:
-        choice, confidence = options[0], 1.0
-    else:
+    ranked: list[tuple[str, float]] = [(options[0], 1.0)]
+    if len(options) > 1:
         result = await transcript.score([f" {o}" for o in options])
         probabilities = result.probabilities(length_normalized=length_normalized, prior={f" {k}": v for k, v in prior.items()})
-        best = max(probabilities, key=probabilities.__getitem__)
-        choice, confidence = best[1:], probabilities[best]
+        ranked = sorted(((o[1:], p) for o, p in probabilities.items()), key=lambda item: -item[1])
+    choice, confidence = ranked[0]
     if instead is not None and (other := instead(choice)) is not None:
-        choice = other
+        # the likeliest tool lacks an input the request does not hold: the next likeliest that
+        # holds all of its own and has evidence for it ("Convert 3 tablespoons to teaspoons" with
+        # a recipe tool the model likes better), else `other`
+        held = next((o for o, _ in ranked[1:] if prior.get(o, 0.0) > 0 and instead(o) is None), None)
+        choice, confidence = (held, dict(ranked)[held]) if held is not None else (other, confidence)
     await transcript.append(f" {choice}")
     return choice, confidence
 

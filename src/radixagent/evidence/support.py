@@ -4,9 +4,11 @@ tools before the model chooses, and that tells a request meant for a tool from o
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
+from radixagent.evidence.codes import System, code_parameter
 from radixagent.evidence.narrowing import (
     URL_WORDS,
     takes_a_name,
@@ -15,7 +17,7 @@ from radixagent.evidence.narrowing import (
     takes_an_identifier,
     value_kind,
 )
-from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_shape, leaves
+from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_code, example_of, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
 from radixagent.schemas import ToolSchema
 
@@ -48,7 +50,9 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     codes = _codes(tools)
     frames = _time_frames(evidence, tools)
     found = {
-        t.name: lexical.get(t.name, 0.0) + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t)) + frames[t.name]
+        t.name: lexical.get(t.name, 0.0)
+        + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t) + len(_codes_named(evidence, t)))
+        + frames[t.name]
         for t in tools
     }
     # a tool the words point to that lacks an input the request does not hold ("When will order
@@ -297,10 +301,51 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
 
 def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]) -> float:
     found = shared + max(0, evidence.typed_matches(tool, codes) + _layouts_filled(evidence, tool))
-    # a place or a date the tool needs adds to the grounds a request gives; alone it is no
-    # ground: "Which is the longest river in Europe?" names a place too
-    given = _inputs_given(evidence, tool) if found > 0 else 0
+    # a place, a date, a currency the tool needs adds to the grounds a request gives; alone it is
+    # no ground ("Which is the longest river in Europe?" names a place too, "What is the capital
+    # of Peru?" a country), unless it fills the whole call ("Wire 500 rupees to Asha")
+    named = _codes_named(evidence, tool)
+    given = _inputs_given(evidence, tool) + len(named) if found > 0 else len(named) * _fills_the_call(evidence, tool, named)
     return found + given + STRONG_GROUNDS * tells_what_is_asked(evidence, tool)
+
+
+def _codes_named(evidence: Evidence, tool: ToolSchema) -> dict[str, System]:
+    """The tool's parameters taking a currency, a language or a country (by code or by name)
+    that the request names one of ("300 Swiss francs", "in Greek", "to Japan"); not those whose
+    description gives a code for an example, which `typed_matches` counts."""
+    out = {}
+    for name, node in (tool.parameters.get("properties") or {}).items():
+        if isinstance(node, dict) and not example_code(node) and (taking := code_parameter(name, node, example_of(node))) and evidence.codes_named(taking.system):
+            out[name] = taking.system
+    return out
+
+
+def _fills_the_call(evidence: Evidence, tool: ToolSchema, named: dict[str, System]) -> bool:
+    """Whether the request gives every required parameter of the tool a value of its own: a code
+    to each that takes one (two currencies for a rate), a number to each number, a name or a
+    quotation to each text besides the codes' names ("Wire 300 rupees to Asha"; "What is the
+    capital of Peru?" gives an embassy's country but no city), and says when where one is wanted."""
+    rest = evidence.without_codes
+    properties = tool.parameters.get("properties") or {}
+    wanted: Counter[System | str] = Counter()
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if not isinstance(node, dict) or "enum" in node or "default" in node:
+            continue
+        kind = value_kind(name, node)
+        if name in named:
+            wanted[named[name]] += 1
+        elif kind in ("date", "time"):
+            if not rest.tells_when:
+                return False
+        elif kind is not None:
+            wanted[kind] += 1
+        elif node.get("type") == "string":
+            wanted["text"] += 1
+        else:
+            return False
+    texts = len(rest.quoted) + sum(1 for n in rest.names_whole if any(c.isalpha() for c in n))
+    return all((len(evidence.codes_named(k)) if isinstance(k, System) else texts if k == "text" else rest.count(k)) >= count for k, count in wanted.items())
 
 
 def _inputs_given(evidence: Evidence, tool: ToolSchema) -> int:
