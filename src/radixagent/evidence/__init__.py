@@ -8,7 +8,8 @@ copies the tool's name into a `query`. The message itself carries strong evidenc
   (BM25 over those texts, with light stemming, so "lights" meets `set_light`);
 - values that fit a parameter: a date for a `YYYY-MM-DD` pattern ("March 3, 2025" included),
   a time ("1 pm" -> "13:00"), an e-mail address, a number within an integer's bounds ("two"
-  and "1,250.75" included), an enum value named in the text, a phrase in quotes;
+  and "1,250.75" included), an enum value named in the text, a phrase in quotes, a currency, a
+  language, a country or a unit named by its name (CLDR's: "300 Swiss francs" for `CHF`);
 - the coordinated parts of a request ("... in Oslo and in Helsinki"), each of which may need
   its own call.
 
