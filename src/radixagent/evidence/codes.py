@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from babel import Locale
@@ -273,17 +273,20 @@ def code_parameter(name: str, node: dict[str, Any], example: str | None = None) 
     and for codes of a length CLDR's do not have (an ISO 3166 alpha-3 country, a locale "en-US")."""
     if node.get("type") != "string" or "enum" in node:
         return None
-    description = str(node.get("description", ""))
+    return _code_parameter(name, str(node.get("description", "")), example)
+
+
+@lru_cache(maxsize=4096)
+def _code_parameter(name: str, description: str, example: str | None) -> CodeParameter | None:
     said = {w for w in _WORD.findall(f"{name} {description}".replace("_", " ").casefold())}
     named = {w for w in _WORD.findall(name.replace("_", " ").casefold())}
-    by_example = example is not None and (found := code_of(example)) is not None and found == example
     systems = [s for s, words in _SYSTEM_WORDS.items() if words & said]
-    if by_example and example is not None:
-        systems = [s for s, c in _code_index().get(example, ()) if s in _SYSTEM_WORDS] or systems
+    by_example = [s for s, _ in _code_index().get(example or "", ()) if s in _SYSTEM_WORDS]  # "e.g. EUR", "e.g. fr"
+    systems = by_example or systems
     if len(systems) != 1 or named & _PLACES:
         return None  # a `location` written "City, Country" takes a place, not a country
     system = systems[0]
-    if not (by_example or _CODE_WORDS & said or (named & {"ccy", "curr", "lang", "lng"})):
+    if not (by_example or _CODE_WORDS & said):
         return CodeParameter(system, code=False)
     length = _CODE_LENGTH.search(description)
     size = (2 if length[1] or length[3] == "2" else 3) if length else None
