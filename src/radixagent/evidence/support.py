@@ -17,7 +17,7 @@ from radixagent.evidence.narrowing import (
     takes_an_identifier,
     value_kind,
 )
-from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_code, example_of, example_shape, leaves
+from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_of, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
 from radixagent.schemas import ToolSchema
 
@@ -49,9 +49,12 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     lexical = rank_tools(evidence.text, tools)
     codes = _codes(tools)
     frames = _time_frames(evidence, tools)
+    # a currency named tells a tool taking one from the rest, not from another that takes one too
+    takers = Counter(system for t in tools for system in set(_code_systems(t).values()))
     found = {
         t.name: lexical.get(t.name, 0.0)
-        + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t) + len(_codes_named(evidence, t)))
+        + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t))
+        + 0.5 * sum(1 for system in _codes_named(evidence, t).values() if takers[system] < len(tools))
         + frames[t.name]
         for t in tools
     }
@@ -311,13 +314,18 @@ def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]
 
 def _codes_named(evidence: Evidence, tool: ToolSchema) -> dict[str, System]:
     """The tool's parameters taking a currency, a language or a country (by code or by name)
-    that the request names one of ("300 Swiss francs", "in Greek", "to Japan"); not those whose
-    description gives a code for an example, which `typed_matches` counts."""
-    out = {}
-    for name, node in (tool.parameters.get("properties") or {}).items():
-        if isinstance(node, dict) and not example_code(node) and (taking := code_parameter(name, node, example_of(node))) and evidence.codes_named(taking.system):
-            out[name] = taking.system
-    return out
+    that the request names one of ("300 Swiss francs", "in Greek", "to Japan")."""
+    return {name: system for name, system in _code_systems(tool).items() if evidence.codes_named(system)}
+
+
+def _code_systems(tool: ToolSchema) -> dict[str, System]:
+    """The tool's parameters that take a currency, a language or a country, and which."""
+    properties = tool.parameters.get("properties") or {}
+    return {
+        name: taking.system
+        for name, node in properties.items()
+        if isinstance(node, dict) and (taking := code_parameter(name, node, example_of(node))) is not None
+    }
 
 
 def _fills_the_call(evidence: Evidence, tool: ToolSchema, named: dict[str, System]) -> bool:

@@ -252,15 +252,16 @@ class Evidence:
             and any(w.startswith(v.casefold()) and len(w) >= len(v) + 2 for w in long)
         ]
 
-    def named(self, values: Iterable[Any], rivals: Iterable[str] = ()) -> list[Any]:
+    def named(self, values: Iterable[Any], rivals: Iterable[str] = (), *, by_names: bool = True) -> list[Any]:
         """The values (an enum's) the text mentions. Where words abbreviate several codes (of
         `values`, or `rivals`: other tools' codes), only the one they abbreviate best: the most
         letters from the start, then the most letters, then the earliest ("miles" is `mi`, not
-        `m`; "kilograms" is `kg`, not `km` or `K`)."""
+        `m`; "kilograms" is `kg`, not `km` or `K`). Codes of one system are also named by their
+        CLDR names ("Swiss francs" for `CHF`), unless `by_names` is False."""
         strings = [v for v in values if isinstance(v, str)]
         spelled = [v for v in strings if self._spelled(v)]
         # codes the text names by their names ("Swiss francs" CHF, "pounds" lb among units)
-        system = system_of(strings)
+        system = system_of(strings) if by_names else None
         coded = [v for v in strings if system and v not in spelled and self.code_runs(v, system)]
         covered = {i for v in coded for a, b in self.code_runs(v, system) for i in range(a, b)}
         best: dict[tuple[int, int], tuple[tuple[int, int, int], str]] = {}
@@ -560,8 +561,8 @@ class Evidence:
                 continue
             if self.after_name(name) or (example_shape(node) and self.strings_for(node)):
                 count += 1  # "order A-1042" for order_id; an id shaped like the example
-            elif example_code(node) and self.named(example_codes(tool.parameters), rivals):
-                count += 1  # "euros" for a currency code whose example is EUR
+            elif example_code(node) and self.named(example_codes(tool.parameters), rivals, by_names=False):
+                count += 1  # "euros" for a currency code whose example is EUR (CLDR's names: support._codes_named)
             elif postal_codes(name, unaddressed):
                 count += 1  # "60614" for a `zip`, whatever language describes the tool
             elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
