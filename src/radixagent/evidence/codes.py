@@ -1,7 +1,7 @@
 """Codes: the standard codes a parameter may take (ISO 4217 currencies, ISO 639-1 languages,
 ISO 3166-1 countries, units of measure) and the names English writes for them, from the
 Unicode CLDR (through babel): "Swiss francs" is `CHF`, "Portuguese" `pt`, "Japan" and
-"Japanese" (of "Japanese yen") `JP`, "millilitres" `ml`.
+"Japanese" (of "Japanese yen") `JP`, "millilitres" `mL`.
 
 A request names a currency, a language or a country by its name far more often than by its
 code, and no spelling rule turns "Canadian dollars" into `CAD` or "Greek" into `el`: the names
@@ -99,6 +99,8 @@ def _name_words(text: str) -> tuple[str, ...]:
 
 @cache
 def _names() -> tuple[Name, ...]:
+    """Every name English gives a current currency, a language with a two-letter code, a country,
+    a unit; read once, on first use."""
     names: list[Name] = []
     currencies = _current_currencies()
     for english in _locales():
@@ -111,7 +113,7 @@ def _names() -> tuple[Name, ...]:
                     # "Korean won" of "South Korean won"; "yen" of "Japanese yen" where a unit stands
                     names.extend(Name(code, System.CURRENCY, words[i:], as_unit=i == len(words) - 1) for i in range(1, len(words)))
                     # the country the currency's code opens with, by the people's name: "Swiss" (CHF), "Indian" (INR)
-                    if code[:2] in _countries() and words[0][:1].isupper() and len(words) > 1:
+                    if code[:2] in _countries() and words[0][:1].isupper():
                         demonym = words[:-1]
                         names.extend(Name(code[:2], System.COUNTRY, demonym[i:]) for i in range(len(demonym)) if demonym[i][:1].isupper())
         for code, name in english.languages.items():
