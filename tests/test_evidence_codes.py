@@ -7,6 +7,7 @@ from typing import Any
 
 from radixagent.evidence import Evidence, narrow_arguments
 from radixagent.evidence.codes import CodeParameter, System, code_of, code_parameter, language_name, system_of
+from radixagent.evidence.parts import extent
 from radixagent.evidence.support import grounds, support
 from radixagent.evidence.values import example_of
 from radixagent.schemas import ToolSchema
@@ -174,3 +175,25 @@ def test_a_place_parameter_written_with_a_country_takes_a_place() -> None:
 
 def test_a_language_s_english_name_from_its_code_or_its_korean_name() -> None:
     assert [language_name(x) for x in ("sv", "pt-BR", "독일어", "Welsh", "Elvish")] == ["Swedish", "Portuguese", "German", "Welsh", "Elvish"]
+
+
+EXCHANGE = ToolSchema(
+    name="exchange",
+    description="Exchange money.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number"},
+            "source": {"type": "string", "description": "three-letter currency code"},
+            "target": {"type": "string", "description": "three-letter currency code"},
+        },
+        "required": ["amount", "source", "target"],
+    },
+)
+
+
+def test_a_named_code_is_a_value_a_call_takes() -> None:
+    assert {"EUR", "JPY"} <= set(Evidence.of("Exchange 70 euros to yen").values([EXCHANGE]))
+    # so a part naming another target is a call of its own, not more of the first
+    request = Evidence.of("Exchange 70 euros to yen and to Swiss francs")
+    assert extent(EXCHANGE, request, [EXCHANGE], 0) == 0

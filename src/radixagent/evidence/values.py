@@ -12,7 +12,7 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
-from radixagent.evidence.codes import Found, System, code_of, names_in, system_of
+from radixagent.evidence.codes import Found, System, code_of, code_parameter, names_in, system_of
 from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
@@ -686,7 +686,7 @@ class Evidence:
 
     def values(self, tools: Sequence[ToolSchema]) -> list[str]:
         """What a call could take from this text: typed values, quoted phrases, capitalised names
-        and identifiers, and the tools' enum values it names."""
+        and identifiers, the tools' enum values it names and the codes it names that they take."""
         found = [*self.dates, *self.times, *self.emails, *self.phones, *self.quoted]
         found += [number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
@@ -697,6 +697,14 @@ class Evidence:
                 found.append(word)
         enums = [v for tool in tools for node in leaves(tool.parameters) for v in node.get("enum", []) if isinstance(v, str)]
         found.extend(self.named(enums, enums))
+        # the currencies, languages, countries the tools take, named by their names ("euros")
+        systems = {
+            taking.system
+            for tool in tools
+            for name, node in (tool.parameters.get("properties") or {}).items()
+            if isinstance(node, dict) and (taking := code_parameter(name, node, example_of(node)))
+        }
+        found.extend(code for system in systems for code in self.codes_named(system))
         return list(dict.fromkeys(found))
 
     def served_by(self, arguments: Sequence[dict[str, Any]], tools: Sequence[ToolSchema]) -> bool:
