@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
-from radixagent.evidence.codes import System, code_parameter
+from radixagent.evidence.codes import System
 from radixagent.evidence.narrowing import (
     URL_WORDS,
     takes_a_name,
@@ -17,7 +17,7 @@ from radixagent.evidence.narrowing import (
     takes_an_identifier,
     value_kind,
 )
-from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, example_of, example_shape, leaves
+from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, code_systems, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
 from radixagent.schemas import ToolSchema
 
@@ -50,7 +50,7 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     codes = _codes(tools)
     frames = _time_frames(evidence, tools)
     # a currency named tells a tool taking one from the rest, not from another that takes one too
-    takers = Counter(system for t in tools for system in set(_code_systems(t).values()))
+    takers = Counter(system for t in tools for system in set(code_systems(t).values()))
     found = {
         t.name: lexical.get(t.name, 0.0)
         + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t))
@@ -315,17 +315,7 @@ def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]
 def _codes_named(evidence: Evidence, tool: ToolSchema) -> dict[str, System]:
     """The tool's parameters taking a currency, a language or a country (by code or by name)
     that the request names one of ("300 Swiss francs", "in Greek", "to Japan")."""
-    return {name: system for name, system in _code_systems(tool).items() if evidence.codes_named(system)}
-
-
-def _code_systems(tool: ToolSchema) -> dict[str, System]:
-    """The tool's parameters that take a currency, a language or a country, and which."""
-    properties = tool.parameters.get("properties") or {}
-    return {
-        name: taking.system
-        for name, node in properties.items()
-        if isinstance(node, dict) and (taking := code_parameter(name, node, example_of(node))) is not None
-    }
+    return {name: system for name, system in code_systems(tool).items() if evidence.codes_named(system)}
 
 
 def _fills_the_call(evidence: Evidence, tool: ToolSchema, named: dict[str, System]) -> bool:

@@ -698,12 +698,7 @@ class Evidence:
         enums = [v for tool in tools for node in leaves(tool.parameters) for v in node.get("enum", []) if isinstance(v, str)]
         found.extend(self.named(enums, enums))
         # the currencies, languages, countries the tools take, named by their names ("euros")
-        systems = {
-            taking.system
-            for tool in tools
-            for name, node in (tool.parameters.get("properties") or {}).items()
-            if isinstance(node, dict) and (taking := code_parameter(name, node, example_of(node)))
-        }
+        systems = {system for tool in tools for system in code_systems(tool).values()}
         found.extend(code for system in systems for code in self.codes_named(system))
         return list(dict.fromkeys(found))
 
@@ -737,6 +732,16 @@ def example_of(schema: dict[str, Any]) -> str | None:
     """The value a parameter's description gives as an example ("e.g. USD", "such as fr")."""
     example = _EXAMPLE.search(str(schema.get("description", "")))
     return example[1] if example else None
+
+
+def code_systems(tool: ToolSchema) -> dict[str, System]:
+    """The tool's parameters that take a currency, a language or a country, and which."""
+    properties = tool.parameters.get("properties") or {}
+    return {
+        name: taking.system
+        for name, node in properties.items()
+        if isinstance(node, dict) and (taking := code_parameter(name, node, example_of(node))) is not None
+    }
 
 
 def example_code(schema: dict[str, Any]) -> str | None:
