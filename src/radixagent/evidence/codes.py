@@ -228,7 +228,7 @@ def names_in(tokens: Sequence[str], unit_slot: Callable[[int], bool]) -> list[Fo
                 if system is System.CURRENCY and len(codes) > 1 and sum(map(_signed, codes)) == 1:
                     codes = [c for c in codes if _signed(c)]
                 if system is System.COUNTRY and len(codes) > 1:
-                    signed = [c for c in codes if any(_signed(m) and m.startswith(c) for m in _current_currencies())]
+                    signed = [c for c in codes if any(m.startswith(c) for m in _sign_of().values())]
                     codes = signed if len(signed) == 1 else codes
                 if codes:
                     found.extend((system, code, start, start + size) for code in codes)
