@@ -9,7 +9,6 @@ from radixagent.evidence import Evidence, narrow_arguments
 from radixagent.evidence.codes import CodeParameter, System, code_of, code_parameter, language_name, system_of
 from radixagent.evidence.parts import extent
 from radixagent.evidence.support import grounds, support
-from radixagent.evidence.values import example_of
 from radixagent.schemas import ToolSchema
 
 
@@ -77,7 +76,7 @@ def test_codes_of_each_system() -> None:
 def test_which_parameters_take_a_code() -> None:
     def taking(name: str, description: str = "") -> CodeParameter | None:
         node = {"type": "string", "description": description}
-        return code_parameter(name, node, example_of(node))
+        return code_parameter(name, node)
 
     assert taking("payout", "ISO 4217 code of the payout currency") == CodeParameter(System.CURRENCY, code=True)
     assert taking("lang") == CodeParameter(System.LANGUAGE, code=True, upper=False)
@@ -170,7 +169,7 @@ def test_the_longest_name_is_the_one_read() -> None:
 
 def test_a_place_parameter_written_with_a_country_takes_a_place() -> None:
     node = {"type": "string", "description": "where, in the format 'City, Country'"}
-    assert code_parameter("location", node, example_of(node)) is None
+    assert code_parameter("location", node) is None
 
 
 def test_a_language_s_english_name_from_its_code_or_its_korean_name() -> None:

@@ -22,6 +22,8 @@ from babel.core import get_global
 from babel.numbers import get_currency_name
 from babel.units import format_unit
 
+from radixagent.evidence.words import example_of
+
 
 class System(Enum):
     """A family of standard codes."""
@@ -269,13 +271,13 @@ class CodeParameter:
         return code.upper() if self.upper else code.lower()
 
 
-def code_parameter(name: str, node: dict[str, Any], example: str | None = None) -> CodeParameter | None:
+def code_parameter(name: str, node: dict[str, Any]) -> CodeParameter | None:
     """Which system a string parameter takes a code or a name of, by its name, its description
-    and the code its description gives as an example (`example`); None for any other parameter,
-    and for codes of a length CLDR's do not have (an ISO 3166 alpha-3 country, a locale "en-US")."""
+    and the code its description gives as an example; None for any other parameter, and for
+    codes of a length CLDR's do not have (an ISO 3166 alpha-3 country, a locale "en-US")."""
     if node.get("type") != "string" or "enum" in node:
         return None
-    return _code_parameter(name, str(node.get("description", "")), example)
+    return _code_parameter(name, str(node.get("description", "")), example_of(node))
 
 
 @lru_cache(maxsize=4096)

@@ -29,7 +29,6 @@ from radixagent.evidence.values import (
     datetime_layout,
     example_code,
     example_codes,
-    example_of,
     example_shape,
     in_layout,
     leaves,
@@ -241,7 +240,7 @@ class _Narrowing:
                 written = [s for s in dict.fromkeys([*self.strings(self.whole, node, kind, name, taken), *calls]) if s in self.whole.quoted or reads_as_code(s)]
                 written = [s for s in written if not any(s != w and s in w for w in written)]  # "48 / 6 + 1", not "48 / 6"
                 return {**node, "enum": written} if written else node
-            if (taking := code_parameter(name, node, example_of(node))) and taking.code:
+            if (taking := code_parameter(name, node)) and taking.code:
                 # a currency, a language, a country the request names by its name ("300 Swiss
                 # francs", "captions in Greek"): its code, by direction where it has two
                 def coded(text: Evidence) -> list[str]:

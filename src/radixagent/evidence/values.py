@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
 from radixagent.evidence.codes import Found, System, code_of, code_parameter, names_in, system_of
-from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, example_of, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
 _MONTHS = {
@@ -725,22 +725,13 @@ def number_text(value: float) -> str:
 
 GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
 """Words of parameter names that say little of what the parameter is ("order_id": "order")."""
-_EXAMPLE = re.compile(r"\b(?:e\.g\.|such as|for example|for instance),?:?\s+['\"]?([A-Za-z0-9][\w-]*[A-Za-z0-9])", re.IGNORECASE)
-
-
-def example_of(schema: dict[str, Any]) -> str | None:
-    """The value a parameter's description gives as an example ("e.g. USD", "such as fr")."""
-    example = _EXAMPLE.search(str(schema.get("description", "")))
-    return example[1] if example else None
-
-
 def code_systems(tool: ToolSchema) -> dict[str, System]:
     """The tool's parameters that take a currency, a language or a country, and which."""
     properties = tool.parameters.get("properties") or {}
     return {
         name: taking.system
         for name, node in properties.items()
-        if isinstance(node, dict) and (taking := code_parameter(name, node, example_of(node))) is not None
+        if isinstance(node, dict) and (taking := code_parameter(name, node)) is not None
     }
 
 
@@ -748,8 +739,7 @@ def example_code(schema: dict[str, Any]) -> str | None:
     """The code a parameter's description gives as an example, when it is a code of capitals
     ("e.g. USD"): a value the parameter takes, which a request may write in full ("US dollars")."""
     shape = example_shape(schema)
-    example = _EXAMPLE.search(str(schema.get("description", "")))
-    return example[1] if shape and example and re.fullmatch(r"\^(\[A-Z\]\{\d+\})+\$", shape) else None
+    return example_of(schema) if shape and re.fullmatch(r"\^(\[A-Z\]\{\d+\})+\$", shape) else None
 
 
 def example_codes(schema: dict[str, Any]) -> list[str]:
@@ -764,10 +754,9 @@ def example_shape(schema: dict[str, Any]) -> str | None:
     than the example's ("e.g. LH400" fits AF22)."""
     if schema.get("type") != "string" or "enum" in schema:
         return None
-    example = _EXAMPLE.search(str(schema.get("description", "")))
-    if example is None:
+    text = example_of(schema)
+    if text is None:
         return None
-    text = example[1]
     if not (any(c.isdigit() for c in text) or (text.isupper() and len(text) > 1)) or len(text) > 24:
         return None
     shape = ""

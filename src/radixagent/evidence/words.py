@@ -109,6 +109,16 @@ _EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|eg\.|ex\.|for example|for instance|such 
 """An example a description gives, to the end of its sentence or its parenthesis."""
 
 
+def example_of(schema: dict[str, Any]) -> str | None:
+    """The value a parameter's description gives as an example ("e.g. USD", "such as fr")."""
+    example = _EXAMPLE_VALUE.search(str(schema.get("description", "")))
+    return example[1] if example else None
+
+
+_EXAMPLE_VALUE = re.compile(r"\b(?:e\.g\.|such as|for example|for instance),?:?\s+['\"]?([A-Za-z0-9][\w-]*[A-Za-z0-9])", re.IGNORECASE)
+"""The first value of an example, a word or a code ("e.g. 'DHL-7731'")."""
+
+
 def shared_terms(query: str, tools: Sequence[ToolSchema]) -> dict[str, int]:
     """How many distinct terms of `query` each tool's words hold: an absolute measure (BM25's
     weights are relative to the tool set, and a word every tool shares weighs almost nothing)."""
