@@ -207,8 +207,7 @@ async def _choose(
         # the likeliest tool lacks an input the request does not hold: the next likeliest that
         # holds all of its own and has more evidence for it ("Convert 3 tablespoons to teaspoons"
         # with a recipe tool the model likes better), else `other`
-        floor = max(0.0, prior.get(choice, 0.0))
-        held = next((o for o, _ in ranked[1:] if prior.get(o, 0.0) > floor and instead(o) is None), None)
+        held = next((o for o, _ in ranked[1:] if prior.get(o, 0.0) > 0 and instead(o) is None), None)
         choice, confidence = (held, dict(ranked)[held]) if held is not None else (other, confidence)
     await transcript.append(f" {choice}")
     return choice, confidence
