@@ -417,3 +417,42 @@ def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills() -> None:
     # request's units and amount for evidence
     response = agent.run_sync("Change 4 teaspoons into tablespoons")
     assert [c.tool for c in response.tool_calls][:1] == ["kitchen_convert"]
+
+
+def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills_with_less_evidence() -> None:
+    def reply(prompt: Any, constraint: Any) -> str:
+        if isinstance(constraint, ChoicesConstraint):
+            # the model likes converting an amount best, whatever the request
+            return next((c for c in constraint.choices if c.strip() == "convert_money"), constraint.choices[0])
+        if isinstance(constraint, JsonSchemaConstraint):
+            return '{"source": "EUR", "target": "NOK"}'
+        return "1 EUR is 11.6 NOK."
+
+    engine = ScriptedEngine(reply)
+    agent = Agent(engine, decision=LEXICAL)
+
+    @agent.tool
+    def convert_money(amount: float, source: str, target: str) -> str:
+        """Convert an amount of money between two currencies at today's rate.
+
+        Args:
+            amount: how much money
+            source: three-letter code of the currency paid, e.g. EUR
+            target: three-letter code of the currency wanted, e.g. NOK
+        """
+        return f"{amount} {source} = {amount * 11.6:.2f} {target}"
+
+    @agent.tool
+    def money_rate(source: str, target: str) -> str:
+        """Today's rate between two currencies.
+
+        Args:
+            source: three-letter code of the base currency, e.g. EUR
+            target: three-letter code of the quote currency, e.g. NOK
+        """
+        return f"1 {source} = 11.6 {target}"
+
+    # the request shares more words with converting, which needs an amount it does not give; the
+    # rate tool, with less evidence but some, takes all it holds
+    response = agent.run_sync("What rate do I get converting euros to Norwegian kroner today?")
+    assert [c.tool for c in response.tool_calls][:1] == ["money_rate"]

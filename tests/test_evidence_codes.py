@@ -196,3 +196,17 @@ def test_a_named_code_is_a_value_a_call_takes() -> None:
     # so a part naming another target is a call of its own, not more of the first
     request = Evidence.of("Exchange 70 euros to yen and to Swiss francs")
     assert extent(EXCHANGE, request, [EXCHANGE], 0) == 0
+
+
+def test_a_recipient_described_by_name_takes_a_name_and_no_currency_word() -> None:
+    pay = {
+        "type": "object",
+        "properties": {
+            "recipient": {"type": "string", "description": "the payee's saved name"},
+            "amount": {"type": "number", "description": "how much"},
+            "currency": {"type": "string", "description": "ISO 4217 code"},
+        },
+        "required": ["recipient", "amount", "currency"],
+    }
+    assert enum_of(pay, "Pay 700 Danish kroner to Sigrid", "recipient") == ["Sigrid"]
+    assert enum_of(pay, "Pay 700 Danish kroner to Sigrid", "currency") == ["DKK"]

@@ -205,8 +205,9 @@ async def _choose(
     choice, confidence = ranked[0]
     if instead is not None and (other := instead(choice)) is not None:
         # the likeliest tool lacks an input the request does not hold: the next likeliest that
-        # holds all of its own and has more evidence for it ("Convert 3 tablespoons to teaspoons"
-        # with a recipe tool the model likes better), else `other`
+        # holds all of its own and has evidence for it ("Convert 3 tablespoons to teaspoons" with
+        # a recipe tool the model likes better; "the exchange rate from pounds to yen", where
+        # the model likes converting an amount the request does not give), else `other`
         held = next((o for o, _ in ranked[1:] if prior.get(o, 0.0) > 0 and instead(o) is None), None)
         choice, confidence = (held, dict(ranked)[held]) if held is not None else (other, confidence)
     await transcript.append(f" {choice}")

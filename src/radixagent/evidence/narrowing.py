@@ -25,6 +25,7 @@ from radixagent.evidence.values import (
     GENERIC_NAME_WORDS,
     WEB_ADDRESS,
     Evidence,
+    clock_part,
     date_layout,
     datetime_layout,
     example_code,
@@ -76,6 +77,7 @@ _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
 _QUANTITY = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)(?:\s+[^\W\d]+)?")
 """A number, alone or with the one word it counts: "3", "3 nights", "1,200 pages"."""
 _YEAR = frozenset({"year", "yr"})
@@ -123,6 +125,9 @@ class _Narrowing:
             if _takes_addresses(node):
                 self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
+            # and the words naming a currency, a language or a country a parameter takes ("yen")
+            systems = {taking.system for n, c in properties.items() if isinstance(c, dict) and (taking := code_parameter(n, c)) is not None}
+            self.listed |= {t.casefold() for system, _, a, b in self.whole.coded if system in systems for t in self.whole.tokens[a:b]}
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole, common)}
@@ -215,8 +220,12 @@ class _Narrowing:
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             return out
         if declared == "boolean":
-            # by its name, else a few words of description (`clr`, "color": "in color")
-            said = [name, *(["_".join(terse(node))] if terse(node) else [])]
+            # by its name, else a few words of description (`clr`, "color": "in color"), or what
+            # they say after their verb (`rpt`, "repeat every day": "every day"), unless the verb
+            # turns it around ("skip on weekends")
+            told = terse(node)
+            tail = ["_".join(told[1:])] if len(told) >= 3 and told[0] not in _REVERSING else []
+            said = [name, *(["_".join(told)] if told else []), *tail]
             flag = next((f for text in (self.part, self.whole) for term in said if (f := _boolean(term, text)) is not None), None)
             return node if flag is None else {**node, "enum": [flag]}
         if "enum" in node and declared in ("integer", "number"):
@@ -339,6 +348,10 @@ class _Narrowing:
                 return {**narrowed, "pattern": f"^(?:{'|'.join(alternatives)})$"}
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
+            clocks = self.part.times or self.whole.times
+            if clocks and (part := clock_part(name, node)) is not None:
+                # "an alarm for 19:30" with `hh` and `mm`: the time's hour and its minute
+                return {**node, "enum": list(dict.fromkeys(int(t.split(":")[part]) for t in clocks))}
             unit = _time_counted(name, node)
             postal = takes_a_postal_code(name)  # a postal code kept as a number: one of its shape, inside an address or not
             # where another parameter counts time, a number given in hours or days is its, not this one's
@@ -392,6 +405,15 @@ class _Narrowing:
                         return True
         return False
 
+    def measured(self, option: str) -> bool:
+        """Whether a span is a number one of the tool's numeric parameters takes, given in a unit,
+        with its unit or without ("68 °F", "68")."""
+        number, *unit = option.split()
+        if len(unit) > 1 or not _NUMBER.fullmatch(number):
+            return False
+        value = float(number.replace(",", ""))
+        return value in self.numbers_taken and self.whole.measured(value) and all(u.casefold() in self.whole.given_with(value) for u in unit)
+
     @cached_property
     def counts_time(self) -> bool:
         """Whether one of the tool's numeric parameters is counted in a unit of time."""
@@ -415,8 +437,8 @@ class _Narrowing:
         first = text.tokens[0].casefold() if (text is self.whole or self.part_first) and len(text.tokens) > 2 else None
         out = []
         for option in text.strings_for(node, kind):
-            if option in taken:
-                continue
+            if option in taken or self.measured(option):
+                continue  # a number in a unit is a quantity, whatever it stands by ("room 68 °F")
             if option not in text.quoted and not kind and not node.get("pattern"):
                 words = set(terms(option))
                 coded = " " not in option and any(c.isdigit() for c in option)  # "RX-55821" names a thing, not the tool `rx_refill`
@@ -469,6 +491,10 @@ class _Narrowing:
                 # "The Martin Garrix Experience album is great": a name on the other side of the
                 # parameter's name is its value, not the plain word on this side
                 near = [o for o in text.anchored(options, own, sides[1]) if _named(o)] or near
+            if not numeric and near and not text.anchored(options, own, "after"):
+                # "the living room": a plain word before the parameter's name makes one noun with
+                # it, the value whole ("Orion room" is Orion)
+                near = [next((f"{o} {w}" for w in own if not _named(o) and f"{o} {w}" in options), o) for o in near]
             near = near or text.anchored(options, set(direction), "after")  # "from Munich"
             if near:
                 self.anchored = True
@@ -559,7 +585,7 @@ def _named(option: Any) -> bool:
 URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
 ID_WORDS = frozenset({"id", "ids", "uuid"})
 """Words of a parameter's name (or terse description) that say it takes an identifier."""
-_NUMBERED = frozenset({"no", "nr", "num", "number"})
+_NUMBERED = frozenset({"no", "nr", "num", "number", "digit", "digits"})
 """Words by which a string parameter takes a number that names something (`rx_no`, "order
 number"): an identifier, where the request writes one."""
 _WEB_WORDS = URL_WORDS | {"host", "hostname", "domain", "website"}
@@ -716,6 +742,9 @@ def _kind(name: str, node: dict[str, Any]) -> str | None:
         return None
     if _told(name, node) & _PHONE_WORDS:
         return "phone"
+    described = name_words(str(node.get("description", "")))
+    if 0 < len(described) <= 5 and described[-1] == "name":
+        return None  # `recipient` described as "saved recipient's name" takes a name, no address
     # the name first: `alarm_time` described as "'YYYY-MM-DD HH:MM:SS', 'HH:MM' ..." holds a time
     own = set(terms(name.replace("_", " "))) | set(name_words(name))
     told = set(terms(glossed(f"{node.get('description', '')} {target.get('description', '')}")))
@@ -759,7 +788,7 @@ _WORKED_ON = frozenset({"text", "code", "script", "snippet", "query", "prompt", 
 def takes_an_identifier(name: str, node: dict[str, Any]) -> bool:
     """Whether a parameter, by its name or a few words of description, takes an identifier:
     an id (`order_id`, "instrument id") or a number that names something (`rx_no`, "customer
-    account number")."""
+    account number", "13-digit ISBN")."""
     return bool(_told(name, node) & (ID_WORDS | _NUMBERED))
 
 
@@ -777,6 +806,8 @@ def terse(node: dict[str, Any] | None) -> list[str]:
     return words if 0 < len(words) <= _TERSE_WORDS and not re.search(r"[.;:!?(]", description) else []
 
 
+_REVERSING = frozenset({"skip", "exclude", "disable", "avoid", "ignore", "omit", "hide", "block", "stop", "no", "not", "without", "never"})
+"""First words of a flag's description that turn what follows around ("skip on weekends")."""
 _PROSE = frozenset({"description", "message", "text", "content", "note", "notes", "comment", "issue", "problem", "details", "body", "statement", "reason"})
 """Words by which a free text is prose telling something, not a name or a term."""
 _QUOTED_MOMENT = re.compile(r"[\d\s:/.,TZ+-]+(?:\s*[ap]\.?m\.?)?", re.IGNORECASE)

@@ -11,13 +11,16 @@ from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
 from radixagent.evidence.codes import System
 from radixagent.evidence.narrowing import (
     URL_WORDS,
+    reads_as_code,
     takes_a_name,
     takes_a_passage,
     takes_a_place,
     takes_an_identifier,
+    takes_code,
     value_kind,
+    written_calls,
 )
-from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, code_systems, example_shape, leaves
+from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, clock_part, code_systems, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
 from radixagent.schemas import ToolSchema
 
@@ -53,7 +56,7 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     takers = Counter(system for t in tools for system in set(code_systems(t).values()))
     found = {
         t.name: lexical.get(t.name, 0.0)
-        + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t))
+        + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t) + _code_written(evidence, t))
         + 0.5 * sum(1 for system in _codes_named(evidence, t).values() if takers[system] < len(tools))
         + frames[t.name]
         for t in tools
@@ -126,6 +129,12 @@ def _kind_found(evidence: Evidence, name: str, node: object) -> bool:
     return kind in ("date", "time", "email", "phone") and bool(evidence.strings_for(node, kind))
 
 
+def _code_written(evidence: Evidence, tool: ToolSchema) -> bool:
+    """Whether the tool runs code (`takes_code`) and the request writes some out ("Run print(2
+    ** 10) for me"), whatever language describes the tool."""
+    return any(takes_code(name) for name in tool.parameters.get("properties") or {}) and any(reads_as_code(c) for c in written_calls(evidence.text))
+
+
 def _days_lacking(evidence: Evidence, tool: ToolSchema) -> int:
     """The tool's required dates and times, where the request says nothing of when
     (`Evidence.tells_when`): "When is my budget review?" looks the review up; it does not list a
@@ -160,10 +169,11 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
     """The required parameters of `tool` (without a default) that the request holds no value of
     the kind they take: a number where it has none; a place or a person ("city", "username")
     where it names nothing (no capitalised name, no quotation); an id where it has no token with
-    a digit; a URL where it has no domain or path; a date or a time where it says nothing of
-    when; a password or a key where it quotes nothing and no word has a digit or a symbol
-    inside. A call would make such a value up ("I need a haircut" is no city, "a rental car in
-    Lyon" no pick-up date, "log me in as Ada" no password)."""
+    a digit, or none of its example's shape ("stop code, e.g. S-114"); a URL where it has no
+    domain or path; a date or a time where it says nothing of when; a password or a key where
+    it quotes nothing and no word has a digit or a symbol inside. A call would make such a value
+    up ("I need a haircut" is no city, "a rental car in Lyon" no pick-up date, "log me in as
+    Ada" no password)."""
     properties = tool.parameters.get("properties") or {}
     # a script without capitals (Chinese, Korean) writes names like any other word
     cased = all(c.lower() != c.upper() for c in evidence.text if c.isalpha())
@@ -177,8 +187,8 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
             if not evidence.tells_when:
                 out.append(name)
         elif node.get("type") in ("integer", "number") and "id" not in words:
-            if not evidence.numbers:
-                out.append(name)
+            if not evidence.numbers and not (evidence.times and clock_part(name, node) is not None):
+                out.append(name)  # an hour and a minute are a clock time's ("at 6:45")
         elif (codes := postal_codes(name, evidence.tokens)) is not None:
             if not codes:
                 out.append(name)
@@ -191,6 +201,9 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
         elif node.get("type") == "string" and words & URL_WORDS and "name" not in words:
             if not _ADDRESS.search(evidence.text):
                 out.append(name)
+        elif (shape := example_shape(node)) and "[0-9]" in shape:
+            if not evidence.strings_for(node):
+                out.append(name)  # an id or a code like its example ("stop code, e.g. S-114")
         elif node.get("type") == "string" and takes_a_name(name, node):
             if cased and not any(c.isalpha() for n in evidence.names_whole for c in n) and not evidence.quoted:  # "100" names no place
                 out.append(name)
@@ -303,7 +316,7 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
 
 
 def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]) -> float:
-    found = shared + max(0, evidence.typed_matches(tool, codes) + _layouts_filled(evidence, tool))
+    found = shared + max(0, evidence.typed_matches(tool, codes) + _layouts_filled(evidence, tool) + _code_written(evidence, tool))
     # a place, a date, a currency the tool needs adds to the grounds a request gives; alone it is
     # no ground ("Which is the longest river in Europe?" names a place too, "What is the capital
     # of Peru?" a country), unless it fills the whole call ("Wire 500 rupees to Asha")
@@ -379,9 +392,11 @@ def names_a_tool(evidence: Evidence, tools: list[ToolSchema]) -> bool:
     """Whether the request shares `STRONG_GROUNDS` terms (past the verbs any request uses) with
     one tool's own name and description, not its parameters' words: "What is the application
     version?" of `get_version` ("the application's version"), not "the difference between a debit
-    card and a credit card" of a tool whose account type may be `credit_card`."""
+    card and a credit card" of a tool whose account type may be `credit_card`. Or asks for what
+    a tool tells of the user's things (`tells_what_is_asked`): "When is the budget review?" of
+    a tool that looks in "my calendar"."""
     asked = set(terms(_REQUEST_VERB.sub(" ", evidence.text)))
-    return any(len(asked & set(terms(f"{t.name} {t.description}"))) >= STRONG_GROUNDS for t in tools)
+    return any(len(asked & set(terms(f"{t.name} {t.description}"))) >= STRONG_GROUNDS or tells_what_is_asked(evidence, t) for t in tools)
 
 
 def tells_what_is_asked(evidence: Evidence, tool: ToolSchema) -> bool:
@@ -389,8 +404,10 @@ def tells_what_is_asked(evidence: Evidence, tool: ToolSchema) -> bool:
     budget review?", "Where is our van?") and the tool's words say it tells that (a day or a
     time; a place; a price or an amount): it asks for what the tool gives, in other words."""
     asked = next((told for question, told in _ASKED if question.match(evidence.text)), None)
-    # an id is the user's own thing too: "Where is the parcel for order A-1042?"
-    if asked is None or not (_OWN.search(evidence.text) or evidence.identifiers):
+    # an id is the user's own thing too: "Where is the parcel for order A-1042?"; and so is what
+    # a tool of the user's own things knows by name ("When is the budget review?" of a tool that
+    # looks in "my calendar")
+    if asked is None or not (_OWN.search(evidence.text) or evidence.identifiers or _OWN.search(tool.description)):
         return False
     return any(w.startswith(asked) for w in terms(f"{tool.name} {tool.description}"))
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
 from radixagent.evidence.codes import Found, System, code_of, code_parameter, names_in, system_of
-from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, example_of, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, example_of, examples_of, name_words, stem, terms
 from radixagent.schemas import ToolSchema
 
 _MONTHS = {
@@ -37,10 +37,10 @@ _CALENDAR_WORDS = frozenset(
 """Words English capitalises that name no thing of their own: a date's, a day's."""
 _WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
     "now today tonight tomorrow yesterday morning afternoon evening night noon midnight weekend week "
-    "weeks month months year years day days hour hours minute minutes am pm o'clock "
+    "weeks month months year years day days hour hours minute minutes pm o'clock "
     "mon tue tues wed thu thur thurs fri sat sun".split()
 )
-"""Words that say when, with no digit to find them by."""
+"""Words that say when, with no digit to find them by ("am" is a verb far more often)."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.IGNORECASE)
 _MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
@@ -453,13 +453,15 @@ class Evidence:
     def words_saying(self, values: Iterable[str]) -> set[str]:
         """The words (casefolded) where the text says one of `values`, a value written with
         "_" or "-" as words ("warm white" for `warm_white`), one word by its stem where the word
-        opens with it ("heating" for `heat`; "new" is not `news`)."""
+        opens with it ("heating" for `heat`; "new" is not `news`), a code by its name ("degrees
+        Celsius" for `C`)."""
         out: set[str] = set()
         for value in values:
             written = re.sub(r"[_-]+", " ", value).strip()
+            named = self.code_runs(written)
             for start, end in self.where(written):
                 words = [t.casefold() for t in self.tokens[start:end]]
-                if " " in written or words[0].startswith(written.casefold()):
+                if " " in written or words[0].startswith(written.casefold()) or (start, end) in named:
                     out.update(words)
         return out
 
@@ -488,7 +490,7 @@ class Evidence:
         for value in dict.fromkeys(self.numbers):
             if not postal and self._addressed(value):
                 continue
-            if unit in SECONDS and self._measured(value):
+            if unit in SECONDS and self.measured(value):
                 continue  # "37 degrees" is no duration
             given = self._time_unit(value) if unit in SECONDS else None
             if given is not None and unit is not None and given != unit:
@@ -532,11 +534,11 @@ class Evidence:
         """Whether a number of the text is given in a unit of time ("for 2 hours")."""
         return self._time_unit(value) is not None
 
-    def _measured(self, value: float) -> bool:
+    def measured(self, value: float) -> bool:
         """Whether a number of the text is given in a unit of something other than time, every
-        place it stands ("37 degrees", "6 kg", "$40")."""
+        place it stands ("37 degrees", "6 kg", "$40", "68 °F")."""
         given = self.given_with(value)
-        return bool(given) and all(w in _MEASURES for w in given)
+        return bool(given) and all(w in _MEASURES or w[:1] == "°" for w in given)
 
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
@@ -567,10 +569,14 @@ class Evidence:
                 count += 1  # "60614" for a `zip`, whatever language describes the tool
             elif example_shape(node) and name in (tool.parameters.get("required") or []) and self.identifiers:
                 count -= 1  # the request's id is not of the shape this tool takes ("A-1042" for a tracking number)
+        clocked = False
         for name in tool.parameters.get("required") or []:
             needed = (tool.parameters.get("properties") or {}).get(name)
-            if isinstance(needed, dict) and needed.get("type") in ("integer", "number") and "enum" not in needed and not self.numbers_for(needed):
+            if isinstance(needed, dict) and self.times and clock_part(name, needed) is not None:
+                clocked = True  # "at 6:45" for `hh` and `mm`
+            elif isinstance(needed, dict) and needed.get("type") in ("integer", "number") and "enum" not in needed and not self.numbers_for(needed):
                 count -= 1  # a number it needs and the request does not give ("anything on 2026-12-09?" for a duration)
+        count += clocked
         # each code the text names in its long form ("kilometres" for km): its words meet none
         # of the tool's, yet they say which tool it is
         return count + len(codes)
@@ -648,7 +654,7 @@ class Evidence:
         return [
             t for i, t in enumerate(self.tokens)
             if t and i not in dated and t.split("'")[0] != "I" and t.casefold() not in _CALENDAR_WORDS
-            and (any(c.isdigit() for c in t) or (i not in openers and t[:1].isupper()))
+            and (any(c.isdigit() for c in t) or (i not in openers and t[:1].isupper()) or _ACRONYM.fullmatch(t))
         ]  # "I" names no thing
 
     @cached_property
@@ -749,23 +755,30 @@ def example_codes(schema: dict[str, Any]) -> list[str]:
 
 def example_shape(schema: dict[str, Any]) -> str | None:
     """A pattern for a parameter from the code or id its description gives as an example:
-    "e.g. USD" -> three capitals, "e.g. DHL-7731" -> three capitals, a dash, digits. A
-    plain word ("e.g. Paris") gives none: a name has no shape. Digits may run longer or shorter
-    than the example's ("e.g. LH400" fits AF22)."""
+    "e.g. USD" -> three capitals, "e.g. DHL-7731" -> three capitals, a dash, digits; several
+    examples ("e.g. 12 or M2") -> any of their shapes. A plain word ("e.g. Paris") gives none: a
+    name has no shape. Digits may run longer or shorter than the example's ("e.g. LH400" fits
+    AF22)."""
     if schema.get("type") != "string" or "enum" in schema:
         return None
-    text = example_of(schema)
-    if text is None:
+    shapes = [shape for text in examples_of(schema) if (shape := _shape_of(text))]
+    if not shapes or not _shape_of(str(example_of(schema))):
         return None
-    if not (any(c.isdigit() for c in text) or (text.isupper() and len(text) > 1)) or len(text) > 24:
+    return f"^{shapes[0]}$" if len(shapes) == 1 else f"^(?:{'|'.join(dict.fromkeys(shapes))})$"
+
+
+def _shape_of(example: str) -> str | None:
+    """The pattern of one example code or id; None for a plain word."""
+    if not (any(c.isdigit() for c in example) or (example.isupper() and len(example) > 1)) or len(example) > 24:
         return None
     shape = ""
-    for run in re.finditer(r"[A-Z]+|[a-z]+|[0-9]+|.", text):
+    for run in re.finditer(r"[A-Z]+|[a-z]+|[0-9]+|.", example):
         piece = run.group(0)
         cls = "[A-Z]" if piece.isupper() else "[a-z]" if piece.islower() else "[0-9]" if piece.isdigit() else None
-        # letters as many as the example's; digits any number ("e.g. LH400" fits AF22)
-        shape += ("[0-9]+" if cls == "[0-9]" else f"{cls}{{{len(piece)}}}") if cls else re.escape(piece)
-    return f"^{shape}$"
+        # letters as many as the example's; digits any number ("e.g. LH400" fits AF22); a space
+        # between letters and digits may be left out ("e.g. LH 400" fits LH400)
+        shape += ("[0-9]+" if cls == "[0-9]" else f"{cls}{{{len(piece)}}}") if cls else " ?" if piece == " " else re.escape(piece)
+    return shape
 
 
 _QUALIFIED = re.compile(r"\b([A-Z][\w.'-]*(?: [A-Z][\w.'-]*)*), ([A-Z][A-Za-z]*)\b")
@@ -809,6 +822,21 @@ _MEASURES = frozenset(
     "l liter liters litre litres ml gallon gallons kwh dollars dollar euros euro usd eur gbp".split()
 )
 """Units of a quantity that is no time: a number given in one is no duration."""
+
+
+def clock_part(name: str, node: dict[str, Any]) -> int | None:
+    """Which part of a clock time an integer parameter takes: `hh` or "hour, 0-23" its hour (0),
+    `mm` or "minute" its minute (1); None for any other, a duration among them ("minutes",
+    `duration_hours`)."""
+    if node.get("type") != "integer":
+        return None
+    said = {*name_words(name), *name_words(str(node.get("description", "")))}
+    parts = {_CLOCK_PARTS[w] for w in said if w in _CLOCK_PARTS}
+    return parts.pop() if len(parts) == 1 and not said & _DURATION_WORDS else None
+
+
+_CLOCK_PARTS = {"hh": 0, "hour": 0, "hr": 0, "mm": 1, "minute": 1, "min": 1}
+_DURATION_WORDS = frozenset({"hours", "hrs", "minutes", "mins", "duration", "length", "interval", "long", "lasting", "for"})
 
 
 def time_unit(word: str) -> str | None:
@@ -1003,6 +1031,9 @@ _OPENS_A_SUBJECT = re.compile(r" (?:is|was|has|had|will|would|can|could|should|m
 """What follows a name that is the sentence's subject: an auxiliary or a verb of wishing that
 agrees with it ("Marcus Bell wants", "Ada Lim has"); a plural noun does not ("Play Taylor Swift
 songs")."""
+_ACRONYM = re.compile(r"(?!OK\b)[A-Z]{2,}")
+"""A word of capitals only, a code or an acronym ("USD", "NASA"): a name even where it opens a
+sentence ("USD to KRW rate, please.")."""
 _NAME_THEN_VERB = re.compile(r"(?:wants|needs|has|would|will|can|could|should|must)")
 """A verb after a sentence's first word that makes it a subject that may be a name ("Jonah
 needs", "Mochi has"): not "is", which follows any noun ("Rent is due")."""

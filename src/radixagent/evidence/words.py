@@ -111,12 +111,28 @@ _EXAMPLE = re.compile(r"\b(?:e\.\s?g\.?|eg\.|ex\.|for example|for instance|such 
 
 def example_of(schema: dict[str, Any]) -> str | None:
     """The value a parameter's description gives as an example ("e.g. USD", "such as fr")."""
-    example = _EXAMPLE_VALUE.search(str(schema.get("description", "")))
-    return example[1] if example else None
+    return next(iter(examples_of(schema)), None)
 
 
-_EXAMPLE_VALUE = re.compile(r"\b(?:e\.g\.|such as|for example|for instance),?:?\s+['\"]?([A-Za-z0-9][\w-]*[A-Za-z0-9])", re.IGNORECASE)
-"""The first value of an example, a word or a code ("e.g. 'DHL-7731'")."""
+def examples_of(schema: dict[str, Any]) -> list[str]:
+    """Every value a parameter's description gives as an example, in order ("e.g. 12 or M2")."""
+    description = str(schema.get("description", ""))
+    first = _EXAMPLE_VALUE.search(description)
+    if first is None:
+        return []
+    out, end = [first[1]], first.end()
+    while more := _MORE_EXAMPLES.match(description, end):
+        out.append(more[1])
+        end = more.end()
+    return out
+
+
+_VALUE = r"['\"]?((?-i:[A-Z]{2,3} [0-9]{1,5})\b|[A-Za-z0-9](?:[\w-]*[A-Za-z0-9])?)(?![\w-]|\.\w)"
+_EXAMPLE_VALUE = re.compile(rf"\b(?:e\.g\.|such as|for example|for instance),?:?\s+{_VALUE}", re.IGNORECASE)
+_MORE_EXAMPLES = re.compile(rf"['\"]?(?:,| or|, or) {_VALUE}")
+"""An example value: a word or a code ("e.g. 'DHL-7731'"), or capitals and a number apart
+("e.g. LH 400"), not the start of a longer one ("e.g. '1.0.0'", "such as '36.25, -105.34'");
+then the values an example list goes on with (", " / " or ")."""
 
 
 def shared_terms(query: str, tools: Sequence[ToolSchema]) -> dict[str, int]:
