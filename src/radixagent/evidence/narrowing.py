@@ -78,6 +78,7 @@ _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+"""A number as a request writes it: "68", "1,200", "-3.5"."""
 _QUANTITY = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)(?:\s+[^\W\d]+)?")
 """A number, alone or with the one word it counts: "3", "3 nights", "1,200 pages"."""
 _YEAR = frozenset({"year", "yr"})

@@ -548,8 +548,9 @@ class Evidence:
     def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:
         """How many of the tool's pattern- or format-constrained parameters find a value here,
         how many of its string parameters a value stands after the name of ("order A-1042"),
-        and how many of its enum values the text abbreviates: evidence that the request is
-        meant for it even when it shares no word with it."""
+        whether a clock time fills its hour and minute, and how many of its enum values the text
+        abbreviates: evidence that the request is meant for it even when it shares no word with
+        it."""
         count = 0
         codes: set[str] = set()
         for node in leaves(tool.parameters):
