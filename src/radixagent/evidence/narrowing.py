@@ -18,7 +18,7 @@ from radixagent.evidence.addresses import (
     postal_shaped,
     takes_a_postal_code,
 )
-from radixagent.evidence.codes import code_parameter
+from radixagent.evidence.codes import System, code_parameter
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -113,6 +113,9 @@ class _Narrowing:
     listed: set[str] = field(default_factory=set)
     """The request's words that say a value one of the tool's enums lists ("production",
     "heating" for `heat`, "warm white" for `warm_white`): each is its parameter's, no free text's."""
+    coded_words: dict[System, set[str]] = field(default_factory=dict)
+    """The request's words that name a currency, a language or a country, by the system of the
+    tool's parameters that take one ("yen"): no other parameter's."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         properties = node.get("properties")
@@ -126,9 +129,10 @@ class _Narrowing:
             if _takes_addresses(node):
                 self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
-            # and the words naming a currency, a language or a country a parameter takes ("yen")
             systems = {taking.system for n, c in properties.items() if isinstance(c, dict) and (taking := code_parameter(n, c)) is not None}
-            self.listed |= {t.casefold() for system, _, a, b in self.whole.coded if system in systems for t in self.whole.tokens[a:b]}
+            for system, _, start, end in self.whole.coded:
+                if system in systems:
+                    self.coded_words.setdefault(system, set()).update(t.casefold() for t in self.whole.tokens[start:end])
         claimed = _claims(node, self.whole)
         common = self.tool_words | untelling_terms(properties)
         said = {n for n, c in properties.items() if n not in required and isinstance(c, dict) and speaks_of(n, c, self.whole, common)}
@@ -450,6 +454,9 @@ class _Narrowing:
                     continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
                 if folded & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
+                taking = code_parameter(name, node)
+                if any(folded & words for system, words in self.coded_words.items() if taking is None or system is not taking.system):
+                    continue  # "yen" for a recipient when `currency` takes an ISO 4217 code
                 if (option.split()[0].casefold() == first and option not in text.names_whole) or any(t in option for t in typed) or any(option in p for p in text.phones):
                     continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
