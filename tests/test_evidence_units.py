@@ -183,8 +183,8 @@ def test_a_source_the_request_does_not_name_is_left_to_the_model() -> None:
         "properties": {"text": {"type": "string"}, "source_lang": {"type": "string"}, "target_lang": {"type": "string"}},
         "required": ["text", "source_lang", "target_lang"],
     }
-    # a `lang` takes a language's code (CLDR's "Italian" is `it`)
-    assert enums(schema, "Render 'good night' into Italian") == {"text": ["good night", "Italian"], "source_lang": None, "target_lang": ["it"]}
+    # a `lang` takes a language's code (CLDR's "Italian" is `it`), and the language is no text
+    assert enums(schema, "Render 'good night' into Italian") == {"text": ["good night"], "source_lang": None, "target_lang": ["it"]}
 
 
 PESOS = {"ARS", "CLP", "COP", "CUP", "DOP", "MXN", "PHP", "UYU"}
