@@ -499,10 +499,6 @@ class _Narrowing:
                 # "The Martin Garrix Experience album is great": a name on the other side of the
                 # parameter's name is its value, not the plain word on this side
                 near = [o for o in text.anchored(options, own, sides[1]) if _named(o)] or near
-            if not numeric and near and not text.anchored(options, own, "after"):
-                # "the living room": a plain word before the parameter's name makes one noun with
-                # it, the value whole ("Orion room" is Orion)
-                near = [next((f"{o} {w}" for w in own if not _named(o) and f"{o} {w}" in options), o) for o in near]
             near = near or text.anchored(options, set(direction), "after")  # "from Munich"
             if near:
                 self.anchored = True

@@ -836,8 +836,9 @@ def clock_part(name: str, node: dict[str, Any]) -> int | None:
     return parts.pop() if len(parts) == 1 and not said & _DURATION_WORDS else None
 
 
-_CLOCK_PARTS = {"hh": 0, "hour": 0, "hr": 0, "mm": 1, "minute": 1, "min": 1}
-_DURATION_WORDS = frozenset({"hours", "hrs", "minutes", "mins", "duration", "length", "interval", "long", "lasting", "for"})
+_CLOCK_PARTS = {"hh": 0, "hour": 0, "hr": 0, "mm": 1, "minute": 1}
+"""Words of an hour or a minute parameter ("min" is a minimum as often: `min_age`)."""
+_DURATION_WORDS = frozenset({"hours", "hrs", "minutes", "mins", "duration", "length", "interval", "long", "lasting", "for", "per"})
 
 
 def time_unit(word: str) -> str | None:
