@@ -380,17 +380,22 @@ def test_a_part_pointing_back_goes_to_the_tool_the_result_feeds() -> None:
     assert fed_by_the_result(own, named, request, done) == named
 
 
-def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills() -> None:
+def preferring(favourite: str, arguments: str, answer: str) -> ScriptedEngine:
+    """A model that likes `favourite` best among the tools, whatever the request; writes
+    `arguments` for any call and `answer` for any text."""
+
     def reply(prompt: Any, constraint: Any) -> str:
         if isinstance(constraint, ChoicesConstraint):
-            # the model likes the booking tool best, whatever the request
-            return next((c for c in constraint.choices if c.strip() == "book_table"), constraint.choices[0])
+            return next((c for c in constraint.choices if c.strip() == favourite), constraint.choices[0])
         if isinstance(constraint, JsonSchemaConstraint):
-            return '{"amount": 4, "from_unit": "tsp", "to_unit": "tbsp"}'
-        return "4 tsp is 1.33 tbsp."
+            return arguments
+        return answer
 
-    engine = ScriptedEngine(reply)
-    agent = Agent(engine, decision=LEXICAL)
+    return ScriptedEngine(reply)
+
+
+def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills() -> None:
+    agent = Agent(preferring("book_table", '{"amount": 4, "from_unit": "tsp", "to_unit": "tbsp"}', "4 tsp is 1.33 tbsp."), decision=LEXICAL)
 
     @agent.tool
     def book_table(city: str, people: int) -> str:
@@ -420,16 +425,7 @@ def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills() -> None:
 
 
 def test_a_tool_the_request_cannot_fill_gives_way_to_one_it_fills_with_less_evidence() -> None:
-    def reply(prompt: Any, constraint: Any) -> str:
-        if isinstance(constraint, ChoicesConstraint):
-            # the model likes converting an amount best, whatever the request
-            return next((c for c in constraint.choices if c.strip() == "convert_money"), constraint.choices[0])
-        if isinstance(constraint, JsonSchemaConstraint):
-            return '{"source": "EUR", "target": "NOK"}'
-        return "1 EUR is 11.6 NOK."
-
-    engine = ScriptedEngine(reply)
-    agent = Agent(engine, decision=LEXICAL)
+    agent = Agent(preferring("convert_money", '{"source": "EUR", "target": "NOK"}', "1 EUR is 11.6 NOK."), decision=LEXICAL)
 
     @agent.tool
     def convert_money(amount: float, source: str, target: str) -> str:

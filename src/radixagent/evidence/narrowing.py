@@ -26,6 +26,7 @@ from radixagent.evidence.values import (
     WEB_ADDRESS,
     Evidence,
     clock_part,
+    code_systems,
     date_layout,
     datetime_layout,
     example_code,
@@ -79,7 +80,7 @@ _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
 """A number as a request writes it: "68", "1,200", "-3.5"."""
-_QUANTITY = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)(?:\s+[^\W\d]+)?")
+_QUANTITY = re.compile(rf"({_NUMBER.pattern})(?:\s+[^\W\d]+)?")
 """A number, alone or with the one word it counts: "3", "3 nights", "1,200 pages"."""
 _YEAR = frozenset({"year", "yr"})
 """Words of a numeric parameter's name or description that say it is a calendar year ("years"
@@ -129,7 +130,7 @@ class _Narrowing:
             if _takes_addresses(node):
                 self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
-            systems = {taking.system for n, c in properties.items() if isinstance(c, dict) and (taking := code_parameter(n, c)) is not None}
+            systems = set(code_systems(node).values())
             for system, _, start, end in self.whole.coded:
                 if system in systems:
                     self.coded_words.setdefault(system, set()).update(t.casefold() for t in self.whole.tokens[start:end])
@@ -410,7 +411,7 @@ class _Narrowing:
                         return True
         return False
 
-    def measured(self, option: str) -> bool:
+    def quantity_in_a_unit(self, option: str) -> bool:
         """Whether a span is a number one of the tool's numeric parameters takes, given in a unit,
         with its unit or without ("68 °F", "68")."""
         number, *unit = option.split()
@@ -440,9 +441,11 @@ class _Narrowing:
         typed = {*text.dates, *text.times, *text.emails, *text.phones}
         searched = bool(set(name_words(name)) & _TOPIC)  # a query or a text, not an id that a verb follows ("B-2077 shipped")
         first = text.tokens[0].casefold() if (text is self.whole or self.part_first) and len(text.tokens) > 2 else None
+        taking = code_parameter(name, node)
+        others_coded = {w for system, words in self.coded_words.items() if taking is None or system is not taking.system for w in words}
         out = []
         for option in text.strings_for(node, kind):
-            if option in taken or self.measured(option):
+            if option in taken or self.quantity_in_a_unit(option):
                 continue  # a number in a unit is a quantity, whatever it stands by ("room 68 °F")
             if option not in text.quoted and not kind and not node.get("pattern"):
                 words = set(terms(option))
@@ -454,8 +457,7 @@ class _Narrowing:
                     continue  # "John Carter, 45" for a name, where the tool takes "45 Elm Street, Springfield, US"
                 if folded & self.listed:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
-                taking = code_parameter(name, node)
-                if any(folded & words for system, words in self.coded_words.items() if taking is None or system is not taking.system):
+                if folded & others_coded:
                     continue  # "yen" for a recipient when `currency` takes an ISO 4217 code
                 if (option.split()[0].casefold() == first and option not in text.names_whole) or any(t in option for t in typed) or any(option in p for p in text.phones):
                     continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter

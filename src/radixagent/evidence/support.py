@@ -53,7 +53,7 @@ def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
     codes = _codes(tools)
     frames = _time_frames(evidence, tools)
     # a currency named tells a tool taking one from the rest, not from another that takes one too
-    takers = Counter(system for t in tools for system in set(code_systems(t).values()))
+    takers = Counter(system for t in tools for system in set(code_systems(t.parameters).values()))
     found = {
         t.name: lexical.get(t.name, 0.0)
         + 0.5 * (evidence.typed_matches(t, codes) + _kinds_found(evidence, t) - _days_lacking(evidence, t) + _place_given(evidence, t) + _code_written(evidence, t))
@@ -328,7 +328,7 @@ def _grounds(evidence: Evidence, tool: ToolSchema, shared: int, codes: list[str]
 def _codes_named(evidence: Evidence, tool: ToolSchema) -> dict[str, System]:
     """The tool's parameters taking a currency, a language or a country (by code or by name)
     that the request names one of ("300 Swiss francs", "in Greek", "to Japan")."""
-    return {name: system for name, system in code_systems(tool).items() if evidence.codes_named(system)}
+    return {name: system for name, system in code_systems(tool.parameters).items() if evidence.codes_named(system)}
 
 
 def _fills_the_call(evidence: Evidence, tool: ToolSchema, named: dict[str, System]) -> bool:

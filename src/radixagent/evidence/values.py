@@ -705,7 +705,7 @@ class Evidence:
         enums = [v for tool in tools for node in leaves(tool.parameters) for v in node.get("enum", []) if isinstance(v, str)]
         found.extend(self.named(enums, enums))
         # the currencies, languages, countries the tools take, named by their names ("euros")
-        systems = {system for tool in tools for system in code_systems(tool).values()}
+        systems = {system for tool in tools for system in code_systems(tool.parameters).values()}
         found.extend(code for system in systems for code in self.codes_named(system))
         return list(dict.fromkeys(found))
 
@@ -732,9 +732,11 @@ def number_text(value: float) -> str:
 
 GENERIC_NAME_WORDS = frozenset({"id", "type", "max", "min", "only", "is", "include", "value", "name", "number", "num", "new"})
 """Words of parameter names that say little of what the parameter is ("order_id": "order")."""
-def code_systems(tool: ToolSchema) -> dict[str, System]:
-    """The tool's parameters that take a currency, a language or a country, and which."""
-    properties = tool.parameters.get("properties") or {}
+
+
+def code_systems(parameters: dict[str, Any]) -> dict[str, System]:
+    """The parameters of an object schema that take a currency, a language or a country, and which."""
+    properties = parameters.get("properties") or {}
     return {
         name: taking.system
         for name, node in properties.items()
