@@ -192,6 +192,12 @@ def code_of(value: str, system: System | None = None) -> str | None:
     return max(other, key=lambda code: sum(a == b for a, b in zip(code, value, strict=False)), default=None)
 
 
+def code_named(name: str, system: System) -> str | None:
+    """The code a name written whole means in `system`: "Kenya" -> "KE" (a country)."""
+    found = _index().get(tuple(w.casefold() for w in _name_words(name)), ())
+    return next((n.code for n in found if n.system is system), None)
+
+
 _ENUM_ORDER = (System.UNIT, System.CURRENCY, System.COUNTRY, System.LANGUAGE)
 """Units first: "kg" and "lb" are languages' codes too (Kikongo, Luxembourgish), "cup" a currency's."""
 

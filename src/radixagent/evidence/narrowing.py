@@ -19,6 +19,7 @@ from radixagent.evidence.addresses import (
     takes_a_postal_code,
 )
 from radixagent.evidence.codes import System, code_parameter
+from radixagent.evidence.places import towns_in, with_its_code, with_its_state
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
     EDGE,
@@ -322,6 +323,8 @@ class _Narrowing:
                 # may be all digits (an id) or it is prose that tells in full ("the sink in room 12
                 # drips" as the problem, the room a number as well)
                 options = [o for o in options if not self.counted(o, alone=not self.anchored)] or options
+            if free and takes_a_place(name, node):
+                options = self.towns(options, node, taken)
             if not options:
                 return node
             named_words = {*self.whole.name_tokens, *self.part.name_tokens}
@@ -352,6 +355,8 @@ class _Narrowing:
                 alternatives = [regex_literal(o) for o in options if o not in bare]
                 alternatives.append(f"(?:{'|'.join(map(regex_literal, bare))}), {qualifier}")
                 return {**narrowed, "pattern": f"^(?:{'|'.join(alternatives)})$"}
+            if qualifier == CODE_QUALIFIER:
+                options = list(dict.fromkeys(with_its_code(o, node) for o in options))  # "Nairobi, Kenya" where the examples read 'Paris, FR'
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
             clocks = self.part.times or self.whole.times
@@ -473,6 +478,28 @@ class _Narrowing:
         if takes_an_identifier(name, node) and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
         return out
+
+    def towns(self, options: list[str], node: dict[str, Any], taken: set[Any]) -> list[str]:
+        """A place's values as towns: the town a value holds ("Walnut Creek" of "Walnut Creek I'm
+        interested"), else the one town the request names where no value holds one ("in new
+        york" for "Unisex Salon"); each with the state the parameter's format writes after it
+        ("Pleasanton, CA"). A value the request qualifies itself stays ("Nairobi, Kenya")."""
+        if any("," in o for o in options):
+            return options
+        named = towns_in(self.whole.text)
+        if not named:
+            return options
+
+        def town(option: str) -> str | None:
+            held = [t for t in named if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", option)]
+            return max(held, key=len) if held else None
+
+        found = [t for o in options if (t := town(o))]
+        if not found:
+            alone = [t for t in (towns_in(self.part.text) or named) if t in named]
+            found = alone if len(alone) == 1 else []
+        qualified = [with_its_state(t, named[t], node) or (named[t][0].name if t.islower() else t) for t in dict.fromkeys(found)]
+        return [q for q in qualified if q not in taken] or options
 
     def pick(
         self, name: str, candidates: Callable[[Evidence], list[Any]], *, whole_first: bool = False, description: str = "", numeric: bool = False, strict: bool = False

