@@ -124,3 +124,54 @@ def test_a_flag_is_set_by_what_its_description_says_after_its_verb() -> None:
     assert "wk" not in narrow_arguments(sprinkler("repeat on weekends"), Evidence.of("Water the lawn at 06:30"))["properties"]
     # a verb that turns the rest around is not left out: the flag is the model's to set
     assert enum_of(sprinkler("skip on weekends"), "Water the lawn at 06:30, but not on weekends", "wk") is None
+
+
+SAUNA = tool(
+    "sauna",
+    "Heat the sauna.",
+    {
+        "countdown": {"type": "string", "description": "how long to heat, as HH:MM:SS"},
+        "start": {"type": "string", "description": "start time, HH:MM"},
+        "fan": {"type": "integer", "description": "fan setting: 0 = off, 1 = low, 2 = high"},
+        "level": {"type": "integer", "description": "heat, 1 = gentle, 2 = warm or 3 = fierce", "enum": [1, 2, 3]},
+    },
+    ["countdown"],
+)
+
+
+def test_a_length_of_time_is_written_as_the_parameter_lays_it_out() -> None:
+    assert enum_of(SAUNA.parameters, "Heat the sauna for a quarter of an hour", "countdown") == ["00:15:00"]
+    assert enum_of(SAUNA.parameters, "Heat it for 2 hours and leave the fan off", "countdown") == ["02:00:00"]
+    plank = {"type": "object", "properties": {"length": {"type": "string", "description": "plank length, MM:SS"}}, "required": ["length"]}
+    assert enum_of(plank, "Time a plank of 75 seconds", "length") == ["01:15"]
+    # a clock time is no length of time
+    timed = {**SAUNA.parameters, "required": ["countdown", "start"]}
+    assert enum_of(timed, "Heat the sauna from 18:30 for an hour", "start") == ["18:30"]
+    assert enum_of(timed, "Heat the sauna from 18:30 for an hour", "countdown") == ["01:00:00"]
+
+
+def test_quarters_of_an_hour_count_minutes() -> None:
+    walk = {"type": "object", "properties": {"minutes": {"type": "integer", "description": "how long, in minutes"}}, "required": ["minutes"]}
+    assert enum_of(walk, "Log a walk of three quarters of an hour", "minutes") == [45]
+    assert enum_of(walk, "I cycled for a quarter of an hour", "minutes") == [15]
+
+
+def test_a_number_is_chosen_by_the_word_its_description_gives_it() -> None:
+    assert enum_of(SAUNA.parameters, "Heat it for an hour with the fan on low", "fan") == [1]
+    assert enum_of(SAUNA.parameters, "Make the sauna fierce for 20 minutes", "level") == [3]
+    # a request that says none of the words leaves the number to the model
+    assert enum_of({**SAUNA.parameters, "required": ["countdown", "fan"]}, "Heat the sauna for a while", "fan") is None
+
+
+def test_examples_and_date_layouts_in_other_languages() -> None:
+    # an example after "ex.", "z. B." or "例：" gives the shape of the value as "e.g." does
+    locker = tool("abrir_cacifo", "Abre um cacifo da estação.", {"cacifo": {"type": "string", "description": "número do cacifo, ex. LK-2041"}})
+    assert enum_of(locker.parameters, "Open locker LK-7310 for me", "cacifo") == ["LK-7310"]
+    assert support(Evidence.of("Open locker LK-7310 for me"), [locker])["abrir_cacifo"] > 0
+    plate = {"type": "object", "properties": {"plate": {"type": "string", "description": "車両番号（例：SH-4410）"}}, "required": ["plate"]}
+    assert enum_of(plate, "Where is car SH-9921 parked?", "plate") == ["SH-9921"]
+    # a date laid out in French or German letters is a date, written in their order
+    visit = {"type": "object", "properties": {"jour": {"type": "string", "description": "jour de la visite, JJ/MM/AAAA"}}, "required": ["jour"]}
+    assert enum_of(visit, "Book the visit for 2027-03-09", "jour") == ["09/03/2027"]
+    termin = {"type": "object", "properties": {"tag": {"type": "string", "description": "Tag, TT.MM.JJJJ"}}, "required": ["tag"]}
+    assert enum_of(termin, "Move it to 2027-11-04", "tag") == ["04.11.2027"]

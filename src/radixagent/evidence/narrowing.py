@@ -30,9 +30,12 @@ from radixagent.evidence.values import (
     code_systems,
     date_layout,
     datetime_layout,
+    described_numbers,
+    duration_layout,
     example_code,
     example_codes,
     example_shape,
+    in_duration_layout,
     in_layout,
     leaves,
     number_text,
@@ -240,7 +243,10 @@ class _Narrowing:
             # ("for two adults", "a 45 minute walk"); not one of another value ("rated 4" for a region)
             unit = _time_counted(name, node)
             options = self.pick(name, lambda text: [v for v in node["enum"] if v in text.numbers_for({"type": "number"}, unit) and v not in taken], strict=True, numeric=True)
-            return {**node, "enum": options} if options and (self.anchored or _listed_in_time(name, node, self.whole)) else node
+            if options and (self.anchored or _listed_in_time(name, node, self.whole)):
+                return {**node, "enum": options}
+            worded = [v for v in self.described(node) if v in node["enum"] and v not in taken]
+            return {**node, "enum": worded} if worded else node
         if "enum" in node:
             options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
             return {**node, "enum": options} if options else node
@@ -277,6 +283,10 @@ class _Narrowing:
                 # quotes ("Execute this code and tell me the output: print(2 ** 10)"; `ttl`,
                 # "episode title", of "publish 'Cold Open' with explicit language")
                 return {**node, "enum": quoted}
+            if (length_layout := duration_layout(name, node)) is not None and (lengths := self.part.durations or self.whole.durations):
+                # "for half an hour" where the countdown is 'HH:MM:SS': "00:30:00"
+                written = [w for length in lengths if (w := in_duration_layout(length, length_layout)) is not None and w not in taken]
+                return {**node, "enum": written} if written else node
             if (moment := self.moment(node)) is not None:
                 return moment
             whole_first = free and not self.part.names() and not self.part_first
@@ -359,6 +369,8 @@ class _Narrowing:
                 options = list(dict.fromkeys(with_its_code(o, node) for o in options))  # "Nairobi, Kenya" where the examples read 'Paris, FR'
             return {**narrowed, "enum": options}
         if declared in ("integer", "number"):
+            if worded := [v for v in self.described(node) if v not in taken]:
+                return {**node, "enum": worded}  # "a hard workout" where the description reads "1 = easy, ..., 3 = hard"
             clocks = self.part.times or self.whole.times
             if clocks and (part := clock_part(name, node)) is not None:
                 # "an alarm for 19:30" with `hh` and `mm`: the time's hour and its minute
@@ -478,6 +490,15 @@ class _Narrowing:
         if takes_an_identifier(name, node) and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
         return out
+
+    def described(self, node: dict[str, Any]) -> list[int | float]:
+        """The numbers whose words in the description the request says ("hard" where it reads
+        "1 = easy, 2 = moderate, 3 = hard"), the part's before the whole's."""
+        words = described_numbers(node)
+        for text in (self.part, self.whole):
+            if said := [int(v) if v.is_integer() and node.get("type") == "integer" else v for v, phrase in words.items() if text.mentions(phrase)]:
+                return said
+        return []
 
     def towns(self, options: list[str], node: dict[str, Any], taken: set[Any]) -> list[str]:
         """A place's values as towns: the town a value holds ("Walnut Creek" of "Walnut Creek I'm
@@ -758,7 +779,7 @@ def value_kind(name: str, node: dict[str, Any]) -> str | None:
     return kind if kind in ("date", "time", "email", "phone") else None
 
 
-_KINDS = (("email", ("mail", "recipient", "cc", "bcc")), ("date", ("date", "yyyy")), ("time", ("time", "hh")))
+_KINDS = (("email", ("mail", "recipient", "cc", "bcc")), ("date", ("date", "yyyy", "aaaa", "jjjj")), ("time", ("time", "hh")))
 _PHONE_WORDS = frozenset({"phone", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "phonenumber"})
 
 

@@ -79,8 +79,11 @@ _AND_A_HALF = re.compile(
     re.IGNORECASE,
 )
 """Half units of time: "an hour and a half" (1.5), "two and a half days" (2.5), "half an hour" (0.5)."""
-_ONE_UNIT = re.compile(rf"(?<=\bfor\s)an?(?=\s+{_TIME_UNIT_WORD}\b)", re.IGNORECASE)
-"""The "a" of "for a week", "for an hour": one of the unit that follows."""
+_QUARTERS = re.compile(rf"\b(?:(?P<count>an?|one|two|three)\s+)?quarters?\s+of\s+(?P<unit>an?)\s+{_TIME_UNIT_WORD}\b", re.IGNORECASE)
+"""Quarters of a unit of time: "a quarter of an hour" (0.25), "three quarters of an hour" (0.75)."""
+_QUARTER_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+_ONE_UNIT = re.compile(rf"(?:(?<=\bfor\s)|(?<=\bin\s))an?(?=\s+{_TIME_UNIT_WORD}\b)", re.IGNORECASE)
+"""The "a" of "for a week", "in an hour": one of the unit that follows."""
 _COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
 _COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
 _SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?![-+]?\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
@@ -199,6 +202,10 @@ class Evidence:
                 mark = m.start("count") if m["count"] else m.start("half") if m["whole"] else m.start("half_a")
                 last[:] = [next((i, i + 1) for i, (_, b) in enumerate(bounds) if b > mark)]
                 add(found.numbers, value + 0.5)
+        for m in _QUARTERS.finditer(text):
+            if take(m):
+                last[:] = [next((i, i + 1) for i, (_, b) in enumerate(bounds) if b > m.start("unit"))]  # "an [hour]" holds the value
+                add(found.numbers, _QUARTER_COUNTS[(m["count"] or "a").lower()] / 4)
         for m in _SCALED.finditer(text):
             if take(m):
                 add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
@@ -530,6 +537,11 @@ class Evidence:
         """The unit of time a number of the text is given in: "2-hour", "90 minutes"."""
         return next((unit for word in self.given_with(value) if (unit := time_unit(word)) is not None), None)
 
+    @property
+    def durations(self) -> list[float]:
+        """The lengths of time the text gives, in seconds: "half an hour" 1800, "90 seconds" 90."""
+        return [value * SECONDS[unit] for value in dict.fromkeys(self.numbers) if (unit := self._time_unit(value)) is not None]
+
     def in_time(self, value: float) -> bool:
         """Whether a number of the text is given in a unit of time ("for 2 hours")."""
         return self._time_unit(value) is not None
@@ -843,6 +855,45 @@ _CLOCK_PARTS = {"hh": 0, "hour": 0, "hr": 0, "mm": 1, "minute": 1}
 _DURATION_WORDS = frozenset({"hours", "hrs", "minutes", "mins", "duration", "length", "interval", "long", "lasting", "for", "per"})
 
 
+def duration_layout(name: str, node: dict[str, Any]) -> str | None:
+    """How a string parameter writes a length of time, by its description: "HH:MM:SS", "MM:SS"
+    or "HH:MM" for a duration ("length of the countdown as HH:MM:SS"); None for a clock time
+    ("start time, HH:MM") or any other."""
+    description = str(node.get("description", ""))
+    layout = _DURATION_LAYOUT.search(description)
+    if node.get("type") != "string" or layout is None or not {*name_words(name), *name_words(description)} & _LENGTH_WORDS:
+        return None
+    return layout[0].upper()
+
+
+_DURATION_LAYOUT = re.compile(r"\b(?:HH:MM:SS|MM:SS|HH:MM)\b", re.IGNORECASE)
+_LENGTH_WORDS = frozenset({"duration", "length", "long", "countdown", "elapsed", "interval", "period"})
+
+
+def in_duration_layout(seconds: float, layout: str) -> str | None:
+    """A length of time as `layout` writes it: 1800 s as "00:30:00" (HH:MM:SS) or "30:00" (MM:SS);
+    None where the layout cannot hold it (90 s in HH:MM)."""
+    if not float(seconds).is_integer():
+        return None
+    total = int(seconds)
+    if layout == "MM:SS":
+        return f"{total // 60:02d}:{total % 60:02d}"
+    hours, rest = divmod(total, 3600)
+    if layout == "HH:MM":
+        return f"{hours:02d}:{rest // 60:02d}" if rest % 60 == 0 else None
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def described_numbers(node: dict[str, Any]) -> dict[float, str]:
+    """The numbers a description gives words for: "1 = easy, 2 = moderate, 3 = hard" ->
+    {1: "easy", 2: "moderate", 3: "hard"}; empty unless it gives two or more."""
+    pairs = {float(m[1]): m[2].strip() for m in _DESCRIBED.finditer(str(node.get("description", "")))}
+    return pairs if len(pairs) >= 2 else {}
+
+
+_DESCRIBED = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(?:=|:|-|means|for)\s*([A-Za-z][A-Za-z ]{0,30}?)\s*(?=[,;.)]|\band\b|\bor\b|$)")
+
+
 def time_unit(word: str) -> str | None:
     """The unit of time a word names: "hours", "hour", "hrs" -> "hour"."""
     word = word.casefold().strip(EDGE)
@@ -942,9 +993,13 @@ def _iso(year: int, month: int, day: int) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-_DATE_LAYOUT_WORD = re.compile(r"\bYYYY\b", re.IGNORECASE)
+_DATE_FIELDS = {"YYYY": "Y", "AAAA": "Y", "JJJJ": "Y", "MM": "M", "DD": "D", "JJ": "D", "TT": "D"}
+"""A date layout's fields, in English and as French, Spanish, Portuguese and German write them
+("AAAA-MM-DD", "JJ/MM/AAAA", "TT.MM.JJJJ")."""
+_DATE_FIELD = "|".join(sorted(_DATE_FIELDS, key=len, reverse=True))
+_DATE_LAYOUT_WORD = re.compile(r"\b(?:YYYY|AAAA|JJJJ)\b", re.IGNORECASE)
 _TIME_LAYOUT_WORD = re.compile(r"\bHH:MM\b", re.IGNORECASE)
-_DATE_LAYOUT = re.compile(r"\b(MM|DD|YYYY)([/.-])(MM|DD|YYYY)\2(MM|DD|YYYY)\b", re.IGNORECASE)
+_DATE_LAYOUT = re.compile(rf"\b({_DATE_FIELD})([/.-])({_DATE_FIELD})\2({_DATE_FIELD})\b", re.IGNORECASE)
 _DATE_EXAMPLE = re.compile(r"\b(\d{2})([/.-])(\d{2})\2(\d{4})\b")
 
 
@@ -954,7 +1009,7 @@ def date_layout(node: dict[str, Any]) -> tuple[str, str] | None:
     '25/04/2023' whose day tells which comes first); None for ISO dates or when it says none."""
     text = str(node.get("description", ""))
     if found := _DATE_LAYOUT.search(text):
-        order = "".join(found[i][0].upper() for i in (1, 3, 4))
+        order = "".join(_DATE_FIELDS[found[i].upper()] for i in (1, 3, 4))
         layout = (order, found[2])
     elif (example := _DATE_EXAMPLE.search(text)) and (int(example[1]) > 12) != (int(example[3]) > 12):
         layout = ("DMY" if int(example[1]) > 12 else "MDY", example[2])

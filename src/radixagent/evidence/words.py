@@ -128,9 +128,14 @@ def examples_of(schema: dict[str, Any]) -> list[str]:
 
 
 _VALUE = r"['\"]?((?-i:[A-Z]{2,3} [0-9]{1,5})\b|[A-Za-z0-9](?:[\w-]*[A-Za-z0-9])?)(?![\w-]|\.\w)"
-_EXAMPLE_VALUE = re.compile(rf"\b(?:e\.g\.|such as|for example|for instance),?:?\s+{_VALUE}", re.IGNORECASE)
+_EXAMPLE_VALUE = re.compile(
+    rf"(?:\b(?:e\.g\.|such as|for example|for instance|ex\.|p\. ?ex\.|par exemple|por ejemplo|ej\.|por exemplo|z\. ?B\.|zum Beispiel|per esempio|ad es\.)"
+    rf",?:?\s+|(?:例|예)\s*[:：]\s*){_VALUE}",
+    re.IGNORECASE,
+)
 _MORE_EXAMPLES = re.compile(rf"['\"]?(?:,| or|, or) {_VALUE}")
-"""An example value: a word or a code ("e.g. 'DHL-7731'"), or capitals and a number apart
+"""An example value, after "e.g." or its like in other languages ("ex.", "z. B.", "例:"): a word
+or a code ("e.g. 'DHL-7731'"), or capitals and a number apart
 ("e.g. LH 400"), not the start of a longer one ("e.g. '1.0.0'", "such as '36.25, -105.34'");
 then the values an example list goes on with (", " / " or ")."""
 
