@@ -62,3 +62,33 @@ def test_a_place_without_a_format_is_the_town_alone() -> None:
     plain = place("name of the city")
     assert narrowed(plain, "Will it snow in duluth, minnesota tonight?")["city"].get("enum") != ["Duluth, MN"]
     assert narrowed(plain, "What's the weather like in salt lake city")["city"]["enum"] == ["Salt Lake City"]
+
+
+BAKERIES = {
+    "type": "object",
+    "properties": {
+        "location": {"type": "string", "description": "in the format of 'City, State', e.g. 'Austin, TX'"},
+        "bakery_name": {"type": "string", "description": "name of the bakery, if one is wanted", "default": "dontcare"},
+        "gluten_free": {"type": "string", "description": "whether it must offer gluten-free bread", "enum": ["True", "False", "dontcare"], "default": "dontcare"},
+        "oven": {"type": "string", "description": "kind of oven", "enum": ["wood", "gas", "electric", "dontcare"], "default": "dontcare"},
+    },
+    "required": ["location"],
+}
+
+
+def test_a_town_is_the_place_s_and_no_other_name_s() -> None:
+    found = narrowed(BAKERIES, "Show me bakeries in Spokane")
+    assert found["location"]["enum"] == ["Spokane, WA"]
+    assert "bakery_name" not in found  # "bakeries in Spokane" names no bakery
+    assert narrowed(BAKERIES, "Is the Rye Crust bakery in Spokane open?")["bakery_name"]["enum"] == ["Rye Crust"]
+
+
+def test_a_flag_spelled_as_strings_is_read_as_a_flag() -> None:
+    assert narrowed(BAKERIES, "A bakery in Spokane with gluten free loaves")["gluten_free"]["enum"] == ["True"]
+    assert narrowed(BAKERIES, "A bakery in Spokane, not gluten free")["gluten_free"]["enum"] == ["False"]
+
+
+def test_an_optional_value_said_by_its_name_only_keeps_the_default() -> None:
+    # "oven" is said, no kind of oven is: the tool's default, not the model's pick
+    assert "oven" not in narrowed(BAKERIES, "Which bakery in Spokane has the best oven?")
+    assert narrowed(BAKERIES, "A bakery in Spokane with a wood oven")["oven"]["enum"] == ["wood"]

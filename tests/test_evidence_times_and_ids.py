@@ -175,3 +175,24 @@ def test_examples_and_date_layouts_in_other_languages() -> None:
     assert enum_of(visit, "Book the visit for 2027-03-09", "jour") == ["09/03/2027"]
     termin = {"type": "object", "properties": {"tag": {"type": "string", "description": "Tag, TT.MM.JJJJ"}}, "required": ["tag"]}
     assert enum_of(termin, "Move it to 2027-11-04", "tag") == ["04.11.2027"]
+
+
+SCREENING = tool(
+    "find_screenings",
+    "Find film screenings in a cinema.",
+    {
+        "cinema": {"type": "string", "description": "cinema name"},
+        "format": {"type": "string", "description": "projection", "enum": ["standard", "4k", "70mm"]},
+        "day": {"type": "string", "description": "day of the screening, YYYY-MM-DD"},
+    },
+    ["cinema"],
+)
+
+
+def test_an_optional_value_the_request_gives_is_kept() -> None:
+    narrowed = narrow_arguments(SCREENING.parameters, Evidence.of("Any 4K screenings at the Rialto on June 3rd?"))
+    # "4K" names the enum's "4k", one token as it is one value
+    assert narrowed["properties"]["format"]["enum"] == ["4k"]
+    # a day without its year is a date: kept, the year for the model to write
+    assert narrowed["properties"]["day"]["pattern"] == "^[0-9]{4}-(?:06-03)$"
+    assert set(narrowed["required"]) == {"cinema", "format", "day"}

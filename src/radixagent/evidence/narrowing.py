@@ -121,6 +121,9 @@ class _Narrowing:
     coded_words: dict[System, set[str]] = field(default_factory=dict)
     """The request's words that name a currency, a language or a country, by the system of the
     tool's parameters that take one ("yen"): no other parameter's."""
+    named_towns: set[str] = field(default_factory=set)
+    """The towns the request names, where the tool takes a place: the place's, no other text's
+    ("theaters in Los Angeles" names no theater)."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         properties = node.get("properties")
@@ -134,6 +137,8 @@ class _Narrowing:
             if _takes_addresses(node):
                 self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
+            if any(takes_a_place(n, c) for n, c in properties.items()):
+                self.named_towns = {t.casefold() for t in towns_in(self.whole.text)}
             systems = set(code_systems(node).values())
             for system, _, start, end in self.whole.coded:
                 if system in systems:
@@ -164,6 +169,10 @@ class _Narrowing:
             kept[name] = self.value(child, name, where)
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
                 del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
+            elif name not in required and "default" in child and kept[name] == child and not _a_flag(child):
+                # said by its name only ("need a car" for `car_type`) and no value named: the
+                # tool's default, not the model's guess among the values (a flag's two it reads well)
+                del kept[name]
         kept = _without_labels(kept, properties)
         for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
             kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
@@ -230,14 +239,12 @@ class _Narrowing:
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             return out
         if declared == "boolean":
-            # by its name, else a few words of description (`clr`, "color": "in color"), or what
-            # they say after their verb (`rpt`, "repeat every day": "every day"), unless the verb
-            # turns it around ("skip on weekends")
-            told = terse(node)
-            tail = ["_".join(told[1:])] if len(told) >= 3 and told[0] not in _REVERSING else []
-            said = [name, *(["_".join(told)] if told else []), *tail]
-            flag = next((f for text in (self.part, self.whole) for term in said if (f := _boolean(term, text)) is not None), None)
+            flag = self.flag(name, node)
             return node if flag is None else {**node, "enum": [flag]}
+        if "enum" in node and (flag_values := _flag_values(node["enum"])) is not None:
+            # 'True' / 'False' (/ 'dontcare') in a string: a flag all the same ("free entry")
+            flag = self.flag(name, node)
+            return node if flag is None else {**node, "enum": [flag_values[flag]]}
         if "enum" in node and declared in ("integer", "number"):
             # a listed number the request gives by the parameter's name or in its unit of time
             # ("for two adults", "a 45 minute walk"); not one of another value ("rated 4" for a region)
@@ -339,8 +346,12 @@ class _Narrowing:
                 return node
             named_words = {*self.whole.name_tokens, *self.part.name_tokens}
             if free and takes_a_name(name, node):
-                # a city is "Salt Lake City", not "dog parks in Salt Lake City"
-                options = [o for o in options if _names_only(o, named_words)] or options
+                # a city is "Salt Lake City", not "dog parks in Salt Lake City"; with no name in
+                # the request, an optional name keeps its default ("at theaters in ..." names none)
+                names = [o for o in options if _names_only(o, named_words)]
+                if not names and "default" in node:
+                    return node
+                options = names or options
             if free and (end := _name_end(name, node)) is not None:
                 # a first name is the first word of a person's name the request writes whole
                 # ("Priya" of "Priya Raman"), a last name its last
@@ -476,6 +487,8 @@ class _Narrowing:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
                 if folded & others_coded:
                     continue  # "yen" for a recipient when `currency` takes an ISO 4217 code
+                if option.casefold() in self.named_towns and not takes_a_place(name, node):
+                    continue  # "Los Angeles" of "theaters in Los Angeles" for the theater's name: the city's
                 if (option.split()[0].casefold() == first and option not in text.names_whole) or any(t in option for t in typed) or any(option in p for p in text.phones):
                     continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter
                 if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
@@ -490,6 +503,15 @@ class _Narrowing:
         if takes_an_identifier(name, node) and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
         return out
+
+    def flag(self, name: str, node: dict[str, Any]) -> bool | None:
+        """What the request sets a flag to: by its name, else a few words of description (`clr`,
+        "color": "in color"), or what they say after their verb (`rpt`, "repeat every day":
+        "every day"), unless the verb turns it around ("skip on weekends")."""
+        told = terse(node)
+        tail = ["_".join(told[1:])] if len(told) >= 3 and told[0] not in _REVERSING else []
+        said = [name, *(["_".join(told)] if told else []), *tail]
+        return next((f for text in (self.part, self.whole) for term in said if (f := _boolean(term, text)) is not None), None)
 
     def described(self, node: dict[str, Any]) -> list[int | float]:
         """The numbers whose words in the description the request says ("hard" where it reads
@@ -813,9 +835,10 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     """Whether a parameter, by its name, takes the name of a place or a person (`city`,
     `location`, `username`, `artist`), not free text (`user_query`); or, by a description of a
     few words, the name of something (`mrn`, "marina name")."""
-    words = set(name_words(name))
-    if words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
-        return True
+    named = name_words(name)
+    words = set(named)
+    if (words & _PLACE_OR_PERSON or (len(named) > 1 and head_word(named) == "name")) and not words & _FREE_TEXT:
+        return True  # `city`, `username`; `theater_name`
     said = terse(node)
     return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & _PLACE_OR_PERSON))
 
@@ -964,6 +987,19 @@ def _listed_in_time(name: str, node: dict[str, Any], text: Evidence) -> bool:
     counted = [v for v in node.get("enum", []) if isinstance(v, int | float) and not isinstance(v, bool)]
     unit = _time_counted(name, node) if counted else None
     return unit is not None and any(text.in_time(n) for n in text.numbers) and bool(set(counted) & set(text.numbers_for({"type": "number"}, unit)))
+
+
+def _flag_values(values: list[Any]) -> dict[bool, str] | None:
+    """How a string enum spells a flag's two values ("True", "False", maybe a "dontcare" beside
+    them), or None for any other enum."""
+    spelled = {str(v).casefold(): v for v in values if isinstance(v, str)}
+    if {"true", "false"} <= spelled.keys() and len(spelled) <= 3:
+        return {True: spelled["true"], False: spelled["false"]}
+    return None
+
+
+def _a_flag(node: dict[str, Any]) -> bool:
+    return node.get("type") == "boolean" or _flag_values(node.get("enum") or []) is not None
 
 
 def _boolean(name: str, text: Evidence) -> bool | None:

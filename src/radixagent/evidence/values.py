@@ -553,8 +553,9 @@ class Evidence:
         return bool(given) and all(w in _MEASURES or w[:1] == "°" for w in given)
 
     def count(self, kind: str) -> int:
-        """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
-        found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
+        """How many values of a kind ("date", "time", "email", "phone", "number") the text holds; a
+        date without its year ("on March 10th") counts."""
+        found: dict[str, Sequence[object]] = {"date": [*self.dates, *self.undated], "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
         return len(found[kind])
 
     def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:

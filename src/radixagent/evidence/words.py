@@ -12,7 +12,8 @@ from typing import Any
 from radixagent.schemas import ToolSchema
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[0-9])(?=[A-Z][a-z])")
+"""Where camelCase words meet ("getWeather", "v2Beta"); not inside "3D" or "4K"."""
 STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the this to was were will with "
     "what which who how me my i you your do does please can could would should".split()
