@@ -37,6 +37,8 @@ def test_a_town_gets_its_state_where_the_format_writes_one() -> None:
     assert narrowed(STATE, "Any vegan bakery in salt lake city?")["city"]["enum"] == ["Salt Lake City, UT"]
     # the longest name of a town: "Fort Collins", never "Collins"
     assert narrowed(STATE, "Could you find rentals in Fort Collins? I'd like two bedrooms")["city"]["enum"] == ["Fort Collins, CO"]
+    # the city known by its state's name is written as an address writes it
+    assert narrowed(STATE, "Find a jazz club in New York City")["city"]["enum"] == ["New York, NY"]
     # a town the request names elsewhere than the span that would be taken
     assert narrowed(STATE, "I want a Quiet Cafe in tucson")["city"]["enum"] == ["Tucson, AZ"]
 

@@ -30,6 +30,9 @@ class Town:
     region: str
     """GeoNames' first-level region code: a US state's postal code ("CA")."""
     population: int
+    postal: str = ""
+    """The name an address writes before the state, where it is not `name`: "New York" for New
+    York City, the city known by its state's name."""
 
 
 @cache
@@ -42,11 +45,13 @@ def _gazetteer() -> dict[str, tuple[Town, ...]]:
     states = {code: state for state, code in _states().items()}
     towns: dict[str, list[Town]] = defaultdict(list)
     for city in cities.values():
-        town = Town(city["name"], city["countrycode"], city["admin1code"], int(city["population"]))
+        region = city["admin1code"]
+        state = states.get(region) if city["countrycode"] == "US" else None
+        known_by_its_state = bool(state) and state in city.get("alternatenames", ())
+        town = Town(city["name"], city["countrycode"], region, int(city["population"]), postal=state if state and known_by_its_state else "")
         towns[town.name.casefold()].append(town)
-        state = states.get(town.region) if town.country == "US" else None
-        if state and state in city.get("alternatenames", ()):
-            towns[state.casefold()].append(Town(state, "US", town.region, town.population))
+        if state and known_by_its_state:
+            towns[state.casefold()].append(Town(state, "US", region, town.population))
     return {name: tuple(sorted(found, key=lambda t: -t.population)) for name, found in towns.items()}
 
 
@@ -124,7 +129,8 @@ def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: in
 
 def with_its_state(span: str, towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:
     """`span` as a parameter that writes a town with its state wants it ("in the format of 'City,
-    State'", "such as 'Berkeley, CA'"): "Pleasanton, CA" for "Pleasanton"; None where the
+    State'", "such as 'Berkeley, CA'"): "Pleasanton, CA" for "Pleasanton", "New York, NY" for
+    "New York City" (as an address writes it); None where the
     parameter writes no state or the town is not in the US (its country is the model's to write).
 
     The town is the most populous of its name, if that one is in the US; where the format names
@@ -137,7 +143,8 @@ def with_its_state(span: str, towns: tuple[Town, ...], node: dict[str, Any]) -> 
     american = next((t for t in towns if t.country == "US"), None)
     if american is None or (american is not top and (_COUNTRY.search(description) or american.population * 3 < top.population)):
         return None
-    return f"{american.name if span.islower() else span}, {american.region}"
+    name = american.postal or (american.name if span.islower() else span)
+    return f"{name}, {american.region}"
 
 
 _STATE_FORMAT = re.compile(r"\bcity,\s*state\b", re.IGNORECASE)
