@@ -85,6 +85,19 @@ def test_a_town_is_the_place_s_and_no_other_name_s() -> None:
     assert narrowed(BAKERIES, "Is the Rye Crust bakery in Spokane open?")["bakery_name"]["enum"] == ["Rye Crust"]
 
 
+def test_a_town_gives_an_optional_place() -> None:
+    tickets = {
+        "type": "object",
+        "properties": {
+            "show": {"type": "string", "description": "name of the show"},
+            "city": {"type": "string", "description": "where it plays, in the format of 'City, State'", "default": ""},
+        },
+        "required": ["show"],
+    }
+    assert narrowed(tickets, "Two seats for Harbor Lights at Tacoma next week")["city"]["enum"] == ["Tacoma, WA"]
+    assert "city" not in narrowed(tickets, "Two seats for Harbor Lights next week")
+
+
 def test_a_flag_spelled_as_strings_is_read_as_a_flag() -> None:
     assert narrowed(BAKERIES, "A bakery in Spokane with gluten free loaves")["gluten_free"]["enum"] == ["True"]
     assert narrowed(BAKERIES, "A bakery in Spokane, not gluten free")["gluten_free"]["enum"] == ["False"]

@@ -745,6 +745,13 @@ def test_a_question_of_what_holds_in_general_asks_about_the_world_whatever_it_na
     assert not Evidence.of("How long is flight TP1689 from Lisbon today?").asks_about_the_world()
 
 
+def test_a_why_question_asks_about_the_world_unless_it_names_the_users_thing() -> None:
+    assert Evidence.of("Why do some airlines skip row 13?").asks_about_the_world()
+    assert Evidence.of("Why is Venice sinking by 2 mm a year?").asks_about_the_world()
+    assert not Evidence.of("Why is parcel QX-2231 still in Leeds?").asks_about_the_world()
+    assert not Evidence.of("Why was my card declined on 2026-03-02?").asks_about_the_world()
+
+
 def test_a_request_naming_an_id_asks_where_or_when_of_the_users_own_thing() -> None:
     bikes = [
         ToolSchema(name="rental_details", description="What a bike rental includes and where the bike is now.", parameters={"type": "object", "properties": {"rental_id": {"type": "string"}}, "required": ["rental_id"]}),

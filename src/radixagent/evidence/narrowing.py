@@ -121,9 +121,10 @@ class _Narrowing:
     coded_words: dict[System, set[str]] = field(default_factory=dict)
     """The request's words that name a currency, a language or a country, by the system of the
     tool's parameters that take one ("yen"): no other parameter's."""
-    named_towns: set[str] = field(default_factory=set)
-    """The towns the request names, where the tool takes a place: the place's, no other text's
-    ("theaters in Los Angeles" names no theater)."""
+    located: list[str] = field(default_factory=list)
+    """The towns the request names after "in", "at" or "near", where the tool takes a place: the
+    place's, in no other text ("theaters in Los Angeles" names no theater, "the Rye Crust bakery
+    in Spokane" is "Rye Crust")."""
 
     def object(self, node: dict[str, Any], path: str) -> dict[str, Any]:
         properties = node.get("properties")
@@ -138,7 +139,7 @@ class _Narrowing:
                 self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
             if any(takes_a_place(n, c) for n, c in properties.items()):
-                self.named_towns = {t.casefold() for t in towns_in(self.whole.text)}
+                self.located = [t for t in towns_in(self.whole.text) if re.search(rf"\b(?:in|at|near|around) {re.escape(t)}\b", self.whole.text, re.IGNORECASE)]
             systems = set(code_systems(node).values())
             for system, _, start, end in self.whole.coded:
                 if system in systems:
@@ -346,12 +347,10 @@ class _Narrowing:
                 return node
             named_words = {*self.whole.name_tokens, *self.part.name_tokens}
             if free and takes_a_name(name, node):
-                # a city is "Salt Lake City", not "dog parks in Salt Lake City"; with no name in
-                # the request, an optional name keeps its default ("at theaters in ..." names none)
-                names = [o for o in options if _names_only(o, named_words)]
-                if not names and "default" in node:
-                    return node
-                options = names or options
+                # a city is "Salt Lake City", not "dog parks in Salt Lake City"
+                options = [o for o in options if _names_only(o, named_words)] or options
+            if free and "default" in node and head_word(name_words(name)) == "name" and not any(_named(o) or o in self.whole.quoted for o in options):
+                return node  # an optional name with no name in the request ("at theaters in ..."): its default
             if free and (end := _name_end(name, node)) is not None:
                 # a first name is the first word of a person's name the request writes whole
                 # ("Priya" of "Priya Raman"), a last name its last
@@ -487,7 +486,7 @@ class _Narrowing:
                     continue  # "production" (or "production to 12") for `service` when `environment` lists it
                 if folded & others_coded:
                     continue  # "yen" for a recipient when `currency` takes an ISO 4217 code
-                if option.casefold() in self.named_towns and not takes_a_place(name, node):
+                if any(re.search(rf"(?<!\w){re.escape(t)}(?!\w)", option) for t in self.located) and not takes_a_place(name, node):
                     continue  # "Los Angeles" of "theaters in Los Angeles" for the theater's name: the city's
                 if (option.split()[0].casefold() == first and option not in text.names_whole) or any(t in option for t in typed) or any(option in p for p in text.phones):
                     continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter
@@ -835,10 +834,9 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     """Whether a parameter, by its name, takes the name of a place or a person (`city`,
     `location`, `username`, `artist`), not free text (`user_query`); or, by a description of a
     few words, the name of something (`mrn`, "marina name")."""
-    named = name_words(name)
-    words = set(named)
-    if (words & _PLACE_OR_PERSON or (len(named) > 1 and head_word(named) == "name")) and not words & _FREE_TEXT:
-        return True  # `city`, `username`; `theater_name`
+    words = set(name_words(name))
+    if words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
+        return True
     said = terse(node)
     return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & _PLACE_OR_PERSON))
 
@@ -960,7 +958,7 @@ def untelling_terms(properties: dict[str, Any]) -> set[str]:
 def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterable[str] = ()) -> bool:
     """Whether the text says anything of an optional parameter: its name (any telling word of
     it) or description (a term not in `untelling`: the tool's name, the words every parameter
-    shares), a value of its enum, a flag it sets, the items of a typed list."""
+    shares), a value of its enum, a flag it sets, the items of a typed list, a town for a place."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
     listed = [v for v in node.get("enum", []) if isinstance(v, str)]
     if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in listed) or text.clipped(listed):
@@ -979,6 +977,8 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
         return (kind or items.get("pattern")) is not None and len(text.strings_for(items, kind)) > 1
     if node.get("type") == "boolean":
         return _boolean(name, text) is not None
+    if takes_a_place(name, node) and towns_in(text.text):
+        return True  # "the concert at Seattle" for `city`
     return _listed_in_time(name, node, text)  # "a 45 minute walk" for `mins` of 30, 45 or 60
 
 

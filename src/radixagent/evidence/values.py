@@ -628,8 +628,10 @@ class Evidence:
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
-        if set(words) & _IN_GENERAL and not (self.dates or self.times or self.emails or self.phones or self.identifiers):
-            return True  # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or not
+        if (set(words) & _IN_GENERAL or words[0] == "why") and not (self.dates or self.times or self.emails or self.phones or self.identifiers):
+            # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or
+            # not; "Why do some hotels skip the 13th floor?" asks for a reason, which no tool returns
+            return True
         if self.dates or self.times or self.numbers or self.emails or self.phones or self.quoted:
             return False
         if any(WEB_ADDRESS.search(t) for t in self.tokens):
