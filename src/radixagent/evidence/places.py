@@ -43,7 +43,7 @@ def _gazetteer() -> dict[str, tuple[Town, ...]]:
     states = {code: state for state, code in _states().items()}
 
     def town(pairs: list[tuple[str, Any]]) -> Any:
-        # each city as it is read, its many other names dropped at once (a fifth of the memory)
+        # each city as it is read, its other names (most of the data) dropped at once
         fields = dict(pairs)
         if "geonameid" not in fields:
             return fields
@@ -121,6 +121,7 @@ def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
 
 
 def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: int, towns: tuple[Town, ...]) -> bool:
+    """Whether `size` words from `start`, a town's name, are written as one (see `towns_in`)."""
     run = [w[0] for w in words[start : start + size]]
     gap = text[words[start - 1].end() : words[start].start()] if start else ""
     previous = words[start - 1][0] if start and gap == " " else ""
@@ -137,8 +138,8 @@ def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: in
 def with_its_state(span: str, towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:
     """`span` as a parameter that writes a town with its state wants it ("in the format of 'City,
     State'", "such as 'Berkeley, CA'"): "Pleasanton, CA" for "Pleasanton", "New York, NY" for
-    "New York City" (as an address writes it); None where the
-    parameter writes no state or the town is not in the US (its country is the model's to write).
+    "New York City" (as an address writes it); None where the parameter writes no state or the
+    town is not in the US (its country is the model's to write).
 
     The town is the most populous of its name, if that one is in the US; where the format names
     no country, also a US town of at least a third of its people ("Santa Clara" is in
