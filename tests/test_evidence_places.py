@@ -26,6 +26,7 @@ CODES = place("the town, such as 'Austin, TX' or 'Lyon, FR'")
 def test_towns_are_found_in_any_case_but_not_as_plain_words() -> None:
     assert list(towns_in("Any vets open in Flagstaff this evening?")) == ["Flagstaff"]
     assert list(towns_in("Is there a bakery in salt lake city?")) == ["salt lake city"]
+    assert list(towns_in("Any bakery in Salt lake city?")) == ["Salt lake city"]
     assert list(towns_in("a florist in tacoma, please")) == ["tacoma"]  # a city of its own, after "in"
     # a capitalised word opening a sentence, or ending a longer name, is no town
     assert towns_in("Reading is what I do on trains.") == {}
@@ -107,3 +108,4 @@ def test_an_optional_value_said_by_its_name_only_keeps_the_default() -> None:
     # "oven" is said, no kind of oven is: the tool's default, not the model's pick
     assert "oven" not in narrowed(BAKERIES, "Which bakery in Spokane has the best oven?")
     assert narrowed(BAKERIES, "A bakery in Spokane with a wood oven")["oven"]["enum"] == ["wood"]
+

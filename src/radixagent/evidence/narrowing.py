@@ -540,7 +540,7 @@ class _Narrowing:
         if not found:
             alone = [t for t in (towns_in(self.part.text) or named) if t in named]
             found = alone if len(alone) == 1 else []
-        qualified = [with_its_state(t, named[t], node) or (named[t][0].name if t.islower() else t) for t in dict.fromkeys(found)]
+        qualified = [with_its_state(named[t], node) or named[t][0].name for t in dict.fromkeys(found)]  # as GeoNames writes it
         return [q for q in qualified if q not in taken] or options
 
     def pick(

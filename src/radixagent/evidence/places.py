@@ -99,7 +99,8 @@ _CITY = 100_000
 
 def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
     """The spans of `text` that name a town, each with the towns of that name: capitalised words
-    ("Walnut Creek"), a name of two words or more in any case ("new york"), or a city's name
+    ("Walnut Creek"), a name of two words or more in lower case or capitalised ("new york", "New
+    york"), or a city's name
     after a preposition ("in berkeley"); never a capitalised word opening a sentence ("Find
     ...") or a word of a longer name ("Unisex Salon", "Golden Salon")."""
     gazetteer = _gazetteer()
@@ -127,7 +128,7 @@ def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: in
     previous = words[start - 1][0] if start and gap == " " else ""
     capitalised = run[0][:1].isupper() and all(w[:1].isupper() or w in _LOWER for w in run)
     if size > 1:
-        return capitalised or all(w.islower() for w in run)
+        return run[0][:1].isupper() or all(w.islower() for w in run)  # "New york" too
     if previous.casefold() in _LEADS:
         return capitalised or towns[0].population >= _CITY
     following = words[start + 1][0] if start + 1 < len(words) and text[words[start].end() : words[start + 1].start()] == " " else ""
@@ -135,24 +136,31 @@ def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: in
     return capitalised and not opens and not previous[:1].isupper() and not following[:1].isupper()
 
 
-def with_its_state(span: str, towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:
-    """`span` as a parameter that writes a town with its state wants it ("in the format of 'City,
-    State'", "such as 'Berkeley, CA'"): "Pleasanton, CA" for "Pleasanton", "New York, NY" for
-    "New York City" (as an address writes it); None where the parameter writes no state or the
-    town is not in the US (its country is the model's to write).
+def with_its_state(towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:
+    """The town of a name (`towns`, as `towns_in` gives them) as a parameter that writes a town
+    with its state wants it ("in the format of 'City, State'", "such as 'Berkeley, CA'"):
+    "Pleasanton, CA" for "pleasanton", "New York, NY" for "New York City" (as an address writes
+    it); None where the parameter writes no state or the town is not in the US (its country is
+    the model's to write).
 
     The town is the most populous of its name, if that one is in the US; where the format names
     no country, also a US town of at least a third of its people ("Santa Clara" is in
     California, "Paris" stays in France)."""
-    description = str(node.get("description", ""))
-    if not (_STATE_FORMAT.search(description) or _STATE_CODE.search(description)):
+    if not writes_a_state(node):
         return None
+    description = str(node.get("description", ""))
     top = towns[0]
     american = next((t for t in towns if t.country == "US"), None)
     if american is None or (american is not top and (_COUNTRY.search(description) or american.population * 3 < top.population)):
         return None
-    name = american.postal or (american.name if span.islower() else span)
-    return f"{name}, {american.region}"
+    return f"{american.postal or american.name}, {american.region}"
+
+
+def writes_a_state(node: dict[str, Any]) -> bool:
+    """Whether a parameter writes a town with its state: "in the format of 'City, State'", "such
+    as 'Berkeley, CA'"."""
+    description = str(node.get("description", ""))
+    return bool(_STATE_FORMAT.search(description) or _STATE_CODE.search(description))
 
 
 _STATE_FORMAT = re.compile(r"\bcity,\s*state\b", re.IGNORECASE)
