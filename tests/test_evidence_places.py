@@ -31,6 +31,8 @@ def test_towns_are_found_in_any_case_but_not_as_plain_words() -> None:
     # a capitalised word opening a sentence, or ending a longer name, is no town
     assert towns_in("Reading is what I do on trains.") == {}
     assert list(towns_in("Book the Golden Salon in Reno.")) == ["Reno"]
+    assert towns_in("Meet me at the cafe near Richmond Station") == {}  # a station named for a town
+    assert list(towns_in("Visit Boston, or Berkeley California")) == ["Boston", "Berkeley"]
 
 
 def test_a_town_gets_its_state_where_the_format_writes_one() -> None:

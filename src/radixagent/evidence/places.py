@@ -124,16 +124,29 @@ def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
 def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: int, towns: tuple[Town, ...]) -> bool:
     """Whether `size` words from `start`, a town's name, are written as one (see `towns_in`)."""
     run = [w[0] for w in words[start : start + size]]
-    gap = text[words[start - 1].end() : words[start].start()] if start else ""
-    previous = words[start - 1][0] if start and gap == " " else ""
-    capitalised = run[0][:1].isupper() and all(w[:1].isupper() or w in _LOWER for w in run)
+    end = start + size
+    previous = words[start - 1][0] if start and text[words[start - 1].end() : words[start].start()] == " " else ""
+    following = words[end][0] if end < len(words) and text[words[end - 1].end() : words[end].start()] == " " else ""
+    after = text[words[end - 1].end() :]
+    if run[0][:1].isupper() and following[:1].isupper() and not _CODE.fullmatch(following) and not any(after.startswith(f" {s}") for s in _states()):
+        return False  # a word of a longer name: "Shibuya Station" (not "Boston MA", "Berkeley California")
+    if run[0][:1].isupper() and previous[:1].isupper() and (not _opens(text, words, start - 1) or towns[0].population < _CITY):
+        return False  # "Unisex Salon", "Anthony Green"; a city may follow the opening word ("Visit Boston")
     if size > 1:
         return run[0][:1].isupper() or all(w.islower() for w in run)  # "New york" too
+    capitalised = run[0][:1].isupper()
     if previous.casefold() in _LEADS:
         return capitalised or towns[0].population >= _CITY
-    following = words[start + 1][0] if start + 1 < len(words) and text[words[start].end() : words[start + 1].start()] == " " else ""
-    opens = not text[: words[start].start()].strip() or gap.strip()[-1:] in {".", "!", "?", ":", ";", '"', "(", "'"}
-    return capitalised and not opens and not previous[:1].isupper() and not following[:1].isupper()
+    return capitalised and not _opens(text, words, start)
+
+
+def _opens(text: str, words: list[re.Match[str]], at: int) -> bool:
+    """Whether word `at` opens the text or a sentence (any word may be capitalised there)."""
+    before = text[: words[at].start()].rstrip()
+    return not before or before[-1] in ".!?:;\"('"
+
+
+_CODE = re.compile(r"[A-Z]{2,3}")
 
 
 def with_its_state(towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:
