@@ -170,9 +170,10 @@ class _Narrowing:
             kept[name] = self.value(child, name, where)
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
                 del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
-            elif name not in required and "default" in child and kept[name] == child and not _a_flag(child):
+            elif name not in required and name in said and child.get("type") == "string" and "default" in child and kept[name] == child and not _a_flag(child):
                 # said by its name only ("need a car" for `car_type`) and no value named: the
-                # tool's default, not the model's guess among the values (a flag's two it reads well)
+                # tool's default, not the model's guess among the values (a flag's two it reads
+                # well; a number left over, "two bus tickets" for `num_passengers`, it places)
                 del kept[name]
         kept = _without_labels(kept, properties)
         for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
@@ -536,6 +537,9 @@ class _Narrowing:
             held = [t for t in named if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", option)]
             return max(held, key=len) if held else None
 
+        coded = [f"{t}, {code}" for o in options if (t := town(o)) and (code := o[len(t) :].strip()) and _CODE_AFTER.fullmatch(o[len(t) :])]
+        if coded:
+            return coded  # "Dayton OH": the request's own qualifier, written as the format writes one
         found = [t for o in options if (t := town(o))]
         if not found:
             alone = [t for t in (towns_in(self.part.text) or named) if t in named]
@@ -614,6 +618,10 @@ def offered_codes(schema: dict[str, Any], message: str) -> dict[str, Any]:
         if len(codes) > 1:
             node["enum"] = codes
     return out
+
+
+_CODE_AFTER = re.compile(rf" {CODE_QUALIFIER}")
+"""A code after a town's name: "Dayton OH", "Leuven BE"."""
 
 
 def _cut_from_its_noun(option: str, text: str) -> bool:
