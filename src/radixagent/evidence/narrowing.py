@@ -537,7 +537,7 @@ class _Narrowing:
             held = [t for t in named if re.search(rf"(?<!\w){re.escape(t)}(?!\w)", option)]
             return max(held, key=len) if held else None
 
-        coded = [f"{t}, {code}" for o in options if (t := town(o)) and (code := o[len(t) :].strip()) and _CODE_AFTER.fullmatch(o[len(t) :])]
+        coded = [f"{t}, {o[len(t) :].strip()}" for o in options if (t := town(o)) and o.startswith(t) and _CODE_AFTER.fullmatch(o[len(t) :])]
         if coded:
             return coded  # "Dayton OH": the request's own qualifier, written as the format writes one
         found = [t for o in options if (t := town(o))]
