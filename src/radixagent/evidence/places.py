@@ -14,11 +14,12 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 from radixagent.evidence.codes import System, code_named
+from radixagent.evidence.values import CODE_QUALIFIER
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +98,14 @@ _CITY = 100_000
 """People in a town whose name a request may write in lower case, one word long."""
 
 
+@lru_cache(maxsize=256)
 def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
     """The spans of `text` that name a town, each with the towns of that name: capitalised words
     ("Walnut Creek"), a name of two words or more in lower case or capitalised ("new york", "New
     york"), or a city's name
     after a preposition ("in berkeley"); never a capitalised word opening a sentence ("Find
-    ...") or a word of a longer name ("Unisex Salon", "Golden Salon")."""
+    ...") or a word of a longer name ("Unisex Salon", "Golden Salon"). Remembered per text: a
+    request's towns are asked for by each place parameter and each other text; read it only."""
     gazetteer = _gazetteer()
     words = list(_WORD.finditer(text))
     found: dict[str, tuple[Town, ...]] = {}
@@ -128,7 +131,7 @@ def _reads_as_a_town(text: str, words: list[re.Match[str]], start: int, size: in
     previous = words[start - 1][0] if start and text[words[start - 1].end() : words[start].start()] == " " else ""
     following = words[end][0] if end < len(words) and text[words[end - 1].end() : words[end].start()] == " " else ""
     after = text[words[end - 1].end() :]
-    if run[0][:1].isupper() and following[:1].isupper() and not _CODE.fullmatch(following) and not any(after.startswith(f" {s}") for s in _states()):
+    if run[0][:1].isupper() and following[:1].isupper() and not re.fullmatch(CODE_QUALIFIER, following) and not any(after.startswith(f" {s}") for s in _states()):
         return False  # a word of a longer name: "Shibuya Station" (not "Boston MA", "Berkeley California")
     if run[0][:1].isupper() and previous[:1].isupper() and (not _opens(text, words, start - 1) or towns[0].population < _CITY):
         return False  # "Unisex Salon", "Anthony Green"; a city may follow the opening word ("Visit Boston")
@@ -145,8 +148,6 @@ def _opens(text: str, words: list[re.Match[str]], at: int) -> bool:
     before = text[: words[at].start()].rstrip()
     return not before or before[-1] in ".!?:;\"('"
 
-
-_CODE = re.compile(r"[A-Z]{2,3}")
 
 
 def with_its_state(towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:

@@ -537,7 +537,7 @@ class Evidence:
         """The unit of time a number of the text is given in: "2-hour", "90 minutes"."""
         return next((unit for word in self.given_with(value) if (unit := time_unit(word)) is not None), None)
 
-    @property
+    @cached_property
     def durations(self) -> list[float]:
         """The lengths of time the text gives, in seconds: "half an hour" 1800, "90 seconds" 90."""
         return [value * SECONDS[unit] for value in dict.fromkeys(self.numbers) if (unit := self._time_unit(value)) is not None]
