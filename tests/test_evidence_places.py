@@ -111,3 +111,15 @@ def test_an_optional_value_said_by_its_name_only_keeps_the_default() -> None:
     assert "oven" not in narrowed(BAKERIES, "Which bakery in Spokane has the best oven?")
     assert narrowed(BAKERIES, "A bakery in Spokane with a wood oven")["oven"]["enum"] == ["wood"]
 
+
+
+def test_great_us_cities_by_their_everyday_names_and_initials() -> None:
+    assert {k: v[0].name for k, v in towns_in("Is the aquarium in Philly open late?").items()} == {"Philly": "Philadelphia"}
+    assert {k: v[0].name for k, v in towns_in("Cheap flights from SF to Vegas").items()} == {"SF": "San Francisco", "Vegas": "Las Vegas"}
+    assert narrowed(STATE, "Find a pottery class in NYC")["city"]["enum"] == ["New York, NY"]
+    assert narrowed(STATE, "Any kayak rentals in LA?")["city"]["enum"] == ["Los Angeles, CA"]
+    assert narrowed(place("the city"), "Any kayak rentals in Philly?")["city"]["enum"] == ["Philadelphia"]
+    # a state's code after a town is the town's state; initials are read only in capitals
+    assert list(towns_in("Any kayak rentals in Lafayette, LA?")) == ["Lafayette"]
+    assert list(towns_in("Any kayak rentals in Shreveport LA?")) == ["Shreveport"]
+    assert towns_in("we sf la nyc") == {}

