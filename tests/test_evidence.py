@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -152,18 +153,20 @@ def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
 
 def test_dates_written_with_dots_or_without_a_year() -> None:
     assert Evidence.of("Book it for 2026.2.9, please").dates == ["2026-02-09"]
-    found = Evidence.of("Is the pool open on the 9th of February or February 11th?")
-    assert (found.dates, found.undated) == ([], ["02-11", "02-09"])
+    # a day without its year is the next such day
+    found = Evidence.of("Is the pool open on the 9th of February or February 11th?", today=date(2026, 12, 6))
+    assert (found.dates, found.told) == (["2027-02-09", "2027-02-11"], {"2027-02-09", "2027-02-11"})
+    assert Evidence.of("Is the pool open on the 9th of February?", today=date(2026, 1, 20)).dates == ["2026-02-09"]
     # a year the request gives for one date is the others' too; a word of a date names nothing
     found = Evidence.of("Move the 9th of February meeting to March 2, 2027")
-    assert sorted(found.dates) == ["2027-02-09", "2027-03-02"] and found.values([]) == ["2027-03-02", "2027-02-09"]
-    assert Evidence.of("You may 3 times").undated == []
+    assert found.dates == ["2027-02-09", "2027-03-02"] and found.values([]) == ["2027-02-09", "2027-03-02"]
+    assert Evidence.of("You may 3 times").dates == []
 
 
-def test_a_date_without_a_year_leaves_the_model_the_year() -> None:
+def test_a_date_without_a_year_is_the_next_such_day() -> None:
     schema = {"type": "object", "properties": {"day": {"type": "string", "description": "YYYY-MM-DD"}, "venue": {"type": "string"}}, "required": ["day", "venue"]}
-    narrowed = narrow_arguments(schema, Evidence.of("Is the Aquadrome pool open on the 9th of February?"))["properties"]
-    assert narrowed["day"]["pattern"] == "^[0-9]{4}-(?:02-09)$"
+    narrowed = narrow_arguments(schema, Evidence.of("Is the Aquadrome pool open on the 9th of February?", today=date(2026, 3, 1)))["properties"]
+    assert narrowed["day"]["enum"] == ["2027-02-09"]
     assert "9th of February" not in narrowed["venue"]["enum"] and "Aquadrome" in narrowed["venue"]["enum"]
     # an address is no date: it stays a value
     link = {"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]}

@@ -4,6 +4,7 @@ text processing on made-up phrases: no engine."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from radixagent.evidence import Evidence, narrow_arguments
@@ -190,9 +191,9 @@ SCREENING = tool(
 
 
 def test_an_optional_value_the_request_gives_is_kept() -> None:
-    narrowed = narrow_arguments(SCREENING.parameters, Evidence.of("Any 4K screenings at the Rialto on June 3rd?"))
+    narrowed = narrow_arguments(SCREENING.parameters, Evidence.of("Any 4K screenings at the Rialto on June 3rd?", today=date(2026, 5, 20)))
     # "4K" names the enum's "4k", one token as it is one value
     assert narrowed["properties"]["format"]["enum"] == ["4k"]
-    # a day without its year is a date: kept, the year for the model to write
-    assert narrowed["properties"]["day"]["pattern"] == "^[0-9]{4}-(?:06-03)$"
+    # a day without its year is a date: kept, the next such day
+    assert narrowed["properties"]["day"]["enum"] == ["2026-06-03"]
     assert set(narrowed["required"]) == {"cinema", "format", "day"}

@@ -310,9 +310,6 @@ class _Narrowing:
                 return node  # "Translate 'X' into Spanish" names the target only: the source is the model's to write
             if free and self.part.referent is not None and not self.anchored and not _loose_names(self.part):
                 options = [self.part.referent]  # "summarise what you find": what was found
-            if not options and kind == "date" and (undated := self.part.undated or self.whole.undated):
-                # "the 7th of March": the day is the request's, the year the model's to write
-                return {**node, "pattern": f"^[0-9]{{4}}-(?:{'|'.join(undated)})$"}
             if not options and not free and self.part.referent is not None:
                 # "where was the package left?": the id or date it needs is in the result it refers to
                 options = self.strings(Evidence.of(self.part.referent), node, kind, name, taken)

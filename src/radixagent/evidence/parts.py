@@ -93,7 +93,7 @@ def span(evidence: Evidence, first: int, last: int) -> Evidence:
         at = text.find(part.text.strip(), start)
         bounds.append((at, at + len(part.text.strip())))
         start = bounds[-1][1]
-    return Evidence.of(text[bounds[first][0] : bounds[last][1]])
+    return Evidence.of(text[bounds[first][0] : bounds[last][1]], today=evidence.today)
 
 
 def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]:

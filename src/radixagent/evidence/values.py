@@ -7,13 +7,25 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date as Date
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
 from radixagent.evidence.codes import Found, System, code_of, code_parameter, names_in, system_of
-from radixagent.evidence.words import IRREGULAR, PARTICLES, STOP_WORDS, example_of, examples_of, name_words, stem, terms
+from radixagent.evidence.days import Written, days_in
+from radixagent.evidence.words import (
+    IRREGULAR,
+    PARTICLES,
+    STOP_WORDS,
+    WORD_NUMBERS,
+    example_of,
+    examples_of,
+    name_words,
+    stem,
+    terms,
+)
 from radixagent.schemas import ToolSchema
 
 _MONTHS = {
@@ -25,8 +37,8 @@ _MONTHS = {
     for m in names.split()
 }
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_MONTH_DAY_YEAR = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?:of\s+)?(\d{{4}})\b", re.IGNORECASE)
 _DOTTED_DATE = re.compile(r"\b(\d{4})[./](\d{1,2})[./](\d{1,2})\b")
 _MONTH_DAY = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.IGNORECASE)
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?![a-z])", re.IGNORECASE)
@@ -63,18 +75,11 @@ _QUOTED = re.compile(r"'([^']{1,1000})'(?![A-Za-z0-9_])|\"([^\"]{1,1000})\"|‘(
 # "50 million", "2.5bn", "40k": the scale word is part of the number
 _SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
 _SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
-_WORD_NUMBERS = {
-    w: i
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
-    )
-}
-_WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b", re.IGNORECASE)
 _TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week|fortnight)s?"
 _AND_A_HALF = re.compile(
     rf"\b(?:(?P<count>an?|one|\d+)\s+{_TIME_UNIT_WORD}\s+and\s+a\s+half"
-    rf"|(?P<whole>\d+|{'|'.join(_WORD_NUMBERS)})\s+and\s+a\s+(?P<half>half)\s+{_TIME_UNIT_WORD}"
+    rf"|(?P<whole>\d+|{'|'.join(WORD_NUMBERS)})\s+and\s+a\s+(?P<half>half)\s+{_TIME_UNIT_WORD}"
     rf"|half\s+(?P<half_a>an?)\s+{_TIME_UNIT_WORD})\b",
     re.IGNORECASE,
 )
@@ -99,8 +104,13 @@ class Evidence:
     dates: list[str] = field(default_factory=list)
     calendar: list[tuple[int, int]] = field(default_factory=list, repr=False)
     """The characters read as a date or a time."""
-    undated: list[str] = field(default_factory=list)
-    """Days of a month the text gives without a year ("the 7th of March": "03-07")."""
+    today: Date = field(default_factory=Date.today)
+    """The day the text counts from: the one it says is today, else the clock's."""
+    statement_of_today: tuple[int, int] = (0, 0)
+    """Where the text says what day it is ("today is 2026-03-12"), in characters."""
+    told: set[str] = field(default_factory=set)
+    """The dates the text does not write out: told relative to today ("tomorrow", "this
+    Friday"), or without a year ("the 7th of March", the next one)."""
     times: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
@@ -122,15 +132,26 @@ class Evidence:
     earlier result, the input of a call that names none of its own."""
 
     @classmethod
+    def of(cls, text: str, today: Date | None = None) -> Evidence:
+        """What `text` holds, with days told relative to `today` (the clock's, unless given) where
+        the text does not say what day it is."""
+        return cls._read(text, today or Date.today())
+
+    @classmethod
     @lru_cache(maxsize=256)
-    def of(cls, text: str) -> Evidence:
-        """What `text` holds. Cached: a request is read again at every step of its run, and
-        evidence is never changed once read."""
+    def _read(cls, text: str, today: Date) -> Evidence:
+        """`of`, cached: a request is read again at every step of its run, and evidence is never
+        changed once read."""
         found = cls(text=text, words={IRREGULAR.get(w, w) for w in terms(text)})
         bounds = [m.span() for m in re.finditer(r"\S+", text)]
         found.tokens = [text[a:b].strip(EDGE) for a, b in bounds]
         taken: list[tuple[int, int]] = []  # characters already read as a date, time, address...
         last: list[tuple[int, int]] = []
+
+        def spanned(start: int, end: int) -> tuple[int, int]:
+            first = next((i for i, (a, b) in enumerate(bounds) if b > start), 0)
+            final = max((i for i, (a, b) in enumerate(bounds) if a < end), default=first)
+            return first, final + 1
 
         def take(match: re.Match[str], calendar: bool = False) -> bool:
             start, end = match.span()
@@ -139,9 +160,7 @@ class Evidence:
             taken.append((start, end))
             if calendar:
                 found.calendar.append((start, end))
-            first = next((i for i, (a, b) in enumerate(bounds) if b > start), 0)
-            final = max((i for i, (a, b) in enumerate(bounds) if a < end), default=first)
-            last[:] = [(first, final + 1)]
+            last[:] = [spanned(start, end)]
             return True
 
         def place(value: Any) -> None:
@@ -156,26 +175,32 @@ class Evidence:
                 add(found.emails, m.group(0))
         for m in _URL.finditer(text):
             take(m)
+        written: list[Written] = []  # the dates written out, read by `days_in` with the days told
         for m in _ISO_DATE.finditer(text):
             if take(m, calendar=True) and _valid_date(int(m[1]), int(m[2]), int(m[3])):
-                add(found.dates, m.group(0))
+                written.append(Written(*m.span(), int(m[2]), int(m[3]), int(m[1])))
         for m in _MONTH_DAY_YEAR.finditer(text):
             if take(m, calendar=True) and _valid_date(int(m[3]), _month(m[1]), int(m[2])):
-                add(found.dates, _iso(int(m[3]), _month(m[1]), int(m[2])))
+                written.append(Written(*m.span(), _month(m[1]), int(m[2]), int(m[3])))
         for m in _DAY_MONTH_YEAR.finditer(text):
             if take(m, calendar=True) and _valid_date(int(m[3]), _month(m[2]), int(m[1])):
-                add(found.dates, _iso(int(m[3]), _month(m[2]), int(m[1])))
+                written.append(Written(*m.span(), _month(m[2]), int(m[1]), int(m[3])))
         for m in _DOTTED_DATE.finditer(text):
             if _valid_date(int(m[1]), int(m[2]), int(m[3])) and take(m, calendar=True):
-                add(found.dates, _iso(int(m[1]), int(m[2]), int(m[3])))
+                written.append(Written(*m.span(), int(m[2]), int(m[3]), int(m[1])))
         for m, month, day in [*((m, m[1], m[2]) for m in _MONTH_DAY.finditer(text)), *((m, m[2], m[1]) for m in _DAY_MONTH.finditer(text))]:
             if 0 < int(day) <= 31 and month[:1].isupper() and take(m, calendar=True):  # "I may 5 times" names no month
-                # a year the text gives for another date is this one's too; else it is the model's to write
-                year = int(found.dates[0][:4]) if found.dates else None
-                if year is not None and _valid_date(year, _month(month), int(day)):
-                    add(found.dates, _iso(year, _month(month), int(day)))
-                elif year is None:
-                    add(found.undated, f"{_month(month):02d}-{int(day):02d}")
+                written.append(Written(*m.span(), _month(month), int(day)))
+        calendar = days_in(text, sorted(written), today)
+        found.today, found.statement_of_today = calendar.today, calendar.statement
+        for day in calendar.days:
+            last[:] = [spanned(day.start, day.end)]
+            if day.iso not in found.dates:
+                add(found.dates, day.iso)
+            else:
+                place(day.iso)
+            if day.told:
+                found.told.add(day.iso)
         for m in _DAYPART.finditer(text):
             if (m[2] or _BEFORE_AN_HOUR.search(text, 0, m.start())) and take(m, calendar=True):
                 part = (m[3] or m[4] or m[5]).lower()
@@ -197,7 +222,7 @@ class Evidence:
         for m in _AND_A_HALF.finditer(text):
             if take(m):
                 count = m["count"] or m["whole"]
-                value = 0.0 if m["half_a"] else 1.0 if count.lower() in ("a", "an") else float(_WORD_NUMBERS.get(count.lower(), count))
+                value = 0.0 if m["half_a"] else 1.0 if count.lower() in ("a", "an") else float(WORD_NUMBERS.get(count.lower(), count))
                 # the value stands where the unit follows it: "an [hour] and a half", "two and a half [hours]"
                 mark = m.start("count") if m["count"] else m.start("half") if m["whole"] else m.start("half_a")
                 last[:] = [next((i, i + 1) for i, (_, b) in enumerate(bounds) if b > mark)]
@@ -219,7 +244,7 @@ class Evidence:
             if _COUNTING.match(text, m.end()):
                 continue  # "two cities: Oslo and Rome" says how many values follow
             if take(m):
-                add(found.numbers, float(_WORD_NUMBERS[m[1].lower()]))
+                add(found.numbers, float(WORD_NUMBERS[m[1].lower()]))
         for m in _QUOTED.finditer(text):
             quoted = next(g for g in m.groups() if g is not None).strip()
             if quoted:
@@ -553,9 +578,8 @@ class Evidence:
         return bool(given) and all(w in _MEASURES or w[:1] == "°" for w in given)
 
     def count(self, kind: str) -> int:
-        """How many values of a kind ("date", "time", "email", "phone", "number") the text holds; a
-        date without its year ("on March 10th") counts."""
-        found: dict[str, Sequence[object]] = {"date": [*self.dates, *self.undated], "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
+        """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
+        found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
         return len(found[kind])
 
     def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:
@@ -606,13 +630,19 @@ class Evidence:
     def parts(self) -> list[Evidence]:
         """The coordinated parts of the text ("A and B", "A, B and C", "A; then B"): each may be
         a call of its own. A text with no coordination is one part."""
-        pieces = _pieces(self.text)
+        pieces = [p for p in _pieces(self.text) if not self._states_today(p)]  # "...; today is 2026-03-12": no part
         if len(pieces) < 2:
             return [self]
-        parts = [Evidence.of(p) for p in pieces]
+        parts = [Evidence.of(p, today=self.today) for p in pieces]
         for part in parts[1:]:
             part.opens = False
         return parts
+
+    def _states_today(self, piece: str) -> bool:
+        """Whether a piece of the text only says what day it is."""
+        start, end = self.statement_of_today
+        said = self.text[start:end].strip(EDGE + " ")
+        return bool(said) and piece.strip(EDGE + " ").casefold() in (said.casefold(), f"{said.casefold()} today")
 
     def asks_about_the_world(self) -> bool:
         """Whether the text is a question about the world rather than a request to act on
@@ -628,11 +658,12 @@ class Evidence:
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
-        if (set(words) & _IN_GENERAL or words[0] == "why") and not (self.dates or self.times or self.emails or self.phones or self.identifiers):
+        written = [d for d in self.dates if d not in self.told]  # "Why is it cold today?" names no day of its own
+        if (set(words) & _IN_GENERAL or words[0] == "why") and not (written or self.times or self.emails or self.phones or self.identifiers):
             # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or
             # not; "Why do some hotels skip the 13th floor?" asks for a reason, which no tool returns
             return True
-        if self.dates or self.times or self.numbers or self.emails or self.phones or self.quoted:
+        if written or self.times or self.numbers or self.emails or self.phones or self.quoted:
             return False
         if any(WEB_ADDRESS.search(t) for t in self.tokens):
             return False  # "What is on example.org/news?" asks of one page
@@ -647,7 +678,7 @@ class Evidence:
     def tells_when(self) -> bool:
         """Whether the text says anything of when: a date, a time, a number (a day, an hour),
         or a word of the calendar or the clock ("tomorrow", "Friday", "in March", "tonight")."""
-        if self.dates or self.times or self.undated or self.numbers:
+        if self.dates or self.times or self.numbers:
             return True
         return any(t.casefold() in _WHEN_WORDS for t in self.tokens)
 

@@ -19,6 +19,14 @@ STOP_WORDS = frozenset(
     "what which who how me my i you your do does please can could would should".split()
     + ["s", "t", "ll", "re", "ve"]  # what's, don't, we'll, you're, I've
 )
+WORD_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
+"""Numbers English writes as one word."""
 _SUFFIXES = ("ing", "ly", "ed", "s")
 _DERIVATIONS = ("ion", "ise", "ize", "y", "e", "er")
 """Endings of the verb and nouns of one word: summarise/summary, translate/translation,
