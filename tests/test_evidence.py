@@ -240,6 +240,30 @@ def test_booleans_follow_negation_and_opposites() -> None:
     assert flag(DOOR, "Open the back door") is None  # locked is optional and unspoken of: left out
     notify = {"type": "object", "properties": {"notify_attendees": {"type": "boolean", "default": True}}}
     assert narrow_arguments(notify, Evidence.of("Cancel it, but don't notify the attendees"))["properties"]["notify_attendees"]["enum"] == [False]
+    # a negation that opens the clause, far from the flag's word; unless a verb turns it around
+    assert flag(LIGHT, "Please don't leave the porch light burning on all night") == [False]
+    assert flag(LIGHT, "Don't forget to switch the porch light on") == [True]
+    assert flag(LIGHT, "No hurry, but switch the porch light on") == [True]
+
+
+def test_a_flag_is_said_by_its_telling_words() -> None:
+    def flags(message: str, *names: str) -> dict[str, Any]:
+        schema = {"type": "object", "properties": {n: {"type": "boolean", "default": False} for n in names}}
+        props = narrow_arguments(schema, Evidence.of(message))["properties"]
+        return {n: props[n].get("enum") if n in props else "left out" for n in names}
+
+    # the words that frame a flag ("has", "allowed", "include", "visibility") need not be said
+    assert flags("A cabin near Bend with a sauna, please", "has_sauna") == {"has_sauna": [True]}
+    assert flags("Book two dog-friendly rooms", "dogs_allowed") == {"dogs_allowed": [True]}
+    assert flags("Share the album as a private one", "private_visibility") == {"private_visibility": [True]}
+    assert flags("A loft with in-suite storage", "in_suite_storage") == {"in_suite_storage": [True]}
+    # a negation reaches across "or", not past the clause; "exclude" and "non-" negate too
+    assert flags("A cabin with no sauna or hot tub, and a dock", "has_sauna", "hot_tub", "has_dock") == {"has_sauna": [False], "hot_tub": [False], "has_dock": [True]}
+    assert flags("List my notes but exclude the archived ones", "include_archived") == {"include_archived": [False]}
+    assert flags("A non-smoking room in Galway", "smoking_allowed") == {"smoking_allowed": [False]}
+    assert flags("List the current notes with archived ones", "include_archived") == {"include_archived": [True]}  # "current" negates nothing
+    # not minding either way sets nothing
+    assert flags("A cabin in Bend; I don't mind whether it has a sauna", "has_sauna")["has_sauna"] is None
 
 
 def test_a_later_call_does_not_repeat_a_value_of_the_same_tool() -> None:

@@ -1007,13 +1007,44 @@ def _a_flag(node: dict[str, Any]) -> bool:
     return node.get("type") == "boolean" or _flag_values(node.get("enum") or []) is not None
 
 
+def _negated(words: list[str], at: int) -> bool | None:
+    """Whether the clause holding word `at` (of `_flag_words`) negates it: a negation just
+    before it ("no reminder"), or earlier in its clause ("Don't leave the hall light on") unless
+    a verb turns it around again ("don't forget to switch it on"); None where it says the user
+    does not mind either way ("I don't mind if it has a garage")."""
+    start = max((i + 1 for i, w in enumerate(words[:at]) if w in _CLAUSE_BREAKS), default=0)
+    for i in range(start, at):
+        if not _a_negation(words[i]):
+            continue
+        if words[i + 1 : i + 2] in (["mind"], ["care"]):
+            return None
+        if at - i <= 3 or not set(words[i + 1 : at]) & _NEGATING_VERBS:
+            return True
+    return False
+
+
+def _a_negation(word: str) -> bool:
+    return word in _NEGATIONS or word in _REVERSING or word.endswith("n't")
+
+
+_NEGATIONS = frozenset("not no non never without nor cannot except dont cant wont isnt arent doesnt didnt shouldnt wouldnt couldnt wasnt werent hasnt havent".split())
+_FLAG_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[,;:.!?]")
+_CLAUSE_BREAKS = frozenset({",", ";", ":", ".", "!", "?", "and", "but", "so", "then", "while", "because", "although", "though"})
+"""Where a negation's reach ends; not at "or" ("no garage or laundry" wants neither)."""
+_FLAG_FRAMES = frozenset("only is has have with include includes allow allowed allows enable enabled in visibility".split())
+"""Words of a flag's name that frame it rather than say it: `has_garage` is said by "a garage",
+`smoking_allowed` by "smoking rooms", `private_visibility` by "private"."""
+_NEGATING_VERBS = frozenset({"forget", "fail", "hesitate", "miss", "neglect", "stop"})
+"""Verbs that a negation before them turns into the opposite ("don't forget to lock it")."""
+
+
 def _boolean(name: str, text: Evidence) -> bool | None:
     """A flag the text sets: every telling word of its name said (true), negated or said as
     its opposite (false): "don't notify the attendees" -> notify_attendees: false,
-    "switch off" -> on: false, "unlock" -> locked: false."""
-    words_of_name = [stem(w) for w in name_words(name)]
-    wanted = [w for w in words_of_name if w not in ("only", "is", "include")] or words_of_name
-    words = [w.strip(EDGE).lower() for w in text.text.split()]
+    "switch off" -> on: false, "unlock" -> locked: false, "with a garage" -> has_garage: true."""
+    named = name_words(name)
+    wanted = [stem(w) for w in named if w not in _FLAG_FRAMES] or [stem(w) for w in named]
+    words = [w.replace("’", "'") for w in _FLAG_WORD.findall(text.text.lower())]  # "in-unit" is two words
     stems = [IRREGULAR.get(w, stem(w)) for w in words]
 
     def said(term: str) -> int | None:
@@ -1021,8 +1052,8 @@ def _boolean(name: str, text: Evidence) -> bool | None:
 
     first = said(wanted[0])
     if first is not None and all(said(t) is not None for t in wanted[1:]):
-        negated = any(w in ("not", "no", "never", "without") or w.endswith(("n't", "nt")) and w != "want" for w in words[max(0, first - 3) : first])
-        return not negated
+        negated = _negated(words, first)
+        return None if negated is None else not negated
     if len(wanted) == 1:
         term = wanted[0]
         opposite = {"on": "off", "off": "on"}.get(term)
