@@ -757,3 +757,11 @@ def test_a_request_naming_an_id_asks_where_or_when_of_the_users_own_thing() -> N
         ToolSchema(name="rental_details", description="What a bike rental includes and where the bike is now.", parameters={"type": "object", "properties": {"rental_id": {"type": "string"}}, "required": ["rental_id"]}),
     ]
     assert grounds(Evidence.of("Where is the e-bike for rental BK-5530?"), bikes) > grounds(Evidence.of("Where is the e-bike for the rental?"), bikes)
+
+
+def test_numbers_written_in_words() -> None:
+    assert Evidence.of("Order a dozen bagels").numbers == [12.0]
+    assert Evidence.of("Tip them a hundred rupees").numbers == [100.0]
+    assert Evidence.of("We expect forty-five guests, maybe fifty two").numbers == [45.0, 52.0]
+    assert Evidence.of("Transfer three thousand pesos").numbers == [3000.0]
+    assert Evidence.of("a donkey and a mule").numbers == []  # "a" alone counts nothing

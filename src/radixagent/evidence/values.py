@@ -75,7 +75,14 @@ _QUOTED = re.compile(r"'([^']{1,1000})'(?![A-Za-z0-9_])|\"([^\"]{1,1000})\"|‘(
 # "50 million", "2.5bn", "40k": the scale word is part of the number
 _SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
 _SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
-_WORD_NUMBER = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b", re.IGNORECASE)
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_WORD_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6}
+_WORD_NUMBER = re.compile(
+    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<ones>one|two|three|four|five|six|seven|eight|nine)\b)?|(?P<small>{'|'.join(WORD_NUMBERS)})|(?P<a>an?)(?=\s+(?:{'|'.join(_WORD_SCALES)})\b))"
+    rf"(?:\s+(?P<scale>{'|'.join(_WORD_SCALES)})\b)?\b",
+    re.IGNORECASE,
+)
+"""A number in words: "seven", "forty-two", "a hundred", "two thousand", "a dozen"."""
 _TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week|fortnight)s?"
 _AND_A_HALF = re.compile(
     rf"\b(?:(?P<count>an?|one|\d+)\s+{_TIME_UNIT_WORD}\s+and\s+a\s+half"
@@ -244,7 +251,7 @@ class Evidence:
             if _COUNTING.match(text, m.end()):
                 continue  # "two cities: Oslo and Rome" says how many values follow
             if take(m):
-                add(found.numbers, float(WORD_NUMBERS[m[1].lower()]))
+                add(found.numbers, float(_spelled_number(m)))
         for m in _QUOTED.finditer(text):
             quoted = next(g for g in m.groups() if g is not None).strip()
             if quoted:
@@ -1012,6 +1019,15 @@ def _near(tokens: list[str], mark: int, start: int, end: int, side: str) -> bool
     if side == "before" and end <= mark:
         return all(not g for g in tokens[end:mark])
     return False
+
+
+def _spelled_number(m: re.Match[str]) -> int:
+    """The value of a `_WORD_NUMBER` match."""
+    if m["tens"]:
+        base = _TENS[m["tens"].lower()] + (WORD_NUMBERS[m["ones"].lower()] if m["ones"] else 0)
+    else:
+        base = 1 if m["a"] else WORD_NUMBERS[m["small"].lower()]
+    return base * (_WORD_SCALES[m["scale"].lower()] if m["scale"] else 1)
 
 
 def _month(name: str) -> int:
