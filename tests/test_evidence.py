@@ -387,10 +387,44 @@ async def test_a_part_repeating_the_calls_parameter_is_a_call_of_its_own() -> No
     assert [json.loads(c.arguments)["city"] for c in result.tool_calls] == ["Tartu", "Narva"]
 
 
+async def test_a_later_part_shares_the_values_it_does_not_give() -> None:
+    ship = ToolSchema(
+        name="quote_shipping",
+        description="Price of shipping a parcel",
+        parameters={
+            "type": "object",
+            "properties": {"origin": {"type": "string", "description": "from city"}, "destination": {"type": "string", "description": "to city"}, "kilos": {"type": "number"}},
+            "required": ["origin", "destination", "kilos"],
+        },
+    )
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    result = await chat.complete(request("Price a 3 kg parcel from Tartu to Narva and to Parnu", [ship], parallel_tool_calls=True))
+    assert [json.loads(c.arguments) for c in result.tool_calls] == [
+        {"origin": "Tartu", "destination": "Narva", "kilos": 3},
+        {"origin": "Tartu", "destination": "Parnu", "kilos": 3},
+    ]
+
+
 async def test_parts_that_hold_no_value_add_no_call() -> None:
     chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
     result = await chat.complete(request("Hi, it's a rainy day and I'm tired. Find me films directed by Agnes Varda.", [FILMS], parallel_tool_calls=True))
     assert [json.loads(c.arguments) for c in result.tool_calls] == [{"directed_by": "Agnes Varda"}]
+
+
+def test_a_day_told_is_a_value_only_for_a_tool_that_takes_a_day() -> None:
+    mail = ToolSchema(
+        name="send_mail",
+        description="Send an email",
+        parameters={"type": "object", "properties": {"to": {"type": "string"}, "body": {"type": "string"}}, "required": ["to", "body"]},
+    )
+    diary = ToolSchema(
+        name="log_repair",
+        description="Log a repair",
+        parameters={"type": "object", "properties": {"what": {"type": "string"}, "day": {"type": "string", "description": "YYYY-MM-DD"}}, "required": ["what"]},
+    )
+    part = Evidence.of("tell her it was fixed today", today=date(2027, 1, 4))
+    assert part.values([mail]) == [] and part.values([diary]) == ["2027-01-04"]
+    assert part.served_by([{"to": "ines@faria.pt", "body": "The boiler"}], [mail])
 
 
 async def test_a_part_giving_the_date_the_call_lacks_continues_it() -> None:

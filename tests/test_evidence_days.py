@@ -44,14 +44,21 @@ def test_today_as_the_request_states_it() -> None:
     # alone, the stated day is the day asked about
     assert dates("What's on at the Odeon? Today is 2027-06-01.") == ["2027-06-01"]
     assert dates("What's on at the Odeon? today is june 1st") == []  # a month in lower case is not read
+    # saying what day it is is no part of the request of its own
+    said = Evidence.of("Tide times for Brest next Friday, given that today is 2027-06-01", today=SUNDAY)
+    assert [p.text for p in said.parts] == [said.text] and said.dates == ["2027-06-11"]
+    said = Evidence.of("Tide times for Brest on Friday; today is 2027-06-01", today=SUNDAY)
+    assert [p.text for p in said.parts] == [said.text] and said.dates == ["2027-06-04"]
 
 
 def test_what_is_no_day_told() -> None:
     assert dates("We play squash on Mondays") == []
     assert dates("Move it to Monday, March 1, 2027") == ["2027-03-01"]  # written out: the weekday is its own
     assert dates("The monday blues are real") == []  # a weekday in lower case, with nothing around it
-    # a day told is no day named: a why-question about today still asks of the world
+    # a day told is no day named: a why-question about today still asks of the world; a
+    # question about a day told asks of the user's day
     assert Evidence.of("Why is the sky so red tonight?", today=SUNDAY).asks_about_the_world()
+    assert not Evidence.of("Is anything booked the day after tomorrow? Today is 2027-01-04.", today=SUNDAY).asks_about_the_world()
     assert not Evidence.of("Why was the ferry late on 2026-12-01?", today=SUNDAY).asks_about_the_world()
 
 

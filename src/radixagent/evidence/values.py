@@ -646,10 +646,12 @@ class Evidence:
         return parts
 
     def _states_today(self, piece: str) -> bool:
-        """Whether a piece of the text only says what day it is."""
+        """Whether a piece of the text only says what day it is ("given that today is
+        2026-07-01")."""
         start, end = self.statement_of_today
-        said = self.text[start:end].strip(EDGE + " ")
-        return bool(said) and piece.strip(EDGE + " ").casefold() in (said.casefold(), f"{said.casefold()} today")
+        said = self.text[start:end].strip(EDGE + " ").casefold()
+        piece = piece.strip(EDGE + " ").casefold()
+        return bool(said) and said in piece and len(piece.replace(said, " ").split()) <= 3
 
     def asks_about_the_world(self) -> bool:
         """Whether the text is a question about the world rather than a request to act on
@@ -670,8 +672,8 @@ class Evidence:
             # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or
             # not; "Why do some hotels skip the 13th floor?" asks for a reason, which no tool returns
             return True
-        if written or self.times or self.numbers or self.emails or self.phones or self.quoted:
-            return False
+        if self.dates or self.times or self.numbers or self.emails or self.phones or self.quoted:
+            return False  # "Do I have any meetings the day after tomorrow?" asks of a day
         if any(WEB_ADDRESS.search(t) for t in self.tokens):
             return False  # "What is on example.org/news?" asks of one page
         return not self.name_tokens
@@ -747,7 +749,9 @@ class Evidence:
     def values(self, tools: Sequence[ToolSchema]) -> list[str]:
         """What a call could take from this text: typed values, quoted phrases, capitalised names
         and identifiers, the tools' enum values it names and the codes it names that they take."""
-        found = [*self.dates, *self.times, *self.emails, *self.phones, *self.quoted]
+        # a day told ("went out today") is a value only where a tool takes a day
+        days = [d for d in self.dates if d not in self.told or any(_takes_a_day(tool.parameters) for tool in tools)]
+        found = [*days, *self.times, *self.emails, *self.phones, *self.quoted]
         found += [number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
         for word in self.names_whole:
@@ -776,6 +780,20 @@ class Evidence:
             if value.casefold() not in written:
                 return False
         return True
+
+
+def _takes_a_day(schema: dict[str, Any]) -> bool:
+    """Whether an object schema has a parameter for a day: by its name ("date", "day",
+    "check_in_date"), its format, or a layout its description writes."""
+    for name, node in (schema.get("properties") or {}).items():
+        if not isinstance(node, dict):
+            continue
+        words = set(name_words(name)) | set(terms(str(node.get("description", ""))))
+        if words & {"date", "day", "dates", "days"} or str(node.get("format", "")).startswith("date") or _DATE_LAYOUT_WORD.search(str(node.get("description", ""))):
+            return True
+        if _takes_a_day(node) or (isinstance(node.get("items"), dict) and _takes_a_day(node["items"])):
+            return True
+    return False
 
 
 def number_text(value: float) -> str:
