@@ -1128,3 +1128,38 @@ def test_a_host_or_a_url_is_what_reads_as_one() -> None:
         ("Point the Kestrel mirror at host https://kestrel.example/pub", "https://kestrel.example/pub"),
     ):
         assert narrow_arguments(mirror, Evidence.of(request))["properties"]["host"]["enum"] == [host], request
+
+
+COURT = ToolSchema(
+    name="book_court",
+    description="Book a tennis court",
+    parameters={"type": "object", "properties": {"day": {"type": "string", "description": "YYYY-MM-DD"}}, "required": ["day"]},
+)
+
+
+async def test_days_told_count_from_the_day_the_system_message_states() -> None:
+    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
+    body = request("Book a court for tomorrow", [COURT])
+    body.messages.insert(0, ChatRequest.model_validate({"messages": [{"role": "system", "content": "Please act like the current date is 2027/02/21"}]}).messages[0])
+    result = await chat.complete(body)
+    assert json.loads(result.tool_calls[0].arguments) == {"day": "2027-02-22"}
+
+
+async def test_days_told_count_from_the_day_the_agents_instructions_state() -> None:
+    from radixagent import Agent
+
+    booked: list[str] = []
+    agent = Agent(ScriptedEngine(first_allowed), instructions="You book courts. Today is 2027-02-21.", decision=LEXICAL, max_iterations=2)
+
+    @agent.tool
+    def book_court(day: str) -> str:
+        """Book a tennis court.
+
+        Args:
+            day: the day, YYYY-MM-DD
+        """
+        booked.append(day)
+        return f"booked for {day}"
+
+    await agent.run("Book a court for the day after tomorrow")
+    assert booked[:1] == ["2027-02-23"] and agent.stated_today == date(2027, 2, 21)

@@ -30,6 +30,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from radixagent.agent.approval import ApprovalRule, waiting_calls
@@ -53,6 +54,7 @@ from radixagent.errors import (
     EngineError,
     InputError,
 )
+from radixagent.evidence import Evidence
 from radixagent.feedback import FeedbackCollector
 from radixagent.memory import RadixMemory
 from radixagent.memory.store import Store, off_loop
@@ -184,6 +186,12 @@ class Agent:
             return False
         verdict = self.approval(call)
         return bool(await verdict if inspect.isawaitable(verdict) else verdict)
+
+    @property
+    def stated_today(self) -> date | None:
+        """The day the instructions say it is ("Today is 2026-03-02."), where they say one:
+        days a request tells ("tomorrow") count from it, else from the clock."""
+        return Evidence.of(self.instructions).stated_today
 
     def system_prompt(self) -> str:
         """Instructions, then the protocol and the tools: byte-stable for a given tool set."""

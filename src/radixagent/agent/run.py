@@ -139,6 +139,7 @@ class Run:
                     answer_schema=None if agent.output.is_text else agent.output.generation_schema,
                     request=self.query,
                     done=self.made,  # later steps answer once the calls made have served every part of the request
+                    today=agent.stated_today,
                 )
             except DecisionError as exc:
                 error, decision = exc, None

@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -63,6 +64,7 @@ from radixagent.errors import (
     DecisionError,
     EngineResponseError,
 )
+from radixagent.evidence import Evidence
 from radixagent.prompting import CHATML, ChatFormat, Transcript, TurnWriter
 from radixagent.schemas import ToolCallRecord
 from radixagent.telemetry.chat import ChatSpan, chat_span
@@ -289,6 +291,7 @@ class ChatCompleter:
                 require_tool=plan.require_tool,
                 request=pending.text,
                 done=pending.done,
+                today=_stated_today(request.messages),
             )
         except DecisionError as exc:
             if state.last_finish == "length":
@@ -382,6 +385,12 @@ def _pending(messages: Sequence[ChatMessageIn]) -> _Pending:
         if c.id in results
     ]
     return _Pending(text="\n".join(texts) or None, done=done)
+
+
+def _stated_today(messages: Sequence[ChatMessageIn]) -> date | None:
+    """The day the system messages say it is ("act like the current date is 2024/02/21")."""
+    said = "\n".join(content_text(m.content) for m in messages if isinstance(m, SystemMessageIn))
+    return Evidence.of(said).stated_today if said.strip() else None
 
 
 def _arguments_of(call: ToolCallIn) -> dict[str, Any]:

@@ -46,6 +46,7 @@ valid output: it is raised as `DecisionError` for the agent's recovery to handle
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from radixagent.decision.by_schema import decide_by_schema, decision_schema
@@ -77,16 +78,18 @@ async def decide(
     require_tool: bool = False,
     request: str | None = None,
     done: Sequence[ToolCallRecord] = (),
+    today: date | None = None,
 ) -> Decision:
     """Extend `transcript` (which ends where the assistant's turn begins) with one decision.
     `request` is the user's text this turn answers: the evidence the score strategy's settings
     read (without it the model decides alone). `done` are the calls already made for it: a
     request whose every part they served is answered, and a later call serves a part they
     left, and a tool whose call failed is called again with arguments written under its own
-    schema, not narrowed to the request's values again."""
+    schema, not narrowed to the request's values again. `today` is the day the conversation
+    says it is, where it says one (the clock's otherwise): days the request tells count from it."""
     if settings.strategy is DecisionStrategy.SCHEMA:
         return await decide_by_schema(transcript, tools, settings, answer_schema, require_tool)
-    evidence = Evidence.of(request) if request and request.strip() and settings.uses_evidence else None
+    evidence = Evidence.of(request, today=today) if request and request.strip() and settings.uses_evidence else None
     if evidence is not None and done:
         return await decide_later_step(transcript, tools, settings, answer_schema, require_tool, evidence, done)
     return await decide_by_score(transcript, tools, settings, answer_schema, require_tool, evidence)

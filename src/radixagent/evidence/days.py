@@ -50,12 +50,13 @@ class Written(NamedTuple):
 
 class Day(NamedTuple):
     """A date the text gives, and where it stands (characters). `told` when the text does not
-    write it out: relative to today, or without its year."""
+    write it out: without its year, or `relative` to today."""
 
     iso: str
     start: int
     end: int
     told: bool
+    relative: bool = False
 
 
 class Days(NamedTuple):
@@ -87,7 +88,7 @@ def days_in(text: str, written: Sequence[Written], clock: date) -> Days:
             continue  # "Monday, March 3" is written out
         shift = _shift(m, weekday)
         if shift is not None:
-            told.append(Day((today + timedelta(days=shift)).isoformat(), m.start(), m.end(), True))
+            told.append(Day((today + timedelta(days=shift)).isoformat(), m.start(), m.end(), True, relative=True))
     days = [
         Day(d.isoformat(), w.start, w.end, w.year is None)
         for w in written

@@ -118,6 +118,8 @@ class Evidence:
     told: set[str] = field(default_factory=set)
     """The dates the text does not write out: told relative to today ("tomorrow", "this
     Friday"), or without a year ("the 7th of March", the next one)."""
+    relative: set[str] = field(default_factory=set)
+    """The dates told relative to today ("tomorrow", "this Friday", "in three days")."""
     times: list[str] = field(default_factory=list)
     numbers: list[float] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
@@ -208,6 +210,8 @@ class Evidence:
                 place(day.iso)
             if day.told:
                 found.told.add(day.iso)
+            if day.relative:
+                found.relative.add(day.iso)
         for m in _DAYPART.finditer(text):
             if (m[2] or _BEFORE_AN_HOUR.search(text, 0, m.start())) and take(m, calendar=True):
                 part = (m[3] or m[4] or m[5]).lower()
@@ -645,6 +649,12 @@ class Evidence:
             part.opens = False
         return parts
 
+    @property
+    def stated_today(self) -> Date | None:
+        """The day the text says is today ("Please act like the current date is 2024/02/21"),
+        or None where it says none."""
+        return self.today if self.statement_of_today[1] else None
+
     def _states_today(self, piece: str) -> bool:
         """Whether a piece of the text only says what day it is ("given that today is
         2026-07-01")."""
@@ -749,8 +759,8 @@ class Evidence:
     def values(self, tools: Sequence[ToolSchema]) -> list[str]:
         """What a call could take from this text: typed values, quoted phrases, capitalised names
         and identifiers, the tools' enum values it names and the codes it names that they take."""
-        # a day told ("went out today") is a value only where a tool takes a day
-        days = [d for d in self.dates if d not in self.told or any(_takes_a_day(tool.parameters) for tool in tools)]
+        # a day told relative to today ("went out today") is a value only where a tool takes a day
+        days = [d for d in self.dates if d not in self.relative or any(_takes_a_day(tool.parameters) for tool in tools)]
         found = [*days, *self.times, *self.emails, *self.phones, *self.quoted]
         found += [number_text(n) for n in self.numbers]
         inside_quotes = " ".join(self.quoted).lower()
