@@ -86,9 +86,7 @@ def days_in(text: str, written: Sequence[Written], clock: date) -> Days:
             continue  # a weekday in lower case with nothing around it is no day told
         if any(w.start < m.end() and m.start() < w.end or _NEXT_TO.fullmatch(text, m.end(), w.start) for w in written):
             continue  # "Monday, March 3" is written out
-        shift = _shift(m, weekday)
-        if shift is not None:
-            told.append(Day((today + timedelta(days=shift)).isoformat(), m.start(), m.end(), True, relative=True))
+        told.append(Day((today + timedelta(days=_shift(m, weekday))).isoformat(), m.start(), m.end(), True, relative=True))
     days = [
         Day(d.isoformat(), w.start, w.end, w.year is None)
         for w in written
@@ -127,7 +125,7 @@ def _dated(w: Written, year: int | None, clock: date | None) -> date | None:
         return None
 
 
-def _shift(m: re.Match[str], weekday: int) -> int | None:
+def _shift(m: re.Match[str], weekday: int) -> int:
     """How many days from today a relative phrase lies, given today's weekday."""
     if m["shift"]:
         words = m["shift"].lower().split()
