@@ -336,3 +336,19 @@ def test_a_call_that_failed_the_same_way_is_not_run_again() -> None:
     response = agent.run_sync("Look up k1")
     assert runs == ["k1"] and response.is_successful
     assert any("repeated the call of lookup" in s for s in response.reasoning_steps)
+
+    # the same call, though it leaves out an argument the tool's default fills in
+    agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
+    runs.clear()
+
+    @agent.tool
+    def lookup_in(key: str, table: str = "main") -> str:
+        """Look a key up in a table."""
+        runs.append(key)
+        raise KeyError(key)
+
+    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
+        "Nothing was found." if constraint is None else '{"key": "k1"}' if hasattr(constraint, "json_schema") else (" lookup_in" if " lookup_in" in constraint.choices else constraint.choices[0])
+    )
+    response = agent.run_sync("Look up k1")
+    assert runs == ["k1"] and response.is_successful

@@ -5,6 +5,8 @@ from the stored turn, on the same transcript, as if the step had run straight th
 
 from __future__ import annotations
 
+import contextlib
+
 import inspect
 import json
 import time
@@ -308,7 +310,10 @@ class Run:
     def _made_before(self, tool: str, arguments: dict[str, Any]) -> bool:
         """Whether this exact call already ran: it succeeded, or the tool itself failed on these
         arguments (it would again; arguments that failed validation go to the repair budget, and
-        a call a person denied may be decided again)."""
+        a call a person denied may be decided again). Arguments compare with the tool's defaults
+        applied, as its records hold them."""
+        with contextlib.suppress(ToolError):
+            arguments = self.agent.tool_manager.executor.validate_arguments(tool, arguments)
         return any(r.tool == tool and r.arguments == arguments and r.error_type in (None, "execution") for r in self.made)
 
     @property
