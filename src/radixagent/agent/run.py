@@ -6,7 +6,6 @@ from the stored turn, on the same transcript, as if the step had run straight th
 from __future__ import annotations
 
 import contextlib
-
 import inspect
 import json
 import time
