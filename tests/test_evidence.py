@@ -387,24 +387,6 @@ async def test_a_part_repeating_the_calls_parameter_is_a_call_of_its_own() -> No
     assert [json.loads(c.arguments)["city"] for c in result.tool_calls] == ["Tartu", "Narva"]
 
 
-async def test_a_later_part_shares_the_values_it_does_not_give() -> None:
-    ship = ToolSchema(
-        name="quote_shipping",
-        description="Price of shipping a parcel",
-        parameters={
-            "type": "object",
-            "properties": {"origin": {"type": "string", "description": "from city"}, "destination": {"type": "string", "description": "to city"}, "kilos": {"type": "number"}},
-            "required": ["origin", "destination", "kilos"],
-        },
-    )
-    chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
-    result = await chat.complete(request("Price a 3 kg parcel from Tartu to Narva and to Parnu", [ship], parallel_tool_calls=True))
-    assert [json.loads(c.arguments) for c in result.tool_calls] == [
-        {"origin": "Tartu", "destination": "Narva", "kilos": 3},
-        {"origin": "Tartu", "destination": "Parnu", "kilos": 3},
-    ]
-
-
 async def test_parts_that_hold_no_value_add_no_call() -> None:
     chat = ChatCompleter(ScriptedEngine(first_allowed), decision=LEXICAL)
     result = await chat.complete(request("Hi, it's a rainy day and I'm tired. Find me films directed by Agnes Varda.", [FILMS], parallel_tool_calls=True))

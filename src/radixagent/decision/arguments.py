@@ -40,12 +40,7 @@ async def write_call(
     for call in earlier or []:
         if call.tool_name == tool.name:
             for key, value in (call.arguments or {}).items():
-                # a part of the request that does not hold an earlier call's value shares it
-                # ("100 GBP in USD and in CHF": the second call converts the same 100 GBP)
-                if not isinstance(value, str | int | float):
-                    continue
-                shared = evidence is not None and context is not None and evidence is not context and not evidence.where(value)
-                if not shared:
+                if isinstance(value, str | int | float):
                     used.setdefault(key, set()).add(value)
     schema = object_schema(tool.parameters)
     if evidence is not None:
