@@ -337,6 +337,20 @@ def test_a_call_that_failed_the_same_way_is_not_run_again() -> None:
     assert runs == ["k1"] and response.is_successful
     assert any("repeated the call of lookup" in s for s in response.reasoning_steps)
 
+    # an answer that says nothing ("1") after the only call failed gives the failure instead
+    agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
+
+    @agent.tool
+    def find_tide(port: str) -> str:
+        """Tide times of a port."""
+        raise ValueError(f"no tide table for {port!r}")
+
+    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
+        "1" if constraint is None else '{"port": "Brest"}' if hasattr(constraint, "json_schema") else (" find_tide" if " find_tide" in constraint.choices else constraint.choices[0])
+    )
+    response = agent.run_sync("Tide times for Brest?")
+    assert response.is_successful and "no tide table for 'Brest'" in response.content and response.content.startswith("find_tide failed")
+
     # the same call, though it leaves out an argument the tool's default fills in
     agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
     runs.clear()

@@ -297,11 +297,18 @@ class Run:
 
     def _finished_answer(self, text: str, step: int) -> str:
         """A text answer without a small model's stray list marker, and, unless the agent says
-        otherwise, stating what this run's tools returned."""
+        otherwise, stating what this run's tools returned (or, where every call failed and the
+        answer says nothing, why the last one failed)."""
         text = tidy_answer(text)
         if not self.agent.ground_answers:
             return text
-        grounded = grounded_answer(text, [r.result for r in self.made if r.error is None and r.result])
+        results = [r.result for r in self.made if r.error is None and r.result]
+        failed = [r for r in self.made if r.error is not None and r.error_type != "denied"]
+        if not results and failed and not any(c.isalpha() for c in text):
+            # "1" after the only call failed: what failed is what the run found out
+            self.steps.append(f"step {step}: the answer said nothing; the failure of {failed[-1].tool} is the answer")
+            return f"{failed[-1].tool} failed: {failed[-1].error}"
+        grounded = grounded_answer(text, results)
         if grounded != text:
             self.steps.append(f"step {step}: the answer did not state what the tools returned; their results are the answer")
         return grounded
