@@ -1008,7 +1008,7 @@ def _a_flag(node: dict[str, Any]) -> bool:
 
 
 def _negated(words: list[str], at: int) -> bool | None:
-    """Whether the clause holding word `at` (of `_flag_words`) negates it: a negation just
+    """Whether the clause holding word `at` (of `_FLAG_WORD`'s words) negates it: a negation just
     before it ("no reminder"), or earlier in its clause ("Don't leave the hall light on") unless
     a verb turns it around again ("don't forget to switch it on"); None where it says the user
     does not mind either way ("I don't mind if it has a garage")."""
