@@ -320,6 +320,13 @@ def test_a_call_that_failed_is_written_again_under_the_tools_own_schema() -> Non
     assert "enum" in schemas[0] and "enum" not in schemas[1]  # narrowed to the request's spans, then the tool's own
 
 
+def _calls_then_answers(agent: Agent, tool: str, arguments: str, answer: str) -> None:
+    """Script the agent's model: choose `tool` where it is offered, write `arguments`, then answer."""
+    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
+        answer if constraint is None else arguments if hasattr(constraint, "json_schema") else (f" {tool}" if f" {tool}" in constraint.choices else constraint.choices[0])
+    )
+
+
 def test_a_call_that_failed_the_same_way_is_not_run_again() -> None:
     agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
     runs = []
@@ -330,26 +337,10 @@ def test_a_call_that_failed_the_same_way_is_not_run_again() -> None:
         runs.append(key)
         raise KeyError(key)
 
-    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
-        "Nothing was found." if constraint is None else '{"key": "k1"}' if hasattr(constraint, "json_schema") else (" lookup" if " lookup" in constraint.choices else constraint.choices[0])
-    )
+    _calls_then_answers(agent, "lookup", '{"key": "k1"}', "Nothing was found.")
     response = agent.run_sync("Look up k1")
     assert runs == ["k1"] and response.is_successful
     assert any("repeated the call of lookup" in s for s in response.reasoning_steps)
-
-    # an answer that says nothing ("1") after the only call failed gives the failure instead
-    agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
-
-    @agent.tool
-    def find_tide(port: str) -> str:
-        """Tide times of a port."""
-        raise ValueError(f"no tide table for {port!r}")
-
-    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
-        "1" if constraint is None else '{"port": "Brest"}' if hasattr(constraint, "json_schema") else (" find_tide" if " find_tide" in constraint.choices else constraint.choices[0])
-    )
-    response = agent.run_sync("Tide times for Brest?")
-    assert response.is_successful and "no tide table for 'Brest'" in response.content and response.content.startswith("find_tide failed")
 
     # the same call, though it leaves out an argument the tool's default fills in
     agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
@@ -361,8 +352,19 @@ def test_a_call_that_failed_the_same_way_is_not_run_again() -> None:
         runs.append(key)
         raise KeyError(key)
 
-    agent.base_engine._function = lambda prompt, constraint: (  # type: ignore[attr-defined]
-        "Nothing was found." if constraint is None else '{"key": "k1"}' if hasattr(constraint, "json_schema") else (" lookup_in" if " lookup_in" in constraint.choices else constraint.choices[0])
-    )
+    _calls_then_answers(agent, "lookup_in", '{"key": "k1"}', "Nothing was found.")
     response = agent.run_sync("Look up k1")
     assert runs == ["k1"] and response.is_successful
+
+
+def test_an_answer_that_says_nothing_after_every_call_failed_gives_the_failure() -> None:
+    agent = Agent(ScriptedEngine([]), decision=MODEL_ONLY, max_iterations=5)
+
+    @agent.tool
+    def find_tide(port: str) -> str:
+        """Tide times of a port."""
+        raise ValueError(f"no tide table for {port!r}")
+
+    _calls_then_answers(agent, "find_tide", '{"port": "Brest"}', "1")
+    response = agent.run_sync("Tide times for Brest?")
+    assert response.is_successful and "no tide table for 'Brest'" in response.content and response.content.startswith("find_tide failed")

@@ -84,10 +84,11 @@ def _gazetteer() -> _Gazetteer:
                     initials["".join(w[0] for w in words).upper()].append(named)
     for nickname, towns in everyday.items():
         names.setdefault(nickname, towns)  # a town of that name comes first
-    return _Gazetteer(
-        {name: tuple(sorted(found, key=lambda t: -t.population)) for name, found in names.items()},
-        {letters: tuple(sorted(found, key=lambda t: -t.population)) for letters, found in initials.items()},
-    )
+
+    def most_populous_first(index: dict[str, list[Town]]) -> dict[str, tuple[Town, ...]]:
+        return {key: tuple(sorted(found, key=lambda t: -t.population)) for key, found in index.items()}
+
+    return _Gazetteer(most_populous_first(names), most_populous_first(initials))
 
 
 _GREAT_CITY = 500_000
@@ -137,6 +138,7 @@ _LONGEST = 4
 _LOWER = frozenset({"de", "del", "la", "le", "los", "las", "el", "da", "do", "upon", "on", "sur", "am"})
 """Words a town's name writes in lower case ("Rio de Janeiro")."""
 _QUALIFIER_GAP = re.compile(r",? ?")
+"""What stands between a town and its state's code ("Baton Rouge, LA", "Shreveport LA")."""
 _LEADS = frozenset({"in", "at", "near", "around"})
 """Words after which a lower-case word may be a city ("a family counselor in berkeley")."""
 _CITY = 100_000
@@ -198,7 +200,6 @@ def _opens(text: str, words: list[re.Match[str]], at: int) -> bool:
     """Whether word `at` opens the text or a sentence (any word may be capitalised there)."""
     before = text[: words[at].start()].rstrip()
     return not before or before[-1] in ".!?:;\"('"
-
 
 
 def with_its_state(towns: tuple[Town, ...], node: dict[str, Any]) -> str | None:

@@ -78,7 +78,7 @@ _SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "b
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _WORD_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6}
 _WORD_NUMBER = re.compile(
-    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<ones>one|two|three|four|five|six|seven|eight|nine)\b)?|(?P<small>{'|'.join(WORD_NUMBERS)})|(?P<a>an?)(?=\s+(?:{'|'.join(_WORD_SCALES)})\b))"
+    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<ones>{'|'.join(list(WORD_NUMBERS)[1:10])})\b)?|(?P<small>{'|'.join(WORD_NUMBERS)})|(?P<a>an?)(?=\s+(?:{'|'.join(_WORD_SCALES)})\b))"
     rf"(?:\s+(?P<scale>{'|'.join(_WORD_SCALES)})\b)?\b",
     re.IGNORECASE,
 )
