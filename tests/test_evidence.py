@@ -262,8 +262,24 @@ def test_a_flag_is_said_by_its_telling_words() -> None:
     assert flags("List my notes but exclude the archived ones", "include_archived") == {"include_archived": [False]}
     assert flags("A non-smoking room in Galway", "smoking_allowed") == {"smoking_allowed": [False]}
     assert flags("List the current notes with archived ones", "include_archived") == {"include_archived": [True]}  # "current" negates nothing
-    # not minding either way sets nothing
-    assert flags("A cabin in Bend; I don't mind whether it has a sauna", "has_sauna")["has_sauna"] is None
+    # not minding either way sets nothing: the tool's default stands
+    assert flags("A cabin in Bend; I don't mind whether it has a sauna", "has_sauna")["has_sauna"] == "left out"
+
+
+def test_a_flag_spoken_of_only_by_its_description_keeps_its_default() -> None:
+    terrace = {"type": "boolean", "default": False, "description": "Only cafes with seats on a terrace"}
+    schema = {"type": "object", "properties": {"town": {"type": "string"}, "has_terrace": terrace}, "required": ["town"]}
+
+    def terrace_of(message: str) -> Any:
+        props = narrow_arguments(schema, Evidence.of(message))["properties"]
+        return props["has_terrace"].get("enum") if "has_terrace" in props else "left out"
+
+    assert terrace_of("Any cafes open late in Ghent?") == "left out"  # "cafes" speaks of it, sets nothing
+    assert terrace_of("Cafes in Ghent with a terrace") == [True]
+    assert terrace_of("Cafes in Ghent, but no terrace please") == [False]
+    # without a default the model still reads it
+    free = {**schema, "properties": {**schema["properties"], "has_terrace": {k: v for k, v in terrace.items() if k != "default"}}}
+    assert narrow_arguments(free, Evidence.of("Any cafes open late in Ghent?"))["properties"]["has_terrace"] == free["properties"]["has_terrace"]
 
 
 def test_a_later_call_does_not_repeat_a_value_of_the_same_tool() -> None:

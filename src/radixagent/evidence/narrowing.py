@@ -170,10 +170,11 @@ class _Narrowing:
             kept[name] = self.value(child, name, where)
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
                 del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
-            elif name not in required and name in said and child.get("type") == "string" and "default" in child and kept[name] == child and not _a_flag(child):
-                # said by its name only ("need a car" for `car_type`) and no value named: the
-                # tool's default, not the model's guess among the values (a flag's two it reads
-                # well; a number left over, "two bus tickets" for `num_passengers`, it places)
+            elif name not in required and name in said and (child.get("type") == "string" or _a_flag(child)) and "default" in child and kept[name] == child:
+                # said by its name or description only ("need a car" for `car_type`, "any Thai
+                # places" for `outdoor_seating`, "only places with tables outside") and no value
+                # named: the tool's default, not the model's guess among the values (a number
+                # left over, "two bus tickets" for `num_passengers`, it places)
                 del kept[name]
         kept = _without_labels(kept, properties)
         for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
