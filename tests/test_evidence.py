@@ -292,6 +292,17 @@ def test_a_later_call_does_not_repeat_a_value_of_the_same_tool() -> None:
     assert schema["properties"]["date"]["enum"] == ["2025-07-01"]
 
 
+def test_a_later_call_shares_a_value_its_part_does_not_give() -> None:
+    fares = {"type": "object", "properties": {"rooms": {"type": "integer"}, "city": {"type": "string"}, "date": {"type": "string", "format": "date"}}, "required": ["rooms", "city", "date"]}
+    whole = Evidence.of("Price 3 rooms in Oslo on 2026-05-08 and on 2026-05-09")
+    later = narrow_arguments(fares, whole.parts[-1], context=whole, used={"rooms": {3}, "city": {"Oslo"}, "date": {"2026-05-08"}})["properties"]
+    assert (later["rooms"]["enum"], later["city"]["enum"], later["date"]["enum"]) == ([3], ["Oslo"], ["2026-05-09"])
+    # a part with a value of its own takes it, not the earlier one
+    lookups = {"type": "object", "properties": {"ticket": {"type": "string"}}, "required": ["ticket"]}
+    whole = Evidence.of("Look up tickets QX-310 and QX-311")
+    assert narrow_arguments(lookups, whole.parts[-1], context=whole, used={"ticket": {"QX-310"}})["properties"]["ticket"]["enum"] == ["QX-311"]
+
+
 def test_served_by_tells_an_item_of_an_array_from_a_new_call() -> None:
     tools = [LIGHT]
     assert Evidence.of("b@y.io").served_by([{"attendees": ["a@x.io", "b@y.io"]}], tools)

@@ -168,6 +168,8 @@ class _Narrowing:
                     continue
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
+            if "enum" not in kept[name] and (shared := self.shared(child, name, where)) is not None:
+                kept[name] = shared
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
                 del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
             elif name not in required and name in said and (child.get("type") == "string" or _a_flag(child)) and "default" in child and kept[name] == child:
@@ -187,6 +189,16 @@ class _Narrowing:
         node["required"] = list(kept)
         node.setdefault("additionalProperties", False)  # a parameter left out stays out
         return node
+
+    def shared(self, node: dict[str, Any], name: str, path: str) -> dict[str, Any] | None:
+        """The value an earlier call of the tool gave the parameter, where this call's part of
+        the request gives it none and the request holds no other: "100 pounds in dollars and in
+        euros" converts the same 100 pounds twice; "in Paris today and tomorrow" asks of one city."""
+        taken = self.used.get(path)
+        if not taken or self.part is self.whole or "enum" in node:
+            return None
+        again = replace(self, used={**self.used, path: set()}).value(node, name, path)
+        return again if again.get("enum") and set(again["enum"]) <= taken else None
 
     def loose_names(self, properties: dict[str, Any], required: set[str], kept: dict[str, Any]) -> tuple[str, list[str]] | None:
         """The one optional parameter left out that takes a person's or a place's name, with the
@@ -543,7 +555,8 @@ class _Narrowing:
             alone = [t for t in (towns_in(self.part.text) or named) if t in named]
             found = alone if len(alone) == 1 else []
         qualified = [with_its_state(named[t], node) or named[t][0].name for t in dict.fromkeys(found)]  # as GeoNames writes it
-        return [q for q in qualified if q not in taken] or options
+        # the towns an earlier call took are no span's around them ("rooms in Oslo")
+        return [q for q in qualified if q not in taken] if qualified else options
 
     def pick(
         self, name: str, candidates: Callable[[Evidence], list[Any]], *, whole_first: bool = False, description: str = "", numeric: bool = False, strict: bool = False
