@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from radixagent.evidence.addresses import Address, find_addresses, postal_codes
+from radixagent.evidence.clock import times_in
 from radixagent.evidence.codes import Found, System, code_of, code_parameter, names_in, system_of
 from radixagent.evidence.days import Written, days_in
 from radixagent.evidence.words import (
@@ -54,13 +55,6 @@ _WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
 )
 """Words that say when, with no digit to find them by ("am" is a verb far more often)."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
-_CLOCK = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?m\.?)?\b", re.IGNORECASE)
-_MERIDIEM = re.compile(r"\b(1[0-2]|0?[1-9])\s*([ap])\.?m\.?(?![a-z])", re.IGNORECASE)
-_DAYPART = re.compile(r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s+(?:o'clock\s+)?(?:in\s+the\s+(morning|afternoon|evening)|at\s+(night)|(tonight))\b", re.IGNORECASE)
-"""A 12-hour time told by the part of the day: "8 in the evening" (20:00), "7:30 in the morning",
-"12 at night" (00:00); a bare hour only after a word that leads to a time ("for 4 in the evening"
-may count people)."""
-_BEFORE_AN_HOUR = re.compile(r"\b(?:at|around|about|by|from|until|till|before|after|between|to)\s+$", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{1,4}(?:[ -]\d{2,4}){1,4}(?![\w-]|\.\d)")
 """A phone number: a "+" and a country code, an area code in brackets, or groups of digits
 apart ("415-555-0199"); counted digits and separators tell it from a number, a decimal or an
@@ -163,7 +157,9 @@ class Evidence:
             return first, final + 1
 
         def take(match: re.Match[str], calendar: bool = False) -> bool:
-            start, end = match.span()
+            return take_span(*match.span(), calendar=calendar)
+
+        def take_span(start: int, end: int, calendar: bool = False) -> bool:
             if any(s < end and start < e for s, e in taken):
                 return False
             taken.append((start, end))
@@ -212,21 +208,9 @@ class Evidence:
                 found.told.add(day.iso)
             if day.relative:
                 found.relative.add(day.iso)
-        for m in _DAYPART.finditer(text):
-            if (m[2] or _BEFORE_AN_HOUR.search(text, 0, m.start())) and take(m, calendar=True):
-                part = (m[3] or m[4] or m[5]).lower()
-                hour = int(m[1])
-                morning = part == "morning" or (hour == 12 and part in ("night", "tonight"))
-                add(found.times, f"{_hour(hour, 'a' if morning else 'p'):02d}:{m[2] or '00'}")
-        for m in _CLOCK.finditer(text):
-            if take(m, calendar=True):
-                add(found.times, f"{_hour(int(m[1]), m[3]):02d}:{m[2]}")
-        for m in _MERIDIEM.finditer(text):
-            if take(m, calendar=True):
-                add(found.times, f"{_hour(int(m[1]), m[2]):02d}:00")
-        for m in re.finditer(r"\b(noon|midnight)\b", text, re.IGNORECASE):
-            if take(m, calendar=True):
-                add(found.times, "12:00" if m[1].lower() == "noon" else "00:00")
+        for time in times_in(text):
+            if take_span(time.start, time.end, calendar=True):
+                add(found.times, time.time)
         for m in _PHONE.finditer(text):
             if 7 <= sum(c.isdigit() for c in m[0]) <= 15 and (m[0][0] in "+(" or len(re.findall(r"[ -]", m[0])) >= 2) and take(m):
                 add(found.phones, m[0])
@@ -1133,14 +1117,6 @@ def in_layout(iso: str, layout: tuple[str, str]) -> str:
     """An ISO date ("2023-04-23") written in `layout` (("MDY", "/"): "04/23/2023")."""
     year, month, day = iso.split("-")
     return layout[1].join({"Y": year, "M": month, "D": day}[field] for field in layout[0])
-
-
-def _hour(hour: int, meridiem: str | None) -> int:
-    if not meridiem:
-        return hour
-    if meridiem.lower() == "p":
-        return hour if hour == 12 else hour + 12
-    return 0 if hour == 12 else hour
 
 
 def _within(number: float, schema: dict[str, Any]) -> bool:
