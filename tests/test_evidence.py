@@ -611,7 +611,11 @@ def test_questions_about_the_world_are_told_from_requests() -> None:
     assert Evidence.of("please tell me why owls hunt at night").asks_about_the_world()
     assert not Evidence.of("Explain the charges on my phone bill").asks_about_the_world()
     assert not Evidence.of("Describe the picture at pics.example.org/cat.png").asks_about_the_world()
+    # what people do in general, wherever it names
+    assert Evidence.of("Do people haggle at the markets in Marrakech?").asks_about_the_world()
+    assert Evidence.of("How do locals pay for the tram in Zagreb?").asks_about_the_world()
     requests = ("Will it rain in Dublin?", "How much do I still owe on my credit card?", "What is 1234 times 5678?", "Turn on the light.")
+    requests += ("Do people on my guest list eat fish?",)
     for request in (*requests, "Could you pause the dishwasher in the scullery?", "can u list the spreadsheets in the shared folder"):
         assert not Evidence.of(request).asks_about_the_world(), request
 

@@ -662,7 +662,7 @@ class Evidence:
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
         written = [d for d in self.dates if d not in self.told]  # "Why is it cold today?" names no day of its own
-        if (set(words) & _IN_GENERAL or words[0] == "why") and not (written or self.times or self.emails or self.phones or self.identifiers):
+        if (set(words) & _IN_GENERAL or words[0] == "why" or _of_people_in_general(words)) and not (written or self.times or self.emails or self.phones or self.identifiers):
             # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or
             # not; "Why do some hotels skip the 13th floor?" asks for a reason, which no tool returns
             return True
@@ -1006,6 +1006,18 @@ WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?
 """A web address: a URL, a domain (with a port and a path), an IP address."""
 _IN_GENERAL = frozenset({"typical", "typically", "usually", "usual", "generally", "normally", "average"})
 """Words by which a question asks what holds in general, not of one thing."""
+_PEOPLE_IN_GENERAL = frozenset({"people", "anyone", "anybody", "everyone", "everybody", "folks", "most", "tourists", "locals"})
+"""Subjects by which a question asks what people do in general ("Do people tip ...")."""
+_AUXILIARIES = frozenset("do does did is are was were can should would will".split())
+
+
+def _of_people_in_general(words: list[str]) -> bool:
+    """Whether a question's subject is people in general: "Do people tip cab drivers in Lisbon?",
+    "How do locals get around Venice?"; not "How many people are booked?"."""
+    subject = 1 if words[0] in _AUXILIARIES else 2 if words[1:2] and words[1] in _AUXILIARIES else None
+    return subject is not None and len(words) > subject and words[subject] in _PEOPLE_IN_GENERAL
+
+
 _EXPLAIN = re.compile(r"\s*(?:please\s+)?(?:explain|describe|teach me|tell me (?:about|why|how|what))\b", re.IGNORECASE)
 """A question about the world asked in the imperative."""
 _FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent", "number", "no", "id", "#"}
