@@ -765,3 +765,6 @@ def test_numbers_written_in_words() -> None:
     assert Evidence.of("We expect forty-five guests, maybe fifty two").numbers == [45.0, 52.0]
     assert Evidence.of("Transfer three thousand pesos").numbers == [3000.0]
     assert Evidence.of("a donkey and a mule").numbers == []  # "a" alone counts nothing
+    # "grand" is a thousand after a number, not a piano or a street
+    assert sorted(Evidence.of("The van cost eight grand, the trailer 3 grand").numbers) == [3000.0, 8000.0]
+    assert Evidence.of("Tune a grand piano on 4 Grand Parade").numbers == [4.0]

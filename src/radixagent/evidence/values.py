@@ -67,16 +67,17 @@ _NUMBER = re.compile(r"(?<![\w.@/-])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!
 # script without spaces may follow it ("'감사합니다'라는").
 _QUOTED = re.compile(r"'([^']{1,1000})'(?![A-Za-z0-9_])|\"([^\"]{1,1000})\"|‘([^’]{1,1000})’|“([^”]{1,1000})”")
 # "50 million", "2.5bn", "40k": the scale word is part of the number
-_SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k)\b", re.IGNORECASE)
-_SCALES = {"thousand": 10**3, "k": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
+_SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k|(?-i:grand))\b", re.IGNORECASE)
+_SCALES = {"thousand": 10**3, "k": 10**3, "grand": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
 _WORD_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6}
 _WORD_NUMBER = re.compile(
     rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<ones>{'|'.join(list(WORD_NUMBERS)[1:10])})\b)?|(?P<small>{'|'.join(WORD_NUMBERS)})|(?P<a>an?)(?=\s+(?:{'|'.join(_WORD_SCALES)})\b))"
-    rf"(?:\s+(?P<scale>{'|'.join(_WORD_SCALES)})\b)?\b",
+    rf"(?:\s+(?P<scale>{'|'.join(_WORD_SCALES)}|(?-i:grand))\b)?\b",
     re.IGNORECASE,
 )
-"""A number in words: "seven", "forty-two", "a hundred", "two thousand", "a dozen"."""
+"""A number in words: "seven", "forty-two", "a hundred", "two thousand", "a dozen", "two grand"
+(not "a grand piano")."""
 _TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week|fortnight)s?"
 _AND_A_HALF = re.compile(
     rf"\b(?:(?P<count>an?|one|\d+)\s+{_TIME_UNIT_WORD}\s+and\s+a\s+half"
@@ -1051,7 +1052,9 @@ def _spelled_number(m: re.Match[str]) -> int:
         base = _TENS[m["tens"].lower()] + (WORD_NUMBERS[m["ones"].lower()] if m["ones"] else 0)
     else:
         base = 1 if m["a"] else WORD_NUMBERS[m["small"].lower()]
-    return base * (_WORD_SCALES[m["scale"].lower()] if m["scale"] else 1)
+    if not m["scale"]:
+        return base
+    return base * (_WORD_SCALES.get(m["scale"].lower()) or _SCALES[m["scale"]])  # "grand" is a scale of digits too
 
 
 def _month(name: str) -> int:
