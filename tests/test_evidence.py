@@ -669,6 +669,13 @@ def test_a_list_of_objects_gets_an_item_per_part_at_most() -> None:
     assert set(schema["properties"]["foods"]["items"]["properties"]["grams"]["enum"]) == {200, 150}
 
 
+def test_an_origin_stops_where_the_way_to_the_destination_begins() -> None:
+    trip = {"type": "object", "properties": {"pickup": {"type": "string"}, "dropoff": {"type": "string"}}, "required": ["pickup", "dropoff"]}
+    props = narrow_arguments(trip, Evidence.of("Send a van from 9 Quay Lane to the Old Mill Theatre"))["properties"]
+    assert "9 Quay Lane" in props["pickup"]["enum"] and not any("Mill" in v for v in props["pickup"]["enum"])
+    assert props["dropoff"]["enum"] == ["Old Mill Theatre"]
+
+
 def test_a_parameter_named_for_an_address_takes_the_address() -> None:
     contact = {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}}, "required": ["name", "email"]}
     props = narrow_arguments(contact, Evidence.of("Add Hiroshi Tanaka, hiroshi.tanaka@kaizen-tech.jp, to my contacts."))["properties"]

@@ -76,8 +76,8 @@ def narrow_arguments(
     return narrowing.object(copy.deepcopy(schema), "")
 
 
-_FROM = frozenset({"from", "origin", "source", "sender"})
-_TO = frozenset({"to", "destination", "target", "into"})
+_FROM = frozenset({"from", "origin", "source", "sender", "pickup"})
+_TO = frozenset({"to", "destination", "target", "into", "dropoff"})
 _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
@@ -585,7 +585,10 @@ class _Narrowing:
                 # "The Martin Garrix Experience album is great": a name on the other side of the
                 # parameter's name is its value, not the plain word on this side
                 near = [o for o in text.anchored(options, own, sides[1]) if _named(o)] or near
-            near = near or text.anchored(options, set(direction), "after")  # "from Munich"
+            if not near and direction:
+                # "from Munich"; "from 200 Pine Street", not "from 200 Pine Street to the Hilton"
+                near = text.anchored(options, set(direction), "after")
+                near = [o for o in near if not (isinstance(o, str) and set(o.casefold().split()) & opposite)] or near
             if near:
                 self.anchored = True
                 return near
