@@ -29,6 +29,7 @@ from radixagent.engine import (
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
 from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, support, unheld_inputs
+from radixagent.evidence.turned_down import asked_text
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -618,6 +619,18 @@ def test_questions_about_the_world_are_told_from_requests() -> None:
     requests += ("Do people on my guest list eat fish?",)
     for request in (*requests, "Could you pause the dishwasher in the scullery?", "can u list the spreadsheets in the shared folder"):
         assert not Evidence.of(request).asks_about_the_world(), request
+
+
+async def test_a_tool_the_request_turns_down_is_not_asked_for() -> None:
+    assert asked_text("Skip the tide table; what does 'ebb' mean?") == " ; what does 'ebb' mean?"
+    assert asked_text("Never mind the exchange rate. Who is on the ten-pound note?") == " . Who is on the ten-pound note?"
+    # one clause that turns something down is all the request asks, and "don't forget" asks for it
+    for kept in ("Don't ring the doorbell when you drop off the parcel", "Don't forget to water the ferns, and remind me at 9"):
+        assert asked_text(kept) == kept
+    rates = _tool("convert_money", "Convert an amount between currencies", amount={"type": "number"}, to={"type": "string"})
+    chat, _ = completer(["Good luck!"], LEXICAL)
+    result = await chat.complete(request("No need to convert the 40 dollars, just wish me luck.", [rates]))
+    assert not result.tool_calls and result.content == "Good luck!"
 
 
 async def test_a_question_asking_what_a_tool_tells_is_meant_for_it() -> None:

@@ -20,6 +20,7 @@ from radixagent.evidence.narrowing import (
     value_kind,
     written_calls,
 )
+from radixagent.evidence.turned_down import asked_text
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, clock_part, code_systems, example_shape, leaves
 from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
 from radixagent.schemas import ToolSchema
@@ -49,7 +50,7 @@ _SUPPORTED_MAX = 256
 
 
 def _supported(evidence: Evidence, tools: list[ToolSchema]) -> dict[str, float]:
-    lexical = rank_tools(evidence.text, tools)
+    lexical = rank_tools(asked_text(evidence.text), tools)  # not "Skip the forecast; ..."
     codes = _codes(tools)
     frames = _time_frames(evidence, tools)
     # a currency named tells a tool taking one from the rest, not from another that takes one too
@@ -308,7 +309,8 @@ def grounds(evidence: Evidence, tools: list[ToolSchema], *, request_verbs: bool 
     """Whether the request is meant for any tool at all: the most terms it shares with one tool
     (not BM25, whose weights are relative to the tool set), plus that tool's typed matches.
     Without `request_verbs`, the verbs any request uses ("get", "find", "show") are not counted."""
-    shared = shared_terms(evidence.text if request_verbs else _REQUEST_VERB.sub(" ", evidence.text), tools)
+    asked = asked_text(evidence.text)  # "Don't translate anything, just tell me ..." is no ground to translate
+    shared = shared_terms(asked if request_verbs else _REQUEST_VERB.sub(" ", asked), tools)
     codes = _codes(tools)
     # asking a tool for what it tells of the user's own things is strong grounds: no assistant
     # knows when the user's budget review is
