@@ -76,8 +76,8 @@ def narrow_arguments(
     return narrowing.object(copy.deepcopy(schema), "")
 
 
-_FROM = frozenset({"from", "origin", "source", "sender", "pickup"})
-_TO = frozenset({"to", "destination", "target", "into", "dropoff"})
+_FROM = frozenset({"from", "origin", "source", "sender"})
+_TO = frozenset({"to", "destination", "target", "into"})
 _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})

@@ -16,6 +16,9 @@ _OPENERS = re.compile(
 )
 _TURNED_BACK = frozenset({"forget", "fail", "hesitate", "miss", "neglect", "let"})
 """Verbs after which "don't" asks for something after all ("don't forget to lock up")."""
+_STATES = frozenset({"mind", "care", "worry", "have", "know", "like", "think", "see", "remember"})
+"""Verbs after which "don't" tells a preference or a fact, turning down nothing ("I don't mind
+a garage", "I don't have a car")."""
 _AGAIN = re.compile(r"\s*(?:but|just|instead|rather)\b", re.IGNORECASE)
 
 
@@ -35,7 +38,7 @@ def asked_text(text: str) -> str:
 
 def _turns_down(clause: str) -> bool:
     opened = _OPENERS.match(clause)
-    if opened is None or opened["next"].casefold() in _TURNED_BACK:
+    if opened is None or opened["next"].casefold() in _TURNED_BACK | _STATES:
         return False
     # "not the forecast but the temperature now": the clause asks again after its "but"
     return _AGAIN.search(clause, opened.end()) is None
