@@ -27,9 +27,8 @@ from radixagent.engine import (
     Usage,
 )
 from radixagent.engine.embedded import EmbeddedEngine
-from radixagent.evidence import Evidence, narrow_arguments, rank_tools, terms
+from radixagent.evidence import Evidence, asked_text, narrow_arguments, rank_tools, terms
 from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, support, unheld_inputs
-from radixagent.evidence.turned_down import asked_text
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case

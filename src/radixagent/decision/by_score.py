@@ -13,7 +13,7 @@ from radixagent.decision.protocol import ANSWER, ASK, RUN, without_protocol
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
 from radixagent.errors import DecisionError
-from radixagent.evidence import Evidence
+from radixagent.evidence import Evidence, asked_text
 from radixagent.evidence.parts import extent, named_tools, part_for, span
 from radixagent.evidence.support import (
     STRONG_GROUNDS,
@@ -43,7 +43,7 @@ async def decide_by_score(
     prior = {name: settings.evidence_weight * value for name, value in points.items()}
     margin: float | None = None
     if evidence is not None and settings.channel_weight > 0 and len(tools) > 1:
-        channel, question = await noisy_channel(transcript, evidence.text, tools)
+        channel, question = await noisy_channel(transcript, asked_text(evidence.text), tools)
         best = max(channel.values())
         margin = best - question
         prior = {name: prior.get(name, 0.0) + settings.channel_weight * (channel[name] - best) for name in by_name}
@@ -65,7 +65,7 @@ async def decide_by_score(
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and shared < STRONG_GROUNDS
             if margin is None and not world and (asking or (lexical and settings.tool_margin is not None)):
-                channel, question = await noisy_channel(transcript, evidence.text, tools)
+                channel, question = await noisy_channel(transcript, asked_text(evidence.text), tools)
                 margin = max(channel.values()) - question
             if world or (_abstains(lexical, margin, settings, shared) and not hands_over_a_passage(evidence, tools)):
                 options = [ANSWER]

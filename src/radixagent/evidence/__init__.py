@@ -11,7 +11,7 @@ copies the tool's name into a `query`. The message itself carries strong evidenc
   and "1,250.75" included), an enum value named in the text, a phrase in quotes, a currency, a
   language, a country or a unit named by its name (CLDR's: "300 Swiss francs" for `CHF`);
 - the coordinated parts of a request ("... in Oslo and in Helsinki"), each of which may need
-  its own call.
+  its own call, and the clauses that turn something down ("Skip the forecast; ...").
 
 The decision layer (`radixagent.decision`) combines this evidence with the model's likelihood
 to choose the tool, to answer directly when no tool has any evidence, to narrow each argument's
@@ -21,7 +21,8 @@ Everything here is plain text processing: deterministic, engine-free, a few ms p
 """
 
 from radixagent.evidence.narrowing import narrow_arguments, offered_codes, speaks_of, untelling_terms, value_kind
+from radixagent.evidence.turned_down import asked_text
 from radixagent.evidence.values import Evidence
 from radixagent.evidence.words import rank_tools, shared_terms, terms, tool_text
 
-__all__ = ["Evidence", "narrow_arguments", "offered_codes", "speaks_of", "untelling_terms", "value_kind", "rank_tools", "shared_terms", "terms", "tool_text"]
+__all__ = ["Evidence", "asked_text", "narrow_arguments", "offered_codes", "speaks_of", "untelling_terms", "value_kind", "rank_tools", "shared_terms", "terms", "tool_text"]
