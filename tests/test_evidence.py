@@ -297,6 +297,12 @@ def test_a_later_call_shares_a_value_its_part_does_not_give() -> None:
     whole = Evidence.of("Price 3 rooms in Oslo on 2026-05-08 and on 2026-05-09")
     later = narrow_arguments(fares, whole.parts[-1], context=whole, used={"rooms": {3}, "city": {"Oslo"}, "date": {"2026-05-08"}})["properties"]
     assert (later["rooms"]["enum"], later["city"]["enum"], later["date"]["enum"]) == ([3], ["Oslo"], ["2026-05-09"])
+    # not a value the earlier call gave another parameter ("in NZD" was where it went), nor one of a later part
+    code = {"type": "string", "description": "currency code, e.g. USD"}
+    money = {"type": "object", "properties": {"amount": {"type": "number"}, "from_currency": code, "to_currency": code}, "required": ["amount", "from_currency", "to_currency"]}
+    whole = Evidence.of("What is 20 AUD in NZD, in SGD and in HKD?")
+    later = narrow_arguments(money, whole.parts[1], context=whole, used={"amount": {20}, "from_currency": {"AUD"}, "to_currency": {"NZD"}})["properties"]
+    assert (later["amount"]["enum"], later["from_currency"]["enum"], later["to_currency"]["enum"]) == ([20], ["AUD"], ["SGD"])
     # a part with a value of its own takes it, not the earlier one
     lookups = {"type": "object", "properties": {"ticket": {"type": "string"}}, "required": ["ticket"]}
     whole = Evidence.of("Look up tickets QX-310 and QX-311")
@@ -687,6 +693,12 @@ def test_an_origin_stops_where_the_way_to_the_destination_begins() -> None:
     props = narrow_arguments(trip, Evidence.of("Send a van from 9 Quay Lane to the Old Mill Theatre"))["properties"]
     assert "9 Quay Lane" in props["origin"]["enum"] and not any("Mill" in v for v in props["origin"]["enum"])
     assert props["destination"]["enum"] == ["Old Mill Theatre"]
+    # a pickup leans to where a trip goes from, a drop-off to where it goes, where a name stands there
+    ride = {"type": "object", "properties": {"pickup": {"type": "string"}, "dropoff": {"type": "string"}}, "required": ["pickup", "dropoff"]}
+    props = narrow_arguments(ride, Evidence.of("A cab from 9 Quay Lane to the Old Mill Theatre"))["properties"]
+    assert (props["pickup"]["enum"][0], props["dropoff"]["enum"]) == ("9 Quay Lane", ["Old Mill Theatre"])
+    vans = {"type": "object", "properties": {"pickup_location": {"type": "string", "description": "City, State"}}, "required": ["pickup_location"]}
+    assert narrow_arguments(vans, Evidence.of("Any vans to rent in Reno, NV, from May 2?"))["properties"]["pickup_location"]["enum"] == ["Reno, NV"]
 
 
 def test_a_parameter_named_for_an_address_takes_the_address() -> None:

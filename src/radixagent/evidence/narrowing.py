@@ -78,6 +78,8 @@ def narrow_arguments(
 
 _FROM = frozenset({"from", "origin", "source", "sender"})
 _TO = frozenset({"to", "destination", "target", "into"})
+_LEANING = {"pickup": _FROM, "pick": _FROM, "dropoff": _TO, "drop": _TO}
+"""Words of a name whose value a trip's direction tells, where the request writes one."""
 _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
@@ -168,8 +170,6 @@ class _Narrowing:
                     continue
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
-            if "enum" not in kept[name] and (shared := self.shared(child, name, where)) is not None:
-                kept[name] = shared
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
                 del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
             elif name not in required and name in said and (child.get("type") == "string" or _a_flag(child)) and "default" in child and kept[name] == child:
@@ -178,6 +178,7 @@ class _Narrowing:
                 # named: the tool's default, not the model's guess among the values (a number
                 # left over, "two bus tickets" for `num_passengers`, it places)
                 del kept[name]
+        kept = self.shared(kept, properties, path)
         kept = _without_labels(kept, properties)
         for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
             kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
@@ -190,15 +191,31 @@ class _Narrowing:
         node.setdefault("additionalProperties", False)  # a parameter left out stays out
         return node
 
-    def shared(self, node: dict[str, Any], name: str, path: str) -> dict[str, Any] | None:
-        """The value an earlier call of the tool gave the parameter, where this call's part of
-        the request gives it none and the request holds no other: "100 pounds in dollars and in
-        euros" converts the same 100 pounds twice; "in Paris today and tomorrow" asks of one city."""
-        taken = self.used.get(path)
-        if not taken or self.part is self.whole or "enum" in node:
-            return None
-        again = replace(self, used={**self.used, path: set()}).value(node, name, path)
-        return again if again.get("enum") and set(again["enum"]) <= taken else None
+    def shared(self, kept: dict[str, Any], properties: dict[str, Any], path: str) -> dict[str, Any]:
+        """`kept` with the value an earlier call of the tool gave a parameter, where this call's
+        part of the request gives it none and the request holds no other: the parameter is
+        free, or offered only values the earlier calls gave other parameters, values another
+        parameter of this call takes alone, or values of the parts after this one. "100 GBP in
+        USD and in CHF" converts the same pounds twice, not the dollars; "in Paris today and
+        tomorrow" asks of one city."""
+        if self.part is self.whole:
+            return kept
+        at = self.whole.text.find(self.part.text)
+        later = self.whole.text[at + len(self.part.text) :] if at >= 0 else ""
+        alone = {n: c["enum"][0] for n, c in kept.items() if isinstance(c, dict) and len(c.get("enum") or []) == 1}
+        out = dict(kept)
+        for name, narrowed in kept.items():
+            where = f"{path}.{name}" if path else name
+            node, taken = properties.get(name), self.used.get(where)
+            if not taken or not isinstance(node, dict) or "enum" in node or not isinstance(narrowed, dict):
+                continue
+            accounted = {v for p, values in self.used.items() if p != where for v in values} | {v for n, v in alone.items() if n != name}
+            if not all(v in accounted or str(v) in later for v in narrowed.get("enum", [])):
+                continue
+            again = replace(self, used={**self.used, where: set()}).value(node, name, where)
+            if again.get("enum") and set(again["enum"]) <= taken:
+                out[name] = again
+        return out
 
     def loose_names(self, properties: dict[str, Any], required: set[str], kept: dict[str, Any]) -> tuple[str, list[str]] | None:
         """The one optional parameter left out that takes a person's or a place's name, with the
@@ -589,6 +606,11 @@ class _Narrowing:
                 # "from Munich"; "from 200 Pine Street", not "from 200 Pine Street to the Hilton"
                 near = text.anchored(options, set(direction), "after")
                 near = [o for o in near if not (isinstance(o, str) and set(o.casefold().split()) & opposite)] or near
+            elif not near and (leaning := _leaning(words)):
+                # a pickup is where a trip goes from, a drop-off where it goes to: a name or a
+                # number written there ("from 221B Baker Street to King's Cross"); anywhere
+                # else, the place is where it is ("rental cars in Portland, from April 22")
+                near = [o for o in text.anchored(options, set(leaning), "after") if _named(o) and not set(str(o).casefold().split()) & (_FROM | _TO)]
             if near:
                 self.anchored = True
                 return near
@@ -646,6 +668,11 @@ def _cut_from_its_noun(option: str, text: str) -> bool:
         return False
     after = re.finditer(rf"(?<!\w){re.escape(option)}[ \t]+([^\W_]+)", text)
     return any(m.group(1).casefold() not in STOP_WORDS for m in after)
+
+
+def _leaning(words: list[str]) -> frozenset[str]:
+    """The direction a pickup or a drop-off leans to (`_LEANING`), none for any other name."""
+    return next((_LEANING[w] for w in words if w in _LEANING), frozenset())
 
 
 def _loose_names(text: Evidence) -> list[str]:
