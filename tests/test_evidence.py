@@ -280,6 +280,10 @@ def test_a_flag_spoken_of_only_by_its_description_keeps_its_default() -> None:
     # without a default the model still reads it
     free = {**schema, "properties": {**schema["properties"], "has_terrace": {k: v for k, v in terrace.items() if k != "default"}}}
     assert narrow_arguments(free, Evidence.of("Any cafes open late in Ghent?"))["properties"]["has_terrace"] == free["properties"]["has_terrace"]
+    # nor does a flag whose default is "no preference": speaking of it states one
+    dogs = {"type": "string", "enum": ["True", "False", "dontcare"], "default": "dontcare", "description": "whether the trail welcomes dogs"}
+    trails = {"type": "object", "properties": {"town": {"type": "string"}, "dog_friendly": dogs}, "required": ["town"]}
+    assert narrow_arguments(trails, Evidence.of("Trails near Boulder that welcome dogs?"))["properties"]["dog_friendly"] == dogs
 
 
 def test_a_later_call_does_not_repeat_a_value_of_the_same_tool() -> None:

@@ -172,7 +172,7 @@ class _Narrowing:
             kept[name] = self.value(child, name, where)
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
                 del kept[name]  # kept for a number left over that it cannot take ("2 hours" for a temperature)
-            elif name not in required and name in said and (child.get("type") == "string" or _a_flag(child)) and "default" in child and kept[name] == child:
+            elif name not in required and name in said and _defaulted_choice(child) and kept[name] == child:
                 # said by its name or description only ("need a car" for `car_type`, "any Thai
                 # places" for `outdoor_seating`, "only places with tables outside") and no value
                 # named: the tool's default, not the model's guess among the values (a number
@@ -572,7 +572,7 @@ class _Narrowing:
             alone = [t for t in (towns_in(self.part.text) or named) if t in named]
             found = alone if len(alone) == 1 else []
         qualified = [with_its_state(named[t], node) or named[t][0].name for t in dict.fromkeys(found)]  # as GeoNames writes it
-        # the towns an earlier call took are no span's around them ("rooms in Oslo")
+        # a town an earlier call took is not offered again, nor the span around it ("rooms in Oslo")
         return [q for q in qualified if q not in taken] if qualified else options
 
     def pick(
@@ -1045,6 +1045,16 @@ def _flag_values(values: list[Any]) -> dict[bool, str] | None:
     if {"true", "false"} <= spelled.keys() and len(spelled) <= 3:
         return {True: spelled["true"], False: spelled["false"]}
     return None
+
+
+def _defaulted_choice(node: dict[str, Any]) -> bool:
+    """Whether a parameter with a default takes a string or a boolean flag, whose default stands
+    where the request names no value. Not a flag spelled 'True' / 'False' / 'dontcare': its
+    default is "no preference", and a request speaking of it ("suitable for children" for
+    `good_for_kids`) has one."""
+    if "default" not in node:
+        return False
+    return node.get("type") == "boolean" or (node.get("type") == "string" and not _a_flag(node))
 
 
 def _a_flag(node: dict[str, Any]) -> bool:
