@@ -43,7 +43,7 @@ from radixagent.evidence.values import (
     regex_literal,
     time_unit,
 )
-from radixagent.evidence.words import IRREGULAR, STOP_WORDS, glossed, head_word, name_words, stem, terms
+from radixagent.evidence.words import IRREGULAR, NEGATED_AWAY, STOP_WORDS, glossed, head_word, name_words, stem, terms
 
 
 def narrow_arguments(
@@ -1088,8 +1088,9 @@ _CLAUSE_BREAKS = frozenset({",", ";", ":", ".", "!", "?", "and", "but", "so", "t
 _FLAG_FRAMES = frozenset("only is has have with include includes allow allowed allows enable enabled in visibility".split())
 """Words of a flag's name that frame it rather than say it: `has_garage` is said by "a garage",
 `smoking_allowed` by "smoking rooms", `private_visibility` by "private"."""
-_NEGATING_VERBS = frozenset({"forget", "fail", "hesitate", "miss", "neglect", "stop"})
-"""Verbs that a negation before them turns into the opposite ("don't forget to lock it")."""
+_NEGATING_VERBS = NEGATED_AWAY | {"stop"}
+"""Verbs that a negation before them turns into the opposite ("don't forget to lock it", "don't
+stop the heating": it stays on)."""
 
 
 def _boolean(name: str, text: Evidence) -> bool | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from radixagent.evidence.words import NEGATED_AWAY
+
 _CLAUSES = re.compile(r"[^.;,!?:]+|[.;,!?:]+")
 _OPENERS = re.compile(
     r"\s*(?:(?:and|but|so|please)\s+)*"
@@ -14,8 +16,9 @@ _OPENERS = re.compile(
     r"(?:(?:want|need)\s+)?(?:to\s+)?(?:bother\s+(?:with\s+|to\s+)?)?(?P<next>[\w'’-]+)",
     re.IGNORECASE,
 )
-_TURNED_BACK = frozenset({"forget", "fail", "hesitate", "miss", "neglect", "let"})
-"""Verbs after which "don't" asks for something after all ("don't forget to lock up")."""
+_TURNED_BACK = NEGATED_AWAY | {"let"}
+"""Verbs after which "don't" asks for something after all ("don't forget to lock up", "don't let
+me miss the train")."""
 _STATES = frozenset({"mind", "care", "worry", "have", "know", "like", "think", "see", "remember"})
 """Verbs after which "don't" tells a preference or a fact, turning down nothing ("I don't mind
 a garage", "I don't have a car")."""

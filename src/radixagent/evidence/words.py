@@ -229,6 +229,9 @@ def head_word(words: list[str]) -> str:
     return words[0] if len(words) >= 3 and words[1] in _OF else words[-1]
 
 
+NEGATED_AWAY = frozenset({"forget", "fail", "hesitate", "miss", "neglect"})
+"""Verbs that a negation before them turns into the opposite: "don't forget to lock it" asks to
+lock it."""
 IRREGULAR = {"children": "child", "people": "person", "men": "man", "women": "woman", "feet": "foot"}
 """Plurals a suffix rule does not reach."""
 
