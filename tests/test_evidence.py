@@ -1212,3 +1212,70 @@ async def test_days_told_count_from_the_day_the_agents_instructions_state() -> N
 
     await agent.run("Book a court for the day after tomorrow")
     assert booked[:1] == ["2027-02-23"] and agent.stated_today == date(2027, 2, 21)
+
+
+def test_an_enum_value_is_told_by_the_words_its_description_gives_it() -> None:
+    cabins = {
+        "type": "object",
+        "properties": {
+            "berth": {"type": "string", "enum": ["inside", "window", "suite"], "description": "inside: no porthole, the quietest; window: a porthole over the sea; suite: a balcony and a lounge"},
+        },
+        "required": ["berth"],
+    }
+    assert narrow_arguments(cabins, Evidence.of("A cabin with a balcony for two, please"))["properties"]["berth"]["enum"] == ["suite"]
+    assert narrow_arguments(cabins, Evidence.of("Whichever berth is quietest"))["properties"]["berth"]["enum"] == ["inside"]
+    # a word every gloss shares, or the tool's own, tells no value apart
+    assert narrow_arguments(cabins, Evidence.of("Book a cabin on the ferry"))["properties"]["berth"]["enum"] == ["inside", "window", "suite"]
+    porthole = narrow_arguments(cabins, Evidence.of("a berth with a porthole"), tool_words={"porthole"})
+    assert porthole["properties"]["berth"]["enum"] == ["inside", "window", "suite"]
+
+
+def test_a_superlative_before_the_parameters_word_asks_for_an_end_of_its_enum() -> None:
+    crates = {
+        "type": "object",
+        "properties": {"crate": {"type": "string", "enum": ["20ft", "40ft", "45ft"], "description": "container length"}, "port": {"type": "string"}},
+        "required": ["crate", "port"],
+    }
+    assert narrow_arguments(crates, Evidence.of("Ship it to Gdansk in your longest container"))["properties"]["crate"]["enum"] == ["45ft"]
+    assert narrow_arguments(crates, Evidence.of("The shortest container you have, to Gdansk"))["properties"]["crate"]["enum"] == ["20ft"]
+    # a superlative of something else leaves the enum open
+    assert narrow_arguments(crates, Evidence.of("The fastest route to Gdansk"))["properties"]["crate"]["enum"] == ["20ft", "40ft", "45ft"]
+
+
+def test_a_value_a_strings_own_bounds_refuse_is_not_offered() -> None:
+    parts = {"street": {"type": "string", "maxLength": 12}, "city": {"type": "string", "maxLength": 12}}
+    mailing = {"type": "object", "properties": {"to": {"type": "object", "properties": parts, "required": ["street", "city"]}}, "required": ["to"]}
+    # the address's street is too long for the bound: it stays free under it, never unsatisfiable
+    narrowed = narrow_arguments(mailing, Evidence.of("Post it to 221 Wandsworth Bridge Road, London SW6 2TY"))["properties"]["to"]["properties"]
+    assert "enum" not in narrowed["street"] and narrowed["city"]["enum"] == ["London"]
+
+
+def test_a_list_whose_items_take_a_name_gets_an_item_per_name() -> None:
+    riders = {
+        "type": "object",
+        "properties": {
+            "riders": {"type": "array", "items": {"type": "object", "properties": {"member": {"type": "string"}, "bike": {"type": "string", "enum": ["road", "gravel"]}}, "required": ["member", "bike"]}},
+        },
+        "required": ["riders"],
+    }
+    # three parts, two names: two items at most; a name inside another is no item of its own
+    assert narrow_arguments(riders, Evidence.of("Sign up Ines and Bruno, both on gravel bikes, please"))["properties"]["riders"]["maxItems"] == 2
+    assert narrow_arguments(riders, Evidence.of("Sign up Aunt Ines, and Bruno too, and Zoe, all on road bikes"))["properties"]["riders"]["maxItems"] == 3
+
+
+def test_codes_glossed_with_names_are_said_by_their_names_and_directions() -> None:
+    ports = ["DVR", "CLQ", "RTM"]
+    crossing = {
+        "type": "object",
+        "properties": {
+            "dep": {"type": "string", "enum": ports, "description": "from port: DVR=Dover, CLQ=Calais, RTM=Rotterdam"},
+            "arr": {"type": "string", "enum": ports, "description": "to port"},
+            "vehicle": {"type": "string"},
+        },
+        "required": ["dep", "arr", "vehicle"],
+    }
+    narrowed = narrow_arguments(crossing, Evidence.of("Take my camper van from Calais to the Rotterdam terminal"))["properties"]
+    # the port without glosses shares its sibling's; each takes the name after its direction
+    assert narrowed["dep"]["enum"] == ["CLQ"] and narrowed["arr"]["enum"] == ["RTM"]
+    # a name a code is glossed with is no free text's
+    assert "Calais" not in narrowed["vehicle"]["enum"] and "camper van" in narrowed["vehicle"]["enum"]

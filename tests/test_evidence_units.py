@@ -768,3 +768,42 @@ def test_numbers_written_in_words() -> None:
     # "grand" is a thousand after a number, not a piano or a street
     assert sorted(Evidence.of("The van cost eight grand, the trailer 3 grand").numbers) == [3000.0, 8000.0]
     assert Evidence.of("Tune a grand piano on 4 Grand Parade").numbers == [4.0]
+
+
+def test_numbers_of_several_words_are_one_number() -> None:
+    # the words of one number make one value, not one value a word
+    assert Evidence.of("Seat a hundred and twenty guests").numbers == [120.0]
+    assert Evidence.of("It weighs two thousand four hundred kilos").numbers == [2400.0]
+    assert Evidence.of("Budget twelve hundred euros for the trip").numbers == [1200.0]
+    assert Evidence.of("Buy three dozen roses").numbers == [36.0]
+    # a half and decimals in words
+    assert Evidence.of("The baby is sixty-one and a half centimetres long").numbers == [61.5]
+    assert Evidence.of("Her fever hit thirty-eight point two degrees").numbers == [38.2]
+    # two numbers side by side stay two: a year read aloud, a list
+    assert Evidence.of("Set it in nineteen sixty-eight").numbers == [19.0, 68.0]
+    assert Evidence.of("Pick three, seven or nine").numbers == [3.0, 7.0, 9.0]
+
+
+def test_a_sign_word_makes_a_number_negative_but_an_operator_does_not() -> None:
+    assert Evidence.of("The freezer reads minus eighteen").numbers == [-18.0]
+    assert Evidence.of("Convert negative 40 degrees").numbers == [-40.0]
+    assert Evidence.of("Work out eleven minus four").numbers == [11.0, 4.0]
+    assert Evidence.of("What is 15 minus 6?").numbers == [15.0, 6.0]
+
+
+def test_half_a_unit_and_half_a_dozen() -> None:
+    assert Evidence.of("Cut half a metre of ribbon").numbers == [0.5]
+    assert Evidence.of("Bake half a dozen scones").numbers == [6.0]
+    assert Evidence.of("There is half a chance of rain").numbers == []
+
+
+def test_a_number_in_another_unit_is_converted_to_the_parameters() -> None:
+    def offered(name: str, node: dict[str, Any], text: str) -> Any:
+        probe = {"type": "object", "properties": {name: node}, "required": [name]}
+        return narrow_arguments(probe, Evidence.of(text))["properties"][name]["enum"]
+
+    assert offered("width_cm", {"type": "integer"}, "A shelf 1.2 metres wide") == [120]
+    assert offered("load", {"type": "number", "description": "the most it holds (kg)"}, "It must hold 44 pounds") == [19.958064]
+    assert offered("depth", {"type": "integer", "description": "depth in millimetres"}, "about 3 cm deep") == [30]
+    # a unit of another kind is no conversion: 2 hours stay 2
+    assert offered("depth", {"type": "integer", "description": "depth in millimetres"}, "dig for 2 hours, 40 mm deep") == [40]

@@ -667,3 +667,20 @@ def test_an_enum_spelling_its_types_values_as_strings_lists_those_values() -> No
     assert "bags" not in properties
     assert plan.validators["book_ride"].is_valid({"seats": 2, "with_kids": False})
     assert not plan.validators["book_ride"].is_valid({"seats": "2"})
+
+
+def test_the_token_budget_bounds_a_calls_strings_after_they_are_narrowed() -> None:
+    """Under `max_tokens`, the schema strategy writes every call in one generation, so the
+    tools' strings are bounded when the turn is planned; the score strategy bounds each call's
+    schema once narrowed to the request's values, so a long street the request writes is not
+    cut from it by a bound set before."""
+    from radixagent.chat import plan_request
+    from radixagent.decision import DecisionSettings, DecisionStrategy
+
+    fields = {name: {"type": "string"} for name in ("street", "city", "postcode", "country", "floor", "note")}
+    move = {"type": "function", "function": {"name": "quote_move", "parameters": {"type": "object", "properties": {"a": {"type": "object", "properties": fields}, "b": {"type": "object", "properties": fields}}}}}
+    body = {"messages": [{"role": "user", "content": "From 140 Harbourside Crescent"}], "tools": [move], "max_tokens": 64}
+    scored = plan_request(ChatRequest.model_validate(body), DecisionSettings(), max_parallel_calls=3)
+    assert "maxLength" not in scored.decide_tools[0].parameters["properties"]["a"]["properties"]["street"]
+    whole = plan_request(ChatRequest.model_validate(body), DecisionSettings(strategy=DecisionStrategy.SCHEMA), max_parallel_calls=3)
+    assert whole.decide_tools[0].parameters["properties"]["a"]["properties"]["street"]["maxLength"] < len("140 Harbourside Crescent")

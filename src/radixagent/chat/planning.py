@@ -27,7 +27,7 @@ from radixagent.chat.wire import (
     UserMessageIn,
     content_text,
 )
-from radixagent.decision import DecisionSettings, protocol_text
+from radixagent.decision import DecisionSettings, DecisionStrategy, protocol_text
 from radixagent.engine.constraints import fit_schema
 from radixagent.engine.schema_guard import safe_validator
 from radixagent.engine.types import SamplingParams
@@ -242,8 +242,10 @@ def plan_request(
         }
     )
     # Fit the argument schemas to this turn's token budget, so a call closes within it (the
-    # system prompt keeps the tools as given: byte-stable whatever max_tokens is).
-    if max_tokens:
+    # system prompt keeps the tools as given: byte-stable whatever max_tokens is). The score
+    # strategy fits each call's schema once it is narrowed to the request's values, whose
+    # strings a bound set before would cut.
+    if max_tokens and base.strategy is DecisionStrategy.SCHEMA:
         decide_tools = [t.model_copy(update={"parameters": fit_schema(t.parameters, argument_tokens)}) for t in decide_tools]
     stop = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
     sampling = SamplingParams(

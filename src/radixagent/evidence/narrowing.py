@@ -19,6 +19,7 @@ from radixagent.evidence.addresses import (
     takes_a_postal_code,
 )
 from radixagent.evidence.codes import System, code_parameter
+from radixagent.evidence.measures import unit_of_measure
 from radixagent.evidence.places import towns_in, with_its_code, with_its_state
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
@@ -31,6 +32,7 @@ from radixagent.evidence.values import (
     date_layout,
     datetime_layout,
     described_numbers,
+    described_values,
     duration_layout,
     example_code,
     example_codes,
@@ -73,7 +75,34 @@ def narrow_arguments(
     not its input); with `part_first`, it comes from `evidence` before `context` (the part of
     the request the call was chosen for)."""
     narrowing = _Narrowing(evidence, context or evidence, used or {}, set(tool_words or ()), part_first=part_first)
-    return narrowing.object(copy.deepcopy(schema), "")
+    narrowed = narrowing.object(copy.deepcopy(schema), "")
+    _within_bounds(narrowed)
+    return narrowed
+
+
+def _within_bounds(node: Any) -> None:
+    """Each string enum of the request's values cut to those its own length and
+    pattern admit, or, where none does, left free under them: a value too long for a bound
+    ("27 Gloucester Road" where `maxLength` is 16) would make the schema unsatisfiable."""
+    if isinstance(node, dict):
+        for child in (node.get("properties") or {}).values():
+            _within_bounds(child)
+        _within_bounds(node.get("items"))
+        if node.get("type") == "string" and isinstance(node.get("enum"), list) and {"maxLength", "minLength", "pattern"} & node.keys():
+            admitted = [v for v in node["enum"] if isinstance(v, str) and _admits(node, v)]
+            if admitted:
+                node["enum"] = admitted
+            else:
+                del node["enum"]
+
+
+def _admits(node: dict[str, Any], value: str) -> bool:
+    if len(value) > int(node.get("maxLength", len(value))) or len(value) < int(node.get("minLength", 0)):
+        return False
+    try:
+        return "pattern" not in node or re.search(str(node["pattern"]), value) is not None
+    except re.error:
+        return True
 
 
 _FROM = frozenset({"from", "origin", "source", "sender"})
@@ -140,6 +169,8 @@ class _Narrowing:
             if _takes_addresses(node):
                 self.addressed = {w.strip(",").casefold() for a in self.whole.addresses for w in a.text.split()}
             self.listed = self.whole.words_saying(v for leaf in leaves(node) for v in leaf.get("enum") or [] if isinstance(v, str))
+            # a name a code is glossed with ("LDS1=Leeds") says the code, no free text's
+            self.listed |= self.whole.words_saying(g for leaf in leaves(node) for g in described_values(leaf).values() if len(g.split()) <= 2)
             if any(takes_a_place(n, c) for n, c in properties.items()):
                 self.located = [t for t in towns_in(self.whole.text) if re.search(rf"\b(?:in|at|near|around) {re.escape(t)}\b", self.whole.text, re.IGNORECASE)]
             systems = set(code_systems(node).values())
@@ -264,6 +295,13 @@ class _Narrowing:
                 counts = [c["enum"] for n, c in narrowed.get("properties", {}).items() if n in (items.get("required") or []) and c.get("type") in ("integer", "number") and "enum" in c]
                 # a number written twice counts twice ("2 chairs and 2 desks")
                 room = min(sum(len(self.whole.where(n)) or 1 for n in c) for c in counts) if counts else len(self.whole.parts)
+                # an item per name where each item takes a name ("Seat Tom and Priya, both vegetarian")
+                names = [
+                    c["enum"] for n, c in narrowed.get("properties", {}).items()
+                    if n in (items.get("required") or []) and isinstance(c, dict) and all(isinstance(v, str) for v in c.get("enum") or [0]) and takes_a_name(n, c)
+                ]
+                if people := [v for v in (names[0] if names else []) if v in self.whole.names_whole]:
+                    room = min(room, len([v for v in people if not any(v != w and v in w for w in people)]))
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             elif "enum" in narrowed and narrowed is not items:
                 # as many items as the text has values for, so the model does not repeat one
@@ -288,6 +326,7 @@ class _Narrowing:
             return {**node, "enum": worded} if worded else node
         if "enum" in node:
             options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
+            options = options or [v for v in self.glossed(name, node) or self.superlative(name, node) if v not in taken]
             return {**node, "enum": options} if options else node
         if declared == "string":
             free = not (kind or node.get("pattern") or example_shape(node))
@@ -413,10 +452,10 @@ class _Narrowing:
             if clocks and (part := clock_part(name, node)) is not None:
                 # "an alarm for 19:30" with `hh` and `mm`: the time's hour and its minute
                 return {**node, "enum": list(dict.fromkeys(int(t.split(":")[part]) for t in clocks))}
-            unit = _time_counted(name, node)
+            unit = _time_counted(name, node) or _measure_counted(name, node)
             postal = takes_a_postal_code(name)  # a postal code kept as a number: one of its shape, inside an address or not
             # where another parameter counts time, a number given in hours or days is its, not this one's
-            timed = unit is None and self.counts_time
+            timed = time_unit(unit or "") is None and self.counts_time
             if _told(name, node) & _YEAR:
                 # `yr`, "model year": a number that reads as one ("a 2015 Honda", not "I'm 52")
                 years = [n for n in self.whole.numbers_for(node) if _YEARS[0] <= n <= _YEARS[1] and n not in taken]
@@ -549,6 +588,45 @@ class _Narrowing:
                 return said
         return []
 
+    def glossed(self, name: str, node: dict[str, Any]) -> list[str]:
+        """The enum values whose own words in the description the request says, words no other
+        value's gloss holds ("the cheapest seats" where it reads "lower: seats in the first tier;
+        upper: seats in the top tier, the cheapest"); the tool's and the parameter's own words
+        tell no value apart ("wash" of `book_wash`). A parameter listing the same values as one
+        that glosses them shares its glosses (`dst` beside `src` described "LDS1=Leeds, ..."),
+        and one with a direction takes the values said after it ("from Leeds to Glasgow"). The
+        part's before the whole's."""
+        described = described_values(node) or next(
+            (g for other in leaves(self.schema) if other.get("enum") == node["enum"] and (g := described_values(other))), {}
+        )
+        glosses = {value: set(terms(gloss)) - self.tool_words - _own(name) for value, gloss in described.items()}
+        direction = _direction(name, node)
+        for text in (self.part, self.whole):
+            folded = [t.casefold() for t in text.tokens]
+            said: dict[str, list[int]] = {}
+            for index, token in enumerate(folded):
+                for term in terms(token):
+                    owners = [v for v, words in glosses.items() if term in words]
+                    if len(owners) == 1:
+                        said.setdefault(owners[0], []).append(index)
+            led = [v for v, places in said.items() if any(_led_by(folded, i, direction) for i in places)]
+            if said:
+                return led or list(said)
+        return []
+
+    def superlative(self, name: str, node: dict[str, Any]) -> list[str]:
+        """The first or the last value of an enum, where a superlative asks for it before a word
+        of the parameter ("the biggest paper" for `sz` described as "paper", "in the smallest
+        size"): an enum lists its values from the least to the most."""
+        values = [v for v in node["enum"] if isinstance(v, str)]
+        own = _own(name, str(node.get("description", "")))
+        tokens = [t.casefold() for t in self.part.tokens]
+        for index, token in enumerate(tokens):
+            end = 0 if token in _LEAST else -1 if token in _MOST else None
+            if end is not None and len(values) > 1 and any(stem(t) in own or IRREGULAR.get(t) in own for t in tokens[index + 1 : index + 3]):
+                return [values[end]]
+        return []
+
     def towns(self, options: list[str], node: dict[str, Any], taken: set[Any]) -> list[str]:
         """A place's values as towns: the town a value holds ("Walnut Creek" of "Walnut Creek I'm
         interested"), else the one town the request names where no value holds one ("in new
@@ -658,6 +736,28 @@ def offered_codes(schema: dict[str, Any], message: str) -> dict[str, Any]:
 
 _CODE_AFTER = re.compile(rf" {CODE_QUALIFIER}")
 """A code after a town's name: "Dayton OH", "Leuven BE"."""
+
+
+_LEAST = frozenset({"smallest", "cheapest", "lowest", "shortest", "lightest", "slowest", "tiniest", "minimum"})
+_MOST = frozenset({"biggest", "largest", "top", "highest", "longest", "tallest", "heaviest", "fastest", "maximum"})
+"""Superlatives that ask for the first, or the last, value of an enum listed from the least to the most."""
+
+
+def _direction(name: str, node: dict[str, Any]) -> frozenset[str]:
+    """The words before a value that give a parameter's direction: "from" for an origin (`src`,
+    `from_city`, "from warehouse"), "to" for a destination; none for any other."""
+    words = set(name_words(name)) | set(str(node.get("description", "")).casefold().split()[:1])
+    return frozenset({"from"}) if words & (_FROM | {"src"}) else frozenset({"to", "into"}) if words & (_TO | {"dst", "dest"}) else frozenset()
+
+
+def _led_by(words: list[str], index: int, leading: frozenset[str]) -> bool:
+    """Whether the word at `index` follows one of `leading`, maybe past an article or a
+    possessive ("to the Manchester warehouse", "from our Leeds site")."""
+    before = words[max(0, index - 2) : index]
+    return bool(before) and (before[-1] in leading or (len(before) == 2 and before[0] in leading and before[1] in _DETERMINERS))
+
+
+_DETERMINERS = frozenset({"the", "a", "an", "my", "our", "your", "their", "his", "her"})
 
 
 def _cut_from_its_noun(option: str, text: str) -> bool:
@@ -838,6 +938,18 @@ def _time_counted(name: str, node: dict[str, Any]) -> str | None:
         (u for before, w in zip(["", *told], told, strict=False) if (u := time_unit(w)) and before != "per" and (w.endswith("s") or before == "in")),
         None,
     )
+
+
+def _measure_counted(name: str, node: dict[str, Any]) -> str | None:
+    """The unit of length, mass or volume a numeric parameter counts in, by its name
+    (`height_cm`) or a unit its description gives "in" or in brackets ("height in centimetres",
+    "weight (kg)"); None for any other."""
+    if node.get("type") not in ("integer", "number"):
+        return None
+    if unit := next((w for w in name_words(name) if unit_of_measure(w)), None):
+        return unit
+    told = re.findall(r"(?:\bin\s+|\()([A-Za-z]+)", str(node.get("description", "")))
+    return next((w for w in told if unit_of_measure(w)), None)
 
 
 def value_kind(name: str, node: dict[str, Any]) -> str | None:

@@ -16,6 +16,8 @@ from radixagent.evidence.addresses import Address, find_addresses, postal_codes
 from radixagent.evidence.clock import times_in
 from radixagent.evidence.codes import Found, System, code_of, code_parameter, names_in, system_of
 from radixagent.evidence.days import Written, days_in
+from radixagent.evidence.measures import unit_of_measure
+from radixagent.evidence.spelled import negated, spelled_numbers
 from radixagent.evidence.words import (
     IRREGULAR,
     PARTICLES,
@@ -69,15 +71,6 @@ _QUOTED = re.compile(r"'([^']{1,1000})'(?![A-Za-z0-9_])|\"([^\"]{1,1000})\"|‘(
 # "50 million", "2.5bn", "40k": the scale word is part of the number
 _SCALED = re.compile(r"(?<![\w.@/-])([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|k|(?-i:grand))\b", re.IGNORECASE)
 _SCALES = {"thousand": 10**3, "k": 10**3, "grand": 10**3, "million": 10**6, "billion": 10**9, "bn": 10**9, "trillion": 10**12}
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
-_WORD_SCALES = {"dozen": 12, "hundred": 100, "thousand": 1000, "million": 10**6}
-_WORD_NUMBER = re.compile(
-    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<ones>{'|'.join(list(WORD_NUMBERS)[1:10])})\b)?|(?P<small>{'|'.join(WORD_NUMBERS)})|(?P<a>an?)(?=\s+(?:{'|'.join(_WORD_SCALES)})\b))"
-    rf"(?:\s+(?P<scale>{'|'.join(_WORD_SCALES)}|(?-i:grand))\b)?\b",
-    re.IGNORECASE,
-)
-"""A number in words: "seven", "forty-two", "a hundred", "two thousand", "a dozen", "two grand"
-(not "a grand piano")."""
 _TIME_UNIT_WORD = r"(?:second|minute|hour|day|night|week|fortnight)s?"
 _AND_A_HALF = re.compile(
     rf"\b(?:(?P<count>an?|one|\d+)\s+{_TIME_UNIT_WORD}\s+and\s+a\s+half"
@@ -92,7 +85,6 @@ _QUARTER_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 _ONE_UNIT = re.compile(rf"(?:(?<=\bfor\s)|(?<=\bin\s))an?(?=\s+{_TIME_UNIT_WORD}\b)", re.IGNORECASE)
 """The "a" of "for a week", "in an hour": one of the unit that follows."""
 _COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
-_COUNTING = re.compile(r"\s+(?:\w+\s+)?\w+s\s*:")
 _SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?![-+]?\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
 EDGE = "\"'“”‘’.,!?;:()[]{}"
 MAX_SPAN_WORDS = 8
@@ -232,15 +224,14 @@ class Evidence:
                 add(found.numbers, float(Decimal(m[1].replace(",", "")) * _SCALES[m[2].lower()]))
         for m in _NUMBER.finditer(text):
             if take(m):
-                add(found.numbers, float(m.group(0).replace(",", "")))
+                sign = -1 if negated(text, m.start()) else 1  # "minus 10 degrees", not "20 minus 10"
+                add(found.numbers, sign * float(m.group(0).replace(",", "")))
         for m in _ONE_UNIT.finditer(text):
             if take(m):
                 add(found.numbers, 1.0)  # "for an hour": one hour
-        for m in _WORD_NUMBER.finditer(text):
-            if _COUNTING.match(text, m.end()):
-                continue  # "two cities: Oslo and Rome" says how many values follow
-            if take(m):
-                add(found.numbers, float(_spelled_number(m)))
+        for number in spelled_numbers(text):
+            if take_span(number.start, number.end):
+                add(found.numbers, number.value)
         for m in _QUOTED.finditer(text):
             quoted = next(g for g in m.groups() if g is not None).strip()
             if quoted:
@@ -512,7 +503,8 @@ class Evidence:
     def numbers_for(self, schema: dict[str, Any], unit: str | None = None, *, postal: bool = False) -> list[int | float]:
         """Numbers of the text within the parameter's bounds (whole ones for an integer). For a
         parameter counted in a unit of time (`unit`: "minute" for `duration_minutes`), a number
-        given in another ("a 2-hour gap") is converted to it (120). A number inside an address
+        given in another ("a 2-hour gap") is converted to it (120); so is one given in another
+        unit of length, mass or volume ("1.8 metres" for `height_cm`). A number inside an address
         is the address's ("9 Oak Street" counts nothing), unless the parameter takes a postal code."""
         out: list[int | float] = []
         for value in dict.fromkeys(self.numbers):
@@ -523,6 +515,13 @@ class Evidence:
             given = self._time_unit(value) if unit in SECONDS else None
             if given is not None and unit is not None and given != unit:
                 value = value * SECONDS[given] / SECONDS[unit]
+            elif unit is not None and (counted := unit_of_measure(unit)) is not None:
+                if self.in_time(value):
+                    continue  # "for 2 hours" is no depth
+                # "1.8 metres" for `height_cm`: 180
+                said = next((m for word in self.given_with(value) if (m := unit_of_measure(word)) is not None), None)
+                if said is not None and said[0] == counted[0]:
+                    value = round(value * said[1] / counted[1], 6)
             if schema.get("type") == "integer":
                 if not value.is_integer():
                     continue
@@ -948,6 +947,20 @@ def described_numbers(node: dict[str, Any]) -> dict[float, str]:
 _DESCRIBED = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(?:=|:|-|means|for)\s*([A-Za-z][A-Za-z ]{0,30}?)\s*(?=[,;.)]|\band\b|\bor\b|$)")
 
 
+def described_values(node: dict[str, Any]) -> dict[str, str]:
+    """The words a description gives each value of a string enum: "floor: standing in front of
+    the stage; lower: seats in the first tier" -> {"floor": "standing in front of the stage",
+    "lower": "seats in the first tier"}; empty unless it gives two or more."""
+    description = str(node.get("description", ""))
+    values = [v for v in node.get("enum") or [] if isinstance(v, str) and v.strip()]
+    marks = sorted((m.start(), m.end(), v) for v in values for m in re.finditer(rf"(?<![\w-]){re.escape(v)}\s*(?:[:=(：（]|[-–—]\s)\s*", description, re.IGNORECASE))
+    glosses: dict[str, str] = {}
+    for (_, end, value), following in zip(marks, [*marks[1:], None], strict=False):
+        gloss = description[end : following[0] if following else len(description)]
+        glosses.setdefault(value, re.split(r"[;\n]", gloss)[0].strip(" ,.;)）、"))
+    return glosses if len(glosses) >= 2 else {}
+
+
 def time_unit(word: str) -> str | None:
     """The unit of time a word names: "hours", "hour", "hrs" -> "hour"."""
     word = word.casefold().strip(EDGE)
@@ -1044,17 +1057,6 @@ def _near(tokens: list[str], mark: int, start: int, end: int, side: str) -> bool
     if side == "before" and end <= mark:
         return all(not g for g in tokens[end:mark])
     return False
-
-
-def _spelled_number(m: re.Match[str]) -> int:
-    """The value of a `_WORD_NUMBER` match."""
-    if m["tens"]:
-        base = _TENS[m["tens"].lower()] + (WORD_NUMBERS[m["ones"].lower()] if m["ones"] else 0)
-    else:
-        base = 1 if m["a"] else WORD_NUMBERS[m["small"].lower()]
-    if not m["scale"]:
-        return base
-    return base * (_WORD_SCALES.get(m["scale"].lower()) or _SCALES[m["scale"]])  # "grand" is a scale of digits too
 
 
 def _month(name: str) -> int:
