@@ -1279,3 +1279,9 @@ def test_codes_glossed_with_names_are_said_by_their_names_and_directions() -> No
     assert narrowed["dep"]["enum"] == ["CLQ"] and narrowed["arr"]["enum"] == ["RTM"]
     # a name a code is glossed with is no free text's
     assert "Calais" not in narrowed["vehicle"]["enum"] and "camper van" in narrowed["vehicle"]["enum"]
+
+
+def test_a_part_that_also_says_what_day_it_is_gives_no_day_of_its_own() -> None:
+    request = Evidence.of("Mow the lawn the day after tomorrow; the grass is long. Today is Monday, 2026-06-01.")
+    assert request.dates == ["2026-06-03"]
+    assert [p.dates for p in request.parts] == [["2026-06-03"], []]

@@ -805,5 +805,20 @@ def test_a_number_in_another_unit_is_converted_to_the_parameters() -> None:
     assert offered("width_cm", {"type": "integer"}, "A shelf 1.2 metres wide") == [120]
     assert offered("load", {"type": "number", "description": "the most it holds (kg)"}, "It must hold 44 pounds") == [19.958064]
     assert offered("depth", {"type": "integer", "description": "depth in millimetres"}, "about 3 cm deep") == [30]
+    # a number that counts things is no measure
+    assert "enum" not in narrow_arguments(
+        {"type": "object", "properties": {"height_cm": {"type": "integer"}}, "required": ["height_cm"]}, Evidence.of("A tree that is safe for my three dogs")
+    )["properties"]["height_cm"]
     # a unit of another kind is no conversion: 2 hours stay 2
     assert offered("depth", {"type": "integer", "description": "depth in millimetres"}, "dig for 2 hours, 40 mm deep") == [40]
+
+
+def test_an_age_is_no_length_of_time() -> None:
+    nights = {"type": "object", "properties": {"nights": {"type": "integer"}}, "required": ["nights"]}
+    assert narrow_arguments(nights, Evidence.of("Three nights for me and my seven-year-old niece"))["properties"]["nights"]["enum"] == [3]
+    assert "enum" not in narrow_arguments(nights, Evidence.of("and for my seven-year-old niece"))["properties"]["nights"]
+
+
+def test_describing_words_leave_out_values_names_and_dates() -> None:
+    words = Evidence.of("Book Lena a gentle yoga class for 2 people on Friday").describing_words
+    assert words == ["book", "gentle", "yoga", "class", "people"]

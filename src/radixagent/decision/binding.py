@@ -323,10 +323,11 @@ async def _associations(
     a value may be written out as, of log p(value | phrase) - log p(value | "it"), each value
     written in brackets after the phrase, below the parameter's name and description, as a
     glossary writes a code. The difference takes out the model's preference for some values
-    whatever the phrase (`en`, `USD`), which alone picks them for most requests. A request
-    with no such phrase is the phrase itself."""
+    whatever the phrase (`en`, `USD`), which alone picks them for most requests. In a request
+    with no such phrase, each of its describing words is one ("a beginner lesson" for `novice`);
+    with none of those either, the request itself."""
     out: dict[tuple[Path, Scalar], float] = {}
-    phrases = evidence.value_phrases[:MAX_PHRASES] or [" ".join(evidence.text.split())[:300]]
+    phrases = evidence.value_phrases[:MAX_PHRASES] or evidence.describing_words[:MAX_PHRASES] or [" ".join(evidence.text.split())[:300]]
     for path, values in domains.items():
         strings = [v for v in values if isinstance(v, str)]
         if len(strings) < 2 or all(evidence.mentions(v) for v in strings):

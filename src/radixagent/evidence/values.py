@@ -389,6 +389,17 @@ class Evidence:
         names = [n for n in self.names_whole if any(c.isalpha() for c in n)]
         return list(dict.fromkeys([*(" ".join(run) for run in self.unit_runs), *names]))
 
+    @cached_property
+    def describing_words(self) -> list[str]:
+        """The words that may say an enum value in other words ("a beginner lesson" for
+        `novice`): no stop word, no word of a typed value, a name or a date, each once."""
+        typed = {i for spans in self.places.values() for start, end in spans for i in range(start, end)}
+        names = set(self.name_tokens)
+        return list(dict.fromkeys(
+            t.casefold() for i, t in enumerate(self.tokens)
+            if t.isalpha() and len(t) > 2 and i not in typed and t not in names and t.casefold() not in _NO_UNIT_WORDS | _WHEN_WORDS
+        ))
+
     def after_number(self, start: int) -> bool:
         """Whether the token at `start` follows a number, directly or past one word ("5 km",
         "100 degrees Fahrenheit"): the unit the number is in."""
@@ -510,8 +521,8 @@ class Evidence:
         for value in dict.fromkeys(self.numbers):
             if not postal and self._addressed(value):
                 continue
-            if unit in SECONDS and self.measured(value):
-                continue  # "37 degrees" is no duration
+            if unit in SECONDS and (self.measured(value) or any(w.endswith("-old") for w in self.given_with(value))):
+                continue  # "37 degrees" is no duration, nor is an age ("my nine-year-old son")
             given = self._time_unit(value) if unit in SECONDS else None
             if given is not None and unit is not None and given != unit:
                 value = value * SECONDS[given] / SECONDS[unit]
@@ -522,6 +533,8 @@ class Evidence:
                 said = next((m for word in self.given_with(value) if (m := unit_of_measure(word)) is not None), None)
                 if said is not None and said[0] == counted[0]:
                     value = round(value * said[1] / counted[1], 6)
+                elif said is None and any(w.isalpha() and w.endswith("s") for w in self.given_with(value)):
+                    continue  # "two cats" counts things, no height
             if schema.get("type") == "integer":
                 if not value.is_integer():
                     continue
@@ -628,6 +641,10 @@ class Evidence:
         pieces = [p for p in _pieces(self.text) if not self._states_today(p)]  # "...; today is 2026-03-12": no part
         if len(pieces) < 2:
             return [self]
+        # a part that also says what day it is ("...; my dog sheds. Today is 2026-07-09.") gives
+        # that day no more than the whole does: it is the reference of the others
+        said = self.text[slice(*self.statement_of_today)]
+        pieces = [" ".join(p.replace(said, " ").split()) if said.strip() else p for p in pieces]
         parts = [Evidence.of(p, today=self.today) for p in pieces]
         for part in parts[1:]:
             part.opens = False
