@@ -1285,3 +1285,20 @@ def test_a_part_that_also_says_what_day_it_is_gives_no_day_of_its_own() -> None:
     request = Evidence.of("Mow the lawn the day after tomorrow; the grass is long. Today is Monday, 2026-06-01.")
     assert request.dates == ["2026-06-03"]
     assert [p.dates for p in request.parts] == [["2026-06-03"], []]
+
+
+def test_two_addresses_go_to_the_objects_their_directions_name() -> None:
+    place = {"type": "object", "properties": {"street": {"type": "string"}, "town": {"type": "string"}, "postcode": {"type": "string"}, "country": {"type": "string"}}, "required": ["street", "town"]}
+    haul = {"type": "object", "properties": {"pickup_from": place, "deliver_to": place}, "required": ["pickup_from", "deliver_to"]}
+    text = "Collect a sofa from 9 Mill Lane, York YO1 7HP and take it to 14 Rue du Bac, 75007 Paris, France on 2026-05-02"
+    narrowed = narrow_arguments(haul, Evidence.of(text))["properties"]
+    origin, destination = narrowed["pickup_from"]["properties"], narrowed["deliver_to"]["properties"]
+    assert (origin["street"]["enum"], origin["town"]["enum"], origin["postcode"]["enum"]) == (["9 Mill Lane"], ["York"], ["YO1 7HP"])
+    assert (destination["street"]["enum"], destination["town"]["enum"], destination["country"]["enum"]) == (["14 Rue du Bac"], ["Paris"], ["France"])
+    # a part of an address the request leaves out is not filled with another value
+    assert "country" not in origin
+
+
+def test_a_one_letter_code_stands_for_a_units_name_not_any_word_after_to() -> None:
+    assert Evidence.of("How much to move the shed?").named(["S", "M", "L"]) == []
+    assert Evidence.of("Set the oven to Fahrenheit").named(["C", "F"]) == ["F"]

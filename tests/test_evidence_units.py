@@ -822,3 +822,8 @@ def test_an_age_is_no_length_of_time() -> None:
 def test_describing_words_leave_out_values_names_and_dates() -> None:
     words = Evidence.of("Book Lena a gentle yoga class for 2 people on Friday").describing_words
     assert words == ["book", "gentle", "yoga", "class", "people"]
+
+
+def test_a_national_number_dialled_with_its_zero_is_a_phone_number() -> None:
+    assert Evidence.of("Text me on 07700 900461 when you arrive").phones == ["07700 900461"]
+    assert Evidence.of("Ship 1200 120000 times").phones == []  # no leading 0: two numbers

@@ -15,12 +15,15 @@ from radixagent.evidence.words import name_words
 
 # a house number first ("45 Elm Street", "3-1-1 Marunouchi") or last ("Hauptstraße 12", "Rua
 # Augusta 90"), with capitalised words for the street's name; the street ends where its part does
-_NAME = r"[A-ZÀ-Þ][\w'.-]*(?:\s+(?:[A-ZÀ-Þ][\w'.-]*|de|da|do|di|del|der|la|le|van|von))*"
+_NAME = r"[A-ZÀ-Þ][\w'.-]*(?:\s+(?:[A-ZÀ-Þ][\w'.-]*|de|da|do|di|del|der|des|du|la|le|les|van|von))*"
 _STREET = re.compile(rf"(?:\b\d[\d-]*[a-zA-Z]?\s+{_NAME}|{_NAME}\s+\d+[a-zA-Z]?)$")
 _POSTAL = r"\d[\d-]{2,9}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
 _POSTAL_FIRST = re.compile(rf"^({_POSTAL})\s+({_NAME})$")  # "10115 Berlin"
 _POSTAL_LAST = re.compile(rf"^({_NAME})\s+({_POSTAL})$")  # "Springfield 62704", "Paris 75001"
 _CODE = re.compile(r"^[A-Z]{2,3}$")
+_PART_END = re.compile(r",\s*|:\s+|\s+(?:to|from|and|then|via)\s+(?=\d)|(?<=\d[A-Z]{2})\s+(?=[a-z])|(?<=\b\d{5})\s+(?=[a-z])|\s+(?=(?:on|at|by|before|after)\s+[\dA-Z])")
+"""Where a part of an address ends: a comma or a colon, a direction before the next street's number, a
+lower-case word after a postal code, a day or a time after it ("..., France on 2026-10-17")."""
 _STREET_WORD = re.compile(
     r"\b(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|way|court|ct|place|pl|square|sq|terrace|"
     r"highway|hwy|parkway|pkwy|alley|plaza|rue|rua|calle|via|avenida|strada)\b\.?|(?:stra(?:ß|ss)e|weg|gasse|platz|laan|straat|gatan|vej)\b",
@@ -51,7 +54,9 @@ def find_addresses(text: str) -> list[Address]:
     """The addresses `text` writes out, in order."""
     # the comma-separated parts of each sentence: an address does not run past a full stop
     sentences = re.split(r"(?<=[.!?;])\s+|\n+", text.strip())
-    parts = [p.strip().rstrip(".!?;") for sentence in sentences for p in re.split(r",\s*", sentence)]
+    # and within a part, where another street begins after a direction ("... BS1 5LJ to 27 Gloucester
+    # Road") and where words go on after a postal code ("... BS7 8AA on Monday")
+    parts = [p.strip().rstrip(".!?;") for sentence in sentences for p in _PART_END.split(sentence) if p.strip()]
     out = []
     i = 0
     while i < len(parts):

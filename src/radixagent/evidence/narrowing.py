@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from radixagent.evidence.addresses import (
+    Address,
     address_fields,
     address_values,
     postal_codes,
@@ -211,11 +212,15 @@ class _Narrowing:
                 del kept[name]
         kept = self.shared(kept, properties, path)
         kept = _without_labels(kept, properties)
-        for name, value in address_values(properties, self.part.addresses or self.whole.addresses).items():
+        given = address_values(properties, self.addresses_for(path, node))
+        for name, value in given.items():
             kept[name] = {**properties[name], "enum": [value]}  # "Hauptstraße 12, 10115 Berlin, DE": each part its own
         if (loose := self.loose_names(properties, required, kept)) is not None:
             taker, names = loose
             kept = {n: {**properties[n], "enum": names} if n == taker else kept[n] for n in properties if n in kept or n == taker}
+        if given:
+            # a part of the address the request leaves out is not another value's to fill
+            kept = {n: c for n, c in kept.items() if n in given or n in required or n not in address_fields(properties)}
         node["properties"] = kept
         # what the text speaks of is given: the model would skip it as readily as it invents the rest
         node["required"] = list(kept)
@@ -280,7 +285,7 @@ class _Narrowing:
         taken = self.used.get(path, set())
         kind = kind or _kind(name, node)
         if declared == "object":
-            return self.object(node, path)
+            return self.object(copy.deepcopy(node), path)  # two parameters may share one schema object
         if declared == "array" and isinstance(node.get("items"), dict):
             items = node["items"]
             # the items of a list spread over the request's parts ("with a@x.io and b@y.io")
@@ -587,6 +592,14 @@ class _Narrowing:
             if said := [int(v) if v.is_integer() and node.get("type") == "integer" else v for v, phrase in words.items() if text.mentions(phrase)]:
                 return said
         return []
+
+    def addresses_for(self, path: str, node: dict[str, Any]) -> list[Address]:
+        """The addresses the request writes out for an object at `path`: of several, the one
+        after its direction ("from 3 Park Row, ... to 27 Gloucester Road, ..." for `from_addr`)."""
+        addresses = self.part.addresses or self.whole.addresses
+        leading = _direction(path.rsplit(".", 1)[-1], node) if path and len(addresses) > 1 else frozenset()
+        led = [a for a in addresses if leading and re.search(rf"\b(?:{'|'.join(leading)})\s+(?:the\s+)?{re.escape(a.text)}", self.whole.text, re.IGNORECASE)]
+        return led[:1] or addresses
 
     def glossed(self, name: str, node: dict[str, Any]) -> list[str]:
         """The enum values whose own words in the description the request says, words no other

@@ -57,7 +57,9 @@ _WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
 )
 """Words that say when, with no digit to find them by ("am" is a verb far more often)."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
-_PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{1,4}(?:[ -]\d{2,4}){1,4}(?![\w-]|\.\d)")
+_TRUNK_DIALLED = re.compile(r"0\d{3,4}[ -]\d{6}")
+"""A national number dialled with its leading 0, in two groups: "07911 123456"."""
+_PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{1,5}(?:[ -]\d{2,6}){1,4}(?![\w-]|\.\d)")
 """A phone number: a "+" and a country code, an area code in brackets, or groups of digits
 apart ("415-555-0199"); counted digits and separators tell it from a number, a decimal or an
 IP address."""
@@ -205,7 +207,7 @@ class Evidence:
             if take_span(time.start, time.end, calendar=True):
                 add(found.times, time.time)
         for m in _PHONE.finditer(text):
-            if 7 <= sum(c.isdigit() for c in m[0]) <= 15 and (m[0][0] in "+(" or len(re.findall(r"[ -]", m[0])) >= 2) and take(m):
+            if 7 <= sum(c.isdigit() for c in m[0]) <= 15 and (m[0][0] in "+(" or len(re.findall(r"[ -]", m[0])) >= 2 or _TRUNK_DIALLED.fullmatch(m[0])) and take(m):
                 add(found.phones, m[0])
         for m in _AND_A_HALF.finditer(text):
             if take(m):
@@ -336,7 +338,9 @@ class Evidence:
                 run = words[start : start + size]
                 if len(run) < size or not all(w.isalpha() and w not in STOP_WORDS - {"us"} for w in run):
                     break
-                if (size > 1 or len(run[0]) > MAX_CODE - 1) and len("".join(run)) > len(folded) and _abbreviates(folded, run):
+                # a one-letter code stands for a unit's name, not any word after "to" ("to move" is no `M`)
+                alone = size == 1 and len(folded) == 1 and run[0] not in _MEASURES and not self.tokens[start][:1].isupper()
+                if (size > 1 or len(run[0]) > MAX_CODE - 1) and not alone and len("".join(run)) > len(folded) and _abbreviates(folded, run):
                     out.append((start, start + size))
                     break
         return out
