@@ -773,6 +773,7 @@ def test_numbers_written_in_words() -> None:
 def test_numbers_of_several_words_are_one_number() -> None:
     # the words of one number make one value, not one value a word
     assert Evidence.of("Seat a hundred and twenty guests").numbers == [120.0]
+    assert len(Evidence.of("Seat a hundred and twenty guests").parts) == 1  # its "and" joins no two requests
     assert Evidence.of("It weighs two thousand four hundred kilos").numbers == [2400.0]
     assert Evidence.of("Budget twelve hundred euros for the trip").numbers == [1200.0]
     assert Evidence.of("Buy three dozen roses").numbers == [36.0]

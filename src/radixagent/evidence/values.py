@@ -1193,7 +1193,8 @@ _LIST_CLOSE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 
 def _pieces(text: str) -> list[str]:
     """The text cut at its coordinations; a quoted phrase ('Level 3, spot 118'), a range
-    ("between 2024-11-01 and 2024-12-31"), a half ("an hour and a half"), a postal address
+    ("between 2024-11-01 and 2024-12-31"), a half ("an hour and a half"), a number in words
+    ("a hundred and fifty"), a postal address
     ("221B Baker Street, Berkeley, CA, USA") and brackets ("range(1, 11)") are not cut."""
 
     def hide(phrase: str) -> str:
@@ -1213,6 +1214,9 @@ def _pieces(text: str) -> list[str]:
     shielded = _APPOSITION.sub(apposed, _AND_A_HALF.sub(shield, _RANGE.sub(shield, _QUOTED.sub(shield, text))))
     for address in find_addresses(text):
         shielded = shielded.replace(address.text, hide(address.text))
+    for number in spelled_numbers(text):
+        if " and " in (said := text[number.start : number.end]):  # "a hundred and fifty" is one number
+            shielded = shielded.replace(said, hide(said))
     depth, chars = 0, []
     for char in shielded:
         depth = depth + 1 if char in "([{" else max(0, depth - 1) if char in ")]}" else depth
