@@ -301,11 +301,11 @@ class _Narrowing:
                 # a number written twice counts twice ("2 chairs and 2 desks")
                 room = min(sum(len(self.whole.where(n)) or 1 for n in c) for c in counts) if counts else len(self.whole.parts)
                 # an item per name where each item takes a name ("Seat Tom and Priya, both vegetarian")
-                names = [
-                    c["enum"] for n, c in narrowed.get("properties", {}).items()
-                    if n in (items.get("required") or []) and isinstance(c, dict) and all(isinstance(v, str) for v in c.get("enum") or [0]) and takes_a_name(n, c)
+                people = [
+                    v for n, c in narrowed.get("properties", {}).items() if n in (items.get("required") or []) and isinstance(c, dict) and takes_a_name(n, c)
+                    for v in c.get("enum") or [] if v in self.whole.names_whole
                 ]
-                if people := [v for v in (names[0] if names else []) if v in self.whole.names_whole]:
+                if people:  # "Aunt Ines" and "Ines" are one person
                     room = min(room, len([v for v in people if not any(v != w and v in w for w in people)]))
                 out["maxItems"] = max(int(node.get("minItems", 0)), min(int(node.get("maxItems", room)), room))
             elif "enum" in narrowed and narrowed is not items:
