@@ -3,6 +3,8 @@ counts in another ("1.8 metres" for `height_cm`)."""
 
 from __future__ import annotations
 
+from radixagent.evidence.words import EDGE
+
 _UNITS_OF_MEASURE = {
     **dict.fromkeys(("mm", "millimetre", "millimeter"), ("length", 0.001)),
     **dict.fromkeys(("cm", "centimetre", "centimeter"), ("length", 0.01)),
@@ -23,5 +25,5 @@ _UNITS_OF_MEASURE = {
 
 def unit_of_measure(word: str) -> tuple[str, float] | None:
     """What a word measures and how much of it: "centimetres" -> ("length", 0.01)."""
-    word = word.casefold().strip("\"'“”‘’.,!?;:()[]{}")
+    word = word.casefold().strip(EDGE)
     return _UNITS_OF_MEASURE.get(word) or (_UNITS_OF_MEASURE.get(word[:-1]) if word.endswith("s") and len(word) > 3 else None)

@@ -24,7 +24,6 @@ from radixagent.evidence.measures import unit_of_measure
 from radixagent.evidence.places import towns_in, with_its_code, with_its_state
 from radixagent.evidence.values import (
     CODE_QUALIFIER,
-    EDGE,
     GENERIC_NAME_WORDS,
     WEB_ADDRESS,
     Evidence,
@@ -46,7 +45,17 @@ from radixagent.evidence.values import (
     regex_literal,
     time_unit,
 )
-from radixagent.evidence.words import IRREGULAR, NEGATED_AWAY, STOP_WORDS, glossed, head_word, name_words, stem, terms
+from radixagent.evidence.words import (
+    EDGE,
+    IRREGULAR,
+    NEGATED_AWAY,
+    STOP_WORDS,
+    glossed,
+    head_word,
+    name_words,
+    stem,
+    terms,
+)
 
 
 def narrow_arguments(

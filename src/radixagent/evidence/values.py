@@ -19,6 +19,7 @@ from radixagent.evidence.days import Written, days_in
 from radixagent.evidence.measures import unit_of_measure
 from radixagent.evidence.spelled import negated, spelled_numbers
 from radixagent.evidence.words import (
+    EDGE,
     IRREGULAR,
     PARTICLES,
     STOP_WORDS,
@@ -88,7 +89,6 @@ _ONE_UNIT = re.compile(rf"(?:(?<=\bfor\s)|(?<=\bin\s))an?(?=\s+{_TIME_UNIT_WORD}
 """The "a" of "for a week", "in an hour": one of the unit that follows."""
 _COMPOUND = re.compile(r"[-+]?\d+(?:\.\d+)?-[a-z]+")
 _SPLIT = re.compile(r"\s*(?:,\s+(?:and\s+|then\s+|also\s+)?(?![-+]?\d)|;\s*|\s+and\s+(?:also\s+)?|\s+then\s+|\s+plus\s+)\s*", re.IGNORECASE)
-EDGE = "\"'“”‘’.,!?;:()[]{}"
 MAX_SPAN_WORDS = 8
 
 

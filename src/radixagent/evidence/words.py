@@ -19,6 +19,8 @@ STOP_WORDS = frozenset(
     "what which who how me my i you your do does please can could would should".split()
     + ["s", "t", "ll", "re", "ve"]  # what's, don't, we'll, you're, I've
 )
+EDGE = "\"'“”‘’.,!?;:()[]{}"
+"""Quotes and punctuation a word may carry at its edges ("'Paris'", "miles?")."""
 WORD_NUMBERS = {
     w: i
     for i, w in enumerate(
