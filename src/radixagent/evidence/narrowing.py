@@ -229,7 +229,8 @@ class _Narrowing:
             kept = {n: {**properties[n], "enum": names} if n == taker else kept[n] for n in properties if n in kept or n == taker}
         if given:
             # a part of the address the request leaves out is not another value's to fill
-            kept = {n: c for n, c in kept.items() if n in given or n in required or n not in address_fields(properties)}
+            parts = address_fields(properties)
+            kept = {n: c for n, c in kept.items() if n in given or n in required or n not in parts}
         node["properties"] = kept
         # what the text speaks of is given: the model would skip it as readily as it invents the rest
         node["required"] = list(kept)
