@@ -1242,6 +1242,17 @@ def test_a_superlative_before_the_parameters_word_asks_for_an_end_of_its_enum() 
     assert narrow_arguments(crates, Evidence.of("The fastest route to Gdansk"))["properties"]["crate"]["enum"] == ["20ft", "40ft", "45ft"]
 
 
+def test_a_superlative_asks_for_the_parameter_named_for_what_it_measures() -> None:
+    tins = {
+        "type": "object",
+        "properties": {"flavour": {"type": "string", "enum": ["plain", "spiced"]}, "size": {"type": "string", "enum": ["small", "medium", "large"]}},
+        "required": ["flavour", "size"],
+    }
+    assert narrow_arguments(tins, Evidence.of("The tiniest tin of spiced biscuits, please."))["properties"]["size"]["enum"] == ["small"]
+    assert narrow_arguments(tins, Evidence.of("Your biggest spiced biscuit tin."))["properties"]["size"]["enum"] == ["large"]
+    # "cheapest" measures a price, not a size
+    assert narrow_arguments(tins, Evidence.of("Spiced biscuits, the cheapest you have."))["properties"]["size"]["enum"] == ["small", "medium", "large"]
+
 def test_a_value_a_strings_own_bounds_refuse_is_not_offered() -> None:
     parts = {"street": {"type": "string", "maxLength": 12}, "city": {"type": "string", "maxLength": 12}}
     mailing = {"type": "object", "properties": {"to": {"type": "object", "properties": parts, "required": ["street", "city"]}}, "required": ["to"]}

@@ -113,6 +113,11 @@ def test_an_optional_value_said_by_its_name_only_keeps_the_default() -> None:
 
 
 
+def test_an_optional_code_said_by_its_name_is_given() -> None:
+    lookup = {"type": "object", "properties": {"word": {"type": "string"}, "lang": {"type": "string", "enum": ["en", "it", "pt", "nl"], "default": "en"}}, "required": ["word"]}
+    assert narrowed(lookup, "Look up the Dutch word 'gezellig'.")["lang"]["enum"] == ["nl"]
+    assert "lang" not in narrowed(lookup, "Look up the word 'gezellig'.")
+
 def test_great_us_cities_by_their_everyday_names_and_initials() -> None:
     assert {k: v[0].name for k, v in towns_in("Is the aquarium in Philly open late?").items()} == {"Philly": "Philadelphia"}
     assert {k: v[0].name for k, v in towns_in("Cheap flights from SF to Vegas").items()} == {"SF": "San Francisco", "Vegas": "Las Vegas"}

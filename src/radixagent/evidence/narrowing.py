@@ -640,13 +640,15 @@ class _Narrowing:
     def superlative(self, name: str, node: dict[str, Any]) -> list[str]:
         """The first or the last value of an enum, where a superlative asks for it before a word
         of the parameter ("the biggest paper" for `sz` described as "paper", "in the smallest
-        size"): an enum lists its values from the least to the most."""
+        size"), or of a parameter named for what it measures ("the smallest lemon cake" for
+        `size`): an enum lists its values from the least to the most."""
         values = [v for v in node["enum"] if isinstance(v, str)]
         own = _own(name, str(node.get("description", "")))
         tokens = [t.casefold() for t in self.part.tokens]
         for index, token in enumerate(tokens):
             end = 0 if token in _LEAST else -1 if token in _MOST else None
-            if end is not None and len(values) > 1 and any(stem(t) in own or IRREGULAR.get(t) in own for t in tokens[index + 1 : index + 3]):
+            before = any(stem(t) in own or IRREGULAR.get(t) in own for t in tokens[index + 1 : index + 3])
+            if end is not None and len(values) > 1 and (before or {_MEASURED_BY.get(token), stem(_MEASURED_BY.get(token, ""))} & own):
                 return [values[end]]
         return []
 
@@ -764,6 +766,15 @@ _CODE_AFTER = re.compile(rf" {CODE_QUALIFIER}")
 _LEAST = frozenset({"smallest", "cheapest", "lowest", "shortest", "lightest", "slowest", "tiniest", "minimum"})
 _MOST = frozenset({"biggest", "largest", "top", "highest", "longest", "tallest", "heaviest", "fastest", "maximum"})
 """Superlatives that ask for the first, or the last, value of an enum listed from the least to the most."""
+_MEASURED_BY = {
+    **dict.fromkeys(("smallest", "tiniest", "biggest", "largest"), "size"),
+    **dict.fromkeys(("shortest", "longest"), "length"),
+    **dict.fromkeys(("lightest", "heaviest"), "weight"),
+    **dict.fromkeys(("slowest", "fastest"), "speed"),
+    "cheapest": "price",
+}
+"""The quantity a superlative measures: it asks for a parameter of that name wherever it stands
+("the smallest lemon cake" for `size`)."""
 
 
 def _direction(name: str, node: dict[str, Any]) -> frozenset[str]:
@@ -1142,11 +1153,12 @@ def untelling_terms(properties: dict[str, Any]) -> set[str]:
 def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterable[str] = ()) -> bool:
     """Whether the text says anything of an optional parameter: its name (any telling word of
     it) or description (a term not in `untelling`: the tool's name, the words every parameter
-    shares), a value of its enum, a flag it sets, the items of a typed list, a town for a place."""
+    shares), a value of its enum (a code also by its name), a flag it sets, the items of a typed
+    list, a town for a place."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
     listed = [v for v in node.get("enum", []) if isinstance(v, str)]
-    if any(text.mentions(w) for w in words) or any(text.mentions(v) for v in listed) or text.clipped(listed):
-        return True
+    if any(text.mentions(w) for w in words) or text.named(listed) or text.clipped(listed):
+        return True  # the value by its code or its name ("the German word" for `de`)
     skip = set(untelling)
     description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3 and t not in skip]
     if description and any(t in text.words for t in description):
