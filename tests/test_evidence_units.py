@@ -448,6 +448,20 @@ def test_a_part_holding_another_items_values_continues_the_call() -> None:
     assert extent(single, found, [single], 0) == 0
 
 
+def test_a_part_naming_a_value_of_a_list_items_field_continues_the_call() -> None:
+    test = {"type": "object", "properties": {"code": {"type": "string", "enum": ["FBC", "CRP", "TSH", "LFT"]}, "urgent": {"type": "boolean"}}, "required": ["code"]}
+    panel = ToolSchema(
+        name="order_panel",
+        description="Order blood tests for a patient",
+        parameters={"type": "object", "properties": {"patient": {"type": "string"}, "tests": {"type": "array", "items": test}}, "required": ["patient", "tests"]},
+    )
+    found = Evidence.of("Order an FBC for Mrs Okoye and a CRP as well")
+    assert len(found.parts) == 2 and extent(panel, found, [panel], 0) == 1  # one call, two tests
+    # a tool taking one test per call: the second part is a call of its own
+    single = ToolSchema(name="order_test", description="Order one blood test", parameters={"type": "object", "properties": {"patient": {"type": "string"}, **test["properties"]}, "required": ["patient", "code"]})
+    assert extent(single, found, [single], 0) == 0
+
+
 def test_a_phone_number_is_one_value_for_the_parameter_that_takes_it() -> None:
     found = Evidence.of("Text Olu on +234 803 555 0172 or at the office, (212) 555-0148; the code is 40.7128")
     assert found.phones == ["+234 803 555 0172", "(212) 555-0148"] and found.numbers == [40.7128]

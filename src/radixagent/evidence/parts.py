@@ -46,6 +46,7 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
     room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
     untelling = set(terms(tool.name)) | untelling_terms(properties)
     others = [t for t in tools if t is not tool]
+    items = _item_fields(properties)
     end = first
     while end + 1 < len(parts):
         served, following = span(evidence, first, end), parts[end + 1]
@@ -61,7 +62,10 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
             if not fills or max(shared_terms(following.text, others).values(), default=0) >= STRONG_GROUNDS:
                 break
         new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following, untelling) and not speaks_of(n, node, served, untelling)]
-        listed = any(following.count(kind) for kind in _item_kinds(properties))  # "... and 12 of B-220": another line of the order
+        # "... and 12 of B-220", "... and a CRP": another line of the order
+        listed = any(following.count(kind) for n, f in items.items() if (kind := value_kind(n, f)) in _TYPED) or any(
+            speaks_of(n, f, following, untelling) for n, f in items.items()
+        )
         if len(served.values([tool])) >= room and not new and not fills and not listed:
             break
         end += 1
@@ -71,16 +75,16 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
 _TYPED = ("date", "time", "email", "phone", "number")
 
 
-def _item_kinds(properties: dict[str, Any]) -> set[str]:
-    """The typed values (of `_TYPED`) the fields of a list of objects take: a part holding one
-    is another item of the list, not another call."""
-    kinds = set()
+def _item_fields(properties: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields of the items of the lists of objects a tool takes: a part holding a value of
+    one (a typed value of `_TYPED`, a value of its enum ...) is another item of the list, not
+    another call ("a thyroid panel and a CRP")."""
+    fields: dict[str, dict[str, Any]] = {}
     for node in properties.values():
         items = node.get("items") if isinstance(node, dict) and node.get("type") == "array" else None
         if isinstance(items, dict) and items.get("type") == "object":
-            fields = items.get("properties") or {}
-            kinds |= {kind for n, field in fields.items() if isinstance(field, dict) and (kind := value_kind(n, field)) in _TYPED}
-    return kinds
+            fields |= {n: field for n, field in (items.get("properties") or {}).items() if isinstance(field, dict)}
+    return fields
 
 
 def span(evidence: Evidence, first: int, last: int) -> Evidence:
