@@ -5,7 +5,10 @@ and each benchmark strategy end to end on the real embedded engine."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -199,6 +202,25 @@ def test_rank_tools_prefers_the_tool_the_words_name() -> None:
     scores = rank_tools("Turn off the lights in the kitchen", [LIGHT, DOOR, WEATHER])
     assert max(scores, key=scores.__getitem__) == "set_light"
     assert scores["get_weather"] == 0.0
+
+
+_RANKED_IN_A_PROCESS = """
+from radixagent.evidence import rank_tools
+from radixagent.schemas import ToolSchema
+def tool(name, text): return ToolSchema(name=name, description=text, parameters={"type": "object", "properties": {}})
+tools = [tool("ledger", "invoice invoice invoice refund refund payment customer customer customer customer account"), tool("mailer", "customer message payment reminder")]
+print(repr(rank_tools("remind the customer about the refund of the invoice payment on the account", tools)))
+"""
+
+
+def test_rank_tools_scores_alike_in_every_process() -> None:
+    # a tie between two tools must not be broken by the order a set of words iterates in,
+    # which differs from one process to the next (string hashing)
+    outputs = {
+        subprocess.run([sys.executable, "-c", _RANKED_IN_A_PROCESS], env={**os.environ, "PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, check=True).stdout
+        for seed in range(6)
+    }
+    assert len(outputs) == 1
 
 
 # --- narrowing argument schemas ----------------------------------------------------------------

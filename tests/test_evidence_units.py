@@ -460,6 +460,17 @@ def test_a_part_naming_a_value_of_a_list_items_field_continues_the_call() -> Non
     # a tool taking one test per call: the second part is a call of its own
     single = ToolSchema(name="order_test", description="Order one blood test", parameters={"type": "object", "properties": {"patient": {"type": "string"}, **test["properties"]}, "required": ["patient", "code"]})
     assert extent(single, found, [single], 0) == 0
+    # a list of an enum's values the same: "skipping hills and cobbles" is one route
+    skip = {"type": "array", "items": {"type": "string", "enum": ["hills", "cobbles", "gravel"]}}
+    route = ToolSchema(
+        name="plan_route",
+        description="Plan a cycling route",
+        parameters={"type": "object", "properties": {"start": {"type": "string"}, "end": {"type": "string"}, "skip": skip}, "required": ["start", "end"]},
+    )
+    ride = Evidence.of("Plan a ride from Ghent to Bruges, skipping hills and cobbles")
+    assert extent(route, ride, [route], 0) == len(ride.parts) - 1
+    two = Evidence.of("Plan a ride from Ghent to Bruges without gravel, and one from Bruges to Ostend")
+    assert extent(route, two, [route], 0) == 0
 
 
 def test_a_phone_number_is_one_value_for_the_parameter_that_takes_it() -> None:

@@ -76,14 +76,17 @@ _TYPED = ("date", "time", "email", "phone", "number")
 
 
 def _item_fields(properties: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The fields of the items of the lists of objects a tool takes: a part holding a value of
-    one (a typed value of `_TYPED`, a value of its enum ...) is another item of the list, not
-    another call ("a thyroid panel and a CRP")."""
+    """The fields of the items of the lists a tool takes (a list of values of an enum is its
+    own field): a part holding a value of one (a typed value of `_TYPED`, a value of its enum
+    ...) is another item of the list, not another call ("a thyroid panel and a CRP", "avoiding
+    tolls and ferries")."""
     fields: dict[str, dict[str, Any]] = {}
-    for node in properties.values():
+    for name, node in properties.items():
         items = node.get("items") if isinstance(node, dict) and node.get("type") == "array" else None
         if isinstance(items, dict) and items.get("type") == "object":
             fields |= {n: field for n, field in (items.get("properties") or {}).items() if isinstance(field, dict)}
+        elif isinstance(items, dict) and "enum" in items:
+            fields[name] = items
     return fields
 
 

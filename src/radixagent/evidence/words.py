@@ -174,10 +174,10 @@ def rank_tools(query: str, tools: Sequence[ToolSchema]) -> dict[str, float]:
     for name, words in docs.items():
         tf = Counter(words)
         score = 0.0
-        for term in query_terms & tf.keys():
+        for term in sorted(query_terms & tf.keys()):  # one order: equal tools score equal, in any process
             idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
             score += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(words) / avg_len))
-        scores[name] = score
+        scores[name] = round(score, 9)  # sums of equal evidence in another order are equal
     return scores
 
 
