@@ -176,6 +176,14 @@ def test_a_date_without_a_year_is_the_next_such_day() -> None:
     assert "https://example.org/feed-2024.json" in narrow_arguments(link, Evidence.of("Fetch https://example.org/feed-2024.json?"))["properties"]["url"]["enum"]
 
 
+def test_a_date_without_a_year_takes_the_year_the_request_states() -> None:
+    spring = date(2026, 3, 1)
+    assert Evidence.of("Any jazz nights in Leeds on June 3rd? It's for the year 2028.", today=spring).dates == ["2028-06-03"]
+    assert Evidence.of("Book the hall for May 2nd in 2028", today=spring).dates == ["2028-05-02"]
+    assert Evidence.of("What was on in 2019 on March 5?", today=spring).dates == ["2019-03-05"]
+    # a number of things is no year
+    assert Evidence.of("Deliver the puzzle of 2000 pieces on June 3rd", today=spring).dates == ["2026-06-03"]
+
 def test_a_label_word_is_no_value() -> None:
     schema = {"type": "object", "properties": {"app": {"type": "string"}, "release": {"type": "string"}}, "required": ["app", "release"]}
     narrowed = narrow_arguments(schema, Evidence.of("Open the notes for Wombat. Use release number 31."))["properties"]

@@ -37,6 +37,10 @@ _RELATIVE = re.compile(
 )
 """A day told relative to today. A weekday said plainly ("Mondays") is a habit, no day."""
 
+_STATED_YEAR = re.compile(r"\b(?:year|in|of)\s+((?:19|20)\d{2})\b(?!\s*(?:%|(?!(?:on|at|and|or|for|to|this|that|is|was|but|the|from|until)\b)[a-z]))", re.IGNORECASE)
+"""A year the text gives on its own ("on March 11th? this year 2023"): the year of its dates
+that give none. Not a count ("in 2000 pieces")."""
+
 
 class Written(NamedTuple):
     """A date as the text writes it, where it stands (characters); no year when it gives none."""
@@ -73,7 +77,7 @@ def days_in(text: str, written: Sequence[Written], clock: date) -> Days:
     is only the reference of the others: it is a day of its own only when the text gives no
     other ("What's on? Today is 2026-11-20.")."""
     anchor, stated_weekday, clause = _today(text, written)
-    years = [w.year for w in written if w.year is not None and w is not anchor]
+    years = [w.year for w in written if w.year is not None and w is not anchor] or [int(m[1]) for m in _STATED_YEAR.finditer(text)]
     today = clock
     if anchor is not None:
         today = _dated(anchor, anchor.year or (years[0] if years else clock.year), clock=None) or clock
