@@ -184,6 +184,25 @@ def test_a_date_without_a_year_takes_the_year_the_request_states() -> None:
     # a number of things is no year
     assert Evidence.of("Deliver the puzzle of 2000 pieces on June 3rd", today=spring).dates == ["2026-06-03"]
 
+def test_a_name_two_optional_parameters_could_take_goes_where_the_words_before_it_say() -> None:
+    film = {"type": "string", "enum": ["drama", "comedy", "horror"]}
+    shows = {
+        "type": "object",
+        "properties": {"genre": film, "director": {"type": "string", "description": "the film's director"}, "cast": {"type": "string", "description": "the film's leading actors"}},
+        "required": [],
+    }
+
+    def given(text: str) -> dict[str, Any]:
+        return {k: v.get("enum") for k, v in narrow_arguments(shows, Evidence.of(text))["properties"].items()}
+
+    assert given("Any film with Idris Elba in it?") == {"cast": ["Idris Elba"]}
+    assert given("A comedy directed by Taika Waititi") == {"genre": ["comedy"], "director": ["Taika Waititi"]}
+    assert given("Films starring Olivia Colman") == {"cast": ["Olivia Colman"]}
+    # a verb beats a preposition: "acted by" names an actor
+    assert given("A horror film acted by Toni Collette") == {"genre": ["horror"], "cast": ["Toni Collette"]}
+    # nothing says which: the tool's default
+    assert given("Anything Jordan Peele?") == {}
+
 def test_a_label_word_is_no_value() -> None:
     schema = {"type": "object", "properties": {"app": {"type": "string"}, "release": {"type": "string"}}, "required": ["app", "release"]}
     narrowed = narrow_arguments(schema, Evidence.of("Open the notes for Wombat. Use release number 31."))["properties"]

@@ -121,6 +121,11 @@ _LEANING = {"pickup": _FROM, "pick": _FROM, "dropoff": _TO, "drop": _TO}
 """Words of a name whose value a trip's direction tells, where the request writes one."""
 _GENERIC = GENERIC_NAME_WORDS
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
+_CAST_CUES = frozenset({"with", "starring", "featuring", "acted", "stars"})
+_LINKING = frozenset({"with", "by", "of", "for"})
+_CAST_WORDS = frozenset({"cast", "actor", "actors", "actress", "actresses", "star", "stars", "starring"})
+"""Words that put a person in a film or a show, and words that name a parameter for its actors;
+the prepositions among cues, weaker than the words of content ("acted by": an actor)."""
 _PREPOSITIONS = frozenset({"from", "to", "into", "in"})
 """Words of a name that give its direction (`to_unit`), not what it is: "grams to" is no unit's name."""
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
@@ -270,6 +275,17 @@ class _Narrowing:
         for something."""
         takers = [n for n, c in properties.items() if n not in kept and n not in required and free_text(c) and takes_a_name(n, c)]
         offered = [c for c in kept.values() if isinstance(c, dict)]
+        if len(takers) > 1:
+            # several: the one the words before the names call for ("directed by Greta Gerwig",
+            # "a film with Zoe Colletti in it" for `cast`)
+            owns = {n: _own(n, str(properties[n].get("description", ""))) for n in takers}
+            distinct = {n: own - set().union(*(o for m, o in owns.items() if m != n)) for n, own in owns.items()}
+            cues = {(n, name): self.cue(distinct[n], name) for n in takers for name in self.part.names_whole}
+            strongest = max(cues.values(), default=0)
+            takers = list(dict.fromkeys(n for (n, _), cue in cues.items() if cue == strongest > 0))
+            cued = {name for (n, name), cue in cues.items() if cue == strongest and n in takers}
+        else:
+            cued = set(self.part.names_whole)
         if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
             return None
         # a name inside a value offered ("Clair" of the song 'Clair de Lune') is that value's, and
@@ -287,8 +303,26 @@ class _Narrowing:
                 return False
             return any(name in v for v in values) or set(name.split()) <= words
 
-        names = [n for n in self.part.names_whole if n in names_whole and not taken(n)]
+        names = [n for n in self.part.names_whole if n in names_whole and n in cued and not taken(n)]
         return (takers[0], names) if names else None
+
+    def cue(self, own: set[str], person: str) -> int:
+        """How strongly the two words before a person's name in the request call for the
+        parameter whose `own` words are given: 2 for a word of its own ("directed by" for
+        `directed_by`) or a verb that puts a person in a film ("starring", "acted by") where
+        the parameter names actors; 1 for a preposition that does ("by" for `directed_by`,
+        "with"); else 0."""
+        tokens = [t.casefold() for t in self.part.tokens]
+        first = person.split()[0].casefold()
+        strength = 0
+        for index in (i for i, t in enumerate(tokens) if t == first):
+            for word in tokens[max(0, index - 2) : index]:
+                # "directed" calls for a director: one stem, or one the start of the other
+                called = any(stem(word) == stem(o) or (len(stem(word)) > 4 and o.startswith(stem(word))) for o in own)
+                called = called or (word in _CAST_CUES and bool(own & _CAST_WORDS))
+                if called:
+                    strength = max(strength, 1 if word in _LINKING else 2)
+        return strength
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
         declared = node.get("type")
