@@ -203,6 +203,10 @@ def test_a_name_two_optional_parameters_could_take_goes_where_the_words_before_i
     # nothing says which: the tool's default
     assert given("Anything Jordan Peele?") == {}
 
+def test_the_words_of_a_time_name_no_code_together() -> None:
+    assert not Evidence.of("Collect the tart on Friday at 10 in the morning").mentions("10in")
+    assert Evidence.of("A 10 in tart, apricot").mentions("10in")
+
 def test_a_label_word_is_no_value() -> None:
     schema = {"type": "object", "properties": {"app": {"type": "string"}, "release": {"type": "string"}}, "required": ["app", "release"]}
     narrowed = narrow_arguments(schema, Evidence.of("Open the notes for Wombat. Use release number 31."))["properties"]

@@ -258,9 +258,12 @@ class Evidence:
     @cached_property
     def _compact_words(self) -> set[str]:
         """Each word and each two words together, letters and digits only: "e-bikes" and "e
-        bikes" say `ebike`."""
+        bikes" say `ebike`; two words of one time are not joined."""
         words = [_compact(t) for t in self.tokens]
-        return {w for w in (*words, *(a + b for a, b in zip(words, words[1:], strict=False))) if len(w) > 3}
+        # the words of one time say no other value together ("10 in the morning" is no `10in`)
+        timed = {i for time in self.times for start, end in self.where(time) for i in range(start, end)}
+        pairs = (a + b for i, (a, b) in enumerate(zip(words, words[1:], strict=False)) if not {i, i + 1} <= timed)
+        return {w for w in (*words, *pairs) if len(w) > 3}
 
     def clipped(self, values: Iterable[Any]) -> list[str]:
         """The values (an enum's) that a word of the text starts with, as an abbreviation cuts
