@@ -197,3 +197,10 @@ def test_an_optional_value_the_request_gives_is_kept() -> None:
     # a day without its year is a date: kept, the next such day
     assert narrowed["properties"]["day"]["enum"] == ["2026-06-03"]
     assert set(narrowed["required"]) == {"cinema", "format", "day"}
+
+
+def test_an_id_is_the_number_written_after_its_name() -> None:
+    alarms = {"type": "object", "properties": {"user_id": {"type": "string", "description": "the user's id"}}, "required": ["user_id"]}
+    assert narrow_arguments(alarms, Evidence.of("Any reminders left? My user ID is 40817."))["properties"]["user_id"]["enum"] == ["40817"]
+    # a name stays a name
+    assert narrow_arguments(alarms, Evidence.of("Show the alarms for Mina"))["properties"]["user_id"]["enum"] == ["Mina"]

@@ -617,6 +617,8 @@ class _Narrowing:
             return codes  # a postal code is what reads as one ("94107"), not the words around it
         if takes_an_identifier(name, node) and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
+        if takes_an_identifier(name, node) and kind is None and not node.get("pattern") and (numbered := _numbered(text, name)):
+            return [n for n in numbered if n not in taken]  # "my user ID is 12345": the number, not the words before the name
         return out
 
     def flag(self, name: str, node: dict[str, Any]) -> bool | None:
@@ -1087,6 +1089,19 @@ def takes_a_passage(name: str, node: Any) -> bool:
 
 _WORKED_ON = frozenset({"text", "code", "script", "snippet", "query", "prompt", "input", "sentence", "question", "passage", "document", "review", "paragraph", "content"})
 """Words by which a parameter takes text a tool works on (analyses, runs, translates, answers)."""
+
+
+def _numbered(text: Evidence, name: str) -> list[str]:
+    """The numbers written right after the last word of a parameter's name, or after it and
+    "is" ("user ID is 12345", "user id: 778812", "order ID is #123" for `user_id`)."""
+    last = name_words(name)[-1:]
+    folded = [t.casefold().strip(EDGE) for t in text.tokens]
+    out = []
+    for index, token in enumerate(folded):
+        at = index - 1 - (index > 1 and folded[index - 1] in ("is", "was"))
+        if token.lstrip("#").isdigit() and at >= 0 and [stem(folded[at])] == [stem(w) for w in last]:
+            out.append(token)  # as written: "#123" stays "#123"
+    return out
 
 
 def takes_an_identifier(name: str, node: dict[str, Any]) -> bool:
