@@ -1306,6 +1306,18 @@ def test_a_superlative_asks_for_the_parameter_named_for_what_it_measures() -> No
     # "cheapest" measures a price, not a size
     assert narrow_arguments(tins, Evidence.of("Spiced biscuits, the cheapest you have."))["properties"]["size"]["enum"] == ["small", "medium", "large"]
 
+def test_a_priority_is_set_by_how_urgent_the_request_says_it_is() -> None:
+    ticket = {"type": "object", "properties": {"title": {"type": "string"}, "prio": {"type": "string", "enum": ["lo", "std", "hi"], "default": "std"}}, "required": ["title"]}
+
+    def prio(text: str) -> Any:
+        return narrow_arguments(ticket, Evidence.of(text))["properties"].get("prio", {}).get("enum")
+
+    assert prio("Urgent: log 'boiler leak' as a ticket") == ["hi"]
+    assert prio("Log 'squeaky door', no rush") == ["lo"]
+    assert prio("Log 'squeaky door'") is None  # said nothing of it: the tool's default
+    lab = {"type": "object", "properties": {"test": {"type": "string"}, "urgency": {"type": "string", "enum": ["routine", "urgent", "stat"]}}, "required": ["test", "urgency"]}
+    assert narrow_arguments(lab, Evidence.of("Run a troponin immediately"))["properties"]["urgency"]["enum"] == ["stat"]
+
 def test_a_value_a_strings_own_bounds_refuse_is_not_offered() -> None:
     parts = {"street": {"type": "string", "maxLength": 12}, "city": {"type": "string", "maxLength": 12}}
     mailing = {"type": "object", "properties": {"to": {"type": "object", "properties": parts, "required": ["street", "city"]}}, "required": ["to"]}
