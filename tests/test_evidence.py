@@ -207,6 +207,12 @@ def test_the_words_of_a_time_name_no_code_together() -> None:
     assert not Evidence.of("Collect the tart on Friday at 10 in the morning").mentions("10in")
     assert Evidence.of("A 10 in tart, apricot").mentions("10in")
 
+def test_a_quantity_written_as_a_code_is_said_by_its_number_and_unit() -> None:
+    pots = ["1L", "3L", "25L"]
+    assert Evidence.of("Two 25 litre pots of mint").named(pots) == ["25L"]
+    assert Evidence.of("An 8-inch lemon tart").named(["6in", "8in"]) == ["8in"]
+    assert Evidence.of("Collect it at 8 in the morning").named(["6in", "8in"]) == []
+
 def test_a_label_word_is_no_value() -> None:
     schema = {"type": "object", "properties": {"app": {"type": "string"}, "release": {"type": "string"}}, "required": ["app", "release"]}
     narrowed = narrow_arguments(schema, Evidence.of("Open the notes for Wombat. Use release number 31."))["properties"]

@@ -59,6 +59,8 @@ _WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
 """Words that say when, with no digit to find them by ("am" is a verb far more often)."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
 _TRUNK_DIALLED = re.compile(r"0\d{3,4}[ -]\d{6}")
+_QUANTITY_CODE = re.compile(r"(\d+(?:\.\d+)?)([A-Za-z]{1,4})")
+"""A quantity written as one code, its number then its unit's letters: "8in", "25L", "500ml"."""
 """A national number dialled with its leading 0, in two groups: "07911 123456"."""
 _PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{1,5}(?:[ -]\d{2,6}){1,4}(?![\w-]|\.\d)")
 """A phone number: a "+" and a country code, an area code in brackets, or groups of digits
@@ -253,7 +255,19 @@ class Evidence:
 
     def _spelled(self, phrase: str) -> bool:
         wanted = [IRREGULAR.get(w, w) for w in terms(phrase)]
-        return (bool(wanted) and all(w in self.words for w in wanted)) or _compact(phrase) in self._compact_words
+        return (bool(wanted) and all(w in self.words for w in wanted)) or _compact(phrase) in self._compact_words or self._measured(phrase)
+
+    def _measured(self, phrase: str) -> bool:
+        """Whether the text says a quantity written as a code ("8in", "25L") by its number and its
+        unit's name: "8 inch", "an 8-inch cake", "25 litres"."""
+        quantity = _QUANTITY_CODE.fullmatch(phrase)
+        if quantity is None:
+            return False
+        number, unit = quantity[1], quantity[2].casefold()
+        if any(start > 0 and self.tokens[start - 1] == number for start, _ in self.abbreviated(unit)):
+            return True
+        joined = (t.casefold().split("-", 1) for t in self.tokens if t.startswith(f"{number}-"))
+        return any(len(word) > len(unit) and word.isalpha() and _abbreviates(unit, [word]) for _, word in joined)
 
     @cached_property
     def _compact_words(self) -> set[str]:
