@@ -374,3 +374,18 @@ async def test_a_number_written_as_a_string_and_as_a_number_is_one_value() -> No
     result, chooser, _ = await bound({"code": "14", "qty": 14}, lookup, "Restock BX-2 with 14 units", {"code": "BX-2", "qty": 14})
     assert result == {"code": "BX-2", "qty": 14}
     assert all('"code": "14"' not in option for asked in chooser.asked for option in asked)  # 14 once
+
+
+async def test_a_word_said_of_every_item_is_each_items() -> None:
+    guest = {"type": "object", "properties": {"name": {"type": "string", "enum": ["Ana", "Ben"]}, "meal": {"type": "string", "enum": ["quiche"]}}}
+    narrowed = {"type": "object", "properties": {"guests": {"type": "array", "items": guest}}}
+    original = {"type": "object", "properties": {"guests": {"type": "array", "items": {**guest, "properties": {**guest["properties"], "meal": {"type": "string", "enum": ["beef", "quiche", "fish"]}}}}}}
+    written = {"guests": [{"name": "Ana", "meal": "quiche"}, {"name": "Ben", "meal": "quiche"}]}
+    for request, kept in (("Seat Ana and Ben at table 2, both having the quiche", True), ("Seat Ana and Ben at table 2, one having the quiche", False)):
+        chooser = Chooser({"guests": [{"name": "Ana", "meal": "beef"}, {"name": "Ben", "meal": "quiche"}]})
+        transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+        start = transcript.mark()
+        await transcript.append(json.dumps(written))
+        result = await bind(transcript, start, written, narrowed, Evidence.of(request), original)
+        # "both": the quiche is each guest's; said once of one, the meals are chosen again
+        assert (result == written) is kept

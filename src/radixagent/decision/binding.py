@@ -13,7 +13,8 @@ choosing among values the request does not name are chosen again):
   calls for it (`_associations`: "Swiss francs" for `CHF`);
 - no value goes to two parameters unless the request repeats it, at any depth (a nested
   object's parameters, and each list item's, count with the top level's: "2 rooms for 4
-  adults" gives no child 2);
+  adults" gives no child 2), or says a word of a list's items for each of them ("Tom and
+  Priya, both vegetarian");
 - the items of a list take values written together ("40 of A-118 and 12 of B-220"): of the
   assignments giving the same values, those whose items' values stand closest in the request
   (the whole of it, not only the part the call serves) are scored;
@@ -63,6 +64,11 @@ async def bind(
     `context` the whole, where a list's values are found beside each other."""
     domains, repeats = _domains(arguments, schema), _repeats(evidence)
     near = context if context is not None else evidence
+    if near is not None and _all_alike(near):
+        # "Seat Tom and Priya, both vegetarian": a word of a list's items is said for each of them
+        for path, values in domains.items():
+            if any(isinstance(step, int) for step in path):
+                repeats.update({_key(v): max(repeats.get(_key(v), 0), len(domains)) for v in values if isinstance(v, str)})
     if original is not None and (over := _overgiven([_get(arguments, path) for path in domains], repeats)):
         # narrowing left two parameters the one enum value the request names ("70 kg" for both
         # units of "How many pounds is 70 kg?"): they choose among the tool's own values again,
@@ -289,6 +295,14 @@ def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
     for span in evidence.spans:  # as a word of its own: "g" is said once in "Log 400 g"
         counts.setdefault(span, max(1, len(re.findall(rf"(?<!\w){re.escape(span.casefold())}(?!\w)", folded))))
     return counts
+
+
+def _all_alike(evidence: Evidence) -> bool:
+    """Whether the request says its list's items share what it says of them ("both", "each")."""
+    return bool({t.casefold() for t in evidence.tokens} & _ALIKE)
+
+
+_ALIKE = frozenset({"both", "each", "all", "every", "everyone", "everybody"})
 
 
 def _key(value: Any) -> Scalar:
