@@ -375,7 +375,7 @@ class _Narrowing:
             return {**node, "enum": worded} if worded else node
         if "enum" in node:
             options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
-            options = options or [v for v in self.glossed(name, node) or self.superlative(name, node) or urgency(name, node, self.part) if v not in taken]
+            options = options or [v for v in self.glossed(name, node) or self.superlative(name, node) or _urgency(name, node, self.part) if v not in taken]
             return {**node, "enum": options} if options else node
         if declared == "string":
             free = not (kind or node.get("pattern") or example_shape(node))
@@ -1091,23 +1091,23 @@ _WORKED_ON = frozenset({"text", "code", "script", "snippet", "query", "prompt", 
 """Words by which a parameter takes text a tool works on (analyses, runs, translates, answers)."""
 
 
-def urgency(name: str, node: dict[str, Any], text: Evidence) -> list[str]:
+def _urgency(name: str, node: dict[str, Any], text: Evidence) -> list[str]:
     """The value of a priority's enum that says how urgent the request says it is: "urgent",
     "asap" its highest value (`hi`, `urgent`, `stat`), "no rush" its lowest (`lo`, `routine`)."""
     if not any(w.startswith(("prio", "urgen")) for w in name_words(name)):
         return []
     values = [v for v in node.get("enum") or [] if isinstance(v, str)]
     folded = [t.casefold().strip(EDGE) for t in text.tokens]
-    pairs = {" ".join(p) for p in zip(folded, folded[1:], strict=False)}
-    if set(folded) & _URGENT and not pairs & _UNHURRIED:
-        return [v for v in values if v.casefold() in _HIGH][-1:]
-    if set(folded) & {"whenever", "eventually"} or pairs & _UNHURRIED:
+    said = set(folded) | {" ".join(pair) for pair in zip(folded, folded[1:], strict=False)}
+    if said & _UNHURRIED:
         return [v for v in values if v.casefold() in _LOW][:1]
+    if said & _URGENT:
+        return [v for v in values if v.casefold() in _HIGH][-1:]
     return []
 
 
 _URGENT = frozenset({"urgent", "urgently", "asap", "immediately", "emergency"})
-_UNHURRIED = frozenset({"no rush", "no hurry", "not urgent"})
+_UNHURRIED = frozenset({"no rush", "no hurry", "not urgent", "whenever", "eventually"})
 _HIGH = frozenset({"hi", "high", "urgent", "critical", "stat", "asap", "top", "highest", "emergency"})
 _LOW = frozenset({"lo", "low", "lowest", "routine", "minor"})
 """Words telling how urgent a request is, and the values of a priority that say it."""
@@ -1228,7 +1228,7 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
     list, a town for a place."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
     listed = [v for v in node.get("enum", []) if isinstance(v, str)]
-    if any(text.mentions(w) for w in words) or text.named(listed) or text.clipped(listed) or urgency(name, node, text):
+    if any(text.mentions(w) for w in words) or text.named(listed) or text.clipped(listed) or _urgency(name, node, text):
         return True  # the value by its code or its name ("the German word" for `de`), a priority by its urgency
     skip = set(untelling)
     description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3 and t not in skip]

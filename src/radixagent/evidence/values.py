@@ -59,9 +59,9 @@ _WHEN_WORDS = _CALENDAR_WORDS | frozenset(_MONTHS) | frozenset(
 """Words that say when, with no digit to find them by ("am" is a verb far more often)."""
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+(\d{{4}})\b", re.IGNORECASE)
 _TRUNK_DIALLED = re.compile(r"0\d{3,4}[ -]\d{6}")
+"""A national number dialled with its leading 0, in two groups: "07911 123456"."""
 _QUANTITY_CODE = re.compile(r"(\d+(?:\.\d+)?)([A-Za-z]{1,4})")
 """A quantity written as one code, its number then its unit's letters: "8in", "25L", "500ml"."""
-"""A national number dialled with its leading 0, in two groups: "07911 123456"."""
 _PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{2,4}\)[ -]?)?\d{1,5}(?:[ -]\d{2,6}){1,4}(?![\w-]|\.\d)")
 """A phone number: a "+" and a country code, an area code in brackets, or groups of digits
 apart ("415-555-0199"); counted digits and separators tell it from a number, a decimal or an
