@@ -204,3 +204,12 @@ def test_an_id_is_the_number_written_after_its_name() -> None:
     assert narrow_arguments(alarms, Evidence.of("Any reminders left? My user ID is 40817."))["properties"]["user_id"]["enum"] == ["40817"]
     # a name stays a name
     assert narrow_arguments(alarms, Evidence.of("Show the alarms for Mina"))["properties"]["user_id"]["enum"] == ["Mina"]
+
+
+def test_a_coordinate_south_or_west_is_negative() -> None:
+    spot = {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}, "required": ["lat", "lon"]}
+    narrowed = narrow_arguments(spot, Evidence.of("Tide times at 33.86° S, 151.21° E"))["properties"]
+    assert narrowed["lat"]["enum"] == [-33.86, 151.21] == narrowed["lon"]["enum"]
+    # a number of seconds is no coordinate
+    timer = {"type": "object", "properties": {"seconds": {"type": "number"}}, "required": ["seconds"]}
+    assert narrow_arguments(timer, Evidence.of("Set it for 45 S"))["properties"]["seconds"]["enum"] == [45]

@@ -473,6 +473,19 @@ def test_a_part_naming_a_value_of_a_list_items_field_continues_the_call() -> Non
     assert extent(route, two, [route], 0) == 0
 
 
+def test_a_part_naming_a_person_for_another_role_continues_the_call() -> None:
+    films = ToolSchema(
+        name="find_films",
+        description="Find films to watch",
+        parameters={"type": "object", "properties": {"director": {"type": "string"}, "cast": {"type": "string"}}, "required": []},
+    )
+    found = Evidence.of("Films directed by Ava Okoro and starring Tom Hale")
+    assert len(found.parts) == 2 and extent(films, found, [films], 0) == 1
+    # the same role twice: a search each
+    both = Evidence.of("Films directed by Ava Okoro and directed by Tom Hale")
+    assert extent(films, both, [films], 0) == 0
+
+
 def test_a_phone_number_is_one_value_for_the_parameter_that_takes_it() -> None:
     found = Evidence.of("Text Olu on +234 803 555 0172 or at the office, (212) 555-0148; the code is 40.7128")
     assert found.phones == ["+234 803 555 0172", "(212) 555-0148"] and found.numbers == [40.7128]

@@ -280,7 +280,7 @@ class _Narrowing:
             # "a film with Zoe Colletti in it" for `cast`)
             owns = {n: _own(n, str(properties[n].get("description", ""))) for n in takers}
             distinct = {n: own - set().union(*(o for m, o in owns.items() if m != n)) for n, own in owns.items()}
-            cues = {(n, name): self.cue(distinct[n], name) for n in takers for name in self.part.names_whole}
+            cues = {(n, name): _cue(self.part, distinct[n], name) for n in takers for name in self.part.names_whole}
             strongest = max(cues.values(), default=0)
             takers = list(dict.fromkeys(n for (n, _), cue in cues.items() if cue == strongest > 0))
             cued = {name for (n, name), cue in cues.items() if cue == strongest and n in takers}
@@ -305,24 +305,6 @@ class _Narrowing:
 
         names = [n for n in self.part.names_whole if n in names_whole and n in cued and not taken(n)]
         return (takers[0], names) if names else None
-
-    def cue(self, own: set[str], person: str) -> int:
-        """How strongly the two words before a person's name in the request call for the
-        parameter whose `own` words are given: 2 for a word of its own ("directed by" for
-        `directed_by`) or a verb that puts a person in a film ("starring", "acted by") where
-        the parameter names actors; 1 for a preposition that does ("by" for `directed_by`,
-        "with"); else 0."""
-        tokens = [t.casefold() for t in self.part.tokens]
-        first = person.split()[0].casefold()
-        strength = 0
-        for index in (i for i, t in enumerate(tokens) if t == first):
-            for word in tokens[max(0, index - 2) : index]:
-                # "directed" calls for a director: one stem, or one the start of the other
-                called = any(stem(word) == stem(o) or (len(stem(word)) > 4 and o.startswith(stem(word))) for o in own)
-                called = called or (word in _CAST_CUES and bool(own & _CAST_WORDS))
-                if called:
-                    strength = max(strength, 1 if word in _LINKING else 2)
-        return strength
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
         declared = node.get("type")
@@ -518,6 +500,10 @@ class _Narrowing:
                 description=str(node.get("description", "")),
                 numeric=True,
             )
+            if _told(name, node) & _COORDINATES:
+                # "119.5383 W": a longitude west of Greenwich, a latitude south of the equator, is negative
+                southwest = {float(m[1]) for m in _SOUTH_OR_WEST.finditer(self.whole.text)}
+                options = [-n if float(n) in southwest and n > 0 else n for n in options]
             return {**node, "enum": options} if options else node
         return node
 
@@ -1091,6 +1077,30 @@ _WORKED_ON = frozenset({"text", "code", "script", "snippet", "query", "prompt", 
 """Words by which a parameter takes text a tool works on (analyses, runs, translates, answers)."""
 
 
+def names_for(name: str, node: dict[str, Any], text: Evidence) -> bool:
+    """Whether the text gives a person's name to a parameter taking one by a word of content
+    before it ("acted by Lori Tuisano" for `cast`, "directed by" for `directed_by`)."""
+    return takes_a_name(name, node) and free_text(node) and any(_cue(text, _own(name), person) > 1 for person in text.names_whole)
+
+
+def _cue(text: Evidence, own: set[str], person: str) -> int:
+    """How strongly the two words before a person's name in the text call for the parameter
+    whose `own` words are given: 2 for a word of its own ("directed by" for `directed_by`) or a
+    verb that puts a person in a film ("starring", "acted by") where the parameter names
+    actors; 1 for a preposition that does ("by" for `directed_by`, "with"); else 0."""
+    tokens = [t.casefold() for t in text.tokens]
+    first = person.split()[0].casefold()
+    strength = 0
+    for index in (i for i, t in enumerate(tokens) if t == first):
+        for word in tokens[max(0, index - 2) : index]:
+            # "directed" calls for a director: one stem, or one the start of the other
+            called = any(stem(word) == stem(o) or (len(stem(word)) > 4 and o.startswith(stem(word))) for o in own)
+            called = called or (word in _CAST_CUES and bool(own & _CAST_WORDS))
+            if called:
+                strength = max(strength, 1 if word in _LINKING else 2)
+    return strength
+
+
 def _urgency(name: str, node: dict[str, Any], text: Evidence) -> list[str]:
     """The value of a priority's enum that says how urgent the request says it is: "urgent",
     "asap" its highest value (`hi`, `urgent`, `stat`), "no rush" its lowest (`lo`, `routine`)."""
@@ -1106,6 +1116,9 @@ def _urgency(name: str, node: dict[str, Any], text: Evidence) -> list[str]:
     return []
 
 
+_COORDINATES = frozenset({"latitude", "longitude", "lat", "lon", "lng", "long"})
+_SOUTH_OR_WEST = re.compile(r"(\d+(?:\.\d+)?)\s*°?\s*(?:[SW]\b|(?i:south|west)\b)")
+"""A coordinate's parameter, and a number written south or west of zero ("33.86 S", "119.5 W")."""
 _URGENT = frozenset({"urgent", "urgently", "asap", "immediately", "emergency"})
 _UNHURRIED = frozenset({"no rush", "no hurry", "not urgent", "whenever", "eventually"})
 _HIGH = frozenset({"hi", "high", "urgent", "critical", "stat", "asap", "top", "highest", "emergency"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from radixagent.evidence.narrowing import speaks_of, untelling_terms, value_kind
+from radixagent.evidence.narrowing import names_for, speaks_of, untelling_terms, value_kind
 from radixagent.evidence.support import STRONG_GROUNDS, support
 from radixagent.evidence.values import Evidence
 from radixagent.evidence.words import rank_tools, shared_terms, terms
@@ -38,7 +38,7 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
     values from. A part after it that names no other tool continues the call while the call
     has required parameters left for its values ("Add 2 and 40"), or when it speaks of a
     parameter the call's text has not ("starring Lawrence Bender and directed by Quentin
-    Tarantino") or gives a date, time or number no value of the call's text has ("..., assuming
+    Tarantino", "directed by David Leitch and acted by Lori Tuisano") or gives a date, time or number no value of the call's text has ("..., assuming
     today is April 4th"); a part that only repeats what the call has ("weather in Paris and
     London") is a call of its own."""
     parts = evidence.parts
@@ -61,7 +61,11 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
             # typed parameters still continues it, unless it names the other tool in two words
             if not fills or max(shared_terms(following.text, others).values(), default=0) >= STRONG_GROUNDS:
                 break
-        new = [n for n, node in properties.items() if isinstance(node, dict) and speaks_of(n, node, following, untelling) and not speaks_of(n, node, served, untelling)]
+        new = [
+            n for n, node in properties.items()
+            if isinstance(node, dict) and (speaks_of(n, node, following, untelling) or names_for(n, node, following)) and not speaks_of(n, node, served, untelling)
+            and not names_for(n, node, served)
+        ]
         # "... and 12 of B-220", "... and a CRP": another line of the order
         listed = any(following.count(kind) for n, f in items.items() if (kind := value_kind(n, f)) in _TYPED) or any(
             speaks_of(n, f, following, untelling) for n, f in items.items()
