@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
+import pytest
 
 from radixagent.decision.later_steps import later_part
 from radixagent.evidence import Evidence, narrow_arguments, offered_codes, terms
@@ -434,33 +435,32 @@ def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     assert "artist" not in enums(nested, "Enrol Ingrid Solberg-Haug in the evening pottery class")
 
 
-def test_a_part_holding_another_items_values_continues_the_call() -> None:
-    seats = {"type": "object", "properties": {"row": {"type": "string"}, "count": {"type": "integer"}}, "required": ["row", "count"]}
-    reserve = ToolSchema(
-        name="hold_seats",
-        description="Hold seats for a show",
-        parameters={"type": "object", "properties": {"show": {"type": "string"}, "blocks": {"type": "array", "items": seats}}, "required": ["show", "blocks"]},
-    )
-    found = Evidence.of("Hold 2 seats in row C for Hamlet and 3 in row F")
-    assert len(found.parts) == 2 and extent(reserve, found, [reserve], 0) == 1  # one call, two items
-    # a tool taking one row per call: the second part is a call of its own
-    single = ToolSchema(name="hold_seat", description="Hold seats for a show", parameters=seats | {"properties": {**seats["properties"], "show": {"type": "string"}}})
+_SEATS = {"type": "object", "properties": {"row": {"type": "string"}, "count": {"type": "integer"}}, "required": ["row", "count"]}
+_TEST = {"type": "object", "properties": {"code": {"type": "string", "enum": ["FBC", "CRP", "TSH", "LFT"]}, "urgent": {"type": "boolean"}}, "required": ["code"]}
+
+
+@pytest.mark.parametrize(
+    ("item", "about", "tools", "request_text"),
+    [
+        # another item's number ("and 3 in row F"), another item's enum value ("and a CRP")
+        (_SEATS, "show", ("hold_seats", "blocks", "hold_seat", "Hold seats for a show"), "Hold 2 seats in row C for Hamlet and 3 in row F"),
+        (_TEST, "patient", ("order_panel", "tests", "order_test", "Order blood tests for a patient"), "Order an FBC for Mrs Okoye and a CRP as well"),
+    ],
+)
+def test_a_part_holding_another_items_values_continues_the_call(item: dict[str, Any], about: str, tools: tuple[str, str, str, str], request_text: str) -> None:
+    listing, items, one, description = tools
+    properties = {about: {"type": "string"}, items: {"type": "array", "items": item}}
+    listed = ToolSchema(name=listing, description=description, parameters={"type": "object", "properties": properties, "required": [about, items]})
+    found = Evidence.of(request_text)
+    assert len(found.parts) == 2 and extent(listed, found, [listed], 0) == 1  # one call, two items
+    # a tool taking one item per call: the second part is a call of its own
+    alone = {"type": "object", "properties": {about: {"type": "string"}, **item["properties"]}, "required": [about, *item["required"]]}
+    single = ToolSchema(name=one, description=description, parameters=alone)
     assert extent(single, found, [single], 0) == 0
 
 
-def test_a_part_naming_a_value_of_a_list_items_field_continues_the_call() -> None:
-    test = {"type": "object", "properties": {"code": {"type": "string", "enum": ["FBC", "CRP", "TSH", "LFT"]}, "urgent": {"type": "boolean"}}, "required": ["code"]}
-    panel = ToolSchema(
-        name="order_panel",
-        description="Order blood tests for a patient",
-        parameters={"type": "object", "properties": {"patient": {"type": "string"}, "tests": {"type": "array", "items": test}}, "required": ["patient", "tests"]},
-    )
-    found = Evidence.of("Order an FBC for Mrs Okoye and a CRP as well")
-    assert len(found.parts) == 2 and extent(panel, found, [panel], 0) == 1  # one call, two tests
-    # a tool taking one test per call: the second part is a call of its own
-    single = ToolSchema(name="order_test", description="Order one blood test", parameters={"type": "object", "properties": {"patient": {"type": "string"}, **test["properties"]}, "required": ["patient", "code"]})
-    assert extent(single, found, [single], 0) == 0
-    # a list of an enum's values the same: "skipping hills and cobbles" is one route
+def test_a_part_naming_a_value_of_a_list_of_an_enums_values_continues_the_call() -> None:
+    # "skipping hills and cobbles" is one route
     skip = {"type": "array", "items": {"type": "string", "enum": ["hills", "cobbles", "gravel"]}}
     route = ToolSchema(
         name="plan_route",
