@@ -225,6 +225,19 @@ def test_arguments_cut_off_by_max_tokens_are_a_length_finish_not_a_call(server: 
     assert engine.prompts[-1] == engine.prompts[-2]
 
 
+def test_a_later_call_cut_off_by_max_tokens_keeps_the_calls_before_it(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
+    running, engine = server
+    cut = Completion(text='{"a": 3, "b": ', finish_reason="length", usage=Usage(prompt_tokens=50, completion_tokens=8))
+    # required, one tool: the first call, then ' add' beats ' run' and the second call is cut off twice
+    engine.add_replies('{"a": 1, "b": 2}', " add", cut, cut)
+    response = client(running).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "sums"}], tools=[ADD_SPEC], tool_choice="required", max_tokens=8
+    )
+    choice = response.choices[0]
+    assert choice.finish_reason == "length"
+    assert [json.loads(c.function.arguments) for c in choice.message.tool_calls or []] == [{"a": 1, "b": 2}]
+
+
 def test_arguments_cut_off_once_are_retried_with_less_room(server: tuple[BackgroundServer, ScriptedEngine]) -> None:
     running, engine = server
     cut = Completion(text='{"city": "Oslo Oslo Oslo', finish_reason="length", usage=Usage(prompt_tokens=50, completion_tokens=8))

@@ -26,6 +26,7 @@ The CLI prints the message and exits non-zero; the server answers with a JSON er
     │   ├── EngineCapabilityError   the server cannot do what was asked (score, tokenize, a constraint kind)
     │   └── CircuitOpenError        the engine failed too often; calls wait until `retry_in_s`
     ├── DecisionError               the model's decision could not be completed (cut off, unparsable)
+    │   └── CutOffError             its JSON ran out of max_tokens before it closed
     ├── ApprovalPendingError        tool calls wait for a person's approval (`calls`): decide them first
     ├── ApprovalNotFoundError       no tool call with that id waits for approval (`call_id`)
     ├── ToolError                   a tool could not be registered or run
@@ -195,6 +196,11 @@ class CircuitOpenError(EngineError):
 class DecisionError(RadixAgentError):
     """The model's decision could not be completed (cut off by max_tokens, unparsable): the
     agent feeds the error back and asks again, within its retry budget."""
+
+
+class CutOffError(DecisionError):
+    """The model's JSON (a call's arguments, an answer under a schema) ran out of max_tokens
+    before it closed."""
 
 
 # --- approvals ---------------------------------------------------------------------------

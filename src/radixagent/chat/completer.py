@@ -20,7 +20,8 @@ constraints built from the request's tools:
 Every tool call names a function of the request and its arguments are generated under that
 function's JSON schema (bounded, so the JSON always closes) and checked against it again.
 `response_format` json_schema constrains the answer the same way. A generation cut off by
-`max_tokens` is reported as `finish_reason="length"`, never as a broken call.
+`max_tokens` is reported as `finish_reason="length"`, never as a broken call: the calls
+written whole before it are returned with it.
 
 The usage is the engine's own, summed over every request the turn took (choice scoring is one
 request per option, each mostly served from the prefix cache: see `cached_tokens`).
@@ -299,7 +300,8 @@ class ChatCompleter:
             raise EngineResponseError(f"The engine's output did not follow its constraint: {exc}") from exc
         if decision.action == "call":
             calls = self._tool_calls(decision, plan, transcript.text[before:])
-            return result(tool_calls=calls, finish_reason="tool_calls", confidence=decision.confidence)
+            # a later call cut off by max_tokens: the calls before it, said to be cut short
+            return result(tool_calls=calls, finish_reason="length" if decision.cut_off else "tool_calls", confidence=decision.confidence)
         # a text answer is tidied as the agent's is (a JSON one is the client's schema's)
         text = decision.text if plan.answer_schema is not None else tidy_answer(decision.text)
         self._check_answer(text, plan)

@@ -4,7 +4,7 @@ the request that needs its own (the arguments: `decision.arguments`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from radixagent.decision.arguments import write_call
@@ -12,7 +12,7 @@ from radixagent.decision.channel import noisy_channel
 from radixagent.decision.protocol import ANSWER, ASK, RUN, without_protocol
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
-from radixagent.errors import DecisionError
+from radixagent.errors import CutOffError
 from radixagent.evidence import Evidence, asked_text
 from radixagent.evidence.parts import extent, named_tools, part_for, span
 from radixagent.evidence.support import (
@@ -24,7 +24,7 @@ from radixagent.evidence.support import (
     support,
     unheld_inputs,
 )
-from radixagent.prompting import Transcript
+from radixagent.prompting import Mark, Transcript
 from radixagent.schemas import ToolCall, ToolSchema
 
 
@@ -108,13 +108,10 @@ async def decide_by_score(
     whole = context if context is not None and extract is not None else extract  # a later step's part: the request around it
     calls = [await write_call(transcript, by_name[action], settings, first, confidence, context=whole, part_first=not splitting, refused=failed.get(action))]
     if evidence is not None and settings.split_calls:
-        await _split_calls(transcript, by_name, settings, evidence, extract, calls, served + 1)
-        ran = False
+        cut_off = await _split_calls(transcript, by_name, settings, evidence, extract, calls, served + 1)
     else:
-        ran = await _calls_until_run(transcript, by_name, settings, extract, prior, calls)
-    if not ran:
-        await transcript.append("\nAction: run")
-    return Decision(action="call", calls=calls, confidence=min(c.confidence for c in calls))
+        cut_off = await _calls_until_run(transcript, by_name, settings, extract, prior, calls)
+    return Decision(action="call", calls=calls, confidence=min(c.confidence for c in calls), cut_off=cut_off)
 
 
 async def _calls_until_run(
@@ -125,12 +122,28 @@ async def _calls_until_run(
     prior: dict[str, float],
     calls: list[ToolCall],
 ) -> bool:
-    """More calls while the model prefers another tool to `run`; True when it chose `run`."""
-    while len(calls) < settings.max_calls:
+    """More calls while the model prefers another tool to `run`, then `run`; True when a call
+    ran out of room (`_taken_back`)."""
+    cut_off = False
+    while len(calls) < settings.max_calls and not cut_off:
+        mark = transcript.mark()
         action, confidence = await _choose(transcript, "\nAction:", [*by_name, RUN], settings.length_normalized, prior)
         if action == RUN:
-            return True
-        calls.append(await write_call(transcript, by_name[action], settings, extract, confidence, calls))
+            return False
+        cut_off = await _taken_back(transcript, mark, write_call(transcript, by_name[action], settings, extract, confidence, calls), calls)
+    await transcript.append("\nAction: run")
+    return cut_off
+
+
+async def _taken_back(transcript: Transcript, mark: Mark, call: Awaitable[ToolCall], calls: list[ToolCall]) -> bool:
+    """Add `call` to `calls`; or, when it runs out of `argument_tokens` before its JSON closes,
+    take it off the transcript (back to `mark`, before its `Action:` line) and say so: the
+    calls written whole stand, and the part it served is left for a later step."""
+    try:
+        calls.append(await call)
+    except CutOffError:
+        transcript.rewind(mark)
+        return True
     return False
 
 
@@ -159,16 +172,19 @@ async def _split_calls(
     extract: Evidence | None,
     calls: list[ToolCall],
     start: int,
-) -> None:
+) -> bool:
     """One more call for each coordinated part of the request, from part `start` on, whose
-    values no call has taken yet; each takes the parts after it that continue it."""
+    values no call has taken yet; each takes the parts after it that continue it. Then `run`;
+    True when a call ran out of room (`_taken_back`)."""
     tools = list(by_name.values())
     index = start
-    while index < len(evidence.parts) and len(calls) < settings.max_calls:
+    cut_off = False
+    while index < len(evidence.parts) and len(calls) < settings.max_calls and not cut_off:
         part = evidence.parts[index]
         index += 1
         if part.served_by([c.arguments or {} for c in calls], tools):
             continue  # an item of an earlier call's list, a detail of it ("for 14 days")
+        mark = transcript.mark()
         points = support(part, tools)
         best = max(points, key=points.__getitem__)
         last = calls[-1].tool_name or ""
@@ -183,7 +199,9 @@ async def _split_calls(
         end = extent(by_name[action], evidence, tools, index - 1)
         taken = span(evidence, index - 1, end) if extract is not None else None
         index = end + 1
-        calls.append(await write_call(transcript, by_name[action], settings, taken, confidence, calls, context=extract))
+        cut_off = await _taken_back(transcript, mark, write_call(transcript, by_name[action], settings, taken, confidence, calls, context=extract), calls)
+    await transcript.append("\nAction: run")
+    return cut_off
 
 
 async def _choose(
@@ -219,6 +237,6 @@ async def _free_text(transcript: Transcript, label: str, settings: DecisionSetti
     constraint = JsonSchemaConstraint(json_schema=schema) if schema else None
     completion = await transcript.generate(constraint=constraint, sampling=SamplingParams(max_tokens=settings.answer_tokens))
     if constraint is not None and completion.finish_reason == "length":
-        raise DecisionError(f"The answer was cut off at {settings.answer_tokens} tokens before its JSON closed.")
+        raise CutOffError(f"The answer was cut off at {settings.answer_tokens} tokens before its JSON closed.")
     # an answer or a question in words does not repeat the protocol the system prompt teaches
     return completion.text.strip() if constraint is not None else without_protocol(completion.text)

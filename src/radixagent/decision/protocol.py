@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from radixagent.engine import Completion
-from radixagent.errors import DecisionError
+from radixagent.errors import CutOffError, DecisionError
 from radixagent.schemas import ToolSchema
 
 ANSWER, ASK, RUN = "answer", "ask", "run"
@@ -77,7 +77,7 @@ def object_schema(parameters: dict[str, Any]) -> dict[str, Any]:
 
 def parse_json(completion: Completion, what: str) -> Any:
     if completion.finish_reason == "length":
-        raise DecisionError(f"The model's {what} was cut off by max_tokens before the JSON closed: {completion.text[:200]!r}")
+        raise CutOffError(f"The model's {what} was cut off by max_tokens before the JSON closed: {completion.text[:200]!r}")
     try:
         return json.loads(completion.text)
     except ValueError as exc:

@@ -22,6 +22,9 @@ class Decision(BaseModel):
     text: str = ""
     """The answer or the question, when the model did not call a tool."""
     confidence: float = 0.0
+    cut_off: bool = False
+    """A later call ran out of `argument_tokens` before its JSON closed: `calls` are the ones
+    written whole before it, and the request's rest is left for a later step."""
 
 
 class DecisionSettings(BaseModel):
