@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from radixagent.evidence.words import name_words
+from radixagent.evidence.words import EDGE, name_words
 
 # a house number first ("45 Elm Street", "3-1-1 Marunouchi") or last ("Hauptstraße 12", "Rua
 # Augusta 90"), with capitalised words for the street's name; the street ends where its part does
@@ -128,10 +128,13 @@ def takes_a_postal_code(name: str) -> bool:
 
 def postal_codes(name: str, tokens: list[str]) -> list[str] | None:
     """For a parameter named for a postal code (`to_zip`, `postcode`), the tokens shaped like
-    one ("94107", "100-0005", "SW1A1AA"); None for any other parameter."""
+    one ("94107", "100-0005", "SW1A1AA"), or two written as one ("SW1A 1AA"); None for any
+    other parameter."""
     if not takes_a_postal_code(name):
         return None
-    return [t for t in tokens if postal_shaped(t)]
+    words = [t.strip(EDGE) for t in tokens]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if postal_shaped(f"{a} {b}")]
+    return pairs + [t for t in words if postal_shaped(t) and not any(t in pair.split() for pair in pairs)]
 
 
 def postal_shaped(token: str) -> bool:

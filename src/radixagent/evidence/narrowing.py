@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from radixagent.evidence.addresses import (
@@ -356,8 +356,8 @@ class _Narrowing:
             worded = [v for v in self.described(node) if v in node["enum"] and v not in taken]
             return {**node, "enum": worded} if worded else node
         if "enum" in node:
-            options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) if v not in taken], strict=True)
-            options = options or [v for v in self.glossed(name, node) or self.superlative(name, node) or _urgency(name, node, self.part) if v not in taken]
+            options = self.pick(name, lambda text: [v for v in text.named(node["enum"]) or text.clipped(node["enum"]) or partly_named(node["enum"], text, self.tool_words) if v not in taken], strict=True)
+            options = options or [v for v in self.glossed(name, node) or self.superlative(name, node) or _urgency(name, node, self.part) or _day_part(node, self.part) if v not in taken]
             return {**node, "enum": options} if options else node
         if declared == "string":
             free = not (kind or node.get("pattern") or example_shape(node))
@@ -599,8 +599,8 @@ class _Narrowing:
             out.append(option)
         if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if WEB_ADDRESS.fullmatch(o)]):
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
-        if codes := [o for o in out if o in (postal_codes(name, text.tokens) or ())]:
-            return codes  # a postal code is what reads as one ("94107"), not the words around it
+        if codes := [c for c in postal_codes(name, text.tokens) or () if c not in taken]:
+            return codes  # a postal code is what reads as one ("94107", "SW1A 1AA"), not the words around it
         if takes_an_identifier(name, node) and (ids := [o for o in out if o in text.identifiers]):
             return ids  # an id is what reads as one ("MS-4" for an "instrument id", "RX-20931" for `rx_no`), not the word before it
         if takes_an_identifier(name, node) and kind is None and not node.get("pattern") and (numbered := _numbered(text, name)):
@@ -863,7 +863,7 @@ def _named(option: Any) -> bool:
 
 
 URL_WORDS = frozenset({"url", "uri", "endpoint", "link"})
-ID_WORDS = frozenset({"id", "ids", "uuid"})
+ID_WORDS = frozenset({"id", "ids", "uuid", "ref"})
 """Words of a parameter's name (or terse description) that say it takes an identifier."""
 _NUMBERED = frozenset({"no", "nr", "num", "number", "digit", "digits"})
 """Words by which a string parameter takes a number that names something (`rx_no`, "order
@@ -1116,6 +1116,20 @@ def _urgency(name: str, node: dict[str, Any], text: Evidence) -> list[str]:
     return []
 
 
+def _day_part(node: dict[str, Any], text: Evidence) -> list[str]:
+    """The value of an enum of parts of the day (`morning`, `afternoon`, `evening`, `late_night`)
+    the one time the text tells falls in ("free after 6pm" is the evening)."""
+    values = [v for v in node.get("enum") or [] if isinstance(v, str)]
+    parts = {v: set(name_words(v)) & set(_DAY_PARTS.values()) for v in values}
+    if len({p for found in parts.values() for p in found}) < 2 or len(set(text.times)) != 1:
+        return []
+    hour = int(text.times[0][:2])
+    part = next(p for start, p in reversed(_DAY_PARTS.items()) if hour >= start) if hour >= 5 else "night"
+    return [v for v, found in parts.items() if part in found][:1]
+
+
+_DAY_PARTS = {5: "morning", 12: "afternoon", 17: "evening", 22: "night"}
+"""Where each part of the day starts, by the hour (night runs on to 5 in the morning)."""
 _COORDINATES = frozenset({"latitude", "longitude", "lat", "lon", "lng", "long"})
 _SOUTH_OR_WEST = re.compile(r"(\d+(?:\.\d+)?)\s*°?\s*(?:[SW]\b|(?i:south|west)\b)")
 """A coordinate's parameter, and a number written south or west of zero ("33.86 S", "119.5 W")."""
@@ -1234,6 +1248,39 @@ def untelling_terms(properties: dict[str, Any]) -> set[str]:
     return {t for t, n in seen.items() if n > 1}
 
 
+def partly_named(values: Iterable[Any], text: Evidence, untelling: Iterable[str] = ()) -> list[str]:
+    """The values (an enum's) of several words that the text says one of their own words of: a
+    word of four letters or more no other value has, nor `untelling` (the tool's own words), and
+    not said as part of a code's name or of a town's the value does not name ("near the back"
+    says `back_rows`, "email me" `email_reply`, "I'll wait there" `wait_on_site`, "London time"
+    `Europe/London`; "American Canyon" no `American Airlines`). Weaker than a mention: ask it
+    where the text mentions none of them."""
+    strings = [v for v in values if isinstance(v, str)]
+    words = {v: set(terms(v)) for v in strings}
+    unplaced, towns = _unplaced_terms(text.without_codes.text)
+    out = []
+    for value in strings:
+        others = set().union(*(words[v] for v in strings if v != value))
+        said = unplaced.union(*(town for town in towns if town <= words[value])) - set(untelling) - _SAYS_LITTLE
+        if len(words[value]) > 1 and any(len(w) >= 4 for w in (words[value] - others) & said):
+            out.append(value)
+    return out
+
+
+@lru_cache(maxsize=256)
+def _unplaced_terms(text: str) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
+    """The terms of `text` outside the towns it names, and each town's terms."""
+    towns = list(towns_in(text))
+    for town in towns:
+        text = re.sub(rf"(?<!\w){re.escape(town)}(?!\w)", " ", text)
+    return frozenset(terms(text)), tuple(frozenset(terms(town)) for town in towns)
+
+
+_SAYS_LITTLE = GENERIC_NAME_WORDS | {"change", "make", "full", "other", "more", "less", "default", "none", "without", "area", "place"}
+"""Words of an enum value of several words that do not name it on their own ("I'd like to
+change the time" says nothing of `oil_change`)."""
+
+
 def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterable[str] = ()) -> bool:
     """Whether the text says anything of an optional parameter: its name (any telling word of
     it) or description (a term not in `untelling`: the tool's name, the words every parameter
@@ -1241,10 +1288,12 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
     list, a town for a place."""
     words = [w for w in name_words(name) if len(w) > 2 and w not in _GENERIC]
     listed = [v for v in node.get("enum", []) if isinstance(v, str)]
-    if any(text.mentions(w) for w in words) or text.named(listed) or text.clipped(listed) or _urgency(name, node, text):
+    if any(text.mentions(w) for w in words) or text.named(listed) or text.clipped(listed) or partly_named(listed, text, untelling) or _urgency(name, node, text) or _day_part(node, text):
         return True  # the value by its code or its name ("the German word" for `de`), a priority by its urgency
     skip = set(untelling)
-    description = [t for t in terms(str(node.get("description", ""))) if len(t) > 3 and t not in skip]
+    # a word of a few words' description tells, however short ("courtesy car"); of a sentence, a longer one
+    shortest = 3 if terse(node) else 4
+    description = [t for t in terms(glossed(str(node.get("description", "")))) if len(t) >= shortest and t not in skip]
     if description and any(t in text.words for t in description):
         return True
     kind = _kind(name, node)

@@ -198,6 +198,16 @@ GLOSSARY: dict[str, str] = {
         "description": "설명 説明 描述 descripción beschreibung descrizione",
         "message": "메시지 メッセージ 消息 mensaje nachricht messaggio",
         "text": "텍스트 内容 テキスト 文本 texto texte testo",
+        "note": "메모 비고 備考 メモ 备注 nota notas remarque notiz anmerkung",
+        "allergy": "알레르기 アレルギー 过敏 alergia alergias allergie allergia",
+        "delivery": "배달 배송 配達 配送 entrega livraison lieferung consegna",
+        "seat": "좌석 座席 座位 asiento siège sitzplatz posto",
+        "size": "크기 사이즈 サイズ 尺寸 tamaño taille größe taglia",
+        "color": "색상 색깔 颜色 colore couleur farbe",
+        "quantity": "수량 개수 数量 cantidad quantité anzahl menge quantità",
+        "price": "가격 価格 料金 价格 precio prix preis prezzo",
+        "language": "언어 言語 语言 idioma langue sprache lingua",
+        "reason": "사유 이유 理由 原因 motivo raison grund",
     }.items()
     for word in words.split()
 }
