@@ -31,6 +31,7 @@ from radixagent.engine import (
 )
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, asked_text, narrow_arguments, rank_tools, terms
+from radixagent.evidence.narrowing import speaks_of
 from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, support, unheld_inputs
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
@@ -1323,6 +1324,58 @@ def test_a_priority_is_set_by_how_urgent_the_request_says_it_is() -> None:
     assert prio("Log 'squeaky door'") is None  # said nothing of it: the tool's default
     lab = {"type": "object", "properties": {"test": {"type": "string"}, "urgency": {"type": "string", "enum": ["routine", "urgent", "stat"]}}, "required": ["test", "urgency"]}
     assert narrow_arguments(lab, Evidence.of("Run a troponin immediately"))["properties"]["urgency"]["enum"] == ["stat"]
+
+def test_an_enum_value_is_named_by_a_word_no_other_value_has() -> None:
+    pool = {
+        "type": "object",
+        "properties": {
+            "slot": {"type": "string"},
+            "lane": {"type": "string", "enum": ["fast_lane", "medium_lane", "slow_lane"]},
+            "towel": {"type": "string", "enum": ["bring_own", "hire_towel"]},
+        },
+        "required": ["slot"],
+    }
+
+    def kept(text: str) -> dict[str, Any]:
+        return {n: c.get("enum") for n, c in narrow_arguments(pool, Evidence.of(text))["properties"].items() if n != "slot"}
+
+    assert kept("Book me the 7am slot, I'll swim in the slow one") == {"lane": ["slow_lane"]}
+    assert kept("Book me the 7am slot, and I'd like to hire one") == {"towel": ["hire_towel"]}
+    assert kept("Book me the 7am slot in any lane") == {"lane": ["fast_lane", "medium_lane", "slow_lane"]}  # a word all share names none
+    # a word of a town's name names no value; a town the value names does
+    flights = {"type": "object", "properties": {"day": {"type": "string"}, "airline": {"type": "string", "enum": ["American Airlines", "Air Canada"]}}, "required": ["day"]}
+    assert "airline" not in narrow_arguments(flights, Evidence.of("Any flights out of American Canyon on Friday?"))["properties"]
+    call = {"type": "object", "properties": {"at": {"type": "string"}, "tz": {"type": "string", "enum": ["Europe/Lisbon", "Asia/Seoul"]}}, "required": ["at"]}
+    assert narrow_arguments(call, Evidence.of("Move the call to 3pm Lisbon time"))["properties"]["tz"]["enum"] == ["Europe/Lisbon"]
+    # the tool's own words ask for the tool, not for a value
+    sights = {"type": "object", "properties": {"town": {"type": "string"}, "kind": {"type": "string", "enum": ["Tourist Attraction", "Nature Preserve"]}}, "required": ["town"]}
+    assert "kind" not in narrow_arguments(sights, Evidence.of("Attractions for kids in Oslo?"), tool_words=terms("find_attractions"))["properties"]
+
+
+def test_a_part_of_the_day_is_told_by_the_time_the_request_gives() -> None:
+    callback = {"type": "object", "properties": {"phone": {"type": "string"}, "window": {"type": "string", "enum": ["morning", "afternoon", "evening"]}}, "required": ["phone"]}
+
+    def window(text: str) -> Any:
+        return narrow_arguments(callback, Evidence.of(text))["properties"].get("window", {}).get("enum")
+
+    assert window("Ring me on 07700 900461 after 7pm") == ["evening"]
+    assert window("Ring me on 07700 900461 at half past nine in the morning") == ["morning"]
+    assert window("Ring me on 07700 900461 at 9am or at 4pm") is None  # two times: which one?
+    assert window("Ring me on 07700 900461") is None
+    late = {**callback, "properties": {**callback["properties"], "window": {"type": "string", "enum": ["morning", "late_night"]}}}
+    assert narrow_arguments(late, Evidence.of("Ring 07700 900461 after 11pm"))["properties"]["window"]["enum"] == ["late_night"]
+
+
+def test_a_description_in_another_language_tells_what_the_request_speaks_of() -> None:
+    ticket = {"type": "object", "properties": {"account": {"type": "string", "description": "계정 번호"}, "remarks": {"type": "string", "description": "비고"}}, "required": ["account"]}
+    noted = narrow_arguments(ticket, Evidence.of("Account AC-3391 keeps dropping. Note: 'it happens every evening'"))["properties"]
+    assert noted["remarks"]["enum"] == ["it happens every evening"]
+    assert "remarks" not in narrow_arguments(ticket, Evidence.of("Account AC-3391 keeps dropping"))["properties"]
+    # a short word of a few words' description tells; of a sentence, it is too common to
+    request = Evidence.of("I will need a car while it is in the workshop")
+    assert speaks_of("loaner", {"type": "boolean", "description": "courtesy car"}, request)
+    assert not speaks_of("loaner", {"type": "boolean", "description": "Whether a car is lent to the customer meanwhile."}, request)
+
 
 def test_a_value_a_strings_own_bounds_refuse_is_not_offered() -> None:
     parts = {"street": {"type": "string", "maxLength": 12}, "city": {"type": "string", "maxLength": 12}}

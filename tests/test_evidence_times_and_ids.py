@@ -213,3 +213,15 @@ def test_a_coordinate_south_or_west_is_negative() -> None:
     # a number of seconds is no coordinate
     timer = {"type": "object", "properties": {"seconds": {"type": "number"}}, "required": ["seconds"]}
     assert narrow_arguments(timer, Evidence.of("Set it for 45 S"))["properties"]["seconds"]["enum"] == [45]
+
+
+def test_a_postcode_written_in_two_parts_is_one_value() -> None:
+    outages = tool("check_outage", "地域の障害情報を確認します。", {"postcode": {"type": "string", "description": "郵便番号"}})
+    request = Evidence.of("Any faults reported near EH1 2NG?")
+    assert narrow_arguments(outages.parameters, request)["properties"]["postcode"]["enum"] == ["EH1 2NG"]
+    assert unheld_inputs(request, outages) == []
+
+
+def test_a_ref_takes_the_id_not_the_word_before_it() -> None:
+    drop = {"type": "object", "properties": {"ref": {"type": "string", "description": "booking ref"}}, "required": ["ref"]}
+    assert enum_of(drop, "Please drop reservation KT-5510", "ref") == ["KT-5510"]
