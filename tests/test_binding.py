@@ -64,6 +64,18 @@ async def test_a_value_said_once_goes_to_one_parameter() -> None:
     assert sorted(chooser.asked[0]) == ['{"width": 480, "height": 640}', '{"width": 640, "height": 480}']
 
 
+async def test_a_number_inside_a_title_given_is_not_given_again() -> None:
+    seats = {
+        "type": "object",
+        "properties": {"play": {"type": "string", "enum": ["Henry 5", "Henry"]}, "seats": {"type": "integer", "enum": [4, 5]}},
+        "required": ["play", "seats"],
+    }
+    result, chooser, _ = await bound({"play": "Henry 5", "seats": 5}, seats, "4 seats for Henry 5", {"play": "Henry 5", "seats": 4})
+    assert result == {"play": "Henry 5", "seats": 4}
+    # the title holds the request's one 5: no assignment gives it again
+    assert '{"play": "Henry 5", "seats": 5}' not in chooser.asked[0] and '{"play": "Henry 5", "seats": 4}' in chooser.asked[0]
+
+
 async def test_a_value_said_twice_may_fill_two_parameters() -> None:
     result, chooser, _ = await bound({"width": 640, "height": 640}, RESIZE, "A square of 640 by 640, not 480", None)
     assert result == {"width": 640, "height": 640} and chooser.asked == []  # nothing given twice too often: kept

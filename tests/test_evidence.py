@@ -1352,6 +1352,22 @@ def test_an_enum_value_is_named_by_a_word_no_other_value_has() -> None:
     assert "kind" not in narrow_arguments(sights, Evidence.of("Attractions for kids in Oslo?"), tool_words=terms("find_attractions"))["properties"]
 
 
+def test_a_person_named_for_a_role_is_kept_for_the_parameter_of_that_role() -> None:
+    lesson = {
+        "type": "object",
+        "properties": {
+            "day": {"type": "string", "enum": ["Mon", "Tue", "Wed", "Thu", "Fri"]},
+            "subject": {"type": "string", "enum": ["maths", "music"]},
+            "tutor": {"type": "string", "description": "tutor"},
+        },
+        "required": ["day", "subject"],
+    }
+    assert narrow_arguments(lesson, Evidence.of("Music on Tuesday with Mrs Okonjo, please"))["properties"]["tutor"]["enum"] == ["Mrs Okonjo"]
+    assert "tutor" not in narrow_arguments(lesson, Evidence.of("Music on Tuesday, please"))["properties"]
+    salon = {"type": "object", "properties": {"t": {"type": "string", "description": "HH:MM"}, "who": {"type": "string", "description": "stylist"}}, "required": ["t"]}
+    assert narrow_arguments(salon, Evidence.of("A trim at 11:15 with Oskar"))["properties"]["who"]["enum"] == ["Oskar"]
+
+
 def test_a_part_of_the_day_is_told_by_the_time_the_request_gives() -> None:
     callback = {"type": "object", "properties": {"phone": {"type": "string"}, "window": {"type": "string", "enum": ["morning", "afternoon", "evening"]}}, "required": ["phone"]}
 

@@ -251,7 +251,7 @@ def _undecided(domains: dict[Path, list[Scalar]], evidence: Evidence | None) -> 
     same value, or a parameter chooses among values the request does not name ("Japanese yen"
     for `JPY`). One parameter choosing among the request's own spans is left to generation."""
     keys = [_key(v) for values in domains.values() if len(values) > 1 for v in values]
-    shared = any(len([1 for values in domains.values() if _key(v) in {_key(w) for w in values}]) > 1 for v in keys)
+    shared = any(len([1 for values in domains.values() if k in {g for w in values for g in _given(w)}]) > 1 for k in keys)
     return shared or any(_unnamed(values, evidence) for values in domains.values())
 
 
@@ -266,11 +266,19 @@ def _allowed(values: list[Any], repeats: dict[Scalar, int]) -> bool:
 
 
 def _overgiven(values: list[Any], repeats: dict[Scalar, int]) -> set[Scalar]:
-    """The values given to more parameters than the request says them (flags aside)."""
+    """The values given to more parameters than the request says them (flags aside); a number
+    inside a string given is given too ("Inside Out 2" as the title gives the request's 2)."""
     counts: dict[Scalar, int] = {}
     for value in values:
-        counts[_key(value)] = counts.get(_key(value), 0) + 1
+        for key in _given(value):
+            counts[key] = counts.get(key, 0) + 1
     return {v for v, n in counts.items() if not isinstance(v, bool) and n > max(1, repeats.get(v, 0))}
+
+
+def _given(value: Any) -> list[Scalar]:
+    """The request's values a value gives: itself, and the numbers written inside a string."""
+    inside = [float(n) for n in _NUMBER_WORD.findall(value)] if isinstance(value, str) and not _NUMBER.fullmatch(value) else []
+    return [_key(value), *inside]
 
 
 def _assignments(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
@@ -318,6 +326,9 @@ def _key(value: Any) -> Scalar:
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_NUMBER_WORD = re.compile(r"(?<![\w.,:/-])\d+(?:\.\d+)?(?![\w]|[.,:/-]\w)")
+"""A number written as a word of its own inside a string ("Inside Out 2"), not a piece of a
+date, a time, an id or another number ("2026-05-14", "RX-448120", "1,200")."""
 
 
 async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], association: dict[tuple[Path, Scalar], float]) -> dict[str, Any]:

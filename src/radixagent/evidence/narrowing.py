@@ -1232,6 +1232,8 @@ _PLACE_OR_PERSON = frozenset(
     {"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"}
     | {"starring", "actor", "actors", "actress", "cast", "director", "directed", "singer", "performer", "composer", "writer", "band"}
     | {"student", "patient", "guest", "customer", "client", "passenger", "employee", "member", "owner"}
+    | {"who", "stylist", "barber", "teacher", "tutor", "instructor", "coach", "trainer", "doctor", "dentist", "therapist", "nurse"}
+    | {"guide", "driver", "mechanic", "technician", "photographer", "assignee", "attendee", "organizer", "organiser", "speaker"}
     | {"make", "brand", "manufacturer", "vendor"}
 )
 _FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
