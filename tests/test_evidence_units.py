@@ -790,6 +790,16 @@ def test_a_why_question_asks_about_the_world_unless_it_names_the_users_thing() -
     assert not Evidence.of("Why was my card declined on 2026-03-02?").asks_about_the_world()
 
 
+def test_a_question_asking_for_advice_or_a_comparison_asks_about_the_world() -> None:
+    assert Evidence.of("How many bottles of wine should I buy for 30 guests?").asks_about_the_world()
+    assert Evidence.of("What is a good way to label my spice jars?").asks_about_the_world()
+    assert Evidence.of("What's the difference between Pilates and Barre?").asks_about_the_world()
+    assert not Evidence.of("How many bottles of wine did I order for 30 guests?").asks_about_the_world()
+    assert not Evidence.of("Could you order 6 bottles of the Rioja?").asks_about_the_world()
+    # a time or an id of its own makes it about one thing: which of the two trains is faster?
+    assert not Evidence.of("What's the difference between the 10:30 and the 11:00 trains?").asks_about_the_world()
+
+
 def test_a_request_naming_an_id_asks_where_or_when_of_the_users_own_thing() -> None:
     bikes = [
         ToolSchema(name="rental_details", description="What a bike rental includes and where the bike is now.", parameters={"type": "object", "properties": {"rental_id": {"type": "string"}}, "required": ["rental_id"]}),

@@ -695,12 +695,17 @@ class Evidence:
         I owe on my credit card?" are not."""
         words = [t.casefold() for t in self.tokens if t]
         asks = bool(words) and (words[0] in _QUESTION_WORDS or bool(_EXPLAIN.match(self.text)))
+        written = [d for d in self.dates if d not in self.told]  # "Why is it cold today?" names no day of its own
+        specific = bool(written or self.times or self.emails or self.phones or self.identifiers)
+        if asks and _ADVICE.search(self.text) and not specific:
+            # advice or a comparison, even of the user's own things: "What is a good way to sort my
+            # notes?", "How many rolls should I buy for 12 guests?", "the difference between X and Y"
+            return True
         if not asks or any(w in ("my", "our", "mine", "ours") for w in words):
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
-        written = [d for d in self.dates if d not in self.told]  # "Why is it cold today?" names no day of its own
-        if (set(words) & _IN_GENERAL or words[0] == "why" or _of_people_in_general(words)) and not (written or self.times or self.emails or self.phones or self.identifiers):
+        if (set(words) & _IN_GENERAL or words[0] == "why" or _of_people_in_general(words)) and not specific:
             # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or
             # not; "Why do some hotels skip the 13th floor?" asks for a reason, which no tool returns
             return True
@@ -1056,6 +1061,13 @@ _QUESTION_WORDS = frozenset(
 )
 WEB_ADDRESS = re.compile(r"[a-z][\w+.-]*://\S+|(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?|\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|localhost", re.IGNORECASE)
 """A web address: a URL, a domain (with a port and a path), an IP address."""
+_ADVICE = re.compile(
+    r"\b(?:(?:the\s+)?differences?\s+between|(?:a|the)\s+(?:good|best|better|right|proper)\s+(?:way|method|idea|time)s?\s+to"
+    r"|how\s+(?:many|much|long|often|far)\b.*\bshould\s+(?:i|we)\b|tips?\s+(?:for|on)\b)",
+    re.IGNORECASE,
+)
+"""A question asking for advice or a comparison, which no tool returns: "the difference between",
+"a good way to", "how many ... should I"."""
 _IN_GENERAL = frozenset({"typical", "typically", "usually", "usual", "generally", "normally", "average"})
 """Words by which a question asks what holds in general, not of one thing."""
 _PEOPLE_IN_GENERAL = frozenset({"people", "anyone", "anybody", "everyone", "everybody", "folks", "most", "tourists", "locals"})
