@@ -722,6 +722,9 @@ async def test_a_question_asking_what_a_tool_tells_is_meant_for_it() -> None:
     for asked, tool in (("When did the Hanseatic League end?", booking), ("When is my piano lesson?", _tool("booking_info", "Find a booking by words of its title", title={"type": "string"}))):
         chat, _ = completer(["An answer."])
         assert not (await chat.complete(request(asked, [tool]))).tool_calls, asked
+    # asking why is asking for a reason, which no tool returns, whatever words of the tool's it uses
+    chat, _ = completer(["A reason."])
+    assert not (await chat.complete(request("Why is the firmware revision so old?", [firmware]))).tool_calls
 
 
 def test_asking_what_a_tool_tells_ranks_the_tool_that_gives_its_input_first() -> None:

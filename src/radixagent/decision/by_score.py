@@ -58,9 +58,9 @@ async def decide_by_score(
             # a request sharing only a verb any request uses with a tool ("get" of `get_forecast`)
             # shares nothing with it
             lexical = grounds(evidence, tools, request_verbs=False) < settings.abstain_below
-            # a question about the world in its form that names a tool asks it after all
-            # ("What is the application version?" of `get_version`)
-            world = (evidence.asks_about_the_world() and not names_a_tool(evidence, tools)) or beyond_the_tools(evidence, tools)
+            # a question about the world in its form that names a tool asks it after all ("What is
+            # the application version?" of `get_version`); one asking why does not: no tool returns a reason
+            world = (evidence.asks_about_the_world() and (evidence.asks_why() or not names_a_tool(evidence, tools))) or beyond_the_tools(evidence, tools)
             # a request sharing two terms with one tool is meant for it, however likely it reads as a
             # question to an assistant ("Summarize this text: ..." for a tool described in Korean)
             asking = settings.question_margin is not None and shared < STRONG_GROUNDS

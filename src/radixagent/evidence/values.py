@@ -685,6 +685,11 @@ class Evidence:
         piece = piece.strip(EDGE + " ").casefold()
         return bool(said) and said in piece and len(piece.replace(said, " ").split()) <= 3
 
+    def asks_why(self) -> bool:
+        """Whether the text asks for a reason ("Why do concert tickets cost so much?", "How come
+        ..."): no tool returns one, whatever words of a tool's it uses."""
+        return bool(re.match(r"\W*(?:why|how come)\b", self.text, re.IGNORECASE))
+
     def asks_about_the_world(self) -> bool:
         """Whether the text is a question about the world rather than a request to act on
         something: it opens with a question word (not "can you ...", a polite request) and names
