@@ -225,3 +225,10 @@ def test_a_postcode_written_in_two_parts_is_one_value() -> None:
 def test_a_ref_takes_the_id_not_the_word_before_it() -> None:
     drop = {"type": "object", "properties": {"ref": {"type": "string", "description": "booking ref"}}, "required": ["ref"]}
     assert enum_of(drop, "Please drop reservation KT-5510", "ref") == ["KT-5510"]
+
+
+def test_a_required_object_is_unheld_where_a_required_field_of_its_is() -> None:
+    event = {"type": "object", "properties": {"date": {"type": "string", "description": "YYYY-MM-DD"}, "guests": {"type": "integer"}}, "required": ["date", "guests"]}
+    hire = tool("hire_marquee", "Hire a marquee for an event.", {"event": event, "size": {"type": "string", "enum": ["small", "large"]}})
+    assert unheld_inputs(Evidence.of("How big a marquee should we get for a garden party?"), hire) == ["event"]
+    assert unheld_inputs(Evidence.of("A large marquee for 80 guests on 2026-07-04"), hire) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
 from radixagent.evidence.codes import System
@@ -174,17 +175,25 @@ def unheld_inputs(evidence: Evidence, tool: ToolSchema) -> list[str]:
     domain or path; a date or a time where it says nothing of when; a password or a key where
     it quotes nothing and no word has a digit or a symbol inside. A call would make such a value
     up ("I need a haircut" is no city, "a rental car in Lyon" no pick-up date, "log me in as
-    Ada" no password)."""
-    properties = tool.parameters.get("properties") or {}
+    Ada" no password). A required object is unheld where one of its own required parameters is
+    ("How many canapés per guest?" holds no event's date for a catering order)."""
+    return _unheld(evidence, tool.parameters)
+
+
+def _unheld(evidence: Evidence, parameters: dict[str, Any]) -> list[str]:
+    properties = parameters.get("properties") or {}
     # a script without capitals (Chinese, Korean) writes names like any other word
     cased = all(c.lower() != c.upper() for c in evidence.text if c.isalpha())
     out = []
-    for name in tool.parameters.get("required") or []:
+    for name in parameters.get("required") or []:
         node = properties.get(name)
         if not isinstance(node, dict) or "enum" in node or "default" in node or evidence.after_name(name):
             continue
         words = set(name_words(name))
-        if value_kind(name, node) in ("date", "time"):
+        if node.get("type") == "object":
+            if _unheld(evidence, node):
+                out.append(name)
+        elif value_kind(name, node) in ("date", "time"):
             if not evidence.tells_when:
                 out.append(name)
         elif node.get("type") in ("integer", "number") and "id" not in words:
