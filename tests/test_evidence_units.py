@@ -876,3 +876,10 @@ def test_describing_words_leave_out_values_names_and_dates() -> None:
 def test_a_national_number_dialled_with_its_zero_is_a_phone_number() -> None:
     assert Evidence.of("Text me on 07700 900461 when you arrive").phones == ["07700 900461"]
     assert Evidence.of("Ship 1200 120000 times").phones == []  # no leading 0: two numbers
+
+
+def test_a_number_after_another_parameters_name_counts_no_item() -> None:
+    line = {"type": "object", "properties": {"item": {"type": "string"}, "qty": {"type": "integer"}}, "required": ["item", "qty"]}
+    order = {"type": "object", "properties": {"table": {"type": "string", "description": "table number"}, "lines": {"type": "array", "items": line}}, "required": ["table", "lines"]}
+    narrowed = narrow_arguments(order, Evidence.of("Table 12: three lattes and one cinnamon bun"))["properties"]
+    assert narrowed["table"]["enum"] == ["12"] and narrowed["lines"]["maxItems"] == 2

@@ -120,6 +120,7 @@ _TO = frozenset({"to", "destination", "target", "into"})
 _LEANING = {"pickup": _FROM, "pick": _FROM, "dropoff": _TO, "drop": _TO}
 """Words of a name whose value a trip's direction tells, where the request writes one."""
 _GENERIC = GENERIC_NAME_WORDS
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _CAST_CUES = frozenset({"with", "starring", "featuring", "acted", "stars"})
 _LINKING = frozenset({"with", "by", "of", "for"})
@@ -306,6 +307,14 @@ class _Narrowing:
         names = [n for n in self.part.names_whole if n in names_whole and n in cued and not taken(n)]
         return (takers[0], names) if names else None
 
+    @cached_property
+    def labelled(self) -> set[float]:
+        """The numbers written right after the name of a required parameter of the tool that is
+        no list ("Room 1204" for `room`): that parameter's, not a count of a list's items."""
+        properties = self.schema.get("properties") or {}
+        named = [n for n in self.schema.get("required") or [] if isinstance(properties.get(n), dict) and properties[n].get("type") != "array"]
+        return {float(v) for n in named for v in self.whole.after_name(n) if _PLAIN_NUMBER.fullmatch(v)}
+
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
         declared = node.get("type")
         taken = self.used.get(path, set())
@@ -323,7 +332,10 @@ class _Narrowing:
                 out["items"] = narrowed
                 # an item per number where each item needs one ("2 chairs, 1 desk and 3 lamps";
                 # "4 tyres to get rid of, on Friday": one), else per coordinated part at most
-                counts = [c["enum"] for n, c in narrowed.get("properties", {}).items() if n in (items.get("required") or []) and c.get("type") in ("integer", "number") and "enum" in c]
+                counts = [
+                    [v for v in c["enum"] if v not in self.labelled]  # "Room 1204: two club sandwiches ...": 1204 is the room's
+                    for n, c in narrowed.get("properties", {}).items() if n in (items.get("required") or []) and c.get("type") in ("integer", "number") and "enum" in c
+                ]
                 # a number written twice counts twice ("2 chairs and 2 desks")
                 room = min(sum(len(self.whole.where(n)) or 1 for n in c) for c in counts) if counts else len(self.whole.parts)
                 # an item per name where each item takes a name ("Seat Tom and Priya, both vegetarian")
