@@ -124,6 +124,7 @@ _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _CAST_CUES = frozenset({"with", "starring", "featuring", "acted", "stars"})
 _LINKING = frozenset({"with", "by", "of", "for"})
+_BY_OR_WITH = frozenset({"with", "by"})
 _CAST_WORDS = frozenset({"cast", "actor", "actors", "actress", "actresses", "star", "stars", "starring"})
 """Words that put a person in a film or a show, and words that name a parameter for its actors;
 the prepositions among cues, weaker than the words of content ("acted by": an actor)."""
@@ -287,6 +288,9 @@ class _Narrowing:
             cued = {name for (n, name), cue in cues.items() if cue == strongest and n in takers}
         else:
             cued = set(self.part.names_whole)
+            if takers and _told(takers[0], properties[takers[0]]) & _ROLES:
+                own = _own(takers[0], str(properties[takers[0]].get("description", "")))
+                cued = {name for name in cued if _in_role(self.part, name, own)}
         if len(takers) != 1 or any(free_text(c) for c in offered):  # a free text may hold any name
             return None
         # a name inside a value offered ("Clair" of the song 'Clair de Lune') is that value's, and
@@ -1064,10 +1068,10 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     `location`, `username`, `artist`), not free text (`user_query`); or, by a description of a
     few words, the name of something (`mrn`, "marina name")."""
     words = set(name_words(name))
-    if words & _PLACE_OR_PERSON and not words & _FREE_TEXT:
+    if words & (_PLACE_OR_PERSON | _ROLES) and not words & _FREE_TEXT:
         return True
     said = terse(node)
-    return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & _PLACE_OR_PERSON))
+    return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & (_PLACE_OR_PERSON | _ROLES)))
 
 
 def takes_a_place(name: str, node: Any) -> bool:
@@ -1111,6 +1115,20 @@ def _cue(text: Evidence, own: set[str], person: str) -> int:
             if called:
                 strength = max(strength, 1 if word in _LINKING else 2)
     return strength
+
+
+def _in_role(text: Evidence, name: str, own: set[str]) -> bool:
+    """Whether the text names a person in the role whose `own` words are given: a word of the role
+    before the name or right after it ("the trainer Ines", "Priya teaching"), or "with" or "by"
+    right before it ("a trim with Marta")."""
+    if _cue(text, own, name):
+        return True
+    tokens = [t.casefold() for t in text.tokens]
+    words = name.split()
+    first, last = words[0].casefold(), words[-1].casefold()
+    before = any(t == first and i > 0 and tokens[i - 1] in _BY_OR_WITH for i, t in enumerate(tokens))
+    after = any(t == last and i + 1 < len(tokens) and stem(tokens[i + 1]) in own for i, t in enumerate(tokens))
+    return before or after
 
 
 def _urgency(name: str, node: dict[str, Any], text: Evidence) -> list[str]:
@@ -1244,10 +1262,14 @@ _PLACE_OR_PERSON = frozenset(
     {"city", "location", "place", "country", "town", "destination", "origin", "username", "user", "author", "artist", "company", "person"}
     | {"starring", "actor", "actors", "actress", "cast", "director", "directed", "singer", "performer", "composer", "writer", "band"}
     | {"student", "patient", "guest", "customer", "client", "passenger", "employee", "member", "owner"}
-    | {"who", "stylist", "barber", "teacher", "tutor", "instructor", "coach", "trainer", "doctor", "dentist", "therapist", "nurse"}
-    | {"guide", "driver", "mechanic", "technician", "photographer", "assignee", "attendee", "organizer", "organiser", "speaker"}
     | {"make", "brand", "manufacturer", "vendor"}
 )
+_ROLES = frozenset(
+    {"who", "stylist", "barber", "teacher", "tutor", "instructor", "coach", "trainer", "doctor", "dentist", "therapist", "nurse"}
+    | {"guide", "driver", "mechanic", "technician", "photographer", "assignee", "attendee", "organizer", "organiser", "speaker"}
+)
+"""People by the role they serve the user in: named as such only after "with" or "by", or a word
+of the role ("with Marta" for a stylist; "a tour of Gyeongbokgung" names no guide)."""
 _FREE_TEXT = frozenset({"query", "text", "message", "prompt", "question", "content", "input", "request", "keyword", "keywords", "description"})
 _TOPIC = _FREE_TEXT | {"topic", "subject", "title", "term", "terms", "search"}
 
@@ -1305,9 +1327,7 @@ def speaks_of(name: str, node: dict[str, Any], text: Evidence, untelling: Iterab
     if any(text.mentions(w) for w in words) or text.named(listed) or text.clipped(listed) or partly_named(listed, text, untelling) or _urgency(name, node, text) or _day_part(node, text):
         return True  # the value by its code or its name ("the German word" for `de`), a priority by its urgency
     skip = set(untelling)
-    # a word of a few words' description tells, however short ("courtesy car"); of a sentence, a longer one
-    shortest = 3 if terse(node) else 4
-    description = [t for t in terms(glossed(str(node.get("description", "")))) if len(t) >= shortest and t not in skip]
+    description = [t for t in terms(glossed(str(node.get("description", "")))) if len(t) > 3 and t not in skip]
     if description and any(t in text.words for t in description):
         return True
     kind = _kind(name, node)
