@@ -120,7 +120,6 @@ _TO = frozenset({"to", "destination", "target", "into"})
 _LEANING = {"pickup": _FROM, "pick": _FROM, "dropoff": _TO, "drop": _TO}
 """Words of a name whose value a trip's direction tells, where the request writes one."""
 _GENERIC = GENERIC_NAME_WORDS
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LABELS = frozenset({"number", "num", "no", "id", "name", "value", "code"})
 _CAST_CUES = frozenset({"with", "starring", "featuring", "acted", "stars"})
 _LINKING = frozenset({"with", "by", "of", "for"})
@@ -317,7 +316,7 @@ class _Narrowing:
         no list ("Room 1204" for `room`): that parameter's, not a count of a list's items."""
         properties = self.schema.get("properties") or {}
         named = [n for n in self.schema.get("required") or [] if isinstance(properties.get(n), dict) and properties[n].get("type") != "array"]
-        return {float(v) for n in named for v in self.whole.after_name(n) if _PLAIN_NUMBER.fullmatch(v)}
+        return {float(v) for n in named for v in self.whole.after_name(n) if v.isdigit()}
 
     def value(self, node: dict[str, Any], name: str, path: str, kind: str | None = None) -> dict[str, Any]:
         declared = node.get("type")

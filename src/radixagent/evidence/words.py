@@ -212,8 +212,8 @@ GLOSSARY: dict[str, str] = {
     for word in words.split()
 }
 """The words of a parameter's description, in other languages, that say what kind of value it
-holds, with the English word the rules read ("강아지 이름" is a dog's name, "numéro de chambre"
-a room number)."""
+holds or what it is about, with the English word the rules read ("강아지 이름" is a dog's name,
+"numéro de chambre" a room number, 備考 a note the request may give)."""
 _OF = frozenset({"de", "del", "della", "di", "du", "des", "da", "do", "dei", "delle", "degli", "dos", "das"})
 """The prepositions after which a Romance noun phrase goes on past its head ("nombre del puerto")."""
 
