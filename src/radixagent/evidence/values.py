@@ -356,7 +356,7 @@ class Evidence:
                 if len(run) < size or not all(w.isalpha() and w not in STOP_WORDS - {"us"} for w in run):
                     break
                 # a one-letter code stands for a unit's name, not any word after "to" ("to move" is no `M`)
-                alone = size == 1 and len(folded) == 1 and run[0] not in _MEASURES and not self.tokens[start][:1].isupper()
+                alone = size == 1 and len(folded) == 1 and not _a_measure(run[0]) and not self.tokens[start][:1].isupper()
                 if (size > 1 or len(run[0]) > MAX_CODE - 1) and not alone and len("".join(run)) > len(folded) and _abbreviates(folded, run):
                     out.append((start, start + size))
                     break
@@ -604,7 +604,7 @@ class Evidence:
         """Whether a number of the text is given in a unit of something other than time, every
         place it stands ("37 degrees", "6 kg", "$40", "68 °F")."""
         given = self.given_with(value)
-        return bool(given) and all(w in _MEASURES or w[:1] == "°" for w in given)
+        return bool(given) and all(_a_measure(w) or w[:1] == "°" for w in given)
 
     def count(self, kind: str) -> int:
         """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
@@ -932,12 +932,13 @@ _TIME_WORDS = {"sec": "second", "secs": "second", "min": "minute", "mins": "minu
 
 
 _CURRENCY_SIGNS = frozenset("$€£¥₩")
-_MEASURES = frozenset(
-    "$ % percent degree degrees celsius fahrenheit kg kgs kilo kilos kilogram kilograms g gram grams lb lbs pound pounds oz ounce "
-    "ounces km kilometer kilometers kilometre kilometres m meter meters metre metres mi mile miles ft foot feet inch inches cm mm "
-    "l liter liters litre litres ml gallon gallons kwh dollars dollar euros euro usd eur gbp".split()
-)
-"""Units of a quantity that is no time: a number given in one is no duration."""
+_OTHER_MEASURES = frozenset("$ % percent degree degrees celsius fahrenheit gallon gallons kwh dollars dollar euros euro usd eur gbp".split())
+
+
+def _a_measure(word: str) -> bool:
+    """Whether a word is a unit of a quantity that is no time (a length, a mass, a volume, a
+    temperature, money, a share): a number given in one is no duration."""
+    return word in _OTHER_MEASURES or unit_of_measure(word) is not None
 
 
 def clock_part(name: str, node: dict[str, Any]) -> int | None:
