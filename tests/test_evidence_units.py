@@ -484,6 +484,14 @@ def test_a_part_naming_a_person_for_another_role_continues_the_call() -> None:
     # the same role twice: a search each
     both = Evidence.of("Films directed by Ava Okoro and directed by Tom Hale")
     assert extent(films, both, [films], 0) == 0
+    # a person put in the role the tool's parameter is named for, after "with"
+    lessons = ToolSchema(
+        name="add_lesson",
+        description="Add a lesson to the timetable",
+        parameters={"type": "object", "properties": {"group": {"type": "string"}, "day": {"type": "string", "enum": ["mon", "tue"]}, "tutor": {"type": "string"}}, "required": ["group", "day"]},
+    )
+    found = Evidence.of("Put 9B in on Tuesday, with Mrs Osei")
+    assert len(found.parts) == 2 and extent(lessons, found, [lessons], 0) == 1
 
 
 def test_a_phone_number_is_one_value_for_the_parameter_that_takes_it() -> None:

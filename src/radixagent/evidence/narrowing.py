@@ -1094,8 +1094,12 @@ _WORKED_ON = frozenset({"text", "code", "script", "snippet", "query", "prompt", 
 
 def names_for(name: str, node: dict[str, Any], text: Evidence) -> bool:
     """Whether the text gives a person's name to a parameter taking one by a word of content
-    before it ("acted by Lori Tuisano" for `cast`, "directed by" for `directed_by`)."""
-    return takes_a_name(name, node) and free_text(node) and any(_cue(text, _own(name), person) > 1 for person in text.names_whole)
+    before it ("acted by Lori Tuisano" for `cast`, "directed by" for `directed_by`), or puts the
+    name in the role the parameter is named for ("with Mr Adeyemi" for a teacher)."""
+    if not (takes_a_name(name, node) and free_text(node)):
+        return False
+    own, role = _own(name), bool(_told(name, node) & _ROLES)
+    return any(_cue(text, own, person) > 1 or (role and _in_role(text, person, own)) for person in text.names_whole)
 
 
 def _cue(text: Evidence, own: set[str], person: str) -> int:
