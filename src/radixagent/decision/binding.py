@@ -251,7 +251,8 @@ def _undecided(domains: dict[Path, list[Scalar]], evidence: Evidence | None) -> 
     same value, or a parameter chooses among values the request does not name ("Japanese yen"
     for `JPY`). One parameter choosing among the request's own spans is left to generation."""
     keys = [_key(v) for values in domains.values() if len(values) > 1 for v in values]
-    shared = any(len([1 for values in domains.values() if k in {g for w in values for g in _given(w)}]) > 1 for k in keys)
+    given = [{g for w in values for g in _given(w)} for values in domains.values()]
+    shared = any(sum(k in g for g in given) > 1 for k in keys)
     return shared or any(_unnamed(values, evidence) for values in domains.values())
 
 

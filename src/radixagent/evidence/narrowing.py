@@ -1066,11 +1066,11 @@ def takes_a_name(name: str, node: dict[str, Any] | None = None) -> bool:
     """Whether a parameter, by its name, takes the name of a place or a person (`city`,
     `location`, `username`, `artist`), not free text (`user_query`); or, by a description of a
     few words, the name of something (`mrn`, "marina name")."""
-    words = set(name_words(name))
-    if words & (_PLACE_OR_PERSON | _ROLES) and not words & _FREE_TEXT:
+    words, named = set(name_words(name)), _PLACE_OR_PERSON | _ROLES
+    if words & named and not words & _FREE_TEXT:
         return True
     said = terse(node)
-    return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & (_PLACE_OR_PERSON | _ROLES)))
+    return bool(said) and not set(said) & _FREE_TEXT and (head_word(said) == "name" or bool(set(said) & named))
 
 
 def takes_a_place(name: str, node: Any) -> bool:
