@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from radixagent.evidence.acts import acts_no_tool_does
 from radixagent.evidence.addresses import postal_codes, takes_a_postal_code
 from radixagent.evidence.codes import System
 from radixagent.evidence.narrowing import (
@@ -23,7 +24,7 @@ from radixagent.evidence.narrowing import (
 )
 from radixagent.evidence.turned_down import asked_text
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, clock_part, code_systems, example_shape, leaves
-from radixagent.evidence.words import CAMEL, name_words, rank_tools, shared_terms, terms, tool_text, without_examples
+from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms, without_examples
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -238,16 +239,13 @@ def beyond_the_tools(evidence: Evidence, tools: list[ToolSchema]) -> bool:
     """Whether the request asks for what no tool does, however many words it shares with one:
     code written for it ("Write a Python script that renames my photos") where no tool works
     with code, or something removed or undone ("Delete my notes about Rome", "Log me out")
-    where no tool removes anything. Such a request is answered, not sent to the tool nearest
-    in words."""
+    where no tool removes anything, or anything else no tool does (`acts_no_tool_does`). Such
+    a request is answered, not sent to the tool nearest in words."""
     if any(set(name_words(t.name)) & _RUNS_ANYTHING for t in tools):
         return False  # a tool that runs commands or code may be asked anything
     if _WRITE_CODE.search(evidence.text):
         return not any(_works_with_code(t) for t in tools)
-    action = _lead_action(evidence.text)
-    if action is not None and action.startswith(_UNDOING):
-        return not any(word.startswith(_UNDOING) for t in tools for word in _tool_words(t))
-    return False
+    return acts_no_tool_does(evidence.text, tools)
 
 
 _LANGUAGES = (
@@ -264,24 +262,6 @@ programming language before what is written ("give me Python code", not "create 
 _RUNS_ANYTHING = frozenset({"execute", "exec", "run", "command", "cmd", "shell", "terminal"})
 _CODE_WORDS = frozenset({"code", "script", "program", "snippet", "sql", "regex", "function"})
 """Words of a name about code (not "source": a news source, a data source)."""
-_UNDOING = ("delet", "remov", "cancel", "eras", "revok", "uninstal", "discard", "unsubscrib", "purg", "deactivat", "logout", "signout")
-"""How the words that remove or undo something open (deletes, removal, cancellation)."""
-_POLITE_OPENING = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|so|now|please|pls|kindly|(?:can|could|would|will) (?:you|u)|i(?: want| need| would like|'d like) to|"
-    r"i wanna|help me|let's|lets|go ahead and)\b[\s,!.]*)*",
-    re.IGNORECASE,
-)
-
-
-def _lead_action(text: str) -> str | None:
-    """The verb a request opens with past its courtesies ("Could you please cancel ..." ->
-    "cancel"); "log me out" and "sign out" read as one word."""
-    words: list[str] = re.findall(r"[a-z']+", _POLITE_OPENING.sub("", text.strip()).casefold())
-    if not words:
-        return None
-    if words[0] in ("log", "sign") and "out" in words[1:3]:
-        return words[0] + "out"
-    return words[0]
 
 
 def _works_with_code(tool: ToolSchema) -> bool:
@@ -289,16 +269,6 @@ def _works_with_code(tool: ToolSchema) -> bool:
     `execute(code=...)`): code written for the request may be meant for it."""
     names = [tool.name, *(tool.parameters.get("properties") or {})]
     return any(set(name_words(n)) & _CODE_WORDS for n in names)
-
-
-def _tool_words(tool: ToolSchema) -> list[str]:
-    """Every word a tool is known by (`tool_text`), "logs ... out" as one word."""
-    text = CAMEL.sub(" ", tool_text(tool)).replace("_", " ").casefold()
-    return re.findall(r"[a-z]+", _LOG_OUT.sub(r"\1out", text))
-
-
-_LOG_OUT = re.compile(r"\b(log|sign)s?\s+(?:\w+\s+){0,2}out\b")
-"""Logging or signing out, a word apart or not ("logs the user out")."""
 
 
 def _is_secret(words: set[str]) -> bool:
