@@ -144,6 +144,13 @@ def test_a_name_of_several_capitalised_words_is_one_value() -> None:
     assert "Gdansk" in Evidence.of("Is it snowing in Gdansk? Tell me.").values([])
 
 
+def test_a_value_stands_by_its_parameters_name_not_past_an_and() -> None:
+    gate = {"type": "object", "properties": {"gate": {"type": "string"}}, "required": ["gate"]}
+    offered = narrow_arguments(gate, Evidence.of("Pick me up at the Maple Court gate and wait for 10 minutes"))["properties"]["gate"]["enum"]
+    assert "Maple Court" in offered and not any("wait" in o for o in offered)  # not "wait for 10 minutes", after "gate and"
+    assert narrow_arguments(gate, Evidence.of("Pick me up at gate B7 please"))["properties"]["gate"]["enum"] == ["B7"]
+
+
 def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
     assert Evidence.of("The pump is broken. Could you reorder it? Thanks").name_tokens == []
     assert Evidence.of("Ring Dr. Okafor at noon").name_tokens == ["Dr", "Okafor"]

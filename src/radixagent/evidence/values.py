@@ -1092,6 +1092,8 @@ _EXPLAIN = re.compile(r"\s*(?:please\s+)?(?:explain|describe|teach me|tell me (?
 """A question about the world asked in the imperative."""
 _FILLER = STOP_WORDS | {"is", "are", "of", "at", "a", "an", "the", ":", "=", "-", "%", "percent", "per", "cent", "number", "no", "id", "#"}
 """Words that may stand between a parameter's name and its value ("volume of 25", "version number 5")."""
+_JOINING = frozenset({"and", "or", "but", "then", "&"})
+"""Words that join two things: what follows is no value of the name before ("the Jubilee Square dock and keep it")."""
 
 
 def _anchor(token: str, anchors: set[str]) -> bool:
@@ -1109,7 +1111,7 @@ def _near(tokens: list[str], mark: int, start: int, end: int, side: str) -> bool
     filler word between ("IBAN DE89...", "volume of 25"), or directly precedes it ("2 adults")."""
     if side == "after" and start > mark:
         gap = tokens[mark + 1 : start]
-        return len(gap) <= 1 and all(not g or g.casefold() in _FILLER for g in gap)
+        return len(gap) <= 1 and all(not g or (g.casefold() in _FILLER and g.casefold() not in _JOINING) for g in gap)
     if side == "before" and end <= mark:
         return all(not g for g in tokens[end:mark])
     return False
