@@ -151,6 +151,15 @@ def test_a_value_stands_by_its_parameters_name_not_past_an_and() -> None:
     assert narrow_arguments(gate, Evidence.of("Pick me up at gate B7 please"))["properties"]["gate"]["enum"] == ["B7"]
 
 
+def test_the_verbs_a_request_asks_with_are_no_values() -> None:
+    lesson = {"type": "object", "properties": {"instrument": {"type": "string"}}, "required": ["instrument"]}
+    offered = narrow_arguments(lesson, Evidence.of("I need someone to teach my son the cello"))["properties"]["instrument"]["enum"]
+    assert "cello" in offered and not any(o.split()[0] in ("need", "help") for o in offered)
+    # a query may hold them: "help" is what is searched for
+    query = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+    assert "help with printers" in narrow_arguments(query, Evidence.of("Search the wiki for help with printers"))["properties"]["query"]["enum"]
+
+
 def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
     assert Evidence.of("The pump is broken. Could you reorder it? Thanks").name_tokens == []
     assert Evidence.of("Ring Dr. Okafor at noon").name_tokens == ["Dr", "Okafor"]

@@ -46,6 +46,7 @@ from radixagent.evidence.values import (
     time_unit,
 )
 from radixagent.evidence.words import (
+    ASKING_VERBS,
     EDGE,
     IRREGULAR,
     NEGATED_AWAY,
@@ -607,6 +608,8 @@ class _Narrowing:
                     continue  # "Los Angeles" of "theaters in Los Angeles" for the theater's name: the city's
                 if (option.split()[0].casefold() == first and option not in text.names_whole) or any(t in option for t in typed) or any(option in p for p in text.phones):
                     continue  # the request's verb; a date, an address or a phone number (or a piece of one) belongs to its own parameter
+                if not searched and option.split()[0].casefold() in ASKING_VERBS and option not in text.names_whole:
+                    continue  # "need someone to help", "help": the request's asking, no value
                 if option.split()[0].casefold() in _LABELS or (self.dated and text.runs_into_date(option)):
                     continue  # "number 5", "ID 12312": the label a value stands after; "7th of March" is a date's (where a parameter takes one)
                 if searched and _cut_from_its_noun(option, text.text):

@@ -24,7 +24,7 @@ from radixagent.evidence.narrowing import (
 )
 from radixagent.evidence.turned_down import asked_text
 from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, clock_part, code_systems, example_shape, leaves
-from radixagent.evidence.words import name_words, rank_tools, shared_terms, terms, without_examples
+from radixagent.evidence.words import ASKING_VERBS, name_words, rank_tools, shared_terms, terms, without_examples
 from radixagent.schemas import ToolSchema
 
 STRONG_GROUNDS = 2
@@ -402,9 +402,7 @@ _OWN = re.compile(r"\b(?:my|our)\b", re.IGNORECASE)
 
 
 _REQUEST_VERB = re.compile(
-    r"\b(?:get|gets|getting|find|finds|finding|show|shows|showing|give|gives|giving|tell|fetch|fetches|fetching|retrieve|"
-    r"retrieves|retrieving|provide|provides|providing|display|displays|obtain|look|looking|want|wants|need|needs|like|help|use)\b"
-    r"(?!\s+(?:from|to|there|home|back|around|into|out|off)\b)",
+    rf"\b(?:{'|'.join(sorted(ASKING_VERBS))})\b(?!\s+(?:from|to|there|home|back|around|into|out|off)\b)",
     re.IGNORECASE,
 )
 """The verbs any request to any tool may use ("get me", "find", "show me"), where they do not

@@ -241,6 +241,12 @@ def head_word(words: list[str]) -> str:
     return words[0] if len(words) >= 3 and words[1] in _OF else words[-1]
 
 
+ASKING_VERBS = frozenset(
+    "get gets getting find finds finding show shows showing give gives giving tell fetch fetches fetching retrieve retrieves "
+    "retrieving provide provides providing display displays obtain look looking want wants need needs like help use".split()
+)
+"""The verbs any request to any tool may use ("get me", "find", "show me", "I need"): they ask, they
+are no value ("help" is no subject of "I need someone to help my daughter with chemistry")."""
 NEGATED_AWAY = frozenset({"forget", "fail", "hesitate", "miss", "neglect"})
 """Verbs that a negation before them turns into the opposite: "don't forget to lock it" asks to
 lock it."""
