@@ -32,6 +32,7 @@ from radixagent.engine import (
 from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, asked_text, narrow_arguments, rank_tools, terms
 from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, support, unheld_inputs
+from radixagent.evidence.values import described_numbers
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -1471,3 +1472,22 @@ def test_two_addresses_go_to_the_objects_their_directions_name() -> None:
 def test_a_one_letter_code_stands_for_a_units_name_not_any_word_after_to() -> None:
     assert Evidence.of("How much to move the shed?").named(["S", "M", "L"]) == []
     assert Evidence.of("Set the oven to Fahrenheit").named(["C", "F"]) == ["F"]
+
+
+def test_a_number_is_said_by_the_word_its_description_gives_it() -> None:
+    assert described_numbers({"description": "1 mild to 5 fiery"}) == {1.0: "mild", 5.0: "fiery"}
+    assert described_numbers({"description": "from 0 (silent) to 10 (deafening)"}) == {0.0: "silent", 10.0: "deafening"}
+    assert described_numbers({"description": "1 to 5 stars"}) == {}
+    curry = {
+        "type": "object",
+        "properties": {"dish": {"type": "string"}, "heat": {"type": "integer", "minimum": 1, "maximum": 5, "description": "1 mild to 5 fiery"}},
+        "required": ["dish"],
+    }
+    assert narrow_arguments(curry, Evidence.of("A lamb vindaloo, as fiery as you can make it"))["properties"]["heat"]["enum"] == [5]
+    assert "heat" not in narrow_arguments(curry, Evidence.of("A lamb korma, nothing too fiery"))["properties"]  # negated
+    speaker = {
+        "type": "object",
+        "properties": {"song": {"type": "string"}, "volume": {"type": "integer", "description": "0 (mute) to 100 (loudest)"}},
+        "required": ["song"],
+    }
+    assert narrow_arguments(speaker, Evidence.of("Play Clocks for five minutes"))["properties"].get("volume", {}).get("enum") != [0]  # "minutes" says no "mute"

@@ -215,7 +215,8 @@ class _Narrowing:
                 if kind is not None and not (
                     self.whole.count(kind) > claimed[kind] if name in said else self.part.count(kind) > claimed[kind] + spoken[kind]
                 ):
-                    continue
+                    if not (name in said and self.described(child)):
+                        continue  # no number for it, nor a word its description gives a number ("cheap" for "1 cheap to 4 expensive")
             where = f"{path}.{name}" if path else name
             kept[name] = self.value(child, name, where)
             if name not in required and name not in said and kind == "number" and "enum" not in kept[name]:
@@ -635,11 +636,12 @@ class _Narrowing:
         return next((f for text in (self.part, self.whole) for term in said if (f := _boolean(term, text)) is not None), None)
 
     def described(self, node: dict[str, Any]) -> list[int | float]:
-        """The numbers whose words in the description the request says ("hard" where it reads
-        "1 = easy, 2 = moderate, 3 = hard"), the part's before the whole's."""
+        """The numbers whose words in the description the request says, and does not negate
+        ("hard" where it reads "1 = easy, 2 = moderate, 3 = hard"; "cheap" where it reads "1 cheap
+        to 4 expensive"), the part's before the whole's."""
         words = described_numbers(node)
         for text in (self.part, self.whole):
-            if said := [int(v) if v.is_integer() and node.get("type") == "integer" else v for v, phrase in words.items() if text.mentions(phrase)]:
+            if said := [int(v) if v.is_integer() and node.get("type") == "integer" else v for v, phrase in words.items() if text.says(phrase) and not _said_not(text, phrase)]:
                 return said
         return []
 
@@ -1397,11 +1399,18 @@ def _negated(words: list[str], at: int) -> bool | None:
     return False
 
 
+def _said_not(text: Evidence, phrase: str) -> bool:
+    """Whether the text negates where it says `phrase` ("not too expensive")."""
+    words = _FLAG_WORD.findall(text.text.casefold())
+    first = phrase.split()[0].casefold()
+    return any(_negated(words, at) for at, word in enumerate(words) if word == first)
+
+
 def _a_negation(word: str) -> bool:
     return word in _NEGATIONS or word in _REVERSING or word.endswith("n't")
 
 
-_NEGATIONS = frozenset("not no non never without nor cannot except dont cant wont isnt arent doesnt didnt shouldnt wouldnt couldnt wasnt werent hasnt havent".split())
+_NEGATIONS = frozenset("not no non never nothing without nor cannot except dont cant wont isnt arent doesnt didnt shouldnt wouldnt couldnt wasnt werent hasnt havent".split())
 _FLAG_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[,;:.!?]")
 _CLAUSE_BREAKS = frozenset({",", ";", ":", ".", "!", "?", "and", "but", "so", "then", "while", "because", "although", "though"})
 """Where a negation's reach ends; not at "or" ("no garage or laundry" wants neither)."""

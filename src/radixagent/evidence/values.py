@@ -251,9 +251,11 @@ class Evidence:
     def mentions(self, phrase: str) -> bool:
         """Whether every term of `phrase` (an enum value, a parameter's name) is in the text,
         or the text names it as a short code by its long form ("kilometres" for `km`)."""
-        return self._spelled(str(phrase)) or bool(self.abbreviated(str(phrase)))
+        return self.says(str(phrase)) or bool(self.abbreviated(str(phrase)))
 
-    def _spelled(self, phrase: str) -> bool:
+    def says(self, phrase: str) -> bool:
+        """Whether every term of `phrase` is in the text, as words (no code read from a longer
+        word: "mute" is not said by "minutes")."""
         wanted = [IRREGULAR.get(w, w) for w in terms(phrase)]
         return (bool(wanted) and all(w in self.words for w in wanted)) or _compact(phrase) in self._compact_words or self._measured(phrase)
 
@@ -297,7 +299,7 @@ class Evidence:
         `m`; "kilograms" is `kg`, not `km` or `K`). Codes of one system are also named by their
         CLDR names ("Swiss francs" for `CHF`), unless `by_names` is False."""
         strings = [v for v in values if isinstance(v, str)]
-        spelled = [v for v in strings if self._spelled(v)]
+        spelled = [v for v in strings if self.says(v)]
         # codes the text names by their names ("Swiss francs" CHF, "pounds" lb among units)
         system = system_of(strings) if by_names else None
         coded = [v for v in strings if system and v not in spelled and self.code_runs(v, system)]
@@ -491,7 +493,7 @@ class Evidence:
         wanted = [w for w in wanted if w]
         if not wanted:
             return []
-        if isinstance(value, str) and not self._spelled(value) and (runs := self.code_runs(value) or self.abbreviated(value)):
+        if isinstance(value, str) and not self.says(value) and (runs := self.code_runs(value) or self.abbreviated(value)):
             return runs  # "kilometres" for km; "inches", not the word "in", for in; "Greek" for el
         if len(wanted) == 1 and wanted[0] not in (t.casefold() for t in self.tokens):
             # an enum value named in other words ("living_room" as "living room", "lights" for "light")
@@ -622,7 +624,7 @@ class Evidence:
         for node in leaves(tool.parameters):
             if node.get("type") == "string" and (node.get("pattern") or node.get("format")) and self.strings_for(node):
                 count += 1
-            codes.update(v for v in self.named(node.get("enum", []), rivals) if not self._spelled(v))
+            codes.update(v for v in self.named(node.get("enum", []), rivals) if not self.says(v))
         # a postal code inside an address written whole is the address's
         unaddressed = [t for t in self.tokens if not any(t in a.text for a in self.addresses)]
         for name, node in (tool.parameters.get("properties") or {}).items():
@@ -989,11 +991,16 @@ def in_duration_layout(seconds: float, layout: str) -> str | None:
 def described_numbers(node: dict[str, Any]) -> dict[float, str]:
     """The numbers a description gives words for: "1 = easy, 2 = moderate, 3 = hard" ->
     {1: "easy", 2: "moderate", 3: "hard"}; empty unless it gives two or more."""
-    pairs = {float(m[1]): m[2].strip() for m in _DESCRIBED.finditer(str(node.get("description", "")))}
+    description = str(node.get("description", ""))
+    pairs = {float(m[1]): m[2].strip() for m in _DESCRIBED.finditer(description)}
+    if len(pairs) < 2 and (scale := _SCALE.search(description)) and stem(scale[2].casefold()) != stem(scale[4].casefold()):
+        # a scale named at its ends: "1 cheap to 4 expensive", "from 1 (calm) to 5 (stormy)"
+        pairs = {float(scale[1]): scale[2], float(scale[3]): scale[4]}
     return pairs if len(pairs) >= 2 else {}
 
 
 _DESCRIBED = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)\s*(?:=|:|-|means|for)\s*([A-Za-z][A-Za-z ]{0,30}?)\s*(?=[,;.)]|\band\b|\bor\b|$)")
+_SCALE = re.compile(r"(?<![\w.])(\d+)\s*\(?([A-Za-z]{3,})\)?\s*(?:to|-|–)\s*(\d+)\s*\(?([A-Za-z]{3,})\b")
 
 
 def described_values(node: dict[str, Any]) -> dict[str, str]:
