@@ -161,6 +161,15 @@ def test_the_verbs_a_request_asks_with_are_no_values() -> None:
     assert "help with printers" in narrow_arguments(query, Evidence.of("Search the wiki for help with printers"))["properties"]["query"]["enum"]
 
 
+def test_a_name_is_offered_without_the_words_leading_to_it() -> None:
+    gallery = {"type": "object", "properties": {"gallery": {"type": "string"}}, "required": ["gallery"]}
+    offered = narrow_arguments(gallery, Evidence.of("Any prints for sale near Tate Modern?"))["properties"]["gallery"]["enum"]
+    assert "Tate Modern" in offered and not any(o.endswith(" Tate Modern") for o in offered)
+    venue = {"type": "object", "properties": {"venue": {"type": "string"}}, "required": ["venue"]}
+    offered = narrow_arguments(venue, Evidence.of("Is a table free at the Old Mill?"))["properties"]["venue"]["enum"]
+    assert "Old Mill" in offered and "free at the Old Mill" not in offered
+
+
 def test_the_word_opening_a_sentence_names_nothing_by_its_capital() -> None:
     assert Evidence.of("The pump is broken. Could you reorder it? Thanks").name_tokens == []
     assert Evidence.of("Ring Dr. Okafor at noon").name_tokens == ["Dr", "Okafor"]

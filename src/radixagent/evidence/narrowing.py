@@ -616,6 +616,9 @@ class _Narrowing:
                 if searched and _cut_from_its_noun(option, text.text):
                     continue  # "2025" of "the 2025 vendor contract" is no search on its own
             out.append(option)
+        if not searched and not takes_a_passage(name, node) and not _direction(name, node):
+            # (an origin or a destination is found by the words leading to it: "to Leeds")
+            out = [o for o in out if not _led_in(o, [n for n in text.names_whole if n in out])]
         if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if WEB_ADDRESS.fullmatch(o)]):
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         if codes := [c for c in postal_codes(name, text.tokens) or () if c not in taken]:
@@ -875,6 +878,20 @@ def _names_only(option: str, names: set[str]) -> bool:
     Delhi, India"; not "Parks" opening a sentence)."""
     words = option.replace(",", " ").split()
     return bool(words) and all(w in names for w in words)
+
+
+def _led_in(option: str, names: list[str]) -> bool:
+    """Whether an option is one of `names` (offered whole) led in by words of the sentence around
+    it: "near Shibuya Station", "free at the Harbour Road" beside "Shibuya Station", "Harbour
+    Road" (not "Bank of America" beside "America": the lead is a name's own)."""
+    for name in names:
+        lead = option[: -len(name)].split() if option.endswith(f" {name}") else []
+        if lead and all(w.islower() for w in lead) and lead[-1] in _LEADING_IN:
+            return True
+    return False
+
+
+_LEADING_IN = frozenset({"at", "in", "on", "near", "by", "from", "to", "the", "of", "for", "with", "around", "outside", "inside"})
 
 
 def _named(option: Any) -> bool:
