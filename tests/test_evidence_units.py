@@ -891,3 +891,25 @@ def test_a_number_after_another_parameters_name_counts_no_item() -> None:
     order = {"type": "object", "properties": {"table": {"type": "string", "description": "table number"}, "lines": {"type": "array", "items": line}}, "required": ["table", "lines"]}
     narrowed = narrow_arguments(order, Evidence.of("Table 12: three lattes and one cinnamon bun"))["properties"]
     assert narrowed["table"]["enum"] == ["12"] and narrowed["lines"]["maxItems"] == 2
+
+
+def test_a_part_opening_with_one_more_id_of_the_same_shape_is_a_call_of_its_own() -> None:
+    archive = ToolSchema(
+        name="archive_invoice",
+        description="Archive an invoice",
+        parameters={
+            "type": "object",
+            "properties": {"invoice_id": {"type": "string"}, "reason": {"type": "string", "enum": ["paid", "void", "duplicate"]}},
+            "required": ["invoice_id", "reason"],
+        },
+    )
+    two = Evidence.of("Archive invoices INV-77 and INV-78 as paid")
+    assert len(two.parts) == 2 and extent(archive, two, [archive], 0) == 0
+    # an id of another shape is another parameter's ("for version v2"), not a second invoice
+    versioned = ToolSchema(
+        name="export_bot",
+        description="Export a bot",
+        parameters={"type": "object", "properties": {"bot_id": {"type": "string"}, "version": {"type": "string"}}, "required": ["bot_id", "version"]},
+    )
+    one = Evidence.of("Export bot BX-2001 and for version v2")
+    assert extent(versioned, one, [versioned], 0) == len(one.parts) - 1

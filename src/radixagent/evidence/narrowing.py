@@ -932,12 +932,12 @@ def _alike(item: dict[str, Any], identifiers: list[str]) -> dict[str, Any]:
     for name, node in properties.items():
         codes = node.get("enum") if isinstance(node, dict) and node.get("type") == "string" else None
         if codes and all(c in identifiers for c in codes):
-            shapes = {_shape(c) for c in codes}
-            properties[name] = {**node, "enum": list(dict.fromkeys([*codes, *(i for i in identifiers if _shape(i) in shapes)]))}
+            shapes = {code_shape(c) for c in codes}
+            properties[name] = {**node, "enum": list(dict.fromkeys([*codes, *(i for i in identifiers if code_shape(i) in shapes)]))}
     return {**item, "properties": properties}
 
 
-def _shape(code: str) -> str:
+def code_shape(code: str) -> str:
     """A code's letters, digits and marks as classes: "A-118" and "B-220" are both "A-999"."""
     return "".join("A" if c.isupper() else "a" if c.islower() else "9" if c.isdigit() else c for c in code)
 

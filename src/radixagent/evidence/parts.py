@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from radixagent.evidence.narrowing import names_for, speaks_of, untelling_terms, value_kind
+from radixagent.evidence.narrowing import (
+    code_shape,
+    names_for,
+    speaks_of,
+    takes_an_identifier,
+    untelling_terms,
+    value_kind,
+)
 from radixagent.evidence.support import STRONG_GROUNDS, support
 from radixagent.evidence.values import Evidence
 from radixagent.evidence.words import rank_tools, shared_terms, terms
@@ -47,6 +55,7 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
     untelling = set(terms(tool.name)) | untelling_terms(properties)
     others = [t for t in tools if t is not tool]
     items = _item_fields(properties)
+    held = _held_once(tool)
     end = first
     while end + 1 < len(parts):
         served, following = span(evidence, first, end), parts[end + 1]
@@ -61,6 +70,8 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
             # typed parameters still continues it, unless it names the other tool in two words
             if not fills or max(shared_terms(following.text, others).values(), default=0) >= STRONG_GROUNDS:
                 break
+        if any(served.count(kind) >= count and _listed_after(following, served, kind) for kind, count in held.items()):
+            break  # "Mark deals D-501 and D-502 as lost": a second deal, a second call
         new = [
             n for n, node in properties.items()
             if isinstance(node, dict) and (speaks_of(n, node, following, untelling) or names_for(n, node, following)) and not speaks_of(n, node, served, untelling)
@@ -77,6 +88,30 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
 
 
 _TYPED = ("date", "time", "email", "phone", "number")
+
+
+def _held_once(tool: ToolSchema) -> Counter[str]:
+    """How many ids and numbers the tool's required parameters take, one each (no list): a
+    part listing one more, where the call's text has them all, is another call's."""
+    properties = tool.parameters.get("properties") or {}
+    held: Counter[str] = Counter()
+    for name in tool.parameters.get("required") or []:
+        node = properties.get(name)
+        if not isinstance(node, dict) or "enum" in node or node.get("type") in ("array", "object", "boolean"):
+            continue
+        if takes_an_identifier(name, node):
+            held["id"] += 1
+        elif value_kind(name, node) == "number":
+            held["number"] += 1
+    return held
+
+
+def _listed_after(following: Evidence, served: Evidence, kind: str) -> bool:
+    """Whether a part opens with an id (or a number) of the same shape as one the text before it
+    ends its list with: "D-502" after "Mark deals D-501", "103" after "Close tickets 101, 102"."""
+    first = following.tokens[0] if following.tokens else ""
+    values = served.identifiers if kind == "id" else [t for t in served.tokens if t.isdigit()]
+    return first.isdigit() if kind == "number" else first in following.identifiers and any(code_shape(v) == code_shape(first) for v in values)
 
 
 def _item_fields(properties: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -609,8 +609,10 @@ class Evidence:
         return bool(given) and all(_a_measure(w) or w[:1] == "°" for w in given)
 
     def count(self, kind: str) -> int:
-        """How many values of a kind ("date", "time", "email", "phone", "number") the text holds."""
-        found: dict[str, Sequence[object]] = {"date": self.dates, "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers}
+        """How many values of a kind ("date", "time", "email", "phone", "number", "id") the text holds."""
+        found: dict[str, Sequence[object]] = {
+            "date": self.dates, "time": self.times, "email": self.emails, "phone": self.phones, "number": self.numbers, "id": self.identifiers
+        }
         return len(found[kind])
 
     def typed_matches(self, tool: ToolSchema, rivals: Iterable[str] = ()) -> int:
