@@ -33,6 +33,7 @@ from radixagent.engine.embedded import EmbeddedEngine
 from radixagent.evidence import Evidence, asked_text, narrow_arguments, rank_tools, terms
 from radixagent.evidence.support import beyond_the_tools, grounds, hands_over_a_passage, support, unheld_inputs
 from radixagent.evidence.values import described_numbers
+from radixagent.evidence.words import stem
 from radixagent.schemas import ToolSchema
 from toolcall_bench import STRATEGIES, request_body
 from toolcalls.scoring import ModelOutput, OutputCall, load_benchmark, score_case
@@ -1500,3 +1501,13 @@ def test_a_number_is_said_by_the_word_its_description_gives_it() -> None:
         "required": ["song"],
     }
     assert narrow_arguments(speaker, Evidence.of("Play Clocks for five minutes"))["properties"].get("volume", {}).get("enum") != [0]  # "minutes" says no "mute"
+
+
+def test_a_verb_in_e_keeps_its_stem_through_ed_and_ing() -> None:
+    assert stem("closed") == stem("closing") == stem("close")
+    assert stem("rated") == stem("rate") and stem("named") == stem("name")
+    assert stem("parked") == "park" and stem("booked") == "book"  # no "e" where the verb has none
+    assert stem("plane") != stem("plan")
+    # "Close" a ticket: `closed`
+    ticket = {"type": "object", "properties": {"state": {"type": "string", "enum": ["open", "closed"]}}, "required": ["state"]}
+    assert narrow_arguments(ticket, Evidence.of("Close the printer ticket"))["properties"]["state"]["enum"] == ["closed"]

@@ -30,6 +30,8 @@ WORD_NUMBERS = {
 }
 """Numbers English writes as one word."""
 _SUFFIXES = ("ing", "ly", "ed", "s")
+_SHORT_SYLLABLE = re.compile(r"[^aeiouy]*[aeiouy][^aeiouwxy]")
+"""One short syllable ending in a consonant: what a verb in "-e" leaves without its "-ed" or "-ing"."""
 _DERIVATIONS = ("ion", "ise", "ize", "y", "e", "er")
 """Endings of the verb and nouns of one word: summarise/summary, translate/translation,
 charge/charger."""
@@ -43,6 +45,8 @@ def stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if suffix != "es" and len(word) > len(suffix) + 2 and word.endswith(suffix):
             word = word[: -len(suffix)]
+            if suffix in ("ed", "ing") and _SHORT_SYLLABLE.fullmatch(word):
+                word += "e"  # closed, closing -> close; named -> name (not parked, booked, stopped)
             break
     for suffix in _DERIVATIONS:
         if len(word) - len(suffix) >= 5 and word.endswith(suffix) and not (suffix == "er" and word.endswith("ther")):  # weather, another
