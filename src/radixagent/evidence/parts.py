@@ -107,11 +107,12 @@ def _held_once(tool: ToolSchema) -> Counter[str]:
 
 
 def _listed_after(following: Evidence, served: Evidence, kind: str) -> bool:
-    """Whether a part opens with an id (or a number) of the same shape as one the text before it
-    ends its list with: "D-502" after "Mark deals D-501", "103" after "Close tickets 101, 102"."""
+    """Whether a part opens with a number, or an id of the shape of one the text before it holds:
+    "103" after "Close tickets 101, 102", "D-502" after "Mark deals D-501"."""
     first = following.tokens[0] if following.tokens else ""
-    values = served.identifiers if kind == "id" else [t for t in served.tokens if t.isdigit()]
-    return first.isdigit() if kind == "number" else first in following.identifiers and any(code_shape(v) == code_shape(first) for v in values)
+    if kind == "number":
+        return first.isdigit()
+    return first in following.identifiers and any(code_shape(v) == code_shape(first) for v in served.identifiers)
 
 
 def _item_fields(properties: dict[str, Any]) -> dict[str, dict[str, Any]]:
