@@ -892,6 +892,7 @@ def _led_in(option: str, names: list[str]) -> bool:
 
 
 _LEADING_IN = frozenset({"at", "in", "on", "near", "by", "from", "to", "the", "of", "for", "with", "around", "outside", "inside"})
+"""The words that lead in to a name of a place or a thing ("at the", "near")."""
 
 
 def _named(option: Any) -> bool:
