@@ -40,6 +40,7 @@ KENNEL = [
         "Call the kennel and ask whether Biscuit ate.",
         "Can I get my money back for the night Biscuit was sent home early?",
         "I want a refund for Biscuit's stay.",
+        "I'd like my money back for the weekend Biscuit spent there.",
         "Where's my order of dog shampoo?",
         "Hi! Could you please delete my stay at Happy Paws?",
         "Log me out of the kennel site.",

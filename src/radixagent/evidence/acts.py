@@ -51,7 +51,7 @@ ACTS = (
     Act(re.compile(r"(?:order|buy|purchase)\b"), ("order", "buy", "purchas", "shop", "cart", "checkout", "ticket", "subscri", "sell", "product", "deliver", "store", "request")),
     # "Call me a taxi" asks for a ride, "Would you call this note rude?" for a judgement
     Act(re.compile(r"(?:call|phone|ring|dial)\b(?!\s+(?:me|us|this|that|it|these|those)\b)"), ("call", "phone", "dial", "ring")),
-    Act(re.compile(r"(?:(?:can|could|may)\s+i\s+|i(?:'d)?\s+)?(?:get|have|want|need|request)\s+(?:\w+\s+){0,2}(?:refunds?|money back)\b|refund\b"), ("refund", "return", "reimburs", "claim", "cancel")),
+    Act(re.compile(r"(?:(?:can|could|may)\s+i\s+|i(?:'d)?\s+)?(?:get|have|want|need|like|request)\s+(?:\w+\s+){0,2}(?:refunds?|money back)\b|refund\b"), ("refund", "return", "reimburs", "claim", "cancel")),
     Act(
         re.compile(r"where(?:'s|’s|\s+is|\s+are)\s+(?:my|our)\b.*\b(?:orders?|parcels?|packages?|deliver(?:y|ies)|shipments?)\b"),
         # tracking in the tool's own language too: rastrear, seguimiento, suivi, verfolgen, tracciare
