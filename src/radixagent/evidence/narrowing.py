@@ -618,7 +618,8 @@ class _Narrowing:
             out.append(option)
         if not searched and not takes_a_passage(name, node) and not _direction(name, node):
             # (an origin or a destination is found by the words leading to it: "to Leeds")
-            out = [o for o in out if not _led_in(o, [n for n in text.names_whole if n in out])]
+            offered = [n for n in text.names_whole if n in out]
+            out = [o for o in out if not _led_in(o, offered)]
         if set(name_words(name)) & _WEB_WORDS and (web := [o for o in out if WEB_ADDRESS.fullmatch(o)]):
             return web  # a host or a URL is what reads as one ("db.example.com"), not the word by its name
         if codes := [c for c in postal_codes(name, text.tokens) or () if c not in taken]:
