@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from radixagent.decision.arguments import write_call
-from radixagent.decision.channel import noisy_channel
+from radixagent.decision.channel import leaning, noisy_channel
 from radixagent.decision.protocol import ANSWER, ASK, RUN, without_protocol
 from radixagent.decision.settings import Decision, DecisionSettings
 from radixagent.engine import JsonSchemaConstraint, SamplingParams
@@ -84,7 +84,8 @@ async def decide_by_score(
         def instead(choice: str) -> str | None:
             return (ASK if settings.allow_ask else ANSWER) if choice in by_name and unheld_inputs(evidence, by_name[choice]) else None
 
-    action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior, instead)
+    lean = await _lean(transcript, evidence, [o for o in options if o in by_name], settings) if evidence is not None else {}
+    action, confidence = await _choose(transcript, "Action:", options, settings.length_normalized, prior, instead, lean)
     if action == ANSWER:
         return Decision(action="answer", text=await _free_text(transcript, "Answer:", settings, answer_schema), confidence=confidence)
     if action == ASK:
@@ -204,6 +205,18 @@ async def _split_calls(
     return cut_off
 
 
+async def _lean(transcript: Transcript, evidence: Evidence, tools: list[str], settings: DecisionSettings) -> dict[str, float]:
+    """What to add to each tool's score so that the model's lean toward it whatever is asked
+    (`leaning`) does not decide: the lean below the most favoured tool's, weighted."""
+    if settings.calibration_weight <= 0 or len(tools) < 2:
+        return {}
+    lean = await leaning(transcript, evidence.text, "Action:", tools)
+    if not lean:
+        return {}
+    top = max(lean.values())
+    return {name: settings.calibration_weight * (top - value) for name, value in lean.items()}
+
+
 async def _choose(
     transcript: Transcript,
     label: str,
@@ -211,14 +224,16 @@ async def _choose(
     length_normalized: bool,
     prior: dict[str, float],
     instead: Callable[[str], str | None] | None = None,
+    lean: Mapping[str, float] | None = None,
 ) -> tuple[str, float]:
-    """Score `label <option>` for each option (plus its prior, in log space), append the
-    winner (or what `instead` puts in its place), return it with its probability."""
+    """Score `label <option>` for each option (plus its prior and `lean`, in log space),
+    append the winner (or what `instead` puts in its place), return it with its probability."""
     await transcript.append(label)
     ranked: list[tuple[str, float]] = [(options[0], 1.0)]
     if len(options) > 1:
         result = await transcript.score([f" {o}" for o in options])
-        probabilities = result.probabilities(length_normalized=length_normalized, prior={f" {k}": v for k, v in prior.items()})
+        bonus = {f" {k}": prior.get(k, 0.0) + (lean or {}).get(k, 0.0) for k in options}
+        probabilities = result.probabilities(length_normalized=length_normalized, prior=bonus)
         ranked = sorted(((o[1:], p) for o, p in probabilities.items()), key=lambda item: -item[1])
     choice, confidence = ranked[0]
     if instead is not None and (other := instead(choice)) is not None:

@@ -9,6 +9,9 @@ from radixagent.schemas import ToolSchema
 
 QUESTION_PROMPT = "A question a user asks a chat assistant:"
 
+CONTENT_FREE = "N/A"
+"""A request that asks for nothing: what the model chooses after it is its lean, not the request's."""
+
 
 async def noisy_channel(transcript: Transcript, request: str, tools: list[ToolSchema]) -> tuple[dict[str, float], float]:
     """Each tool's log-probability of the request given the tool ("noisy channel"), and the
@@ -22,3 +25,17 @@ async def noisy_channel(transcript: Transcript, request: str, tools: list[ToolSc
         totals[tool.name] = sum(result.scores[0].token_logprobs)
     question = await transcript.score_beside(QUESTION_PROMPT, [f" {request.strip()}"])
     return totals, sum(question.scores[0].token_logprobs)
+
+
+async def leaning(transcript: Transcript, request: str, label: str, options: list[str]) -> dict[str, float] | None:
+    """Each option's log-probability after `label` in the same conversation with the request
+    replaced by one that asks for nothing (`CONTENT_FREE`): how much the model favours an
+    option whatever is asked ("contextual calibration"). A small model leans toward the tool
+    listed first, or the one whose name reads most like a chat reply, and subtracting the lean
+    lets the request decide. None when the transcript does not hold the request as written."""
+    at = transcript.text.rfind(request)
+    if at < 0:
+        return None
+    prompt = transcript.text[:at] + CONTENT_FREE + transcript.text[at + len(request) :] + label
+    result = await transcript.score_beside(prompt, [f" {o}" for o in options])
+    return {score.choice[1:]: sum(score.token_logprobs) for score in result.scores}

@@ -59,6 +59,13 @@ class DecisionSettings(BaseModel):
         "after the tool's name and description (one scoring request per tool); it works when a description is terse or in "
         "another language than the request; 0 = off",
     )
+    calibration_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        description="score strategy: weight of each tool's log-probability after a request that asks for nothing, subtracted "
+        "from its score when the model chooses among tools (contextual calibration: the model's lean toward a tool whatever "
+        "is asked; one scoring request); 0 = off",
+    )
     question_margin: float | None = Field(
         default=5.0,
         description="score strategy, tool_choice auto: answer directly when the request is likelier, by more than this "
@@ -89,7 +96,7 @@ class DecisionSettings(BaseModel):
     def model_only(self) -> DecisionSettings:
         """These settings with every use of the request's own words off: the model decides alone."""
         return self.model_copy(
-            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "bind_arguments": False, "question_margin": None, "tool_margin": None, "channel_lead": None}
+            update={"evidence_weight": 0.0, "abstain_below": None, "extract_arguments": False, "split_calls": False, "channel_weight": 0.0, "calibration_weight": 0.0, "bind_arguments": False, "question_margin": None, "tool_margin": None, "channel_lead": None}
         )
 
     @property
