@@ -105,6 +105,12 @@ def test_spans_skip_stop_word_edges_and_keep_quotes_whole() -> None:
     assert "The Grand Budapest" in spans and "The" not in spans
 
 
+def test_no_span_runs_past_a_label_s_colon() -> None:
+    spans = Evidence.of("Two tickets for the 19:45 show. Holder: Ingrid Solberg, row F.").spans
+    assert "Ingrid Solberg" in spans and not any("Holder Ingrid" in s for s in spans)
+    assert "19:45 show" in spans  # a time's colon is no label's
+
+
 def test_a_quote_may_run_into_a_particle_but_not_into_a_latin_word() -> None:
     assert Evidence.of("'좋은 아침입니다'를 영어로 바꿔 주세요").quoted == ["좋은 아침입니다"]
     assert Evidence.of("Rate the line 'rain all week' please").quoted == ["rain all week"]

@@ -433,6 +433,10 @@ def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     # the name is taken by its words: no optional parameter for a name gets it whole as well
     nested = {"type": "object", "properties": {"student": {"type": "object", "properties": {"fn": person, "sn": {"type": "string", "description": "surname"}}, "required": ["fn", "sn"]}, "artist": {"type": "string"}}, "required": ["student"]}
     assert "artist" not in enums(nested, "Enrol Ingrid Solberg-Haug in the evening pottery class")
+    # terse: `fn` described "first", `ln` described "last"
+    terse = {"type": "object", "properties": {"fn": {"type": "string", "description": "first"}, "ln": {"type": "string", "description": "last"}}, "required": ["fn", "ln"]}
+    found = enums(terse, "Please enrol Tomasz Wierzbicki, he's a beginner")
+    assert found["fn"] == ["Tomasz"] and found["ln"] == ["Wierzbicki"]
 
 
 _SEATS = {"type": "object", "properties": {"row": {"type": "string"}, "count": {"type": "integer"}}, "required": ["row", "count"]}

@@ -864,12 +864,12 @@ def _loose_names(text: Evidence) -> list[str]:
 
 def _name_end(name: str, node: dict[str, Any]) -> int | None:
     """Which word of a person's name a parameter takes: 0 for a first name (`first_name`,
-    `given`, "forename"), -1 for a last name (`surname`, `family` described as "last name");
-    None for a whole name or any other text."""
+    `given`, "forename", `fn` described as "first"), -1 for a last name (`surname`, `family`
+    described as "last name", `ln`); None for a whole name or any other text."""
     words = _told(name, node)
-    if words & {"first", "given", "forename", "firstname"} and (words & {"name", "firstname", "forename"} or "given" in words):
+    if words & {"first", "given", "forename", "firstname", "fname"} and (words & {"name", "firstname", "forename", "fn", "fname"} or "given" in words):
         return 0
-    if words & {"last", "family", "surname", "lastname"} and (words & {"name", "lastname", "surname"} or "family" in words):
+    if words & {"last", "family", "surname", "lastname", "lname"} and (words & {"name", "lastname", "surname", "ln", "lname"} or "family" in words):
         return -1
     return None
 

@@ -1271,13 +1271,18 @@ def _pieces(text: str) -> list[str]:
     return [p.replace("\x00", ",").replace("\x01", " ") for p in _SPLIT.split(shielded) if p and p.strip(EDGE + " ")]
 
 
+_LABEL_COLON = re.compile(r"(?<=[^\W\d]):\s+")
+"""The colon after a word ("Sender: Min-seo Kim"), not inside a time or a ratio."""
+
+
 def _spans(text: str, quoted: Iterable[str]) -> list[str]:
     """Runs of up to `MAX_SPAN_WORDS` words within each coordinated piece of the text ("BA117"
-    and "AF22", not "BA117 and AF22"), edge punctuation trimmed, longest first, none cutting
+    and "AF22", not "BA117 and AF22") and after a label's colon, edge punctuation trimmed, longest first, none cutting
     into a quotation; plus each quoted phrase whole."""
     out: list[str] = list(quoted)
     # no run cuts into a quoted phrase: the text between quotations is split on its own
-    pieces = [p.split() for segment in _QUOTED.sub("\n", text).split("\n") if segment.strip() for p in _pieces(segment)]
+    # nor past a label's colon ("Name: Omar Aziz")
+    pieces = [s.split() for segment in _QUOTED.sub("\n", text).split("\n") if segment.strip() for p in _pieces(segment) for s in _LABEL_COLON.split(p)]
     for size in range(MAX_SPAN_WORDS, 0, -1):
         for piece in pieces:
             # a comma inside a run stays ("Naples, Florida"); other punctuation ends it
