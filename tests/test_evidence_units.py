@@ -439,6 +439,14 @@ def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     assert found["fn"] == ["Tomasz"] and found["ln"] == ["Wierzbicki"]
 
 
+def test_an_optional_list_of_things_with_numbers_takes_the_numbers_left_over() -> None:
+    receipt = {"type": "object", "properties": {"what": {"type": "string"}, "amount": {"type": "number"}}, "required": ["what", "amount"]}
+    schema = {"type": "object", "properties": {"trip": {"type": "string"}, "lines": {"type": "array", "items": receipt}}, "required": ["trip"]}
+    lines = narrow_arguments(schema, Evidence.of("Expense trip TR-9: a taxi for 32 and dinner at the Lotus for 58"))["properties"]["lines"]
+    assert lines["items"]["properties"]["amount"]["enum"] == [32, 58]
+    assert "lines" not in enums(schema, "Expense trip TR-9 please")  # no number: the tool's default
+
+
 _SEATS = {"type": "object", "properties": {"row": {"type": "string"}, "count": {"type": "integer"}}, "required": ["row", "count"]}
 _TEST = {"type": "object", "properties": {"code": {"type": "string", "enum": ["FBC", "CRP", "TSH", "LFT"]}, "urgent": {"type": "boolean"}}, "required": ["code"]}
 

@@ -207,8 +207,12 @@ class _Narrowing:
                 kind = value_kind(name, child)
                 # a postal code written with a number the required parameters leave over ("ship
                 # a 6 kg box to 94107") is said, though its name is not
-                posted = postal_codes(name, self.part.tokens) and self.part.count("number") > claimed["number"] + spoken["number"]
-                if kind is None and name not in said and not posted:
+                left_over = self.part.count("number") > claimed["number"] + spoken["number"]
+                posted = postal_codes(name, self.part.tokens) and left_over
+                # so is a list of things each with a number the required parameters leave over
+                # ("my laptop, worth 1200, and a camera worth 650" for `items` of a name and a value)
+                counted = _numbered_items(child) and left_over
+                if kind is None and name not in said and not posted and not counted:
                     continue
                 # a date, a number ... for it: named, one the required parameters leave over;
                 # unnamed, one of this part that the named ones leave over too
@@ -1018,6 +1022,15 @@ def _kinds(node: dict[str, Any]) -> set[str | None]:
             inner = child if child.get("type") == "object" else items if isinstance(items, dict) and items.get("type") == "object" else None
             out |= _kinds(inner) if inner is not None else {value_kind(name, child)}
     return out
+
+
+def _numbered_items(node: dict[str, Any]) -> bool:
+    """Whether a parameter lists objects that each require a number."""
+    items = node.get("items") if node.get("type") == "array" else None
+    if not isinstance(items, dict) or items.get("type") != "object":
+        return False
+    properties = items.get("properties") or {}
+    return any(isinstance(properties.get(n), dict) and value_kind(n, properties[n]) == "number" for n in items.get("required") or [])
 
 
 def _time_counted(name: str, node: dict[str, Any]) -> str | None:
