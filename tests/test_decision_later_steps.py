@@ -22,8 +22,8 @@ from radixagent.evidence import Evidence
 from radixagent.evidence.parts import named_tools
 from radixagent.schemas import ToolCallRecord, ToolSchema
 
-LEXICAL = DecisionSettings(question_margin=None, tool_margin=None)
-"""The request's own words only (the noisy channel's scoring requests are tested elsewhere)."""
+LEXICAL = DecisionSettings(question_margin=None, tool_margin=None, calibration_weight=0.0)
+"""The request's own words only (the noisy channel's and the lean's scoring requests are tested elsewhere)."""
 
 
 def agent_with(replies: list[Any]) -> tuple[Agent, ScriptedEngine]:

@@ -414,9 +414,9 @@ def test_served_by_tells_an_item_of_an_array_from_a_new_call() -> None:
 # --- the decision layer, deterministic (scripted engine) --------------------------------------
 
 
-LEXICAL = DecisionSettings(question_margin=None, tool_margin=None)
+LEXICAL = DecisionSettings(question_margin=None, tool_margin=None, calibration_weight=0.0)
 """The request's own words only: the noisy-channel scores (one scoring request per tool) are
-tested on their own below."""
+tested on their own below, the lean toward a tool in test_decision_lean.py."""
 
 
 def completer(replies: list[Any], decision: DecisionSettings | None = None) -> tuple[ChatCompleter, ScriptedEngine]:

@@ -439,6 +439,18 @@ def test_a_first_or_last_name_is_a_word_of_the_name_written_whole() -> None:
     assert found["fn"] == ["Tomasz"] and found["ln"] == ["Wierzbicki"]
 
 
+def test_a_range_given_at_one_end_offers_that_end_only() -> None:
+    hhmm = {"type": "string", "description": "HH:MM"}
+    slots = {"type": "object", "properties": {"day": {"type": "string", "description": "YYYY-MM-DD"}, "start": hhmm, "end": hhmm}, "required": ["day"]}
+    assert enums(slots, "Any free courts on 2026-05-02 after 3pm?") == {"day": ["2026-05-02"], "start": ["15:00"]}
+    assert enums(slots, "Any free courts on 2026-05-02 before 11am?") == {"day": ["2026-05-02"], "end": ["11:00"]}
+    assert enums(slots, "Any free courts on 2026-05-02 between 9am and 11am?")["end"] == ["09:00", "11:00"]
+    day = {"type": "string", "format": "date"}
+    history = {"type": "object", "properties": {"from_date": day, "to_date": day}, "required": []}
+    assert enums(history, "Show my repairs since 2026-01-05") == {"from_date": ["2026-01-05"]}
+    assert enums(history, "Show my repairs on 2026-01-05") == {"from_date": ["2026-01-05"]}  # no lead: the first end
+
+
 def test_an_optional_list_of_things_with_numbers_takes_the_numbers_left_over() -> None:
     receipt = {"type": "object", "properties": {"what": {"type": "string"}, "amount": {"type": "number"}}, "required": ["what", "amount"]}
     schema = {"type": "object", "properties": {"trip": {"type": "string"}, "lines": {"type": "array", "items": receipt}}, "required": ["trip"]}

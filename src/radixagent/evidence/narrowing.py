@@ -231,6 +231,7 @@ class _Narrowing:
                 # named: the tool's default, not the model's guess among the values (a number
                 # left over, "two bus tickets" for `num_passengers`, it places)
                 del kept[name]
+        kept = self.one_end_each(kept, properties, required, said)
         kept = self.shared(kept, properties, path)
         kept = _without_labels(kept, properties)
         given = address_values(properties, self.addresses_for(path, node))
@@ -248,6 +249,27 @@ class _Narrowing:
         node["required"] = list(kept)
         node.setdefault("additionalProperties", False)  # a parameter left out stays out
         return node
+
+    def one_end_each(
+        self, kept: dict[str, Any], properties: dict[str, Any], required: set[str], said: set[str]
+    ) -> dict[str, Any]:
+        """`kept` without the ends of a range the request does not give: where optional start
+        and end parameters (`start`/`end`, `from_date`/`to_date`) outnumber the dates or times
+        offered them, the ones the words before those values lead to ("after 2pm" starts, "by
+        Friday" ends), else the first ones."""
+        for kind in ("date", "time"):
+            ends = [n for n in kept if n not in required and n not in said and value_kind(n, properties[n]) == kind and _end_of_range(n)]
+            offered = [kept[n].get("enum") for n in ends if isinstance(kept[n], dict)]
+            if len(offered) < len(ends) or not all(offered):
+                continue  # a free end: the model's to fill or leave
+            left = len({v for values in offered for v in values})
+            if len(ends) <= left:
+                continue
+            values = self.part.dates if kind == "date" else self.part.times
+            led = {side for v in values for start, _ in self.part.where(v) if start > 0 and (side := _RANGE_LEADS.get(self.part.tokens[start - 1].casefold()))}
+            chosen = [n for n in ends if _end_of_range(n) in led][:left] or ends[:left]
+            kept = {n: c for n, c in kept.items() if n not in ends or n in chosen}
+        return kept
 
     def shared(self, kept: dict[str, Any], properties: dict[str, Any], path: str) -> dict[str, Any]:
         """`kept` with the value an earlier call of the tool gave a parameter, where this call's
@@ -1022,6 +1044,20 @@ def _kinds(node: dict[str, Any]) -> set[str | None]:
             inner = child if child.get("type") == "object" else items if isinstance(items, dict) and items.get("type") == "object" else None
             out |= _kinds(inner) if inner is not None else {value_kind(name, child)}
     return out
+
+
+_RANGE_LEADS = {"after": "start", "from": "start", "since": "start", "starting": "start", "before": "end", "by": "end", "until": "end", "till": "end", "to": "end"}
+"""Words before a date or a time that say which end of a range it is."""
+
+
+def _end_of_range(name: str) -> str | None:
+    """Which end of a range a parameter takes, by its name (`start`, `from_date`, `end_time`)."""
+    words = set(name_words(name))
+    if words & {"start", "begin", "from", "since", "earliest"}:
+        return "start"
+    if words & {"end", "until", "to", "latest", "finish"}:
+        return "end"
+    return None
 
 
 def _numbered_items(node: dict[str, Any]) -> bool:
