@@ -624,6 +624,18 @@ def test_a_role_or_a_brand_takes_a_name() -> None:
     assert enums(lease, "Lease me a compact Peugeot for 18 months")["mfr"] == ["Peugeot"]
 
 
+def test_a_part_giving_a_value_of_the_call_s_objects_continues_it() -> None:
+    person = {"type": "object", "properties": {"badge": {"type": "string", "description": "badge id"}}, "required": ["badge"]}
+    fault = {"type": "object", "properties": {"text": {"type": "string"}, "floor": {"type": "integer"}}, "required": ["text"]}
+    report = ToolSchema(name="report_fault", description="Report a building fault", parameters={"type": "object", "properties": {"by": person, "fault": fault}, "required": ["by", "fault"]})
+    badge = ToolSchema(name="badge_lookup", description="Look up a badge", parameters={"type": "object", "properties": {"badge": {"type": "string", "description": "badge id"}}, "required": ["badge"]})
+    found = Evidence.of("The lift on the east side is stuck again; log it under badge BX-2209.")
+    assert len(found.parts) == 2 and extent(report, found, [report, badge], 0) == 1  # the reporter's id: one call
+    # its required values counted inside its objects: a part with no value of its own joins the call
+    found = Evidence.of("The lift by the canteen is stuck again, and it smells of smoke")
+    assert len(found.parts) == 2 and extent(report, found, [report, badge], 0) == 1
+
+
 def test_words_with_no_value_of_their_own_continue_the_call() -> None:
     quote = ToolSchema(
         name="quote_frames",

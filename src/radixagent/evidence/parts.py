@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from radixagent.evidence.narrowing import (
@@ -51,15 +52,18 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
     London") is a call of its own."""
     parts = evidence.parts
     properties = tool.parameters.get("properties") or {}
-    room = sum(1 for node in _required(tool) if node.get("type") not in ("boolean", "object") and "enum" not in node)
+    room = _room(tool.parameters)
     untelling = set(terms(tool.name)) | untelling_terms(properties)
     others = [t for t in tools if t is not tool]
     items = _item_fields(properties)
     held = _held_once(tool)
+    # the typed values the call takes, inside its objects too; and an id, where a required one
+    # takes it ("...; raise it for staff E-1007" gives the ticket its reporter)
+    kinds = {kind for n, node in _named_leaves(tool.parameters) if (kind := value_kind(n, node)) in _TYPED}
+    kinds |= {"id" for n, node in _named_leaves(tool.parameters, required_only=True) if takes_an_identifier(n, node)}
     end = first
     while end + 1 < len(parts):
         served, following = span(evidence, first, end), parts[end + 1]
-        kinds = {kind for n, node in properties.items() if isinstance(node, dict) and (kind := value_kind(n, node)) in _TYPED}
         fills = any(following.count(kind) and not served.count(kind) for kind in kinds)
         points = support(following, tools)
         if max(points.values(), default=0.0) <= 0 and not following.values(tools):
@@ -160,6 +164,28 @@ def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]
 CLEAR_LEAD = 1.0
 """How far (in evidence points, each worth `evidence_weight` nats) a later part's best tool must
 lead the others to be offered alone."""
+
+
+def _named_leaves(node: dict[str, Any], *, required_only: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each parameter below an object schema with its name, inside its objects too."""
+    properties = node.get("properties") or {}
+    required = set(node.get("required") or [])
+    for name, child in properties.items():
+        if not isinstance(child, dict) or (required_only and name not in required):
+            continue
+        if child.get("type") == "object":
+            yield from _named_leaves(child, required_only=required_only)
+        else:
+            yield name, child
+
+
+def _room(node: dict[str, Any]) -> int:
+    """How many values a call must be given: its required parameters that are no flag and no
+    enum, those of a required object counted one by one ("the staff id and a summary" of an
+    `issue` and a `user`)."""
+    properties = node.get("properties") or {}
+    required = [child for name in node.get("required") or [] if isinstance(child := properties.get(name), dict)]
+    return sum(_room(child) if child.get("type") == "object" else 1 for child in required if child.get("type") != "boolean" and "enum" not in child)
 
 
 def _required(tool: ToolSchema) -> list[dict[str, Any]]:
