@@ -720,6 +720,10 @@ def test_questions_about_the_world_are_told_from_requests() -> None:
     requests += ("Do people on my guest list eat fish?",)
     for request in (*requests, "Could you pause the dishwasher in the scullery?", "can u list the spreadsheets in the shared folder"):
         assert not Evidence.of(request).asks_about_the_world(), request
+    # a question to the service of what it has or does; not one for the assistant's knowledge or opinion
+    assert not Evidence.of("Do you stock oat milk?").asks_about_the_world()
+    assert Evidence.of("Do you know why cats purr?").asks_about_the_world()
+    assert Evidence.of("Do you think a pug suits a small flat?").asks_about_the_world()
 
 
 async def test_a_tool_the_request_turns_down_is_not_asked_for() -> None:

@@ -714,6 +714,8 @@ class Evidence:
             return False
         if words[0] in ("can", "could", "would", "will") and words[1:2] in (["you"], ["u"]):
             return False  # "Could you stop the dryer?" asks to act
+        if words[0] in ("do", "does") and words[1:2] in (["you"], ["u"]) and words[2:3] and words[2] not in _OPINION_VERBS:
+            return False  # "Do you sell frozen peas?" asks of the service, "Do you think ..." for an opinion
         if (set(words) & _IN_GENERAL or words[0] == "why" or _of_people_in_general(words)) and not specific:
             # "How much is a typical parking fine in Chicago?" asks what holds anywhere, names or
             # not; "Why do some hotels skip the 13th floor?" asks for a reason, which no tool returns
@@ -1071,6 +1073,9 @@ def _subsequence(letters: str, word: str) -> bool:
     return all(letter in rest for letter in letters)
 
 
+_OPINION_VERBS = frozenset({"know", "think", "believe", "reckon", "remember", "like", "mean", "understand", "agree", "prefer", "recommend", "suggest"})
+"""Verbs after "Do you" that ask for the assistant's knowledge or opinion, not the service's
+goods ("Do you know why ...", "Do you think I should ...")."""
 _QUESTION_WORDS = frozenset(
     "what what's whats why how who whom which when where is are does do did can should could would will".split()
 )
