@@ -219,6 +219,14 @@ TIMER = ToolSchema(
 )
 
 
+def test_a_date_inside_a_tool_s_objects_is_evidence_for_it() -> None:
+    ideas = ToolSchema(name="outing_ideas", description="Schlägt Ausflugsziele vor.", parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
+    outing = {"type": "object", "properties": {"where": {"type": "string"}, "day": {"type": "string", "description": "Datum JJJJ-MM-TT"}}, "required": ["where", "day"]}
+    book = ToolSchema(name="book_outing", description="Bucht einen Ausflug.", parameters={"type": "object", "properties": {"outing": outing}, "required": ["outing"]})
+    points = support(Evidence.of("The choir is going to Bath on 2026-08-14."), [ideas, book])
+    assert points["book_outing"] > points["outing_ideas"]
+
+
 def test_the_tool_that_gives_a_missing_input_comes_first() -> None:
     # "arrive" points to check_in_status, which needs a confirmation code the request lacks;
     # get_booking says it gives one

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from radixagent.evidence.narrowing import (
@@ -16,7 +15,7 @@ from radixagent.evidence.narrowing import (
     value_kind,
 )
 from radixagent.evidence.support import STRONG_GROUNDS, support
-from radixagent.evidence.values import Evidence
+from radixagent.evidence.values import Evidence, named_leaves
 from radixagent.evidence.words import rank_tools, shared_terms, terms
 from radixagent.schemas import ToolSchema
 
@@ -59,8 +58,8 @@ def extent(tool: ToolSchema, evidence: Evidence, tools: list[ToolSchema], first:
     held = _held_once(tool)
     # the typed values the call takes, inside its objects too; and an id, where a required one
     # takes it ("...; raise it for staff E-1007" gives the ticket its reporter)
-    kinds = {kind for n, node in _named_leaves(tool.parameters) if (kind := value_kind(n, node)) in _TYPED}
-    kinds |= {"id" for n, node in _named_leaves(tool.parameters, required_only=True) if takes_an_identifier(n, node)}
+    kinds = {kind for n, node in named_leaves(tool.parameters) if (kind := value_kind(n, node)) in _TYPED}
+    kinds |= {"id" for n, node in named_leaves(tool.parameters, required_only=True) if takes_an_identifier(n, node)}
     end = first
     while end + 1 < len(parts):
         served, following = span(evidence, first, end), parts[end + 1]
@@ -164,19 +163,6 @@ def named_tools(evidence: Evidence, tools: list[ToolSchema]) -> list[ToolSchema]
 CLEAR_LEAD = 1.0
 """How far (in evidence points, each worth `evidence_weight` nats) a later part's best tool must
 lead the others to be offered alone."""
-
-
-def _named_leaves(node: dict[str, Any], *, required_only: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each parameter below an object schema with its name, inside its objects too."""
-    properties = node.get("properties") or {}
-    required = set(node.get("required") or [])
-    for name, child in properties.items():
-        if not isinstance(child, dict) or (required_only and name not in required):
-            continue
-        if child.get("type") == "object":
-            yield from _named_leaves(child, required_only=required_only)
-        else:
-            yield name, child
 
 
 def _room(node: dict[str, Any]) -> int:

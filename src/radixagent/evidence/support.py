@@ -23,7 +23,15 @@ from radixagent.evidence.narrowing import (
     written_calls,
 )
 from radixagent.evidence.turned_down import asked_text
-from radixagent.evidence.values import GENERIC_NAME_WORDS, Evidence, clock_part, code_systems, example_shape, leaves
+from radixagent.evidence.values import (
+    GENERIC_NAME_WORDS,
+    Evidence,
+    clock_part,
+    code_systems,
+    example_shape,
+    leaves,
+    named_leaves,
+)
 from radixagent.evidence.words import ASKING_VERBS, name_words, rank_tools, shared_terms, terms, without_examples
 from radixagent.schemas import ToolSchema
 
@@ -119,8 +127,9 @@ _ASKED_FRAMES = {
 
 def _kinds_found(evidence: Evidence, tool: ToolSchema) -> int:
     """The tool's parameters that hold a date, a time, an address or a phone number by their name or
-    description only (no format or pattern: `typed_matches` counts those) and find one here."""
-    return sum(_kind_found(evidence, name, node) for name, node in (tool.parameters.get("properties") or {}).items())
+    description only (no format or pattern: `typed_matches` counts those) and find one here,
+    inside its objects too (a trip's "Datum JJJJ-MM-TT")."""
+    return sum(_kind_found(evidence, name, node) for name, node in named_leaves(tool.parameters))
 
 
 def _kind_found(evidence: Evidence, name: str, node: object) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
 from decimal import Decimal
@@ -1331,6 +1331,19 @@ def _runs(words: list[str], size: int) -> list[str]:
 def _capital(word: str) -> bool:
     """A capitalised word of a name (an id with digits is a value of its own)."""
     return word[:1].isupper() and word.rstrip(",").lower() not in STOP_WORDS and not any(c.isdigit() for c in word)
+
+
+def named_leaves(node: dict[str, Any], *, required_only: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each parameter below an object schema with its name, inside its objects too."""
+    properties = node.get("properties") or {}
+    required = set(node.get("required") or [])
+    for name, child in properties.items():
+        if not isinstance(child, dict) or (required_only and name not in required):
+            continue
+        if child.get("type") == "object":
+            yield from named_leaves(child, required_only=required_only)
+        else:
+            yield name, child
 
 
 def leaves(schema: dict[str, Any]) -> Iterable[dict[str, Any]]:
