@@ -219,6 +219,17 @@ TIMER = ToolSchema(
 )
 
 
+def test_a_name_its_e_mail_address_spells_is_a_person_not_a_venue() -> None:
+    party = {"type": "object", "properties": {"title": {"type": "string"}, "place": {"type": "string"}}, "required": ["title"]}
+    guest = {"type": "object", "properties": {"name": {"type": "string"}, "email": {"type": "string"}}, "required": ["name", "email"]}
+    schema = {"type": "object", "properties": {"party": party, "guests": {"type": "array", "items": guest}}, "required": ["party", "guests"]}
+
+    def venue(text: str) -> Any:
+        return narrow_arguments(schema, Evidence.of(text))["properties"]["party"]["properties"].get("place", {}).get("enum")
+
+    assert venue("Throw 'Pizza Night' for Tomás Ruiz (truiz@post.example) and Ines Vidal (ines@post.example)") is None
+
+
 def test_a_date_inside_a_tool_s_objects_is_evidence_for_it() -> None:
     ideas = ToolSchema(name="outing_ideas", description="Schlägt Ausflugsziele vor.", parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
     outing = {"type": "object", "properties": {"where": {"type": "string"}, "day": {"type": "string", "description": "Datum JJJJ-MM-TT"}}, "required": ["where", "day"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -336,6 +337,8 @@ class _Narrowing:
             return any(name in v for v in values) or set(name.split()) <= words
 
         names = [n for n in self.part.names_whole if n in names_whole and n in cued and not taken(n)]
+        if takes_a_place(takers[0], properties[takers[0]]):
+            names = [n for n in names if not _mailed(n, self.whole)]  # "Ana Silva at ana.silva@example.com" is a guest, not a venue
         return (takers[0], names) if names else None
 
     @cached_property
@@ -1058,6 +1061,19 @@ def _end_of_range(name: str) -> str | None:
     if words & {"end", "until", "to", "latest", "finish"}:
         return "end"
     return None
+
+
+def _mailed(name: str, text: Evidence) -> bool:
+    """Whether an e-mail address of the text is made of a word of the name, or of its initial
+    and last word (accents aside: "Lucía Gómez" of lucia@..., "Ana Silva" of ana.silva@...,
+    "Tomás Ruiz" of truiz@...): a person's."""
+
+    def plain(word: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+
+    words = [plain(w) for w in name.split()]
+    spelled = {*words, words[0][:1] + words[-1]} if words else set()
+    return any(spelled & set(re.split(r"[._+-]", plain(address.split("@")[0]))) for address in text.emails)
 
 
 def _numbered_items(node: dict[str, Any]) -> bool:
