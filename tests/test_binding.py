@@ -28,28 +28,33 @@ RESIZE = {
 
 
 class Chooser:
-    """A scripted engine's reply function: remembers the choices it was asked to score and
-    picks the one named."""
+    """A scripted engine's reply function: remembers the argument objects it was asked to
+    score (whole: binding appends the JSON they all open with and scores the rest) and picks
+    the one named."""
 
     def __init__(self, pick: dict[str, Any] | None) -> None:
         self.pick = json.dumps(pick) if pick is not None else None
         self.asked: list[list[str]] = []
         self.associations: list[list[str]] = []
         self.association_prompts: list[Prompt] = []
+        self.engine = ScriptedEngine(self)
 
     def __call__(self, prompt: Prompt, constraint: Constraint | None) -> str:
         assert isinstance(constraint, ChoicesConstraint)
-        if not constraint.choices[0].startswith("{"):  # an enum value's association with the request
+        text = self.engine.decode(prompt)
+        opening = text.rsplit("Arguments: ", 1)[-1]
+        whole = [opening + choice for choice in constraint.choices]
+        if not whole[0].startswith("{"):  # an enum value's association with the request
             self.associations.append(list(constraint.choices))
             self.association_prompts.append(prompt)
             return constraint.choices[0]
-        self.asked.append(list(constraint.choices))
-        return self.pick or constraint.choices[0]
+        self.asked.append(whole)
+        return constraint.choices[whole.index(self.pick)] if self.pick in whole else constraint.choices[0]
 
 
 async def bound(arguments: dict[str, Any], schema: dict[str, Any], request: str, pick: dict[str, Any] | None) -> tuple[dict[str, Any], Chooser, Transcript]:
     chooser = Chooser(pick)
-    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    transcript = Transcript(chooser.engine, PrefixLedger(), text="Arguments: ")
     start = transcript.mark()
     await transcript.append(json.dumps(arguments))
     result = await bind(transcript, start, arguments, schema, Evidence.of(request))
@@ -163,7 +168,7 @@ async def test_an_item_finds_its_values_beside_each_other_in_the_whole_request()
     written = {"lines": [{"what": "drums", "n": 2}, {"what": "bales", "n": 2}]}
     request = "Haul 5 drums and 2 bales from the yard"
     chooser = Chooser(None)
-    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    transcript = Transcript(chooser.engine, PrefixLedger(), text="Arguments: ")
     start = transcript.mark()
     await transcript.append(json.dumps(written))
     part = Evidence.of(request).parts[1]
@@ -308,7 +313,7 @@ async def test_one_named_value_narrowed_onto_two_parameters_reopens_their_own_va
     original = {"type": "object", "properties": {"value": {"type": "number"}, "from_unit": units, "to_unit": units}}
     narrowed = {"type": "object", "properties": {"value": {"type": "number", "enum": [3]}, "from_unit": {**units, "enum": ["kg"]}, "to_unit": {**units, "enum": ["kg"]}}}
     chooser = Chooser({"value": 3, "from_unit": "kg", "to_unit": "lb"})
-    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    transcript = Transcript(chooser.engine, PrefixLedger(), text="Arguments: ")
     start = transcript.mark()
     generated = {"value": 3, "from_unit": "kg", "to_unit": "kg"}
     await transcript.append(json.dumps(generated))
@@ -323,7 +328,7 @@ async def test_a_parameter_narrowed_to_another_value_keeps_it_when_two_reopen() 
     original = {"type": "object", "properties": {"from_unit": units, "to_unit": units, "shelf": shelf}}
     narrowed = {"type": "object", "properties": {"from_unit": {**units, "enum": ["g"]}, "to_unit": {**units, "enum": ["g"]}, "shelf": {**shelf, "enum": ["freezer"]}}}
     chooser = Chooser({"from_unit": "g", "to_unit": "lb", "shelf": "freezer"})
-    transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+    transcript = Transcript(chooser.engine, PrefixLedger(), text="Arguments: ")
     start = transcript.mark()
     generated = {"from_unit": "g", "to_unit": "g", "shelf": "freezer"}
     await transcript.append(json.dumps(generated))
@@ -395,9 +400,28 @@ async def test_a_word_said_of_every_item_is_each_items() -> None:
     written = {"guests": [{"name": "Ana", "meal": "quiche"}, {"name": "Ben", "meal": "quiche"}]}
     for request, kept in (("Seat Ana and Ben at table 2, both having the quiche", True), ("Seat Ana and Ben at table 2, one having the quiche", False)):
         chooser = Chooser({"guests": [{"name": "Ana", "meal": "beef"}, {"name": "Ben", "meal": "quiche"}]})
-        transcript = Transcript(ScriptedEngine(chooser), PrefixLedger(), text="Arguments: ")
+        transcript = Transcript(chooser.engine, PrefixLedger(), text="Arguments: ")
         start = transcript.mark()
         await transcript.append(json.dumps(written))
         result = await bind(transcript, start, written, narrowed, Evidence.of(request), original)
         # "both": the quiche is each guest's; said once of one, the meals are chosen again
         assert (result == written) is kept
+
+
+def test_assignments_are_cut_as_soon_as_a_value_is_given_too_often() -> None:
+    from radixagent.decision.binding import _assignments
+
+    # twelve parameters, six values each said once: no assignment exists, found without walking
+    # the 6**12 combinations
+    domains: dict[tuple[str | int, ...], list[str | int | float | bool]] = {(f"p{i}",): [1, 2, 3, 4, 5, 6] for i in range(12)}
+    assert list(_assignments({f"p{i}": 1 for i in range(12)}, domains, {})) == []
+    two = {("a",): [1, 2], ("b",): [1, 2]}
+    assert list(_assignments({"a": 1, "b": 1}, two, {})) == [{"a": 1, "b": 2}, {"a": 2, "b": 1}]
+
+
+def test_options_are_scored_past_the_json_they_all_open_with() -> None:
+    from radixagent.decision.binding import _shared_opening
+
+    assert _shared_opening(['{"w": 640, "h": 480}', '{"w": 640, "h": 640}']) == '{"w": 640, "h":'
+    assert _shared_opening(['{"w": 480}', '{"w": 640}']) == '{"w":'
+    assert _shared_opening(['{"w": 480}', '{"w": 480}']) == ""  # the same text twice: scored whole

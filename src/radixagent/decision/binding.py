@@ -28,7 +28,9 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from math import prod
 from typing import Any
@@ -285,10 +287,28 @@ def _given(value: Any) -> list[Scalar]:
 def _assignments(arguments: dict[str, Any], domains: dict[Path, list[Scalar]], repeats: dict[Scalar, int]) -> Iterator[dict[str, Any]]:
     """Every assignment of the domains' values, none giving one value to two parameters unless
     the request says it twice (flags aside): "from km to km" is never meant."""
+    # depth first in `itertools.product`'s order, a branch cut as soon as a value is given once
+    # too often: the product of a dozen list items' domains runs to millions
     paths = list(domains)
-    for combination in itertools.product(*(domains[p] for p in paths)):
-        if _allowed(list(combination), repeats):
-            yield _with(arguments, dict(zip(paths, combination, strict=True)))
+    gives = {path: [Counter(k for k in _given(v) if not isinstance(k, bool)) for v in domains[path]] for path in paths}
+    counts: Counter[Scalar] = Counter()
+    chosen: list[Scalar] = []
+
+    def extend(depth: int) -> Iterator[dict[str, Any]]:
+        if depth == len(paths):
+            yield _with(arguments, dict(zip(paths, chosen, strict=True)))
+            return
+        path = paths[depth]
+        for value, given in zip(domains[path], gives[path], strict=True):
+            if any(counts[k] + n > max(1, repeats.get(k, 0)) for k, n in given.items()):
+                continue
+            counts.update(given)
+            chosen.append(value)
+            yield from extend(depth + 1)
+            chosen.pop()
+            counts.subtract(given)
+
+    yield from extend(0)
 
 
 def _repeats(evidence: Evidence | None) -> dict[Scalar, int]:
@@ -336,9 +356,24 @@ async def _likeliest(transcript: Transcript, options: list[dict[str, Any]], asso
     texts = [json.dumps(o, ensure_ascii=False) for o in options]
     # by each object's total log-probability (a permutation of the same values has the same
     # length), plus how strongly the request calls for each value it does not name
-    prior = {text: sum(association.get((path, _key(value)), 0.0) for path, value in _leaves(option)) for text, option in zip(texts, options, strict=True)}
-    probabilities = (await transcript.score(texts)).probabilities(length_normalized=False, prior=prior)
-    return options[max(range(len(options)), key=lambda i: probabilities[texts[i]])]
+    prior = [sum(association.get((path, _key(value)), 0.0) for path, value in _leaves(option)) for option in options]
+    # the text every option opens with is the same for all: it is appended once, and only the
+    # rest of each is scored (each scored token is a forced decoding step on llama.cpp)
+    shared = _shared_opening(texts)
+    mark = transcript.mark()
+    await transcript.append(shared)
+    tails = [text[len(shared) :] for text in texts]
+    probabilities = (await transcript.score(tails)).probabilities(length_normalized=False, prior=dict(zip(tails, prior, strict=True)))
+    transcript.rewind(mark)
+    return options[max(range(len(options)), key=lambda i: probabilities[tails[i]])]
+
+
+def _shared_opening(texts: list[str]) -> str:
+    """The JSON every text opens with, cut before the space after a comma or a colon (the space
+    and what follows it are one token to a tokenizer, as the model wrote them)."""
+    common = os.path.commonprefix(texts)
+    cut = max(common.rfind(", "), common.rfind(": "))
+    return common[: cut + 1] if cut > 0 and len(set(texts)) == len(texts) else ""
 
 
 async def _associations(
