@@ -191,8 +191,9 @@ def test_a_refused_value_is_written_again_among_the_values_the_error_offers() ->
     # the first call takes the code the request's words make ("CRO" for "crowns", a name no
     # currency has in CLDR), which the
     # tool refuses; the next keeps the amount and chooses among the codes the error lists
-    # (binding scores the codes the request does not name: its association, then the whole objects)
-    engine.add_replies('{"amount": 80, "currency": "CRO"}', '{"amount": 80, "currency": "DKK"}', "DKK)", "DKK)", "DKK)", '{"amount": 80, "currency": "DKK"}', "Sent.")
+    # (binding scores the codes the request does not name: its association, then the objects,
+    # past the JSON they all open with)
+    engine.add_replies('{"amount": 80, "currency": "CRO"}', '{"amount": 80, "currency": "DKK"}', "DKK)", "DKK)", "DKK)", ' "DKK"}', "Sent.")
     response = agent.run_sync("Send 80 crowns home")
     assert [c.arguments for c in response.tool_calls] == [{"amount": 80, "currency": "CRO"}, {"amount": 80, "currency": "DKK"}]
     assert response.tool_calls[1].error is None

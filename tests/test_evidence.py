@@ -1105,9 +1105,10 @@ async def test_a_value_written_for_two_parameters_is_written_again_without_it() 
     assert json.loads(result.tool_calls[0].arguments) == {"item": "garden salad", "modification": "no croutons"}
     assert engine.replies_left == 0
     # out of room the second time (twice): what was written first stands, and binding scores
-    # its values instead, one parameter at a time (the last two replies)
+    # its values instead, one parameter at a time (the last two replies, each past the JSON its
+    # options open with)
     cut = Completion(text='{"item": "garden salad", "modification": "lunch order I booked', finish_reason="length", usage=Usage())
-    chat, engine = completer([twice, cut, cut, twice, once])
+    chat, engine = completer([twice, cut, cut, ' "garden salad", "modification": "garden salad"}', ' "no croutons"}'])
     result = await chat.complete(request(asked, [edit]))
     assert json.loads(result.tool_calls[0].arguments) == json.loads(once) and engine.replies_left == 0
     # said twice, a value may serve two parameters: written once
