@@ -1,6 +1,8 @@
-"""The noisy channel: how likely the model finds a request after each tool's name and
-description, against the same request as a question to a chat assistant. It tells tools apart
-where the request shares no word with them: a terse description, or one in another language."""
+"""Scores beside the transcript. The noisy channel: how likely the model finds a request after
+each tool's name and description, against the same request as a question to a chat assistant;
+it tells tools apart where the request shares no word with them (a terse description, or one in
+another language). The lean: how likely the model finds each tool after a request that asks for
+nothing, which the choice among tools subtracts."""
 
 from __future__ import annotations
 
@@ -30,9 +32,10 @@ async def noisy_channel(transcript: Transcript, request: str, tools: list[ToolSc
 async def leaning(transcript: Transcript, request: str, label: str, options: list[str]) -> dict[str, float] | None:
     """Each option's log-probability after `label` in the same conversation with the request
     replaced by one that asks for nothing (`CONTENT_FREE`): how much the model favours an
-    option whatever is asked ("contextual calibration"). A small model leans toward the tool
-    listed first, or the one whose name reads most like a chat reply, and subtracting the lean
-    lets the request decide. None when the transcript does not hold the request as written."""
+    option whatever is asked ("contextual calibration"). A small model leans toward some tools
+    after any request (SmolLM2-135M: often the one that searches over the one that acts), and
+    subtracting the lean lets the request decide. None when the transcript does not hold the
+    request as written (several user messages joined)."""
     at = transcript.text.rfind(request)
     if at < 0:
         return None
