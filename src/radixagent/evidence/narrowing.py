@@ -894,7 +894,7 @@ def _loose_names(text: Evidence) -> list[str]:
 def _name_end(name: str, node: dict[str, Any]) -> int | None:
     """Which word of a person's name a parameter takes: 0 for a first name (`first_name`,
     `given`, "forename", `fn` described as "first"), -1 for a last name (`surname`, `family`
-    described as "last name", `ln`); None for a whole name or any other text."""
+    described as "last name", `ln` as "last"); None for a whole name or any other text."""
     words = _told(name, node)
     if words & {"first", "given", "forename", "firstname", "fname"} and (words & {"name", "firstname", "forename", "fn", "fname"} or "given" in words):
         return 0
