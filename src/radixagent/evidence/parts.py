@@ -173,7 +173,3 @@ def _room(node: dict[str, Any]) -> int:
     required = [child for name in node.get("required") or [] if isinstance(child := properties.get(name), dict)]
     return sum(_room(child) if child.get("type") == "object" else 1 for child in required if child.get("type") != "boolean" and "enum" not in child)
 
-
-def _required(tool: ToolSchema) -> list[dict[str, Any]]:
-    properties = tool.parameters.get("properties") or {}
-    return [node for name in tool.parameters.get("required") or [] if isinstance(node := properties.get(name), dict)]

@@ -1282,11 +1282,11 @@ _LABEL_COLON = re.compile(r"(?<=[^\W\d]):\s+")
 
 def _spans(text: str, quoted: Iterable[str]) -> list[str]:
     """Runs of up to `MAX_SPAN_WORDS` words within each coordinated piece of the text ("BA117"
-    and "AF22", not "BA117 and AF22") and after a label's colon, edge punctuation trimmed, longest first, none cutting
-    into a quotation; plus each quoted phrase whole."""
+    and "AF22", not "BA117 and AF22") and none past a label's colon, edge punctuation trimmed,
+    longest first, none cutting into a quotation; plus each quoted phrase whole."""
     out: list[str] = list(quoted)
-    # no run cuts into a quoted phrase: the text between quotations is split on its own
-    # nor past a label's colon ("Name: Omar Aziz")
+    # no run cuts into a quoted phrase (the text between quotations is split on its own) nor
+    # runs past a label's colon ("Name: Omar Aziz")
     pieces = [s.split() for segment in _QUOTED.sub("\n", text).split("\n") if segment.strip() for p in _pieces(segment) for s in _LABEL_COLON.split(p)]
     for size in range(MAX_SPAN_WORDS, 0, -1):
         for piece in pieces:
